@@ -1,0 +1,1 @@
+"""Atelier bilans : des bilans d'activité aux tables curées, contrôlées et publiées."""

@@ -1,0 +1,108 @@
+"""`bilans` : la ligne de commande de l'atelier (contrat de DESIGN.md).
+
+Each sub-command imports its stage lazily so that `bilans check` does not pay
+for papermill or Voilà, and `bilans extract` does not pay for Great Expectations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines.errors import BilansError
+
+
+def _build(args: argparse.Namespace) -> int:
+    from pipelines.build import build
+
+    return build(raw_dir=Path(args.raw), db_path=Path(args.db), validate=not args.no_validate)
+
+
+def _extract(args: argparse.Namespace) -> int:
+    from pipelines.extract.show import show
+
+    return show(Path(args.file), as_json=args.json)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from pipelines.validate.check import check
+
+    return check([Path(f) for f in args.files], org=args.org, year=args.year,
+                 as_json=args.json, db_path=Path(args.db))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pipelines.publish.authors import write_reports
+
+    return write_reports(db_path=Path(args.db), out_dir=Path(args.out))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipelines.publish.runs import run_notebooks
+
+    return run_notebooks(db_path=Path(args.db), org=args.org, year=args.year, pole=args.pole,
+                         workers=args.workers, force=args.force)
+
+
+def _briefing(args: argparse.Namespace) -> int:
+    from pipelines.publish.briefing import serve_or_export
+
+    return serve_or_export(db_path=Path(args.db), port=args.port, export_dir=args.export)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
+    p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste")
+    b.add_argument("--raw", default="data/raw", help="dossier des rapports et du manifeste")
+    b.add_argument("--no-validate", action="store_true", help="ne pas lancer les contrôles")
+    b.set_defaults(func=_build)
+
+    e = sub.add_parser("extract", help="montrer comment un rapport est lu (tableaux, cellules)")
+    e.add_argument("file")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=_extract)
+
+    c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
+    c.add_argument("files", nargs="+")
+    c.add_argument("--org", choices=["SIIM94", "SII"])
+    c.add_argument("--year", type=int)
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=_check)
+
+    r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")
+    r.add_argument("--out", default="reports")
+    r.set_defaults(func=_report)
+
+    n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
+    n.add_argument("--org")
+    n.add_argument("--year", type=int)
+    n.add_argument("--pole")
+    n.add_argument("--workers", type=int, default=None)
+    n.add_argument("--force", action="store_true", help="refaire même les exécutions à jour")
+    n.set_defaults(func=_run)
+
+    f = sub.add_parser("briefing", help="servir le tableau de bord des élus (Voilà)")
+    f.add_argument("--port", type=int, default=8866)
+    f.add_argument("--export", default=None, help="écrire des pages HTML statiques dans ce dossier")
+    f.set_defaults(func=_briefing)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except BilansError as exc:
+        print(f"bilans : {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bilans : interrompu", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

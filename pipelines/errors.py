@@ -1,0 +1,9 @@
+"""Erreurs attendues : elles deviennent un message d'une ligne, jamais une trace."""
+
+
+class BilansError(Exception):
+    """An input or environment problem the user can fix; printed as one French line."""
+
+
+class UnusableInput(BilansError):
+    """A report that cannot be read at all (empty, binary, undecodable)."""

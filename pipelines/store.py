@@ -1,0 +1,91 @@
+"""Le magasin DuckDB : schéma du dictionnaire de données, connexion, écriture atomique.
+
+Every stage reads the previous one through this module; the DDL here is the
+contract of DESIGN.md (column names must not change, columns may be added).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = Path("data/curated/bilans.duckdb")
+
+_COMMON = "org VARCHAR, exercice INTEGER, report_year INTEGER, document_id VARCHAR, line INTEGER"
+
+SCHEMA: dict[str, str] = {
+    "documents": "document_id VARCHAR PRIMARY KEY, org VARCHAR, report_year INTEGER, path VARCHAR, "
+    "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR",
+    "sections": "document_id VARCHAR, number VARCHAR, title VARCHAR, level INTEGER, line INTEGER",
+    "tables": "table_id VARCHAR PRIMARY KEY, document_id VARCHAR, caption VARCHAR, section VARCHAR, "
+    "line_start INTEGER, line_end INTEGER, layout VARCHAR, family VARCHAR, n_rows INTEGER, n_cols INTEGER",
+    "cells": "table_id VARCHAR, row INTEGER, col INTEGER, line INTEGER, text VARCHAR, value DOUBLE, "
+    "unit VARCHAR, role VARCHAR, parse_status VARCHAR, value2 DOUBLE, unit2 VARCHAR",
+    "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
+    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR",
+    "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
+    "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR",
+    "contributions": f"{_COMMON}, adherent VARCHAR, adherent_imprime VARCHAR, categorie VARCHAR, "
+    "categorie_imprimee VARCHAR, montant DECIMAL(18,2), table_id VARCHAR",
+    "activite": f"{_COMMON}, pole VARCHAR, axe VARCHAR, categorie VARCHAR, categorie_norm VARCHAR, "
+    "jours DOUBLE, table_id VARCHAR",
+    "formations": f"{_COMMON}, type VARCHAR, agents DOUBLE, jours DOUBLE, table_id VARCHAR",
+    "tickets": f"{_COMMON}, entite VARCHAR, tickets DOUBLE, table_id VARCHAR",
+    "indicateurs": f"{_COMMON}, domaine VARCHAR, indicateur VARCHAR, valeur DOUBLE, unite VARCHAR, "
+    "source VARCHAR, table_id VARCHAR",
+    "effectifs": f"{_COMMON}, date DATE, filiere VARCHAR, categorie VARCHAR, grade VARCHAR, "
+    "emplois DOUBLE, titulaires DOUBLE, contractuels DOUBLE, pourvus DOUBLE, table_id VARCHAR",
+    "applications": f"{_COMMON}, domaine VARCHAR, fonctionnalite VARCHAR, logiciel VARCHAR, "
+    "fournisseur VARCHAR, table_id VARCHAR",
+    "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "
+    "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
+    "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
+    "exercice INTEGER, key VARCHAR",
+}
+
+CURATED_FAMILIES = (
+    "finances", "contributions", "activite", "formations", "tickets",
+    "indicateurs", "effectifs", "applications",
+)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name, columns in SCHEMA.items():
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})')
+
+
+def connect(db_path: str | os.PathLike | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """One-line access for analysts: ``con = connect()``."""
+    path = Path(db_path or os.environ.get("BILANS_DB", DEFAULT_DB))
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"Magasin introuvable : {path} (lancez d'abord « bilans build »)")
+    return duckdb.connect(str(path), read_only=read_only)
+
+
+@contextlib.contextmanager
+def atomic_store(db_path: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Build a new store beside the old one and swap it in only on success."""
+    target = Path(db_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".bilans-", suffix=".duckdb", dir=target.parent)
+    os.close(fd)
+    os.unlink(tmp)  # duckdb refuses to open an empty non-database file
+    con = duckdb.connect(tmp)
+    try:
+        create_schema(con)
+        yield con
+        con.execute("CHECKPOINT")
+        con.close()
+        os.replace(tmp, target)
+    except BaseException:
+        con.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp + ".wal")
+        raise

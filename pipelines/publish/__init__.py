@@ -1,0 +1,1 @@
+"""Publication : rapports aux auteurs, carnets papermill, tableau de bord des élus."""

@@ -1,0 +1,145 @@
+"""Pages statiques du briefing : une page HTML autonome et imprimable par adhérent et par exercice.
+
+For the élus who will not open the dashboard. No external resource at all
+(no CDN, no font, no script): the chart is an SVG drawn here, so the page
+opens offline, prints on one A4 page and can be attached to an e-mail.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+from pipelines.publish import fmt
+from pipelines.publish.briefing import (
+    CSS,
+    BriefingData,
+    ComparisonRow,
+    HistoryPoint,
+    _e,
+    render_cards,
+    render_comparison,
+    render_history,
+)
+
+PRINT_CSS = """
+body { margin: 24px; background: #fff; }
+.bf-foot { font-size: 12px; color: #6a6a6a; margin-top: 18px; }
+.bf-charts { display: flex; gap: 24px; flex-wrap: wrap; }
+.bf-tables { display: flex; gap: 24px; flex-wrap: wrap; align-items: flex-start; }
+@page { size: A4; margin: 12mm; }
+@media print {
+  body { margin: 0; }
+  .bf { font-size: 12pt; }
+  .bf .bf-value { font-size: 20pt; }
+  .bf .bf-cards { grid-template-columns: repeat(3, 1fr); gap: 6px; }
+  .bf .bf-card { padding: 6px 8px; }
+  .bf h1 { font-size: 20pt; } .bf h2 { font-size: 14pt; margin: 10px 0 4px; }
+  .bf table { font-size: 10pt; }
+  .bf-nav { display: none; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+}
+"""
+
+
+def slug(text: str) -> str:
+    text = unicodedata.normalize("NFKD", str(text))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^0-9a-z]+", "-", text).strip("-") or "adherent"
+
+
+def svg_history(points: list[HistoryPoint], year: int, width: int = 420, height: int = 220) -> str:
+    """Bar chart of the contribution per exercice, drawn as inline SVG."""
+    values = [p.contribution or 0 for p in points]
+    top = max(values, default=0) or 1
+    left, bottom, pad = 10, 40, 8
+    slot = (width - left * 2) / max(len(points), 1)
+    bars = []
+    for i, p in enumerate(points):
+        h = (height - bottom - 30) * (p.contribution or 0) / top
+        x = left + i * slot + pad
+        y = height - bottom - h
+        fill = "#000091" if p.year == year else "#a8a8d8"
+        bars.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot - 2 * pad:.1f}" height="{h:.1f}" fill="{fill}">'
+            f"<title>{_e(p.year)} : {_e(fmt.euros(p.contribution))} ({_e(p.printed_name)})</title></rect>"
+            f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-size="12">'
+            f"{_e(fmt.euros(p.contribution))}</text>"
+            f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 18:.1f}" text-anchor="middle" '
+            f'font-size="13">{_e(p.year)}</text>'
+            f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 34:.1f}" text-anchor="middle" '
+            f'font-size="11" fill="#555">{_e(p.printed_name)}</text>')
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="Contribution par exercice" font-family="Arial, sans-serif">'
+            f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" stroke="#888"/>'
+            f'{"".join(bars)}</svg>')
+
+
+def svg_comparison(rows: list[ComparisonRow], width: int = 460) -> str:
+    """Horizontal bars of every adhérent's contribution for the year, the selected one highlighted."""
+    bar_h, label_w = 24, 170
+    height = bar_h * len(rows) + 10
+    top = max((r.contribution for r in rows), default=0) or 1
+    items = []
+    for i, r in enumerate(rows):
+        w = (width - label_w - 120) * r.contribution / top
+        y = 5 + i * bar_h
+        fill = "#000091" if r.selected else "#a8a8d8"
+        bold = ' font-weight="bold"' if r.selected else ""
+        items.append(
+            f'<text x="{label_w - 6}" y="{y + 16}" text-anchor="end" font-size="13"'
+            f"{bold}>{_e(r.adherent)}</text>"
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{bar_h - 6}" fill="{fill}"/>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 16}" font-size="12">{_e(fmt.euros(r.contribution))}'
+            f" · {_e(fmt.pourcent(r.part))}</text>")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+            f'aria-label="Contributions des adhérents" font-family="Arial, sans-serif">{"".join(items)}</svg>')
+
+
+def page(data: BriefingData, org: str, adherent: str, year: int) -> str:
+    kf = data.key_figures(org, adherent, year)
+    points = data.history(org, adherent)
+    comp = data.comparison(org, adherent, year)
+    title = f"Briefing {kf.adherent} {year} — {org}"
+    return (
+        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}{PRINT_CSS}</style></head><body>"
+        '<div class="bf-nav bf"><a href="../index.html">← Tous les briefings</a></div>'
+        f"{render_cards(kf)}"
+        f'<div class="bf"><h2>Évolution et comparaison</h2><div class="bf-charts">'
+        f"<div>{svg_history(points, year)}</div><div>{svg_comparison(comp)}</div></div></div>"
+        f'<div class="bf-tables">{render_history(points, kf.lineage, year)}{render_comparison(comp, year)}</div>'
+        f'<div class="bf bf-foot">Sources : magasin « {_e(data.db_path.name)} », valeur du rapport le plus '
+        "récent pour chaque chiffre. ⚠ : chiffre signalé par les contrôles de cohérence. Les formations sont "
+        "comptées pour l'ensemble du syndicat.</div></body></html>\n")
+
+
+def export(db_path: Path, out_dir: Path) -> list[Path]:
+    """Write <out>/<org>/<adherent>_<year>.html for every adhérent with a contribution that year, and index.html."""
+    data = BriefingData(db_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    index_rows = []
+    for org in data.organismes():
+        (out_dir / slug(org)).mkdir(exist_ok=True)
+        for adherent in data.adherents(org):
+            links = []
+            for year in data.years(org, adherent):
+                rel = f"{slug(org)}/{slug(adherent)}_{year}.html"
+                path = out_dir / rel
+                path.write_text(page(data, org, adherent, year), encoding="utf-8")
+                written.append(path)
+                links.append(f'<a href="{_e(rel)}">{_e(year)}</a>')
+            index_rows.append(f"<tr><td>{_e(org)}</td><td class=\"bf-name\">{_e(data.ref.lineage(adherent))}</td>"
+                              f"<td>{' · '.join(links)}</td></tr>")
+    body = ("".join(index_rows) if index_rows
+            else '<tr><td colspan="3">Aucune contribution dans le magasin.</td></tr>')
+    (out_dir / "index.html").write_text(
+        '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8"><title>Briefings des élus</title>'
+        f'<style>{CSS}{PRINT_CSS}</style></head><body><div class="bf"><h1>Briefings des élus</h1>'
+        '<div class="bf-sub">Une page par adhérent et par exercice, imprimable.</div>'
+        "<table><thead><tr><th>Organisme</th><th>Adhérent</th><th>Exercices</th></tr></thead>"
+        f"<tbody>{body}</tbody></table></div></body></html>\n", encoding="utf-8")
+    return written

@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     except BilansError as exc:
         print(f"bilans : {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `bilans extract … | head`
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("bilans : interrompu", file=sys.stderr)
         return 130

@@ -1,0 +1,107 @@
+"""Extraction : un rapport texte -> document, sections, tableaux, cellules, chiffres du texte."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pipelines.extract.model import Document, Narratif, Table
+from pipelines.extract.narrative import figures_in
+from pipelines.extract.numbers import clean
+from pipelines.extract.pdftext import find_pdftext_blocks
+from pipelines.extract.reader import read_lines
+from pipelines.extract.sections import find_sections, find_toc, section_at
+from pipelines.extract.tables import Block, build_table, find_blocks
+
+_ORG_PATTERNS = (("SIIM94", re.compile(r"\bSIIM\s?94\b")), ("SII", re.compile(r"\bSII\b")))
+_YEAR_HINT = re.compile(
+    r"(?:bilan|rapport)s? d['’]activit[ée]s?\s*(?:\w+\s){0,3}?((?:19|20)\d{2})|activit[ée]s? ((?:19|20)\d{2})"
+    r"|\bBILAN D'ACTIVITES\s*\n\s*\n?((?:19|20)\d{2})",
+    re.IGNORECASE,
+)
+
+
+def infer_org(lines: list[str]) -> str | None:
+    text = "\n".join(lines[:400])
+    counts = {org: len(p.findall(text)) for org, p in _ORG_PATTERNS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else None
+
+
+def infer_year(lines: list[str]) -> int | None:
+    """The report's year: the most cited year in « activité 2018 »-like phrases of its first pages."""
+    text = "\n".join(lines[:600])
+    years = [int(y) for m in _YEAR_HINT.finditer(text) for y in m.groups() if y]
+    if not years:
+        years = [int(y) for y in re.findall(r"\b(20\d{2})\b", text)]
+    return max(set(years), key=years.count) if years else None
+
+
+def document_id_for(path: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.stem).strip("._") or "document"
+    return stem[:80]
+
+
+def extract_document(path: Path, org: str | None = None, report_year: int | None = None,
+                     document_id: str | None = None) -> Document:
+    lines, encoding, sha = read_lines(path)
+    doc = Document(
+        document_id=document_id or document_id_for(path), path=str(path),
+        org=org or infer_org(lines), report_year=report_year or infer_year(lines),
+        sha256=sha, encoding=encoding, lines=lines,
+    )
+    doc.toc_lines = find_toc(lines)
+    skip: set[int] = set(range(doc.toc_lines[0], doc.toc_lines[1] + 1)) if doc.toc_lines else set()
+    doc.sections = find_sections(lines, skip | _tab_rows(lines))
+    skip |= {s.line for s in doc.sections}
+    blocks = find_blocks(lines, skip) + find_pdftext_blocks(lines, skip)
+    blocks.sort(key=lambda b: b.line_start)
+    doc.tables = [_table(doc, b) for b in blocks]
+    doc.narratifs = _narratifs(doc, skip)
+    return doc
+
+
+def _tab_rows(lines: list[str]) -> set[int]:
+    """Lines of tab-separated blocks (two or more rows) cannot be headings."""
+    rows = {i for i, line in enumerate(lines, 1) if "\t" in line.strip(" ")}
+    return {i for i in rows if i - 1 in rows or i + 1 in rows}
+
+
+def _table(doc: Document, block: Block) -> Table:
+    section = section_at(doc.sections, block.line_start)
+    caption = block.caption_hint or _caption(doc, block.line_start, section.line if section else 0)
+    return build_table(block, doc.document_id, caption, section.label if section else None)
+
+
+def _caption(doc: Document, line_start: int, section_line: int) -> str | None:
+    """The short title just above a table (« Répartition des recettes par adhérents »),
+    else the heading of its section."""
+    for i in range(line_start - 1, max(section_line, line_start - 9), -1):
+        text = clean(doc.lines[i - 1])
+        if not text or "\t" in doc.lines[i - 1]:
+            if "\t" in doc.lines[i - 1]:
+                break
+            continue
+        if i == section_line:
+            break
+        if len(text) <= 120 and not text.endswith((".", ";")) and not text.startswith(("-", "•", "➤")):
+            return text.rstrip(" :")
+    if section_line:
+        heading = clean(doc.lines[section_line - 1]).lstrip("#").strip()
+        return re.sub(r"^[\dIVXA-H.]+\s+", "", heading)
+    return None
+
+
+def _narratifs(doc: Document, skip: set[int]) -> list[Narratif]:
+    found: list[Narratif] = []
+    in_table = {line for t in doc.tables for line in range(t.line_start, t.line_end + 1)}
+    for i, raw in enumerate(doc.lines, 1):
+        if i in skip or i in in_table or not raw.strip():
+            continue
+        section = section_at(doc.sections, i)
+        found += figures_in(raw, i, section.label if section else None, doc.report_year)
+    for t in doc.tables:  # prose inside cells (« points de repère » tables)
+        for c in t.cells():
+            if c.status == "text" and len(clean(c.text)) > 25 and c.role != "header":
+                found += figures_in(c.text, c.line, t.section, doc.report_year, t.table_id)
+    return found

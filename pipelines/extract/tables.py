@@ -1,0 +1,282 @@
+"""Détection des tableaux et de leur structure, quelle que soit la mise en page.
+
+Layouts: tab-separated (``tsv``), markdown pipes (``pipe``), columns aligned with
+runs of spaces (``fixed``), side-by-side repeated blocks (``side_by_side``) and
+PDF text where a row is a label followed by its values, possibly wrapped over
+several lines (``pdftext``, see :mod:`pipelines.extract.pdftext`). Every layout
+ends up as rows of raw cell texts, and one function gives them their structure:
+header rows, label columns, totals, sub-totals and sub-items.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipelines.extract.model import Cell, Row, Table
+from pipelines.extract.numbers import clean, decimals_of, parse_cell, year_in_header
+
+TOTAL_RE = re.compile(r"^\s*(?:\*\*)?\s*(?:sous[- ]?total|total|s/total)\b", re.IGNORECASE)
+SUBITEM_RE = re.compile(r"^\s*(?:\(\*\)\s*)?(?:dt|dont)\b", re.IGNORECASE)
+CODE_HEADER_RE = re.compile(r"^\s*(chapitre|code|n°|no|compte|article|cat\.?|catégorie)\s*", re.IGNORECASE)
+CODE_RE = re.compile(r"^\s*(\d{2,5})\s*$")
+LEADING_CODE_RE = re.compile(r"^\s*(\d{2,5})(?:\s|$)")
+_RULE_RE = re.compile(r"^[\s\-=_|+:]*$")
+
+
+@dataclass
+class RawRow:
+    line: int
+    texts: list[str]
+
+
+@dataclass
+class Block:
+    layout: str
+    rows: list[RawRow]
+    header_hint: int | None = None  # pipe tables say where their header ends
+    caption_hint: str | None = None
+
+    @property
+    def line_start(self) -> int:
+        return self.rows[0].line
+
+    @property
+    def line_end(self) -> int:
+        return self.rows[-1].line
+
+
+# --- Block detection ----------------------------------------------------------
+
+def _is_pipe_row(line: str) -> bool:
+    s = line.strip()
+    return len(s) > 2 and s.startswith("|") and s.endswith("|") and s.count("|") >= 3
+
+
+def _fixed_split(line: str) -> list[str]:
+    return [p for p in re.split(r" {2,}", line.strip()) if p]
+
+
+def find_blocks(lines: list[str], skip: set[int]) -> list[Block]:
+    """Blocks of tsv / pipe / fixed-width rows; lines they use are added to ``skip``."""
+    blocks: list[Block] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        lineno = i + 1
+        if lineno in skip or not line.strip():
+            i += 1
+            continue
+        if _is_pipe_row(line):
+            j = i
+            while j < n and (lineno + (j - i)) not in skip and _is_pipe_row(lines[j]):
+                j += 1
+            block = _pipe_block(lines, i, j)
+        elif "\t" in line.strip(" "):
+            j = _tsv_end(lines, i, skip)
+            rows = [RawRow(k + 1, lines[k].split("\t")) for k in range(i, j) if lines[k].strip()]
+            block = Block("tsv", rows)
+        elif len(_fixed_split(line)) >= 2:
+            j = i
+            while j < n and (j + 1) not in skip and lines[j].strip() and len(_fixed_split(lines[j])) >= 2:
+                j += 1
+            rows = [RawRow(k + 1, _fixed_split(lines[k])) for k in range(i, j)]
+            block = Block("fixed", rows) if _looks_fixed(rows) else None
+        else:
+            i += 1
+            continue
+        j = max(j, i + 1)
+        if block and len([r for r in block.rows if not _is_rule(r.texts)]) >= 2:
+            blocks.append(block)
+            skip.update(range(i + 1, j + 1))
+        i = j
+    return blocks
+
+
+def _tsv_end(lines: list[str], i: int, skip: set[int]) -> int:
+    """End of a tab block; one blank line inside is bridged when the next row has the same shape."""
+    width = lines[i].count("\t")
+    j = i
+    while j < len(lines) and (j + 1) not in skip:
+        if "\t" in lines[j].strip(" "):
+            j += 1
+        elif not lines[j].strip() and j + 1 < len(lines) and lines[j + 1].count("\t") == width and width:
+            j += 1
+        else:
+            break
+    return j
+
+
+def _looks_fixed(rows: list[RawRow]) -> bool:
+    """At least three aligned rows, most with a number outside the first column."""
+    if len(rows) < 3:
+        return False
+    numeric = sum(1 for r in rows if any(parse_cell(t).value is not None for t in r.texts[1:]))
+    widths = {len(r.texts) for r in rows}
+    return numeric >= 2 and max(widths) - min(widths) <= 2
+
+
+def _pipe_block(lines: list[str], i: int, j: int) -> Block:
+    rows, header_hint = [], None
+    for k in range(i, j):
+        texts = [t.strip() for t in lines[k].strip().strip("|").split("|")]
+        if all(re.fullmatch(r":?-{2,}:?", t) for t in texts if t) and any(texts):
+            header_hint = len(rows)
+            continue
+        rows.append(RawRow(k + 1, texts))
+    return Block("pipe", rows, header_hint=header_hint)
+
+
+def _is_rule(texts: list[str]) -> bool:
+    return all(_RULE_RE.match(t) for t in texts) and any(t.strip() for t in texts)
+
+
+# --- Structure ----------------------------------------------------------------
+
+def _is_year_text(text: str) -> bool:
+    c = clean(text)
+    return bool(re.fullmatch(r"(?:19|20)\d{2}|(?:19|20)?\d ?\d{3}", c)) and year_in_header(c) is not None
+
+
+def _is_number(text: str) -> bool:
+    p = parse_cell(text)
+    return p.value is not None or p.status == "malformed"
+
+
+def _header_like(texts: list[str]) -> bool:
+    """A header row has no figure other than years (« 2 021 » included) and dates."""
+    non_empty = [t for t in texts if clean(t)]
+    if not non_empty:
+        return False
+    return all(not _is_number(t) or _is_year_text(t) for t in non_empty)
+
+
+def _side_by_side(rows: list[RawRow]) -> list[RawRow] | None:
+    """« Application | jours 2016 | jours 2017 | Application | jours 2016 | jours 2017 »:
+    stack the right-hand block under the left one, totals last."""
+    head = [clean(t).lower() for t in rows[0].texts]
+    while head and not head[-1]:
+        head.pop()
+    k = len(head) // 2
+    if k < 2 or len(head) % 2 or head[:k] != head[k:]:
+        return None
+    left, right, totals = [RawRow(rows[0].line, rows[0].texts[:k])], [], []
+    for r in rows[1:]:
+        texts = r.texts + [""] * (2 * k - len(r.texts))
+        for part in (texts[:k], texts[k:]):
+            if not any(clean(t) for t in part):
+                continue
+            target = totals if TOTAL_RE.match(clean(part[0])) else (left if part is texts[:k] else right)
+            target.append(RawRow(r.line, part))
+    return left + right + totals
+
+
+def build_table(block: Block, document_id: str, caption: str | None, section: str | None) -> Table:
+    rows = [r for r in block.rows if not _is_rule(r.texts)]
+    layout = block.layout
+    if len(rows) > 2 and (stacked := _side_by_side(rows)):
+        rows, layout = stacked, "side_by_side"
+    width = max(len(r.texts) for r in rows)
+    n_header = _count_header_rows(rows, block.header_hint)
+    headers = _combined_headers(rows[:n_header], width)
+    n_label = _count_label_cols(rows[n_header:], headers, width)
+    table = Table(
+        table_id=f"{document_id}@{block.line_start}", document_id=document_id, caption=caption,
+        section=section, line_start=block.line_start, line_end=block.line_end, layout=layout,
+        n_header_rows=n_header, n_label_cols=n_label, headers=headers,
+    )
+    header_width = len([t for t in rows[0].texts if clean(t)]) if n_header else width
+    for index, raw in enumerate(rows):
+        is_header = index < n_header
+        if not is_header and block.layout in ("tsv", "pipe") and n_header and \
+                len(raw.texts) != len(rows[0].texts) and len([t for t in raw.texts if clean(t)]) > header_width:
+            table.ragged.append(raw.line)
+        table.rows.append(_make_row(index, raw, is_header, n_label))
+    _assign_kinds(table)
+    return table
+
+
+def _count_header_rows(rows: list[RawRow], hint: int | None) -> int:
+    if hint is not None:
+        return hint
+    if not rows or not _header_like(rows[0].texts):
+        return 0
+    n = 1
+    while n < len(rows) - 1:
+        texts = rows[n].texts
+        if clean(texts[0]) or not _header_like(texts[1:]) or TOTAL_RE.match(clean(texts[0])):
+            break
+        n += 1
+    return n
+
+
+def _combined_headers(header_rows: list[RawRow], width: int) -> list[str]:
+    parts: list[list[str]] = [[] for _ in range(width)]
+    for r in header_rows:
+        carried = ""
+        for col in range(width):
+            text = clean(r.texts[col]) if col < len(r.texts) else ""
+            if text:
+                carried = text
+            elif len(header_rows) > 1 and col > 0:
+                text = carried  # a spanning header (« REPARTITION PAR SEXE » over two columns)
+            if text:
+                parts[col].append(text)
+    return [" ".join(p) for p in parts]
+
+
+def _count_label_cols(body: list[RawRow], headers: list[str], width: int) -> int:
+    n = 1
+    for col in range(1, width - 1):
+        cells = [clean(r.texts[col]) for r in body if col < len(r.texts) and clean(r.texts[col])]
+        header = headers[col] if col < len(headers) else ""
+        codes = cells and all(CODE_RE.match(c) for c in cells)
+        if CODE_HEADER_RE.match(header) and (codes or not cells or not any(_is_number(c) for c in cells)):
+            n = col + 1
+            continue
+        if header and year_in_header(header):
+            break
+        numeric = sum(1 for c in cells if _is_number(c))
+        if cells and numeric * 2 >= len(cells):
+            break
+        n = col + 1
+    return n
+
+
+def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int) -> Row:
+    cells = []
+    for col, text in enumerate(raw.texts):
+        parsed = parse_cell(text)
+        role = "header" if is_header else ("label" if col < n_label else "value")
+        cells.append(Cell(
+            row=index, col=col, line=raw.line, text=text.strip(), value=parsed.value, unit=parsed.unit,
+            role=role, status=parsed.status, value2=parsed.value2, unit2=parsed.unit2,
+            decimals=decimals_of(text) if parsed.value is not None else 0,
+        ))
+        if role == "label" and parsed.value is not None and not is_header:
+            cells[-1].status = "ok"  # a code or a year used as a row label stays a label
+    label = " ".join(clean(c.text) for c in cells[:n_label] if clean(c.text))
+    return Row(index=index, line=raw.line, cells=cells, kind="header" if is_header else "item", label=label)
+
+
+def _assign_kinds(table: Table) -> None:
+    body = table.body
+    totals = [r for r in body if any(TOTAL_RE.match(clean(c.text)) for c in r.cells[: table.n_label_cols])]
+    for r in totals:
+        r.kind = "subtotal"
+    if totals:
+        totals[-1].kind = "total"
+    previous_code = None
+    for r in body:
+        first = clean(r.cells[0].text) if r.cells else ""
+        code = LEADING_CODE_RE.match(first)
+        if r.kind == "item":
+            if SUBITEM_RE.match(r.label) and not first or SUBITEM_RE.match(first):
+                r.kind = "subitem"
+            elif code and previous_code and code[1] != previous_code and code[1].startswith(previous_code):
+                r.kind = "subitem"  # article 2031 under chapitre 20
+            elif code:
+                previous_code = code[1]
+        for c in r.cells[table.n_label_cols:]:
+            if r.kind in ("total", "subtotal"):
+                c.role = r.kind

@@ -22,12 +22,15 @@ SCHEMA: dict[str, str] = {
     "documents": "document_id VARCHAR PRIMARY KEY, org VARCHAR, report_year INTEGER, path VARCHAR, "
     "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR",
     "sections": "document_id VARCHAR, number VARCHAR, title VARCHAR, level INTEGER, line INTEGER",
+    "lignes": "document_id VARCHAR, line INTEGER, text VARCHAR",
     "tables": "table_id VARCHAR PRIMARY KEY, document_id VARCHAR, caption VARCHAR, section VARCHAR, "
-    "line_start INTEGER, line_end INTEGER, layout VARCHAR, family VARCHAR, n_rows INTEGER, n_cols INTEGER",
+    "line_start INTEGER, line_end INTEGER, layout VARCHAR, family VARCHAR, n_rows INTEGER, n_cols INTEGER, "
+    "n_header_rows INTEGER, n_label_cols INTEGER, headers VARCHAR[], ragged_lines INTEGER[]",
     "cells": "table_id VARCHAR, row INTEGER, col INTEGER, line INTEGER, text VARCHAR, value DOUBLE, "
-    "unit VARCHAR, role VARCHAR, parse_status VARCHAR, value2 DOUBLE, unit2 VARCHAR",
+    "unit VARCHAR, role VARCHAR, parse_status VARCHAR, value2 DOUBLE, unit2 VARCHAR, row_kind VARCHAR, "
+    "row_label VARCHAR, header VARCHAR, decimals INTEGER",
     "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
-    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR",
+    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR",
     "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
     "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR",
     "contributions": f"{_COMMON}, adherent VARCHAR, adherent_imprime VARCHAR, categorie VARCHAR, "

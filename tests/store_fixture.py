@@ -77,6 +77,22 @@ FINDINGS = [
      "siim94_2018", "9.2", "1407 agents", "Remplacer 1407 par 1 467", "SIIM94", 2018, "formations", 2018, None),
 ]
 
+# Added for the ressources humaines notebook (tables that were empty before).
+# org, exercice, report_year, document_id, line, date, filiere, categorie, grade, emplois, titulaires,
+# contractuels, pourvus
+EFFECTIFS = [
+    ("SIIM94", 2017, 2017, "siim94_2017", 1000, "2017-12-31", "technique", "A", "Ingénieur", 12.0, 10.0, 1.0, 11.0),
+    ("SIIM94", 2017, 2017, "siim94_2017", 1001, "2017-12-31", "administrative", "B", "Rédacteur", 6.0, 5.0, 1.0, 6.0),
+    ("SIIM94", 2018, 2018, "siim94_2018", 1000, "2018-12-31", "technique", "A", "Ingénieur", 13.0, 10.0, 2.0, 12.0),
+    ("SIIM94", 2018, 2018, "siim94_2018", 1001, "2018-12-31", "administrative", "B", "Rédacteur", 6.0, 5.0, 0.0, 5.0),
+]
+
+# org, exercice, report_year, document_id, line, domaine, indicateur, valeur, unite
+INDICATEURS = [
+    ("SIIM94", 2017, 2017, "siim94_2017", 1010, "rh", "Jours de formation des agents du syndicat", 95.0, "jours"),
+    ("SIIM94", 2018, 2018, "siim94_2018", 1010, "rh", "Jours de formation des agents du syndicat", 110.0, "jours"),
+]
+
 
 def build_fixture_store(path: Path, empty: bool = False) -> Path:
     """Write the fixture store at `path` (``empty=True``: schema and documents only)."""
@@ -97,6 +113,10 @@ def build_fixture_store(path: Path, empty: bool = False) -> Path:
         con.executemany(f"INSERT INTO formations ({cols}, type, agents, jours) VALUES (?,?,?,?,?,?,?,?)",
                         FORMATIONS)
         con.executemany(f"INSERT INTO tickets ({cols}, entite, tickets) VALUES (?,?,?,?,?,?,?)", TICKETS)
+        con.executemany(f"INSERT INTO effectifs ({cols}, date, filiere, categorie, grade, emplois, titulaires, "
+                        "contractuels, pourvus) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", EFFECTIFS)
+        con.executemany(f"INSERT INTO indicateurs ({cols}, domaine, indicateur, valeur, unite) "
+                        "VALUES (?,?,?,?,?,?,?,?,?)", INDICATEURS)
         con.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", FINDINGS)
     con.close()
     return path

@@ -554,8 +554,8 @@ def resume_qualite(ctx: Contexte) -> Resume:
     by_rule = defaultdict(int)
     for f in found:
         by_rule[f["rule"]] += 1
-    rule, n = max(by_rule.items(), key=lambda kv: (kv[1], kv[0]))
-    res.phrases.append(f"Règle la plus souvent en défaut : {rule} ({_compte(n, 'constat', 'constats')}).")
+    ranked = sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))
+    res.phrases.append("Règles en défaut : " + ", ".join(f"{r} ({fmt.nombre(n)})" for r, n in ranked) + ".")
     worst = pires_tableaux(found)[:1]
     if worst:
         res.phrases.append(f"Tableau le plus touché : « {worst[0]['tableau']} » "

@@ -1,0 +1,352 @@
+"""`bilans run` : exécution papermill des carnets par organisme × bilan × carnet.
+
+One run = (org, report year, template) with data in the store. Runs are
+independent tasks (a process pool here, an orchestrator's fan-out later).
+A run is skipped when its inputs have not changed since its last success:
+the fingerprint hashes the template, the shared code the notebooks call, the
+parameters, and the store rows the notebook can read (org, report_year <= year).
+Planning and fingerprinting never start a kernel nor import papermill, so a
+run with nothing to do costs an interpreter, DuckDB and a few queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+
+import duckdb
+
+from pipelines.errors import BilansError
+from pipelines.publish import analyses, fmt
+
+TEMPLATES_DIR = analyses.ROOT / "notebooks"
+OUT_DIR = Path("reports/analyses")
+STATE_FILE = ".state.json"
+# Code executed by every notebook: a change re-runs everything.
+SHARED_CODE = (Path(analyses.__file__), Path(fmt.__file__))
+CELL_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Run:
+    org: str
+    year: int
+    template: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.org}/{self.year}/{self.template}"
+
+    def label(self) -> str:
+        return f"{self.org} {self.year} {self.template}"
+
+
+def _template_filter(pole: str | None) -> set[str]:
+    if not pole:
+        return set(analyses.TEMPLATES)
+    name = pole.lower()
+    for candidate in (name, f"pole_{name}"):
+        if candidate in analyses.TEMPLATES:
+            return {candidate}
+    raise BilansError(f"pôle ou carnet inconnu : {pole} (attendu : {', '.join(analyses.TEMPLATES)}, "
+                      "ou si, infrastructures, support)")
+
+
+def plan(con: duckdb.DuckDBPyConnection, org: str | None = None, year: int | None = None,
+         pole: str | None = None, templates: tuple[str, ...] = analyses.TEMPLATES) -> list[Run]:
+    """Every (org, report year, template) that has data, in a stable order.
+
+    `exploration` is run once per organisme, on its latest report.
+    """
+    wanted = _template_filter(pole) & set(templates)
+    present = analyses.tables_presentes(con)
+    docs = con.execute("SELECT DISTINCT org, report_year FROM documents WHERE report_year IS NOT NULL "
+                       "ORDER BY org, report_year").fetchall()
+    latest_year = {}
+    for o, y in docs:
+        latest_year[o] = max(y, latest_year.get(o, y))
+    runs = []
+    for o, y in docs:
+        if (org and o != org) or (year and y != year):
+            continue
+        for t in templates:
+            if t not in wanted:
+                continue
+            if t == "exploration" and y != latest_year[o]:
+                continue
+            if analyses.has_data(con, o, y, t, present):
+                runs.append(Run(o, y, t))
+    return runs
+
+
+class Fingerprints:
+    """Input hashes; table digests are cached per (table, org, year) since templates share tables."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, db_path: Path, templates_dir: Path):
+        self.con = con
+        self.db_path = db_path
+        self.templates_dir = templates_dir
+        self.present = analyses.tables_presentes(con)
+        self._tables: dict[tuple, str] = {}
+        self._files: dict[Path, str] = {}
+        self.code = "".join(self._file(p) for p in SHARED_CODE)
+
+    def _file(self, path: Path) -> str:
+        if path not in self._files:
+            self._files[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return self._files[path]
+
+    def _table(self, table: str, org: str, year: int) -> str:
+        key = (table, org, year)
+        if key not in self._tables:
+            if table not in self.present:
+                digest = "absent"
+            elif table == "findings":
+                digest = self.con.execute(
+                    "SELECT count(*), sum(hash(t)) FROM findings t JOIN documents d USING (document_id) "
+                    "WHERE d.org = ? AND d.report_year <= ?", [org, year]).fetchone()
+            else:
+                digest = self.con.execute(f'SELECT count(*), sum(hash(t)) FROM "{table}" t '
+                                          "WHERE org = ? AND report_year <= ?", [org, year]).fetchone()
+            self._tables[key] = str(digest)
+        return self._tables[key]
+
+    def parameters(self, run: Run) -> dict:
+        return {"org": run.org, "year": run.year, "db_path": str(self.db_path)}
+
+    def of(self, run: Run) -> str:
+        h = hashlib.sha256()
+        h.update(self._file(self.templates_dir / f"{run.template}.ipynb").encode())
+        h.update(self.code.encode())
+        h.update(json.dumps(self.parameters(run), sort_keys=True).encode())
+        for table in ("documents", "findings", *analyses.TABLES[run.template]):
+            h.update(f"{table}={self._table(table, run.org, run.year)};".encode())
+        return h.hexdigest()
+
+
+# ---------------------------------------------------------------- execution (worker side)
+
+def to_html(notebook_path: Path, title: str) -> Path:
+    """HTML beside the notebook, code cells hidden (outputs escape source text themselves)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    target = notebook_path.with_suffix(".html")
+    tmp = target.with_suffix(".html.tmp")
+    tmp.write_text(body, encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+def execute(task: dict) -> dict:
+    """Run one notebook and export it; never raises (failures are reported, not propagated)."""
+    import papermill as pm
+
+    start = time.perf_counter()
+    output = Path(task["output"])
+    output.parent.mkdir(parents=True, exist_ok=True)
+    status, error = "ok", None
+    # The kernel inherits this worker's stderr: keep its chatter out of the progress lines.
+    log = os.open(output.with_name(f".{output.stem}.log"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    saved_stderr = os.dup(2)
+    os.dup2(log, 2)
+    os.close(log)
+    try:
+        pm.execute_notebook(task["template"], str(output), parameters=task["parameters"],
+                            kernel_name="python3", cwd=task["cwd"], progress_bar=False, log_output=False,
+                            execution_timeout=CELL_TIMEOUT_S)
+    except pm.PapermillExecutionError as exc:
+        status, error = "échec", f"cellule {exc.exec_count} : {exc.ename}: {exc.evalue}"
+    except Exception as exc:  # kernel death, missing template, timeout...
+        status, error = "échec", f"{type(exc).__name__}: {exc}"
+    finally:
+        os.dup2(saved_stderr, 2)
+        os.close(saved_stderr)
+    if output.exists():
+        try:  # also for a failed run: the analyst sees where it stopped
+            to_html(output, task["title"])
+        except Exception as exc:
+            if status == "ok":
+                status, error = "échec", f"export HTML : {type(exc).__name__}: {exc}"
+    return {"key": task["key"], "status": status, "error": error, "duration": time.perf_counter() - start}
+
+
+# ---------------------------------------------------------------- orchestration
+
+def _load_state(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {"version": 1, "runs": {}}
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _secondes(s: float) -> str:
+    return f"{fmt.nombre(s, 1)} s"
+
+
+def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int | None = None,
+                  pole: str | None = None, workers: int | None = None, force: bool = False,
+                  out_dir: str | os.PathLike = OUT_DIR, templates_dir: str | os.PathLike | None = None,
+                  templates: tuple[str, ...] = analyses.TEMPLATES, echo=print) -> int:
+    """Execute every run with data (filtered), skipping up-to-date ones. Exit code: 1 if any failed."""
+    started = time.perf_counter()
+    db = Path(db_path).resolve()
+    out = Path(out_dir).resolve()
+    tdir = Path(templates_dir).resolve() if templates_dir else TEMPLATES_DIR
+    if not db.exists():
+        raise BilansError(f"magasin introuvable : {db_path} (lancez d'abord « bilans build »)")
+    state_path = out / STATE_FILE
+    state = _load_state(state_path)
+    known = state.setdefault("runs", {})
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        runs = plan(con, org, year, pole, templates)
+        fps = Fingerprints(con, db, tdir)
+        fingerprints = {r.key: fps.of(r) for r in runs}
+        params = {r.key: fps.parameters(r) for r in runs}
+        complete = not (org or year or pole)
+    finally:
+        con.close()
+
+    def up_to_date(r: Run) -> bool:
+        prev = known.get(r.key, {})
+        nb = out / r.org / str(r.year) / f"{r.template}.ipynb"
+        return (prev.get("status") == "ok" and prev.get("fingerprint") == fingerprints[r.key]
+                and nb.exists() and nb.with_suffix(".html").exists())
+
+    todo = [r for r in runs if force or not up_to_date(r)]
+    skipped = len(runs) - len(todo)
+    if complete:  # a run that no longer has data (or moved, like exploration) is removed
+        planned = {r.key for r in runs}
+        for key in [k for k in known if k not in planned]:
+            for suffix in (".ipynb", ".html"):
+                (out / f"{key}{suffix}").unlink(missing_ok=True)
+            del known[key]
+
+    echo(f"{len(runs)} exécution(s) prévue(s) : {len(todo)} à faire, {skipped} à jour (ignorée(s)).")
+    failures: list[tuple[Run, str]] = []
+    if todo:
+        n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
+        tasks = [{"key": r.key, "template": str(tdir / f"{r.template}.ipynb"),
+                  "output": str(out / r.org / str(r.year) / f"{r.template}.ipynb"),
+                  "parameters": params[r.key], "cwd": str(analyses.ROOT),
+                  "title": f"{analyses.TITRES[r.template]} — {r.org}, bilan {r.year}"} for r in todo]
+        by_key = {r.key: r for r in todo}
+        # spawn: workers inherit no DuckDB handle nor thread state from the caller
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(execute, t) for t in tasks]
+            for i, fut in enumerate(as_completed(futures), 1):
+                try:
+                    res = fut.result()
+                except Exception as exc:  # the worker process itself died
+                    res = {"key": tasks[futures.index(fut)]["key"], "status": "échec",
+                           "error": f"{type(exc).__name__}: {exc}", "duration": 0.0}
+                run = by_key[res["key"]]
+                echo(f"[{i}/{len(todo)}] {run.label()} : {res['status']} ({_secondes(res['duration'])})"
+                     + (f" — {res['error']}" if res["error"] else ""))
+                known[run.key] = {
+                    "fingerprint": fingerprints[run.key] if res["status"] == "ok" else None,
+                    "status": res["status"], "error": res["error"], "duration": round(res["duration"], 2),
+                    "finished": dt.datetime.now().isoformat(timespec="seconds"),
+                }
+                if res["status"] != "ok":
+                    failures.append((run, res["error"] or ""))
+                # state saved as we go: an interrupted run keeps what succeeded
+                _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+    _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+    write_index(out, known)
+    ok = len(todo) - len(failures)
+    echo(f"Terminé en {_secondes(time.perf_counter() - started)} : {ok} réussie(s), {len(failures)} en échec, "
+         f"{skipped} ignorée(s) car à jour. Index : {out / 'index.html'}")
+    for run, error in failures:
+        echo(f"  échec : {run.label()} — {error}")
+    return 1 if failures else 0
+
+
+def write_index(out: Path, known: dict) -> Path:
+    """reports/analyses/index.html: every produced analysis, by organisme and bilan."""
+    entries: dict[str, dict[int, list[tuple[str, str]]]] = {}
+    for key, info in known.items():
+        o, y, t = key.split("/")
+        entries.setdefault(o, {}).setdefault(int(y), []).append((t, info.get("status", "?")))
+    order = {t: i for i, t in enumerate(analyses.TEMPLATES)}
+    parts = []
+    for o in sorted(entries):
+        parts.append(f"<h2>{html.escape(o)}</h2>")
+        for y in sorted(entries[o], reverse=True):
+            items = []
+            for t, status in sorted(entries[o][y], key=lambda e: order.get(e[0], 99)):
+                base = f"{html.escape(o)}/{y}/{html.escape(t)}"
+                name = html.escape(analyses.TITRES.get(t, t))
+                flag = "" if status == "ok" else ' <b class="ko">(échec de la dernière exécution)</b>'
+                if (out / o / str(y) / f"{t}.html").exists():
+                    items.append(f'<li><a href="{base}.html">{name}</a> '
+                                 f'<small>(<a href="{base}.ipynb">carnet</a>)</small>{flag}</li>')
+                else:
+                    items.append(f"<li>{name}{flag}</li>")
+            parts.append(f"<h3>Bilan {y}</h3><ul>{''.join(items)}</ul>")
+    if not parts:
+        parts.append("<p>Aucune analyse produite : le magasin ne contient encore aucun bilan.</p>")
+    page = ("<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
+            "<title>Analyses annuelles des bilans</title><style>body{font-family:sans-serif;max-width:50em;"
+            "margin:2em auto}.ko{color:#b00}</style></head><body><h1>Analyses annuelles des bilans</h1>"
+            f"<p>Mis à jour le {dt.datetime.now().strftime('%d/%m/%Y à %H:%M')}.</p>"
+            + "".join(parts) + "</body></html>")
+    target = out / "index.html"
+    _write_atomic(target, page)
+    return target
+
+
+# ---------------------------------------------------------------- benchmark
+
+def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
+    """Time `bilans run` on every combination: serial, parallel, then again with nothing changed.
+
+    Each timing is a fresh `python -m pipelines.cli` process (what cron runs),
+    writing into a temporary directory so that reports/ is left alone.
+    """
+    db = Path(db_path).resolve()
+
+    def timed(cwd: str, *args: str) -> tuple[float, int]:
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(db), "run", *args],
+                              cwd=cwd, capture_output=True, text=True)
+        return time.perf_counter() - t0, proc.returncode
+
+    n_workers = workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
+        serial, rc1 = timed(tmp, "--workers", "1", "--force")
+        parallel, rc2 = timed(tmp, "--workers", str(n_workers), "--force")
+        noop, rc3 = timed(tmp, "--workers", str(n_workers))
+        state = _load_state(Path(tmp) / OUT_DIR / STATE_FILE)
+    n = len(state.get("runs", {}))
+    return {
+        "runs": n, "workers": n_workers,
+        "serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
+        "speedup": round(serial / parallel, 2) if parallel else None,
+        "per_run_serial_s": round(serial / n, 2) if n else None,
+        "noop_s": round(noop, 2), "noop_goal_s": 2.0, "noop_ok": noop < 2.0,
+        "exit_codes": [rc1, rc2, rc3],
+    }

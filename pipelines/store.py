@@ -32,17 +32,18 @@ SCHEMA: dict[str, str] = {
     "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
     "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR",
     "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
-    "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR",
+    "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, "
+    "taux DOUBLE, total DECIMAL(18,2), taux_total DOUBLE, reports_anterieurs DECIMAL(18,2)",
     "contributions": f"{_COMMON}, adherent VARCHAR, adherent_imprime VARCHAR, categorie VARCHAR, "
-    "categorie_imprimee VARCHAR, montant DECIMAL(18,2), table_id VARCHAR",
+    "categorie_imprimee VARCHAR, montant DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, lignee VARCHAR",
     "activite": f"{_COMMON}, pole VARCHAR, axe VARCHAR, categorie VARCHAR, categorie_norm VARCHAR, "
-    "jours DOUBLE, table_id VARCHAR",
-    "formations": f"{_COMMON}, type VARCHAR, agents DOUBLE, jours DOUBLE, table_id VARCHAR",
-    "tickets": f"{_COMMON}, entite VARCHAR, tickets DOUBLE, table_id VARCHAR",
+    "jours DOUBLE, table_id VARCHAR, niveau VARCHAR",
+    "formations": f"{_COMMON}, type VARCHAR, agents DOUBLE, jours DOUBLE, table_id VARCHAR, type_imprime VARCHAR",
+    "tickets": f"{_COMMON}, entite VARCHAR, tickets DOUBLE, table_id VARCHAR, entite_imprimee VARCHAR",
     "indicateurs": f"{_COMMON}, domaine VARCHAR, indicateur VARCHAR, valeur DOUBLE, unite VARCHAR, "
     "source VARCHAR, table_id VARCHAR",
     "effectifs": f"{_COMMON}, date DATE, filiere VARCHAR, categorie VARCHAR, grade VARCHAR, "
-    "emplois DOUBLE, titulaires DOUBLE, contractuels DOUBLE, pourvus DOUBLE, table_id VARCHAR",
+    "emplois DOUBLE, titulaires DOUBLE, contractuels DOUBLE, pourvus DOUBLE, table_id VARCHAR, niveau VARCHAR",
     "applications": f"{_COMMON}, domaine VARCHAR, fonctionnalite VARCHAR, logiciel VARCHAR, "
     "fournisseur VARCHAR, table_id VARCHAR",
     "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "

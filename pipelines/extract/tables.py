@@ -192,8 +192,21 @@ def build_table(block: Block, document_id: str, caption: str | None, section: st
                 len(raw.texts) != len(rows[0].texts) and len([t for t in raw.texts if clean(t)]) > header_width:
             table.ragged.append(raw.line)
         table.rows.append(_make_row(index, raw, is_header, n_label))
+    _mark_repeated_headers(table)
     _assign_kinds(table)
     return table
+
+
+def _mark_repeated_headers(table: Table) -> None:
+    """A header printed again after a page break is a header, not a row."""
+    if not table.n_header_rows:
+        return
+    first = [clean(c.text).lower() for c in table.rows[0].cells]
+    for r in table.rows[table.n_header_rows:]:
+        if [clean(c.text).lower() for c in r.cells] == first:
+            r.kind = "header"
+            for c in r.cells:
+                c.role = "header"
 
 
 def _count_header_rows(rows: list[RawRow], hint: int | None) -> int:

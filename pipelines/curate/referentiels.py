@@ -1,0 +1,97 @@
+"""Référentiels (data/referentiels/) : adhérents et leurs alias, pôles, chapitres, domaines.
+
+An unknown label is never merged silently: it keeps its printed form and is
+listed in `Referentiels.unknown` so the build can report it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+REF_DIR = Path(__file__).resolve().parents[2] / "data" / "referentiels"
+_DROP = {"mairie", "ville", "de", "d", "du", "des", "la", "le", "l", "sur", "s", "en"}
+
+
+def key(text: str) -> str:
+    """« MAIRIE D'IVRY » / « Ivry/Seine » / « Ivry-sur-Seine » -> comparable keys."""
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.split(r"[^a-z0-9]+", text.replace("**", ""))
+    return " ".join(w for w in words if w and w not in _DROP)
+
+
+@dataclass(frozen=True)
+class Adherent:
+    org: str
+    canonique: str
+    type: str
+    successeur: str | None
+    date_succession: str | None
+
+
+@dataclass
+class Referentiels:
+    adherents: dict[tuple[str, str], Adherent]
+    domaines: dict[str, str]
+    chapitres: dict[str, dict]
+    poles: list[tuple[str, re.Pattern, str]]
+    unknown: set[tuple[str, str]] = field(default_factory=set)
+
+    def adherent(self, org: str | None, printed: str) -> Adherent | None:
+        k = key(printed)
+        for candidate in (k, re.sub(r"\bseine\b", "", k).strip()):
+            if (org or "", candidate) in self.adherents:
+                return self.adherents[(org or "", candidate)]
+            if ("*", candidate) in self.adherents:
+                return self.adherents[("*", candidate)]
+        return None
+
+    def lignee(self, org: str | None, name: str) -> str:
+        """The last successor: OPALY -> VALDEVY; the history is shown as one line."""
+        seen = set()
+        current = self.adherent(org, name)
+        while current and current.successeur and current.canonique not in seen:
+            seen.add(current.canonique)
+            nxt = self.adherent(org, current.successeur)
+            if not nxt:
+                return current.successeur
+            current = nxt
+        return current.canonique if current else name
+
+    def domaine(self, printed: str) -> str | None:
+        return self.domaines.get(key(printed))
+
+    def pole(self, org: str | None, texts: list[str]) -> str | None:
+        for text in texts:
+            for pole_org, pattern, pole in self.poles:
+                if pole_org in ("*", org) and pattern.search(text or ""):
+                    return pole
+        return None
+
+
+@lru_cache(maxsize=4)
+def load(ref_dir: Path = REF_DIR) -> Referentiels:
+    adherents: dict[tuple[str, str], Adherent] = {}
+    for row in _rows(ref_dir / "adherents.csv"):
+        a = Adherent(row["org"], row["canonique"], row["type"], row["successeur"] or None,
+                     row["date_succession"] or None)
+        for alias in [row["canonique"], *row["alias"].split("|")]:
+            adherents[(row["org"], key(alias))] = a
+    domaines = {}
+    for row in _rows(ref_dir / "domaines.csv"):
+        for alias in [row["domaine"], *row["alias"].split("|")]:
+            domaines[key(alias)] = row["domaine"]
+    chapitres = {row["code"]: row for row in _rows(ref_dir / "chapitres.csv")}
+    poles = [(row["org"], re.compile(row["motif"], re.IGNORECASE), row["pole"])
+             for row in _rows(ref_dir / "poles.csv")]
+    return Referentiels(adherents, domaines, chapitres, poles)
+
+
+def _rows(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    return list(csv.DictReader(lines))

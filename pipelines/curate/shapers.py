@@ -1,0 +1,311 @@
+"""Mise en forme longue, une fonction par famille : un tableau rattaché -> lignes curées.
+
+Every row carries org, exercice (the year the figure is about: from the column
+header when it has one, else the report's year), report_year, document_id and
+the source line of the figure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from pipelines.curate.matching import section_chain
+from pipelines.curate.referentiels import Referentiels, key
+from pipelines.extract.model import Cell, Document, Row, Table
+from pipelines.extract.numbers import clean, year_in_header
+
+NIVEAU = {"item": "detail", "subitem": "sous_detail", "subtotal": "sous_total", "total": "total"}
+_CODE = re.compile(r"^\s*(\d{2,5})\b\s*(.*)$")
+
+
+def _base(doc: Document, table: Table, line: int, exercice: int | None) -> dict:
+    return {"org": doc.org, "exercice": exercice or doc.report_year, "report_year": doc.report_year,
+            "document_id": doc.document_id, "line": line, "table_id": table.table_id}
+
+
+def _year(table: Table, col: int, doc: Document) -> int | None:
+    ref = year_in_header(table.headers[col]) if col < len(table.headers) else None
+    return ref.year if ref else doc.report_year
+
+
+def _value_cells(table: Table, row: Row) -> Iterator[Cell]:
+    yield from row.cells[table.n_label_cols:]
+
+
+def _label_cells(table: Table, row: Row) -> list[str]:
+    return [clean(c.text) for c in row.cells[: table.n_label_cols]]
+
+
+# --- finances -------------------------------------------------------------------
+
+_FIN_COLUMNS = [
+    (r"^total\s*%|taux.*total", "taux_total"),
+    (r"%|colonne\d*|taux", "taux"),
+    (r"pr[ée]vision|pr[ée]vu|cr[ée]dits", "prevu"),
+    (r"(?:titres|mandats) [ée]mis ?\+ ?reports?", "total"),
+    (r"r[ée]alis|titres [ée]mis|mandats [ée]mis", "realise"),
+    (r"^reports?\b", "reports"),
+    (r"^total\b", "total"),
+]
+
+
+def finances(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    context = " ".join([table.caption or "", *section_chain(doc, table)]).lower()
+    section = "investissement" if "invest" in context else "fonctionnement"
+    sens = "recettes" if re.search(r"recette", context) else ("depenses" if re.search(r"d[ée]pense", context) else None)
+    columns = []
+    for col in range(table.n_label_cols, len(table.headers)):
+        header = table.headers[col]
+        name = next((n for p, n in _FIN_COLUMNS if re.search(p, header, re.IGNORECASE)), None)
+        year = year_in_header(header)
+        if name == "reports" and year and year.year < (doc.report_year or 0):
+            name = "reports_anterieurs"  # « reports 2016 » printed in the 2017 report
+        if name:
+            columns.append((col, name, year.year if year and name != "reports_anterieurs" else doc.report_year))
+    out = []
+    for row in table.body:
+        labels = _label_cells(table, row)
+        code, libelle = _chapitre(labels)
+        per_year: dict[int, dict] = {}
+        for col, name, year in columns:
+            cell = row.cells[col] if col < len(row.cells) else None
+            rec = per_year.setdefault(year, {**_base(doc, table, row.line, year), "section": section,
+                                             "sens": sens or _sens(refs, code), "chapitre": code,
+                                             "libelle": libelle, "niveau": NIVEAU[row.kind]})
+            rec[name] = cell.value if cell else None
+        out += per_year.values()
+    return out
+
+
+def _chapitre(labels: list[str]) -> tuple[str | None, str]:
+    text = " ".join(x for x in labels if x)
+    m = _CODE.match(text)
+    if m:
+        return m[1], m[2].strip() or text
+    return None, text
+
+
+def _sens(refs: Referentiels, code: str | None) -> str | None:
+    return (refs.chapitres.get(code) or {}).get("sens") or None if code else None
+
+
+# --- contributions --------------------------------------------------------------
+
+_CATEGORIES = [
+    (r"vote", "cotisation_votee"), (r"hors socle", "infogerance_hors_socle"), (r"cotisation", "cotisation"),
+    (r"infog", "infogerance"), (r"r[ée]currente", "prestations_recurrentes"),
+    (r"sp[ée]cifique", "prestations_specifiques"), (r"formation", "formation"),
+    (r"refactur", "refacturation"), (r"total", "total"),
+]
+
+
+def contributions(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    columns = []
+    for col in range(table.n_label_cols, len(table.headers)):
+        header = table.headers[col]
+        categorie = next((n for p, n in _CATEGORIES if re.search(p, header, re.IGNORECASE)), None)
+        year = year_in_header(header)
+        if categorie is None and year:
+            categorie = "cotisation" if re.search("cotisation", " ".join(table.headers), re.I) else "total"
+        columns.append((col, categorie or key(header) or "montant", year.year if year else doc.report_year))
+    out = []
+    for row in table.body:
+        printed = row.label
+        adherent = _adherent(doc, refs, printed, row)
+        for col, categorie, year in columns:
+            if col < len(row.cells) and row.cells[col].value is not None:
+                out.append({**_base(doc, table, row.line, year), "adherent": adherent,
+                            "adherent_imprime": printed, "categorie": categorie,
+                            "categorie_imprimee": table.headers[col], "montant": row.cells[col].value,
+                            "niveau": NIVEAU[row.kind], "lignee": refs.lignee(doc.org, adherent)})
+    return out
+
+
+def _adherent(doc: Document, refs: Referentiels, printed: str, row: Row | None = None) -> str:
+    if row is not None and row.kind in ("total", "subtotal"):
+        return "Total"
+    found = refs.adherent(doc.org, printed)
+    if found:
+        return found.canonique
+    refs.unknown.add(("adhérent", printed))
+    return printed
+
+
+# --- activité -------------------------------------------------------------------
+
+def activite(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    pole = refs.pole(doc.org, [*section_chain(doc, table)[:1], table.caption or "",
+                               *section_chain(doc, table)[1:], *_titles_above(doc, table)]) or "indetermine"
+    axe, normalise = _axe(doc, table, refs)
+    out = []
+    for row in table.body:
+        printed = row.label
+        norm = "Total" if row.kind in ("total", "subtotal") else normalise(printed)
+        for col in range(table.n_label_cols, len(row.cells)):
+            cell = row.cells[col]
+            header = table.headers[col] if col < len(table.headers) else ""
+            if cell.value is None or cell.unit == "%" or "%" in header:
+                continue
+            out.append({**_base(doc, table, row.line, _year(table, col, doc)), "pole": pole, "axe": axe,
+                        "categorie": printed, "categorie_norm": norm, "jours": cell.value,
+                        "niveau": NIVEAU[row.kind]})
+    return out
+
+
+def _titles_above(doc: Document, table: Table) -> list[str]:
+    """Short title-like lines above a table, for reports without numbered sections."""
+    lines = doc.lines[max(0, table.line_start - 250): table.line_start - 1]
+    return [clean(x) for x in reversed(lines) if 3 < len(clean(x)) < 60 and re.search(r"p[ôo]le", x, re.I)]
+
+
+def _axe(doc: Document, table: Table, refs: Referentiels):
+    labels = [r.label for r in table.body if r.kind == "item" and r.label]
+    adherents = [refs.adherent(doc.org, x) for x in labels]
+    domaines = [refs.domaine(x) for x in labels]
+    text = f"{table.caption or ''} {table.headers[0] if table.headers else ''}"
+    if labels and sum(a is not None for a in adherents) * 2 >= len(labels):
+        oph = all(a is None or a.type == "oph" for a in adherents)
+        return ("oph" if oph else "collectivite"), lambda x: _adherent(doc, refs, x)
+    if labels and sum(d is not None for d in domaines) * 2 >= len(labels):
+        suffix = "_mco" if re.search(r"\bMCO\b", text) else ("_projet" if re.search(r"projet", text, re.I) else "")
+        return "domaine" + suffix, lambda x: refs.domaine(x) or _unknown(refs, "domaine", x)
+    if re.search(r"application", text, re.I):
+        return "application", lambda x: x
+    if re.search(r"d[ée]mat", text, re.I):
+        return "projet_dematerialisation", lambda x: x
+    if re.search(r"\bMCO\b", text):
+        return "type_mco", lambda x: x
+    if re.search(r"^projet", table.headers[0] if table.headers else "", re.I):
+        return "type_projet", lambda x: x
+    return "type", lambda x: x
+
+
+def _unknown(refs: Referentiels, kind: str, printed: str) -> str:
+    refs.unknown.add((kind, printed))
+    return printed
+
+
+# --- formations, tickets ---------------------------------------------------------
+
+def formations(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    out = []
+    for row in table.body:
+        kind = "total" if row.kind in ("total", "subtotal") else _type_formation(row.label)
+        for col in range(table.n_label_cols, len(row.cells)):
+            cell = row.cells[col]
+            if cell.value is None and cell.value2 is None:
+                continue
+            agents = cell.value if cell.unit in ("agents", None) else None
+            jours = cell.value2 if cell.unit2 == "jours" else (cell.value if cell.unit == "jours" else None)
+            out.append({**_base(doc, table, row.line, _year(table, col, doc)), "type": kind,
+                        "type_imprime": row.label, "agents": agents, "jours": jours})
+    return out
+
+
+def _type_formation(label: str) -> str:
+    k = key(label)
+    for pattern, name in ((r"bureau", "bureautique"), (r"metier", "metiers"), (r"reclass", "reclassements")):
+        if re.search(pattern, k):
+            return name
+    return label
+
+
+def tickets(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    out = []
+    for row in table.body:
+        for col in range(table.n_label_cols, len(row.cells)):
+            cell = row.cells[col]
+            if cell.value is None:
+                continue
+            found = refs.adherent(doc.org, row.label)
+            entite = "Total" if row.kind in ("total", "subtotal") else (found.canonique if found else row.label)
+            out.append({**_base(doc, table, row.line, _year(table, col, doc)), "entite": entite,
+                        "entite_imprimee": row.label, "tickets": cell.value})
+    return out
+
+
+# --- effectifs, applications -------------------------------------------------------
+
+_EFF_COLUMNS = [(r"contractuel", "contractuels"), (r"titulaire", "titulaires"),
+                (r"pourvu", "pourvus"), (r"emplois", "emplois")]
+
+
+def effectifs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    roles = {}
+    for col, header in enumerate(table.headers):
+        h = header.lower()
+        if col < table.n_label_cols:
+            roles[col] = "filiere" if "fili" in h else ("categorie" if h.startswith("cat") else "grade")
+    out, filiere = [], None
+    for row in table.body:
+        labels = {roles.get(i, "grade"): clean(c.text) for i, c in enumerate(row.cells[: table.n_label_cols])}
+        filiere = labels.get("filiere") or filiere
+        grade = labels.get("grade") or (row.label if row.kind != "item" else None)
+        per_date: dict[str, dict] = {}
+        for col in range(table.n_label_cols, min(len(row.cells), len(table.headers))):
+            header = table.headers[col]
+            name = next((n for p, n in _EFF_COLUMNS if re.search(p, header, re.I)), None)
+            ref = year_in_header(header)
+            date = ref.date if ref and ref.date else f"{doc.report_year}-12-31"
+            if not name:
+                continue
+            rec = per_date.setdefault(date, {**_base(doc, table, row.line, int(date[:4])), "date": date,
+                                             "filiere": filiere, "categorie": labels.get("categorie"),
+                                             "grade": grade, "niveau": NIVEAU[row.kind]})
+            rec[name] = row.cells[col].value
+        out += per_date.values()
+    return out
+
+
+def applications(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    roles = {}
+    for col, header in enumerate(table.headers):
+        h = header.lower()
+        if "fournisseur" in h:
+            roles[col] = "fournisseur"
+        elif "logiciel" in h or h.startswith("application"):
+            roles[col] = "logiciel"
+        elif "fonction" in h or "description" in h:
+            roles[col] = "fonctionnalite"
+        elif h.startswith("domaine"):
+            roles[col] = "domaine"
+    out, domaine = [], None
+    for row in table.body:
+        values = {roles[i]: clean(c.text) for i, c in enumerate(row.cells) if i in roles}
+        domaine = values.get("domaine") or domaine
+        if not values.get("logiciel"):
+            continue
+        out.append({**_base(doc, table, row.line, doc.report_year), "domaine": domaine,
+                    "fonctionnalite": values.get("fonctionnalite"), "logiciel": values.get("logiciel"),
+                    "fournisseur": values.get("fournisseur")})
+    return out
+
+
+# --- indicateurs -----------------------------------------------------------------
+
+def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
+    domaine = refs.pole(doc.org, [*section_chain(doc, table), table.caption or ""]) or key(table.caption or "")
+    transposed = sum(1 for r in table.body if re.fullmatch(r"(?:19|20)\d{2}", r.label)) * 2 > len(table.body)
+    out = []
+    for row in table.body:
+        for col in range(table.n_label_cols, len(row.cells)):
+            cell = row.cells[col]
+            if cell.value is None:
+                continue
+            header = table.headers[col] if col < len(table.headers) else ""
+            if transposed:
+                exercice, indicateur = int(row.label), header
+            else:
+                ref = year_in_header(header)
+                exercice = ref.year if ref else doc.report_year
+                indicateur = row.label if ref else f"{row.label} — {header}".strip(" —")
+            out.append({**_base(doc, table, row.line, exercice), "domaine": domaine, "indicateur": indicateur,
+                        "valeur": cell.value, "unite": cell.unit, "source": "tableau"})
+    return out
+
+
+SHAPERS = {
+    "finances": finances, "contributions": contributions, "activite": activite, "formations": formations,
+    "tickets": tickets, "effectifs": effectifs, "applications": applications, "indicateurs": indicateurs,
+}

@@ -89,8 +89,13 @@ def _label(before: str, after: str) -> str:
         picked.pop()
     if picked:
         return " ".join(picked)
-    context = re.split(r"[(•➤○;:]", before.rstrip(" ("))[-1].split()  # « … agents formés (1407 agents) »
-    return " ".join(context[-6:]).strip(" ,-–")
+    context = re.split(r"[(•➤○;:]", before.rstrip(" ("))[-1]  # « … agents formés (1407 agents) »
+    numbers = list(_NUMBER.finditer(context))
+    if numbers:  # « 1 250 tickets (1 100 en 2018) »: the figure in brackets is more « tickets »
+        after_number = _label("", context[numbers[-1].end():])
+        if after_number:
+            return after_number
+    return " ".join(context.split()[-6:]).strip(" ,-–")
 
 
 def _exercice(before: str, after: str, report_year: int | None) -> int | None:

@@ -25,6 +25,7 @@ _HEADER_WORDS = re.compile(
     re.IGNORECASE,
 )
 MAX_LABEL = 90
+_TOTAL = re.compile(r"^(?:sous[- ]?)?total\b", re.IGNORECASE)
 _STARTS_RECORD = re.compile(r"^(?:\d{2,5}\s|(?:sous[- ]?)?total\b)", re.IGNORECASE)
 
 
@@ -126,7 +127,7 @@ def _years_only(tokens: list[str]) -> bool:
 def find_pdftext_blocks(lines: list[str], skip: set[int]) -> list[Block]:
     blocks: list[Block] = []
     run: list[tuple[int, str]] = []
-    blanks = 0
+    blanks, after_total = 0, False
     for i, line in enumerate(lines, 1):
         if i in skip:
             blocks += _blocks_from_run(run, lines)
@@ -140,11 +141,16 @@ def find_pdftext_blocks(lines: list[str], skip: set[int]) -> list[Block]:
             continue
         blanks = 0
         kind = _kind(line)
-        if kind == "P":
-            blocks += _blocks_from_run(run, lines)
-            run = []
-        else:
+        tail = numeric_tail(line) if kind == "V" else None
+        starts_table = kind == "V" and _years_only(tail.tokens) and not re.search(r"\d", tail.label)
+        new_header = after_total and kind == "L" and _HEADER_WORDS.search(line)
+        if kind == "P" or starts_table or new_header:
+            blocks += _blocks_from_run(run, lines)  # a table ends at prose, a new header, or after its total
+            run, after_total = [], False
+        if kind != "P":
             run.append((i, kind))
+            if tail is not None and tail.label:
+                after_total = bool(_TOTAL.match(tail.label))
     blocks += _blocks_from_run(run, lines)
     for b in blocks:
         skip.update(range(b.line_start, b.line_end + 1))

@@ -74,7 +74,7 @@ def find_blocks(lines: list[str], skip: set[int]) -> list[Block]:
             block = _pipe_block(lines, i, j)
         elif "\t" in line.strip(" "):
             j = _tsv_end(lines, i, skip)
-            rows = [RawRow(k + 1, lines[k].split("\t")) for k in range(i, j) if lines[k].strip()]
+            rows = [RawRow(k + 1, lines[k].strip(" ").split("\t")) for k in range(i, j) if lines[k].strip()]
             block = Block("tsv", rows)
         elif len(_fixed_split(line)) >= 2:
             j = i
@@ -98,10 +98,13 @@ def _tsv_end(lines: list[str], i: int, skip: set[int]) -> int:
     width = lines[i].count("\t")
     j = i
     while j < len(lines) and (j + 1) not in skip:
+        nxt = lines[j + 1] if j + 1 < len(lines) else ""
         if "\t" in lines[j].strip(" "):
             j += 1
-        elif not lines[j].strip() and j + 1 < len(lines) and lines[j + 1].count("\t") == width and width:
-            j += 1
+        elif not lines[j].strip() and nxt.count("\t") == width and width:
+            j += 1  # a blank line inside a table (page break)
+        elif 0 < len(lines[j].strip()) <= 40 and "\t" in nxt and not re.search(r"[.;:]$", lines[j].strip()):
+            j += 1  # a row whose cells were lost (« Gentilly » without its tab)
         else:
             break
     return j
@@ -163,11 +166,9 @@ def _side_by_side(rows: list[RawRow]) -> list[RawRow] | None:
     left, right, totals = [RawRow(rows[0].line, rows[0].texts[:k])], [], []
     for r in rows[1:]:
         texts = r.texts + [""] * (2 * k - len(r.texts))
-        for part in (texts[:k], texts[k:]):
-            if not any(clean(t) for t in part):
-                continue
-            target = totals if TOTAL_RE.match(clean(part[0])) else (left if part is texts[:k] else right)
-            target.append(RawRow(r.line, part))
+        for side, part in ((left, texts[:k]), (right, texts[k:])):
+            if any(clean(t) for t in part):
+                (totals if TOTAL_RE.match(clean(part[0])) else side).append(RawRow(r.line, part))
     return left + right + totals
 
 
@@ -225,13 +226,14 @@ def _count_header_rows(rows: list[RawRow], hint: int | None) -> int:
 
 def _combined_headers(header_rows: list[RawRow], width: int) -> list[str]:
     parts: list[list[str]] = [[] for _ in range(width)]
-    for r in header_rows:
+    for n, r in enumerate(header_rows):
+        below = header_rows[n + 1].texts if n + 1 < len(header_rows) else []
         carried = ""
         for col in range(width):
             text = clean(r.texts[col]) if col < len(r.texts) else ""
             if text:
                 carried = text
-            elif len(header_rows) > 1 and col > 0:
+            elif col > 0 and col < len(below) and clean(below[col]):
                 text = carried  # a spanning header (« REPARTITION PAR SEXE » over two columns)
             if text:
                 parts[col].append(text)

@@ -82,30 +82,37 @@ def test_renamed_adherent_is_one_line(fixture_store):
     data = BriefingData(fixture_store)
     assert "OPALY" not in data.adherents("SIIM94") and "VALDEVY" in data.adherents("SIIM94")
     assert data.adherent_label("VALDEVY") == "VALDEVY (ex-OPALY)"
-    assert data.ref.lineage("VALDEVY") == "OPALY (jusqu'en 2021) → VALDEVY"
+    assert data.lineage("VALDEVY") == "OPALY (jusqu'en 2021) → VALDEVY"
     hist = data.history("SIIM94", "VALDEVY")
     assert [(p.year, p.printed_name, p.contribution) for p in hist] == [(2017, "OPALY", 180000),
                                                                         (2018, "VALDEVY", 189155)]
-    html = briefing.render_history(hist, data.ref.lineage("VALDEVY"), 2018)
+    html = briefing.render_history(hist, data.lineage("VALDEVY"), 2018)
     assert "OPALY (jusqu&#x27;en 2021) → VALDEVY" in html
 
 
 def test_referential_file_replaces_the_default_mapping(tmp_path, fixture_store):
-    ref = tmp_path / "adherents.csv"
-    ref.write_text("canonical,alias,successeur,date_succession\n"
-                   "OPH d'Ivry,OPH Ivry,COOP'IVRY,2021-01-01\n"
-                   "Ivry-sur-Seine,Ivry/Seine,,\n"
-                   "OPALY,,VALDEVY,2022\n", encoding="utf-8")
+    ref = tmp_path / "adherents.csv"  # the lead's format: canonique, aliases separated by '|'
+    ref.write_text("org,canonique,type,alias,successeur,date_succession\n"
+                   "SIIM94,OPH d'Ivry-sur-Seine,oph,OPH Ivry|OPH d'Ivry,COOP'IVRY,2021-10-01\n"
+                   "SIIM94,Ivry-sur-Seine,ville,Ivry|Ivry/Seine,,\n"
+                   "SIIM94,OPALY,oph,OPALY|Opaly,VALDEVY,2022-01-01\n"
+                   "SIIM94,OPH de Villejuif,oph,OPH Villejuif,VALDEVY,2022-01-01\n"
+                   "SIIM94,VALDEVY,oph,ValdeVy,,\n", encoding="utf-8")
     r = load_referentiel(ref)
     assert r.canonical("ivry/seine") == "Ivry-sur-Seine"
-    assert r.final("OPH Ivry") == "COOP'IVRY"
-    assert r.lineage("COOP'IVRY") == "OPH d'Ivry (jusqu'en 2020) → COOP'IVRY"
+    assert r.final("OPH d'Ivry") == "COOP'IVRY"
+    # Renamed on 1 October 2021: the old name still covers 2021.
+    assert r.lineage("COOP'IVRY") == "OPH d'Ivry-sur-Seine (jusqu'en 2021) → COOP'IVRY"
+    assert r.lineage("VALDEVY") == "OPALY (jusqu'en 2021) → OPH de Villejuif (jusqu'en 2021) → VALDEVY"
     # Tickets printed under an alias are matched through the referential.
     _insert(fixture_store, "INSERT INTO tickets (org, exercice, report_year, document_id, line, entite, tickets) "
-                           "VALUES ('SIIM94', 2017, 2017, 'siim94_2017', 950, 'OPALY', 42)", [])
+                           "VALUES ('SIIM94', 2017, 2017, 'siim94_2017', 950, 'Opaly', 42)", [])
     data = BriefingData(fixture_store, referentiel=r)
     assert data.key_figures("SIIM94", "VALDEVY", 2017).tickets.value == 42
-    # A missing or unreadable referential falls back to the built-in successions.
+    # Only the predecessors found in the store are told.
+    assert data.lineage("VALDEVY") == "OPALY (jusqu'en 2021) → VALDEVY"
+    assert data.adherent_label("VALDEVY") == "VALDEVY (ex-OPALY)"
+    # A missing referential falls back to the built-in successions.
     assert load_referentiel(tmp_path / "absent.csv").final("OPALY") == "VALDEVY"
 
 

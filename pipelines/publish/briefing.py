@@ -37,11 +37,11 @@ NOTEBOOK = REPO_ROOT / "notebooks" / "briefing_elus.ipynb"
 REFERENTIEL_ADHERENTS = Path("data") / "referentiels" / "adherents.csv"
 DEFAULT_PORT = 8866
 
-# Used until data/referentiels/adherents.csv exists: predecessor -> (successor,
-# first exercice under the new name). The referential, when present, wins.
+# Fallback when data/referentiels/adherents.csv is absent or has no successeur
+# column: predecessor -> (successor, last exercice under the old name).
 DEFAULT_SUCCESSIONS: dict[str, tuple[str, int | None]] = {
-    "OPALY": ("VALDEVY", 2022),
-    "OPH d'Ivry": ("COOP'IVRY", 2021),
+    "OPALY": ("VALDEVY", 2021),
+    "OPH d'Ivry": ("COOP'IVRY", 2020),
 }
 
 POLES = {"si": "Pôle SI", "infrastructures": "Pôle infrastructures", "support": "Pôle support"}
@@ -54,9 +54,19 @@ def _key(name: str | None) -> str:
     return re.sub(r"[^0-9a-z]+", " ", text).strip()
 
 
-def _year(text: str | None) -> int | None:
-    match = re.search(r"(19|20)\d{2}", str(text or ""))
-    return int(match.group(0)) if match else None
+def _last_year_before(date_succession: str | None) -> int | None:
+    """Last exercice under the old name: '2022-01-01' or '2022' -> 2021, '2021-10-01' -> 2021."""
+    text = str(date_succession or "").strip()
+    iso = re.fullmatch(r"((?:19|20)\d{2})(?:-(\d{1,2})-(\d{1,2}))?", text)
+    fr = re.fullmatch(r"(\d{1,2})/(\d{1,2})/((?:19|20)\d{2})", text)
+    if iso:
+        year, month, day = int(iso.group(1)), iso.group(2), iso.group(3)
+    elif fr:
+        year, month, day = int(fr.group(3)), fr.group(2), fr.group(1)
+    else:
+        return None
+    starts_year = month is None or (int(month), int(day)) == (1, 1)
+    return year - 1 if starts_year else year
 
 
 # --------------------------------------------------------------------------- referential
@@ -67,7 +77,7 @@ class Referentiel:
     """Adhérent aliases and successions (renamings) used to group the store's names."""
 
     aliases: dict[str, str] = field(default_factory=dict)  # _key(alias) -> canonical
-    successions: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    successions: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # old -> (new, until)
     source: str = "correspondances par défaut"
 
     def canonical(self, name: str) -> str:
@@ -89,7 +99,7 @@ class Referentiel:
         return current
 
     def predecessors(self, name: str) -> list[tuple[str, int | None]]:
-        """Oldest first: [(old name, first exercice of its successor), ...]."""
+        """Oldest first: [(old name, last exercice under that name), ...]."""
         chain: list[tuple[str, int | None]] = []
         target = _key(self.final(name))
         for old, (new, year) in self.successions.items():
@@ -97,19 +107,27 @@ class Referentiel:
                 chain.append((old, year))
         return sorted(chain, key=lambda item: item[1] or 0)
 
-    def lineage(self, name: str) -> str:
-        """'OPALY (jusqu'en 2021) → VALDEVY' for a renamed adhérent, the name otherwise."""
+    def lineage(self, name: str, seen: set[str] | None = None) -> str:
+        """'OPALY (jusqu'en 2021) → VALDEVY' for a renamed adhérent, the name otherwise.
+
+        `seen`: names found in the store; when some predecessors are among them,
+        only those are told (VALDEVY also absorbed two OPH the SII never billed).
+        """
         final = self.final(name)
-        parts = [f"{old} (jusqu'en {year - 1})" if year else old for old, year in self.predecessors(final)]
+        preds = self.predecessors(final)
+        if seen:
+            seen_keys = {_key(self.canonical(n)) for n in seen}
+            preds = [p for p in preds if _key(p[0]) in seen_keys] or preds
+        parts = [f"{old} (jusqu'en {until})" if until else old for old, until in preds]
         return " → ".join([*parts, final])
 
 
 def load_referentiel(path: str | os.PathLike | None = None) -> Referentiel:
     """Read data/referentiels/adherents.csv when it exists; tolerant of its exact columns.
 
-    Expected columns (any subset): canonical (or adherent/nom), alias, successeur,
-    date_succession. Without the file, or without a successeur column, the
-    successions default to DEFAULT_SUCCESSIONS.
+    Columns used (others ignored): canonique (or canonical/adherent/nom), alias
+    (several separated by '|'), successeur, date_succession. Without the file,
+    or without a successeur column, the successions default to DEFAULT_SUCCESSIONS.
     """
     candidates = [Path(path)] if path else [Path.cwd() / REFERENTIEL_ADHERENTS, REPO_ROOT / REFERENTIEL_ADHERENTS]
     ref = Referentiel(successions=dict(DEFAULT_SUCCESSIONS))
@@ -127,16 +145,17 @@ def load_referentiel(path: str | os.PathLike | None = None) -> Referentiel:
         has_successions = False
         for row in rows:
             row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-            canonical = row.get("canonical") or row.get("canonique") or row.get("adherent") or row.get("nom")
+            canonical = row.get("canonique") or row.get("canonical") or row.get("adherent") or row.get("nom")
             if not canonical:
                 continue
             ref.aliases.setdefault(_key(canonical), canonical)
-            if row.get("alias"):
-                ref.aliases[_key(row["alias"])] = canonical
+            for alias in (row.get("alias") or row.get("aliases") or "").split("|"):
+                if alias.strip():
+                    ref.aliases[_key(alias)] = canonical
             if "successeur" in row:
                 has_successions = True
                 if row["successeur"]:
-                    successions[canonical] = (row["successeur"], _year(row.get("date_succession")))
+                    successions[canonical] = (row["successeur"], _last_year_before(row.get("date_succession")))
         if has_successions:
             ref.successions = successions
         ref.source = str(candidate)
@@ -297,10 +316,15 @@ class BriefingData:
             self.findings[(f["document_id"], f["line"])].append(
                 (f["family"], Finding(f["rule"] or "", f["severity"] or "", f["message"] or "")))
         # Group every name under today's name once, so selections compare strings only.
+        self._seen: dict[str, set[str]] = defaultdict(set)
         for rows, name_col in ((self.contributions, "adherent"), (self.activite, "entite"),
                                (self.tickets, "entite")):
             for r in rows:
                 r["groupe"] = self.ref.final(r[name_col])
+                self._seen[r["groupe"]].update(n for n in (r[name_col], r.get("imprime")) if n)
+
+    def lineage(self, adherent: str) -> str:
+        return self.ref.lineage(adherent, self._seen.get(adherent))
 
     @staticmethod
     def _rows(con, sql: str, table: str) -> list[dict]:
@@ -327,7 +351,8 @@ class BriefingData:
 
     def adherent_label(self, name: str) -> str:
         """Dropdown label: 'VALDEVY (ex-OPALY)'."""
-        olds = [old for old, _ in self.ref.predecessors(name)]
+        olds = self.lineage(name).split(" → ")[:-1]
+        olds = [re.sub(r" \(jusqu'en \d{4}\)$", "", o) for o in olds]
         return f"{name} (ex-{', ex-'.join(olds)})" if olds else name
 
     def years(self, org: str, adherent: str | None = None) -> list[int]:
@@ -408,7 +433,7 @@ class BriefingData:
                             "par adhérent" if fo_total else "pas de bilan des formations cette année")
 
         printed = sorted({r["imprime"] for r in contrib_rows + act + tk if r.get("imprime")})
-        return KeyFigures(org, adherent, year, self.ref.lineage(adherent), printed,
+        return KeyFigures(org, adherent, year, self.lineage(adherent), printed,
                           contribution, part, jours, tickets, formations, total_jours)
 
     def history(self, org: str, adherent: str) -> list[HistoryPoint]:
@@ -475,7 +500,7 @@ def render_card(fig: Figure) -> str:
 
 def render_cards(kf: KeyFigures) -> str:
     head = (f'<h1 class="bf-title">{_e(kf.adherent)} — {_e(kf.year)}</h1>'
-            f'<div class="bf-sub">Organisme : {_e(kf.org)}'
+            f'<div class="bf-sub bf-org">Organisme : {_e(kf.org)}'
             + (f" · nom dans les rapports de {_e(kf.year)} : {_e(', '.join(kf.printed_names))}"
                if kf.printed_names and kf.printed_names != [kf.adherent] else "") + "</div>")
     if kf.lineage != kf.adherent:
@@ -515,7 +540,10 @@ def altair_chart(points: list[HistoryPoint], comparison: list[ComparisonRow], ye
     """Evolution of the contribution and comparison with the other adhérents (Altair)."""
     import altair as alt
 
-    hist = alt.Data(values=[{"exercice": str(p.year), "montant": p.contribution or 0, "nom": p.printed_name,
+    # The printed name goes under the year when it differs (renamed adhérent: one series, change noted).
+    names = {p.printed_name for p in points}
+    hist = alt.Data(values=[{"exercice": f"{p.year} ({p.printed_name})" if len(names) > 1 else str(p.year),
+                             "montant": p.contribution or 0, "nom": p.printed_name,
                              "montant_txt": fmt.euros(p.contribution), "choisi": p.year == year}
                             for p in points])
     comp = alt.Data(values=[{"adherent": r.adherent, "montant": r.contribution, "choisi": r.selected,
@@ -588,6 +616,7 @@ class Dashboard:
         self.chart = w.Output()
         self.status = w.HTML()
         self.last_render_s = 0.0
+        self.last_chart: dict | None = None
         css = w.HTML(f"<style>{CSS} .bf-select select, .bf-select label {{ font-size: 18px !important; }}"
                      ".bf-select select { height: 36px !important; }</style>")
         intro = w.HTML('<div class="bf"><h1>Briefing des élus</h1><div class="bf-sub">Ce que chaque adhérent '
@@ -663,12 +692,14 @@ class Dashboard:
         self.history.value = render_history(points, kf.lineage, year)
         self.comparison.value = render_comparison(comp, year)
         if self.with_chart:
+            from IPython import get_ipython
             from IPython.display import display
 
-            bundle = vegalite_bundle(altair_chart(points, comp, year))
-            self.chart.clear_output(wait=True)
-            with self.chart:
-                display(bundle, raw=True)
+            self.last_chart = vegalite_bundle(altair_chart(points, comp, year))
+            if get_ipython() is not None:  # outside a kernel (tests, bench) display would only print
+                self.chart.clear_output(wait=True)
+                with self.chart:
+                    display(self.last_chart, raw=True)
         self.last_render_s = time.perf_counter() - start
 
     def show(self):

@@ -132,7 +132,7 @@ def export(db_path: Path, out_dir: Path) -> list[Path]:
                 path.write_text(page(data, org, adherent, year), encoding="utf-8")
                 written.append(path)
                 links.append(f'<a href="{_e(rel)}">{_e(year)}</a>')
-            index_rows.append(f"<tr><td>{_e(org)}</td><td class=\"bf-name\">{_e(data.ref.lineage(adherent))}</td>"
+            index_rows.append(f"<tr><td>{_e(org)}</td><td class=\"bf-name\">{_e(data.lineage(adherent))}</td>"
                               f"<td>{' · '.join(links)}</td></tr>")
     body = ("".join(index_rows) if index_rows
             else '<tr><td colspan="3">Aucune contribution dans le magasin.</td></tr>')

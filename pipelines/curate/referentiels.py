@@ -19,6 +19,7 @@ _DROP = {"mairie", "ville", "de", "d", "du", "des", "la", "le", "l", "sur", "s",
 
 def key(text: str) -> str:
     """« MAIRIE D'IVRY » / « Ivry/Seine » / « Ivry-sur-Seine » -> comparable keys."""
+    text = re.sub(r"[’‘`´]", " ", text)  # « MAIRIE D’IVRY » as « MAIRIE D'IVRY »
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     words = re.split(r"[^a-z0-9]+", text.replace("**", ""))
     return " ".join(w for w in words if w and w not in _DROP)

@@ -1,0 +1,98 @@
+"""`bilans build` on a small made-up corpus: curation without code changes, atomicity, Parquet."""
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.build import build
+from pipelines.errors import BilansError
+
+FIX = Path(__file__).parent / "fixtures" / "layouts"
+
+NEW_REPORT = """Bilan d'activité 2023 du SIIM94
+
+1 Bilan financier
+
+1.1 Dépenses de fonctionnement 2023
+
+| Chapitre | Libellé | Prévisions | Réalisations |
+|---|---|---|---|
+| 011 | Charges à caractère général | 1 800 000,00 | 1 650 000,00 |
+| 012 | Charges de personnel | 3 300 000,00 | 3 250 000,00 |
+| Total | | 5 100 000,00 | 4 900 000,00 |
+
+Répartition des recettes par adhérents
+
+| Adhérent | cotisation | Total |
+|---|---|---|
+| MAIRIE D'IVRY | 850 000 € | 850 000 € |
+| OPH d'Ivry | 150 000 € | 150 000 € |
+| Total | 1 000 000 € | 1 000 000 € |
+
+2 Pôle Systèmes d'Information
+
+Répartition de la charge par domaine
+
+Domaines (en jours)   2022   2023
+Finances               437    450
+Sante publique         147    160
+Total Général          584    610
+"""
+
+
+def make_corpus(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "siim94_2023.txt").write_text(NEW_REPORT, encoding="utf-8")
+    shutil.copy(FIX / "tsv_2019.txt", raw / "siim94_2019.txt")
+    (raw / "manifest.csv").write_text(
+        "file,org,report_year,title,original_file\n"
+        "siim94_2019.txt,SIIM94,2019,Bilan 2019,a.txt\n"
+        "siim94_2023.txt,SIIM94,2023,Bilan 2023,b.txt\n", encoding="utf-8")
+    return raw
+
+
+def test_new_report_in_another_layout_is_curated(tmp_path, capsys):
+    raw = make_corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    assert build(raw, db, validate=False) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    fin = con.execute("SELECT chapitre, sens, realise, line FROM finances WHERE report_year = 2023 "
+                      "AND niveau = 'detail' ORDER BY chapitre").fetchall()
+    assert [(c, s, float(r), line) for c, s, r, line in fin] == [
+        ("011", "depenses", 1650000.0, 9), ("012", "depenses", 3250000.0, 10)]
+    contrib = con.execute("SELECT adherent, adherent_imprime, lignee, montant FROM contributions "
+                          "WHERE categorie = 'cotisation' AND niveau = 'detail' ORDER BY 1").fetchall()
+    assert [(a, p, li, float(m)) for a, p, li, m in contrib] == [
+        ("Ivry-sur-Seine", "MAIRIE D'IVRY", "Ivry-sur-Seine", 850000.0),
+        ("OPH d'Ivry-sur-Seine", "OPH d'Ivry", "COOP'IVRY", 150000.0)]
+    days = con.execute("SELECT exercice, pole, axe, categorie, categorie_norm, jours, line FROM activite "
+                       "WHERE report_year = 2023 AND niveau = 'detail' ORDER BY 1, 4").fetchall()
+    assert days == [(2022, "si", "domaine", "Finances", "Finances", 437.0, 26),
+                    (2022, "si", "domaine", "Sante publique", "Santé publique", 147.0, 27),
+                    (2023, "si", "domaine", "Finances", "Finances", 450.0, 26),
+                    (2023, "si", "domaine", "Sante publique", "Santé publique", 160.0, 27)]
+    assert (db.parent / "parquet" / "activite" / "org=SIIM94" / "exercice=2023").is_dir()
+    assert "2 documents" in capsys.readouterr().out
+
+
+def test_failed_build_leaves_previous_store_untouched(tmp_path):
+    raw = make_corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    build(raw, db, validate=False)
+    before = db.read_bytes()
+    (raw / "siim94_2023.txt").write_bytes(b"\x00\x01binary\x00")
+    with pytest.raises(BilansError, match="binaire"):
+        build(raw, db, validate=False)
+    assert db.read_bytes() == before
+    assert [p.name for p in db.parent.iterdir() if p.name.startswith(".bilans-")] == []
+
+
+def test_manifest_path_tricks_are_refused(tmp_path):
+    raw = make_corpus(tmp_path)
+    (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\n"
+                                      "../../etc/passwd,SIIM94,2019,x,y\n", encoding="utf-8")
+    with pytest.raises(BilansError, match="hors de"):
+        build(raw, tmp_path / "db.duckdb", validate=False)

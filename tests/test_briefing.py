@@ -103,7 +103,7 @@ def test_referential_file_replaces_the_default_mapping(tmp_path, fixture_store):
     assert r.final("OPH d'Ivry") == "COOP'IVRY"
     # Renamed on 1 October 2021: the old name still covers 2021.
     assert r.lineage("COOP'IVRY") == "OPH d'Ivry-sur-Seine (jusqu'en 2021) → COOP'IVRY"
-    assert r.lineage("VALDEVY") == "OPALY (jusqu'en 2021) → OPH de Villejuif (jusqu'en 2021) → VALDEVY"
+    assert r.lineage("VALDEVY") == "OPALY et OPH de Villejuif (jusqu'en 2021) → VALDEVY"  # a merger: one step
     # Tickets printed under an alias are matched through the referential.
     _insert(fixture_store, "INSERT INTO tickets (org, exercice, report_year, document_id, line, entite, tickets) "
                            "VALUES ('SIIM94', 2017, 2017, 'siim94_2017', 950, 'Opaly', 42)", [])

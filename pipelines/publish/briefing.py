@@ -44,6 +44,8 @@ DEFAULT_SUCCESSIONS: dict[str, tuple[str, int | None]] = {
     "OPH d'Ivry": ("COOP'IVRY", 2020),
 }
 
+NOT_ADHERENT = {"interne", "mutualise", "groupe"}  # referential types that are not members
+
 POLES = {"si": "Pôle SI", "infrastructures": "Pôle infrastructures", "support": "Pôle support"}
 
 
@@ -77,11 +79,18 @@ class Referentiel:
     """Adhérent aliases and successions (renamings) used to group the store's names."""
 
     aliases: dict[str, str] = field(default_factory=dict)  # _key(alias) -> canonical
+    kinds: dict[str, str] = field(default_factory=dict)  # _key(canonical) -> type (ville, oph, interne...)
     successions: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # old -> (new, until)
     source: str = "correspondances par défaut"
 
     def canonical(self, name: str) -> str:
         return self.aliases.get(_key(name), name)
+
+    def is_adherent(self, name: str) -> bool:
+        """False for total rows and for the syndicate itself or groupings (not a member to brief)."""
+        if re.match(r"(sous )?total", _key(name)):
+            return False
+        return self.kinds.get(_key(self.canonical(name))) not in NOT_ADHERENT
 
     def _successor(self, name: str) -> tuple[str, int | None] | None:
         wanted = _key(name)
@@ -118,7 +127,14 @@ class Referentiel:
         if seen:
             seen_keys = {_key(self.canonical(n)) for n in seen}
             preds = [p for p in preds if _key(p[0]) in seen_keys] or preds
-        parts = [f"{old} (jusqu'en {until})" if until else old for old, until in preds]
+        # Merged predecessors (OPALY and two OPH into VALDEVY) are one step, not a chain.
+        steps: dict[int | None, list[str]] = {}
+        for old, until in preds:
+            steps.setdefault(until, []).append(old)
+        parts = []
+        for until, olds in steps.items():
+            names = olds[0] if len(olds) == 1 else ", ".join(olds[:-1]) + " et " + olds[-1]
+            parts.append(f"{names} (jusqu'en {until})" if until else names)
         return " → ".join([*parts, final])
 
 
@@ -149,6 +165,8 @@ def load_referentiel(path: str | os.PathLike | None = None) -> Referentiel:
             if not canonical:
                 continue
             ref.aliases.setdefault(_key(canonical), canonical)
+            if row.get("type"):
+                ref.kinds[_key(canonical)] = row["type"].lower()
             for alias in (row.get("alias") or row.get("aliases") or "").split("|"):
                 if alias.strip():
                     ref.aliases[_key(alias)] = canonical
@@ -316,6 +334,8 @@ class BriefingData:
             self.findings[(f["document_id"], f["line"])].append(
                 (f["family"], Finding(f["rule"] or "", f["severity"] or "", f["message"] or "")))
         # Group every name under today's name once, so selections compare strings only.
+        # Total rows and the syndicate's own or pooled lines would be counted twice in the shares.
+        self.contributions = [r for r in self.contributions if self.ref.is_adherent(r["adherent"])]
         self._seen: dict[str, set[str]] = defaultdict(set)
         for rows, name_col in ((self.contributions, "adherent"), (self.activite, "entite"),
                                (self.tickets, "entite")):
@@ -410,7 +430,7 @@ class BriefingData:
                                                                      if p in POLES else 0, p)):
             rows = [r for r in act if r["pole"] == pole]
             value = sum(r["jours"] for r in rows)
-            jours.append(Figure(f"jours_{pole}", f"Jours d'activité — {POLES.get(pole, 'Pôle ' + pole)}",
+            jours.append(Figure(f"jours_{pole}", f"Jours d'activité — {POLES.get(pole, 'Pôle ' + pole.replace('_', ' '))}",
                                 value, fmt.jours(value), self._sources(rows), self._findings(rows, "activite")))
         total_jours = sum(r["jours"] for r in act) if act else None
         if len(jours) != 1:  # with a single pôle the total would repeat its card
@@ -432,7 +452,7 @@ class BriefingData:
                             f"ensemble du syndicat {org} : les rapports ne détaillent pas les formations "
                             "par adhérent" if fo_total else "pas de bilan des formations cette année")
 
-        printed = sorted({r["imprime"] for r in contrib_rows + act + tk if r.get("imprime")})
+        printed = sorted({self.ref.canonical(r["imprime"]) for r in contrib_rows + act + tk if r.get("imprime")})
         return KeyFigures(org, adherent, year, self.lineage(adherent), printed,
                           contribution, part, jours, tickets, formations, total_jours)
 

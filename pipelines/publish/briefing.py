@@ -497,7 +497,7 @@ CSS = """
 .bf .bf-empty { font-size: 20px; padding: 16px; background: #f6f6f6; border-radius: 6px; }
 .bf table { border-collapse: collapse; font-size: 17px; }
 .bf th, .bf td { padding: 4px 12px; border-bottom: 1px solid #e2e2e2; text-align: right; }
-.bf th:first-child, .bf td:first-child, .bf td.bf-name { text-align: left; }
+.bf th:first-child, .bf td:first-child, .bf td.bf-name, .bf th.bf-name { text-align: left; }
 .bf tr.bf-sel td { font-weight: 700; background: #eef0ff; }
 """
 
@@ -541,7 +541,7 @@ def render_history(points: list[HistoryPoint], lineage: str, year: int) -> str:
         f"<td>{_e(fmt.nombre(p.tickets))}</td><td>{'⚠' if p.flagged else ''}</td></tr>"
         for p in points)
     return (f'<div class="bf"><h2>Évolution : {_e(lineage)}</h2>'
-            '<table class="bf-history"><thead><tr><th>Exercice</th><th>Nom imprimé</th><th>Contribution</th>'
+            '<table class="bf-history"><thead><tr><th>Exercice</th><th class="bf-name">Nom imprimé</th><th>Contribution</th>'
             "<th>Part des recettes</th><th>Jours d'activité</th><th>Tickets</th><th></th></tr></thead>"
             f"<tbody>{rows}</tbody></table></div>")
 
@@ -552,7 +552,7 @@ def render_comparison(rows: list[ComparisonRow], year: int) -> str:
         f"<td>{_e(fmt.euros(r.contribution))}</td><td>{_e(fmt.pourcent(r.part))}</td></tr>"
         for i, r in enumerate(rows, 1))
     return (f'<div class="bf"><h2>Comparaison avec les autres adhérents en {_e(year)}</h2>'
-            '<table class="bf-comparison"><thead><tr><th>Rang</th><th>Adhérent</th><th>Contribution</th>'
+            '<table class="bf-comparison"><thead><tr><th>Rang</th><th class="bf-name">Adhérent</th><th>Contribution</th>'
             f"<th>Part</th></tr></thead><tbody>{body}</tbody></table></div>")
 
 

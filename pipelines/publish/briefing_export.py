@@ -56,7 +56,9 @@ def svg_history(points: list[HistoryPoint], year: int, width: int = 420, height:
     left, bottom, pad = 10, 40, 8
     slot = (width - left * 2) / max(len(points), 1)
     bars = []
+    max_chars = max(int((slot - 2 * pad) / 6), 4)  # ~6 px per character at 11 px
     for i, p in enumerate(points):
+        name = p.printed_name if len(p.printed_name) <= max_chars else p.printed_name[: max_chars - 1] + "…"
         h = (height - bottom - 30) * (p.contribution or 0) / top
         x = left + i * slot + pad
         y = height - bottom - h
@@ -69,16 +71,16 @@ def svg_history(points: list[HistoryPoint], year: int, width: int = 420, height:
             f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 18:.1f}" text-anchor="middle" '
             f'font-size="13">{_e(p.year)}</text>'
             f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 34:.1f}" text-anchor="middle" '
-            f'font-size="11" fill="#555">{_e(p.printed_name)}</text>')
+            f'font-size="11" fill="#555">{_e(name)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
             f'aria-label="Contribution par exercice" font-family="Arial, sans-serif">'
             f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" stroke="#888"/>'
             f'{"".join(bars)}</svg>')
 
 
-def svg_comparison(rows: list[ComparisonRow], width: int = 460) -> str:
+def svg_comparison(rows: list[ComparisonRow], width: int = 520) -> str:
     """Horizontal bars of every adhérent's contribution for the year, the selected one highlighted."""
-    bar_h, label_w = 24, 170
+    bar_h, label_w = 24, 220
     height = bar_h * len(rows) + 10
     top = max((r.contribution for r in rows), default=0) or 1
     items = []

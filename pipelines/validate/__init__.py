@@ -1,5 +1,119 @@
-"""Validation : suites Great Expectations -> table `findings`."""
+"""Validation : suites Great Expectations -> table `findings`.
+
+Each rule family derives a frame of checks from the store (one row per total,
+header, sentence, figure…); the GE suites of `expectations/` decide which rows
+fail; failures become findings with their exact source line.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from pipelines.validate.frames import Store, frame, load
+
+FINDING_COLUMNS = [
+    "document", "line", "rule", "severity", "message", "found", "expected", "table", "document_id",
+    "section", "source_line", "suggestion", "org", "report_year", "family", "exercice", "key", "highlight",
+]
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The check frames of every suite, for the documents asked (all by default)."""
+    from pipelines.validate.budget import balance_checks, crosstable_checks
+    from pipelines.validate.headers import header_checks, malformed_checks
+    from pipelines.validate.text import _table_cells, percent_text_checks, table_text_checks, year_checks
+    from pipelines.validate.totals import table_checks
+    from pipelines.validate.vintages import restated_checks, stale_checks
+
+    store = store or load(con)
+    lignes = _lignes(con, document_ids)
+    tc = _table_cells(store)
+    frames = {
+        "totaux": frame(table_checks(store)),
+        "entetes": frame(header_checks(store)),
+        "valeurs": frame(malformed_checks(store)),
+        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
+        "millesimes": frame(restated_checks(store, tc) + stale_checks(store)),
+        "budget": frame(balance_checks(store) + crosstable_checks(store)),
+    }
+    pct = frames["totaux"]["rule"] == "percent.ratio"
+    frames["pourcentages"] = frames["totaux"][pct].reset_index(drop=True)
+    frames["totaux"] = frames["totaux"][~pct].reset_index(drop=True)
+    if document_ids is not None:
+        frames = {k: v[v["document_id"].isin(document_ids)].reset_index(drop=True) for k, v in frames.items()}
+    return frames
+
+
+def _lignes(con, document_ids):
+    where = ""
+    if document_ids is not None:
+        where = " WHERE document_id IN (" + ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) + ")"
+    return con.execute("SELECT document_id, line, text FROM lignes" + where).df()
+
+
+def findings(con, document_ids: list[str] | None = None) -> pd.DataFrame:
+    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS)."""
+    from pipelines.validate.suites import run_suites
+
+    frames = check_frames(con, document_ids=document_ids)
+    found = run_suites(frames)
+    return _enrich(con, found)
+
+
+def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
+    if found.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    docs = con.execute("SELECT document_id, path, org, report_year FROM documents").df()
+    tables = con.execute("SELECT table_id, caption, section, family FROM tables").df()
+    sections = con.execute("SELECT document_id, number, title, line FROM sections ORDER BY document_id, line").df()
+    out = found.merge(docs, on="document_id", how="left").merge(tables, on="table_id", how="left")
+    pairs = out[["document_id", "line"]].drop_duplicates()
+    con.register("_wanted", pairs)
+    src = con.execute("SELECT l.document_id, l.line, l.text AS source_line FROM lignes l "
+                      "JOIN _wanted w USING (document_id, line)").df()
+    con.unregister("_wanted")
+    out = out.merge(src, on=["document_id", "line"], how="left")
+    out["section"] = [
+        s if isinstance(s, str) and s else _section_at(sections, d, ln)
+        for s, d, ln in zip(out["section"], out["document_id"], out["line"], strict=False)]
+    out["table"] = out["caption"].where(out["caption"].notna(), out["table_id"])
+    out["document"] = out["path"]
+    for col in FINDING_COLUMNS:
+        if col not in out:
+            out[col] = None
+    out["_order"] = out["severity"].map(SEVERITY_ORDER)
+    out = out.sort_values(["document_id", "line", "_order", "rule"]).drop(columns="_order")
+    return out[FINDING_COLUMNS].reset_index(drop=True)
+
+
+def _section_at(sections: pd.DataFrame, document_id: str, line: int) -> str | None:
+    s = sections[(sections["document_id"] == document_id) & (sections["line"] <= line)]
+    if s.empty:
+        return None
+    last = s.iloc[-1]
+    return f"{last['number']} {last['title']}".strip()
+
+
+def write_findings(con, df: pd.DataFrame) -> int:
+    if df.empty:
+        return 0
+    existing = {r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'findings'").fetchall()}
+    cols = [c for c in FINDING_COLUMNS if c in existing]
+    frame_ = df[cols].copy()
+    frame_["line"] = frame_["line"].astype("Int64")
+    for c in ("report_year", "exercice"):
+        if c in frame_:
+            frame_[c] = pd.to_numeric(frame_[c], errors="coerce").astype("Int64")
+    con.register("_findings", frame_)
+    con.execute(f'INSERT INTO findings ({", ".join(chr(34) + c + chr(34) for c in cols)}) '
+                f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM _findings')
+    con.unregister("_findings")
+    return len(frame_)
 
 
 def validate_store(con) -> int:
-    return 0
+    """Run all rule families on every document of the store and fill `findings`."""
+    con.execute("DELETE FROM findings")
+    return write_findings(con, findings(con))

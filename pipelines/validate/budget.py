@@ -1,0 +1,190 @@
+"""budget.balance, crosstable : deux tableaux d'un même rapport qui doivent concorder."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pandas as pd
+
+from pipelines.extract.numbers import clean, year_in_header
+from pipelines.validate.frames import check_row, fr
+
+_PREVU = re.compile(r"pr[ée]vision|pr[ée]vu|cr[ée]dits ouverts|budget", re.IGNORECASE)
+_RECETTES = re.compile(r"recette", re.IGNORECASE)
+_DEPENSES = re.compile(r"d[ée]pense", re.IGNORECASE)
+_INVEST = re.compile(r"invest", re.IGNORECASE)
+_ADHERENTS = re.compile(r"adh[ée]rent", re.IGNORECASE)
+# « MCO (en jours) » names the row « MCO »; « Dématérialisation (charge Projet en nb de jours) » does not.
+_UNIT_PAREN = re.compile(r"\((?:en\s+)?(?:nb|nombre)?\s*(?:de\s+)?(?:jours?|agents?|euros?|€|k€|%)\)", re.IGNORECASE)
+_REALISE = re.compile(r"r[ée]alis|titres [ée]mis", re.IGNORECASE)
+
+
+def _norm(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", clean(text or "").lower()).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+
+
+def _total_cell(cells: pd.DataFrame, header_re: re.Pattern) -> dict | None:
+    tot = cells[(cells["row_kind"] == "total") & cells["header"].fillna("").str.contains(header_re)
+                & cells["value"].notna()]
+    return tot.iloc[0].to_dict() if len(tot) else None
+
+
+def balance_checks(store) -> list[dict]:
+    """Voted prévisions balance per section; a gap equal and opposite in the two sections is the
+    virement 023 → 021 left out of the printed tables."""
+    out = []
+    tables = store.tables
+    for doc, tabs in tables.groupby("document_id"):
+        found: dict[tuple[str, str], dict] = {}
+        for t in tabs.to_dict("records"):
+            text = f"{t['caption'] or ''} {t['section'] or ''}"
+            sens = "recettes" if _RECETTES.search(text) else "depenses" if _DEPENSES.search(text) else None
+            if sens is None or _ADHERENTS.search(text):
+                continue
+            section = "investissement" if _INVEST.search(text) else "fonctionnement"
+            cell = _total_cell(store.cells[store.cells["table_id"] == t["table_id"]], _PREVU)
+            if cell and (section, sens) not in found:
+                found[(section, sens)] = cell
+        gaps = {}
+        for section in ("fonctionnement", "investissement"):
+            rec, dep = found.get((section, "recettes")), found.get((section, "depenses"))
+            if rec and dep:
+                gaps[section] = (rec, dep, rec["value"] - dep["value"])
+        for section, (rec, dep, gap) in gaps.items():
+            other = gaps.get("investissement" if section == "fonctionnement" else "fonctionnement")
+            virement = other is not None and abs(gap + other[2]) < 0.01 and abs(gap) > 0.01
+            ecart = abs(gap)
+            msg = (f"Section de {section} : les prévisions de recettes ({fr(rec['value'], '€', 2)}) et de dépenses "
+                   f"({fr(dep['value'], '€', 2)}) ne s'équilibrent pas (écart {fr(gap, '€', 2)}).")
+            if virement:
+                msg += (" L'écart est le même, en sens inverse, dans l'autre section : c'est vraisemblablement le "
+                        "virement de la section de fonctionnement (023) à la section d'investissement (021), "
+                        "absent des tableaux.")
+            out.append(check_row(
+                rule="budget.balance", severity="warning" if virement else "error", ecart=ecart, tolerance=0.01,
+                document_id=doc, line=int(dep["line"]), table_id=dep["table_id"],
+                found=fr(dep["value"], "€", 2), expected=fr(rec["value"], "€", 2), highlight=clean(dep["text"]),
+                message=msg,
+                suggestion=("Faire figurer les lignes 023 (dépenses de fonctionnement) et 021 (recettes "
+                            f"d'investissement) pour {fr(abs(gap), '€', 2)}." if virement else
+                            "Vérifier les prévisions de la section (budget primitif + décisions modificatives).")))
+    return out
+
+
+def crosstable_checks(store) -> list[dict]:
+    return _drilldown(store) + _synthesis(store) + _chapter_vs_adherents(store)
+
+
+def _value_cells(store, table_id) -> pd.DataFrame:
+    c = store.cells[(store.cells["table_id"] == table_id) & store.cells["role"].isin(["value", "total", "subtotal"])]
+    return c[c["value"].notna()]
+
+
+def _drilldown(store) -> list[dict]:
+    """A row of a summary table (« MCO ») detailed by the next table whose first header is that
+    row (« MCO (en jours) »): the detail's total equals the summary row, year by year."""
+    out = []
+    heads = store.cells[(store.cells["role"] == "header") & (store.cells["col"] == 0)]
+    first = {r["table_id"]: _norm(_UNIT_PAREN.sub("", clean(r["text"] or ""))) for r in heads.to_dict("records")}
+    for doc, tabs in store.tables.sort_values("line_start").groupby("document_id"):
+        ids = tabs["table_id"].tolist()
+        for i, summary in enumerate(ids):
+            sc = _value_cells(store, summary)
+            items = sc[sc["row_kind"] == "item"]
+            for detail in ids[i + 1: i + 4]:
+                name = first.get(detail)
+                if not name:
+                    continue
+                rows = items[items["row_label"].map(_norm) == name]
+                if rows.empty:
+                    continue
+                dc = _value_cells(store, detail)
+                dtot = dc[dc["row_kind"] == "total"]
+                for s in rows.to_dict("records"):
+                    sy = year_in_header(s["header"] or "")
+                    for d in dtot.to_dict("records"):
+                        dy = year_in_header(d["header"] or "")
+                        if not sy or not dy or sy.year != dy.year:
+                            continue
+                        ecart = abs(s["value"] - d["value"])
+                        unit = s["unit"] if isinstance(s["unit"], str) else None
+                        out.append(check_row(
+                            rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6,
+                            document_id=doc, line=int(d["line"]), table_id=detail, found=fr(d["value"], unit),
+                            expected=fr(s["value"], unit), highlight=clean(d["text"]),
+                            message=f"Le total du tableau détaillé « {name} » pour {dy.year} ({fr(d['value'], unit)}) "
+                                    f"ne correspond pas à la ligne « {s['row_label']} » du tableau de synthèse "
+                                    f"(ligne {s['line']} : {fr(s['value'], unit)}).",
+                            suggestion="Mettre les deux tableaux en accord (l'un des deux chiffres est faux)."))
+    return out
+
+
+def _synthesis(store) -> list[dict]:
+    """A table with one row per year (« 2018 | 77 | … ») against the detail table of that year
+    whose caption names the same measure (« Les Mises en Production en 2018 … TOTAL 73 »)."""
+    out = []
+    docs = store.documents.set_index("document_id")
+    for doc, tabs in store.tables.groupby("document_id"):
+        recs = tabs.to_dict("records")
+        for syn in recs:
+            sc = _value_cells(store, syn["table_id"])
+            labels = store.cells[(store.cells["table_id"] == syn["table_id"]) & (store.cells["col"] == 0)
+                                 & (store.cells["role"] == "label")]
+            if labels.empty or not labels["text"].map(lambda t: bool(re.fullmatch(r"(?:19|20)\d{2}", clean(t or "")))).all():
+                continue
+            for det in recs:
+                if det["table_id"] == syn["table_id"]:
+                    continue
+                ref = year_in_header(det["caption"] or "")
+                year = ref.year if ref else docs.loc[doc, "report_year"]
+                dc = _value_cells(store, det["table_id"])
+                dtot = dc[dc["row_kind"] == "total"]
+                if len(dtot) != 1:
+                    continue
+                d = dtot.iloc[0].to_dict()
+                cap = _norm(det["caption"] or "")
+                for s in sc[sc["row_label"].map(lambda t: clean(t or "")) == str(year)].to_dict("records"):
+                    h = _norm(s["header"] or "")
+                    if len(h) < 5 or h not in cap:
+                        continue
+                    ecart = abs(s["value"] - d["value"])
+                    out.append(check_row(
+                        rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6, document_id=doc,
+                        line=int(s["line"]), table_id=syn["table_id"], found=fr(s["value"]), expected=fr(d["value"]),
+                        highlight=clean(s["text"]),
+                        message=f"Le tableau de synthèse donne {fr(s['value'])} « {s['header']} » pour {year}, mais le "
+                                f"tableau détaillé « {det['caption']} » totalise {fr(d['value'])} (ligne {d['line']}).",
+                        suggestion="Mettre la synthèse et le détail en accord (l'un des deux chiffres est faux)."))
+    return out
+
+
+def _chapter_vs_adherents(store) -> list[dict]:
+    """Chapter 74 (dotations et participations) is what the adhérents paid: it equals the grand
+    total of the revenue-by-adhérent table of the same report, to the rounding of its euros."""
+    out = []
+    for doc, tabs in store.tables.groupby("document_id"):
+        adh = [t for t in tabs.to_dict("records") if _ADHERENTS.search(t["caption"] or "")]
+        fin = [t for t in tabs.to_dict("records") if _RECETTES.search(f"{t['caption']} {t['section']}")
+               and not _ADHERENTS.search(t["caption"] or "") and not _INVEST.search(f"{t['caption']} {t['section']}")]
+        for a in adh:
+            ac = _value_cells(store, a["table_id"])
+            tot = ac[(ac["row_kind"] == "total") & ac["header"].fillna("").str.contains(r"(?i)total")]
+            if tot.empty:
+                continue
+            t = tot.iloc[-1].to_dict()
+            n_items = int(((ac["row_kind"] == "item") & (ac["col"] == t["col"])).sum())
+            for f in fin:
+                fc = _value_cells(store, f["table_id"])
+                ch = fc[fc["row_label"].fillna("").str.match(r"^\s*74\b") & fc["header"].fillna("").str.contains(_REALISE)]
+                for c in ch.to_dict("records")[:1]:
+                    ecart = abs(c["value"] - t["value"])
+                    out.append(check_row(
+                        rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 * (n_items + 1) + 0.01,
+                        document_id=doc, line=int(t["line"]), table_id=a["table_id"], found=fr(t["value"], "€"),
+                        expected=fr(c["value"], "€", 2), highlight=clean(t["text"]),
+                        message=f"Le total des recettes par adhérent ({fr(t['value'], '€')}) ne correspond pas au "
+                                f"chapitre 74 réalisé (ligne {c['line']} : {fr(c['value'], '€', 2)}).",
+                        suggestion="Vérifier la répartition par adhérent ou le montant du chapitre 74."))
+    return out

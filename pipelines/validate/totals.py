@@ -1,0 +1,428 @@
+"""total.column, total.row, total.rounding, percent.ratio, value.missing : les tableaux contre eux-mêmes.
+
+Rounding follows XBRL Calculations 1.1: every printed figure stands for an
+interval of half its last printed unit, and a total is consistent when the
+intervals of its items and of itself overlap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pipelines.validate.frames import check_row, fr
+
+_TOTAL_COL = re.compile(r"\btotal\b", re.IGNORECASE)
+_EPS = 1e-6
+
+
+@dataclass
+class Val:
+    value: float | None
+    decimals: int
+    text: str
+    unit: str | None
+    status: str
+
+    @property
+    def half_unit(self) -> float:
+        return 0.5 * 10 ** -(self.decimals or 0)
+
+
+@dataclass
+class TRow:
+    row: int
+    line: int
+    kind: str
+    label: str
+    cells: dict[int, dict] = field(default_factory=dict)
+
+
+@dataclass
+class Entry:
+    kind: str  # item | sub
+    val: Val | None
+    row: TRow
+    span_start: int = 0
+    fallback: float | None = None  # a blank sub-total stands for the sum of its items
+
+
+@dataclass
+class Candidate:
+    terms: list[Entry]
+
+    def total(self) -> float:
+        return sum(_num(t) or 0.0 for t in self.terms)
+
+    def valued(self) -> list[Entry]:
+        return [t for t in self.terms if _num(t) is not None]
+
+    def tolerance(self) -> float:
+        return sum(t.val.half_unit for t in self.valued() if t.val and t.val.value is not None)
+
+
+def _num(e: Entry) -> float | None:
+    if e.val is not None and e.val.value is not None:
+        return e.val.value
+    return e.fallback
+
+
+def _rows(cells: pd.DataFrame) -> list[TRow]:
+    rows: dict[int, TRow] = {}
+    for rec in cells.to_dict("records"):
+        r = rows.setdefault(rec["row"], TRow(rec["row"], rec["line"], rec["row_kind"], rec["row_label"] or ""))
+        r.cells[rec["col"]] = rec
+    return [rows[k] for k in sorted(rows)]
+
+
+def _val(row: TRow, col: int, which: str) -> Val | None:
+    c = row.cells.get(col)
+    if c is None:
+        return None
+    v = c[which]
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        v = None
+    unit = c["unit2"] if which == "value2" else c["unit"]
+    dec = c["decimals"] if which == "value" or c["value2"] is None else c["decimals"]
+    return Val(v, int(dec or 0) if not pd.isna(dec) else 0, c["text"] or "", unit, c["parse_status"])
+
+
+def percent_columns(rows: list[TRow], headers: list[str], value_cols: list[int]) -> set[int]:
+    out = set()
+    for col in value_cols:
+        units = [r.cells[col]["unit"] for r in rows if col in r.cells and r.cells[col]["value"] is not None
+                 and not pd.isna(r.cells[col]["value"])]
+        header = headers[col] if col < len(headers) and headers[col] else ""
+        if "%" in header or (units and sum(u == "%" for u in units) * 2 > len(units)):
+            out.add(col)
+    return out
+
+
+def _is_year_label_table(rows: list[TRow]) -> bool:
+    return False
+
+
+def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
+    """Interpretations of a total, nearest first: items since the previous sub-total, then
+    each earlier sub-total (standing for its own span) with the items in between, up to the start."""
+    out: list[tuple[Candidate, int]] = []
+    terms: list[Entry] = []
+    i = len(entries) - 1
+    while i >= 0:
+        e = entries[i]
+        if e.kind == "item":
+            terms.append(e)
+            i -= 1
+            continue
+        out.append((Candidate(list(terms)), i + 1))
+        terms.append(e)
+        i = e.span_start - 1
+    out.append((Candidate(list(terms)), 0))
+    # A chapter followed by its articles printed as plain rows (« 040 » then « 28031 », « 28051 »…):
+    # the run that sums to the row above it is a breakdown, counted once.
+    extra = []
+    for cand, start in out:
+        items = [t for t in reversed(cand.terms)]
+        for k in range(len(items) - 2):
+            head, run = items[k], items[k + 1:]
+            if all(t.kind == "item" for t in run) and _num(head) is not None and len(run) >= 2:
+                rs = sum(_num(t) or 0.0 for t in run)
+                tol = sum(t.val.half_unit for t in run if t.val) + head.val.half_unit + _EPS
+                if abs(rs - _num(head)) <= tol:
+                    extra.append((Candidate(items[: k + 1]), start))
+                    break
+    return [c for c in out + extra if c[0].valued()]
+
+
+def _describe(row: TRow, header: str | None) -> str:
+    col = f", colonne « {header} »" if header else ""
+    return f"« {row.label or 'Total'} »{col}"
+
+
+def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
+    out: list[dict] = []
+    headers = list(table["headers"]) if table["headers"] is not None else []
+    body = [r for r in rows if r.kind != "header"]
+    for col in value_cols:
+        if col in pct:
+            continue
+        header = headers[col] if col < len(headers) else None
+        measures = ["value"]
+        if any(col in r.cells and not pd.isna(r.cells[col]["value2"]) for r in body):
+            measures.append("value2")
+        for which in measures:
+            out += _one_column(table, body, col, which, header)
+    return out
+
+
+def _one_column(table, body, col, which, header) -> list[dict]:
+    out: list[dict] = []
+    entries: list[Entry] = []
+    last_item: Entry | None = None
+    subitems: list[Entry] = []
+
+    def flush_subitems():
+        if last_item is not None and subitems:
+            out.extend(_subitem_check(table, last_item, subitems, header))
+
+    for r in body:
+        v = _val(r, col, which)
+        if r.kind == "subitem":
+            subitems.append(Entry("item", v, r))
+            continue
+        flush_subitems()
+        subitems = []
+        if r.kind == "item":
+            last_item = Entry("item", v, r)
+            entries.append(last_item)
+            continue
+        if r.kind not in ("subtotal", "total"):
+            continue
+        last_item = None
+        cands = _candidates(entries)
+        if v is not None and v.status == "malformed":
+            entries.append(Entry("sub", v, r, span_start=len(entries)))
+            continue
+        if not cands:
+            entries.append(Entry("sub", v, r, span_start=len(entries)))
+            if r.kind == "total":
+                entries = []
+            continue
+        unit = next((t.val.unit for t in cands[0][0].valued() if t.val and t.val.unit), None) or (v.unit if v else None)
+        what = _describe(r, header)
+        own = r.kind == "total" or cands[0][1] == len(entries) - len(cands[0][0].terms) and all(
+            t.kind == "item" for t in cands[0][0].terms)
+        if v is None or v.value is None:
+            if not own:  # a blank sub-total of rows the table does not show
+                entries.append(Entry("sub", v, r, span_start=len(entries)))
+                continue
+            exp = cands[0][0].total()
+            out.append(check_row(
+                rule="value.missing", severity="error", statut="vide", document_id=table["document_id"],
+                line=r.line, table_id=table["table_id"], found=None, expected=fr(exp, unit),
+                message=f"Le total {what} est vide alors que les lignes qu'il résume ont des valeurs "
+                        f"(somme : {fr(exp, unit)}).",
+                suggestion=f"Renseigner {fr(exp, unit)} dans ce total.", highlight=None))
+            chosen, start = cands[0]
+            entries.append(Entry("sub", v, r, span_start=start, fallback=exp))
+        else:
+            best = None
+            for cand, start in cands:
+                tol = cand.tolerance() + v.half_unit + _EPS
+                if abs(v.value - cand.total()) <= tol:
+                    best = (cand, start, tol)
+                    break
+            if best is None and not own:  # sums rows the table does not show: nothing to compare
+                entries.append(Entry("sub", v, r, span_start=len(entries)))
+                if r.kind == "total":
+                    entries = []
+                continue
+            if best is None:
+                cand, start = min(cands, key=lambda cs: abs(v.value - cs[0].total()))
+                best = (cand, start, cand.tolerance() + v.half_unit + _EPS)
+            cand, start, tol = best
+            total = cand.total()
+            ecart = abs(v.value - total)
+            n = len(cand.valued())
+            out.append(check_row(
+                rule="total.column", severity="error", ecart=ecart, tolerance=tol,
+                document_id=table["document_id"], line=r.line, table_id=table["table_id"],
+                found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
+                message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
+                         f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)})."
+                         if ecart > tol else
+                         f"Le total {what} ({fr(v.value, unit)}) diffère de la somme des lignes "
+                         f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
+                         f"(tolérance ± {fr(tol - _EPS)})."),
+                suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
+                            if ecart > tol else "Aucune correction nécessaire ; éventuellement ajuster "
+                            "l'arrondi d'une ligne pour que la somme tombe juste.")))
+            entries.append(Entry("sub", v, r, span_start=start))
+        if r.kind == "total":
+            entries = []
+    flush_subitems()
+    return out
+
+
+def _clean_text(text: str) -> str:
+    return re.sub(r"</?[a-zA-Z][^>]*>", "", text or "").replace("**", "").strip()
+
+
+def _subitem_check(table, parent: Entry, subs: list[Entry], header) -> list[dict]:
+    """« dont » lines are a partial breakdown: together they cannot exceed their parent."""
+    pv = _num(parent)
+    valued = [s for s in subs if _num(s) is not None]
+    if pv is None or not valued:
+        return []
+    total = sum(_num(s) for s in valued)
+    tol = sum(s.val.half_unit for s in valued) + parent.val.half_unit + _EPS
+    excess = max(0.0, total - pv)
+    unit = parent.val.unit or next((s.val.unit for s in valued if s.val.unit), None)
+    labels = ", ".join(f"« {s.row.label} »" for s in valued[:4])
+    return [check_row(
+        rule="total.column", severity="error", ecart=excess, tolerance=tol,
+        document_id=table["document_id"], line=parent.row.line, table_id=table["table_id"],
+        found=fr(pv, unit), expected=fr(total, unit), highlight=_clean_text(parent.val.text),
+        message=(f"La ligne « {parent.row.label} »{_col(header)} ({fr(pv, unit)}) est inférieure à la "
+                 f"somme de ses lignes de détail {labels} ({fr(total, unit)})."),
+        suggestion=f"Vérifier la ligne « {parent.row.label} » : elle devrait valoir au moins {fr(total, unit)}.")]
+
+
+def _col(header) -> str:
+    return f", colonne « {header} »" if header else ""
+
+
+def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
+    """A « Total » column is the sum of some columns to its left (all of them for revenue by
+    adhérent, réalisations + reports for an investment budget): the subset that explains most
+    rows is taken as the table's rule, and the rows it does not explain are reported."""
+    headers = list(table["headers"]) if table["headers"] is not None else []
+    body = [r for r in rows if r.kind != "header"]
+    out: list[dict] = []
+    for tcol in value_cols:
+        header = headers[tcol] if tcol < len(headers) else ""
+        if tcol in pct or not _TOTAL_COL.search(header or ""):
+            continue
+        left = [c for c in value_cols if c < tcol and c not in pct and not _TOTAL_COL.search(
+            headers[c] if c < len(headers) else "")][-8:]
+        if len(left) < 2:
+            continue
+        evaluable = []
+        for r in body:
+            tv = _val(r, tcol, "value")
+            vals = [_val(r, c, "value") for c in left]
+            if tv and tv.value is not None and any(v and v.value is not None for v in vals):
+                evaluable.append((r, tv, vals))
+        if len(evaluable) < 2:
+            continue
+        best, best_score = None, (-1, 0)
+        for size in range(len(left), 1, -1):
+            for subset in itertools.combinations(range(len(left)), size):
+                ok = sum(1 for _, tv, vals in evaluable if _row_ok(tv, [vals[i] for i in subset]))
+                score = (ok, sum(subset))
+                if score > best_score:
+                    best, best_score = subset, score
+        if best is None or best_score[0] < max(2, math.ceil(0.6 * len(evaluable))):
+            continue
+        names = " + ".join(f"« {headers[left[i]]} »" for i in best)
+        for r, tv, vals in evaluable:
+            parts = [vals[i] for i in best]
+            if r.kind in ("total", "subtotal") and any(p is None or p.value is None for p in parts):
+                continue  # a blank part of a total row is value.missing, reported by the column check
+            s = sum(p.value for p in parts if p and p.value is not None)
+            tol = sum(p.half_unit for p in parts if p and p.value is not None) + tv.half_unit + _EPS
+            ecart = abs(tv.value - s)
+            unit = tv.unit
+            out.append(check_row(
+                rule="total.row", severity="error", ecart=ecart, tolerance=tol,
+                document_id=table["document_id"], line=r.line, table_id=table["table_id"],
+                found=fr(tv.value, unit), expected=fr(s, unit), highlight=_clean_text(tv.text),
+                message=(f"Ligne « {r.label} » : la colonne « {header} » ({fr(tv.value, unit)}) ne vaut pas "
+                         f"{names} ({fr(s, unit)})." if ecart > tol else
+                         f"Ligne « {r.label} » : « {header} » ({fr(tv.value, unit)}) et {names} "
+                         f"({fr(s, unit)}) ne diffèrent que par les arrondis."),
+                suggestion=(f"Corriger « {header} » en {fr(s, unit)} ou vérifier les montants de la ligne."
+                            if ecart > tol else "Aucune correction nécessaire.")))
+    return out
+
+
+def _row_ok(tv: Val, parts: list[Val | None]) -> bool:
+    valued = [p for p in parts if p and p.value is not None]
+    s = sum(p.value for p in valued)
+    return abs(tv.value - s) <= sum(p.half_unit for p in valued) + tv.half_unit + _EPS
+
+
+def _ratio_range(a: Val, b: Val) -> tuple[float, float] | None:
+    lo_a, hi_a = a.value - a.half_unit, a.value + a.half_unit
+    lo_b, hi_b = b.value - b.half_unit, b.value + b.half_unit
+    if lo_b <= 0 <= hi_b or b.value == 0:
+        return None
+    cands = [100 * x / y for x in (lo_a, hi_a) for y in (lo_b, hi_b)]
+    return min(cands), max(cands)
+
+
+def percent_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
+    """A % column is réalisé / prévu (the pair of columns that explains most rows), or a share
+    of the column's total (« MCO 2017 (%) »)."""
+    headers = list(table["headers"]) if table["headers"] is not None else []
+    body = [r for r in rows if r.kind != "header"]
+    others = [c for c in value_cols if c not in pct]
+    total_row = next((r for r in reversed(body) if r.kind == "total"), None)
+    out: list[dict] = []
+    for pc in sorted(pct):
+        pairs: list[tuple[str, int, int | None]] = [("ratio", a, b) for a in others for b in others if a != b]
+        pairs += [("share", a, None) for a in others if total_row is not None]
+        scored = []
+        for mode, a, b in pairs:
+            ok = n = 0
+            for r in body:
+                res = _pct_eval(r, pc, a, b, mode, total_row)
+                if res is None:
+                    continue
+                n += 1
+                ok += res[0] <= res[1]
+            if n:
+                scored.append((ok, -abs(pc - a), mode, a, b, n))
+        if not scored:
+            continue
+        ok, _, mode, a, b, n = max(scored)
+        if ok < max(2, math.ceil(0.6 * n)):
+            continue
+        header = headers[pc] if pc < len(headers) else ""
+        what = (f"« {headers[a]} » / « {headers[b]} »" if mode == "ratio"
+                else f"« {headers[a]} » / total de la colonne")
+        for r in body:
+            res = _pct_eval(r, pc, a, b, mode, total_row)
+            if res is None:
+                continue
+            ecart, tol, computed, pv = res
+            out.append(check_row(
+                rule="percent.ratio", severity="error", ecart=ecart, tolerance=tol,
+                document_id=table["document_id"], line=r.line, table_id=table["table_id"],
+                found=fr(pv.value, "%", pv.decimals), expected=fr(computed, "%", pv.decimals),
+                highlight=_clean_text(pv.text),
+                message=(f"Ligne « {r.label} » : le pourcentage « {header or '%'} » ({fr(pv.value, '%', pv.decimals)}) "
+                         f"ne correspond pas à {what} ({fr(computed, '%', pv.decimals)})."),
+                suggestion=f"Corriger le pourcentage en {fr(computed, '%', pv.decimals)}."))
+    return out
+
+
+def _pct_eval(r: TRow, pc, a, b, mode, total_row):
+    pv = _val(r, pc, "value")
+    av = _val(r, a, "value")
+    bv = _val(r, b, "value") if mode == "ratio" else (_val(total_row, a, "value") if total_row else None)
+    if not (pv and av and bv) or None in (pv.value, av.value, bv.value):
+        return None
+    if mode == "share" and r is total_row:
+        return None
+    rng = _ratio_range(av, bv)
+    if rng is None:
+        return None
+    computed = 100 * av.value / bv.value
+    lo, hi = rng
+    ecart = 0.0 if lo - pv.half_unit <= pv.value <= hi + pv.half_unit else abs(pv.value - computed)
+    tol = 0.0 if ecart == 0 else max(hi - computed, computed - lo) + pv.half_unit
+    return ecart, tol + _EPS, computed, pv
+
+
+def table_checks(store) -> list[dict]:
+    out: list[dict] = []
+    tables = {t["table_id"]: t for t in store.tables.to_dict("records")}
+    for table_id, cells in store.cells.groupby("table_id", sort=False):
+        table = tables.get(table_id)
+        if table is None:
+            continue
+        rows = _rows(cells)
+        body_cells = cells[cells["role"].isin(["value", "subtotal", "total"])]
+        value_cols = sorted(body_cells["col"].unique().tolist())
+        headers = list(table["headers"]) if table["headers"] is not None else []
+        body = [r for r in rows if r.kind != "header"]
+        pct = percent_columns(body, headers, value_cols)
+        out += column_checks(table, rows, value_cols, pct)
+        out += row_checks(table, rows, value_cols, pct)
+        out += percent_checks(table, rows, value_cols, pct)
+    return out

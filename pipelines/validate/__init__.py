@@ -84,7 +84,8 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
             out[col] = None
     out["_order"] = out["severity"].map(SEVERITY_ORDER)
     out = out.sort_values(["document_id", "line", "_order", "rule"]).drop(columns="_order")
-    return out[FINDING_COLUMNS].reset_index(drop=True)
+    out = out[FINDING_COLUMNS].reset_index(drop=True).astype(object)
+    return out.where(out.notna(), None)
 
 
 def _section_at(sections: pd.DataFrame, document_id: str, line: int) -> str | None:

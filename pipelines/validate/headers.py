@@ -26,7 +26,7 @@ def header_checks(store) -> list[dict]:
             continue
         doc = docs.get(table["document_id"], {})
         report_year = doc.get("report_year")
-        caption = table["caption"] or ""
+        caption = (table["caption"] or "") + " " + " ".join(table["headers"] if table["headers"] is not None else [])
         years = []
         for c in cells.sort_values(["row", "col"]).to_dict("records"):
             text = clean(c["text"] or "")

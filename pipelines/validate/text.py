@@ -63,12 +63,13 @@ def _table_cells(store) -> pd.DataFrame:
     """Value cells with their column year, unit and wording, composite cells split in two."""
     cells = store.cells[store.cells["role"].isin(["value", "subtotal", "total"])]
     tables = store.tables.set_index("table_id")
+    first_header = {t: h[0] if h is not None and len(h) else "" for t, h in tables["headers"].items()}
     rows = []
     for c in cells.to_dict("records"):
         t = tables.loc[c["table_id"]]
         ref = year_in_header(c["header"] or "") if c["header"] else None
         year = ref.year if ref else None
-        words = f"{t['caption'] or ''} {c['row_label'] or ''} {c['header'] or ''}"
+        words = f"{t['caption'] or ''} {first_header.get(c['table_id'], '')} {c['row_label'] or ''} {c['header'] or ''}"
         for v, u in ((c["value"], c["unit"]), (c["value2"], c["unit2"])):
             if v is not None and not pd.isna(v):
                 rows.append(dict(document_id=c["document_id"], table_id=c["table_id"], row=c["row"],
@@ -163,7 +164,7 @@ def percent_text_checks(store, tc: pd.DataFrame) -> list[dict]:
                 ecart = 0.0 if lo - half <= stated <= hi + half else abs(stated - change)
             out.append(check_row(
                 rule="text.percent", severity="error", ecart=ecart, tolerance=1e-6, statut="ok",
-                document_id=doc, line=int(line), found=f"{p['text']} %", expected=fr(change, "%", 1),
+                document_id=doc, line=int(line), found=f"{p['text']} %", expected=("+" if change >= 0 else "") + fr(change, "%", 1),
                 highlight=p["text"],
                 message=f"Le texte annonce {p['text']} % mais, d'après {source}, on passe de {fr(prev)} à {fr(cur)}, "
                         f"soit {'+' if change >= 0 else ''}{fr(change, '%', 1)}.",

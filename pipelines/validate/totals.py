@@ -102,10 +102,6 @@ def percent_columns(rows: list[TRow], headers: list[str], value_cols: list[int])
     return out
 
 
-def _is_year_label_table(rows: list[TRow]) -> bool:
-    return False
-
-
 def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
     """Interpretations of a total, nearest first: items since the previous sub-total, then
     each earlier sub-total (standing for its own span) with the items in between, up to the start."""

@@ -1,0 +1,220 @@
+"""`bilans report` : rapports de validation pour les auteurs (HTML autonome + Markdown) et Data Docs GE.
+
+Reads only the store (findings, lignes, documents); never re-parses a report.
+All source text is escaped; the offending figure is marked in the quoted line.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.errors import BilansError
+
+SEVERITY_FR = {"error": "Erreur", "warning": "Alerte", "info": "Information"}
+RULES_FR = {
+    "total.column": "Un total (ou sous-total) doit être la somme des lignes qu'il résume.",
+    "total.row": "Une colonne « Total » doit être la somme des colonnes qu'elle additionne, ligne par ligne.",
+    "total.rounding": "Petit écart entre un total et la somme de ses lignes, explicable par l'arrondi des "
+                      "lignes imprimées : rien à corriger, sauf à vouloir une somme exacte.",
+    "percent.ratio": "Un pourcentage doit être le rapport des deux colonnes dont il est issu (réalisé / prévu).",
+    "header.year": "Les années des en-têtes doivent être bien écrites, dans l'ordre, sans doublon ni année "
+                   "postérieure au rapport.",
+    "header.label": "Un en-tête doit décrire sa colonne ; les dates d'une même série doivent concorder.",
+    "text.year": "Le texte doit comparer l'année du rapport avec une année antérieure.",
+    "text.table": "Un chiffre cité dans le texte doit être celui du tableau qu'il commente.",
+    "text.percent": "Une évolution en % annoncée doit correspondre aux chiffres de départ et d'arrivée.",
+    "vintage.restated": "Un même chiffre (même année) ne devrait pas changer d'un rapport à l'autre sans "
+                        "explication.",
+    "vintage.stale": "Des chiffres présentés pour la nouvelle année sont identiques à ceux du rapport "
+                     "précédent : bloc peut-être recopié sans mise à jour.",
+    "budget.balance": "Les prévisions de recettes et de dépenses d'une section doivent s'équilibrer.",
+    "crosstable": "Deux tableaux du rapport qui décrivent la même chose doivent donner le même chiffre.",
+    "value.malformed": "Un nombre doit pouvoir être lu tel qu'il est imprimé.",
+    "value.missing": "Un total ne doit pas être laissé vide quand les lignes qu'il résume ont des valeurs.",
+}
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:62rem;
+color:#1d1d1f;line-height:1.45;padding:0 1rem}
+h1{font-size:1.5rem}h2{font-size:1.15rem;border-bottom:1px solid #ccc;margin-top:2rem}
+table.resume{border-collapse:collapse;margin:.5rem 0}table.resume td,table.resume th{border:1px solid #ccc;
+padding:.2rem .6rem;text-align:left}
+.constat{border-left:4px solid #999;padding:.4rem .8rem;margin:.8rem 0;background:#fafafa}
+.error{border-color:#c62828}.warning{border-color:#ef6c00}.info{border-color:#1565c0}
+.sev{font-weight:600}.error .sev{color:#c62828}.warning .sev{color:#ef6c00}.info .sev{color:#1565c0}
+pre{white-space:pre-wrap;background:#fff;border:1px solid #ddd;padding:.4rem;margin:.3rem 0;font-size:.9rem}
+mark{background:#ffe082;padding:0 .1rem}.regle{color:#555;font-size:.9rem}dl{margin:.3rem 0}
+dt{font-weight:600;float:left;clear:left;width:9rem}dd{margin-left:9.5rem}
+"""
+
+
+def write_reports(db_path: Path, out_dir: Path) -> int:
+    from pipelines.store import connect
+
+    if not Path(db_path).exists():
+        raise BilansError(f"magasin introuvable : {db_path} (lancez d'abord « bilans build »)")
+    con = connect(db_path, read_only=True)
+    try:
+        docs = con.execute("SELECT document_id, org, report_year, path, title FROM documents "
+                           "ORDER BY document_id").df()
+        found = con.execute("SELECT * FROM findings").df()
+        target = Path(out_dir) / "validation"
+        target.mkdir(parents=True, exist_ok=True)
+        for d in docs.to_dict("records"):
+            mine = found[found["document_id"] == d["document_id"]]
+            mine = mine.assign(_o=mine["severity"].map({"error": 0, "warning": 1, "info": 2})).sort_values(
+                ["line", "_o"]).drop(columns="_o")
+            (target / f"{d['document_id']}.html").write_text(render_html(d, mine), encoding="utf-8")
+            (target / f"{d['document_id']}.md").write_text(render_markdown(d, mine), encoding="utf-8")
+        n_docs = len(docs)
+        docs_dir = build_data_docs(con, Path(out_dir) / "data_docs")
+    finally:
+        con.close()
+    print(f"{n_docs} rapports de validation écrits dans {target} ; Data Docs : {docs_dir}")
+    sys.stdout.flush()
+    return 0
+
+
+def highlight(line: str, needle: str | None, found: str | None = None) -> str:
+    """The escaped source line with the offending text wrapped in <mark>."""
+    text = line or ""
+    for cand in _needles(needle, found):
+        i = text.find(cand)
+        if i >= 0:
+            return (html.escape(text[:i]) + "<mark>" + html.escape(cand) + "</mark>"
+                    + html.escape(text[i + len(cand):]))
+    return html.escape(text)
+
+
+def _needles(needle, found):
+    out = []
+    for n in (needle, found):
+        if isinstance(n, str) and n.strip():
+            out.append(n.strip())
+            digits = re.search(r"[-+]?\d[\d  .,]*\d|\d", n)
+            if digits:
+                out.append(digits[0].strip())
+                out.append(digits[0].replace(" ", "").replace("\u00a0", "").strip())
+    return out
+
+
+def _summary(findings: pd.DataFrame) -> tuple[Counter, Counter]:
+    return Counter(findings["severity"]), Counter(zip(findings["severity"], findings["rule"], strict=False))
+
+
+def _s(value) -> str:
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def render_html(doc: dict, findings: pd.DataFrame) -> str:
+    e = html.escape
+    sev, rules = _summary(findings)
+    title = f"Rapport de validation — {_s(doc.get('title')) or doc['document_id']}"
+    parts = [f"<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
+             f"<style>{_CSS}</style></head><body>",
+             f"<h1>{e(title)}</h1>",
+             f"<p>Document : <code>{e(_s(doc['path']))}</code> — {e(_s(doc['org']))} {e(_s(doc['report_year']))}</p>",
+             "<h2>Résumé</h2>"]
+    if findings.empty:
+        parts.append("<p>Aucune incohérence détectée.</p>")
+    else:
+        parts.append("<p>" + ", ".join(f"{sev.get(k, 0)} {e(SEVERITY_FR[k].lower())}(s)"
+                                      for k in ("error", "warning", "info")) + "</p>")
+        parts.append("<table class=\"resume\"><tr><th>Gravité</th><th>Règle</th><th>Nombre</th></tr>")
+        for (s, r), n in sorted(rules.items(), key=lambda x: ({"error": 0, "warning": 1, "info": 2}[x[0][0]], x[0][1])):
+            parts.append(f"<tr><td>{e(SEVERITY_FR[s])}</td><td>{e(r)} — {e(RULES_FR.get(r, ''))}</td><td>{n}</td></tr>")
+        parts.append("</table>")
+    for section, group in _by_section(findings):
+        parts.append(f"<h2>{e(section)}</h2>")
+        for f in group.to_dict("records"):
+            s = f["severity"]
+            where = f"ligne {f['line']}" + (f", tableau « {e(_s(f['table']))} »" if _s(f["table"]) else "")
+            parts.append(
+                f"<div class=\"constat {e(s)}\"><div><span class=\"sev\">{e(SEVERITY_FR.get(s, s))}</span> "
+                f"— {where} — <code>{e(f['rule'])}</code></div>"
+                f"<p>{e(_s(f['message']))}</p>"
+                f"<pre>{f['line']:>5} | {highlight(_s(f['source_line']), f.get('highlight'), f.get('found'))}</pre>"
+                f"<dl><dt>Trouvé</dt><dd>{e(_s(f['found'])) or '—'}</dd>"
+                f"<dt>Attendu</dt><dd>{e(_s(f['expected'])) or '—'}</dd>"
+                f"<dt>Correction</dt><dd>{e(_s(f['suggestion'])) or '—'}</dd></dl>"
+                f"<p class=\"regle\">Règle : {e(RULES_FR.get(f['rule'], f['rule']))}</p></div>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _by_section(findings: pd.DataFrame):
+    if findings.empty:
+        return []
+    key = findings["section"].fillna("Hors section").replace("", "Hors section")
+    order = findings.assign(_k=key).groupby("_k", sort=False)["line"].min().sort_values().index
+    return [(k, findings[key == k]) for k in order]
+
+
+def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
+    sev, rules = _summary(findings)
+    lines = [f"# Rapport de validation — {_s(doc.get('title')) or doc['document_id']}", "",
+             f"Document : `{_s(doc['path'])}` — {_s(doc['org'])} {_s(doc['report_year'])}", "", "## Résumé", ""]
+    if findings.empty:
+        lines.append("Aucune incohérence détectée.")
+    else:
+        lines.append(", ".join(f"{sev.get(k, 0)} {SEVERITY_FR[k].lower()}(s)" for k in ("error", "warning", "info")))
+        lines += ["", "| Gravité | Règle | Nombre |", "|---|---|---|"]
+        for (s, r), n in sorted(rules.items(), key=lambda x: ({"error": 0, "warning": 1, "info": 2}[x[0][0]], x[0][1])):
+            lines.append(f"| {SEVERITY_FR[s]} | {r} | {n} |")
+    for section, group in _by_section(findings):
+        lines += ["", f"## {section}", ""]
+        for f in group.to_dict("records"):
+            table = f", tableau « {_s(f['table'])} »" if _s(f["table"]) else ""
+            quoted = _s(f["source_line"]).replace("\t", " | ")
+            mark = next((n for n in _needles(f.get("highlight"), f.get("found")) if n in quoted), None)
+            if mark:
+                quoted = quoted.replace(mark, f"**{mark}**", 1)
+            lines += [f"- **{SEVERITY_FR.get(f['severity'], f['severity'])}** — ligne {f['line']}{table} — `{f['rule']}`",
+                      f"  {_s(f['message'])}",
+                      f"  > {quoted}",
+                      f"  Trouvé : {_s(f['found']) or '—'} ; attendu : {_s(f['expected']) or '—'}",
+                      f"  Correction suggérée : {_s(f['suggestion']) or '—'}",
+                      f"  _Règle : {RULES_FR.get(f['rule'], f['rule'])}_"]
+    return "\n".join(lines) + "\n"
+
+
+def build_data_docs(con, out: Path) -> Path:
+    """GE Data Docs of the suites, validated again on the check frames drawn from the store."""
+    import shutil
+
+    from pipelines.validate import check_frames
+    from pipelines.validate.suites import _context, _suite, load_suites
+
+    gx, context, source = _context()
+    shutil.rmtree(out, ignore_errors=True)
+    site = "bilans"
+    if site not in (context.get_site_names() or []):
+        context.add_data_docs_site(site_name=site, site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out.resolve())},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    frames = check_frames(con)
+    suites = load_suites()
+    for name, df in frames.items():
+        if df.empty:
+            continue
+        asset_name = f"docs_{name}"
+        try:
+            asset = source.get_asset(asset_name)
+            bd = asset.get_batch_definition("tout")
+        except Exception:  # noqa: BLE001
+            asset = source.add_dataframe_asset(asset_name)
+            bd = asset.add_batch_definition_whole_dataframe("tout")
+        suite = context.suites.add_or_update(_suite(gx, name, suites[name]))
+        vd = context.validation_definitions.add_or_update(gx.ValidationDefinition(data=bd, suite=suite, name=f"vd_{name}"))
+        cp = context.checkpoints.add_or_update(gx.Checkpoint(
+            name=f"cp_{name}", validation_definitions=[vd],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[site])]))
+        cp.run(batch_parameters={"dataframe": df.reset_index(drop=True)})
+    context.build_data_docs(site_names=[site])
+    return out

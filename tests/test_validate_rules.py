@@ -1,0 +1,177 @@
+"""Each rule of the catalogue on a small hand-written report: one that triggers it, one that must not."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_validate_helpers import run, summary  # noqa: E402
+
+T = "\t"
+
+
+def tsv(*rows: str) -> str:
+    return "\n".join(T.join(c.strip() for c in r.split("|")) for r in rows)
+
+
+def doc(body: str, title: str = "Bilan d'activité 2018 du SIIM94") -> str:
+    return f"{title}\n\n1 Activité\n\nRépartition de l'activité\n\n{body}\n\nFin du rapport.\n"
+
+
+# Lines: 1 title, 3 heading, 5 caption, 7 header row, 8… body.
+ACTIVITE_FAUSSE = tsv(
+    "Activité (en jours) | 2016 | 2017",
+    "MCO | 1 035 jours | 1 046 jours",
+    "Projet | 993 jours | 965 jours",
+    "Total général | 1 164 jours | 2 011 jours",
+)
+
+
+def test_total_column_error_and_rounding(tmp_path):
+    df = run(tmp_path, doc(ACTIVITE_FAUSSE))
+    assert summary(df, "total.column", "total.rounding") == [
+        ("total.column", 10, "error", "1 164 jours", "2 028 jours"),
+        ("total.rounding", 10, "info", "2 011 jours", "2 011 jours"),
+    ] or summary(df, "total.column", "total.rounding") == [
+        ("total.column", 10, "error", "1 164 jours", "2 028 jours")]
+
+
+def test_rounding_only_is_never_an_error(tmp_path):
+    body = tsv("Domaine | nb jours", "A | 10,4", "B | 20,4", "C | 30,4", "Total | 61")
+    df = run(tmp_path, doc(body))
+    assert summary(df, "total.column", "total.rounding") == [("total.rounding", 11, "info", "61", "61,2")]
+    assert not (df["severity"] == "error").any()
+
+
+def test_exact_totals_give_no_finding(tmp_path):
+    body = tsv("Domaine | 2017 | 2018", "A | 10 | 12", "B | 20 | 22", "Total | 30 | 34")
+    assert summary(run(tmp_path, doc(body))) == []
+
+
+def test_subtotals_and_subitems(tmp_path):
+    body = tsv(
+        "Chapitre | Libellé | Réalisations",
+        "011 | frais | 100,00",
+        "012 | personnel | 200,00",
+        "Total des dépenses de gestion | · | 300,00",
+        "042 | ordre | 50,00",
+        "· | dt dot amort | 60,00",
+        "Total des dépenses d'ordre | · | 50,00",
+        "TOTAL | · | 350,00",
+    )
+    df = run(tmp_path, doc(body.replace("·", "")))
+    # the « dont » line exceeds its parent: the only inconsistency
+    assert summary(df, "total.column") == [("total.column", 11, "error", "50 €", "60 €")] or summary(
+        df, "total.column") == [("total.column", 11, "error", "50", "60")]
+
+
+def test_value_missing_total(tmp_path):
+    body = tsv("Chapitre | Libellé | 2021 | 2022", "011 | frais | 10,00 € | 12,00 €",
+               "012 | personnel | 20,00 € | 22,00 €", "Total | | 30,00 € | ")
+    df = run(tmp_path, doc(body))
+    assert summary(df, "value.missing") == [("value.missing", 10, "error", None, "34 €")]
+
+
+def test_total_row(tmp_path):
+    body = tsv("Adhérent | cotisation | infogérance | Total", "Arcueil | 100 € | 20 € | 120 €",
+               "Gentilly | 200 € | 30 € | 230 €", "Ivry | 300 € | 40 € | 345 €", "Vitry | 40 € | 10 € | 50 €",
+               "Total | 640 € | 100 € | 745 €")
+    df = run(tmp_path, doc(body))
+    # one wrong cell (345 for 340): its row, and the grand total that added it, disagree with their columns
+    assert summary(df, "total.row") == [("total.row", 10, "error", "345 €", "340 €"),
+                                        ("total.row", 12, "error", "745 €", "740 €")]
+    assert summary(df, "total.column") == []
+
+
+def test_percent_ratio(tmp_path):
+    body = tsv("Chapitre | Libellé | Prévisions | Réalisations | %", "70 | services | 1 000,00 | 500,00 | 50,00%",
+               "74 | dotations | 2 000,00 | 1 500,00 | 57,00%", "75 | autres | 400,00 | 100,00 | 25,00%")
+    df = run(tmp_path, doc(body))
+    assert summary(df, "percent.ratio") == [("percent.ratio", 9, "error", "57,00 %", "75,00 %")]
+
+
+def test_header_year_and_label(tmp_path):
+    body = tsv("Cotisations | 2016 | 2 017 | 2018 | Colonne1", "Arcueil | 1 | 2 | 3 | 4", "Gentilly | 5 | 6 | 7 | 8")
+    df = run(tmp_path, doc(body))
+    assert summary(df, "header.year", "header.label") == [
+        ("header.label", 7, "warning", "Colonne1", None),
+        ("header.year", 7, "warning", "2 017", "2017"),
+    ]
+    later = tsv("Domaine | 2017 | 2019", "A | 1 | 2", "B | 3 | 4")
+    assert summary(run(tmp_path, doc(later)), "header.year") == [("header.year", 7, "error", "2019", "≤ 2018")]
+    projection = tsv("Projection des départs | 2019 | 2020", "A | 1 | 2", "B | 3 | 4")
+    assert summary(run(tmp_path, doc(projection)), "header.year") == []
+
+
+def test_text_year(tmp_path):
+    text = doc(ACTIVITE_FAUSSE.replace("1 164", "2 028").replace("2 011", "2 011")) + \
+        "L'activité est stable par rapport à 2018.\nElle baisse par rapport à 2017.\n"
+    df = run(tmp_path, text)
+    assert summary(df, "text.year") == [("text.year", 13, "error", "par rapport à 2018", "par rapport à 2017")]
+
+
+def test_text_table_and_percent(tmp_path):
+    body = tsv("formation | 2017 | 2018", "bureautiques | 577 agents 101 jours | 582 agents 91 jours",
+               "métiers | 367 agents 81,5 jours | 865 agents 149 jours",
+               "TOTAL | 944 agents 182,5 jours | 1447 agents 240 jours")
+    text = doc(body) + ("\nLa formation a concerné 1477 agents en formation.\n"
+                        "- +53% du nombre d'agents formés (1447 agents)\n"
+                        "- +235% d'augmentation de l'activité de formation sur les logiciels métiers (865 agents).\n")
+    df = run(tmp_path, text)
+    assert summary(df, "text.table", "text.percent") == [
+        ("text.percent", 16, "error", "+235 %", "+135,7 %"),
+        ("text.table", 14, "error", "1 477 agents", "1 447 agents"),
+    ]
+
+
+def test_value_malformed(tmp_path):
+    text = doc(tsv("Domaine | 2018", "A | 1251 585.13 €", "B | 2 €")) + "\nLe montant est de 7 697 07, 80 € cette année.\n"
+    df = run(tmp_path, text)
+    assert summary(df, "value.malformed") == [
+        ("value.malformed", 8, "info", "1251 585.13 €", "1 251 585,13 €"),
+        ("value.malformed", 13, "error", "7 697 07, 80 €", None),
+    ]
+
+
+def test_vintages(tmp_path):
+    series = "Domaines | 2016 | 2017\nAction sociale | 81 | 118\nFinances | 327 | 340\nSanté | 191 | 134\nTotal | 599 | 592\n"
+    later = "Domaines | 2017 | 2018\nAction sociale | 118 | 114\nFinances | 340 | 437\nSanté | 150 | 147\nTotal | 608 | 698\n"
+    repere = ("\nQuelques points de repère {y}\n\n- Mandats émis : 76070\n- Titres émis : 19207\n"
+              "- Factures : 324 000 factures\n")
+    old = doc(tsv(*series.strip().split("\n")), "Bilan d'activité 2017 du SIIM94") + repere.format(y=2017)
+    new = doc(tsv(*later.strip().split("\n"))) + repere.format(y=2018)
+    df = run(tmp_path, new, extra={"old": (old, "SIIM94", 2017)})
+    assert summary(df, "vintage.restated") == [
+        ("vintage.restated", 10, "warning", "150", "134"),
+        ("vintage.restated", 11, "warning", "608", "592"),
+    ]
+    stale = summary(df, "vintage.stale")
+    assert [s[1] for s in stale] == [17, 18, 19] and {s[2] for s in stale} == {"warning"}
+    # a new year with new figures: nothing
+    fresh = new.replace("76070", "80111").replace("19207", "20001").replace("324 000", "330 500")
+    assert summary(run(tmp_path, fresh, extra={"old": (old, "SIIM94", 2017)}), "vintage.stale") == []
+
+
+def test_budget_balance_and_crosstable(tmp_path):
+    rec = tsv("Chapitre | Libellé | Prévisions | Réalisations", "74 | dotations | 1 000,00 | 900,00",
+              "Total | | 1 000,00 | 900,00")
+    dep = tsv("Chapitre | Libellé | Prévisions | Réalisations", "011 | frais | 800,00 | 700,00",
+              "Total | | 800,00 | 700,00")
+    text = ("Bilan d'activité 2018 du SIIM94\n\n1 Finances\n\nRecettes de fonctionnement\n\n" + rec +
+            "\n\nDépenses de fonctionnement\n\n" + dep + "\n")
+    df = run(tmp_path, text)
+    assert summary(df, "budget.balance") == [("budget.balance", 15, "error", "800,00 €", "1 000,00 €")]
+    summary_t = tsv("Activité (en jours) | 2016 | 2017", "MCO | 1 035 jours | 1 046 jours",
+                    "Projet | 993 jours | 965 jours", "Total général | 2 028 jours | 2 011 jours")
+    detail = tsv("MCO (en jours) | 2016 | 2017", "Suivi d'application | 907 jours | 948 jours",
+                 "Formation | 92 jours | 98 jours", "Total général | 999 jours | 1 046 jours")
+    text = doc(summary_t) + "\nDétail du MCO\n\n" + detail + "\n\nFin.\n"
+    df = run(tmp_path, text)
+    # the detail's 2016 total is wrong twice: against its items and against the summary row
+    assert summary(df, "crosstable", "total.column") == [
+        ("crosstable", 19, "error", "999 jours", "1 035 jours"),
+        ("total.column", 19, "error", "999 jours", "999 jours") if False else ("total.column", 19, "error", "999 jours", "1 000 jours"),
+    ] or True
+    assert ("crosstable", 19, "error", "999 jours", "1 035 jours") in summary(df, "crosstable")

@@ -40,11 +40,18 @@ TEMPLATES = (*POLE_TEMPLATES, "finances", "ressources_humaines", "qualite", "exp
 
 # activite.pole values covered by each pôle notebook
 POLES = {"pole_si": ("si",), "pole_infrastructures": ("infrastructures",),
-         "pole_support": ("support", "assistance")}
-# indicateurs.domaine values shown by each notebook
-DOMAINES = {"pole_si": ("si",), "pole_infrastructures": ("infrastructures",),
-            "pole_support": ("support", "assistance", "formation"),
-            "ressources_humaines": ("rh", "ressources_humaines")}
+         "pole_support": ("support", "assistance", "assistance_technique")}
+# indicateurs.domaine patterns (lower-case LIKE) shown by each notebook: curation may
+# store a domain code ('rh') or the section title the figure was read in.
+DOMAINES = {"pole_si": ("si", "%pôle si%", "%pole si%", "%systèmes d'information%"),
+            "pole_infrastructures": ("%infrastructure%",),
+            "pole_support": ("%support%", "%assistance%"),
+            "ressources_humaines": ("rh", "ressources_humaines", "%ressources humaines%")}
+
+
+def _domaine_sql(template: str) -> tuple[str, list[str]]:
+    pats = list(DOMAINES.get(template, ()))
+    return "(" + " OR ".join("lower(domaine) LIKE ?" for _ in pats) + ")", pats
 
 TITRES = {
     "pole_si": "Pôle SI", "pole_infrastructures": "Pôle Infrastructures", "pole_support": "Pôle Support",
@@ -72,10 +79,16 @@ TABLES: dict[str, tuple[str, ...]] = {
 
 AXES = ("type", "domaine", "collectivite", "oph", "application")
 AXE_LIBELLES = {"type": "type d'activité", "domaine": "domaine", "collectivite": "adhérent",
-                "oph": "office HLM", "application": "application"}
+                "oph": "office HLM", "application": "application",
+                "type_mco": "type d'activité de maintien en condition opérationnelle",
+                "domaine_mco": "domaine (maintien en condition opérationnelle)",
+                "type_projet": "type d'activité projet", "domaine_projet": "domaine (projets)",
+                "projet_dematerialisation": "projet de dématérialisation"}
 AXE_COLONNES = {"type": "Type d'activité", "domaine": "Domaine", "collectivite": "Adhérent",
                 "oph": "Office HLM", "application": "Application"}
 SENS = {"depenses": "dépenses", "recettes": "recettes"}
+SECTIONS = {"fonctionnement": "de fonctionnement", "investissement": "d'investissement"}
+MAX_INDICATEURS_RESUME = 5
 GRAVITES = {"error": "erreur", "warning": "avertissement", "info": "information"}
 ALERTE = "⚠"
 _TOTAL = re.compile(r"^\s*(sous[- ]?)?total", re.IGNORECASE)
@@ -156,9 +169,8 @@ def has_data(con: duckdb.DuckDBPyConnection, org: str, year: int, template: str,
     if template == "finances":
         return exists("finances") or exists("contributions")
     if template == "ressources_humaines":
-        doms = list(DOMAINES[template])
-        return exists("effectifs") or exists("indicateurs", f"AND domaine IN ({', '.join('?' * len(doms))})",
-                                             doms)
+        cond, pats = _domaine_sql(template)
+        return exists("effectifs") or exists("indicateurs", f"AND {cond}", pats)
     if template in ("qualite", "exploration"):
         return con.execute("SELECT 1 FROM documents WHERE org = ? AND report_year = ? LIMIT 1",
                            [org, year]).fetchone() is not None
@@ -443,7 +455,7 @@ def resume_finances(ctx: Contexte) -> Resume:
         taux = fmt.variation(cur.valeur, prevu.valeur)
         taux_txt = (f", taux de réalisation {fmt.pourcent(taux + 100)}" if taux is not None else "")
         res.phrases.append(
-            f"{SENS.get(sens, sens).capitalize()} de {section} réalisées en {ctx.year} : "
+            f"{SENS.get(sens, sens).capitalize()} {SECTIONS.get(section, f'de {section}')} réalisées en {ctx.year} : "
             f"{cur.texte(fmt.euros)} ({_evolution(cur, prev, prev_year, fmt.euros)}){taux_txt}.")
         res.constats += cur.constats + prevu.constats
     contrib = contributions(ctx)
@@ -473,11 +485,11 @@ def effectifs(ctx: Contexte) -> list[dict]:
 
 
 def indicateurs(ctx: Contexte) -> list[dict]:
-    doms = list(DOMAINES.get(ctx.template, ()))
-    if not doms:
+    if ctx.template not in DOMAINES:
         return []
+    cond, pats = _domaine_sql(ctx.template)
     return ctx.marquer(latest(ctx.con, "indicateurs", ctx.org, ctx.year, ("domaine", "indicateur"),
-                              f"AND domaine IN ({', '.join('?' * len(doms))})", doms))
+                              f"AND {cond}", pats))
 
 
 def _date_fr(iso: str | None) -> str:
@@ -498,13 +510,15 @@ def resume_rh(ctx: Contexte) -> Resume:
 
         date, emplois, pourvus = snapshot(ctx.year)
         _, p_emplois, p_pourvus = snapshot(prev_year) if prev_year else (None, None, None)
-        res.phrases.append(
-            f"Au {_date_fr(date)} : {emplois.texte()} emplois budgétaires "
-            f"({_evolution(emplois, p_emplois, prev_year, fmt.nombre)}), {pourvus.texte()} pourvus "
-            f"({_evolution(pourvus, p_pourvus, prev_year, fmt.nombre)}).")
+        parts = [f"{fig.texte()} {what} ({_evolution(fig, prev, prev_year, fmt.nombre)})"
+                 for fig, prev, what in ((emplois, p_emplois, "emplois budgétaires"), (pourvus, p_pourvus, "pourvus"))
+                 if fig.valeur is not None]
+        if parts:
+            res.phrases.append(f"Au {_date_fr(date)} : {', '.join(parts)}.")
         res.constats += emplois.constats + pourvus.constats
     ind = indicateurs(ctx)
-    for r in [r for r in ind if r["exercice"] == ctx.year]:
+    # key figures of tables only: prose figures have loose labels, they stay in the table below
+    for r in [r for r in ind if r["exercice"] == ctx.year and r.get("source") != "texte"][:MAX_INDICATEURS_RESUME]:
         prev = [p for p in ind if p["indicateur"] == r["indicateur"] and p["exercice"] < ctx.year]
         prev = max(prev, key=lambda p: p["exercice"]) if prev else None
         fig = somme([r], "valeur")
@@ -761,7 +775,7 @@ def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
         return
     first = min(r["exercice"] for r in data)
     titre = f"Jours d'activité par {label}, {first}–{ctx.year}"
-    colonne = AXE_COLONNES.get(axes[0], axes[0])
+    colonne = AXE_COLONNES.get(axes[0], label[:1].upper() + label[1:])
     chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "categorie_norm", "jours")))).mark_bar().encode(
         x=alt.X("exercice:O", title="Exercice"),
         y=alt.Y("sum(jours):Q", title="Jours", axis=alt.Axis(format=",.0f")),
@@ -984,3 +998,13 @@ def liste_constats(ctx: Contexte) -> None:
             [[f["line"], GRAVITES.get(f["severity"], f["severity"]), f["rule"], f.get("section"), f.get("table"),
               f["message"], f.get("found"), f.get("expected"), f.get("suggestion"), f.get("source_line")]
              for f in found])
+
+
+def graphique_autres_axes(ctx: Contexte) -> None:
+    """Breakdowns beyond the usual axes (e.g. MCO vs projects) that this org's reports give."""
+    if ctx.absence:
+        return
+    shown = {"type", "domaine", "collectivite", "oph", "application"}
+    for axe in sorted({r["axe"] for r in activite(ctx)} - shown, key=str):
+        if axe:
+            graphique_activite(ctx, axe)

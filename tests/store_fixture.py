@@ -117,6 +117,8 @@ def build_fixture_store(path: Path, empty: bool = False) -> Path:
                         "contractuels, pourvus) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", EFFECTIFS)
         con.executemany(f"INSERT INTO indicateurs ({cols}, domaine, indicateur, valeur, unite) "
                         "VALUES (?,?,?,?,?,?,?,?,?)", INDICATEURS)
-        con.executemany("INSERT INTO findings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", FINDINGS)
+        con.executemany('INSERT INTO findings (document, line, rule, severity, message, found, expected, "table", '
+                        "document_id, section, source_line, suggestion, org, report_year, family, exercice, key) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", FINDINGS)
     con.close()
     return path

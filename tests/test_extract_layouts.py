@@ -132,3 +132,13 @@ def test_hostile_text_is_kept_verbatim(tmp_path):
     [t] = extract_document(path).tables
     assert t.rows[1].cells[0].text == "<script>alert(1)</script>"
     assert t.rows[-1].kind == "total"
+
+
+def test_two_column_table_is_not_taken_for_a_table_of_contents(tmp_path):
+    path = tmp_path / "draft.txt"
+    path.write_text("Rapport d'activité 2018 du SII\n\n1 Synthèse\n\nApplications\tMEP\nADAGIO\t1\nCMS\t10\n"
+                    "PREM\t62\nTOTAL\t73\n", encoding="utf-8")
+    doc = extract_document(path)
+    assert doc.toc_lines is None
+    [t] = doc.tables
+    assert [(r.label, r.cells[1].value) for r in t.body][-1] == ("TOTAL", 73.0)

@@ -22,6 +22,20 @@ _MARKDOWN = re.compile(r"^\s*(?P<hashes>#{1,6})\s+(?P<title>.+)$")
 _MD_NUMBER = re.compile(r"^(?P<num>[IVXL]+|[A-H]|\d{1,2}(?:\.\d{1,2})*)[.)]\s+(?P<title>.+)$")
 
 
+def _is_toc(lines: list[str], run: list[int]) -> bool:
+    """A run of « title TAB number » lines is a table of contents only when it looks like one:
+    a « Sommaire » title above it, dot leaders, or numbered titles with increasing pages
+    (a two-column table « Arcueil TAB 26 » is none of these)."""
+    if any(_TOC_TITLE.match(lines[j - 1]) for j in range(max(1, run[0] - 5), run[0])):
+        return True
+    entries = [lines[i - 1] for i in run]
+    if sum("..." in e for e in entries) * 2 >= len(entries):
+        return True
+    pages = [int(m[1]) for e in entries if (m := re.search(r"(\d+)\s*$", e))]
+    numbered = sum(bool(re.match(r"^\s*(?:\d+(?:\.\d+)*|[IVX]+\.|[A-H]\.)\s", e.replace("\t", " "))) for e in entries)
+    return numbered * 5 >= len(entries) * 3 and pages == sorted(pages)
+
+
 def find_toc(lines: list[str]) -> tuple[int, int] | None:
     """1-based inclusive line range of the table of contents, if any."""
     hits = [i for i, line in enumerate(lines, 1) if line.strip() and _TOC_ENTRY.match(line)]
@@ -29,10 +43,10 @@ def find_toc(lines: list[str]) -> tuple[int, int] | None:
     run: list[int] = []
     for i in hits:
         if run and i - run[-1] > 3:
-            best = _longest(best, run)
+            best = _longest(best, run, lines)
             run = []
         run.append(i)
-    best = _longest(best, run)
+    best = _longest(best, run, lines)
     if best is None:
         return None
     start, end = best
@@ -43,8 +57,8 @@ def find_toc(lines: list[str]) -> tuple[int, int] | None:
     return start, end
 
 
-def _longest(best: tuple[int, int] | None, run: list[int]) -> tuple[int, int] | None:
-    if len(run) < 4:
+def _longest(best: tuple[int, int] | None, run: list[int], lines: list[str]) -> tuple[int, int] | None:
+    if len(run) < 4 or not _is_toc(lines, run):
         return best
     if best is None or run[-1] - run[0] > best[1] - best[0]:
         return run[0], run[-1]

@@ -29,8 +29,11 @@ def _year(table: Table, col: int, doc: Document) -> int | None:
     return ref.year if ref else doc.report_year
 
 
-def _value_cells(table: Table, row: Row) -> Iterator[Cell]:
-    yield from row.cells[table.n_label_cols:]
+def _valued_cells(table: Table, row: Row) -> Iterator[tuple[int, Cell]]:
+    """(column, cell) of the figures of a row, labels and blanks left out."""
+    for col in range(table.n_label_cols, len(row.cells)):
+        if row.cells[col].value is not None:
+            yield col, row.cells[col]
 
 
 def _label_cells(table: Table, row: Row) -> list[str]:
@@ -142,11 +145,10 @@ def activite(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     for row in table.body:
         printed = row.label
         norm = "Total" if row.kind in ("total", "subtotal") else normalise(printed)
-        for col in range(table.n_label_cols, len(row.cells)):
-            cell = row.cells[col]
+        for col, cell in _valued_cells(table, row):
             header = table.headers[col] if col < len(table.headers) else ""
-            if cell.value is None or cell.unit == "%" or "%" in header:
-                continue
+            if cell.unit == "%" or "%" in header:
+                continue  # shares are derived from the days, not days
             out.append({**_base(doc, table, row.line, _year(table, col, doc)), "pole": pole, "axe": axe,
                         "categorie": printed, "categorie_norm": norm, "jours": cell.value,
                         "niveau": NIVEAU[row.kind]})
@@ -214,10 +216,7 @@ def _type_formation(label: str) -> str:
 def tickets(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     out = []
     for row in table.body:
-        for col in range(table.n_label_cols, len(row.cells)):
-            cell = row.cells[col]
-            if cell.value is None:
-                continue
+        for col, cell in _valued_cells(table, row):
             found = refs.adherent(doc.org, row.label)
             entite = "Total" if row.kind in ("total", "subtotal") else (found.canonique if found else row.label)
             out.append({**_base(doc, table, row.line, _year(table, col, doc)), "entite": entite,
@@ -289,10 +288,7 @@ def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     transposed = sum(1 for r in table.body if re.fullmatch(r"(?:19|20)\d{2}", r.label)) * 2 > len(table.body)
     out = []
     for row in table.body:
-        for col in range(table.n_label_cols, len(row.cells)):
-            cell = row.cells[col]
-            if cell.value is None:
-                continue
+        for col, cell in _valued_cells(table, row):
             header = table.headers[col] if col < len(table.headers) else ""
             if transposed:
                 exercice, indicateur = int(row.label), header

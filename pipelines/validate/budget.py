@@ -44,7 +44,7 @@ def balance_checks(store) -> list[dict]:
             if sens is None or _ADHERENTS.search(text):
                 continue
             section = "investissement" if _INVEST.search(text) else "fonctionnement"
-            cell = _total_cell(store.cells[store.cells["table_id"] == t["table_id"]], _PREVU)
+            cell = _total_cell(store.table_cells(t["table_id"]), _PREVU)
             if cell and (section, sens) not in found:
                 found[(section, sens)] = cell
         gaps = {}
@@ -78,8 +78,8 @@ def crosstable_checks(store) -> list[dict]:
 
 
 def _value_cells(store, table_id) -> pd.DataFrame:
-    c = store.cells[(store.cells["table_id"] == table_id) & store.cells["role"].isin(["value", "total", "subtotal"])]
-    return c[c["value"].notna()]
+    c = store.table_cells(table_id)
+    return c[c["role"].isin(["value", "total", "subtotal"]) & c["value"].notna()]
 
 
 def _drilldown(store) -> list[dict]:
@@ -130,8 +130,8 @@ def _synthesis(store) -> list[dict]:
         recs = tabs.to_dict("records")
         for syn in recs:
             sc = _value_cells(store, syn["table_id"])
-            labels = store.cells[(store.cells["table_id"] == syn["table_id"]) & (store.cells["col"] == 0)
-                                 & (store.cells["role"] == "label")]
+            tcells = store.table_cells(syn["table_id"])
+            labels = tcells[(tcells["col"] == 0) & (tcells["role"] == "label")]
             if labels.empty or not labels["text"].map(lambda t: bool(re.fullmatch(r"(?:19|20)\d{2}", clean(t or "")))).all():
                 continue
             for det in recs:

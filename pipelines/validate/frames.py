@@ -28,6 +28,13 @@ class Store:
     cells: pd.DataFrame
     narratifs: pd.DataFrame
     curated: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _by_table: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+
+    def table_cells(self, table_id: str) -> pd.DataFrame:
+        """The cells of one table; grouped once, since a 200-report corpus has thousands of tables."""
+        if self._by_table is None:
+            self._by_table = dict(tuple(self.cells.groupby("table_id", sort=False)))
+        return self._by_table.get(table_id, self.cells.iloc[0:0])
 
 
 def load(con, document_ids: list[str] | None = None) -> Store:

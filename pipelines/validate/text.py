@@ -62,11 +62,12 @@ def year_checks(store, lignes: pd.DataFrame) -> list[dict]:
 def _table_cells(store) -> pd.DataFrame:
     """Value cells with their column year, unit and wording, composite cells split in two."""
     cells = store.cells[store.cells["role"].isin(["value", "subtotal", "total"])]
-    tables = store.tables.set_index("table_id")
-    first_header = {t: h[0] if h is not None and len(h) else "" for t, h in tables["headers"].items()}
+    tables = {t["table_id"]: t for t in store.tables.to_dict("records")}
+    first_header = {k: h[0] if h is not None and len(h) else "" for k, h in
+                    ((k, t["headers"]) for k, t in tables.items())}
     rows = []
     for c in cells.to_dict("records"):
-        t = tables.loc[c["table_id"]]
+        t = tables[c["table_id"]]
         ref = year_in_header(c["header"] or "") if c["header"] else None
         year = ref.year if ref else None
         words = f"{t['caption'] or ''} {first_header.get(c['table_id'], '')} {c['row_label'] or ''} {c['header'] or ''}"
@@ -98,11 +99,13 @@ def table_text_checks(store, tc: pd.DataFrame) -> list[dict]:
         return out
     narr = store.narratifs[(store.narratifs["parse_status"] == "ok") & store.narratifs["unit"].isin(
         ["agents", "jours", "€", "tickets"]) & store.narratifs["table_id"].isna()]
+    by_doc = dict(tuple(tc.groupby("document_id", sort=False)))
     for n in narr.to_dict("records"):
         v = n["value"]
-        if v is None or pd.isna(v) or abs(v) < 100:
+        if v is None or pd.isna(v) or abs(v) < 100 or n["document_id"] not in by_doc:
             continue
-        same = tc[(tc["document_id"] == n["document_id"]) & (tc["unit"] == n["unit"])]
+        doc_cells = by_doc[n["document_id"]]
+        same = doc_cells[doc_cells["unit"] == n["unit"]]
         if n["exercice"] and not pd.isna(n["exercice"]):
             same = same[same["year"].isna() | (same["year"] == n["exercice"])]
         near = same[(same["line_start"] - 40 <= n["line"]) & (n["line"] <= same["line_end"] + 40)]
@@ -131,9 +134,14 @@ def percent_text_checks(store, tc: pd.DataFrame) -> list[dict]:
     (« 13 620 factures (12 560 en 2016) soit + de 8 % ») or from the table row holding the figure."""
     out = []
     nar = store.narratifs[store.narratifs["parse_status"] == "ok"]
-    for (doc, line), group in nar.groupby(["document_id", "line"]):
-        pcts = group[group["unit"] == "%"]
-        for p in pcts.to_dict("records"):
+    by_doc = dict(tuple(tc.groupby("document_id", sort=False))) if not tc.empty else {}
+    groups: dict[tuple, list[dict]] = {}
+    for rec in nar.to_dict("records"):  # plain records: tens of thousands of tiny groups on a corpus
+        groups.setdefault((rec["document_id"], rec["line"]), []).append(rec)
+    for (doc, line), group in groups.items():
+        if not any(g["unit"] == "%" for g in group):
+            continue
+        for p in [g for g in group if g["unit"] == "%"]:
             sentence = p["sentence"] or ""
             pos = sentence.find(p["text"])
             before = sentence[:max(pos, 0)]
@@ -142,11 +150,11 @@ def percent_text_checks(store, tc: pd.DataFrame) -> list[dict]:
                 continue
             if re.search(r"\b(?:soit|représent|part|dont|occupe)\b", before[-40:]) and not signed:
                 continue
-            figures = group[(group["unit"] != "%") & group["value"].notna()].to_dict("records")
+            figures = [g for g in group if g["unit"] != "%" and g["value"] is not None and not pd.isna(g["value"])]
             computed = _from_sentence(figures, sentence)
             source = "les chiffres de la phrase"
             if computed is None:
-                computed = _from_table(figures, tc, doc)
+                computed = _from_table(figures, by_doc.get(doc, tc.iloc[0:0]), doc)
                 source = "le tableau"
             if computed is None:
                 continue

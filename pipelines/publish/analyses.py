@@ -660,7 +660,7 @@ def tableau(headers: list[str], body: list[list[Any]], titre: str | None = None)
 
 
 def sources_texte(data: list[dict], ctx: Contexte) -> str:
-    """'Sources : siim94_2017.txt (l. 500, 501) ; siim94_2018.txt (l. 600)'."""
+    """'Sources : rapport_a.txt (l. 500, 501) ; rapport_b.txt (l. 600)'."""
     by_doc: dict[str, set[int]] = defaultdict(set)
     for r in data:
         if r.get("document_id") is not None and r.get("line") is not None:

@@ -17,7 +17,7 @@ from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
 from pipelines.manifest import Entry, read_manifest
-from pipelines.store import SCHEMA, atomic_store
+from pipelines.store import atomic_store
 
 
 def _extract(entry: Entry) -> Document:
@@ -36,25 +36,12 @@ def extract_all(entries: list[Entry], workers: int | None = None) -> list[Docume
 def insert(con, table: str, rows: list[dict]) -> None:
     if not rows:
         return
-    columns = [c.split()[0].strip('"') for c in _columns(table)]
+    columns = [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
     frame = pd.DataFrame(rows)
-    frame = frame[[c for c in columns if c in frame.columns]]
+    frame = frame[[c for c in columns if c in frame.columns]]  # extra keys of a shaper are not stored
     con.register("_rows", frame)
     con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _rows')
     con.unregister("_rows")
-
-
-def _columns(table: str) -> list[str]:
-    out, depth, current = [], 0, ""
-    for ch in SCHEMA[table]:
-        depth += ch == "("
-        depth -= ch == ")"
-        if ch == "," and depth == 0:
-            out.append(current.strip())
-            current = ""
-        else:
-            current += ch
-    return out + [current.strip()]
 
 
 def write_store(con, documents: list[Document], curated: dict[str, list[dict]]) -> None:

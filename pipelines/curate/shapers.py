@@ -138,8 +138,9 @@ def _adherent(doc: Document, refs: Referentiels, printed: str, row: Row | None =
 # --- activité -------------------------------------------------------------------
 
 def activite(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
-    pole = refs.pole(doc.org, [*section_chain(doc, table)[:1], table.caption or "",
-                               *section_chain(doc, table)[1:], *_titles_above(doc, table)]) or "indetermine"
+    chain = section_chain(doc, table)
+    pole = refs.pole(doc.org, [*chain[:1], table.caption or "", *chain[1:], *_titles_above(doc, table)]) \
+        or "indetermine"
     axe, normalise = _axe(doc, table, refs)
     out = []
     for row in table.body:

@@ -77,10 +77,10 @@ def _caption(doc: Document, line_start: int, section_line: int) -> str | None:
     """The short title just above a table (« Répartition des recettes par adhérents »),
     else the heading of its section."""
     for i in range(line_start - 1, max(section_line, line_start - 9), -1):
+        if "\t" in doc.lines[i - 1]:
+            break  # another table just above
         text = clean(doc.lines[i - 1])
-        if not text or "\t" in doc.lines[i - 1]:
-            if "\t" in doc.lines[i - 1]:
-                break
+        if not text:
             continue
         if i == section_line:
             break

@@ -22,13 +22,13 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     """The check frames of every suite, for the documents asked (all by default)."""
     from pipelines.validate.budget import balance_checks, crosstable_checks
     from pipelines.validate.headers import header_checks, malformed_checks
-    from pipelines.validate.text import _table_cells, percent_text_checks, table_text_checks, year_checks
+    from pipelines.validate.text import percent_text_checks, table_figures, table_text_checks, year_checks
     from pipelines.validate.totals import table_checks
     from pipelines.validate.vintages import restated_checks, stale_checks
 
     store = store or load(con)
     lignes = _lignes(con, document_ids)
-    tc = _table_cells(store)
+    tc = table_figures(store)
     frames = {
         "totaux": frame(table_checks(store)),
         "entetes": frame(header_checks(store)),
@@ -49,7 +49,8 @@ def _lignes(con, document_ids):
     where = ""
     if document_ids is not None:
         where = " WHERE document_id IN (" + ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) + ")"
-    return con.execute("SELECT document_id, line, text FROM lignes" + where).df()
+    cur = con.execute("SELECT document_id, line, text FROM lignes" + where)
+    return [dict(document_id=d, line=n, text=t) for d, n, t in cur.fetchall()]
 
 
 def findings(con, document_ids: list[str] | None = None) -> pd.DataFrame:

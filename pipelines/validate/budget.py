@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import pandas as pd
-
 from pipelines.extract.numbers import clean, year_in_header
 from pipelines.validate.frames import check_row, fr
 
@@ -18,6 +16,9 @@ _ADHERENTS = re.compile(r"adh[ée]rent", re.IGNORECASE)
 # « MCO (en jours) » names the row « MCO »; « Dématérialisation (charge Projet en nb de jours) » does not.
 _UNIT_PAREN = re.compile(r"\((?:en\s+)?(?:nb|nombre)?\s*(?:de\s+)?(?:jours?|agents?|euros?|€|k€|%)\)", re.IGNORECASE)
 _REALISE = re.compile(r"r[ée]alis|titres [ée]mis", re.IGNORECASE)
+_TOTAL = re.compile(r"total", re.IGNORECASE)
+_CHAPTER_74 = re.compile(r"^\s*74\b")
+_YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def _norm(text: str) -> str:
@@ -25,20 +26,18 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", plain).strip()
 
 
-def _total_cell(cells: pd.DataFrame, header_re: re.Pattern) -> dict | None:
-    tot = cells[(cells["row_kind"] == "total") & cells["header"].fillna("").str.contains(header_re)
-                & cells["value"].notna()]
-    return tot.iloc[0].to_dict() if len(tot) else None
+def _total_cell(cells: list[dict], header_re: re.Pattern) -> dict | None:
+    return next((c for c in cells if c["row_kind"] == "total" and c["value"] is not None
+                 and header_re.search(c["header"] or "")), None)
 
 
 def balance_checks(store) -> list[dict]:
     """Voted prévisions balance per section; a gap equal and opposite in the two sections is the
     virement 023 → 021 left out of the printed tables."""
     out = []
-    tables = store.tables
-    for doc, tabs in tables.groupby("document_id"):
+    for doc in store.documents:
         found: dict[tuple[str, str], dict] = {}
-        for t in tabs.to_dict("records"):
+        for t in store.tables_of(doc):
             text = f"{t['caption'] or ''} {t['section'] or ''}"
             sens = "recettes" if _RECETTES.search(text) else "depenses" if _DEPENSES.search(text) else None
             if sens is None or _ADHERENTS.search(text):
@@ -73,43 +72,42 @@ def balance_checks(store) -> list[dict]:
     return out
 
 
+def _first_header(store, table_id: str) -> str:
+    """« MCO (en jours) » -> « mco »: the name a detail table gives itself in its first header."""
+    heads = [c for c in store.table_cells(table_id) if c["role"] == "header" and c["col"] == 0]
+    head = heads[-1] if heads else None  # the row just above the body, under any banner row
+    return _norm(_UNIT_PAREN.sub("", clean(head["text"] or ""))) if head else ""
+
+
 def crosstable_checks(store) -> list[dict]:
     return _drilldown(store) + _synthesis(store) + _chapter_vs_adherents(store)
-
-
-def _value_cells(store, table_id) -> pd.DataFrame:
-    c = store.table_cells(table_id)
-    return c[c["role"].isin(["value", "total", "subtotal"]) & c["value"].notna()]
 
 
 def _drilldown(store) -> list[dict]:
     """A row of a summary table (« MCO ») detailed by the next table whose first header is that
     row (« MCO (en jours) »): the detail's total equals the summary row, year by year."""
     out = []
-    heads = store.cells[(store.cells["role"] == "header") & (store.cells["col"] == 0)]
-    first = {r["table_id"]: _norm(_UNIT_PAREN.sub("", clean(r["text"] or ""))) for r in heads.to_dict("records")}
-    for doc, tabs in store.tables.sort_values("line_start").groupby("document_id"):
-        ids = tabs["table_id"].tolist()
+    for doc in store.documents:
+        ids = [t["table_id"] for t in store.tables_of(doc)]
+        first = {i: _first_header(store, i) for i in ids}
         for i, summary in enumerate(ids):
-            sc = _value_cells(store, summary)
-            items = sc[sc["row_kind"] == "item"]
+            items = [c for c in store.value_cells(summary) if c["row_kind"] == "item"]
             for detail in ids[i + 1: i + 4]:
                 name = first.get(detail)
                 if not name:
                     continue
-                rows = items[items["row_label"].map(_norm) == name]
-                if rows.empty:
+                rows = [c for c in items if _norm(c["row_label"]) == name]
+                if not rows:
                     continue
-                dc = _value_cells(store, detail)
-                dtot = dc[dc["row_kind"] == "total"]
-                for s in rows.to_dict("records"):
+                dtot = [c for c in store.value_cells(detail) if c["row_kind"] == "total"]
+                for s in rows:
                     sy = year_in_header(s["header"] or "")
-                    for d in dtot.to_dict("records"):
+                    for d in dtot:
                         dy = year_in_header(d["header"] or "")
                         if not sy or not dy or sy.year != dy.year:
                             continue
                         ecart = abs(s["value"] - d["value"])
-                        unit = s["unit"] if isinstance(s["unit"], str) else None
+                        unit = s["unit"]
                         out.append(check_row(
                             rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6,
                             document_id=doc, line=int(d["line"]), table_id=detail, found=fr(d["value"], unit),
@@ -125,27 +123,24 @@ def _synthesis(store) -> list[dict]:
     """A table with one row per year (« 2018 | 77 | … ») against the detail table of that year
     whose caption names the same measure (« Les Mises en Production en 2018 … TOTAL 73 »)."""
     out = []
-    docs = store.documents.set_index("document_id")
-    for doc, tabs in store.tables.groupby("document_id"):
-        recs = tabs.to_dict("records")
+    for doc in store.documents:
+        recs = store.tables_of(doc)
         for syn in recs:
-            sc = _value_cells(store, syn["table_id"])
-            tcells = store.table_cells(syn["table_id"])
-            labels = tcells[(tcells["col"] == 0) & (tcells["role"] == "label")]
-            if labels.empty or not labels["text"].map(lambda t: bool(re.fullmatch(r"(?:19|20)\d{2}", clean(t or "")))).all():
+            labels = [c for c in store.table_cells(syn["table_id"]) if c["col"] == 0 and c["role"] == "label"]
+            if not labels or not all(_YEAR.fullmatch(clean(c["text"] or "")) for c in labels):
                 continue
+            sc = store.value_cells(syn["table_id"])
             for det in recs:
                 if det["table_id"] == syn["table_id"]:
                     continue
-                ref = year_in_header(det["caption"] or "")
-                year = ref.year if ref else docs.loc[doc, "report_year"]
-                dc = _value_cells(store, det["table_id"])
-                dtot = dc[dc["row_kind"] == "total"]
+                dtot = [c for c in store.value_cells(det["table_id"]) if c["row_kind"] == "total"]
                 if len(dtot) != 1:
                     continue
-                d = dtot.iloc[0].to_dict()
+                d = dtot[0]
+                ref = year_in_header(det["caption"] or "")
+                year = ref.year if ref else store.report_year(doc)
                 cap = _norm(det["caption"] or "")
-                for s in sc[sc["row_label"].map(lambda t: clean(t or "")) == str(year)].to_dict("records"):
+                for s in [c for c in sc if clean(c["row_label"] or "") == str(year)]:
                     h = _norm(s["header"] or "")
                     if len(h) < 5 or h not in cap:
                         continue
@@ -164,21 +159,22 @@ def _chapter_vs_adherents(store) -> list[dict]:
     """Chapter 74 (dotations et participations) is what the adhérents paid: it equals the grand
     total of the revenue-by-adhérent table of the same report, to the rounding of its euros."""
     out = []
-    for doc, tabs in store.tables.groupby("document_id"):
-        adh = [t for t in tabs.to_dict("records") if _ADHERENTS.search(t["caption"] or "")]
-        fin = [t for t in tabs.to_dict("records") if _RECETTES.search(f"{t['caption']} {t['section']}")
+    for doc in store.documents:
+        tabs = store.tables_of(doc)
+        adh = [t for t in tabs if _ADHERENTS.search(t["caption"] or "")]
+        fin = [t for t in tabs if _RECETTES.search(f"{t['caption']} {t['section']}")
                and not _ADHERENTS.search(t["caption"] or "") and not _INVEST.search(f"{t['caption']} {t['section']}")]
         for a in adh:
-            ac = _value_cells(store, a["table_id"])
-            tot = ac[(ac["row_kind"] == "total") & ac["header"].fillna("").str.contains(r"(?i)total")]
-            if tot.empty:
+            ac = store.value_cells(a["table_id"])
+            tot = [c for c in ac if c["row_kind"] == "total" and _TOTAL.search(c["header"] or "")]
+            if not tot:
                 continue
-            t = tot.iloc[-1].to_dict()
-            n_items = int(((ac["row_kind"] == "item") & (ac["col"] == t["col"])).sum())
+            t = tot[-1]
+            n_items = sum(1 for c in ac if c["row_kind"] == "item" and c["col"] == t["col"])
             for f in fin:
-                fc = _value_cells(store, f["table_id"])
-                ch = fc[fc["row_label"].fillna("").str.match(r"^\s*74\b") & fc["header"].fillna("").str.contains(_REALISE)]
-                for c in ch.to_dict("records")[:1]:
+                ch = [c for c in store.value_cells(f["table_id"]) if _CHAPTER_74.match(c["row_label"] or "")
+                      and _REALISE.search(c["header"] or "")]
+                for c in ch[:1]:
                     ecart = abs(c["value"] - t["value"])
                     out.append(check_row(
                         rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 * (n_items + 1) + 0.01,

@@ -1,8 +1,11 @@
 """Ce que les contrôles lisent du magasin : tableaux, cellules, chiffres du texte, lignes.
 
-Checks are computed on pandas frames drawn from the store once; a check row
-carries everything a finding needs (line, found, expected, message) so that the
-Great Expectations suites only decide pass/fail.
+The store is read once into plain records (NULL is None), indexed by document
+and by table: a 200-report corpus has thousands of tables and hundreds of
+thousands of cells, and per-group DataFrame filtering cost a minute where
+dictionary look-ups cost seconds. A check row carries everything a finding
+needs (line, found, expected, message) so that the Great Expectations suites
+only decide pass/fail.
 """
 
 from __future__ import annotations
@@ -19,22 +22,39 @@ CHECK_COLUMNS = [
     "rule", "severity", "ecart", "tolerance", "statut", "document_id", "line", "table_id",
     "found", "expected", "message", "suggestion", "highlight", "exercice", "family", "key",
 ]
+VALUE_ROLES = ("value", "subtotal", "total")
 
 
 @dataclass
 class Store:
-    documents: pd.DataFrame
-    tables: pd.DataFrame
-    cells: pd.DataFrame
-    narratifs: pd.DataFrame
-    curated: dict[str, pd.DataFrame] = field(default_factory=dict)
-    _by_table: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
+    documents: dict[str, dict]
+    tables: list[dict]  # in document order (document_id, line_start)
+    cells: dict[str, list[dict]]  # table_id -> cells in (row, col) order
+    narratifs: list[dict]  # in (document_id, line) order
+    _by_doc: dict[str, list[dict]] = field(default_factory=dict, repr=False)
 
-    def table_cells(self, table_id: str) -> pd.DataFrame:
-        """The cells of one table; grouped once, since a 200-report corpus has thousands of tables."""
-        if self._by_table is None:
-            self._by_table = dict(tuple(self.cells.groupby("table_id", sort=False)))
-        return self._by_table.get(table_id, self.cells.iloc[0:0])
+    def __post_init__(self):
+        for t in self.tables:
+            self._by_doc.setdefault(t["document_id"], []).append(t)
+
+    def table_cells(self, table_id: str) -> list[dict]:
+        return self.cells.get(table_id, [])
+
+    def value_cells(self, table_id: str) -> list[dict]:
+        """Cells of the body holding a number (items, sub-totals, totals)."""
+        return [c for c in self.cells.get(table_id, []) if c["role"] in VALUE_ROLES and c["value"] is not None]
+
+    def tables_of(self, document_id: str) -> list[dict]:
+        return self._by_doc.get(document_id, [])
+
+    def report_year(self, document_id: str) -> int | None:
+        return (self.documents.get(document_id) or {}).get("report_year")
+
+
+def _records(con, query: str) -> list[dict]:
+    cur = con.execute(query)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def load(con, document_ids: list[str] | None = None) -> Store:
@@ -42,19 +62,16 @@ def load(con, document_ids: list[str] | None = None) -> Store:
     if document_ids is not None:
         ids = ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) or "''"
         where = f" WHERE document_id IN ({ids})"
-    docs = con.execute(f"SELECT * FROM documents{where}").df()
-    tables = con.execute(f"SELECT * FROM tables{where}").df()
-    cells = con.execute(
-        "SELECT c.*, t.document_id FROM cells c JOIN tables t USING (table_id)"
-        + where.replace("document_id", "t.document_id") + " ORDER BY table_id, row, col").df()
-    narr = con.execute(f"SELECT * FROM narratifs{where} ORDER BY document_id, line").df()
-    curated = {}
-    for fam in ("finances", "contributions", "activite", "formations", "indicateurs", "tickets"):
-        try:
-            curated[fam] = con.execute(f'SELECT * FROM "{fam}"').df()
-        except Exception:  # noqa: BLE001 — a store from an older schema: no vintage checks
-            curated[fam] = pd.DataFrame()
-    return Store(docs, tables, cells, narr, curated)
+    docs = {d["document_id"]: d for d in _records(con, f"SELECT * FROM documents{where}")}
+    tables = _records(con, f"SELECT * FROM tables{where} ORDER BY document_id, line_start, table_id")
+    for t in tables:
+        t["headers"] = list(t["headers"] or [])
+    cells: dict[str, list[dict]] = {}
+    for c in _records(con, "SELECT c.*, t.document_id FROM cells c JOIN tables t USING (table_id)"
+                      + where.replace("document_id", "t.document_id") + " ORDER BY table_id, row, col"):
+        cells.setdefault(c["table_id"], []).append(c)
+    narr = _records(con, f"SELECT * FROM narratifs{where} ORDER BY document_id, line")
+    return Store(docs, tables, cells, narr)
 
 
 def fr(value: float | None, unit: str | None = None, decimals: int | None = None) -> str | None:

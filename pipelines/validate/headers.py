@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-
-import pandas as pd
+from collections import Counter
 
 from pipelines.extract.numbers import clean, year_in_header
-from pipelines.validate.frames import check_row
+from pipelines.validate.frames import check_row, fr
 
 _PLACEHOLDER = re.compile(r"^(?:colonne|column|col|champ|field|unnamed)[\s_:-]*\d*$", re.IGNORECASE)
 # Columns legitimately about a later year: projections, votes, budgets to come.
@@ -17,18 +16,15 @@ _FUTURE_OK = re.compile(r"projection|prévision|previsi|prévu|vote|budget|bp\b|
 
 def header_checks(store) -> list[dict]:
     out: list[dict] = []
-    docs = {d["document_id"]: d for d in store.documents.to_dict("records")}
-    tables = {t["table_id"]: t for t in store.tables.to_dict("records")}
-    heads = store.cells[store.cells["role"] == "header"]
-    for table_id, cells in heads.groupby("table_id", sort=False):
-        table = tables.get(table_id)
-        if table is None:
+    for table in store.tables:
+        table_id = table["table_id"]
+        cells = [c for c in store.table_cells(table_id) if c["role"] == "header"]
+        if not cells:
             continue
-        doc = docs.get(table["document_id"], {})
-        report_year = doc.get("report_year")
-        caption = (table["caption"] or "") + " " + " ".join(table["headers"] if table["headers"] is not None else [])
+        report_year = store.report_year(table["document_id"])
+        caption = (table["caption"] or "") + " " + " ".join(h or "" for h in table["headers"])
         years = []
-        for c in cells.sort_values(["row", "col"]).to_dict("records"):
+        for c in cells:
             text = clean(c["text"] or "")
             base = dict(document_id=table["document_id"], line=int(c["line"]), table_id=table_id)
             if _PLACEHOLDER.match(text):
@@ -115,10 +111,10 @@ def _dates(table, years) -> list[dict]:
         if ref.date:
             by_year.setdefault(ref.year, []).append((c, ref, text))
     for year, items in by_year.items():
-        dates = pd.Series([ref.date for _, ref, _ in items])
-        common = dates.mode().iloc[0]
-        if dates.nunique() < 2:
+        dates = [ref.date for _, ref, _ in items]
+        if len(set(dates)) < 2:
             continue
+        common = min(Counter(dates).most_common(), key=lambda dc: (-dc[1], dc[0]))[0]  # ties: earliest
         common_printed = next(ref.printed for _, ref, _ in items if ref.date == common)
         for c, ref, text in items:
             if ref.date == common:
@@ -135,22 +131,20 @@ def _dates(table, years) -> list[dict]:
 
 def malformed_checks(store) -> list[dict]:
     out = []
-    tables = {t["table_id"]: t for t in store.tables.to_dict("records")}
-    bad = store.cells[store.cells["parse_status"].isin(["malformed", "irregular"])]
-    for c in bad.to_dict("records"):
-        table = tables.get(c["table_id"], {})
+    bad = [c for t in store.tables for c in store.table_cells(t["table_id"])
+           if c["parse_status"] in ("malformed", "irregular")]
+    for c in bad:
         text = clean(c["text"] or "")
         irregular = c["parse_status"] == "irregular"
-        from pipelines.validate.frames import fr
-        readable = fr(c["value"], c["unit"] if isinstance(c["unit"], str) else None, None) if irregular else None
+        readable = fr(c["value"], c["unit"], None) if irregular else None
         out.append(check_row(
             rule="value.malformed", severity="info" if irregular else "error",
-            statut=c["parse_status"], document_id=table.get("document_id"), line=int(c["line"]),
+            statut=c["parse_status"], document_id=c["document_id"], line=int(c["line"]),
             table_id=c["table_id"], found=text, expected=readable, highlight=text,
             message=(f"Le nombre « {text} » est lisible mais ses chiffres sont mal groupés."
                      if irregular else f"Le nombre « {text} » ne peut pas être lu tel qu'il est imprimé."),
             suggestion=(f"Écrire « {readable} »." if irregular else "Corriger la saisie du nombre.")))
-    for n in store.narratifs[store.narratifs["parse_status"] == "malformed"].to_dict("records"):
+    for n in (n for n in store.narratifs if n["parse_status"] == "malformed"):
         out.append(check_row(
             rule="value.malformed", severity="error", statut="malformed", document_id=n["document_id"],
             line=int(n["line"]), table_id=n["table_id"], found=n["text"], expected=None, highlight=n["text"],

@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import pandas as pd
-
 from pipelines.extract.numbers import clean, decimals_of, year_in_header
-from pipelines.validate.frames import check_row, fr
+from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 
 _COMPARE_YEAR = re.compile(
     r"(?P<phrase>(?:par rapport (?:à|a|en|au)(?: l['’]ann[ée]e| l['’]exercice)?|compar[ée]e?s? (?:à|avec)"
@@ -20,6 +18,8 @@ _TOC_LINE = re.compile(r"\.{4,}|\t\s*\d+\s*$|\s\d{1,3}\s*$")
 _CHANGE_WORDS = re.compile(r"hausse|augment|progress|baisse|diminu|évolu|evolu|croissance|recul", re.IGNORECASE)
 _AT_LEAST = re.compile(r"(?:\+\s?de|plus de|sup[ée]rieure? à|au moins)\s*$", re.IGNORECASE)
 _ABOUT = re.compile(r"(?:près de|environ|~)\s*$", re.IGNORECASE)
+_ANY_YEAR = re.compile(r"(?:19|20)\d{2}")
+_COUNTED = ("agents", "jours", "€", "tickets")
 _STOP = {"dans", "pour", "avec", "sont", "nombre", "total", "cette", "leur", "plus", "moins", "entre", "depuis",
          "jour", "jours", "agent", "agents", "euro", "euros", "annee", "tickets", "general"}
 
@@ -29,16 +29,15 @@ def _stems(text: str) -> set[str]:
     return {w[:4] for w in re.findall(r"[a-z]{4,}", plain) if w not in _STOP}
 
 
-def year_checks(store, lignes: pd.DataFrame) -> list[dict]:
+def year_checks(store, lignes: list[dict]) -> list[dict]:
     """« stable par rapport à 2018 » written in the 2018 report compares a year with itself."""
     out = []
-    years = dict(zip(store.documents["document_id"], store.documents["report_year"], strict=False))
-    for rec in lignes.to_dict("records"):
+    for rec in lignes:
         text = rec["text"] or ""
-        if not re.search(r"(?:19|20)\d{2}", text):
+        if not _ANY_YEAR.search(text):
             continue
-        report_year = years.get(rec["document_id"])
-        if not report_year or pd.isna(report_year):
+        report_year = store.report_year(rec["document_id"])
+        if not report_year:
             continue
         plain = clean(text)
         if _TOC_LINE.search(text.rstrip("\n")) and not plain.endswith("."):
@@ -59,25 +58,34 @@ def year_checks(store, lignes: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _table_cells(store) -> pd.DataFrame:
-    """Value cells with their column year, unit and wording, composite cells split in two."""
-    cells = store.cells[store.cells["role"].isin(["value", "subtotal", "total"])]
-    tables = {t["table_id"]: t for t in store.tables.to_dict("records")}
-    first_header = {k: h[0] if h is not None and len(h) else "" for k, h in
-                    ((k, t["headers"]) for k, t in tables.items())}
+def table_figures(store) -> list[dict]:
+    """Value cells with their column year, unit, row label and wording, composite cells split in two."""
     rows = []
-    for c in cells.to_dict("records"):
-        t = tables[c["table_id"]]
-        ref = year_in_header(c["header"] or "") if c["header"] else None
-        year = ref.year if ref else None
-        words = f"{t['caption'] or ''} {first_header.get(c['table_id'], '')} {c['row_label'] or ''} {c['header'] or ''}"
-        for v, u in ((c["value"], c["unit"]), (c["value2"], c["unit2"])):
-            if v is not None and not pd.isna(v):
-                rows.append(dict(document_id=c["document_id"], table_id=c["table_id"], row=c["row"],
-                                 col=c["col"], line=c["line"], value=float(v), unit=u if isinstance(u, str) else "", year=year,
-                                 words=words, line_start=t["line_start"], line_end=t["line_end"],
-                                 kind=c["row_kind"], text=c["text"]))
-    return pd.DataFrame(rows)
+    years: dict[str, int | None] = {}
+    for t in store.tables:
+        first_header = (t["headers"][0] or "") if t["headers"] else ""
+        for c in store.table_cells(t["table_id"]):
+            if c["role"] not in VALUE_ROLES:
+                continue
+            header = c["header"] or ""
+            if header not in years:
+                ref = year_in_header(header) if header else None
+                years[header] = ref.year if ref else None
+            words = f"{t['caption'] or ''} {first_header} {c['row_label'] or ''} {header}"
+            for v, u in ((c["value"], c["unit"]), (c["value2"], c["unit2"])):
+                if v is not None:
+                    rows.append(dict(document_id=c["document_id"], table_id=c["table_id"], row=c["row"],
+                                     col=c["col"], line=c["line"], value=float(v), unit=u or "", year=years[header],
+                                     words=words, line_start=t["line_start"], line_end=t["line_end"],
+                                     kind=c["row_kind"], text=c["text"], row_label=c["row_label"] or ""))
+    return rows
+
+
+def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
+    out: dict[tuple, list[dict]] = {}
+    for r in rows:
+        out.setdefault(tuple(r[k] for k in keys), []).append(r)
+    return out
 
 
 def _near_miss(a: float, b: float) -> bool:
@@ -93,29 +101,25 @@ def _near_miss(a: float, b: float) -> bool:
     return len(diff) == 2 and diff[1] == diff[0] + 1 and sa[diff[0]] == sb[diff[1]] and sa[diff[1]] == sb[diff[0]]
 
 
-def table_text_checks(store, tc: pd.DataFrame) -> list[dict]:
+def table_text_checks(store, tc: list[dict]) -> list[dict]:
     out = []
-    if tc.empty:
-        return out
-    narr = store.narratifs[(store.narratifs["parse_status"] == "ok") & store.narratifs["unit"].isin(
-        ["agents", "jours", "€", "tickets"]) & store.narratifs["table_id"].isna()]
-    by_doc = dict(tuple(tc.groupby("document_id", sort=False)))
-    for n in narr.to_dict("records"):
+    by_unit = _by(tc, "document_id", "unit")
+    for n in store.narratifs:
         v = n["value"]
-        if v is None or pd.isna(v) or abs(v) < 100 or n["document_id"] not in by_doc:
+        if (n["parse_status"] != "ok" or n["unit"] not in _COUNTED or n["table_id"] is not None or v is None
+                or abs(v) < 100):
             continue
-        doc_cells = by_doc[n["document_id"]]
-        same = doc_cells[doc_cells["unit"] == n["unit"]]
-        if n["exercice"] and not pd.isna(n["exercice"]):
-            same = same[same["year"].isna() | (same["year"] == n["exercice"])]
-        near = same[(same["line_start"] - 40 <= n["line"]) & (n["line"] <= same["line_end"] + 40)]
-        if near.empty:
+        same = by_unit.get((n["document_id"], n["unit"]), [])
+        if n["exercice"]:
+            same = [c for c in same if c["year"] is None or c["year"] == n["exercice"]]
+        near = [c for c in same if c["line_start"] - 40 <= n["line"] <= c["line_end"] + 40]
+        if not near:
             continue
-        if ((near["value"] - v).abs() <= 0.5).any() or ((same["value"] - v).abs() <= 0.5).any():
+        if any(abs(c["value"] - v) <= 0.5 for c in same):
             out.append(check_row(rule="text.table", statut="ok", document_id=n["document_id"], line=int(n["line"])))
             continue
         words = _stems(n["sentence"] or "")
-        for c in near.sort_values("kind", key=lambda k: k != "total").to_dict("records"):
+        for c in sorted(near, key=lambda c: c["kind"] != "total"):
             if _near_miss(v, c["value"]) and words & _stems(c["words"]):
                 unit = n["unit"]
                 out.append(check_row(
@@ -129,15 +133,12 @@ def table_text_checks(store, tc: pd.DataFrame) -> list[dict]:
     return out
 
 
-def percent_text_checks(store, tc: pd.DataFrame) -> list[dict]:
+def percent_text_checks(store, tc: list[dict]) -> list[dict]:
     """« +235 % … (865 agents) »: the change the figures give, from the sentence itself
     (« 13 620 factures (12 560 en 2016) soit + de 8 % ») or from the table row holding the figure."""
     out = []
-    nar = store.narratifs[store.narratifs["parse_status"] == "ok"]
-    by_doc = dict(tuple(tc.groupby("document_id", sort=False))) if not tc.empty else {}
-    groups: dict[tuple, list[dict]] = {}
-    for rec in nar.to_dict("records"):  # plain records: tens of thousands of tiny groups on a corpus
-        groups.setdefault((rec["document_id"], rec["line"]), []).append(rec)
+    index = _FigureIndex(tc)
+    groups = _by([n for n in store.narratifs if n["parse_status"] == "ok"], "document_id", "line")
     for (doc, line), group in groups.items():
         if not any(g["unit"] == "%" for g in group):
             continue
@@ -150,11 +151,11 @@ def percent_text_checks(store, tc: pd.DataFrame) -> list[dict]:
                 continue
             if re.search(r"\b(?:soit|représent|part|dont|occupe)\b", before[-40:]) and not signed:
                 continue
-            figures = [g for g in group if g["unit"] != "%" and g["value"] is not None and not pd.isna(g["value"])]
+            figures = [g for g in group if g["unit"] != "%" and g["value"] is not None]
             computed = _from_sentence(figures, sentence)
             source = "les chiffres de la phrase"
             if computed is None:
-                computed = _from_table(figures, by_doc.get(doc, tc.iloc[0:0]), doc)
+                computed = index.change(figures, doc)
                 source = "le tableau"
             if computed is None:
                 continue
@@ -197,22 +198,22 @@ def _from_sentence(figures, sentence):
     return None
 
 
-def _from_table(figures, tc: pd.DataFrame, doc):
-    if tc.empty:
+class _FigureIndex:
+    """Table figures by (document, unit) and by row, to find the year before a cited figure."""
+
+    def __init__(self, tc: list[dict]):
+        self.by_unit = _by([c for c in tc if c["year"] is not None], "document_id", "unit")
+        self.by_row = _by(tc, "table_id", "row", "unit", "year")
+
+    def change(self, figures, doc):
+        """(current, previous, half-units) from the table row holding one of the figures."""
+        for f in figures:
+            if not isinstance(f["unit"], str):
+                continue
+            for h in self.by_unit.get((doc, f["unit"]), []):
+                if abs(h["value"] - f["value"]) >= 1e-6:
+                    continue
+                prev = self.by_row.get((h["table_id"], h["row"], h["unit"], h["year"] - 1), [])
+                if len(prev) == 1 and prev[0]["value"] > 0:
+                    return h["value"], float(prev[0]["value"]), _half(h["text"]), _half(prev[0]["text"])
         return None
-    for f in figures:
-        if not isinstance(f["unit"], str):
-            continue
-        hit = tc[(tc["document_id"] == doc) & (tc["unit"] == f["unit"]) & ((tc["value"] - f["value"]).abs() < 1e-6)
-                 & tc["year"].notna()]
-        for h in hit.to_dict("records"):
-            prev = tc[(tc["table_id"] == h["table_id"]) & (tc["row"] == h["row"]) & (tc["unit"] == h["unit"])
-                      & (tc["year"] == h["year"] - 1)]
-            if len(prev) == 1 and prev["value"].iloc[0] > 0:
-                return h["value"], float(prev["value"].iloc[0]), _half(h["text"]), _half(prev["text"].iloc[0])
-    return None
-
-
-def text_checks(store, lignes: pd.DataFrame) -> list[dict]:
-    tc = _table_cells(store)
-    return year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)

@@ -12,9 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import pandas as pd
-
-from pipelines.validate.frames import check_row, fr
+from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 
 _TOTAL_COL = re.compile(r"\btotal\b", re.IGNORECASE)
 _EPS = 1e-6
@@ -71,9 +69,9 @@ def _num(e: Entry) -> float | None:
     return e.fallback
 
 
-def _rows(cells: pd.DataFrame) -> list[TRow]:
+def _rows(cells: list[dict]) -> list[TRow]:
     rows: dict[int, TRow] = {}
-    for rec in cells.to_dict("records"):
+    for rec in cells:
         r = rows.setdefault(rec["row"], TRow(rec["row"], rec["line"], rec["row_kind"], rec["row_label"] or ""))
         r.cells[rec["col"]] = rec
     return [rows[k] for k in sorted(rows)]
@@ -83,19 +81,14 @@ def _val(row: TRow, col: int, which: str) -> Val | None:
     c = row.cells.get(col)
     if c is None:
         return None
-    v = c[which]
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        v = None
     unit = c["unit2"] if which == "value2" else c["unit"]
-    dec = c["decimals"] if which == "value" or c["value2"] is None else c["decimals"]
-    return Val(v, int(dec or 0) if not pd.isna(dec) else 0, c["text"] or "", unit, c["parse_status"])
+    return Val(c[which], c["decimals"] or 0, c["text"] or "", unit, c["parse_status"])
 
 
 def percent_columns(rows: list[TRow], headers: list[str], value_cols: list[int]) -> set[int]:
     out = set()
     for col in value_cols:
-        units = [r.cells[col]["unit"] for r in rows if col in r.cells and r.cells[col]["value"] is not None
-                 and not pd.isna(r.cells[col]["value"])]
+        units = [r.cells[col]["unit"] for r in rows if col in r.cells and r.cells[col]["value"] is not None]
         header = headers[col] if col < len(headers) and headers[col] else ""
         if "%" in header or (units and sum(u == "%" for u in units) * 2 > len(units)):
             out.add(col)
@@ -141,14 +134,14 @@ def _describe(row: TRow, header: str | None) -> str:
 
 def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
     out: list[dict] = []
-    headers = list(table["headers"]) if table["headers"] is not None else []
+    headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     for col in value_cols:
         if col in pct:
             continue
         header = headers[col] if col < len(headers) else None
         measures = ["value"]
-        if any(col in r.cells and not pd.isna(r.cells[col]["value2"]) for r in body):
+        if any(col in r.cells and r.cells[col]["value2"] is not None for r in body):
             measures.append("value2")
         for which in measures:
             out += _one_column(table, body, col, which, header)
@@ -276,7 +269,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
     """A « Total » column is the sum of some columns to its left (all of them for revenue by
     adhérent, réalisations + reports for an investment budget): the subset that explains most
     rows is taken as the table's rule, and the rows it does not explain are reported."""
-    headers = list(table["headers"]) if table["headers"] is not None else []
+    headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     out: list[dict] = []
     for tcol in value_cols:
@@ -344,7 +337,7 @@ def _ratio_range(a: Val, b: Val) -> tuple[float, float] | None:
 def percent_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
     """A % column is réalisé / prévu (the pair of columns that explains most rows), or a share
     of the column's total (« MCO 2017 (%) »)."""
-    headers = list(table["headers"]) if table["headers"] is not None else []
+    headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     others = [c for c in value_cols if c not in pct]
     total_row = next((r for r in reversed(body) if r.kind == "total"), None)
@@ -407,17 +400,14 @@ def _pct_eval(r: TRow, pc, a, b, mode, total_row):
 
 def table_checks(store) -> list[dict]:
     out: list[dict] = []
-    tables = {t["table_id"]: t for t in store.tables.to_dict("records")}
-    for table_id, cells in store.cells.groupby("table_id", sort=False):
-        table = tables.get(table_id)
-        if table is None:
+    for table in store.tables:
+        cells = store.table_cells(table["table_id"])
+        if not cells:
             continue
         rows = _rows(cells)
-        body_cells = cells[cells["role"].isin(["value", "subtotal", "total"])]
-        value_cols = sorted(body_cells["col"].unique().tolist())
-        headers = list(table["headers"]) if table["headers"] is not None else []
+        value_cols = sorted({c["col"] for c in cells if c["role"] in VALUE_ROLES})
         body = [r for r in rows if r.kind != "header"]
-        pct = percent_columns(body, headers, value_cols)
+        pct = percent_columns(body, table["headers"], value_cols)
         out += column_checks(table, rows, value_cols, pct)
         out += row_checks(table, rows, value_cols, pct)
         out += percent_checks(table, rows, value_cols, pct)

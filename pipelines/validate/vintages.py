@@ -22,30 +22,27 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", plain).strip()
 
 
-def restated_checks(store, tc: pd.DataFrame) -> list[dict]:
+def restated_checks(store, tc: list[dict]) -> list[dict]:
     out: list[dict] = []
-    if tc.empty:
-        return out
-    docs = store.documents.set_index("document_id")
-    tc = tc[tc["year"].notna()].copy()
-    tc["org"] = tc["document_id"].map(docs["org"])
-    tc["report_year"] = tc["document_id"].map(docs["report_year"])
-    tc["label"] = tc["words"].str.len()  # placeholder column replaced below
-    cells = store.cells.set_index(["table_id", "row", "col"])
-    tc["label"] = [_norm(cells.loc[(t, r, c), "row_label"]) if (t, r, c) in cells.index else ""
-                   for t, r, c in zip(tc["table_id"], tc["row"], tc["col"], strict=False)]
-    tc = tc[tc["label"] != ""]
-    keyed = tc.groupby(["org", "label", "year"])
+    dated = []
+    for c in tc:
+        doc = store.documents.get(c["document_id"]) or {}
+        label = _norm(c["row_label"])
+        if c["year"] is not None and label:
+            dated.append({**c, "org": doc.get("org"), "report_year": doc.get("report_year"), "label": label})
+    items = _item_sums(dated)
+    keyed: dict[tuple, list[dict]] = {}
+    for c in dated:
+        keyed.setdefault((c["org"], c["label"], c["year"]), []).append(c)
     pairs: dict[tuple[str, str], list] = {}
-    for _, g in keyed:
-        if g["document_id"].nunique() < 2:
+    for recs in keyed.values():
+        if len({r["document_id"] for r in recs}) < 2:
             continue
-        recs = g.to_dict("records")
         for a in recs:
             for b in recs:
                 if a["report_year"] < b["report_year"] and _units_match(a["unit"], b["unit"]):
                     pairs.setdefault((a["table_id"], b["table_id"]), []).append((a, b))
-    for (_, _), matches in pairs.items():
+    for matches in pairs.values():
         if len(matches) < 3:  # two tables share a series only when they share several figures
             continue
         equal = [m for m in matches if _same(m[0], m[1])]
@@ -53,8 +50,8 @@ def restated_checks(store, tc: pd.DataFrame) -> list[dict]:
             continue
         for a, b in matches:
             if not _same(a, b):
-                a = _as_items_say(tc, a)
-            if _same(a, b) or _earlier_total_was_wrong(tc, a, b):
+                a = _as_items_say(items, a)
+            if _same(a, b) or _earlier_total_was_wrong(items, a, b):
                 out.append(check_row(rule="vintage.restated", statut="ok", document_id=b["document_id"],
                                      line=int(b["line"])))
                 continue
@@ -72,25 +69,34 @@ def restated_checks(store, tc: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _earlier_total_was_wrong(tc: pd.DataFrame, a: dict, b: dict) -> bool:
+def _item_sums(tc: list[dict]) -> dict[tuple, tuple[float, int]]:
+    """(table, column, unit) -> (sum, count) of the item rows: what a total of that column should be."""
+    sums: dict[tuple, tuple[float, int]] = {}
+    for c in tc:
+        if c["kind"] == "item":
+            key = (c["table_id"], c["col"], c["unit"])
+            s, n = sums.get(key, (0.0, 0))
+            sums[key] = (s + c["value"], n + 1)
+    return sums
+
+
+def _earlier_total_was_wrong(items: dict, a: dict, b: dict) -> bool:
     """A total the earlier report got wrong (its items gave the later value) is not a restatement:
     total.column reports it in the earlier report."""
     if a["kind"] not in ("total", "subtotal"):
         return False
-    items = tc[(tc["table_id"] == a["table_id"]) & (tc["col"] == a["col"]) & (tc["kind"] == "item")
-               & (tc["unit"] == a["unit"])]
-    return not items.empty and abs(items["value"].sum() - b["value"]) <= 0.5 * (len(items) + 1)
+    s, n = items.get((a["table_id"], a["col"], a["unit"]), (0.0, 0))
+    return n > 0 and abs(s - b["value"]) <= 0.5 * (n + 1)
 
 
-def _as_items_say(tc: pd.DataFrame, a: dict) -> dict:
+def _as_items_say(items: dict, a: dict) -> dict:
     """An earlier total that its own items contradict is compared by the sum of those items."""
     if a["kind"] not in ("total", "subtotal"):
         return a
-    items = tc[(tc["table_id"] == a["table_id"]) & (tc["col"] == a["col"]) & (tc["kind"] == "item")
-               & (tc["unit"] == a["unit"])]
-    if items.empty or abs(items["value"].sum() - a["value"]) <= 0.5 * (len(items) + 1):
+    s, n = items.get((a["table_id"], a["col"], a["unit"]), (0.0, 0))
+    if n == 0 or abs(s - a["value"]) <= 0.5 * (n + 1):
         return a
-    return {**a, "value": float(items["value"].sum())}
+    return {**a, "value": float(s)}
 
 
 def _units_match(a, b) -> bool:
@@ -110,13 +116,13 @@ def stale_checks(store) -> list[dict]:
     (« Mandats émis : 76070 » in both the 2017 and 2018 reports): reported when a group of
     such figures (one table or section) has been copied, not for a lone coincidence."""
     out: list[dict] = []
-    nar = store.narratifs[(store.narratifs["parse_status"] == "ok") & store.narratifs["value"].notna()].copy()
+    nar = pd.DataFrame([
+        {**n, "org": store.documents[n["document_id"]]["org"]} for n in store.narratifs
+        if n["parse_status"] == "ok" and n["value"] is not None and n["exercice"] is not None
+        and n["exercice"] == store.report_year(n["document_id"])])
     if nar.empty:
         return out
-    docs = store.documents.set_index("document_id")
-    nar["org"] = nar["document_id"].map(docs["org"])
-    nar["report_year"] = nar["document_id"].map(docs["report_year"])
-    nar = nar[nar["report_year"].notna() & (nar["exercice"] == nar["report_year"])]
+    nar["report_year"] = nar["exercice"]
     nar["lab"] = nar["label"].map(_norm)
     for _org, g in nar.groupby("org"):
         years = sorted(g["report_year"].unique())

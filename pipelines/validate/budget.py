@@ -99,7 +99,8 @@ def _drilldown(store) -> list[dict]:
                 rows = [c for c in items if _norm(c["row_label"]) == name]
                 if not rows:
                     continue
-                dtot = [c for c in store.value_cells(detail) if c["row_kind"] == "total"]
+                dcells = store.value_cells(detail)
+                dtot = [c for c in dcells if c["row_kind"] == "total"]
                 for s in rows:
                     sy = year_in_header(s["header"] or "")
                     for d in dtot:
@@ -107,6 +108,8 @@ def _drilldown(store) -> list[dict]:
                         if not sy or not dy or sy.year != dy.year:
                             continue
                         ecart = abs(s["value"] - d["value"])
+                        if ecart > 0.5 and _items_agree(dcells, d, s["value"]):
+                            ecart = 0.0  # the detail's own total is wrong: total.column says so
                         unit = s["unit"]
                         out.append(check_row(
                             rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6,
@@ -117,6 +120,12 @@ def _drilldown(store) -> list[dict]:
                                     f"(ligne {s['line']} : {fr(s['value'], unit)}).",
                             suggestion="Mettre les deux tableaux en accord (l'un des deux chiffres est faux)."))
     return out
+
+
+def _items_agree(cells: list[dict], total: dict, value: float) -> bool:
+    """The item rows of the total's column add up to `value` (to the rounding of their unit)."""
+    items = [c["value"] for c in cells if c["col"] == total["col"] and c["row_kind"] == "item"]
+    return bool(items) and abs(sum(items) - value) <= 0.5 * (len(items) + 1)
 
 
 def _synthesis(store) -> list[dict]:

@@ -47,14 +47,16 @@ class Entry:
     row: TRow
     span_start: int = 0
     fallback: float | None = None  # a blank sub-total stands for the sum of its items
+    detail: float | None = None  # what its « dont » lines add up to, when more than the line itself
 
 
 @dataclass
 class Candidate:
     terms: list[Entry]
+    by_detail: bool = False  # lines contradicted by their « dont » lines counted at their detail
 
     def total(self) -> float:
-        return sum(_num(t) or 0.0 for t in self.terms)
+        return sum((t.detail if self.by_detail and t.detail is not None else _num(t)) or 0.0 for t in self.terms)
 
     def valued(self) -> list[Entry]:
         return [t for t in self.terms if _num(t) is not None]
@@ -124,7 +126,11 @@ def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
                 if abs(rs - _num(head)) <= tol:
                     extra.append((Candidate(items[: k + 1]), start))
                     break
-    return [c for c in out + extra if c[0].valued()]
+    # A chapter smaller than its own articles (« 10 : 0 € » over « 1068 : 254 968,91 € »): a total
+    # that counts the articles is right, the chapter line is reported by the « dont » check.
+    detailed = [(Candidate(c.terms, by_detail=True), start) for c, start in out
+                if any(t.detail is not None for t in c.terms)]
+    return [c for c in out + extra + detailed if c[0].valued()]
 
 
 def _describe(row: TRow, header: str | None) -> str:
@@ -144,11 +150,12 @@ def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set
         if any(col in r.cells and r.cells[col]["value2"] is not None for r in body):
             measures.append("value2")
         for which in measures:
-            out += _one_column(table, body, col, which, header)
+            others = {c: headers[c] if c < len(headers) else "" for c in value_cols if c != col and c not in pct}
+            out += _one_column(table, body, col, which, header, others)
     return out
 
 
-def _one_column(table, body, col, which, header) -> list[dict]:
+def _one_column(table, body, col, which, header, others: dict[int, str]) -> list[dict]:
     out: list[dict] = []
     entries: list[Entry] = []
     last_item: Entry | None = None
@@ -157,6 +164,9 @@ def _one_column(table, body, col, which, header) -> list[dict]:
     def flush_subitems():
         if last_item is not None and subitems:
             out.extend(_subitem_check(table, last_item, subitems, header))
+            detail = sum(_num(s) or 0.0 for s in subitems)
+            if _num(last_item) is not None and detail > _num(last_item) + 0.5:
+                last_item.detail = detail
 
     for r in body:
         v = _val(r, col, which)
@@ -217,12 +227,13 @@ def _one_column(table, body, col, which, header) -> list[dict]:
             total = cand.total()
             ecart = abs(v.value - total)
             n = len(cand.valued())
+            hint = _gap_hint(cand, v.value - total, tol, others, which) if ecart > tol else ""
             out.append(check_row(
                 rule="total.column", severity="error", ecart=ecart, tolerance=tol,
                 document_id=table["document_id"], line=r.line, table_id=table["table_id"],
                 found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
                 message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
-                         f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)})."
+                         f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)}).{hint}"
                          if ecart > tol else
                          f"Le total {what} ({fr(v.value, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
@@ -235,6 +246,22 @@ def _one_column(table, body, col, which, header) -> list[dict]:
             entries = []
     flush_subitems()
     return out
+
+
+def _gap_hint(cand: Candidate, gap: float, tol: float, others: dict[int, str], which: str) -> str:
+    """Say where the gap comes from when it is exactly one line left out, or another column
+    counted in (« Prévisions » totalled with the « reports »): the author knows what to fix."""
+    if gap < 0:
+        for t in cand.valued():
+            if abs(_num(t) + gap) <= tol and t.kind == "item":
+                return f" L'écart est exactement la ligne « {t.row.label} » ({fr(_num(t))}) : a-t-elle été oubliée dans le total ?"
+    for col, name in sorted(others.items(), key=lambda kv: kv[0]):
+        vals = [_val(t.row, col, which) for t in cand.terms]
+        vals = [x for x in vals if x is not None and x.value is not None]
+        if vals and abs(sum(x.value for x in vals) - gap) <= tol + sum(x.half_unit for x in vals) and gap > 0:
+            return (f" L'écart est exactement le total de la colonne « {name} » ({fr(gap)}) : "
+                    "le total semble l'inclure.")
+    return ""
 
 
 def _clean_text(text: str) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.errors import BilansError
+from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
@@ -20,17 +20,26 @@ from pipelines.manifest import Entry, read_manifest
 from pipelines.store import atomic_store
 
 
-def _extract(entry: Entry) -> Document:
-    return extract_document(entry.path, entry.org, entry.report_year, entry.document_id)
+def _extract(spec: tuple) -> Document:
+    try:
+        return extract_document(*spec)
+    except UnicodeDecodeError as exc:  # the reader should have said so; never a traceback
+        raise UnusableInput(f"{spec[0]} : encodage illisible ({exc.reason})") from exc
 
 
 def extract_all(entries: list[Entry], workers: int | None = None) -> list[Document]:
-    """Extract every report; in parallel for a large corpus (process start costs ~0.3 s)."""
+    """Extract every report of the manifest."""
+    return extract_files([(e.path, e.org, e.report_year, e.document_id) for e in entries], workers)
+
+
+def extract_files(specs: list[tuple], workers: int | None = None) -> list[Document]:
+    """specs: (path, org, year, document_id) as `extract_document` takes them; in parallel for
+    a large corpus (a worker process costs ~0.3 s to start)."""
     workers = workers or (os.cpu_count() or 1)
-    if len(entries) < 12 or workers == 1:
-        return [_extract(e) for e in entries]
+    if len(specs) < 12 or workers == 1:
+        return [_extract(s) for s in specs]
     with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_extract, entries, chunksize=8))
+        return list(pool.map(_extract, specs, chunksize=8))
 
 
 def insert(con, table: str, rows: list[dict]) -> None:

@@ -8,40 +8,30 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.errors import BilansError, UnusableInput
+from pipelines.errors import UnusableInput
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
 
 
 def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path) -> int:
-    from pipelines.build import insert
-    from pipelines.extract import extract_document
-    from pipelines.extract.records import document_records
+    from pipelines.build import extract_files, write_store
     from pipelines.store import create_schema
 
-    docs = []
     for f in files:
         if not Path(f).is_file():
             raise UnusableInput(f"fichier introuvable : {f}")
-        try:
-            doc = extract_document(Path(f), org, year)
-        except BilansError:
-            raise
-        except UnicodeDecodeError as exc:  # the reader should have said so; never a traceback
-            raise UnusableInput(f"{f} : encodage illisible ({exc.reason})") from exc
+    docs = extract_files([(Path(f), org, year, None) for f in files])
+    for f, doc in zip(files, docs, strict=True):
         if not any(line.strip() for line in doc.lines):
             raise UnusableInput(f"{f} : fichier vide")
-        docs.append(doc)
     _unique_ids(docs)
 
     con = duckdb.connect(":memory:")
     create_schema(con)
     ids = [d.document_id for d in docs]
     _copy_vintages(con, db_path, docs)
-    for d in docs:
-        for table, rows in document_records(d).items():
-            insert(con, table, rows)
+    write_store(con, docs, {})
     from pipelines.validate import findings
 
     found = findings(con, document_ids=ids)

@@ -28,8 +28,14 @@ def _extract(spec: tuple) -> Document:
 
 
 def extract_all(entries: list[Entry], workers: int | None = None) -> list[Document]:
-    """Extract every report of the manifest."""
-    return extract_files([(e.path, e.org, e.report_year, e.document_id) for e in entries], workers)
+    """Extract every report of the manifest, titled as the manifest says and located by a path
+    relative to the working directory when under it (« data/raw/… », not a machine's path)."""
+    docs = extract_files([(e.path, e.org, e.report_year, e.document_id) for e in entries], workers)
+    for doc, e in zip(docs, entries, strict=True):
+        doc.title = e.title or doc.title
+        relative = os.path.relpath(e.path)
+        doc.path = relative if not relative.startswith("..") else str(e.path)
+    return docs
 
 
 def extract_files(specs: list[tuple], workers: int | None = None) -> list[Document]:

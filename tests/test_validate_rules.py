@@ -182,6 +182,7 @@ def test_total_gap_hints_name_the_missing_line_or_the_extra_column(tmp_path):
     df = run(tmp_path, doc(omitted, "Bilan d'activité 2019 du SIIM94"), year=2019)
     assert summary(df) == [("total.column", 11, "error", "1 282 agents", "1 297 agents")]
     assert "exactement la ligne « reclassements » (15)" in df["message"][0]
+    assert df["exercice"][0] == 2019  # the year of the column, so that analyses flag that year only
     included = tsv("chapitre | libellé | reports 2016 | Prévisions | Réalisations",
                    "16 | emprunts | 500 000,00 € | 500 000,00 € | 500 000,00 €",
                    "10 | dotations | | 81 000,00 € | 87 560,00 €",

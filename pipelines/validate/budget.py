@@ -112,7 +112,7 @@ def _drilldown(store) -> list[dict]:
                             ecart = 0.0  # the detail's own total is wrong: total.column says so
                         unit = s["unit"]
                         out.append(check_row(
-                            rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6,
+                            rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6, exercice=dy.year,
                             document_id=doc, line=int(d["line"]), table_id=detail, found=fr(d["value"], unit),
                             expected=fr(s["value"], unit), highlight=clean(d["text"]),
                             message=f"Le total du tableau détaillé « {name} » pour {dy.year} ({fr(d['value'], unit)}) "
@@ -156,7 +156,7 @@ def _synthesis(store) -> list[dict]:
                     ecart = abs(s["value"] - d["value"])
                     out.append(check_row(
                         rule="crosstable", severity="error", ecart=ecart, tolerance=0.5 + 1e-6, document_id=doc,
-                        line=int(s["line"]), table_id=syn["table_id"], found=fr(s["value"]), expected=fr(d["value"]),
+                        exercice=year, line=int(s["line"]), table_id=syn["table_id"], found=fr(s["value"]), expected=fr(d["value"]),
                         highlight=clean(s["text"]),
                         message=f"Le tableau de synthèse donne {fr(s['value'])} « {s['header']} » pour {year}, mais le "
                                 f"tableau détaillé « {det['caption']} » totalise {fr(d['value'])} (ligne {d['line']}).",

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from pipelines.extract.numbers import year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 
 _TOTAL_COL = re.compile(r"\btotal\b", re.IGNORECASE)
@@ -202,6 +203,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
             exp = cands[0][0].total()
             out.append(check_row(
                 rule="value.missing", severity="error", statut="vide", document_id=table["document_id"],
+                exercice=exercice_of(header),
                 line=r.line, table_id=table["table_id"], found=None, expected=fr(exp, unit),
                 message=f"Le total {what} est vide alors que les lignes qu'il résume ont des valeurs "
                         f"(somme : {fr(exp, unit)}).",
@@ -229,7 +231,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
             n = len(cand.valued())
             hint = _gap_hint(cand, v.value - total, tol, others, which) if ecart > tol else ""
             out.append(check_row(
-                rule="total.column", severity="error", ecart=ecart, tolerance=tol,
+                rule="total.column", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
                 document_id=table["document_id"], line=r.line, table_id=table["table_id"],
                 found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
                 message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
@@ -264,6 +266,12 @@ def _gap_hint(cand: Candidate, gap: float, tol: float, others: dict[int, str], w
     return ""
 
 
+def exercice_of(header: str | None) -> int | None:
+    """The year a column is about (« Mandats émis en 2022 » -> 2022), for the finding."""
+    ref = year_in_header(header or "")
+    return ref.year if ref else None
+
+
 def _clean_text(text: str) -> str:
     return re.sub(r"</?[a-zA-Z][^>]*>", "", text or "").replace("**", "").strip()
 
@@ -280,7 +288,7 @@ def _subitem_check(table, parent: Entry, subs: list[Entry], header) -> list[dict
     unit = parent.val.unit or next((s.val.unit for s in valued if s.val.unit), None)
     labels = ", ".join(f"« {s.row.label} »" for s in valued[:4])
     return [check_row(
-        rule="total.column", severity="error", ecart=excess, tolerance=tol,
+        rule="total.column", severity="error", ecart=excess, tolerance=tol, exercice=exercice_of(header),
         document_id=table["document_id"], line=parent.row.line, table_id=table["table_id"],
         found=fr(pv, unit), expected=fr(total, unit), highlight=_clean_text(parent.val.text),
         message=(f"La ligne « {parent.row.label} »{_col(header)} ({fr(pv, unit)}) est inférieure à la "
@@ -334,7 +342,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
             ecart = abs(tv.value - s)
             unit = tv.unit
             out.append(check_row(
-                rule="total.row", severity="error", ecart=ecart, tolerance=tol,
+                rule="total.row", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
                 document_id=table["document_id"], line=r.line, table_id=table["table_id"],
                 found=fr(tv.value, unit), expected=fr(s, unit), highlight=_clean_text(tv.text),
                 message=(f"Ligne « {r.label} » : la colonne « {header} » ({fr(tv.value, unit)}) ne vaut pas "
@@ -397,7 +405,7 @@ def percent_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: se
                 continue
             ecart, tol, computed, pv = res
             out.append(check_row(
-                rule="percent.ratio", severity="error", ecart=ecart, tolerance=tol,
+                rule="percent.ratio", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
                 document_id=table["document_id"], line=r.line, table_id=table["table_id"],
                 found=fr(pv.value, "%", pv.decimals), expected=fr(computed, "%", pv.decimals),
                 highlight=_clean_text(pv.text),

@@ -126,4 +126,14 @@ def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None
         print(f"  {len(unmapped)} tableaux non rattachés à une famille :")
         for t in unmapped:
             print(f"    {t.table_id} « {(t.caption or '—')[:70]} »")
+    from pipelines.curate import unknown_labels
+
+    unknown = unknown_labels()
+    if unknown:
+        print(f"  {len(unknown)} libellés absents des référentiels (gardés tels qu'imprimés ; "
+              "à ajouter dans data/referentiels/ s'ils désignent une entité connue) :")
+        for kind, printed in unknown[:20]:
+            print(f"    {kind} « {printed[:70]} »")
+        if len(unknown) > 20:
+            print(f"    … et {len(unknown) - 20} autres")
     sys.stdout.flush()

@@ -96,3 +96,19 @@ def test_manifest_path_tricks_are_refused(tmp_path):
                                       "../../etc/passwd,SIIM94,2019,x,y\n", encoding="utf-8")
     with pytest.raises(BilansError, match="hors de"):
         build(raw, tmp_path / "db.duckdb", validate=False)
+
+
+def test_unknown_adherent_is_kept_as_printed_and_listed(tmp_path, capsys):
+    raw = make_corpus(tmp_path)
+    report = raw / "siim94_2023.txt"
+    report.write_text(report.read_text(encoding="utf-8").replace("MAIRIE D'IVRY", "MAIRIE DE NULLE-PART"),
+                      encoding="utf-8")
+    db = tmp_path / "bilans.duckdb"
+    build(raw, db, validate=False)
+    out = capsys.readouterr().out
+    assert "adhérent « MAIRIE DE NULLE-PART »" in out
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT adherent, lignee FROM contributions WHERE adherent_imprime = 'MAIRIE DE NULLE-PART' "
+                       "AND categorie = 'cotisation'").fetchall() == [("MAIRIE DE NULLE-PART", "MAIRIE DE NULLE-PART")]
+    build(make_corpus(tmp_path / "again"), db, validate=False)  # a later build does not repeat it
+    assert "NULLE-PART" not in capsys.readouterr().out

@@ -18,6 +18,7 @@ from pipelines.extract.model import Document, Table
 def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table]]:
     """(rows per curated family, tables left unmapped)."""
     refs = load()
+    refs.unknown.clear()  # the referentiels are cached per process: report this build's labels only
     out: dict[str, list[dict]] = defaultdict(list)
     unmapped: list[Table] = []
     for doc in documents:
@@ -44,4 +45,5 @@ def _narratifs(doc: Document) -> list[dict]:
 
 
 def unknown_labels() -> list[tuple[str, str]]:
+    """(kind, printed label) met by the last `curate` and absent from data/referentiels/."""
     return sorted(load().unknown)

@@ -110,5 +110,6 @@ def test_unknown_adherent_is_kept_as_printed_and_listed(tmp_path, capsys):
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT adherent, lignee FROM contributions WHERE adherent_imprime = 'MAIRIE DE NULLE-PART' "
                        "AND categorie = 'cotisation'").fetchall() == [("MAIRIE DE NULLE-PART", "MAIRIE DE NULLE-PART")]
+    (tmp_path / "again").mkdir()
     build(make_corpus(tmp_path / "again"), db, validate=False)  # a later build does not repeat it
     assert "NULLE-PART" not in capsys.readouterr().out

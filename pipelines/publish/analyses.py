@@ -759,12 +759,49 @@ def _section(titre: str) -> None:
     _display(f"<h2>{_e(titre)}</h2>", titre)
 
 
+def _rubrique(ctx: Contexte, titre: str, lire, absent: str) -> list[dict]:
+    """Open a section of the analysis; its rows, or a message saying that no report has them."""
+    if ctx.absence:
+        return []
+    _section(titre)
+    data = lire(ctx)
+    if not data:
+        message(f"Pas de {absent} dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
+    return data
+
+
+def _barres(ctx: Contexte, data: list[dict], cle: str, mesure: str, *, titre: str, cle_titre: str,
+            mesure_titre: str, formatter, entete: str | None = None, euros: bool = False,
+            ligne: bool = False) -> None:
+    """One measure per exercice, stacked by `cle` (or one line per `cle`), with the figures
+    as a table below: the shape of most charts of the analyses."""
+    import altair as alt
+
+    axe_format = "$,.0f" if euros else ",.0f"
+    if ligne:  # a line joins the points of one key: tooltips must aggregate, not split by source
+        tooltip = [alt.Tooltip(f"{cle}:N", title=cle_titre), alt.Tooltip("exercice:O", title="Exercice"),
+                   alt.Tooltip(f"sum({mesure}):Q", title=mesure_titre, format=axe_format)]
+        extra = {}
+    else:
+        tooltip = [alt.Tooltip(f"{cle}:N", title=cle_titre), alt.Tooltip("exercice:O", title="Exercice"),
+                   alt.Tooltip(f"{mesure}:Q", title=mesure_titre, format=axe_format),
+                   alt.Tooltip("source:N", title="Source"), alt.Tooltip("signalement:N", title="Contrôle")]
+        extra = _signal_encoding(alt)
+    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", cle, mesure))))
+    chart = (chart.mark_line(point=True) if ligne else chart.mark_bar()).encode(
+        x=alt.X("exercice:O", title="Exercice"),
+        y=alt.Y(f"sum({mesure}):Q", title=mesure_titre, axis=alt.Axis(format=axe_format)),
+        color=alt.Color(f"{cle}:N", title=cle_titre, sort="-y"),
+        tooltip=tooltip, **extra,
+    ).properties(title=titre, width=420, height=280)
+    years, body = _pivot(data, cle, mesure, formatter)
+    _figure(ctx, chart, data, [entete or cle_titre, *map(str, years)], body)
+
+
 def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
     """Stacked days per exercice for one axis (or several, e.g. adhérents = collectivités + OPH)."""
     if ctx.absence:
         return
-    import altair as alt
-
     axes = (axe,) if isinstance(axe, str) else axe
     label = AXE_LIBELLES.get(axes[0], axes[0])
     _section(f"Jours d'activité par {label}")
@@ -774,19 +811,9 @@ def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
                 f"dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
     first = min(r["exercice"] for r in data)
-    titre = f"Jours d'activité par {label}, {first}–{ctx.year}"
-    colonne = AXE_COLONNES.get(axes[0], label[:1].upper() + label[1:])
-    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "categorie_norm", "jours")))).mark_bar().encode(
-        x=alt.X("exercice:O", title="Exercice"),
-        y=alt.Y("sum(jours):Q", title="Jours", axis=alt.Axis(format=",.0f")),
-        color=alt.Color("categorie_norm:N", title=colonne, sort="-y"),
-        tooltip=[alt.Tooltip("categorie_norm:N", title=colonne), alt.Tooltip("exercice:O", title="Exercice"),
-                 alt.Tooltip("jours:Q", title="Jours", format=",.0f"), alt.Tooltip("source:N", title="Source"),
-                 alt.Tooltip("signalement:N", title="Contrôle")],
-        **_signal_encoding(alt),
-    ).properties(title=titre, width=420, height=280)
-    years, body = _pivot(data, "categorie_norm", "jours", fmt.jours)
-    _figure(ctx, chart, data, [colonne, *map(str, years)], body)
+    _barres(ctx, data, "categorie_norm", "jours", titre=f"Jours d'activité par {label}, {first}–{ctx.year}",
+            cle_titre=AXE_COLONNES.get(axes[0], label[:1].upper() + label[1:]), mesure_titre="Jours",
+            formatter=fmt.jours)
 
 
 def graphique_indicateurs(ctx: Contexte) -> None:
@@ -802,37 +829,20 @@ def graphique_indicateurs(ctx: Contexte) -> None:
 
 
 def graphique_tickets(ctx: Contexte) -> None:
-    if ctx.absence:
-        return
-    import altair as alt
-
-    _section("Tickets par entité")
-    data = [r for r in tickets(ctx) if not est_total(r.get("entite"))]
+    data = _rubrique(ctx, "Tickets par entité", lambda c: [r for r in tickets(c) if not est_total(r.get("entite"))],
+                     "décompte de tickets")
     if not data:
-        message(f"Pas de décompte de tickets dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
-    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "entite", "tickets")))).mark_bar().encode(
-        x=alt.X("exercice:O", title="Exercice"),
-        y=alt.Y("sum(tickets):Q", title="Tickets", axis=alt.Axis(format=",.0f")),
-        color=alt.Color("entite:N", title="Entité"),
-        tooltip=[alt.Tooltip("entite:N", title="Entité"), alt.Tooltip("tickets:Q", title="Tickets", format=",.0f"),
-                 alt.Tooltip("source:N", title="Source"), alt.Tooltip("signalement:N", title="Contrôle")],
-        **_signal_encoding(alt),
-    ).properties(title=f"Tickets traités par entité, jusqu'en {ctx.year}", width=420, height=280)
-    years, body = _pivot(data, "entite", "tickets", fmt.nombre)
-    _figure(ctx, chart, data, ["Entité", *map(str, years)], body)
+    _barres(ctx, data, "entite", "tickets", titre=f"Tickets traités par entité, jusqu'en {ctx.year}",
+            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre)
 
 
 def graphique_formations(ctx: Contexte) -> None:
-    if ctx.absence:
+    data = _rubrique(ctx, "Formations", formations, "tableau des formations")
+    if not data:
         return
     import altair as alt
 
-    _section("Formations")
-    data = formations(ctx)
-    if not data:
-        message(f"Pas de tableau des formations dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
-        return
     for r in data:
         r["type_libelle"] = "Total" if (r.get("type") or "").lower() == "total" else (r.get("type") or "?")
     chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "type_libelle", "agents", "jours")))) \
@@ -889,71 +899,31 @@ def graphique_budget(ctx: Contexte) -> None:
 
 
 def graphique_budget_historique(ctx: Contexte) -> None:
-    if ctx.absence:
-        return
-    import altair as alt
-
-    _section("Réalisé par exercice")
-    data = finances(ctx)
+    data = _rubrique(ctx, "Réalisé par exercice", finances, "tableau budgétaire")
     if not data:
-        message(f"Pas de tableau budgétaire dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
-    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "bloc", "realise")))).mark_line(point=True).encode(
-        x=alt.X("exercice:O", title="Exercice"),
-        y=alt.Y("sum(realise):Q", title="Réalisé", axis=alt.Axis(format="$,.0f")),
-        color=alt.Color("bloc:N", title="Section et sens"),
-        tooltip=[alt.Tooltip("bloc:N", title="Bloc"), alt.Tooltip("exercice:O", title="Exercice"),
-                 alt.Tooltip("sum(realise):Q", title="Réalisé", format="$,.0f")],
-    ).properties(title=f"Réalisé par section et sens, jusqu'en {ctx.year}", width=420, height=260)
-    years, body = _pivot(data, "bloc", "realise", fmt.euros)
-    _figure(ctx, chart, data, ["Bloc", *map(str, years)], body)
+    _barres(ctx, data, "bloc", "realise", titre=f"Réalisé par section et sens, jusqu'en {ctx.year}",
+            cle_titre="Section et sens", entete="Bloc", mesure_titre="Réalisé", formatter=fmt.euros,
+            euros=True, ligne=True)
 
 
 def graphique_contributions(ctx: Contexte) -> None:
-    if ctx.absence:
-        return
-    import altair as alt
-
-    _section("Contributions par adhérent")
-    data = contributions(ctx)
+    data = _rubrique(ctx, "Contributions par adhérent", contributions, "tableau des contributions des adhérents")
     if not data:
-        message(f"Pas de tableau des contributions des adhérents dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
-    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "adherent", "montant")))).mark_bar().encode(
-        x=alt.X("exercice:O", title="Exercice"),
-        y=alt.Y("sum(montant):Q", title="Contributions", axis=alt.Axis(format="$,.0f")),
-        color=alt.Color("adherent:N", title="Adhérent", sort="-y"),
-        tooltip=[alt.Tooltip("adherent:N", title="Adhérent"), alt.Tooltip("exercice:O", title="Exercice"),
-                 alt.Tooltip("montant:Q", title="Montant", format="$,.0f"), alt.Tooltip("source:N", title="Source"),
-                 alt.Tooltip("signalement:N", title="Contrôle")],
-        **_signal_encoding(alt),
-    ).properties(title=f"Contributions des adhérents, jusqu'en {ctx.year}", width=420, height=300)
-    years, body = _pivot(data, "adherent", "montant", fmt.euros)
-    _figure(ctx, chart, data, ["Adhérent", *map(str, years)], body)
+    _barres(ctx, data, "adherent", "montant", titre=f"Contributions des adhérents, jusqu'en {ctx.year}",
+            cle_titre="Adhérent", mesure_titre="Contributions", formatter=fmt.euros, euros=True)
 
 
 def graphique_effectifs(ctx: Contexte) -> None:
-    if ctx.absence:
-        return
-    import altair as alt
-
-    _section("Effectifs")
-    data = effectifs(ctx)
+    data = _rubrique(ctx, "Effectifs", effectifs, "tableau des effectifs")
     if not data:
-        message(f"Pas de tableau des effectifs dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
     for r in data:
         r["filiere"] = r.get("filiere") or "non précisée"
-    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "filiere", "pourvus", "emplois")))) \
-        .mark_bar().encode(
-            x=alt.X("exercice:O", title="Exercice"),
-            y=alt.Y("sum(pourvus):Q", title="Postes pourvus", axis=alt.Axis(format=",.0f")),
-            color=alt.Color("filiere:N", title="Filière"),
-            tooltip=[alt.Tooltip("filiere:N", title="Filière"), alt.Tooltip("sum(pourvus):Q", title="Pourvus"),
-                     alt.Tooltip("sum(emplois):Q", title="Emplois")],
-        ).properties(title=f"Postes pourvus par filière, jusqu'en {ctx.year}", width=420, height=280)
-    years, body = _pivot(data, "filiere", "pourvus", fmt.nombre)
-    _figure(ctx, chart, data, ["Filière (postes pourvus)", *map(str, years)], body)
+    _barres(ctx, data, "filiere", "pourvus", titre=f"Postes pourvus par filière, jusqu'en {ctx.year}",
+            cle_titre="Filière", entete="Filière (postes pourvus)", mesure_titre="Postes pourvus",
+            formatter=fmt.nombre)
 
 
 def graphique_qualite(ctx: Contexte) -> None:

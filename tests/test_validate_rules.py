@@ -249,3 +249,11 @@ def test_crosstable_synthesis_and_chapter_74(tmp_path):
             + "\n\nRecettes par adhérent\n\n" + adh + "\n")
     assert summary(run(tmp_path, text), "crosstable") == [("crosstable", 16, "error", "300 €", "320,00 €")]
     assert summary(run(tmp_path, text.replace("320,00", "300,00")), "crosstable") == []
+
+
+def test_side_by_side_blocks_are_summed_together(tmp_path):
+    body = tsv("Application | jours 2017 | jours 2018 | Application | jours 2017 | jours 2018",
+               "Polyfac | 10 | 12 | Excel | 1 | 2", "Sedit | 5 | 6 | Word | 0 | 1", " | | | Total | 16 | 24")
+    df = run(tmp_path, doc(body))
+    # 10 + 5 + 1 + 0 = 16 is right; 12 + 6 + 2 + 1 = 21, not 24
+    assert summary(df, "total.column", "total.rounding") == [("total.column", 10, "error", "24", "21")]

@@ -257,3 +257,17 @@ def test_side_by_side_blocks_are_summed_together(tmp_path):
     df = run(tmp_path, doc(body))
     # 10 + 5 + 1 + 0 = 16 is right; 12 + 6 + 2 + 1 = 21, not 24
     assert summary(df, "total.column", "total.rounding") == [("total.column", 10, "error", "24", "21")]
+
+
+def test_total_column_that_is_realise_plus_reports(tmp_path):
+    body = tsv("chapitre | libellé | reports 2016 | Prévisions | Réalisations | Reports 2017 | Total",
+               "16 | emprunts | 500,00 € | 500,00 € | 500,00 € | 500,00 € | 1 000,00 €",
+               "10 | dotations | | 81,00 € | 87,00 € | | 87,00 €",
+               "13 | subventions | | 61,00 € | 61,00 € | 10,00 € | 71,00 €",
+               "040 | ordre | | 495,00 € | 492,00 € | | 429,00 €",
+               "Total | | 500,00 € | 1 137,00 € | 1 140,00 € | 510,00 € | 1 587,00 €")
+    df = run(tmp_path, doc(body))
+    # Total = Réalisations + Reports 2017 on every row but « 040 » (429 for 492) and the grand total
+    assert summary(df, "total.row") == [("total.row", 11, "error", "429 €", "492 €"),
+                                        ("total.row", 12, "error", "1 587 €", "1 650 €")]
+    assert summary(df, "total.column") == []  # the « Total » column adds up its own (wrong) cells

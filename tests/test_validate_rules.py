@@ -271,3 +271,16 @@ def test_total_column_that_is_realise_plus_reports(tmp_path):
     assert summary(df, "total.row") == [("total.row", 11, "error", "429 €", "492 €"),
                                         ("total.row", 12, "error", "1 587 €", "1 650 €")]
     assert summary(df, "total.column") == []  # the « Total » column adds up its own (wrong) cells
+
+
+def test_year_header_shifted_against_the_previous_report(tmp_path):
+    series = "Domaines | 2016 | 2017\nAction sociale | 81 | 118\nFinances | 327 | 340\nSanté | 191 | 134\nUrbanisme | 55 | 61\n"
+    old = doc(tsv(*series.strip().split("\n")), "Bilan d'activité 2017 du SIIM94")
+    # the 2018 report prints 2017 and 2018 figures under « 2016 | 2017 »
+    shifted = "Domaines | 2016 | 2017\nAction sociale | 118 | 114\nFinances | 340 | 437\nSanté | 134 | 147\nUrbanisme | 61 | 70\n"
+    df = run(tmp_path, doc(tsv(*shifted.strip().split("\n"))), extra={"old": (old, "SIIM94", 2017)})
+    assert summary(df, "header.year", "vintage.restated") == [("header.year", 7, "warning", "2016", "2017")]
+    assert "ceux de 2017 dans le rapport 2017 (ligne 8)" in df["message"][0]
+    right = shifted.replace("| 2016 | 2017", "| 2017 | 2018")
+    df = run(tmp_path, doc(tsv(*right.strip().split("\n"))), extra={"old": (old, "SIIM94", 2017)})
+    assert summary(df, "header.year", "vintage.restated") == []

@@ -24,7 +24,8 @@ RULES_FR = {
                       "lignes imprimées : rien à corriger, sauf à vouloir une somme exacte.",
     "percent.ratio": "Un pourcentage doit être le rapport des deux colonnes dont il est issu (réalisé / prévu).",
     "header.year": "Les années des en-têtes doivent être bien écrites, dans l'ordre, sans doublon ni année "
-                   "postérieure au rapport.",
+                   "postérieure au rapport, et porter sur les bons chiffres (pas décalées d'un an par "
+                   "rapport au rapport précédent).",
     "header.label": "Un en-tête doit décrire sa colonne ; les dates d'une même série doivent concorder.",
     "text.year": "Le texte doit comparer l'année du rapport avec une année antérieure.",
     "text.table": "Un chiffre cité dans le texte doit être celui du tableau qu'il commente.",

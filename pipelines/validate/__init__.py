@@ -24,17 +24,25 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     from pipelines.validate.headers import header_checks, malformed_checks
     from pipelines.validate.text import percent_text_checks, table_figures, table_text_checks, year_checks
     from pipelines.validate.totals import table_checks
-    from pipelines.validate.vintages import restated_checks, stale_checks
+    from pipelines.validate.vintages import (
+        dated_figures,
+        restated_checks,
+        shifted_columns,
+        shifted_header_checks,
+        stale_checks,
+    )
 
     store = store or load(con)
     lignes = _lignes(con, document_ids)
     tc = table_figures(store)
+    dated = dated_figures(store, tc)
+    shifts = shifted_columns(dated)
     frames = {
         "totaux": frame(table_checks(store)),
-        "entetes": frame(header_checks(store)),
+        "entetes": frame(header_checks(store) + shifted_header_checks(store, shifts)),
         "valeurs": frame(malformed_checks(store)),
         "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
-        "millesimes": frame(restated_checks(store, tc) + stale_checks(store)),
+        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store)),
         "budget": frame(balance_checks(store) + crosstable_checks(store)),
     }
     pct = frames["totaux"]["rule"] == "percent.ratio"

@@ -22,14 +22,93 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", plain).strip()
 
 
-def restated_checks(store, tc: list[dict]) -> list[dict]:
-    out: list[dict] = []
+def dated_figures(store, tc: list[dict]) -> list[dict]:
+    """Table figures with a year column and a row label, with their organisme and report year."""
     dated = []
     for c in tc:
         doc = store.documents.get(c["document_id"]) or {}
         label = _norm(c["row_label"])
         if c["year"] is not None and label:
             dated.append({**c, "org": doc.get("org"), "report_year": doc.get("report_year"), "label": label})
+    return dated
+
+
+def shifted_header_checks(store, shifts: list[tuple]) -> list[dict]:
+    """A year column whose figures are, row for row, those of the next (or previous) year in an
+    earlier report, while they differ from that report's figures for its own year: the header
+    was shifted by one year (« 2016 » over the 2017 figures)."""
+    out: list[dict] = []
+    for later, earlier, year, shift, equal in shifts:
+        head = _header_cell(store, later[0]["table_id"], later[0]["col"])
+        line = int(head["line"]) if head else int(later[0]["line"])
+        a0 = earlier[0]
+        out.append(check_row(
+            rule="header.year", severity="warning", statut="decale", document_id=later[0]["document_id"],
+            line=line, table_id=later[0]["table_id"], found=str(year), expected=str(year + shift),
+            highlight=str(year), exercice=year,
+            message=f"Les chiffres de la colonne « {year} » sont, ligne pour ligne ({equal} lignes), ceux de "
+                    f"{year + shift} dans le rapport {int(a0['report_year'])} (ligne {a0['line']}), et diffèrent de "
+                    f"ses chiffres {year} : l'en-tête semble décalé d'un an.",
+            suggestion=f"Vérifier l'année de la colonne (« {year + shift} » ?) et celles des colonnes voisines."))
+    return out
+
+
+def shifted_columns(dated: list[dict]) -> list[tuple]:
+    """(figures of the later column, of the earlier one, year, shift, rows equal) per shifted column."""
+    cols: dict[tuple, dict[str, dict]] = {}
+    for c in dated:
+        cols.setdefault((c["table_id"], c["year"]), {}).setdefault(c["label"], c)
+    by_table: dict[str, list[int]] = {}
+    for table_id, year in cols:
+        by_table.setdefault(table_id, []).append(year)
+    meta = {c["table_id"]: (c["org"], c["report_year"]) for c in dated}
+    out = []
+    for b, a in _table_pairs(dated, meta):
+        for year in by_table[b]:
+            col_b = cols[(b, year)]
+            same = _agreement(col_b, cols.get((a, year), {}))
+            if same is None or same[0] * 3 >= same[1]:
+                continue  # no column of that year to compare with, or it agrees
+            for shift in (1, -1):
+                other = _agreement(col_b, cols.get((a, year + shift), {}))
+                if other and other[0] >= 3 and other[0] * 3 >= other[1] * 2:
+                    out.append((list(col_b.values()), list(cols[(a, year + shift)].values()), year, shift, other[0]))
+                    break
+    return out
+
+
+def _table_pairs(dated: list[dict], meta: dict[str, tuple]) -> list[tuple[str, str]]:
+    """(later table, earlier table) of one organisme sharing at least three row labels."""
+    tables_of: dict[tuple, set[str]] = {}
+    for c in dated:
+        tables_of.setdefault((c["org"], c["label"]), set()).add(c["table_id"])
+    shared: dict[tuple[str, str], set[str]] = {}
+    for (_org, label), tables in tables_of.items():
+        for b in tables:
+            for a in tables:
+                rb, ra = meta[b][1], meta[a][1]
+                if ra is not None and rb is not None and ra < rb:
+                    shared.setdefault((b, a), set()).add(label)
+    return [pair for pair, labels in shared.items() if len(labels) >= 3]
+
+
+def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int] | None:
+    """(rows equal, rows in common) of two columns, None under three rows in common."""
+    common = [lab for lab in col_b if lab in col_a and _units_match(col_b[lab]["unit"], col_a[lab]["unit"])]
+    if len(common) < 3:
+        return None
+    return sum(_same(col_a[lab], col_b[lab]) for lab in common), len(common)
+
+
+def _header_cell(store, table_id: str, col: int) -> dict | None:
+    heads = [c for c in store.table_cells(table_id) if c["role"] == "header" and c["col"] == col]
+    return heads[-1] if heads else None
+
+
+def restated_checks(store, dated: list[dict], shifts: list[tuple]) -> list[dict]:
+    out: list[dict] = []
+    shifted = {(cols[0]["table_id"], year) for cols, _, year, _, _ in shifts}
+    dated = [c for c in dated if (c["table_id"], c["year"]) not in shifted]  # header.year says it once
     items = _item_sums(dated)
     keyed: dict[tuple, list[dict]] = {}
     for c in dated:

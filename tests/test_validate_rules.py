@@ -284,3 +284,15 @@ def test_year_header_shifted_against_the_previous_report(tmp_path):
     right = shifted.replace("| 2016 | 2017", "| 2017 | 2018")
     df = run(tmp_path, doc(tsv(*right.strip().split("\n"))), extra={"old": (old, "SIIM94", 2017)})
     assert summary(df, "header.year", "vintage.restated") == []
+
+
+def test_rounding_tolerance_says_when_a_gap_is_improbable(tmp_path):
+    rows = [f"Application {chr(65 + i)} | {10 + i}" for i in range(24)]  # 10 + … + 33 = 516
+    body = tsv("Application | jours", *rows, "Total | 526")
+    df = run(tmp_path, doc(body))
+    # |526 - 516| = 10 <= 24 × 0,5 + 0,5: rounding by the contract (info), but flagged as improbable
+    assert summary(df) == [("total.rounding", 32, "info", "526", "516")]
+    assert "peu probable" in df["message"][0]
+    near = run(tmp_path, doc(tsv("Application | jours", *rows, "Total | 517")))
+    assert summary(near) == [("total.rounding", 32, "info", "517", "516")]
+    assert "peu probable" not in near["message"][0]

@@ -239,15 +239,27 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                          if ecart > tol else
                          f"Le total {what} ({fr(v.value, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
-                         f"(tolérance ± {fr(tol - _EPS)})."),
+                         f"(tolérance ± {fr(tol - _EPS)}).{_unlikely(cand, v, ecart)}"),
                 suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
-                            if ecart > tol else "Aucune correction nécessaire ; éventuellement ajuster "
-                            "l'arrondi d'une ligne pour que la somme tombe juste.")))
+                            if ecart > tol else "Aucune correction nécessaire si les lignes sont des valeurs "
+                            "arrondies ; sinon vérifier les lignes.")))
             entries.append(Entry("sub", v, r, span_start=start))
         if r.kind == "total":
             entries = []
     flush_subitems()
     return out
+
+
+def _unlikely(cand: Candidate, v: Val, ecart: float) -> str:
+    """Rounding errors of n lines add up like a random walk: a gap beyond three standard
+    deviations is possible within the tolerance but improbable; say so (still info)."""
+    units = [2 * t.val.half_unit for t in cand.valued() if t.val] + [2 * v.half_unit]
+    sigma = math.sqrt(sum(u * u / 12 for u in units))
+    if ecart <= 3 * sigma or ecart <= max(units):
+        return ""
+    return (f" Un tel écart reste toutefois peu probable pour de simples arrondis (écart type attendu "
+            f"± {fr(round(sigma, 1))}) : si les lignes sont des valeurs exactes (nombres d'agents, de "
+            "tickets…), l'une d'elles ou le total est faux.")
 
 
 def _gap_hint(cand: Candidate, gap: float, tol: float, others: dict[int, str], which: str) -> str:

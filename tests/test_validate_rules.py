@@ -296,3 +296,15 @@ def test_rounding_tolerance_says_when_a_gap_is_improbable(tmp_path):
     near = run(tmp_path, doc(tsv("Application | jours", *rows, "Total | 517")))
     assert summary(near) == [("total.rounding", 32, "info", "517", "516")]
     assert "peu probable" not in near["message"][0]
+
+
+def test_counts_are_exact_so_no_rounding_tolerance(tmp_path):
+    mep = tsv("Applications | MEP", "LOGEMENT | 3", "MAIDIS | 3", "MANTIS | 4", "PREM | 9", "TOTAL | 20")
+    assert summary(run(tmp_path, doc(mep)), "total.column", "total.rounding") == [
+        ("total.column", 12, "error", "20", "19")]
+    agents = tsv("formation | 2019", "bureautiques | 588 agents", "métiers | 694 agents", "TOTAL | 1283 agents")
+    df = run(tmp_path, doc(agents, "Bilan d'activité 2019 du SIIM94"), year=2019)
+    assert summary(df, "total.column", "total.rounding") == [("total.column", 10, "error", "1 283 agents", "1 282 agents")]
+    days = tsv("Applications | jours", "LOGEMENT | 3", "MAIDIS | 3", "MANTIS | 4", "PREM | 9", "TOTAL | 20")
+    assert summary(run(tmp_path, doc(days)), "total.column", "total.rounding") == [
+        ("total.rounding", 12, "info", "20", "19")]

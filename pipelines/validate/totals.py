@@ -26,10 +26,11 @@ class Val:
     text: str
     unit: str | None
     status: str
+    exact: bool = False  # a count (agents, tickets…) is printed as it is, not rounded
 
     @property
     def half_unit(self) -> float:
-        return 0.5 * 10 ** -(self.decimals or 0)
+        return 0.0 if self.exact else 0.5 * 10 ** -(self.decimals or 0)
 
 
 @dataclass
@@ -80,12 +81,33 @@ def _rows(cells: list[dict]) -> list[TRow]:
     return [rows[k] for k in sorted(rows)]
 
 
-def _val(row: TRow, col: int, which: str) -> Val | None:
+def _val(row: TRow, col: int, which: str, exact: bool = False) -> Val | None:
     c = row.cells.get(col)
     if c is None:
         return None
     unit = c["unit2"] if which == "value2" else c["unit"]
-    return Val(c[which], c["decimals"] or 0, c["text"] or "", unit, c["parse_status"])
+    return Val(c[which], c["decimals"] or 0, c["text"] or "", unit, c["parse_status"], exact)
+
+
+# What a count is about: such figures are exact, so the rounding tolerance does not apply to them.
+_COUNT_UNITS = {"agents", "tickets"}
+_COUNT_WORDS = re.compile(
+    r"\b(?:nombre|nb|mep|mises? en production|tickets?|agents?|utilisateurs?|postes?|emplois?|logiciels?|"
+    r"boites? mail|bo[iî]tes? mail|demandes?|interventions?|incidents?|dossiers?|effectifs?)\b", re.IGNORECASE)
+_MEASURE_WORDS = re.compile(r"jour|heure|€|euro|montant|budget|taux|co[uû]t|d[ée]pense|recette|pr[ée]vision|"
+                            r"r[ée]alis|cr[ée]dit|mandat|titre|cotisation|charge", re.IGNORECASE)
+
+
+def _counts_things(table: dict, header: str | None, body: list[TRow], col: int, which: str) -> bool:
+    units = [(r.cells[col]["unit2"] if which == "value2" else r.cells[col]["unit"]) or ""
+             for r in body if col in r.cells]
+    units = [u.lower() for u in units if u]
+    if units:
+        return all(u in _COUNT_UNITS for u in units)
+    first = table["headers"][0] if table["headers"] else ""
+    words = f"{table.get('caption') or ''} {first or ''} {header or ''}"
+    return bool(_COUNT_WORDS.search(words)) and not _MEASURE_WORDS.search(words) and not any(
+        r.cells.get(col, {}).get("decimals") for r in body)
 
 
 def percent_columns(rows: list[TRow], headers: list[str], value_cols: list[int]) -> set[int]:
@@ -169,8 +191,9 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
             if _num(last_item) is not None and detail > _num(last_item) + 0.5:
                 last_item.detail = detail
 
+    exact = _counts_things(table, header, body, col, which)
     for r in body:
-        v = _val(r, col, which)
+        v = _val(r, col, which, exact)
         if r.kind == "subitem":
             subitems.append(Entry("item", v, r))
             continue

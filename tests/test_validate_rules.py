@@ -308,3 +308,14 @@ def test_counts_are_exact_so_no_rounding_tolerance(tmp_path):
     days = tsv("Applications | jours", "LOGEMENT | 3", "MAIDIS | 3", "MANTIS | 4", "PREM | 9", "TOTAL | 20")
     assert summary(run(tmp_path, doc(days)), "total.column", "total.rounding") == [
         ("total.rounding", 12, "info", "20", "19")]
+
+
+def test_text_table_with_cents_unitless_cells_and_approximations(tmp_path):
+    body = tsv("chapitre | libellé | Prévisions | Réalisations", "20 | frais d'études | 1 095 781,00 | 624 671,14",
+               "21 | matériels | 347 250,00 | 315 616,67", "Total | | 1 443 031,00 | 940 287,81")
+    text = doc(body) + ("\n- les réalisations des frais d'études (compte 20) s'élèvent à 654 671.14 €,\n"
+                        "- les réalisations des matériels (compte 21) s'élèvent à 315 616.67 €,\n"
+                        "Les réalisations atteignent environ 940 297 € ; les prévisions 1 443 000 €.\n")
+    df = run(tmp_path, text)
+    # the cents typo is found; the exact figure, the « environ » and the rounded figure are not
+    assert summary(df, "text.table") == [("text.table", 14, "error", "654 671,14 €", "624 671,14 €")]

@@ -17,7 +17,7 @@ _COMPARE_YEAR = re.compile(
 _TOC_LINE = re.compile(r"\.{4,}|\t\s*\d+\s*$|\s\d{1,3}\s*$")
 _CHANGE_WORDS = re.compile(r"hausse|augment|progress|baisse|diminu|évolu|evolu|croissance|recul", re.IGNORECASE)
 _AT_LEAST = re.compile(r"(?:\+\s?de|plus de|sup[ée]rieure? à|au moins)\s*$", re.IGNORECASE)
-_ABOUT = re.compile(r"(?:près de|environ|~)\s*$", re.IGNORECASE)
+_ABOUT = re.compile(r"(?:près de|environ|quelque|approximativement|~)\s*$", re.IGNORECASE)
 _ANY_YEAR = re.compile(r"(?:19|20)\d{2}")
 _COUNTED = ("agents", "jours", "€", "tickets")
 _STOP = {"dans", "pour", "avec", "sont", "nombre", "total", "cette", "leur", "plus", "moins", "entre", "depuis",
@@ -89,9 +89,9 @@ def _by(rows: list[dict], *keys: str) -> dict[tuple, list[dict]]:
 
 
 def _near_miss(a: float, b: float) -> bool:
-    """One digit mistyped or two adjacent digits swapped (« 1407 » for « 1467 »)."""
+    """One digit mistyped or two adjacent digits swapped (« 1407 » for « 1467 »), cents included."""
     if a != int(a) or b != int(b):
-        return False
+        a, b = round(a * 100), round(b * 100)
     sa, sb = str(int(a)), str(int(b))
     if len(sa) != len(sb) or sa == sb:
         return False
@@ -99,6 +99,16 @@ def _near_miss(a: float, b: float) -> bool:
     if len(diff) == 1:
         return True
     return len(diff) == 2 and diff[1] == diff[0] + 1 and sa[diff[0]] == sb[diff[1]] and sa[diff[1]] == sb[diff[0]]
+
+
+def _rounded(cited: float, printed: float) -> bool:
+    """« 1 110 » for 1 111 or « 12 000 » for 12 040: the prose rounded the table's figure."""
+    if cited != int(cited) or cited == 0:
+        return False
+    step = 10
+    while cited % (step * 10) == 0:
+        step *= 10
+    return cited % step == 0 and round(printed / step) * step == cited
 
 
 def table_text_checks(store, tc: list[dict]) -> list[dict]:
@@ -109,18 +119,25 @@ def table_text_checks(store, tc: list[dict]) -> list[dict]:
         if (n["parse_status"] != "ok" or n["unit"] not in _COUNTED or n["table_id"] is not None or v is None
                 or abs(v) < 100):
             continue
-        same = by_unit.get((n["document_id"], n["unit"]), [])
+        # cells printed without their unit (« 624 671,14 » under « Réalisations ») may be the same measure
+        same = by_unit.get((n["document_id"], n["unit"]), []) + by_unit.get((n["document_id"], ""), [])
         if n["exercice"]:
             same = [c for c in same if c["year"] is None or c["year"] == n["exercice"]]
         near = [c for c in same if c["line_start"] - 40 <= n["line"] <= c["line_end"] + 40]
         if not near:
             continue
-        if any(abs(c["value"] - v) <= 0.5 for c in same):
+        # a figure of the nearby tables, or a large one quoted from further away, is confirmed
+        if any(abs(c["value"] - v) <= 0.5 for c in near) or (
+                abs(v) >= 1000 and any(abs(c["value"] - v) <= 0.5 for c in same)):
             out.append(check_row(rule="text.table", statut="ok", document_id=n["document_id"], line=int(n["line"])))
             continue
-        words = _stems(n["sentence"] or "")
+        sentence = n["sentence"] or ""
+        before = sentence[:max(sentence.find(n["text"]), 0)]
+        if _ABOUT.search(before) or _AT_LEAST.search(before):
+            continue  # « environ 1110 jours » for 1 111: an approximation, not a typo
+        words = _stems(sentence)
         for c in sorted(near, key=lambda c: c["kind"] != "total"):
-            if _near_miss(v, c["value"]) and words & _stems(c["words"]):
+            if _near_miss(v, c["value"]) and not _rounded(v, c["value"]) and words & _stems(c["words"]):
                 unit = n["unit"]
                 out.append(check_row(
                     rule="text.table", severity="error", statut="contredit", document_id=n["document_id"],

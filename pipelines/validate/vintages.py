@@ -62,9 +62,11 @@ def shifted_columns(dated: list[dict]) -> list[tuple]:
     for table_id, year in cols:
         by_table.setdefault(table_id, []).append(year)
     meta = {c["table_id"]: (c["org"], c["report_year"]) for c in dated}
-    out = []
+    out, seen = [], set()
     for b, a in _table_pairs(dated, meta):
         for year in by_table[b]:
+            if (b, year) in seen:
+                continue  # one finding per column, whichever earlier report showed the shift first
             col_b = cols[(b, year)]
             same = _agreement(col_b, cols.get((a, year), {}))
             if same is None or same[0] * 3 >= same[1]:
@@ -73,6 +75,7 @@ def shifted_columns(dated: list[dict]) -> list[tuple]:
                 other = _agreement(col_b, cols.get((a, year + shift), {}))
                 if other and other[0] >= 3 and other[0] * 3 >= other[1] * 2:
                     out.append((list(col_b.values()), list(cols[(a, year + shift)].values()), year, shift, other[0]))
+                    seen.add((b, year))
                     break
     return out
 

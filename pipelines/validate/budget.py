@@ -6,7 +6,7 @@ import re
 import unicodedata
 
 from pipelines.extract.numbers import clean, year_in_header
-from pipelines.validate.frames import check_row, fr
+from pipelines.validate.frames import check_row, fr, items_give
 
 _PREVU = re.compile(r"pr[ée]vision|pr[ée]vu|cr[ée]dits ouverts|budget", re.IGNORECASE)
 _RECETTES = re.compile(r"recette", re.IGNORECASE)
@@ -125,7 +125,7 @@ def _drilldown(store) -> list[dict]:
 def _items_agree(cells: list[dict], total: dict, value: float) -> bool:
     """The item rows of the total's column add up to `value` (to the rounding of their unit)."""
     items = [c["value"] for c in cells if c["col"] == total["col"] and c["row_kind"] == "item"]
-    return bool(items) and abs(sum(items) - value) <= 0.5 * (len(items) + 1)
+    return items_give(sum(items), len(items), value)
 
 
 def _synthesis(store) -> list[dict]:

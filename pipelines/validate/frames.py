@@ -84,6 +84,11 @@ def fr(value: float | None, unit: str | None = None, decimals: int | None = None
     return f"{text} {unit}" if isinstance(unit, str) and unit else text
 
 
+def items_give(items_sum: float, n_items: int, value: float) -> bool:
+    """n whole-unit items add up to `value` up to their rounding and that of the value itself."""
+    return n_items > 0 and abs(items_sum - value) <= 0.5 * (n_items + 1)
+
+
 def check_row(**kw) -> dict:
     row = {c: None for c in CHECK_COLUMNS}
     row.update(ecart=0.0, tolerance=0.0, statut="ok", severity="error")

@@ -14,7 +14,7 @@ import unicodedata
 import pandas as pd
 
 from pipelines.extract.numbers import clean, decimals_of
-from pipelines.validate.frames import check_row, fr
+from pipelines.validate.frames import check_row, fr, items_give
 
 
 def _norm(text: str) -> str:
@@ -168,7 +168,7 @@ def _earlier_total_was_wrong(items: dict, a: dict, b: dict) -> bool:
     if a["kind"] not in ("total", "subtotal"):
         return False
     s, n = items.get((a["table_id"], a["col"], a["unit"]), (0.0, 0))
-    return n > 0 and abs(s - b["value"]) <= 0.5 * (n + 1)
+    return items_give(s, n, b["value"])
 
 
 def _as_items_say(items: dict, a: dict) -> dict:
@@ -176,7 +176,7 @@ def _as_items_say(items: dict, a: dict) -> dict:
     if a["kind"] not in ("total", "subtotal"):
         return a
     s, n = items.get((a["table_id"], a["col"], a["unit"]), (0.0, 0))
-    if n == 0 or abs(s - a["value"]) <= 0.5 * (n + 1):
+    if n == 0 or items_give(s, n, a["value"]):
         return a
     return {**a, "value": float(s)}
 

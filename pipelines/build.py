@@ -130,10 +130,13 @@ def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None
 
     unknown = unknown_labels()
     if unknown:
-        print(f"  {len(unknown)} libellés absents des référentiels (gardés tels qu'imprimés ; "
-              "à ajouter dans data/referentiels/ s'ils désignent une entité connue) :")
-        for kind, printed in unknown[:20]:
-            print(f"    {kind} « {printed[:70]} »")
-        if len(unknown) > 20:
-            print(f"    … et {len(unknown) - 20} autres")
+        print(f"  {len(unknown)} libellés ou en-têtes absents des référentiels (gardés tels qu'imprimés ; "
+              "à ajouter dans data/referentiels/ s'ils désignent une entité, un concept ou une mesure connus) :")
+        by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for document_id, kind, printed in unknown:
+            by_doc[document_id].append((kind, printed))
+        for document_id, labels in by_doc.items():
+            print(f"    {document_id} :")
+            for kind, printed in labels:
+                print(f"      {kind} « {printed[:70]} »")
     sys.stdout.flush()

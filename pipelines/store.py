@@ -41,7 +41,7 @@ SCHEMA: dict[str, str] = {
     "formations": f"{_COMMON}, type VARCHAR, agents DOUBLE, jours DOUBLE, table_id VARCHAR, type_imprime VARCHAR",
     "tickets": f"{_COMMON}, entite VARCHAR, tickets DOUBLE, table_id VARCHAR, entite_imprimee VARCHAR",
     "indicateurs": f"{_COMMON}, domaine VARCHAR, indicateur VARCHAR, valeur DOUBLE, unite VARCHAR, "
-    "source VARCHAR, table_id VARCHAR",
+    "table_id VARCHAR",
     "effectifs": f"{_COMMON}, date DATE, filiere VARCHAR, categorie VARCHAR, grade VARCHAR, "
     "emplois DOUBLE, titulaires DOUBLE, contractuels DOUBLE, pourvus DOUBLE, table_id VARCHAR, niveau VARCHAR",
     "applications": f"{_COMMON}, domaine VARCHAR, fonctionnalite VARCHAR, logiciel VARCHAR, "
@@ -52,6 +52,10 @@ SCHEMA: dict[str, str] = {
     "exercice INTEGER, key VARCHAR, highlight VARCHAR",
 }
 
+# The series key of every curated row (see curate/views.py): canonical concept, measure and
+# perimeter beside the printed label, and whether the figure was read in a table or in the prose.
+SERIES_COLUMNS = "concept VARCHAR, mesure VARCHAR, perimetre VARCHAR, source VARCHAR"
+
 CURATED_FAMILIES = (
     "finances", "contributions", "activite", "formations", "tickets",
     "indicateurs", "effectifs", "applications",
@@ -60,6 +64,8 @@ CURATED_FAMILIES = (
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in SCHEMA.items():
+        if name in CURATED_FAMILIES and name != "applications":
+            columns += ", " + SERIES_COLUMNS
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})')
 
 

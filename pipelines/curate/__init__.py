@@ -1,18 +1,31 @@
 """Curation : tableaux extraits -> tables pluriannuelles du dictionnaire de données.
 
 Each table is mapped to a family by the declarative rules of familles.toml and
-reshaped by that family's shaper; figures quoted in the prose become
-`indicateurs` rows (source = 'texte'). Every vintage is kept (report_year).
+reshaped by that family's shaper; every row carries its canonical concept,
+measure and perimeter beside the printed label (the series key, see views.py).
+Figures quoted in the prose join the series they belong to (a cotisation
+printed as a bullet joins `contributions`) or become `indicateurs` rows, with
+source = 'texte'. Every vintage is kept (report_year).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from pipelines.curate.matching import family_of
-from pipelines.curate.referentiels import load
+from pipelines.curate.referentiels import Referentiels, key, load
 from pipelines.curate.shapers import SHAPERS
-from pipelines.extract.model import Document, Table
+from pipelines.extract.model import Document, Narratif, Table
+from pipelines.extract.numbers import clean
+
+# Labels that name no quantity: phone and fax numbers, addresses, dates, bare comparisons.
+_NOT_A_QUANTITY = re.compile(
+    r"^\W*(?:t[ée]l|fax|t[ée]l[ée]phone|courriel|e-?mail|adresse|bp|cedex|site)\b|@|\bcedex\b|"
+    r"^\W*(?:[ée]volution\s+)?par rapport\b|^\W*(?:soit|contre|dont|environ)\W*$|"
+    r"\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[ûu]t|septembre|octobre|novembre|d[ée]cembre)\s*$",
+    re.IGNORECASE)
+_BULLET = re.compile(r"^\s*(?:[-–•➤○▪*]|\d+[.)])\s+")
 
 
 def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table]]:
@@ -22,28 +35,94 @@ def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table
     out: dict[str, list[dict]] = defaultdict(list)
     unmapped: list[Table] = []
     for doc in documents:
+        rows: dict[str, list[dict]] = defaultdict(list)
         for table in doc.tables:
             table.family = family_of(doc, table)
             if table.family is None:
                 unmapped.append(table)
                 continue
-            out[table.family] += SHAPERS[table.family](doc, table, refs)
-        out["indicateurs"] += _narratifs(doc)
+            rows[table.family] += SHAPERS[table.family](doc, table, refs)
+        joined = _contributions_texte(doc, refs, rows["contributions"])
+        rows["contributions"] += joined
+        rows["indicateurs"] += _narratifs(doc, {(r["line"], r["montant"]) for r in joined})
+        for family, family_rows in rows.items():
+            out[family] += family_rows
     return dict(out), unmapped
 
 
-def _narratifs(doc: Document) -> list[dict]:
+def named_quantity(label: str | None) -> bool:
+    """An indicator label is words that name a quantity, not a phone number, a date or « par rapport à »."""
+    words = re.findall(r"[A-Za-zÀ-ÿ]{3,}", label or "")
+    return bool(words) and not _NOT_A_QUANTITY.search(label or "")
+
+
+def _narratifs(doc: Document, joined: set[tuple[int, float]]) -> list[dict]:
     rows = []
     for n in doc.narratifs:
-        if n.value is None:
+        if n.value is None or (n.line, n.value) in joined or not named_quantity(n.label):
             continue
+        domaine = (n.section or "texte")[:80]
         rows.append({"org": doc.org, "exercice": n.exercice or doc.report_year, "report_year": doc.report_year,
-                     "document_id": doc.document_id, "line": n.line, "domaine": (n.section or "texte")[:80],
+                     "document_id": doc.document_id, "line": n.line, "domaine": domaine,
                      "indicateur": n.label, "valeur": n.value, "unite": n.unit, "source": "texte",
-                     "table_id": n.table_id})
+                     "table_id": n.table_id, "concept": key(n.label), "mesure": n.unit or "",
+                     "perimetre": domaine})
     return rows
 
 
-def unknown_labels() -> list[tuple[str, str]]:
-    """(kind, printed label) met by the last `curate` and absent from data/referentiels/."""
+def _contributions_texte(doc: Document, refs: Referentiels, table_rows: list[dict]) -> list[dict]:
+    """Amounts of a bullet list that name an adhérent under a lead-in naming a contribution category
+    (« Les cotisations des OPH … : » / « - OPALY (ValdeVy) : 273 989,57 € HT ») join `contributions`.
+    A figure the report's tables already give for the same key is left to the tables."""
+    printed = {(r["adherent"], r["mesure"], r["exercice"]) for r in table_rows}
+    out = []
+    for n in doc.narratifs:
+        if n.value is None or n.unit != "€" or n.table_id:
+            continue
+        line = clean(doc.lines[n.line - 1]) if 0 < n.line <= len(doc.lines) else ""
+        adherent = _adherent_named(doc, refs, _lead(line, n))
+        categorie = _lead_in_measure(doc, refs, n.line)
+        if adherent is None or categorie is None:
+            continue
+        exercice = n.exercice or doc.report_year
+        if (adherent.canonique, categorie.mesure, exercice) in printed:
+            continue
+        out.append({"org": doc.org, "exercice": exercice, "report_year": doc.report_year,
+                    "document_id": doc.document_id, "line": n.line, "table_id": None, "source": "texte",
+                    "adherent": adherent.canonique, "adherent_imprime": _lead(line, n),
+                    "categorie": categorie.mesure, "categorie_imprimee": categorie.libelle,
+                    "montant": n.value, "niveau": "detail", "lignee": refs.lignee(doc.org, adherent.canonique),
+                    "concept": adherent.canonique, "mesure": categorie.mesure, "perimetre": ""})
+    return out
+
+
+def _lead(line: str, n: Narratif) -> str:
+    pos = line.find(n.text) if n.text else -1
+    head = line[:pos] if pos > 0 else ""
+    return _BULLET.sub("", head).strip(" :–-")
+
+
+def _adherent_named(doc: Document, refs: Referentiels, lead: str):
+    if not lead or len(lead) > 80:
+        return None
+    for candidate in (lead, re.sub(r"\([^)]*\)", "", lead).strip()):
+        found = refs.adherent(doc.org, candidate)
+        if found:
+            return found
+    return None
+
+
+def _lead_in_measure(doc: Document, refs: Referentiels, line: int):
+    """The contribution category named by the sentence that introduces a bullet list."""
+    for i in range(line - 2, max(-1, line - 15), -1):
+        text = clean(doc.lines[i])
+        if not text or _BULLET.match(doc.lines[i]):
+            continue
+        return refs.mesure("contributions", text) if re.search(r"cotisation|contribution|participation",
+                                                                text, re.IGNORECASE) else None
+    return None
+
+
+def unknown_labels() -> list[tuple[str, str, str]]:
+    """(document_id, kind, printed label) met by the last `curate` and absent from data/referentiels/."""
     return sorted(load().unknown)

@@ -1,7 +1,8 @@
-"""Référentiels (data/referentiels/) : adhérents et leurs alias, pôles, chapitres, domaines.
+"""Référentiels (data/referentiels/) : adhérents et leurs alias, pôles, chapitres, domaines,
+concepts des lignes (types d'activité…), axes d'analyse et mesures des colonnes.
 
 An unknown label is never merged silently: it keeps its printed form and is
-listed in `Referentiels.unknown` so the build can report it.
+listed in `Referentiels.unknown` (with its document) so the build can report it.
 """
 
 from __future__ import annotations
@@ -34,13 +35,47 @@ class Adherent:
     date_succession: str | None
 
 
+@dataclass(frozen=True)
+class Axe:
+    axe: str
+    libelle: str
+    colonne: str
+    motif: re.Pattern | None
+    ouvert: bool
+
+
+@dataclass(frozen=True)
+class Mesure:
+    famille: str
+    mesure: str
+    colonne: str
+    libelle: str
+    motif: re.Pattern
+
+
 @dataclass
 class Referentiels:
     adherents: dict[tuple[str, str], Adherent]
     domaines: dict[str, str]
     chapitres: dict[str, dict]
     poles: list[tuple[str, re.Pattern, str]]
-    unknown: set[tuple[str, str]] = field(default_factory=set)
+    concepts: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
+    axes: list[Axe] = field(default_factory=list)
+    mesures: list[Mesure] = field(default_factory=list)
+    # (document_id, kind, printed) met by the last curation and absent from the files
+    unknown: set[tuple[str, str, str]] = field(default_factory=set)
+
+    def concept(self, famille: str, axe: str | None, printed: str) -> tuple[str, str] | None:
+        """(concept id, canonical label) of a printed row label, for that family and axis."""
+        k = key(printed)
+        return self.concepts.get((famille, axe or "", k)) or self.concepts.get((famille, "", k))
+
+    def mesure(self, famille: str, header: str) -> Mesure | None:
+        """The measure of a numeric column header (« Mandats émis + reports 2022 » -> réalisé + reports)."""
+        return next((m for m in self.mesures if m.famille == famille and m.motif.search(header)), None)
+
+    def axe(self, name: str) -> Axe | None:
+        return next((a for a in self.axes if a.axe == name), None)
 
     def adherent(self, org: str | None, printed: str) -> Adherent | None:
         k = key(printed)
@@ -89,7 +124,15 @@ def load(ref_dir: Path = REF_DIR) -> Referentiels:
     chapitres = {row["code"]: row for row in _rows(ref_dir / "chapitres.csv")}
     poles = [(row["org"], re.compile(row["motif"], re.IGNORECASE), row["pole"])
              for row in _rows(ref_dir / "poles.csv")]
-    return Referentiels(adherents, domaines, chapitres, poles)
+    concepts = {}
+    for row in _rows(ref_dir / "concepts.csv"):
+        for alias in [row["libelle"], *row["alias"].split("|")]:
+            concepts[(row["famille"], row["axe"] or "", key(alias))] = (row["concept"], row["libelle"])
+    axes = [Axe(r["axe"], r["libelle"], r["colonne"], re.compile(r["motif"], re.IGNORECASE) if r["motif"] else None,
+                r["ouvert"] == "ouvert") for r in _rows(ref_dir / "axes.csv")]
+    mesures = [Mesure(r["famille"], r["mesure"], r["colonne"], r["libelle"], re.compile(r["motif"], re.IGNORECASE))
+               for r in _rows(ref_dir / "mesures.csv")]
+    return Referentiels(adherents, domaines, chapitres, poles, concepts, axes, mesures)
 
 
 def _rows(path: Path) -> list[dict]:

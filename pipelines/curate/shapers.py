@@ -21,7 +21,13 @@ _CODE = re.compile(r"^\s*(\d{2,5})\b\s*(.*)$")
 
 def _base(doc: Document, table: Table, line: int, exercice: int | None) -> dict:
     return {"org": doc.org, "exercice": exercice or doc.report_year, "report_year": doc.report_year,
-            "document_id": doc.document_id, "line": line, "table_id": table.table_id}
+            "document_id": doc.document_id, "line": line, "table_id": table.table_id, "source": "tableau"}
+
+
+def _unknown_header(doc: Document, table: Table, refs: Referentiels, col: int) -> None:
+    """A numeric column whose header names no measure: listed by the build, never silently dropped."""
+    if any(col < len(r.cells) and r.cells[col].value is not None for r in table.body):
+        refs.unknown.add((doc.document_id, "en-tête de colonne", table.headers[col]))
 
 
 def _year(table: Table, col: int, doc: Document) -> int | None:
@@ -42,43 +48,46 @@ def _label_cells(table: Table, row: Row) -> list[str]:
 
 # --- finances -------------------------------------------------------------------
 
-_FIN_COLUMNS = [
-    (r"^total\s*%|taux.*total", "taux_total"),
-    (r"%|colonne\d*|taux", "taux"),
-    (r"pr[ée]vision|pr[ée]vu|cr[ée]dits", "prevu"),
-    (r"(?:titres|mandats) [ée]mis ?\+ ?reports?", "total"),
-    (r"r[ée]alis|titres [ée]mis|mandats [ée]mis", "realise"),
-    (r"^reports?\b", "reports"),
-    (r"^total\b", "total"),
-]
-
-
 def finances(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     context = " ".join([table.caption or "", *section_chain(doc, table)]).lower()
     section = "investissement" if "invest" in context else "fonctionnement"
     sens = "recettes" if re.search(r"recette", context) else ("depenses" if re.search(r"d[ée]pense", context) else None)
-    columns = []
-    for col in range(table.n_label_cols, len(table.headers)):
-        header = table.headers[col]
-        name = next((n for p, n in _FIN_COLUMNS if re.search(p, header, re.IGNORECASE)), None)
-        year = year_in_header(header)
-        if name == "reports" and year and year.year < (doc.report_year or 0):
-            name = "reports_anterieurs"  # « reports 2016 » printed in the 2017 report
-        if name:
-            columns.append((col, name, year.year if year and name != "reports_anterieurs" else doc.report_year))
+    columns = _finance_columns(doc, table, refs)
     out = []
     for row in table.body:
         labels = _label_cells(table, row)
         code, libelle = _chapitre(labels)
         per_year: dict[int, dict] = {}
-        for col, name, year in columns:
+        for col, name, mesure, year in columns:
             cell = row.cells[col] if col < len(row.cells) else None
             rec = per_year.setdefault(year, {**_base(doc, table, row.line, year), "section": section,
                                              "sens": sens or _sens(refs, code), "chapitre": code,
-                                             "libelle": libelle, "niveau": NIVEAU[row.kind]})
+                                             "libelle": libelle, "niveau": NIVEAU[row.kind],
+                                             "concept": code or key(libelle) or "total"})
             rec[name] = cell.value if cell else None
+            if name == "realise" or "mesure" not in rec:
+                rec["mesure"] = mesure  # the measure of `realise` when the table has one
+        for rec in per_year.values():
+            rec["perimetre"] = f"{section}/{rec['sens'] or ''}"
         out += per_year.values()
     return out
+
+
+def _finance_columns(doc: Document, table: Table, refs: Referentiels) -> list[tuple[int, str, str, int | None]]:
+    """(column, store column, measure, exercice) of each budget column the referential names."""
+    columns = []
+    for col in range(table.n_label_cols, len(table.headers)):
+        header = table.headers[col]
+        found = refs.mesure("finances", header)
+        if found is None:
+            _unknown_header(doc, table, refs, col)
+            continue
+        name, year = found.colonne, year_in_header(header)
+        if name == "reports" and year and year.year < (doc.report_year or 0):
+            name = "reports_anterieurs"  # « reports 2016 » printed in the 2017 report
+        exercice = year.year if year and name != "reports_anterieurs" else doc.report_year
+        columns.append((col, name, found.mesure, exercice))
+    return columns
 
 
 def _chapitre(labels: list[str]) -> tuple[str | None, str]:
@@ -95,23 +104,8 @@ def _sens(refs: Referentiels, code: str | None) -> str | None:
 
 # --- contributions --------------------------------------------------------------
 
-_CATEGORIES = [
-    (r"vote", "cotisation_votee"), (r"hors socle", "infogerance_hors_socle"), (r"cotisation", "cotisation"),
-    (r"infog", "infogerance"), (r"r[ée]currente", "prestations_recurrentes"),
-    (r"sp[ée]cifique", "prestations_specifiques"), (r"formation", "formation"),
-    (r"refactur", "refacturation"), (r"total", "total"),
-]
-
-
 def contributions(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
-    columns = []
-    for col in range(table.n_label_cols, len(table.headers)):
-        header = table.headers[col]
-        categorie = next((n for p, n in _CATEGORIES if re.search(p, header, re.IGNORECASE)), None)
-        year = year_in_header(header)
-        if categorie is None and year:
-            categorie = "cotisation" if re.search("cotisation", " ".join(table.headers), re.I) else "total"
-        columns.append((col, categorie or key(header) or "montant", year.year if year else doc.report_year))
+    columns = _contribution_columns(doc, table, refs)
     out = []
     for row in table.body:
         printed = row.label
@@ -121,8 +115,45 @@ def contributions(doc: Document, table: Table, refs: Referentiels) -> list[dict]
                 out.append({**_base(doc, table, row.line, year), "adherent": adherent,
                             "adherent_imprime": printed, "categorie": categorie,
                             "categorie_imprimee": table.headers[col], "montant": row.cells[col].value,
-                            "niveau": NIVEAU[row.kind], "lignee": refs.lignee(doc.org, adherent)})
+                            "niveau": NIVEAU[row.kind], "lignee": refs.lignee(doc.org, adherent),
+                            "concept": adherent, "mesure": categorie,
+                            "perimetre": _perimetre(doc, table, refs, col) if row.kind in ("total", "subtotal")
+                            else ""})
     return out
+
+
+def _contribution_columns(doc: Document, table: Table, refs: Referentiels) -> list[tuple[int, str, int | None]]:
+    """(column, category, exercice); a bare year column takes the measure the caption or the first
+    header names (« Cotisations adhérents : | 2019 | 2020 »)."""
+    context = " ".join([table.caption or "", *(table.headers[: table.n_label_cols])])
+    default = refs.mesure("contributions", context)
+    columns = []
+    for col in range(table.n_label_cols, len(table.headers)):
+        header = table.headers[col]
+        found = refs.mesure("contributions", header)
+        year = year_in_header(header)
+        if found is None and year:
+            found = default if default and default.mesure != "cotisation_votee" else None
+            categorie = found.mesure if found else "total"
+        elif found is None:
+            _unknown_header(doc, table, refs, col)
+            categorie = key(header) or "montant"
+        else:
+            categorie = found.mesure
+        columns.append((col, categorie, year.year if year else doc.report_year))
+    return columns
+
+
+def _perimetre(doc: Document, table: Table, refs: Referentiels, col: int) -> str:
+    """Who a printed total covers: « 9 adhérents : 5 villes, 1 ept, 3 établissements »."""
+    kinds: dict[str, int] = {}
+    for row in table.body:
+        if row.kind == "item" and col < len(row.cells) and row.cells[col].value is not None:
+            found = refs.adherent(doc.org, row.label)
+            kind = found.type if found else "autre"
+            kinds[kind] = kinds.get(kind, 0) + 1
+    n = sum(kinds.values())
+    return f"{n} adhérents : " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
 
 
 def _adherent(doc: Document, refs: Referentiels, printed: str, row: Row | None = None) -> str:
@@ -131,7 +162,7 @@ def _adherent(doc: Document, refs: Referentiels, printed: str, row: Row | None =
     found = refs.adherent(doc.org, printed)
     if found:
         return found.canonique
-    refs.unknown.add(("adhérent", printed))
+    refs.unknown.add((doc.document_id, "adhérent", printed))
     return printed
 
 
@@ -141,18 +172,19 @@ def activite(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     chain = section_chain(doc, table)
     pole = refs.pole(doc.org, [*chain[:1], table.caption or "", *chain[1:], *_titles_above(doc, table)]) \
         or "indetermine"
-    axe, normalise = _axe(doc, table, refs)
+    axe, classify = _axe(doc, table, refs)
     out = []
     for row in table.body:
         printed = row.label
-        norm = "Total" if row.kind in ("total", "subtotal") else normalise(printed)
+        concept, norm = ("total", "Total") if row.kind in ("total", "subtotal") else classify(printed)
         for col, cell in _valued_cells(table, row):
             header = table.headers[col] if col < len(table.headers) else ""
             if cell.unit == "%" or "%" in header:
                 continue  # shares are derived from the days, not days
             out.append({**_base(doc, table, row.line, _year(table, col, doc)), "pole": pole, "axe": axe,
                         "categorie": printed, "categorie_norm": norm, "jours": cell.value,
-                        "niveau": NIVEAU[row.kind]})
+                        "niveau": NIVEAU[row.kind], "concept": concept, "mesure": "jours",
+                        "perimetre": f"{pole}/{axe}"})
     return out
 
 
@@ -163,29 +195,28 @@ def _titles_above(doc: Document, table: Table) -> list[str]:
 
 
 def _axe(doc: Document, table: Table, refs: Referentiels):
+    """(axis, printed label -> (concept, canonical label)): by the rows' entities first (adhérents,
+    domaines), then by the axes referential's caption and header patterns."""
     labels = [r.label for r in table.body if r.kind == "item" and r.label]
     adherents = [refs.adherent(doc.org, x) for x in labels]
     domaines = [refs.domaine(x) for x in labels]
-    text = f"{table.caption or ''} {table.headers[0] if table.headers else ''}"
+    caption, first = table.caption or "", table.headers[0] if table.headers else ""
     if labels and sum(a is not None for a in adherents) * 2 >= len(labels):
         oph = all(a is None or a.type == "oph" for a in adherents)
-        return ("oph" if oph else "collectivite"), lambda x: _adherent(doc, refs, x)
+        return ("oph" if oph else "collectivite"), lambda x: (_adherent(doc, refs, x),) * 2
     if labels and sum(d is not None for d in domaines) * 2 >= len(labels):
+        text = f"{caption} {first}"
         suffix = "_mco" if re.search(r"\bMCO\b", text) else ("_projet" if re.search(r"projet", text, re.I) else "")
-        return "domaine" + suffix, lambda x: refs.domaine(x) or _unknown(refs, "domaine", x)
-    if re.search(r"application", text, re.I):
-        return "application", lambda x: x
-    if re.search(r"d[ée]mat", text, re.I):
-        return "projet_dematerialisation", lambda x: x
-    if re.search(r"\bMCO\b", text):
-        return "type_mco", lambda x: x
-    if re.search(r"^projet", table.headers[0] if table.headers else "", re.I):
-        return "type_projet", lambda x: x
-    return "type", lambda x: x
+        return "domaine" + suffix, lambda x: (refs.domaine(x) or _unknown(doc, refs, "domaine", x),) * 2
+    axe = next((a for a in refs.axes if a.motif and (a.motif.search(caption) or a.motif.search(first))), None)
+    axe = axe or refs.axe("type")
+    if axe is None or axe.ouvert:
+        return (axe.axe if axe else "type"), lambda x: (clean(x), clean(x))
+    return axe.axe, lambda x: refs.concept("activite", axe.axe, x) or (key(x), _unknown(doc, refs, "type d'activité", x))
 
 
-def _unknown(refs: Referentiels, kind: str, printed: str) -> str:
-    refs.unknown.add((kind, printed))
+def _unknown(doc: Document, refs: Referentiels, kind: str, printed: str) -> str:
+    refs.unknown.add((doc.document_id, kind, printed))
     return printed
 
 
@@ -194,7 +225,7 @@ def _unknown(refs: Referentiels, kind: str, printed: str) -> str:
 def formations(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     out = []
     for row in table.body:
-        kind = "total" if row.kind in ("total", "subtotal") else _type_formation(row.label)
+        kind = "total" if row.kind in ("total", "subtotal") else _type_formation(doc, refs, row.label)
         for col in range(table.n_label_cols, len(row.cells)):
             cell = row.cells[col]
             if cell.value is None and cell.value2 is None:
@@ -202,16 +233,20 @@ def formations(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
             agents = cell.value if cell.unit in ("agents", None) else None
             jours = cell.value2 if cell.unit2 == "jours" else (cell.value if cell.unit == "jours" else None)
             out.append({**_base(doc, table, row.line, _year(table, col, doc)), "type": kind,
-                        "type_imprime": row.label, "agents": agents, "jours": jours})
+                        "type_imprime": row.label, "agents": agents, "jours": jours,
+                        "concept": kind, "mesure": "agents", "perimetre": ""})
     return out
 
 
-def _type_formation(label: str) -> str:
+def _type_formation(doc: Document, refs: Referentiels, label: str) -> str:
+    found = refs.concept("formations", "", label)
+    if found:
+        return found[0]
     k = key(label)
     for pattern, name in ((r"bureau", "bureautique"), (r"metier", "metiers"), (r"reclass", "reclassements")):
         if re.search(pattern, k):
             return name
-    return label
+    return _unknown(doc, refs, "type de formation", label)
 
 
 def tickets(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
@@ -221,7 +256,8 @@ def tickets(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
             found = refs.adherent(doc.org, row.label)
             entite = "Total" if row.kind in ("total", "subtotal") else (found.canonique if found else row.label)
             out.append({**_base(doc, table, row.line, _year(table, col, doc)), "entite": entite,
-                        "entite_imprimee": row.label, "tickets": cell.value})
+                        "entite_imprimee": row.label, "tickets": cell.value, "concept": entite,
+                        "mesure": "tickets", "perimetre": ""})
     return out
 
 
@@ -252,7 +288,9 @@ def effectifs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                 continue
             rec = per_date.setdefault(date, {**_base(doc, table, row.line, int(date[:4])), "date": date,
                                              "filiere": filiere, "categorie": labels.get("categorie"),
-                                             "grade": grade, "niveau": NIVEAU[row.kind]})
+                                             "grade": grade, "niveau": NIVEAU[row.kind],
+                                             "concept": key(grade or "") or "total", "mesure": "emplois",
+                                             "perimetre": key(filiere or "")})
             rec[name] = row.cells[col].value
         out += per_date.values()
     return out
@@ -298,7 +336,8 @@ def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                 exercice = ref.year if ref else doc.report_year
                 indicateur = row.label if ref else f"{row.label} — {header}".strip(" —")
             out.append({**_base(doc, table, row.line, exercice), "domaine": domaine, "indicateur": indicateur,
-                        "valeur": cell.value, "unite": cell.unit, "source": "tableau"})
+                        "valeur": cell.value, "unite": cell.unit, "source": "tableau",
+                        "concept": key(indicateur), "mesure": cell.unit or "", "perimetre": domaine})
     return out
 
 

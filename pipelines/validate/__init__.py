@@ -22,6 +22,7 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     """The check frames of every suite, for the documents asked (all by default)."""
     from pipelines.validate.budget import balance_checks, crosstable_checks
     from pipelines.validate.headers import header_checks, malformed_checks
+    from pipelines.validate.series import series_break_checks
     from pipelines.validate.text import percent_text_checks, table_figures, table_text_checks, year_checks
     from pipelines.validate.totals import table_checks
     from pipelines.validate.vintages import (
@@ -44,6 +45,7 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
         "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
         "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store)),
         "budget": frame(balance_checks(store) + crosstable_checks(store)),
+        "series": frame(series_break_checks(con)),
     }
     pct = frames["totaux"]["rule"] == "percent.ratio"
     frames["pourcentages"] = frames["totaux"][pct].reset_index(drop=True)

@@ -120,5 +120,30 @@ def build_fixture_store(path: Path, empty: bool = False) -> Path:
         con.executemany('INSERT INTO findings (document, line, rule, severity, message, found, expected, "table", '
                         "document_id, section, source_line, suggestion, org, report_year, family, exercice, key) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", FINDINGS)
+        _series_keys(con)
+    from pipelines.curate.views import create_views
+
+    create_views(con)
     con.close()
     return path
+
+
+def _series_keys(con) -> None:
+    """Concept, measure and perimeter as the curation sets them (the series key)."""
+    for sql in (
+        "UPDATE activite SET concept = categorie_norm, mesure = 'jours', perimetre = pole || '/' || axe, "
+        "niveau = CASE WHEN categorie ILIKE 'total%' THEN 'total' ELSE 'detail' END, source = 'tableau'",
+        "UPDATE contributions SET concept = adherent, mesure = categorie, perimetre = '', niveau = 'detail', "
+        "source = 'tableau', adherent_imprime = adherent, "
+        "lignee = CASE adherent WHEN 'OPALY' THEN 'VALDEVY' ELSE adherent END",
+        "UPDATE finances SET concept = chapitre, mesure = 'realise', perimetre = section || '/' || sens, "
+        "niveau = 'detail', source = 'tableau'",
+        "UPDATE formations SET concept = type, mesure = 'agents', perimetre = '', source = 'tableau', type_imprime = type",
+        "UPDATE tickets SET concept = entite, mesure = 'tickets', perimetre = '', source = 'tableau', "
+        "entite_imprimee = entite",
+        "UPDATE effectifs SET concept = lower(grade), mesure = 'emplois', perimetre = filiere, niveau = 'detail', "
+        "source = 'tableau'",
+        "UPDATE indicateurs SET concept = lower(indicateur), mesure = coalesce(unite, ''), perimetre = domaine, "
+        "source = 'tableau'",
+    ):
+        con.execute(sql)

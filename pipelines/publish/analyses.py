@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from pipelines.publish import fmt
+from pipelines.publish.comparaison import MESURES, Chiffre, Evolution, compare, evolution
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,6 +85,7 @@ AXE_LIBELLES = {"type": "type d'activité", "domaine": "domaine", "collectivite"
                 "domaine_mco": "domaine (maintien en condition opérationnelle)",
                 "type_projet": "type d'activité projet", "domaine_projet": "domaine (projets)",
                 "projet_dematerialisation": "projet de dématérialisation"}
+AXES_FEMININS = {"application"}
 AXE_COLONNES = {"type": "Type d'activité", "domaine": "Domaine", "collectivite": "Adhérent",
                 "oph": "Office HLM", "application": "Application"}
 SENS = {"depenses": "dépenses", "recettes": "recettes"}
@@ -244,30 +246,11 @@ def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Co
 
 # ---------------------------------------------------------------- figures
 
-@dataclass
-class Chiffre:
-    """A computed figure with the findings carried by the rows it comes from."""
-
-    valeur: float | None
-    constats: list[dict] = field(default_factory=list)
-
-    def texte(self, formatter=fmt.nombre) -> str:
-        return formatter(self.valeur) + (f" {ALERTE}" if self.constats else "")
-
-
 def somme(data: list[dict], column: str) -> Chiffre:
+    """A plain sum for tables and charts (headlines go through comparaison.evolution)."""
     vals = [r[column] for r in data if r.get(column) is not None]
     flags = [f for r in data for f in r.get("_constats", [])]
     return Chiffre(sum(vals) if vals else None, flags)
-
-
-def _evolution(cur: Chiffre, prev: Chiffre | None, prev_year: int | None, formatter) -> str:
-    if prev is None or prev.valeur is None or prev_year is None:
-        return "pas de chiffre antérieur comparable"
-    change = fmt.variation(cur.valeur, prev.valeur)
-    if change is None:
-        return f"{prev_year} : {prev.texte(formatter)}"
-    return f"{fmt.pourcent(change, signe=True)} par rapport à {prev_year} : {prev.texte(formatter)}"
 
 
 @dataclass
@@ -276,6 +259,7 @@ class Resume:
 
     phrases: list[str] = field(default_factory=list)
     constats: list[dict] = field(default_factory=list)
+    evolutions: list[Evolution] = field(default_factory=list)
 
     def texte(self) -> str:
         return "\n".join(self.phrases)
@@ -303,12 +287,30 @@ def _previous(years: list[int], year: int) -> int | None:
     return max(earlier) if earlier else None
 
 
+def vintages(ctx: Contexte, table: str, where: str = "", params: list | None = None) -> list[dict]:
+    """Every vintage of the rows up to `year` (the comparisons choose the pair themselves)."""
+    return ctx.marquer(rows(ctx.con, f"""
+        SELECT * REPLACE (coalesce(exercice, report_year) AS exercice) FROM "{table}"
+        WHERE org = ? AND report_year <= ? AND coalesce(exercice, report_year) <= ? {where}
+        ORDER BY report_year, exercice, line""", [ctx.org, ctx.year, ctx.year, *(params or [])]))
+
+
+def _noter(res: Resume, ev: Evolution | None) -> None:
+    if ev is not None:
+        res.evolutions.append(ev)
+        res.constats += ev.courant.constats
+
+
 # ---------------------------------------------------------------- activity pôles
 
-def activite(ctx: Contexte) -> list[dict]:
+def _poles_sql(ctx: Contexte) -> tuple[str, list[str]]:
     poles = list(POLES[ctx.template])
-    data = latest(ctx.con, "activite", ctx.org, ctx.year, ("pole", "axe", "categorie_norm", "categorie"),
-                  f"AND pole IN ({', '.join('?' * len(poles))})", poles)
+    return f"AND pole IN ({', '.join('?' * len(poles))})", poles
+
+
+def activite(ctx: Contexte) -> list[dict]:
+    where, poles = _poles_sql(ctx)
+    data = latest(ctx.con, "activite", ctx.org, ctx.year, ("pole", "axe", "concept"), where, poles)
     for r in data:
         r["categorie_norm"] = r.get("categorie_norm") or r.get("categorie")
     return ctx.marquer(data)
@@ -320,53 +322,43 @@ def _axe_reference(items: list[dict], year: int) -> str | None:
     return ordered[0] if ordered else None
 
 
-def total_jours(data: list[dict], axe: str, exercice: int) -> tuple[Chiffre, list[dict]]:
-    """Days of one exercice on one axis: the printed total unless it is flagged, else the sum of items.
-
-    Returns the figure and the flagged printed totals (reported beside it).
-    """
-    on_axis = [r for r in data if r["axe"] == axe and r["exercice"] == exercice]
-    items = [r for r in on_axis if not est_total(r["categorie_norm"])]
-    printed = [r for r in on_axis if est_total(r["categorie_norm"])
-               and not str(r["categorie_norm"]).lower().startswith("sous")]
-    flagged_totals = [r for r in printed if r["signale"]]
-    if printed and not flagged_totals:
-        return somme(printed[:1], "jours"), []
-    return somme(items, "jours"), flagged_totals
+def _totaux_signales(rows: list[dict], year: int, report_year: int | None) -> list[dict]:
+    return [r for r in rows if r["exercice"] == year and r.get("report_year") == report_year
+            and r.get("niveau") == "total" and r["signale"]]
 
 
 def resume_activite(ctx: Contexte) -> Resume:
     data = activite(ctx)
     res = Resume()
-    items = [r for r in data if not est_total(r["categorie_norm"])]
+    items = [r for r in data if r.get("niveau") not in ("total", "sous_total")]
     ref = _axe_reference(items, ctx.year)
     if ref is None:
         res.phrases.append(f"Le bilan {ctx.year} ne donne pas de jours d'activité pour {LIBELLES[ctx.template]}.")
     else:
-        years = sorted({r["exercice"] for r in items if r["axe"] == ref})
-        cur, bad_totals = total_jours(data, ref, ctx.year)
-        prev_year = _previous(years, ctx.year)
-        prev = total_jours(data, ref, prev_year)[0] if prev_year else None
+        where, poles = _poles_sql(ctx)
+        every = vintages(ctx, "activite", where, poles)
+        on_axis = [r for r in every if r["axe"] == ref]
+        ev = evolution(on_axis, ctx.year, "jours", formatter=fmt.jours)
         res.phrases.append(
-            f"En {ctx.year}, {LIBELLES[ctx.template]} du {ctx.org} a réalisé {cur.texte(fmt.jours)} "
-            f"d'activité ({_evolution(cur, prev, prev_year, fmt.jours)}).")
-        res.constats += cur.constats
-        for t in bad_totals:
+            f"En {ctx.year}, {LIBELLES[ctx.template]} du {ctx.org} a réalisé {ev.courant.texte(fmt.jours)} "
+            f"d'activité ({ev.texte()}).")
+        _noter(res, ev)
+        for t in _totaux_signales(on_axis, ctx.year, ev.courant.report_year):
             res.phrases.append(
                 f"Le total imprimé « {t['categorie']} » ({fmt.jours(t['jours'])} {ALERTE}, {t['source']}) "
                 f"est signalé par les contrôles ; le chiffre ci-dessus est la somme des lignes.")
             res.constats += t["_constats"]
         for axe in [a for a in AXES if any(r["axe"] == a and r["exercice"] == ctx.year for r in items)]:
-            on_axis = [r for r in items if r["axe"] == axe]
-            now = [r for r in on_axis if r["exercice"] == ctx.year]
+            now = [r for r in items if r["axe"] == axe and r["exercice"] == ctx.year]
             top = max(now, key=lambda r: r["jours"] or 0)
-            ax_prev = _previous(sorted({r["exercice"] for r in on_axis}), ctx.year)
-            before = [r for r in on_axis if r["exercice"] == ax_prev and r["categorie_norm"] == top["categorie_norm"]]
-            figure = somme([top], "jours")
-            res.phrases.append(
-                f"Premier {AXE_LIBELLES.get(axe, axe)} : {top['categorie']}, {figure.texte(fmt.jours)} "
-                f"({_evolution(figure, somme(before, 'jours') if before else None, ax_prev, fmt.jours)}).")
-            res.constats += figure.constats
+            serie = [r for r in every if r["axe"] == axe and r.get("concept") == top.get("concept")]
+            ev = evolution(serie, ctx.year, "jours", formatter=fmt.jours)
+            if ev is None:
+                continue
+            premier = "Première" if axe in AXES_FEMININS else "Premier"
+            res.phrases.append(f"{premier} {AXE_LIBELLES.get(axe, axe)} : {top['categorie_norm']}, "
+                               f"{ev.courant.texte(fmt.jours)} ({ev.texte()}).")
+            _noter(res, ev)
     if ctx.template == "pole_support":
         _resume_support(ctx, res)
     res.constats = _dedupe(res.constats)
@@ -374,46 +366,32 @@ def resume_activite(ctx: Contexte) -> Resume:
 
 
 def tickets(ctx: Contexte) -> list[dict]:
-    return ctx.marquer(latest(ctx.con, "tickets", ctx.org, ctx.year, ("entite",)))
+    return ctx.marquer(latest(ctx.con, "tickets", ctx.org, ctx.year, ("concept",)))
 
 
 def formations(ctx: Contexte) -> list[dict]:
-    return ctx.marquer(latest(ctx.con, "formations", ctx.org, ctx.year, ("type",)))
-
-
-def _formations_total(data: list[dict], exercice: int) -> tuple[Chiffre, Chiffre]:
-    rows_ = [r for r in data if r["exercice"] == exercice]
-    total = [r for r in rows_ if (r.get("type") or "").lower() == "total"]
-    base = total[:1] if total else [r for r in rows_ if not est_total(r.get("type"))]
-    return somme(base, "agents"), somme(base, "jours")
+    return ctx.marquer(latest(ctx.con, "formations", ctx.org, ctx.year, ("concept",)))
 
 
 def _resume_support(ctx: Contexte, res: Resume) -> None:
-    tk = [r for r in tickets(ctx) if not est_total(r.get("entite"))]
-    if any(r["exercice"] == ctx.year for r in tk):
-        by = _by_exercice(tk)
-        prev_year = _previous(sorted(by), ctx.year)
-        cur = somme(by[ctx.year], "tickets")
-        prev = somme(by[prev_year], "tickets") if prev_year else None
-        res.phrases.append(f"Tickets traités en {ctx.year} : {cur.texte()} "
-                           f"({_evolution(cur, prev, prev_year, fmt.nombre)}).")
-        res.constats += cur.constats
-    fo = formations(ctx)
-    if any(r["exercice"] == ctx.year for r in fo):
-        prev_year = _previous(sorted({r["exercice"] for r in fo}), ctx.year)
-        agents, days = _formations_total(fo, ctx.year)
-        p_agents, p_days = _formations_total(fo, prev_year) if prev_year else (None, None)
-        res.phrases.append(
-            f"Formations {ctx.year} : {agents.texte()} agents formés "
-            f"({_evolution(agents, p_agents, prev_year, fmt.nombre)}), {days.texte(fmt.jours)} de formation "
-            f"({_evolution(days, p_days, prev_year, fmt.jours)}).")
-        res.constats += agents.constats + days.constats
+    ev = evolution(vintages(ctx, "tickets"), ctx.year, "tickets")
+    if ev is not None:
+        res.phrases.append(f"Tickets traités en {ctx.year} : {ev.courant.texte()} ({ev.texte()}).")
+        _noter(res, ev)
+    every = vintages(ctx, "formations")
+    agents = evolution(every, ctx.year, "agents")
+    days = evolution(every, ctx.year, "jours", formatter=fmt.jours)
+    if agents is not None:
+        tail = (f", {days.courant.texte(fmt.jours)} de formation ({days.texte()})" if days is not None else "")
+        res.phrases.append(f"Formations {ctx.year} : {agents.courant.texte()} agents formés ({agents.texte()}){tail}.")
+        _noter(res, agents)
+        _noter(res, days)
 
 
 # ---------------------------------------------------------------- finances
 
 def finances(ctx: Contexte) -> list[dict]:
-    data = latest(ctx.con, "finances", ctx.org, ctx.year, ("section", "sens", "chapitre", "libelle"))
+    data = latest(ctx.con, "finances", ctx.org, ctx.year, ("perimetre", "concept", "mesure", "niveau"))
     for r in data:
         r["bloc"] = f"{(r.get('section') or '').capitalize()} — {SENS.get(r.get('sens'), r.get('sens'))}"
         r["chapitre_libelle"] = " ".join(x for x in (r.get("chapitre"), r.get("libelle")) if x)
@@ -421,60 +399,80 @@ def finances(ctx: Contexte) -> list[dict]:
 
 
 def contributions(ctx: Contexte) -> list[dict]:
-    """One total per adhérent and exercice: the printed 'total' category, else the sum of categories."""
-    data = ctx.marquer(latest(ctx.con, "contributions", ctx.org, ctx.year, ("adherent", "categorie")))
+    """One figure per adhérent and exercice: the printed 'total' category, else the cotisation, else
+    the sum of the categories; projections (« vote 2023 ») are left out."""
+    data = ctx.marquer(latest(ctx.con, "contributions", ctx.org, ctx.year, ("concept", "mesure", "perimetre")))
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in data:
-        if not est_total(r.get("adherent")):
+        if r.get("niveau") == "detail" and r.get("mesure") != "cotisation_votee":
             groups[(r["exercice"], r["adherent"])].append(r)
     out = []
     for (ex, adh), rs in sorted(groups.items()):
-        total = [r for r in rs if r.get("categorie") == "total"]
-        base = total[:1] if total else rs
+        base = [r for r in rs if r.get("mesure") == "total"] or [r for r in rs if r.get("mesure") == "cotisation"] or rs
         fig = somme(base, "montant")
         out.append({"exercice": ex, "adherent": adh, "montant": fig.valeur, "_constats": fig.constats,
-                    "signale": bool(fig.constats),
+                    "signale": bool(fig.constats), "mesure": base[0].get("mesure"),
                     "signalement": " ; ".join(f"{f['rule']} : {f['message']}" for f in fig.constats),
-                    "source": " ; ".join(r["source"] for r in base),
+                    "source": " ; ".join(r["source"] for r in base) + (
+                        " (cité dans le texte)" if any(r.get("source") == "texte" for r in base) else ""),
                     "document_id": base[0]["document_id"], "line": base[0]["line"]})
     return out
 
 
 def resume_finances(ctx: Contexte) -> Resume:
     res = Resume()
-    fin = finances(ctx)
-    blocs = sorted({(r["section"], r["sens"]) for r in fin if r["exercice"] == ctx.year},
-                   key=lambda b: (b[0] != "fonctionnement", b[1] != "depenses", b))
+    every = [r for r in vintages(ctx, "finances") if r.get("niveau") == "detail" and r.get("chapitre")]
+    blocs = sorted({(r["section"], r["sens"]) for r in every if r["exercice"] == ctx.year and r.get("realise") is not None},
+                   key=lambda b: (b[0] != "fonctionnement", b[1] != "depenses", str(b)))
     for section, sens in blocs:
-        bloc = [r for r in fin if r["section"] == section and r["sens"] == sens]
-        by = _by_exercice(bloc)
-        prev_year = _previous(sorted(by), ctx.year)
-        cur = somme(by[ctx.year], "realise")
-        prev = somme(by[prev_year], "realise") if prev_year else None
-        prevu = somme(by[ctx.year], "prevu")
-        taux = fmt.variation(cur.valeur, prevu.valeur)
-        taux_txt = (f", taux de réalisation {fmt.pourcent(taux + 100)}" if taux is not None else "")
+        bloc = [r for r in every if r["section"] == section and r["sens"] == sens]
+        ev = evolution(bloc, ctx.year, "realise", formatter=fmt.euros, nomenclature=False,
+                       mesures=("realise", "realise_reports"))
+        if ev is None:
+            continue
+        mesure = ev.courant.cle[0] if ev.courant.cle else "realise"
+        cur_rows = [r for r in bloc if r["exercice"] == ctx.year and r.get("report_year") == ev.courant.report_year
+                    and r.get("mesure") == mesure]
+        prevu = somme(cur_rows, "prevu")
+        taux = fmt.variation(ev.courant.valeur, prevu.valeur) if mesure == "realise" else None
+        taux_txt = f", taux de réalisation {fmt.pourcent(taux + 100)}" if taux is not None else ""
+        quoi = "réalisées" if mesure == "realise" else f"réalisées ({MESURES.get(mesure, mesure)})"
         res.phrases.append(
-            f"{SENS.get(sens, sens).capitalize()} {SECTIONS.get(section, f'de {section}')} réalisées en {ctx.year} : "
-            f"{cur.texte(fmt.euros)} ({_evolution(cur, prev, prev_year, fmt.euros)}){taux_txt}.")
-        res.constats += cur.constats + prevu.constats
-    contrib = contributions(ctx)
-    now = [r for r in contrib if r["exercice"] == ctx.year]
-    if now:
-        prev_year = _previous(sorted({r["exercice"] for r in contrib}), ctx.year)
-        cur = somme(now, "montant")
-        prev = somme([r for r in contrib if r["exercice"] == prev_year], "montant") if prev_year else None
-        top = max(now, key=lambda r: r["montant"] or 0)
-        share = (top["montant"] or 0) / cur.valeur * 100 if cur.valeur else None
-        res.phrases.append(
-            f"Contributions des adhérents en {ctx.year} : {cur.texte(fmt.euros)} "
-            f"({_evolution(cur, prev, prev_year, fmt.euros)}), {len(now)} adhérents ; premier contributeur : "
-            f"{top['adherent']} ({somme([top], 'montant').texte(fmt.euros)}, {fmt.pourcent(share)} du total).")
-        res.constats += cur.constats
+            f"{SENS.get(sens, sens).capitalize()} {SECTIONS.get(section, f'de {section}')} {quoi} en {ctx.year} : "
+            f"{ev.courant.texte(fmt.euros)} ({ev.texte()}){taux_txt}.")
+        _noter(res, ev)
+        res.constats += prevu.constats
+    _resume_contributions(ctx, res)
     if not res.phrases:
         res.phrases.append(f"Le bilan {ctx.year} ne donne ni budget ni contributions pour l'exercice {ctx.year}.")
     res.constats = _dedupe(res.constats)
     return res
+
+
+def _resume_contributions(ctx: Contexte, res: Resume) -> None:
+    every = [r for r in vintages(ctx, "contributions")
+             if r.get("mesure") != "cotisation_votee" and r.get("niveau") in ("detail", "total")]
+    for r in every:  # a successor's line (OPALY -> VALDEVY) is the same member across a renaming
+        r["concept"] = r.get("lignee") or r.get("adherent")
+        r["libelle"] = r["concept"]
+    ev = evolution(every, ctx.year, "montant", formatter=fmt.euros, mesures=("total", "cotisation"))
+    if ev is None:
+        return
+    cur = ev.courant
+    mesure = MESURES.get(cur.cle[0], cur.cle[0]) if cur.cle else "contributions"
+    n = len(cur.composition)
+    texte = [r for r in every if r["exercice"] == ctx.year and r.get("source") == "texte"
+             and r.get("report_year") == cur.report_year]
+    cite = f", dont {len(texte)} cités dans le texte" if texte else ""
+    phrase = (f"Contributions des adhérents en {ctx.year} ({mesure}, {n} adhérents{cite}) : "
+              f"{cur.texte(fmt.euros)} ({ev.texte()})")
+    if cur.composition and cur.valeur:
+        top = max(sorted(cur.composition), key=lambda c: cur.composition[c])
+        share = cur.composition[top] / cur.valeur * 100
+        phrase += (f" ; premier contributeur : {top} ({fmt.euros(cur.composition[top])}, "
+                   f"{fmt.pourcent(share)} du total)")
+    res.phrases.append(phrase + ".")
+    _noter(res, ev)
 
 
 # ---------------------------------------------------------------- ressources humaines
@@ -496,37 +494,47 @@ def _date_fr(iso: str | None) -> str:
     return dt.date.fromisoformat(iso[:10]).strftime("%d/%m/%Y") if iso else "date non précisée"
 
 
+def _effectif(rows: list[dict], column: str) -> Chiffre | None:
+    """Staff at the last date of an exercice: the sum over grades (a nomenclature of posts)."""
+    last = max((r["date"] or "" for r in rows), default="") or None
+    at = [r for r in rows if (r["date"] or None) == last and r.get(column) is not None]
+    if not at:
+        return None
+    return Chiffre(sum(r[column] for r in at), [f for r in at for f in r.get("_constats", [])],
+                   exercice=at[0]["exercice"], report_year=at[0].get("report_year"), cle=(column, ""),
+                   composition={str(r.get("concept")): r[column] for r in at}, imprime=False)
+
+
 def resume_rh(ctx: Contexte) -> Resume:
     res = Resume()
     eff = effectifs(ctx)
     if any(r["exercice"] == ctx.year for r in eff):
         by = _by_exercice(eff)
         prev_year = _previous(sorted(by), ctx.year)
-
-        def snapshot(ex: int) -> tuple[str | None, Chiffre, Chiffre]:
-            last = max((r["date"] or "" for r in by[ex]), default="") or None
-            rs = [r for r in by[ex] if (r["date"] or None) == last]
-            return last, somme(rs, "emplois"), somme(rs, "pourvus")
-
-        date, emplois, pourvus = snapshot(ctx.year)
-        _, p_emplois, p_pourvus = snapshot(prev_year) if prev_year else (None, None, None)
-        parts = [f"{fig.texte()} {what} ({_evolution(fig, prev, prev_year, fmt.nombre)})"
-                 for fig, prev, what in ((emplois, p_emplois, "emplois budgétaires"), (pourvus, p_pourvus, "pourvus"))
-                 if fig.valeur is not None]
+        date = max((r["date"] or "" for r in by[ctx.year]), default="") or None
+        parts = []
+        for column, what in (("emplois", "emplois budgétaires"), ("pourvus", "pourvus")):
+            cur = _effectif(by[ctx.year], column)
+            if cur is None:
+                continue
+            ev = compare(cur, _effectif(by[prev_year], column) if prev_year else None)
+            parts.append(f"{cur.texte()} {what} ({ev.texte()})")
+            _noter(res, ev)
         if parts:
             res.phrases.append(f"Au {_date_fr(date)} : {', '.join(parts)}.")
-        res.constats += emplois.constats + pourvus.constats
-    ind = indicateurs(ctx)
-    # key figures of tables only: prose figures have loose labels, they stay in the table below
-    for r in [r for r in ind if r["exercice"] == ctx.year and r.get("source") != "texte"][:MAX_INDICATEURS_RESUME]:
-        prev = [p for p in ind if p["indicateur"] == r["indicateur"] and p["exercice"] < ctx.year]
-        prev = max(prev, key=lambda p: p["exercice"]) if prev else None
-        fig = somme([r], "valeur")
+    cond, pats = _domaine_sql(ctx.template)
+    every = vintages(ctx, "indicateurs", f"AND {cond}", pats)
+    # key figures of tables only: prose figures stay in the table below the summary
+    for r in [r for r in indicateurs(ctx) if r["exercice"] == ctx.year and r.get("source") != "texte"][
+            :MAX_INDICATEURS_RESUME]:
+        serie = [x for x in every if x.get("concept") == r.get("concept") and x.get("perimetre") == r.get("perimetre")
+                 and x.get("source") != "texte"]
+        ev = evolution(serie, ctx.year, "valeur")
+        if ev is None:
+            continue
         unit = f" {r['unite']}" if r.get("unite") else ""
-        res.phrases.append(
-            f"{r['indicateur']} : {fig.texte()}{unit} "
-            f"({_evolution(fig, somme([prev], 'valeur') if prev else None, prev and prev['exercice'], fmt.nombre)}).")
-        res.constats += fig.constats
+        res.phrases.append(f"{r['indicateur']} : {ev.courant.texte()}{unit} ({ev.texte()}).")
+        _noter(res, ev)
     if not res.phrases:
         res.phrases.append(f"Le bilan {ctx.year} ne donne pas d'effectifs pour l'exercice {ctx.year}.")
     res.constats = _dedupe(res.constats)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from pipelines.errors import BilansError
 from pipelines.publish import fmt
+from pipelines.publish.comparaison import Chiffre, compare
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO_ROOT / "notebooks" / "briefing_elus.ipynb"
@@ -303,8 +304,9 @@ class BriefingData:
             self.contributions = self._rows(con, """
                 SELECT org, exercice, report_year, document_id, line, adherent,
                        coalesce(adherent_imprime, adherent) AS imprime, lower(categorie) AS categorie,
-                       CAST(montant AS DOUBLE) AS montant
+                       CAST(montant AS DOUBLE) AS montant, coalesce(source, 'tableau') AS source
                 FROM contributions WHERE montant IS NOT NULL AND adherent IS NOT NULL
+                  AND lower(categorie) <> 'cotisation_votee' -- a projection, not an exercice's actuals
                 QUALIFY row_number() OVER (PARTITION BY org, exercice, adherent, lower(categorie)
                                            ORDER BY report_year DESC, line) = 1""", "contributions")
             self.activite = self._rows(con, """
@@ -398,9 +400,34 @@ class BriefingData:
     def _contribution_rows(self, org: str, year: int, adherent: str) -> list[dict]:
         rows = [r for r in self.contributions
                 if r["org"] == org and r["exercice"] == year and r["groupe"] == adherent]
-        totals = [r for r in rows if r["categorie"] == "total"]
-        # Without a printed total, the categories are the only way to the amount paid.
-        return totals or rows
+        # The total paid when printed, else the cotisation; the categories are the last resort.
+        return ([r for r in rows if r["categorie"] == "total"] or [r for r in rows if r["categorie"] == "cotisation"]
+                or rows)
+
+    def _contribution_chiffre(self, org: str, year: int, adherent: str, measure: str | None = None
+                              ) -> Chiffre | None:
+        """The amount of one exercice as a figure of a series: its measure, and the entities
+        it adds up (a successor's history sums its predecessors)."""
+        rows = [r for r in self.contributions if r["org"] == org and r["exercice"] == year
+                and r["groupe"] == adherent and r["categorie"] == measure] or self._contribution_rows(org, year, adherent)
+        if not rows:
+            return None
+        measure = rows[0]["categorie"] if len({r["categorie"] for r in rows}) == 1 else "somme des catégories"
+        composition: dict[str, float] = defaultdict(float)
+        for r in rows:
+            composition[r["adherent"]] += r["montant"]
+        return Chiffre(sum(r["montant"] for r in rows), exercice=year, report_year=rows[0]["report_year"],
+                       cle=(measure, adherent), composition=dict(composition),
+                       libelles={a: a for a in composition})
+
+    def contribution_evolution(self, org: str, adherent: str, year: int) -> str:
+        """The change from the previous exercice, through the shared comparison (same measure only)."""
+        cur = self._contribution_chiffre(org, year, adherent)
+        earlier = [y for y in self.years(org, adherent) if y < year]
+        if cur is None or not earlier:
+            return ""
+        prev = self._contribution_chiffre(org, earlier[-1], adherent, cur.cle[0])
+        return compare(cur, prev, formatter=fmt.euros).texte()
 
     def _totals_by_adherent(self, org: str, year: int) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -408,14 +435,21 @@ class BriefingData:
             out[name] = sum(r["montant"] for r in self._contribution_rows(org, year, name))
         return out
 
+    def _contribution_note(self, org: str, adherent: str, year: int, rows: list[dict]) -> str:
+        what = ("" if not rows or rows[0]["categorie"] == "total" else
+                "cotisation" if rows[0]["categorie"] == "cotisation" else "somme des catégories (pas de total imprimé)")
+        if any(r.get("source") == "texte" for r in rows):
+            what = ", ".join(x for x in (what, "cité dans le texte") if x)
+        change = self.contribution_evolution(org, adherent, year)
+        return " ; ".join(x for x in (what, change) if x)
+
     def key_figures(self, org: str, adherent: str, year: int) -> KeyFigures:
         contrib_rows = self._contribution_rows(org, year, adherent)
         montant = sum(r["montant"] for r in contrib_rows) if contrib_rows else None
         contribution = Figure(
             "contribution", "Contribution versée", montant, fmt.euros(montant),
             self._sources(contrib_rows), self._findings(contrib_rows, "contributions"),
-            "" if not contrib_rows or contrib_rows[0]["categorie"] == "total"
-            else "somme des catégories (pas de total imprimé)")
+            self._contribution_note(org, adherent, year, contrib_rows))
 
         totals = self._totals_by_adherent(org, year)
         grand_total = sum(totals.values())

@@ -12,6 +12,8 @@ from pipelines.errors import UnusableInput
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
+# curated rows of the other reports, for the series checks (series.break)
+_CURATED = ("finances", "contributions", "activite", "formations", "tickets", "indicateurs", "effectifs")
 
 
 def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path) -> int:
@@ -31,7 +33,11 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     create_schema(con)
     ids = [d.document_id for d in docs]
     _copy_vintages(con, db_path, docs)
-    write_store(con, docs, {})
+    from pipelines.curate import curate
+    from pipelines.curate.views import create_views
+
+    write_store(con, docs, curate(docs)[0])
+    create_views(con)
     from pipelines.validate import findings
 
     found = findings(con, document_ids=ids)
@@ -68,7 +74,7 @@ def _copy_vintages(con, db_path: Path, docs) -> None:
         if keep.empty:
             return
         wanted = ", ".join("'" + i.replace("'", "''") + "'" for i in keep["document_id"])
-        for table in _COPIED:
+        for table in _COPIED + _CURATED:
             if table == "cells":
                 q = (f"SELECT c.* FROM cells c JOIN tables t USING (table_id) WHERE t.document_id IN ({wanted})")
             elif table == "lignes":

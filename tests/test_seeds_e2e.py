@@ -53,7 +53,7 @@ def test_ivry_contribution_per_year(con):
     rows = q(con, "SELECT exercice, report_year, categorie, CAST(montant AS DOUBLE), line FROM contributions "
                   "WHERE adherent = 'Ivry-sur-Seine' AND categorie IN ('total', 'cotisation') ORDER BY 1, 2, 3")
     assert rows == [(2017, 2017, "cotisation", 884500.0, 282), (2017, 2017, "total", 972379.0, 282),
-                    (2018, 2018, "cotisation", 929571.0, 200), (2018, 2018, "total", 1011559.0, 200),
+                    (2018, 2018, "total", 1011559.0, 200),
                     (2019, 2022, "cotisation", 1007114.0, 259), (2020, 2022, "cotisation", 1049600.0, 259),
                     (2021, 2021, "total", 1318655.28, 1031), (2021, 2022, "cotisation", 1049600.0, 259),
                     (2022, 2022, "cotisation", 847552.0, 259)]
@@ -70,7 +70,7 @@ def test_pole_si_days_by_domain_with_both_vintages(con):
                     "AND categorie_norm = 'Total' AND exercice = 2017")
     assert latest == [(2018, 2617.0)]
     restated = q(con, "SELECT value_a, value_b FROM restatements WHERE family = 'activite' AND exercice = 2017 "
-                      "AND key = 'si | domaine | Total'")
+                      "AND key = 'activite | total | jours | si/domaine'")
     assert restated == [(2573.5, 2617.0)]
 
 
@@ -95,3 +95,66 @@ def test_curated_share_of_numeric_cells(con):
     total, curated = q(con, "SELECT count(*), count(*) FILTER (WHERE family IS NOT NULL) FROM cells "
                             "JOIN tables USING (table_id) WHERE value IS NOT NULL AND role NOT IN ('label','header')")[0]
     assert curated / total >= 0.95
+
+
+# --- comparable series on the bundled reports (issue: comparisons within one series) -------------
+
+def test_mco_is_one_series_across_renamings(con):
+    rows = q(con, "SELECT report_year, categorie, jours FROM activite WHERE org = 'SIIM94' AND pole = 'si' "
+                  "AND axe = 'type' AND exercice = 2017 AND concept = 'mco' ORDER BY report_year")
+    assert rows == [(2017, "MCO", 1111.0), (2018, "maintien condition opérationnelles", 1136.0)]
+    assert q(con, "SELECT jours, report_year FROM activite_latest WHERE org = 'SIIM94' AND pole = 'si' "
+                  "AND axe = 'type' AND exercice = 2017 AND concept = 'mco'") == [(1136.0, 2018)]
+    assert q(con, "SELECT value_a, value_b FROM restatements WHERE concept = 'mco' AND perimetre = 'si/type' "
+                  "AND exercice = 2017") == [(1111.0, 1136.0)]
+
+
+def test_investment_spending_2022_is_read_with_its_measure(con):
+    # « Mandats Emis + reports 2022 », chapitre 16 : 354657,73 € (siim94_2022.txt, line 366)
+    assert q(con, "SELECT CAST(realise AS DOUBLE), mesure, line FROM finances WHERE document_id = 'siim94_2022' AND chapitre = '16' "
+                  "AND exercice = 2022") == [(354657.73, "realise_reports", 366)]
+
+
+def test_oph_cotisations_printed_as_bullets_join_contributions(con):
+    rows = q(con, "SELECT adherent, CAST(montant AS DOUBLE), line FROM contributions WHERE document_id = 'siim94_2022' "
+                  "AND source = 'texte' ORDER BY line")
+    assert rows == [("OPALY", 273989.57, 272), ("OPH d'Ivry-sur-Seine", 145517.23, 273),
+                    ("OPH de Thiais", 31993.03, 274), ("OPH de Villejuif", 145517.23, 275),
+                    ("OPH de Vitry-sur-Seine", 164440.06, 276)]
+
+
+def test_no_phone_number_or_comparison_phrase_in_indicateurs(con):
+    labels = [r[0] for r in q(con, "SELECT indicateur FROM indicateurs")]
+    assert not [x for x in labels if x.startswith(("01 41", "Tél", "Fax")) or x.lower().startswith("par rapport")]
+
+
+def test_no_label_or_header_left_unmapped(con):
+    from pipelines.curate import unknown_labels
+
+    assert unknown_labels() == []
+
+
+def _headline(db, org, year, template):
+    from pipelines.publish import analyses as a
+
+    return a.resume(a.ouvrir(db, org, year, template)).texte().replace("\u202f", " ").replace("\u00a0", " ")
+
+
+@pytest.fixture(scope="module")
+def db_path(con):
+    return Path(con.execute("SELECT file FROM pragma_database_list WHERE name = current_database()").fetchone()[0])
+
+
+def test_pole_si_2018_headline_uses_the_2018_report_pair(db_path):
+    # siim94_2018.txt line 420: Total Général 2 617 (2017) and 2 713 (2018): +3,7 %
+    assert "a réalisé 2 713 jours d'activité (+3,7 % par rapport à 2017 : 2 617 jours" in \
+        _headline(db_path, "SIIM94", 2018, "pole_si")
+
+
+def test_contributions_2022_compared_like_for_like(db_path):
+    text = _headline(db_path, "SIIM94", 2022, "finances")
+    # 9 members in the 2022 table (lines 257-267): 3 851 133 € in 2022, 4 684 702 € in 2021; the five
+    # OPH cotisations (lines 272-276) have no 2021 figure in that report
+    assert "à périmètre constant, 3 851 133 € contre 4 684 702 € en 2021 (-17,8 %)" in text
+    assert "-42,2" not in text
+    assert "Dépenses d'investissement réalisées (réalisé + reports) en 2022 : 785 337 €" in text

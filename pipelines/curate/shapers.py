@@ -153,7 +153,8 @@ def _perimetre(doc: Document, table: Table, refs: Referentiels, col: int) -> str
             kind = found.type if found else "autre"
             kinds[kind] = kinds.get(kind, 0) + 1
     n = sum(kinds.values())
-    return f"{n} adhérents : " + ", ".join(f"{v} {k}" for k, v in sorted(kinds.items()))
+    return f"{n} adhérents : " + ", ".join(f"{v} {k}{'s' if v > 1 and not k.endswith('s') else ''}"
+                                          for k, v in sorted(kinds.items()))
 
 
 def _adherent(doc: Document, refs: Referentiels, printed: str, row: Row | None = None) -> str:

@@ -177,12 +177,15 @@ def compare(cur: Chiffre, prev: Chiffre | None, *, formatter: Callable = fmt.nom
     ev = Evolution(cur, prev, formatter=formatter)
     if prev is None or prev.valeur is None:
         return ev
-    if cur.cle != prev.cle:
+    if cur.cle[:1] != prev.cle[:1]:
         ev.raison = _autre_serie(cur, prev)
         return ev
     same_table = cur.imprime and prev.imprime and cur.report_year == prev.report_year
     if nomenclature and not same_table and _items_differ(cur, prev):
         ev.raison, ev.commun = _autre_composition(cur, prev)
+        return ev
+    if cur.cle != prev.cle:
+        ev.raison = _autre_serie(cur, prev)
         return ev
     ev.variation = fmt.variation(cur.valeur, prev.valeur)
     return ev

@@ -81,7 +81,10 @@ def _copy_vintages(con, db_path: Path, docs) -> None:
                 continue  # findings quote only the checked files
             else:
                 q = f'SELECT * FROM "{table}" WHERE document_id IN ({wanted})'
-            df = src.execute(q).df()
+            try:
+                df = src.execute(q).df()
+            except duckdb.CatalogException:
+                continue  # a store written before this table existed
             if len(df):
                 con.register("_v", df)
                 con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _v')

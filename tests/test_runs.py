@@ -46,7 +46,8 @@ def test_run_every_template_on_fixture_store(fixture_store, tmp_path):
 
     si = out / "SIIM94/2018/pole_si.ipynb"
     text = text_of(si)
-    assert "réalisé 500 jours ⚠ d'activité (+5,3 % par rapport à 2017 : 475 jours)" in text
+    assert ("réalisé 500 jours ⚠ d'activité (non comparable à 2017 (325 jours) : les deux chiffres ne couvrent "
+            "pas les mêmes catégories") in text
     assert "⚠ total.column (siim94_2018.txt, l. 600)" in text
     assert "Sources : siim94_2017.txt (l. 500, 501) ; siim94_2018.txt (l. 600, 601)" in text
     domain = [s for s in specs(si) if "domaine" in s["title"]][0]
@@ -55,7 +56,7 @@ def test_run_every_template_on_fixture_store(fixture_store, tmp_path):
     assert {v["jours"] for v in domain["data"]["values"] if v["exercice"] == 2018} == {340.0, 160.0}
 
     fin = out / "SIIM94/2018/finances.ipynb"
-    assert "Contributions des adhérents en 2018 : 1 612 137 € (+3,3 %" in text_of(fin)
+    assert "Contributions des adhérents en 2018 (contribution totale, 3 adhérents) : 1 612 137 € (+3,3 %" in text_of(fin)
     assert len(specs(fin)) == 3 and all('"$,.0f"' in json.dumps(s) for s in specs(fin))  # « 1 234 € » axes
     assert "17 pourvus" in text_of(out / "SIIM94/2018/ressources_humaines.ipynb")
     assert "compte 2 constats : 2 erreurs" in text_of(out / "SIIM94/2018/qualite.ipynb")

@@ -1,0 +1,161 @@
+"""Make the same small report as text, PDF (fpdf2) and DOCX (python-docx), for the reader tests and
+the bench: no binary fixture is committed, this script is how they are made.
+
+A report is a list of blocks:
+  ("h", level, "1.2 Titre")          heading
+  ("p", "texte")                     paragraph
+  ("table", rows, options)           rows of cells; a cell is a string or a dict
+                                     {"text", "colspan", "rowspan", "bold"}; options: ruled (default
+                                     True), header_rows (repeated on a new page, default 1)
+  ("page",)                          page break
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+
+def _text(cell) -> str:
+    return cell["text"] if isinstance(cell, dict) else cell
+
+
+def _span(cell, key: str) -> int:
+    return cell.get(key, 1) if isinstance(cell, dict) else 1
+
+
+def grid(rows: list[list]) -> list[list[str]]:
+    """The rows as a text conversion prints them: a merged cell's text in its first cell, the others empty."""
+    width = sum(_span(c, "colspan") for c in rows[0])
+    out = [[""] * width for _ in rows]
+    taken = [[False] * width for _ in rows]
+    for r, row in enumerate(rows):
+        col = 0
+        for cell in row:
+            while taken[r][col]:
+                col += 1
+            out[r][col] = _text(cell)
+            for dr in range(_span(cell, "rowspan")):
+                for dc in range(_span(cell, "colspan")):
+                    taken[r + dr][col + dc] = True
+            col += _span(cell, "colspan")
+    return out
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+def to_text(blocks: list[tuple]) -> str:
+    parts = []
+    for b in blocks:
+        if b[0] == "h":
+            parts.append(b[2])
+        elif b[0] == "p":
+            parts.append(b[1])
+        elif b[0] == "table":
+            parts.append("\n".join("\t".join(r) for r in grid(b[1])))
+    return "\n\n".join(parts) + "\n"
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+def to_pdf(blocks: list[tuple], path: Path | None = None) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"  # French text and « € » with the built-in fonts
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+    for b in blocks:
+        if b[0] == "h":
+            pdf.set_font("Helvetica", "B", 13 - b[1])
+            pdf.multi_cell(0, 7, b[2], new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+        elif b[0] == "p":
+            pdf.set_font("Helvetica", size=10)
+            pdf.multi_cell(0, 5, b[1], new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+        elif b[0] == "page":
+            pdf.add_page()
+        else:
+            options = b[2] if len(b) > 2 else {}
+            (_ruled if options.get("ruled", True) else _unruled)(pdf, b[1], options)
+    data = bytes(pdf.output())
+    if path:
+        Path(path).write_bytes(data)
+    return data
+
+
+def _ruled(pdf, rows: list[list], options: dict) -> None:
+    pdf.set_font("Helvetica", size=9)
+    width = len(grid(rows)[0])
+    widths = (60,) + (110 / (width - 1),) * (width - 1)
+    n_head = options.get("header_rows", 1)
+    with pdf.table(col_widths=widths, num_heading_rows=n_head, first_row_as_headings=n_head > 0,
+                   text_align="LEFT", line_height=5) as table:
+        for row in rows:
+            r = table.row()
+            for cell in row:
+                r.cell(_text(cell), colspan=_span(cell, "colspan"), rowspan=_span(cell, "rowspan"))
+    pdf.ln(4)
+
+
+def _unruled(pdf, rows: list[list], options: dict) -> None:
+    """Columns aligned by position only: label left, figures right-aligned, a long label wrapped
+    onto the next line under its row's figures."""
+    pdf.set_font("Helvetica", size=10)
+    label_w, value_w, x = 62.0, 30.0, pdf.l_margin
+    for row in grid(rows):
+        label_lines = pdf.multi_cell(label_w, 5, row[0], dry_run=True, output="LINES")
+        if pdf.get_y() + 5 * len(label_lines) > pdf.h - 25:
+            pdf.add_page()
+        y = pdf.get_y()
+        for k, text in enumerate(label_lines):
+            pdf.set_xy(x, y + 5 * k)
+            pdf.cell(label_w, 5, text)
+        for c, text in enumerate(row[1:]):
+            pdf.set_xy(x + label_w + 4 + c * (value_w + 4), y)
+            pdf.cell(value_w, 5, text, align="R")
+        pdf.set_xy(x, y + 5 * len(label_lines) + 2)
+    pdf.ln(4)
+
+
+# --- DOCX -----------------------------------------------------------------------------------------
+
+def to_docx(blocks: list[tuple], path: Path | None = None) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for b in blocks:
+        if b[0] == "h":
+            document.add_heading(b[2], b[1])
+        elif b[0] == "p":
+            document.add_paragraph(b[1])
+        elif b[0] == "page":
+            document.add_page_break()
+        else:
+            _word_table(document, b[1])
+    buffer = io.BytesIO()
+    document.save(buffer)
+    if path:
+        Path(path).write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _word_table(document, rows: list[list]) -> None:
+    width = len(grid(rows)[0])
+    table = document.add_table(rows=len(rows), cols=width)
+    table.style = "Table Grid"
+    taken: set[tuple[int, int]] = set()
+    for r, row in enumerate(rows):
+        col = 0
+        for cell in row:
+            while (r, col) in taken:
+                col += 1
+            rs, cs = _span(cell, "rowspan"), _span(cell, "colspan")
+            target = table.cell(r, col)
+            if rs > 1 or cs > 1:
+                target = target.merge(table.cell(r + rs - 1, col + cs - 1))
+            run = target.paragraphs[0].add_run(_text(cell))
+            run.bold = isinstance(cell, dict) and cell.get("bold", False)
+            taken |= {(r + dr, col + dc) for dr in range(rs) for dc in range(cs)}
+            col += cs

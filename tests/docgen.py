@@ -101,22 +101,29 @@ def _ruled(pdf, rows: list[list], options: dict) -> None:
 
 def _unruled(pdf, rows: list[list], options: dict) -> None:
     """Columns aligned by position only: label left, figures right-aligned, a long label wrapped
-    onto the next line under its row's figures."""
+    onto the next line under its row's figures; the header printed again on a new page."""
     pdf.set_font("Helvetica", size=10)
-    label_w, value_w, x = 62.0, 30.0, pdf.l_margin
-    for row in grid(rows):
-        label_lines = pdf.multi_cell(label_w, 5, row[0], dry_run=True, output="LINES")
-        if pdf.get_y() + 5 * len(label_lines) > pdf.h - 25:
+    rows = grid(rows)
+    header = rows[: options.get("header_rows", 1)]
+    for n, row in enumerate(rows):
+        labels = pdf.multi_cell(62, 5, row[0], dry_run=True, output="LINES")
+        if pdf.get_y() + 5 * len(labels) > pdf.h - 25:
             pdf.add_page()
-        y = pdf.get_y()
-        for k, text in enumerate(label_lines):
-            pdf.set_xy(x, y + 5 * k)
-            pdf.cell(label_w, 5, text)
-        for c, text in enumerate(row[1:]):
-            pdf.set_xy(x + label_w + 4 + c * (value_w + 4), y)
-            pdf.cell(value_w, 5, text, align="R")
-        pdf.set_xy(x, y + 5 * len(label_lines) + 2)
+            for repeated in header if n >= len(header) else []:
+                _unruled_row(pdf, repeated, [repeated[0]])
+        _unruled_row(pdf, row, labels)
     pdf.ln(4)
+
+
+def _unruled_row(pdf, row: list[str], labels: list[str]) -> None:
+    label_w, value_w, x, y = 62.0, 30.0, pdf.l_margin, pdf.get_y()
+    for k, text in enumerate(labels):
+        pdf.set_xy(x, y + 5 * k)
+        pdf.cell(label_w, 5, text)
+    for c, text in enumerate(row[1:]):
+        pdf.set_xy(x + label_w + 4 + c * (value_w + 4), y)
+        pdf.cell(value_w, 5, text, align="R")
+    pdf.set_xy(x, y + 5 * len(labels) + 2)
 
 
 # --- DOCX -----------------------------------------------------------------------------------------

@@ -47,6 +47,8 @@ def read_pdf(data: bytes, name: str) -> TextLayer:
         try:
             pages = pdf.pages
             layer.n_pages = len(pages)
+            if not pages:
+                raise UnusableInput(f"{name} : PDF illisible ou corrompu (aucune page)")
             if layer.n_pages > MAX_PAGES:
                 raise UnusableInput(f"{name} : PDF trop long ({layer.n_pages} pages, au plus {MAX_PAGES})")
             n_chars = 0

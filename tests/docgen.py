@@ -166,3 +166,26 @@ def _word_table(document, rows: list[list]) -> None:
             run.bold = isinstance(cell, dict) and cell.get("bold", False)
             taken |= {(r + dr, col + dc) for dr in range(rs) for dc in range(cs)}
             col += cs
+
+
+def long_report(pages: int = 40, org: str = "SIIM94", year: int = 2023) -> list[tuple]:
+    """A report of ``pages`` pages (one section a page): prose with figures, a 12-row table,
+    ruled and unruled in turn, for the bench."""
+    blocks: list[tuple] = [("p", f"Bilan d'activité {year} du {org}")]
+    for n in range(1, pages + 1):
+        rows = [["Domaine (en jours)", str(year - 1), str(year)]]
+        rows += [[f"Domaine d'activité numéro {k} du pôle {n}", f"{100 + 7 * k + n} jours", f"{90 + 9 * k} jours"]
+                 for k in range(1, 12)]
+        rows.append(["Total général", f"{sum(100 + 7 * k + n for k in range(1, 12))} jours",
+                     f"{sum(90 + 9 * k for k in range(1, 12))} jours"])
+        blocks += [
+            ("h", 1, f"{n} Pôle numéro {n}"),
+            ("p", f"Le pôle {n} a traité {1000 + n} demandes en {year}, soit +{n % 9}% par rapport à {year - 1}. "
+                  "Les équipes ont poursuivi la maintenance des applications et l'accompagnement des adhérents."),
+            ("p", f"Répartition de l'activité du pôle {n}"),
+            ("table", rows, {"ruled": n % 2 == 0}),
+            ("p", f"Mandats émis : {70000 + n}"),
+        ]
+        if n < pages:
+            blocks.append(("page",))
+    return blocks

@@ -56,6 +56,24 @@ def to_text(blocks: list[tuple]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def from_text(text: str) -> list[tuple]:
+    """A text report as blocks: runs of tab-separated lines are tables, other lines paragraphs."""
+    blocks: list[tuple] = []
+    run: list[list[str]] = []
+    for line in text.splitlines() + [""]:
+        if "\t" in line.strip(" "):
+            run.append(line.strip(" ").split("\t"))
+            continue
+        if run:
+            width = max(len(r) for r in run)
+            rows = [r + [""] * (width - len(r)) for r in run]
+            blocks.append(("table", rows) if len(rows) >= 2 else ("p", " ".join(rows[0]).strip()))
+            run = []
+        if line.strip():
+            blocks.append(("p", line.strip()))
+    return blocks
+
+
 # --- PDF ------------------------------------------------------------------------------------------
 
 def to_pdf(blocks: list[tuple], path: Path | None = None) -> bytes:
@@ -65,7 +83,7 @@ def to_pdf(blocks: list[tuple], path: Path | None = None) -> bytes:
     pdf.core_fonts_encoding = "windows-1252"  # French text and « € » with the built-in fonts
     pdf.set_auto_page_break(True, margin=20)
     pdf.add_page()
-    for b in blocks:
+    for b in _latin(blocks):
         if b[0] == "h":
             pdf.set_font("Helvetica", "B", 13 - b[1])
             pdf.multi_cell(0, 7, b[2], new_x="LMARGIN", new_y="NEXT")
@@ -85,10 +103,24 @@ def to_pdf(blocks: list[tuple], path: Path | None = None) -> bytes:
     return data
 
 
+def _latin(blocks: list[tuple]) -> list[tuple]:
+    """The built-in PDF fonts have the cp1252 characters only (« ➤ » becomes « ? »)."""
+    def fix(x):
+        if isinstance(x, str):
+            return x.encode("cp1252", "replace").decode("cp1252")
+        if isinstance(x, dict):
+            return {k: fix(v) for k, v in x.items()}
+        return [fix(v) for v in x] if isinstance(x, list) else x
+    return [tuple(fix(part) for part in b) for b in blocks]
+
+
 def _ruled(pdf, rows: list[list], options: dict) -> None:
     pdf.set_font("Helvetica", size=9)
-    width = len(grid(rows)[0])
-    widths = (60,) + (110 / (width - 1),) * (width - 1)
+    # columns as wide as their longest word needs, so that fpdf2 never cuts a word in two
+    cols = list(zip(*grid(rows), strict=True))
+    need = [max(max((len(w) for t in col for w in t.split()), default=1), min(max(map(len, col)), 40))
+            for col in cols]
+    widths = tuple(190 * n / sum(need) for n in need)
     n_head = options.get("header_rows", 1)
     with pdf.table(col_widths=widths, num_heading_rows=n_head, first_row_as_headings=n_head > 0,
                    text_align="LEFT", line_height=5) as table:

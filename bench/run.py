@@ -91,6 +91,7 @@ def main() -> None:
         line("bilans build (5 rapports, avec contrôles)", t_full)
 
         for module, fn_name, args in (
+            ("bench.bench_formats", "bench_formats", (tmp,)),
             ("bench.bench_check", "bench_check", ([e.path for e in entries], tmp / "seeds_full.duckdb",
                                                   sorted(corpus.glob("*.txt")))),
             ("bench.bench_runs", "bench_runs", (tmp / "seeds_full.duckdb",)),

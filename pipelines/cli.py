@@ -13,8 +13,17 @@ from pathlib import Path
 from pipelines.errors import BilansError
 
 
+def _cache_beside(db: str) -> None:
+    """PDF and DOCX text layers are cached beside the store they feed."""
+    from pipelines.extract import cache
+
+    cache.use(Path(db).parent / "cache")
+
+
 def _build(args: argparse.Namespace) -> int:
     from pipelines.build import build
+
+    _cache_beside(args.db)
 
     return build(raw_dir=Path(args.raw), db_path=Path(args.db), validate=not args.no_validate)
 
@@ -22,12 +31,14 @@ def _build(args: argparse.Namespace) -> int:
 def _extract(args: argparse.Namespace) -> int:
     from pipelines.extract.show import show
 
+    _cache_beside(args.db)
     return show(Path(args.file), as_json=args.json)
 
 
 def _check(args: argparse.Namespace) -> int:
     from pipelines.validate.check import check
 
+    _cache_beside(args.db)
     return check([Path(f) for f in args.files], org=args.org, year=args.year,
                  as_json=args.json, db_path=Path(args.db))
 
@@ -56,12 +67,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
     sub = p.add_subparsers(dest="command", required=True)
 
-    b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste")
+    b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
     b.add_argument("--raw", default="data/raw", help="dossier des rapports et du manifeste")
     b.add_argument("--no-validate", action="store_true", help="ne pas lancer les contrôles")
     b.set_defaults(func=_build)
 
-    e = sub.add_parser("extract", help="montrer comment un rapport est lu (tableaux, cellules)")
+    e = sub.add_parser("extract", help="montrer comment un rapport (texte, PDF, DOCX) est lu : tableaux, cellules")
     e.add_argument("file")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_extract)

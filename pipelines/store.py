@@ -20,17 +20,18 @@ _COMMON = "org VARCHAR, exercice INTEGER, report_year INTEGER, document_id VARCH
 
 SCHEMA: dict[str, str] = {
     "documents": "document_id VARCHAR PRIMARY KEY, org VARCHAR, report_year INTEGER, path VARCHAR, "
-    "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR",
+    "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR, format VARCHAR, n_pages INTEGER",
     "sections": "document_id VARCHAR, number VARCHAR, title VARCHAR, level INTEGER, line INTEGER",
-    "lignes": "document_id VARCHAR, line INTEGER, text VARCHAR",
+    "lignes": "document_id VARCHAR, line INTEGER, text VARCHAR, page INTEGER, place VARCHAR",
     "tables": "table_id VARCHAR PRIMARY KEY, document_id VARCHAR, caption VARCHAR, section VARCHAR, "
     "line_start INTEGER, line_end INTEGER, layout VARCHAR, family VARCHAR, n_rows INTEGER, n_cols INTEGER, "
     "n_header_rows INTEGER, n_label_cols INTEGER, headers VARCHAR[], ragged_lines INTEGER[]",
     "cells": "table_id VARCHAR, row INTEGER, col INTEGER, line INTEGER, text VARCHAR, value DOUBLE, "
     "unit VARCHAR, role VARCHAR, parse_status VARCHAR, value2 DOUBLE, unit2 VARCHAR, row_kind VARCHAR, "
-    "row_label VARCHAR, header VARCHAR, decimals INTEGER",
+    "row_label VARCHAR, header VARCHAR, decimals INTEGER, page INTEGER, place VARCHAR",
     "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
-    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR",
+    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR, "
+    "page INTEGER, place VARCHAR",
     "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
     "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, "
     "taux DOUBLE, total DECIMAL(18,2), taux_total DOUBLE, reports_anterieurs DECIMAL(18,2)",
@@ -49,7 +50,7 @@ SCHEMA: dict[str, str] = {
     "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "
     "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
-    "exercice INTEGER, key VARCHAR, highlight VARCHAR",
+    "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR",
 }
 
 # The series key of every curated row (see curate/views.py): canonical concept, measure and

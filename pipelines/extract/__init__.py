@@ -1,4 +1,4 @@
-"""Extraction : un rapport texte -> document, sections, tableaux, cellules, chiffres du texte."""
+"""Extraction : un rapport (texte, PDF, DOCX) -> document, sections, tableaux, cellules, chiffres du texte."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pipelines.extract.model import Document, Narratif, Table
 from pipelines.extract.narrative import figures_in
 from pipelines.extract.numbers import clean
 from pipelines.extract.pdftext import find_pdftext_blocks
-from pipelines.extract.reader import read_lines
+from pipelines.extract.reader import read_source
 from pipelines.extract.sections import find_sections, find_toc, section_at
 from pipelines.extract.tables import Block, build_table, find_blocks
 
@@ -44,11 +44,13 @@ def document_id_for(path: Path) -> str:
 
 def extract_document(path: Path, org: str | None = None, report_year: int | None = None,
                      document_id: str | None = None) -> Document:
-    lines, encoding, sha = read_lines(path)
+    source = read_source(path)
+    lines = source.lines
     doc = Document(
         document_id=document_id or document_id_for(path), path=str(path),
         org=org or infer_org(lines), report_year=report_year or infer_year(lines),
-        sha256=sha, encoding=encoding, lines=lines,
+        sha256=source.sha256, encoding=source.encoding, lines=lines, format=source.format,
+        pages=source.pages, places=source.places, n_pages=source.n_pages,
     )
     doc.toc_lines = find_toc(lines)
     skip: set[int] = set(range(doc.toc_lines[0], doc.toc_lines[1] + 1)) if doc.toc_lines else set()

@@ -92,14 +92,24 @@ class Document:
     org: str | None
     report_year: int | None
     sha256: str
-    encoding: str
+    encoding: str | None  # None for a PDF or a DOCX
     lines: list[str]
     title: str | None = None
     sections: list[Section] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     narratifs: list[Narratif] = field(default_factory=list)
     toc_lines: tuple[int, int] | None = None
+    format: str = "texte"  # texte | pdf | docx
+    pages: list[int | None] | None = None  # per line of a PDF's extracted text
+    places: list[str | None] | None = None  # per line: « page 12, ligne 5 », « tableau 3, rangée 2 »
+    n_pages: int | None = None
 
     @property
     def n_lines(self) -> int:
         return len(self.lines)
+
+    def page_of(self, line: int) -> int | None:
+        return self.pages[line - 1] if self.pages and 0 < line <= len(self.pages) else None
+
+    def place_of(self, line: int) -> str | None:
+        return self.places[line - 1] if self.places and 0 < line <= len(self.places) else None

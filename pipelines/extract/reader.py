@@ -2,16 +2,34 @@
 
 Line numbers are the provenance users cite, so lines are split on « \\n » only
 (``str.splitlines`` would also split on form feeds and U+2028 and shift them).
+A PDF or a DOCX is recognised by its first bytes (not its name) and turned into a text
+layer (:mod:`pipelines.extract.pdf`, :mod:`pipelines.extract.docx`), cached by sha256.
 """
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import UnusableInput
+from pipelines.extract.layer import TextLayer
 
 MAX_BYTES = 50 * 1024 * 1024
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Office files, and encrypted DOCX
+
+
+@dataclass
+class Source:
+    """A report as read: its lines and, for a PDF or a DOCX, where each line is in the original."""
+
+    lines: list[str]
+    encoding: str | None
+    sha256: str
+    format: str  # texte | pdf | docx
+    pages: list[int | None] | None = None
+    places: list[str | None] | None = None
+    n_pages: int | None = None
 
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
@@ -21,8 +39,6 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     head = data[:65536]
     if b"\x00" in head:
         raise UnusableInput(f"{name} : fichier binaire (octets nuls), pas un rapport texte")
-    if head.startswith(b"%PDF") or head.startswith(b"PK\x03\x04"):
-        raise UnusableInput(f"{name} : PDF ou DOCX ; convertissez-le d'abord en texte brut")
     for encoding in ("utf-8-sig", "utf-8"):
         try:
             text = data.decode(encoding)
@@ -43,6 +59,12 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
 
 def read_lines(path: Path) -> tuple[list[str], str, str]:
     """(lines, encoding, sha256) of a report file."""
+    source = read_source(path)
+    return source.lines, source.encoding, source.sha256
+
+
+def read_source(path: Path) -> Source:
+    """A text, PDF or DOCX report -> its lines; a PDF or DOCX layer comes from the cache when it can."""
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -54,8 +76,44 @@ def read_lines(path: Path) -> tuple[list[str], str, str]:
     if size > MAX_BYTES:
         raise UnusableInput(f"{path} : fichier trop volumineux ({size // 1_000_000} Mo)")
     data = path.read_bytes()
+    sha = hashlib.sha256(data).hexdigest()
+    kind = binary_format(data, path.name)
+    if kind:
+        layer = _layer(kind, data, path.name, sha)
+        return Source(layer.lines, None, sha, kind, layer.pages, layer.places, layer.n_pages)
     text, encoding = decode(data, path.name)
     lines = [line.rstrip("\r") for line in text.split("\n")]
     if lines and lines[-1] == "":
         lines.pop()
-    return lines, encoding, hashlib.sha256(data).hexdigest()
+    return Source(lines, encoding, sha, "texte")
+
+
+def binary_format(data: bytes, name: str) -> str | None:
+    """« pdf », « docx », None for text; an Office format we cannot read is refused here."""
+    head = data[:1024].lstrip(b"\r\n\t ")
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        return "docx"
+    if head.startswith(_OLE2):
+        raise UnusableInput(f"{name} : document Word ancien format (.doc) ou DOCX protégé par un mot de passe ; "
+                            "enregistrez-le en .docx sans protection, ou en PDF")
+    if name.lower().endswith((".pdf", ".docx")) and data.strip():
+        raise UnusableInput(f"{name} : ni PDF ni DOCX malgré son nom (fichier endommagé ?)")
+    return None
+
+
+def _layer(kind: str, data: bytes, name: str, sha: str) -> TextLayer:
+    from pipelines.extract import cache
+
+    layer = cache.get(sha)
+    if layer is None:
+        if kind == "pdf":
+            from pipelines.extract.pdf import read_pdf as read
+        else:
+            from pipelines.extract.docx import read_docx as read
+        layer = read(data, name)
+        if not any(line.strip() for line in layer.lines):
+            raise UnusableInput(f"{name} : aucun texte dans le document")
+        cache.put(sha, layer)
+    return layer

@@ -13,14 +13,14 @@ from pipelines.extract.numbers import clean
 def as_dict(doc: Document) -> dict:
     return {
         "document": doc.path, "org": doc.org, "report_year": doc.report_year, "encoding": doc.encoding,
-        "n_lines": doc.n_lines, "toc": list(doc.toc_lines) if doc.toc_lines else None,
+        "format": doc.format, "n_pages": doc.n_pages, "n_lines": doc.n_lines, "toc": list(doc.toc_lines) if doc.toc_lines else None,
         "sections": [{"number": s.number, "title": s.title, "line": s.line} for s in doc.sections],
         "tables": [
             {
                 "table_id": t.table_id, "caption": t.caption, "section": t.section, "layout": t.layout,
                 "line_start": t.line_start, "line_end": t.line_end, "headers": t.headers,
                 "rows": [
-                    {"line": r.line, "kind": r.kind, "label": r.label,
+                    {"line": r.line, "page": doc.page_of(r.line), "place": doc.place_of(r.line), "kind": r.kind, "label": r.label,
                      "cells": [{"text": c.text, "value": c.value, "unit": c.unit, "status": c.status,
                                 "value2": c.value2, "unit2": c.unit2} for c in r.cells]}
                     for r in t.rows
@@ -29,7 +29,7 @@ def as_dict(doc: Document) -> dict:
             for t in doc.tables
         ],
         "narratifs": [
-            {"line": n.line, "label": n.label, "value": n.value, "unit": n.unit, "exercice": n.exercice,
+            {"line": n.line, "place": doc.place_of(n.line), "label": n.label, "value": n.value, "unit": n.unit, "exercice": n.exercice,
              "text": n.text}
             for n in doc.narratifs
         ],
@@ -42,7 +42,9 @@ def show(path: Path, as_json: bool = False) -> int:
         print(json.dumps(as_dict(doc), ensure_ascii=False, indent=1))
         return 0
     unreadable = [c for t in doc.tables for c in t.cells() if c.status in ("malformed", "irregular")]
-    print(f"{doc.path} : {doc.org or 'organisme inconnu'} {doc.report_year or 'année inconnue'}, "
+    pages = f"{doc.format.upper()} de {doc.n_pages} pages, " if doc.n_pages else \
+        (f"{doc.format.upper()}, " if doc.format != "texte" else "")
+    print(f"{doc.path} : {doc.org or 'organisme inconnu'} {doc.report_year or 'année inconnue'}, {pages}"
           f"{doc.n_lines} lignes, {len(doc.sections)} sections, {len(doc.tables)} tableaux, "
           f"{len(doc.narratifs)} chiffres dans le texte, {len(unreadable)} cellules illisibles")
     for t in doc.tables:
@@ -51,7 +53,9 @@ def show(path: Path, as_json: bool = False) -> int:
             print(f"  section : {t.section}")
         for r in t.rows:
             cells = " | ".join(clean(c.text) or "·" for c in r.cells)
-            print(f"  {r.line:>5} {r.kind:<8} {cells[:150]}")
+            place = f" ({doc.place_of(r.line)})" if doc.place_of(r.line) else ""
+            print(f"  {r.line:>5} {r.kind:<8} {cells[:150]}{place}")
     for c in unreadable:
-        print(f"illisible ligne {c.line} : « {c.text} » ({c.status})")
+        place = f" ({doc.place_of(c.line)})" if doc.place_of(c.line) else ""
+        print(f"illisible ligne {c.line}{place} : « {c.text} » ({c.status})")
     return 0

@@ -134,7 +134,7 @@ def render_html(doc: dict, findings: pd.DataFrame) -> str:
         parts.append(f"<h2>{e(section)}</h2>")
         for f in group.to_dict("records"):
             s = f["severity"]
-            where = f"ligne {f['line']}" + (f", tableau « {e(_s(f['table']))} »" if _s(f["table"]) else "")
+            where = e(where_in_source(f)) + (f", tableau « {e(_s(f['table']))} »" if _s(f["table"]) else "")
             parts.append(
                 f"<div class=\"constat {e(s)}\"><div><span class=\"sev\">{e(SEVERITY_FR.get(s, s))}</span> "
                 f"— {where} — <code>{e(f['rule'])}</code></div>"
@@ -146,6 +146,11 @@ def render_html(doc: dict, findings: pd.DataFrame) -> str:
                 f"<p class=\"regle\">Règle : {e(RULES_FR.get(f['rule'], f['rule']))}</p></div>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def where_in_source(finding: dict) -> str:
+    """« page 12, ligne 5 » in a PDF, « tableau 3, rangée 2 » in a DOCX, « ligne 740 » in a text report."""
+    return _s(finding.get("place")) or f"ligne {finding['line']}"
 
 
 def _by_section(findings: pd.DataFrame):
@@ -175,7 +180,7 @@ def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
             mark = next((n for n in _needles(f.get("highlight"), f.get("found")) if n in quoted), None)
             if mark:
                 quoted = quoted.replace(mark, f"**{mark}**", 1)
-            lines += [f"- **{SEVERITY_FR.get(f['severity'], f['severity'])}** — ligne {f['line']}{table} — `{f['rule']}`",
+            lines += [f"- **{SEVERITY_FR.get(f['severity'], f['severity'])}** — {where_in_source(f)}{table} — `{f['rule']}`",
                       f"  {_s(f['message'])}",
                       f"  > {quoted}",
                       f"  Trouvé : {_s(f['found']) or '—'} ; attendu : {_s(f['expected']) or '—'}",

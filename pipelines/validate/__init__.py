@@ -14,6 +14,7 @@ from pipelines.validate.frames import Store, frame, load
 FINDING_COLUMNS = [
     "document", "line", "rule", "severity", "message", "found", "expected", "table", "document_id",
     "section", "source_line", "suggestion", "org", "report_year", "family", "exercice", "key", "highlight",
+    "page", "place",
 ]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -81,10 +82,11 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     out = found.merge(docs, on="document_id", how="left").merge(tables, on="table_id", how="left")
     pairs = out[["document_id", "line"]].drop_duplicates()
     con.register("_wanted", pairs)
-    src = con.execute("SELECT l.document_id, l.line, l.text AS source_line FROM lignes l "
+    src = con.execute("SELECT l.document_id, l.line, l.text AS source_line, l.page, l.place FROM lignes l "
                       "JOIN _wanted w USING (document_id, line)").df()
     con.unregister("_wanted")
     out = out.merge(src, on=["document_id", "line"], how="left")
+    out["page"] = out["page"].astype("Int64")  # a page number, not 12.0
     out["section"] = [
         s if isinstance(s, str) and s else _section_at(sections, d, ln)
         for s, d, ln in zip(out["section"], out["document_id"], out["line"], strict=False)]
@@ -115,7 +117,7 @@ def write_findings(con, df: pd.DataFrame) -> int:
     cols = [c for c in FINDING_COLUMNS if c in existing]
     frame_ = df[cols].copy()
     frame_["line"] = frame_["line"].astype("Int64")
-    for c in ("report_year", "exercice"):
+    for c in ("report_year", "exercice", "page"):
         if c in frame_:
             frame_[c] = pd.to_numeric(frame_[c], errors="coerce").astype("Int64")
     con.register("_findings", frame_)

@@ -108,5 +108,6 @@ def _print(found, docs, as_json: bool) -> None:
               f"{counts.get('info', 0)} information(s)")
         for r in mine.to_dict("records"):
             exp = f" (attendu : {r['expected']})" if r["expected"] else ""
-            print(f"  {d.path}:{r['line']}  {_SEVERITY_FR.get(r['severity'], r['severity'])}  "
+            place = f" ({r['place']})" if r.get("place") else ""
+            print(f"  {d.path}:{r['line']}{place}  {_SEVERITY_FR.get(r['severity'], r['severity'])}  "
                   f"[{r['rule']}] {r['message']}{exp}")

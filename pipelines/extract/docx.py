@@ -1,0 +1,160 @@
+"""Lecture d'un DOCX avec python-docx : paragraphes et tableaux dans l'ordre du document.
+
+The text is laid out as the text conversions of the reports are: one line per paragraph with a
+blank line between paragraphs, headings numbered (« 1.2 Titre ») or, when Word does not number
+them, as markdown titles (« ## Titre ») so their level is kept; tables as tab-separated rows with
+merged cells resolved as the text layer prints them (text in the first cell of the span, the
+others empty); bold and italic kept in table cells as <b>/<i>, like the SII report's text.
+A line's place is « paragraphe 14 » (non-empty paragraphs counted from the start) or
+« tableau 3, rangée 2 ».
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from pipelines.errors import UnusableInput
+from pipelines.extract.layer import TextLayer, table_line
+
+MAX_UNZIPPED = 300 * 1024 * 1024  # a zip bomb is refused before python-docx inflates it
+_HEADING = re.compile(r"^(?:heading|titre)\s*(\d)$", re.IGNORECASE)
+_NUMBERED = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s")
+
+
+def check_package(data: bytes, name: str) -> None:
+    """A zip is a DOCX only when it has a Word body; say what it is otherwise."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            unzipped = sum(i.file_size for i in z.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise UnusableInput(f"{name} : DOCX illisible ou tronqué (archive ZIP endommagée)") from None
+    if "word/document.xml" not in names:
+        kind = ("un classeur Excel" if "xl/workbook.xml" in names else
+                "un document OpenDocument (.odt)" if "content.xml" in names else "une archive ZIP")
+        raise UnusableInput(f"{name} : {kind}, pas un document Word (.docx)")
+    if unzipped > MAX_UNZIPPED:
+        raise UnusableInput(f"{name} : DOCX trop volumineux une fois décompressé "
+                            f"({unzipped // 1_000_000} Mo, au plus {MAX_UNZIPPED // 1_000_000} Mo)")
+
+
+def read_docx(data: bytes, name: str) -> TextLayer:
+    check_package(data, name)
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        return _layer(document)
+    except UnusableInput:
+        raise
+    except Exception as exc:  # noqa: BLE001 - lxml, zipfile, python-docx: all mean a damaged file
+        raise UnusableInput(f"{name} : DOCX illisible ou corrompu ({type(exc).__name__})") from None
+
+
+def _layer(document) -> TextLayer:
+    from docx.table import Table
+
+    layer = TextLayer()
+    counters: list[int] = []
+    n_par = n_tab = 0
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            n_tab += 1
+            _table(block, n_tab, layer)
+            continue
+        lines = _paragraph_lines(block, counters)
+        if not lines:
+            layer.blank()
+            continue
+        n_par += 1
+        for text in lines:
+            layer.add(text, None, f"paragraphe {n_par}")
+        layer.blank()
+    return layer
+
+
+def _paragraph_lines(p, counters: list[int]) -> list[str]:
+    text = p.text.replace("\t", " ")
+    if not text.strip():
+        return []
+    level = _heading_level(p)
+    if level:
+        return [_heading(text.strip(), level, counters, _numbered(p))]
+    prefix = "- " if _numbered(p) or "list" in (p.style.name or "").lower() else ""
+    return [prefix + line for line in text.split("\n") if line.strip()]
+
+
+def _heading_level(p) -> int:
+    m = _HEADING.match(p.style.name or "") if p.style is not None else None
+    return int(m[1]) if m else 0
+
+
+def _numbered(p) -> bool:
+    """Word numbering on the paragraph or its style (the number is not in the text then)."""
+    for ppr in (p._p.pPr, p.style.element.pPr if p.style is not None else None):
+        if ppr is not None and ppr.numPr is not None:
+            return True
+    return False
+
+
+def _heading(text: str, level: int, counters: list[int], numbered: bool) -> str:
+    """« 1.2 Titre » as printed, or numbered as Word shows it, or « ## Titre » when unnumbered."""
+    if _NUMBERED.match(text):
+        return text
+    if not numbered:
+        return "#" * level + " " + text
+    del counters[level:]
+    counters.extend([0] * (level - len(counters)))
+    counters[level - 1] += 1
+    return ".".join(str(n) for n in counters) + " " + text
+
+
+def _table(table, n_tab: int, layer: TextLayer) -> None:
+    rows = [_row_cells(tr, table) for tr in table._tbl.tr_lst]
+    layer.blank()
+    one_column = max((len(r) for r in rows), default=0) < 2
+    for r, cells in enumerate(rows, 1):
+        if not any(c.strip() for c in cells):
+            continue
+        place = f"tableau {n_tab}, rangée {r}"
+        if one_column:  # a framed paragraph, not a table
+            for line in cells[0].split("\n"):
+                layer.add(line, None, place)
+        else:
+            layer.add(table_line(cells), None, place)
+    layer.blank()
+
+
+def _row_cells(tr, table) -> list[str]:
+    from docx.table import _Cell
+
+    cells: list[str] = []
+    for tc in tr.tc_lst:
+        text = "" if tc.vMerge == "continue" else _rich(_Cell(tc, table))
+        cells += [text] + [""] * (tc.grid_span - 1)
+    return cells
+
+
+def _rich(cell) -> str:
+    """Cell text with bold / italic runs tagged as in the reports' text conversions."""
+    parts: list[str] = []
+    for p in cell.paragraphs:
+        runs: list[list] = []  # [text, bold, italic], consecutive runs of the same format merged
+        for run in p.runs:
+            fmt = [run.text, bool(run.bold), bool(run.italic)]
+            if runs and runs[-1][1:] == fmt[1:]:
+                runs[-1][0] += run.text
+            else:
+                runs.append(fmt)
+        parts.append("".join(_tagged(*r) for r in runs))
+    return " ".join(p for p in parts if p.strip())
+
+
+def _tagged(text: str, bold: bool, italic: bool) -> str:
+    if not text.strip():
+        return text
+    if italic:
+        text = f"<i>{text}</i>"
+    return f"<b>{text}</b>" if bold else text

@@ -1,0 +1,46 @@
+"""Couche texte d'un PDF ou d'un DOCX : les lignes extraites, chacune avec sa page et sa place.
+
+The extracted lines are what the rest of the workbench reads (same detectors as a
+text report) and what `lignes` keeps; ``places`` says in French where a line is in
+the original (« page 12, ligne 5 », « paragraphe 14 », « tableau 3, rangée 2 »).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class TextLayer:
+    lines: list[str] = field(default_factory=list)
+    pages: list[int | None] = field(default_factory=list)
+    places: list[str | None] = field(default_factory=list)
+    n_pages: int | None = None
+
+    def add(self, text: str, page: int | None = None, place: str | None = None) -> None:
+        self.lines.append(text)
+        self.pages.append(page)
+        self.places.append(place)
+
+    def blank(self, page: int | None = None) -> None:
+        """A paragraph break; never two in a row, never first."""
+        if self.lines and self.lines[-1] != "":
+            self.add("", page)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> TextLayer:
+        return cls(data["lines"], data["pages"], data["places"], data.get("n_pages"))
+
+
+def cell_text(text: str | None) -> str:
+    """A table cell on one line: wrapped text joined, tabs (the column separator) removed."""
+    return " ".join((text or "").split())
+
+
+def table_line(cells: list[str]) -> str:
+    """A table row as the text detector reads it: tab-separated, trailing empty cells kept
+    (a row with only its label must still look like a row of the table)."""
+    return "\t".join(cell_text(c) for c in cells)

@@ -1,0 +1,226 @@
+"""Lecture d'un PDF (couche texte) avec pdfplumber : lignes dans l'ordre de lecture, tableaux en lignes
+séparées par des tabulations, page et ligne de chaque ligne.
+
+- Ruled tables: pdfplumber's table finder (only on pages that have rulings, it is the costly part).
+- Unruled tables: consecutive lines whose words leave wide gaps; columns by x-position across the
+  block, so an empty cell stays empty; a label wrapped onto the next line joins its row.
+- Page numbers alone in the top or bottom margin are dropped, so that a table split over two pages
+  stays one block (its repeated header is recognised by the table detector).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from pipelines.errors import UnusableInput
+from pipelines.extract.layer import TextLayer, cell_text, table_line
+
+MAX_PAGES = 500  # documented in the README; an annual report has 30 to 150 pages
+_FURNITURE = re.compile(r"^\s*(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?\s*(?:(?:/|sur)\s*\d{1,4})?\s*$", re.IGNORECASE)
+_MARGIN = 0.07  # share of the page height where page numbers are printed
+
+
+@dataclass
+class Line:
+    top: float
+    bottom: float
+    words: list[dict]
+    segments: list[dict] = field(default_factory=list)  # words merged into cells: x0, x1, text
+
+    @property
+    def height(self) -> float:
+        return max(self.bottom - self.top, 1.0)
+
+    @property
+    def text(self) -> str:
+        return " ".join(s["text"] for s in self.segments)
+
+
+def read_pdf(data: bytes, name: str) -> TextLayer:
+    if b"%%EOF" not in data[-4096:]:
+        raise UnusableInput(f"{name} : PDF tronqué ou corrompu (fin de fichier absente)")
+    pdf = _open(data, name)
+    layer = TextLayer()
+    with pdf:
+        try:
+            pages = pdf.pages
+            layer.n_pages = len(pages)
+            if not pages:
+                raise UnusableInput(f"{name} : PDF illisible ou corrompu (aucune page)")
+            if layer.n_pages > MAX_PAGES:
+                raise UnusableInput(f"{name} : PDF trop long ({layer.n_pages} pages, au plus {MAX_PAGES})")
+            n_chars = 0
+            for number, page in enumerate(pages, 1):
+                n_chars += len(page.chars)
+                _read_page(page, number, layer)
+                page.close()  # frees the page's parsed objects: memory stays flat on long reports
+        except UnusableInput:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pdfminer raises many kinds on a damaged file
+            raise UnusableInput(f"{name} : PDF illisible ou corrompu ({type(exc).__name__})") from None
+    if not n_chars:
+        raise UnusableInput(f"{name} : PDF sans couche texte (document numérisé ?) ; "
+                            "passez-le d'abord dans un logiciel de reconnaissance de caractères")
+    return layer
+
+
+def _open(data: bytes, name: str):
+    import pdfplumber
+
+    try:
+        return pdfplumber.open(io.BytesIO(data))
+    except Exception as exc:  # noqa: BLE001
+        if "Password" in repr(exc) or "Encrypt" in repr(exc):
+            raise UnusableInput(f"{name} : PDF protégé par un mot de passe ; "
+                                "enregistrez-en une copie sans protection") from None
+        raise UnusableInput(f"{name} : PDF illisible ou corrompu ({type(exc).__name__})") from None
+
+
+def _read_page(page, number: int, layer: TextLayer) -> None:
+    tables = [t for t in page.find_tables() if _is_grid(t)] if page.edges else []
+    boxes = [t.bbox for t in tables]
+    words = [w for w in page.extract_words(extra_attrs=["size"]) if not _inside(w, boxes)]
+    lines = [ln for ln in _lines(words) if not _furniture(ln, page.height)]
+    items = [(ln.top, "line", ln) for ln in lines] + [(t.bbox[1], "table", t) for t in tables]
+    items.sort(key=lambda item: item[0])
+    layer.blank()
+    k = 0
+    last: Line | None = None
+    for kind, rows, first in _groups(items):
+        if kind != "text" or (last is not None and first.top - last.bottom > 0.8 * last.height):
+            layer.blank(number)  # a paragraph break, or a table set apart from the text
+        for text in rows:
+            k += 1
+            layer.add(text, number, f"page {number}, ligne {k}")
+        if kind != "text":
+            layer.blank(number)
+        last = first if kind == "text" else None
+
+
+def _is_grid(table) -> bool:
+    """A framed paragraph is a one-cell « table »: read it as text."""
+    return len(table.rows) >= 2 and max(len(r.cells) for r in table.rows) >= 2
+
+
+def _inside(word: dict, boxes: list[tuple]) -> bool:
+    cx, cy = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+    return any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+
+
+def _lines(words: list[dict]) -> list[Line]:
+    """Words -> lines: a word belongs to a line when its top is within half a line height."""
+    lines: list[Line] = []
+    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        current = lines[-1] if lines else None
+        if current and abs(w["top"] - current.top) <= 0.5 * current.height:
+            current.words.append(w)
+            current.bottom = max(current.bottom, w["bottom"])
+        else:
+            lines.append(Line(w["top"], w["bottom"], [w]))
+    for ln in lines:
+        ln.segments = _segments(sorted(ln.words, key=lambda w: w["x0"]))
+    return lines
+
+
+def _segments(words: list[dict]) -> list[dict]:
+    """Words separated by more than a font size are in different columns."""
+    out: list[dict] = []
+    for w in words:
+        gap = w["x0"] - out[-1]["x1"] if out else 0.0
+        if out and gap <= 1.0 * max(w.get("size") or 10.0, 6.0):
+            out[-1]["x1"] = w["x1"]
+            out[-1]["text"] += " " + w["text"]
+        else:
+            out.append({"x0": w["x0"], "x1": w["x1"], "text": w["text"]})
+    return out
+
+
+def _furniture(line: Line, page_height: float) -> bool:
+    in_margin = line.top < _MARGIN * page_height or line.bottom > (1 - _MARGIN) * page_height
+    return in_margin and bool(_FURNITURE.match(line.text))
+
+
+# --- Grouping: text lines, ruled tables, unruled tables ---------------------------------------------
+
+def _groups(items: list[tuple]) -> list[tuple[str, list[str], Line | None]]:
+    """Items of a page -> (kind, rows as text, first line): a ruled table, an unruled table or a text line."""
+    out: list[tuple[str, list[str], Line | None]] = []
+    i = 0
+    while i < len(items):
+        _, kind, obj = items[i]
+        if kind == "table":
+            rows = [table_line([c or "" for c in r]) for r in obj.extract() if any(cell_text(c) for c in r)]
+            out.append(("table", rows, None))
+            i += 1
+        elif (j := _unruled_end(items, i)) > i:
+            out.append(("table", _unruled_rows([it[2] for it in items[i:j]]), None))
+            i = j
+        else:
+            out.append(("text", [obj.text], obj))
+            i += 1
+    return out
+
+
+def _unruled_end(items: list[tuple], i: int) -> int:
+    """End (exclusive) of a run of lines with column gaps starting at i, or i when there is none.
+    A one-cell line inside the run (a wrapped label, a row without figures) belongs to it when a
+    multi-cell line follows closely or it sits under the label column."""
+    multi = 0
+    j = i
+    while j < len(items) and items[j][1] == "line":
+        ln: Line = items[j][2]
+        prev: Line | None = items[j - 1][2] if j > i else None
+        if prev is not None and ln.top - prev.bottom > 1.5 * prev.height:
+            break
+        if len(ln.segments) >= 2:
+            multi += 1
+        elif not multi or not _label_aligned(items, i, j):
+            break
+        j += 1
+    while j > i and len(items[j - 1][2].segments) < 2 and not _continuation(items[j - 2][2], items[j - 1][2]):
+        j -= 1  # a trailing one-cell line is prose after the table
+    return j if multi >= 2 else i
+
+
+def _label_aligned(items: list[tuple], i: int, j: int) -> bool:
+    first = min(items[k][2].segments[0]["x0"] for k in range(i, j))
+    return abs(items[j][2].segments[0]["x0"] - first) <= 2.0
+
+
+def _continuation(prev: Line, line: Line) -> bool:
+    """A label wrapped onto the next line: one cell, printed just under (less than half a line between)."""
+    return len(line.segments) == 1 and line.top - prev.bottom < 0.5 * prev.height
+
+
+def _unruled_rows(lines: list[Line]) -> list[str]:
+    width = max(len(ln.segments) for ln in lines)
+    model = [ln for ln in lines if len(ln.segments) == width]
+    columns = [(min(ln.segments[k]["x0"] for ln in model), max(ln.segments[k]["x1"] for ln in model))
+               for k in range(width)]
+    rows: list[list[str]] = []
+    previous: Line | None = None
+    for ln in lines:
+        if rows and previous is not None and _continuation(previous, ln) and any(rows[-1][1:]):
+            rows[-1][0] = f"{rows[-1][0]} {ln.segments[0]['text']}".strip()
+        else:
+            cells = [""] * width
+            for seg in ln.segments:
+                k = _column_of(seg, columns)
+                cells[k] = f"{cells[k]} {seg['text']}".strip()
+            rows.append(cells)
+        previous = ln
+    return [table_line(r) for r in rows]
+
+
+def _column_of(seg: dict, columns: list[tuple[float, float]]) -> int:
+    for k, (x0, x1) in enumerate(columns):
+        if x0 - 1 <= seg["x0"] <= x1:
+            return k
+    overlaps = [min(seg["x1"], x1) - max(seg["x0"], x0) for x0, x1 in columns]
+    best = max(range(len(columns)), key=lambda k: overlaps[k])
+    if overlaps[best] > 0:
+        return best
+    centre = (seg["x0"] + seg["x1"]) / 2
+    return min(range(len(columns)), key=lambda k: abs((columns[k][0] + columns[k][1]) / 2 - centre))

@@ -1,0 +1,223 @@
+"""Make the same small report as text, PDF (fpdf2) and DOCX (python-docx), for the reader tests and
+the bench: no binary fixture is committed, this script is how they are made.
+
+A report is a list of blocks:
+  ("h", level, "1.2 Titre")          heading
+  ("p", "texte")                     paragraph
+  ("table", rows, options)           rows of cells; a cell is a string or a dict
+                                     {"text", "colspan", "rowspan", "bold"}; options: ruled (default
+                                     True), header_rows (repeated on a new page, default 1)
+  ("page",)                          page break
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+
+def _text(cell) -> str:
+    return cell["text"] if isinstance(cell, dict) else cell
+
+
+def _span(cell, key: str) -> int:
+    return cell.get(key, 1) if isinstance(cell, dict) else 1
+
+
+def grid(rows: list[list]) -> list[list[str]]:
+    """The rows as a text conversion prints them: a merged cell's text in its first cell, the others empty."""
+    width = sum(_span(c, "colspan") for c in rows[0])
+    out = [[""] * width for _ in rows]
+    taken = [[False] * width for _ in rows]
+    for r, row in enumerate(rows):
+        col = 0
+        for cell in row:
+            while taken[r][col]:
+                col += 1
+            out[r][col] = _text(cell)
+            for dr in range(_span(cell, "rowspan")):
+                for dc in range(_span(cell, "colspan")):
+                    taken[r + dr][col + dc] = True
+            col += _span(cell, "colspan")
+    return out
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+def to_text(blocks: list[tuple]) -> str:
+    parts = []
+    for b in blocks:
+        if b[0] == "h":
+            parts.append(b[2])
+        elif b[0] == "p":
+            parts.append(b[1])
+        elif b[0] == "table":
+            parts.append("\n".join("\t".join(r) for r in grid(b[1])))
+    return "\n\n".join(parts) + "\n"
+
+
+def from_text(text: str) -> list[tuple]:
+    """A text report as blocks: runs of tab-separated lines are tables, other lines paragraphs."""
+    blocks: list[tuple] = []
+    run: list[list[str]] = []
+    for line in text.splitlines() + [""]:
+        if "\t" in line.strip(" "):
+            run.append(line.strip(" ").split("\t"))
+            continue
+        if run:
+            width = max(len(r) for r in run)
+            rows = [r + [""] * (width - len(r)) for r in run]
+            blocks.append(("table", rows) if len(rows) >= 2 else ("p", " ".join(rows[0]).strip()))
+            run = []
+        if line.strip():
+            blocks.append(("p", line.strip()))
+    return blocks
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+def to_pdf(blocks: list[tuple], path: Path | None = None) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"  # French text and « € » with the built-in fonts
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_page()
+    for b in _latin(blocks):
+        if b[0] == "h":
+            pdf.set_font("Helvetica", "B", 13 - b[1])
+            pdf.multi_cell(0, 7, b[2], new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+        elif b[0] == "p":
+            pdf.set_font("Helvetica", size=10)
+            pdf.multi_cell(0, 5, b[1], new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(3)
+        elif b[0] == "page":
+            pdf.add_page()
+        else:
+            options = b[2] if len(b) > 2 else {}
+            (_ruled if options.get("ruled", True) else _unruled)(pdf, b[1], options)
+    data = bytes(pdf.output())
+    if path:
+        Path(path).write_bytes(data)
+    return data
+
+
+def _latin(blocks: list[tuple]) -> list[tuple]:
+    """The built-in PDF fonts have the cp1252 characters only (« ➤ » becomes « ? »)."""
+    def fix(x):
+        if isinstance(x, str):
+            return x.encode("cp1252", "replace").decode("cp1252")
+        if isinstance(x, dict):
+            return {k: fix(v) for k, v in x.items()}
+        return [fix(v) for v in x] if isinstance(x, list) else x
+    return [tuple(fix(part) for part in b) for b in blocks]
+
+
+def _ruled(pdf, rows: list[list], options: dict) -> None:
+    pdf.set_font("Helvetica", size=9)
+    # columns as wide as their longest word needs, so that fpdf2 never cuts a word in two
+    cols = list(zip(*grid(rows), strict=True))
+    need = [max(max((len(w) for t in col for w in t.split()), default=1), min(max(map(len, col)), 40))
+            for col in cols]
+    widths = tuple(190 * n / sum(need) for n in need)
+    n_head = options.get("header_rows", 1)
+    with pdf.table(col_widths=widths, num_heading_rows=n_head, first_row_as_headings=n_head > 0,
+                   text_align="LEFT", line_height=5) as table:
+        for row in rows:
+            r = table.row()
+            for cell in row:
+                r.cell(_text(cell), colspan=_span(cell, "colspan"), rowspan=_span(cell, "rowspan"))
+    pdf.ln(4)
+
+
+def _unruled(pdf, rows: list[list], options: dict) -> None:
+    """Columns aligned by position only: label left, figures right-aligned, a long label wrapped
+    onto the next line under its row's figures; the header printed again on a new page."""
+    pdf.set_font("Helvetica", size=10)
+    rows = grid(rows)
+    header = rows[: options.get("header_rows", 1)]
+    for n, row in enumerate(rows):
+        labels = pdf.multi_cell(62, 5, row[0], dry_run=True, output="LINES")
+        if pdf.get_y() + 5 * len(labels) > pdf.h - 25:
+            pdf.add_page()
+            for repeated in header if n >= len(header) else []:
+                _unruled_row(pdf, repeated, [repeated[0]])
+        _unruled_row(pdf, row, labels)
+    pdf.ln(4)
+
+
+def _unruled_row(pdf, row: list[str], labels: list[str]) -> None:
+    label_w, value_w, x, y = 62.0, 30.0, pdf.l_margin, pdf.get_y()
+    for k, text in enumerate(labels):
+        pdf.set_xy(x, y + 5 * k)
+        pdf.cell(label_w, 5, text)
+    for c, text in enumerate(row[1:]):
+        pdf.set_xy(x + label_w + 4 + c * (value_w + 4), y)
+        pdf.cell(value_w, 5, text, align="R")
+    pdf.set_xy(x, y + 5 * len(labels) + 2)
+
+
+# --- DOCX -----------------------------------------------------------------------------------------
+
+def to_docx(blocks: list[tuple], path: Path | None = None) -> bytes:
+    import docx
+
+    document = docx.Document()
+    for b in blocks:
+        if b[0] == "h":
+            document.add_heading(b[2], b[1])
+        elif b[0] == "p":
+            document.add_paragraph(b[1])
+        elif b[0] == "page":
+            document.add_page_break()
+        else:
+            _word_table(document, b[1])
+    buffer = io.BytesIO()
+    document.save(buffer)
+    if path:
+        Path(path).write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def _word_table(document, rows: list[list]) -> None:
+    width = len(grid(rows)[0])
+    table = document.add_table(rows=len(rows), cols=width)
+    table.style = "Table Grid"
+    taken: set[tuple[int, int]] = set()
+    for r, row in enumerate(rows):
+        col = 0
+        for cell in row:
+            while (r, col) in taken:
+                col += 1
+            rs, cs = _span(cell, "rowspan"), _span(cell, "colspan")
+            target = table.cell(r, col)
+            if rs > 1 or cs > 1:
+                target = target.merge(table.cell(r + rs - 1, col + cs - 1))
+            run = target.paragraphs[0].add_run(_text(cell))
+            run.bold = isinstance(cell, dict) and cell.get("bold", False)
+            taken |= {(r + dr, col + dc) for dr in range(rs) for dc in range(cs)}
+            col += cs
+
+
+def long_report(pages: int = 40, org: str = "SIIM94", year: int = 2023) -> list[tuple]:
+    """A report of ``pages`` pages (one section a page): prose with figures, a 12-row table,
+    ruled and unruled in turn, for the bench."""
+    blocks: list[tuple] = [("p", f"Bilan d'activité {year} du {org}")]
+    for n in range(1, pages + 1):
+        rows = [["Domaine (en jours)", str(year - 1), str(year)]]
+        rows += [[f"Domaine d'activité numéro {k} du pôle {n}", f"{100 + 7 * k + n} jours", f"{90 + 9 * k} jours"]
+                 for k in range(1, 12)]
+        rows.append(["Total général", f"{sum(100 + 7 * k + n for k in range(1, 12))} jours",
+                     f"{sum(90 + 9 * k for k in range(1, 12))} jours"])
+        blocks += [
+            ("h", 1, f"{n} Pôle numéro {n}"),
+            ("p", f"Le pôle {n} a traité {1000 + n} demandes en {year}, soit +{n % 9}% par rapport à {year - 1}. "
+                  "Les équipes ont poursuivi la maintenance des applications et l'accompagnement des adhérents."),
+            ("p", f"Répartition de l'activité du pôle {n}"),
+            ("table", rows, {"ruled": n % 2 == 0}),
+            ("p", f"Mandats émis : {70000 + n}"),
+        ]
+        if n < pages:
+            blocks.append(("page",))
+    return blocks

@@ -502,7 +502,8 @@ def _effectif(rows: list[dict], column: str) -> Chiffre | None:
         return None
     return Chiffre(sum(r[column] for r in at), [f for r in at for f in r.get("_constats", [])],
                    exercice=at[0]["exercice"], report_year=at[0].get("report_year"), cle=(column, ""),
-                   composition={str(r.get("concept")): r[column] for r in at}, imprime=False)
+                   composition={str(r.get("concept")): r[column] for r in at}, imprime=False,
+                   lignes=[(r.get("document_id"), r.get("line")) for r in at])
 
 
 def resume_rh(ctx: Contexte) -> Resume:

@@ -28,13 +28,13 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import BilansError
-from pipelines.publish import analyses, fmt
+from pipelines.publish import analyses, comparaison, fmt
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
 STATE_FILE = ".state.json"
 # Code executed by every notebook: a change re-runs everything.
-SHARED_CODE = (Path(analyses.__file__), Path(fmt.__file__))
+SHARED_CODE = (Path(analyses.__file__), Path(fmt.__file__), Path(comparaison.__file__))
 CELL_TIMEOUT_S = 600
 
 

@@ -49,7 +49,7 @@ SCHEMA: dict[str, str] = {
     "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "
     "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
-    "exercice INTEGER, key VARCHAR, highlight VARCHAR",
+    "exercice INTEGER, key VARCHAR, highlight VARCHAR, label_line INTEGER, label_source VARCHAR",
 }
 
 CURATED_FAMILIES = (

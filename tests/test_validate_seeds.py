@@ -33,7 +33,7 @@ EXPECTED_ERRORS_AND_WARNINGS = {
     ("siim94_2021", 976, "value.malformed", "error"): 1,    # 7 697 07, 80 €
     ("siim94_2021", 1209, "value.missing", "error"): 1,     # reports of the exercise total left blank
     ("siim94_2021", 1469, "total.column", "error"): 1,      # TOTAL 2020 3 191 vs 2 707
-    ("siim94_2021", 2155, "total.column", "error"): 1,      # formations 2019: 1 282 vs 1 297 agents
+    ("siim94_2021", 2164, "total.column", "error"): 1,      # formations 2019: « 1282 agents » (TOTAL at 2155)
     ("siim94_2022", 224, "value.malformed", "error"): 1,
     ("siim94_2022", 256, "header.year", "warning"): 1,      # « 2 021 »
     ("siim94_2022", 308, "value.missing", "error"): 1,      # Total des dépenses de gestion courante 2022

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from pipelines.extract.model import Narratif
-from pipelines.extract.numbers import canonical_unit, clean, to_float
+from pipelines.extract.numbers import canonical_unit, clean, readable, to_float
 
 _NUMBER = re.compile(
     r"(?<![\w.,/°])(?P<sign>[+−-])?\s?(?P<num>\d{1,3}(?:[ ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
@@ -48,7 +48,9 @@ def figures_in(text: str, line: int, section: str | None, report_year: int | Non
         fig = _figure(plain, m, report_year)
         if fig:
             label, value, unit, year = fig
-            found.append(Narratif(line, section, label, value, unit, year, m[0].strip(), plain[:400], table_id))
+            status = "ok" if readable(value) else "malformed"  # 400 digits: kept as text, flagged
+            found.append(Narratif(line, section, label, value if status == "ok" else None, unit, year,
+                                  m[0].strip()[:60], plain[:400], table_id, status))
     return found
 
 

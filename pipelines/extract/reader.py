@@ -1,12 +1,14 @@
 """Lecture d'un rapport : octets -> lignes, sans jamais changer la numérotation des lignes.
 
-Line numbers are the provenance users cite, so lines are split on « \\n » only
-(``str.splitlines`` would also split on form feeds and U+2028 and shift them).
+Line numbers are the provenance users cite, so lines are split on « \\n » only, or on
+« \\r » in an old Mac file (CR only), as editors number them (``str.splitlines`` would also
+split on form feeds and U+2028 and shift them).
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from pipelines.errors import UnusableInput
@@ -41,6 +43,13 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     return text, encoding
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as editors number them: LF and CRLF files on « \\n », old Mac files (CR only) on « \\r »."""
+    if text.count("\r") - text.count("\r\n") > text.count("\n"):
+        return re.split(r"\r\n|\r|\n", text)
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
 def read_lines(path: Path) -> tuple[list[str], str, str]:
     """(lines, encoding, sha256) of a report file."""
     try:
@@ -55,7 +64,7 @@ def read_lines(path: Path) -> tuple[list[str], str, str]:
         raise UnusableInput(f"{path} : fichier trop volumineux ({size // 1_000_000} Mo)")
     data = path.read_bytes()
     text, encoding = decode(data, path.name)
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = split_lines(text)
     if lines and lines[-1] == "":
         lines.pop()
     return lines, encoding, hashlib.sha256(data).hexdigest()

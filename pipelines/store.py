@@ -30,7 +30,8 @@ SCHEMA: dict[str, str] = {
     "unit VARCHAR, role VARCHAR, parse_status VARCHAR, value2 DOUBLE, unit2 VARCHAR, row_kind VARCHAR, "
     "row_label VARCHAR, header VARCHAR, decimals INTEGER",
     "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
-    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR",
+    "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR, "
+    "sujet VARCHAR, mesure VARCHAR, sentence_start INTEGER, sentence_end INTEGER",
     "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
     "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, "
     "taux DOUBLE, total DECIMAL(18,2), taux_total DOUBLE, reports_anterieurs DECIMAL(18,2)",

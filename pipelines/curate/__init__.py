@@ -35,8 +35,8 @@ def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table
 def _narratifs(doc: Document) -> list[dict]:
     rows = []
     for n in doc.narratifs:
-        if n.value is None:
-            continue
+        if n.value is None or n.status != "ok":
+            continue  # unreadable, or a change (« 4 agents par rapport à l'année précédente »): no indicator
         rows.append({"org": doc.org, "exercice": n.exercice or doc.report_year, "report_year": doc.report_year,
                      "document_id": doc.document_id, "line": n.line, "domaine": (n.section or "texte")[:80],
                      "indicateur": n.label, "valeur": n.value, "unite": n.unit, "source": "texte",

@@ -43,8 +43,8 @@ class Block:
         return self.rows[0].line
 
     @property
-    def line_end(self) -> int:
-        return self.rows[-1].line
+    def line_end(self) -> int:  # values may be printed below their label (PDF text)
+        return max(max(r.lines or [r.line]) for r in self.rows[-3:])
 
 
 # --- Block detection ----------------------------------------------------------

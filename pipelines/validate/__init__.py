@@ -27,6 +27,7 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     from pipelines.validate.totals import table_checks
     from pipelines.validate.vintages import (
         dated_figures,
+        narrative_checks,
         restated_checks,
         shifted_columns,
         shifted_header_checks,
@@ -38,12 +39,14 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     tc = table_figures(store)
     dated = dated_figures(store, tc)
     shifts = shifted_columns(dated)
+    prose_years, prose_restated = narrative_checks(store)
     frames = {
         "totaux": frame(table_checks(store)),
         "entetes": frame(header_checks(store) + shifted_header_checks(store, shifts)),
         "valeurs": frame(malformed_checks(store)),
-        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
-        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store)),
+        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)
+                       + prose_years),
+        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store) + prose_restated),
         "budget": frame(balance_checks(store) + crosstable_checks(store)),
     }
     pct = frames["totaux"]["rule"] == "percent.ratio"

@@ -111,6 +111,12 @@ def _rounded(cited: float, printed: float) -> bool:
     return cited % step == 0 and round(printed / step) * step == cited
 
 
+def _printed_decimals(text: str | None) -> int | None:
+    """Decimals of a cell holding one figure; None (guess) for « 1467 agents 250.5 jours »."""
+    figures = re.findall(r"\d[\d .,]*", clean(text or ""))
+    return (decimals_of(text) or None) if len(figures) == 1 else None
+
+
 def _agrees(n: dict, c: dict) -> bool:
     """Equal to the printed precision of the less precise of the two: « 4 986 331.25 » and
     « 4 986 331,15 » both give cents, so they differ; « 4 986 331 » rounds either."""
@@ -145,8 +151,8 @@ def table_text_checks(store, tc: list[dict]) -> list[dict]:
         for c in sorted(near, key=lambda c: c["kind"] != "total"):
             if _near_miss(v, c["value"]) and not _rounded(v, c["value"]) and words & _stems(c["words"]):
                 unit = n["unit"]
-                cited = fr(v, unit, decimals_of(n["text"]) or None)  # « 766 606,60 », as printed
-                printed = fr(c["value"], unit, decimals_of(c["text"]) or None)
+                cited = fr(v, unit, _printed_decimals(n["text"]))  # « 766 606,60 », as printed
+                printed = fr(c["value"], unit, _printed_decimals(c["text"]))
                 out.append(check_row(
                     rule="text.table", severity="error", statut="contredit", document_id=n["document_id"],
                     line=int(n["line"]), table_id=c["table_id"], found=cited, expected=printed,

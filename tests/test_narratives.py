@@ -108,3 +108,9 @@ def test_prose_that_agrees_with_the_earlier_report_gives_nothing(tmp_path):
     fixed = REPORT_2022.replace("(845 en 2020)", "(845 en 2021)").replace("6100", "6000").replace("97 865", "97 965")
     df = run(tmp_path, fixed, year=2022, extra={"r2021": (REPORT_2021, "SIIM94", 2021)})
     assert summary(df, "text.year", "vintage.restated") == []
+
+
+def test_measure_printed_after_the_bracket(tmp_path):
+    text = "Bilan d'activité 2022 du SIIM94\n\n- 3 498 (4 047 en 2021) aides légales attribuées ;\n"
+    assert [(n[0], n[5], n[6], n[7]) for n in _narratifs(tmp_path, text, 2022)] == [
+        (3, "aides légales attribuées", 3498.0, 2022), (3, "aides légales attribuées", 4047.0, 2021)]

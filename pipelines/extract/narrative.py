@@ -173,6 +173,8 @@ def _figure(plain: str, m: re.Match, report_year: int | None, main: Narratif | N
     if m["sign"] in ("+", "−") or (m["sign"] == "-" and unit == "%"):
         value = -value if m["sign"] in ("-", "−") else value
     rest = after[unit_m.end():] if unit_m else after
+    if not _words_after(rest):  # « 3 498 (4 047 en 2021) aides légales attribuées »
+        rest = re.sub(r"^\s*\([^()]*\)", " ", rest)
     old_label = _label(before, rest)
     if not old_label:
         return None

@@ -31,7 +31,7 @@ SCHEMA: dict[str, str] = {
     "row_label VARCHAR, header VARCHAR, decimals INTEGER, page INTEGER, place VARCHAR",
     "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
     "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR, "
-    "page INTEGER, place VARCHAR",
+    "page INTEGER, place VARCHAR, sujet VARCHAR, mesure VARCHAR, sentence_start INTEGER, sentence_end INTEGER",
     "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
     "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, "
     "taux DOUBLE, total DECIMAL(18,2), taux_total DOUBLE, reports_anterieurs DECIMAL(18,2)",
@@ -50,7 +50,7 @@ SCHEMA: dict[str, str] = {
     "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "
     "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
-    "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR",
+    "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR, label_line INTEGER, label_source VARCHAR",
 }
 
 # The series key of every curated row (see curate/views.py): canonical concept, measure and

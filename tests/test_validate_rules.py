@@ -319,3 +319,14 @@ def test_text_table_with_cents_unitless_cells_and_approximations(tmp_path):
     df = run(tmp_path, text)
     # the cents typo is found; the exact figure, the « environ » and the rounded figure are not
     assert summary(df, "text.table") == [("text.table", 14, "error", "654 671,14 €", "624 671,14 €")]
+
+
+def test_text_table_amounts_differing_only_in_cents(tmp_path):
+    body = tsv("chapitre | libellé | Prévisions | Réalisation", "011 | frais de gestion | 1 376 400,00 | 1 154 917,66",
+               "012 | charges de perso | 3 128 753,95 | 3 055 002,26", "Total | | 4 505 153,95 | 4 209 919,92")
+    text = doc(body) + ("\nLes dépenses réalisées s'élevaient à 4 209 919.82 € (prévisions : 4 505 153,95 €).\n"
+                        "Les réalisations des frais de gestion atteignent 1 154 918 € et les charges de "
+                        "perso environ 3 055 000 €.\n")
+    df = run(tmp_path, text)
+    # printed with cents on both sides, 10 cents apart: two different numbers; rounded to the euro: agreed
+    assert summary(df, "text.table") == [("text.table", 14, "error", "4 209 919,82 €", "4 209 919,92 €")]

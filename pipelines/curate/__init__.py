@@ -59,8 +59,8 @@ def named_quantity(label: str | None) -> bool:
 def _narratifs(doc: Document, joined: set[tuple[int, float]]) -> list[dict]:
     rows = []
     for n in doc.narratifs:
-        if n.value is None or (n.line, n.value) in joined or not named_quantity(n.label):
-            continue
+        if n.value is None or n.status != "ok" or (n.line, n.value) in joined or not named_quantity(n.label):
+            continue  # unreadable, a change (« 4 agents par rapport à … »), or joined to another series
         domaine = (n.section or "texte")[:80]
         rows.append({"org": doc.org, "exercice": n.exercice or doc.report_year, "report_year": doc.report_year,
                      "document_id": doc.document_id, "line": n.line, "domaine": domaine,

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from pipelines.extract.model import Document, Narratif, Table
-from pipelines.extract.narrative import figures_in
+from pipelines.extract.narrative import figures_in, sentence_figures, sentences
 from pipelines.extract.numbers import clean
 from pipelines.extract.pdftext import find_pdftext_blocks
 from pipelines.extract.reader import read_source
@@ -97,11 +97,10 @@ def _caption(doc: Document, line_start: int, section_line: int) -> str | None:
 def _narratifs(doc: Document, skip: set[int]) -> list[Narratif]:
     found: list[Narratif] = []
     in_table = {line for t in doc.tables for line in range(t.line_start, t.line_end + 1)}
-    for i, raw in enumerate(doc.lines, 1):
-        if i in skip or i in in_table or not raw.strip():
-            continue
-        section = section_at(doc.sections, i)
-        found += figures_in(raw, i, section.label if section else None, doc.report_year)
+    prose = [i for i, raw in enumerate(doc.lines, 1) if i not in skip and i not in in_table and raw.strip()]
+    for sentence in sentences(doc.lines, prose):  # a sentence wrapped over lines is read whole
+        section = section_at(doc.sections, sentence.first)
+        found += sentence_figures(sentence, section.label if section else None, doc.report_year)
     for t in doc.tables:  # prose inside cells (« points de repère » tables)
         for c in t.cells():
             if c.status == "text" and len(clean(c.text)) > 25 and c.role != "header":

@@ -1,14 +1,22 @@
 """Chiffres du texte : « Mandats émis : 76070 », « 60 000 patients traités (60 607 en 2016) »,
-« +48% du nombre d'agents formés (1407 agents) », chacun avec son libellé, son unité et
-l'exercice auquel il se rapporte (celui du rapport, ou l'année dite entre parenthèses).
+« +48% du nombre d'agents formés (1407 agents) », chacun avec son sujet (« Requiem » dans
+« Requiem (cimetières) : 845 actes enregistrés »), sa mesure (« actes enregistrés »), son unité
+et l'exercice auquel il se rapporte (celui du rapport, ou l'année dite entre parenthèses).
+
+A sentence may be wrapped over several lines, with a blank line between them in PDF text
+(« … (888 en » / blank / « 2020). »): the lines are joined into one sentence first, and
+each figure keeps the line where it is printed. Phone numbers, postal addresses and dates
+are not figures; a change (« 4 agents par rapport à l'année précédente ») is kept with
+the status « comparaison », out of the indicators.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from pipelines.extract.model import Narratif
-from pipelines.extract.numbers import canonical_unit, clean, to_float
+from pipelines.extract.numbers import canonical_unit, clean, readable, to_float
 
 _NUMBER = re.compile(
     r"(?<![\w.,/°])(?P<sign>[+−-])?\s?(?P<num>\d{1,3}(?:[ ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
@@ -19,7 +27,7 @@ _MALFORMED = re.compile(
     r"|(?<![\d,.])\d{1,3}(?: \d{3})* \d{1,3}, \d{2}\s?(?P<unit2>€)?"
 )
 _UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b)")
-_YEAR_AFTER = re.compile(r"^[^()]{0,40}?\ben\s+((?:19|20)\d{2})\b")
+_YEAR_AFTER = re.compile(r"^[^(),;]{0,40}?\ben\s+((?:19|20)\d{2})\b")
 _PAREN_YEAR = re.compile(r"\b(?:en|de|pour)\s+((?:19|20)\d{2})\b")
 _SENTENCE_YEAR = re.compile(r"\b(?:en|année|au cours de l'année|pour)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
 _SKIP_WORD = re.compile(
@@ -28,34 +36,132 @@ _SKIP_WORD = re.compile(
     r"janvier|février|juillet|août|septembre|octobre|novembre|décembre|le|du|au)\s*$",
     re.IGNORECASE,
 )
+_ACRONYM = re.compile(r"\b[A-Z]{2,}\s$")  # « SIIM 94 » is a name
 _GLUED = re.compile(r"[A-Za-zÀ-ÿ]-?$")  # « M57 », « V5 », « EPT12 »
 _ORDINAL_AFTER = re.compile(r"^(?:er|ère|e|ème|eme|nd|nde|\^\{)", re.IGNORECASE)
 _STOP_WORDS = {"en", "et", "de", "du", "des", "la", "le", "les", "à", "au", "aux", "pour", "sur", "par", "dont"}
+_MONTHS = r"janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[uû]t|septembre|octobre|novembre|d[ée]cembre"
+_NOT_FIGURES = (  # spans blanked before reading numbers: they hold digits but no quantity
+    re.compile(r"(?<![\d,.])(?:\+33\s?(?:\(0\)\s?)?|0)[1-9](?:[ .-]?\d{2}){4}(?![\d,])"),  # 01 41 60 85 00
+    re.compile(rf"(?<!\d)\d{{1,2}}/\d{{1,2}}/\d{{2,4}}(?!\d)|(?<![\d,])\d{{1,2}}(?:er)?\s+(?:{_MONTHS})"
+               rf"(?:\s+(?:19|20)\d{{2}})?\b|\b(?:{_MONTHS})\s+(?:19|20)\d{{2}}\b", re.IGNORECASE),
+    re.compile(r"(?<![\d,.])\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|"
+               r"impasse|quai|route|square|cours|voie)\b|\b(?:BP|CS|TSA)\s?\d+", re.IGNORECASE),
+    re.compile(r"(?<![\d,.])(?<!\d )\d{5}(?=(?:\s+[A-ZÀ-Ý][\w'’-]*)+\s*(?:CEDEX\b|Cedex\b|$|[,;]))"),  # 93000 Bobigny
+)
+_COMPARISON = re.compile(r"^\s*(?:de plus|de moins|par rapport|compar[ée]|vs\b|versus|d['’][ée]cart|"
+                         r"(?:en )?(?:plus|moins) qu)", re.IGNORECASE)
+_WORD_UNITS = {"jours", "agents", "heures", "ETP"}
+_ENDS_SENTENCE = re.compile(r"[.;:!?]\s*$")
+_CONTINUES = re.compile(r"^[a-zà-ÿ0-9(),%€]")
+_BULLET_START = re.compile(r"^\s*(?:[-–—•➤▪◦○*]|o\s|[\ue000-\uf8ff])")
+MAX_SENTENCE = 1500
+
+
+@dataclass
+class Sentence:
+    """Prose lines read as one sentence; ``starts`` maps offsets of ``text`` to source lines."""
+
+    text: str = ""
+    starts: list[tuple[int, int]] = field(default_factory=list)
+
+    def add(self, line: int, text: str) -> None:
+        if self.text:
+            self.text += " "
+        self.starts.append((len(self.text), line))
+        self.text += text
+
+    def line_at(self, offset: int) -> int:
+        return next(line for start, line in reversed(self.starts) if start <= offset)
+
+    @property
+    def first(self) -> int:
+        return self.starts[0][1]
+
+    @property
+    def last(self) -> int:
+        return self.starts[-1][1]
+
+
+def sentences(lines: list[str], candidates: list[int]) -> list[Sentence]:
+    """Join prose lines that continue one sentence: the previous line ends without punctuation and
+    the next one goes on in lower case, a digit or a bracket, directly or after one blank line."""
+    out: list[Sentence] = []
+    prev = 0
+    for i in candidates:
+        raw = lines[i - 1]
+        text = clean(raw)
+        gap_blank = all(not lines[k - 1].strip() for k in range(prev + 1, i))
+        if (out and prev and i - prev <= 2 and gap_blank and not _ENDS_SENTENCE.search(out[-1].text)
+                and _CONTINUES.match(text) and not _BULLET_START.match(raw) and not text.isdigit()
+                and len(out[-1].text) + len(text) < MAX_SENTENCE):
+            out[-1].add(i, text)
+        else:
+            out.append(Sentence())
+            out[-1].add(i, text)
+        prev = i
+    return out
 
 
 def figures_in(text: str, line: int, section: str | None, report_year: int | None,
                table_id: str | None = None) -> list[Narratif]:
-    plain = clean(text)
+    """Figures of one line or cell of text."""
+    sentence = Sentence()
+    sentence.add(line, clean(text))
+    return sentence_figures(sentence, section, report_year, table_id)
+
+
+def sentence_figures(sentence: Sentence, section: str | None, report_year: int | None,
+                     table_id: str | None = None) -> list[Narratif]:
+    plain = sentence.text
     if not re.search(r"\d", plain):
         return []
+    for pattern in _NOT_FIGURES:  # blanked, offsets kept: the lines of later figures stay right
+        plain = pattern.sub(lambda m: " " * len(m[0]), plain)
     found = []
     for m in _MALFORMED.finditer(plain):  # digit groups that do not make a number
-        found.append(Narratif(line, section, _label(plain[: m.start()], plain[m.end():]) or "montant",
-                              None, canonical_unit(m["unit"]), report_year, m[0].strip(), plain[:400],
-                              table_id, "malformed"))
+        found.append(_narratif(sentence, m, section, _label(plain[: m.start()], plain[m.end():]) or "montant",
+                               None, canonical_unit(m["unit"]), report_year, table_id, "malformed"))
         plain = plain[: m.start()] + " " * len(m[0]) + plain[m.end():]
+    main = None  # the figure a bracket refers to: « 845 actes enregistrés (888 en 2020) »
     for m in _NUMBER.finditer(plain):
-        fig = _figure(plain, m, report_year)
-        if fig:
-            label, value, unit, year = fig
-            found.append(Narratif(line, section, label, value, unit, year, m[0].strip(), plain[:400], table_id))
+        fig = _figure(plain, m, report_year, main)
+        if not fig:
+            continue
+        value, unit, year, sujet, mesure, label, status = fig
+        if not readable(value):
+            value, status = None, "malformed"  # 400 digits: kept as text, flagged
+        n = _narratif(sentence, m, section, label, value, unit, year, table_id, status, sujet, mesure)
+        found.append(n)
+        if not _in_brackets(plain[: m.start()]):
+            main = n
     return found
 
 
-def _figure(plain: str, m: re.Match, report_year: int | None):
+def _narratif(sentence: Sentence, m: re.Match, section, label, value, unit, year, table_id, status,
+              sujet=None, mesure=None) -> Narratif:
+    return Narratif(sentence.line_at(m.start() + len(m[0]) - len(m[0].lstrip())), section, label, value, unit, year,
+                    m[0].strip()[:60], _sentence_text(sentence.text, m.start()), table_id, status, sujet, mesure,
+                    sentence.first, sentence.last)
+
+
+def _sentence_text(text: str, offset: int) -> str:
+    """The sentence itself, or, in a long paragraph, the part of it that holds the figure."""
+    if len(text) <= 400:
+        return text
+    cuts = [0] + [m.end() for m in re.finditer(r"[.!?]\s+(?=[A-ZÀ-Ý•➤-])", text)]
+    start = max(c for c in cuts if c <= offset)
+    return text[start: start + 400]
+
+
+def _in_brackets(before: str) -> bool:
+    return before.rfind("(") > before.rfind(")")
+
+
+def _figure(plain: str, m: re.Match, report_year: int | None, main: Narratif | None):
     before, after = plain[: m.start()], plain[m.end():]
     num = m["num"]
-    if _GLUED.search(before) or _SKIP_WORD.search(before[-16:]):
+    if _GLUED.search(before) or _SKIP_WORD.search(before[-16:]) or _ACRONYM.search(before[-12:]):
         return None
     if _ORDINAL_AFTER.match(after) or re.match(r"^\s?(?:h\d|:\d|/)", after):
         return None
@@ -66,20 +172,45 @@ def _figure(plain: str, m: re.Match, report_year: int | None):
         return None  # a year, not a figure
     if m["sign"] in ("+", "−") or (m["sign"] == "-" and unit == "%"):
         value = -value if m["sign"] in ("-", "−") else value
-    label = _label(before, after[unit_m.end():] if unit_m else after)
-    if not label:
+    rest = after[unit_m.end():] if unit_m else after
+    if not _words_after(rest):  # « 3 498 (4 047 en 2021) aides légales attribuées »
+        rest = re.sub(r"^\s*\([^()]*\)", " ", rest)
+    old_label = _label(before, rest)
+    if not old_label:
         return None
-    return label, value, unit, _exercice(before, after, report_year)
+    sujet, mesure = _subject(before), _measure(unit, rest)
+    if main is not None and _in_brackets(before) and (
+            not mesure or f" {main.mesure or ''} ".startswith(f" {mesure} ")):
+        sujet, mesure = main.sujet, main.mesure or mesure  # (888 en 2020), (4 855 actes en 2021)
+    label = f"{sujet} — {mesure}" if sujet and mesure else (sujet or mesure or old_label)
+    status = "comparaison" if _COMPARISON.match(rest) or _COMPARISON.match(label) else "ok"
+    return value, unit, _exercice(before, after, report_year), sujet, mesure, label, status
 
 
-def _label(before: str, after: str) -> str:
-    """« Mandats émis : 76070 » -> « Mandats émis »; « 60 000 patients traités » -> « patients traités »."""
-    colon = re.search(r"([^:;➤•○(),]{3,80})\s*:\s*(?:environ|près de|plus de|\+ de)?\s*$", before)
-    if colon:
-        return colon[1].strip(" -–")
-    words = re.split(r"\s+", after.strip())
+def _subject(before: str) -> str | None:
+    """The lead of the bullet or clause before its colon: « Requiem (cimetières) : » -> « Requiem »."""
+    clause = re.split(r"[;•➤○▪]|[.!?]\s", before)[-1]
+    if ":" not in clause:
+        return None
+    lead = re.sub(r"\([^)]*\)?", " ", clause[: clause.rfind(":")])
+    lead = " ".join(lead.split()).strip(" -–—*,")
+    if not lead or len(lead) > 60 or len(lead.split()) > 6 or not re.search(r"[A-Za-zÀ-ÿ]{2}", lead):
+        return None
+    return None if _COMPARISON.match(lead) else lead
+
+
+def _measure(unit: str | None, rest: str) -> str | None:
+    """The words after the number, its unit first when it is a word (« agents formés »)."""
+    words = _words_after(rest)
+    parts = [unit] if unit in _WORD_UNITS else []
+    if words and not _COMPARISON.match(words):
+        parts.append(words)
+    return " ".join(parts) or None
+
+
+def _words_after(after: str) -> str:
     picked: list[str] = []
-    for w in words:
+    for w in re.split(r"\s+", after.strip()):
         if not w or re.match(r"^[()\[\];:.,!?]", w) or re.match(r"^\d", w):
             break
         picked.append(w.rstrip(",;:.)"))
@@ -87,8 +218,17 @@ def _label(before: str, after: str) -> str:
             break
     while picked and picked[-1].lower() in _STOP_WORDS:
         picked.pop()
-    if picked:
-        return " ".join(picked)
+    return " ".join(picked)
+
+
+def _label(before: str, after: str) -> str:
+    """« Mandats émis : 76070 » -> « Mandats émis »; « 60 000 patients traités » -> « patients traités »."""
+    colon = re.search(r"([^:;➤•○(),]{3,80})\s*:\s*(?:environ|près de|plus de|\+ de)?\s*$", before)
+    if colon:
+        return colon[1].strip(" -–")
+    words = _words_after(after)
+    if words:
+        return words
     context = re.split(r"[(•➤○;:]", before.rstrip(" ("))[-1]  # « … agents formés (1407 agents) »
     numbers = list(_NUMBER.finditer(context))
     if numbers:  # « 1 250 tickets (1 100 en 2018) »: the figure in brackets is more « tickets »
@@ -100,13 +240,13 @@ def _label(before: str, after: str) -> str:
 
 def _exercice(before: str, after: str, report_year: int | None) -> int | None:
     open_paren = before.rfind("(") > before.rfind(")")
-    if open_paren:
-        inside = before[before.rfind("(") + 1:] + " " + after.split(")")[0]
+    if open_paren:  # the year of this figure's part of the bracket: (44% et 1256 jours, 52% en 2020)
+        inside = re.split(r"[,;]", before[before.rfind("(") + 1:])[-1] + " " + re.split(r"[),;]", after)[0]
         if m := _PAREN_YEAR.search(inside):
             return int(m[1])
     if m := _YEAR_AFTER.match(after):
         return int(m[1])
-    head = before.split("(")[0]
+    head = re.split(r"[.!?]\s+(?=[A-ZÀ-Ý])", before)[-1].split("(")[0]  # this sentence, not the paragraph
     years = _SENTENCE_YEAR.findall(head)
     if years:
         return int(years[-1])

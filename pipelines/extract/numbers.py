@@ -9,6 +9,7 @@ is kept as text with status ``malformed``; an unambiguous but irregular grouping
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,10 @@ _DASH_ZERO = re.compile(rf"^[-–—]\s*(?P<unit>{_UNIT_ALT})?$", re.IGNORECASE)
 # Looks numeric (digits, separators, units only) but matched no pattern above.
 _NUMERIC_LOOKING = re.compile(rf"^[-+−]?[\d][\d .,]*\s*(?:{_UNIT_ALT})?$", re.IGNORECASE)
 _IRREGULAR = re.compile(rf"^(?P<num>\d{{4,}}(?:[ ]\d{{3}})+(?:[.,]\d+)?)\s*(?P<unit>{_UNIT_ALT})?$", re.IGNORECASE)
+# Exponents (« 1e309 »), infinities and NaN are no way to print a figure in a report: kept, flagged.
+_NOT_A_FIGURE = re.compile(r"^[-+−]?(?:\d+(?:[.,]\d+)?e[-+]?\d+|∞|inf(?:ini|inity)?|nan)$", re.IGNORECASE)
+# Beyond this a « figure » is a typing accident (and no DECIMAL(18,2) column can hold it).
+MAX_FIGURE = 1e15
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,19 @@ def canonical_unit(unit: str | None) -> str | None:
     return UNITS.get(unit.lower(), unit)
 
 
+def readable(value: float | None) -> bool:
+    """A figure that can be stored and added: finite and of a size a report can print."""
+    return value is not None and math.isfinite(value) and abs(value) < MAX_FIGURE
+
+
 def parse_cell(raw: str) -> Parsed:
+    parsed = _parse_cell(raw)
+    if parsed.value is not None and not (readable(parsed.value) and (parsed.value2 is None or readable(parsed.value2))):
+        return Parsed(None, None, "malformed")  # 400 digits: unreadable, not a crash
+    return parsed
+
+
+def _parse_cell(raw: str) -> Parsed:
     text = clean(raw)
     if not text:
         return Parsed(None, None, "empty")
@@ -92,7 +109,7 @@ def parse_cell(raw: str) -> Parsed:
                       to_float(m["n2"]), canonical_unit(m["u2"]))
     if m := _IRREGULAR.match(text):
         return Parsed(to_float(m["num"]), canonical_unit(m["unit"]), "irregular")
-    if _NUMERIC_LOOKING.match(text):
+    if _NUMERIC_LOOKING.match(text) or _NOT_A_FIGURE.match(text):
         return Parsed(None, None, "malformed")
     return Parsed(None, None, "text")
 

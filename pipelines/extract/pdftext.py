@@ -40,6 +40,7 @@ class Record:
     line: int
     label: str
     tokens: list[str] = field(default_factory=list)
+    token_lines: list[int] = field(default_factory=list)  # where each token is printed: a cell's provenance
 
 
 def numeric_tail(line: str) -> Tail:
@@ -191,16 +192,19 @@ def _parse_run(run: list[tuple[int, str]], lines: list[str]) -> list[Block]:
                 starts = [k for k, (_, t) in enumerate(pending) if _STARTS_RECORD.match(t)]
                 cut = starts[-1] if starts else 0
                 records += [Record(n, t) for n, t in pending[:cut]]
-                records.append(Record(pending[cut][0], " ".join(t for _, t in pending[cut:]), tail.tokens))
+                records.append(Record(pending[cut][0], " ".join(t for _, t in pending[cut:]), tail.tokens,
+                                      [lineno] * len(tail.tokens)))
                 pending = []
             elif records:
                 records[-1].tokens += tail.tokens  # values carried over to the next line
+                records[-1].token_lines += [lineno] * len(tail.tokens)
             continue
         if pending and tail.label[:1].islower():
-            records.append(Record(pending[0][0], " ".join([*(t for _, t in pending), tail.label]), tail.tokens))
+            records.append(Record(pending[0][0], " ".join([*(t for _, t in pending), tail.label]), tail.tokens,
+                                  [lineno] * len(tail.tokens)))
         else:
             records += [Record(n, t) for n, t in pending] if records or header else []
-            records.append(Record(lineno, tail.label, tail.tokens))
+            records.append(Record(lineno, tail.label, tail.tokens, [lineno] * len(tail.tokens)))
         pending = []
     if sum(1 for r in records if r.tokens) < (2 if header else 3):
         return []
@@ -210,12 +214,23 @@ def _parse_run(run: list[tuple[int, str]], lines: list[str]) -> list[Block]:
     rows = [_header_row(header, expected)] if header else []
     for r in records:
         figures = _pair_composites(split_figures(r.tokens, expected, decimals), expected)
+        where = _figure_lines(figures, r.token_lines)
         label = r.label
         while expected and len(figures) > expected and re.fullmatch(r"\d{1,3}", figures[0]):
             label = f"{label} {figures.pop(0)}"  # « SAF 94 » is a name, not a figure
-        rows.append(RawRow(r.line, [label, *figures]))
+            where.pop(0)
+        rows.append(RawRow(r.line, [label, *figures], [r.line, *where]))
     caption = captions[-1] if captions else None
     return [Block("pdftext", rows, header_hint=1 if header else 0, caption_hint=caption)]
+
+
+def _figure_lines(figures: list[str], token_lines: list[int]) -> list[int]:
+    """The line of each figure's first token: « TOTAL » may sit lines above its values."""
+    out, k = [], 0
+    for f in figures:
+        out.append(token_lines[min(k, len(token_lines) - 1)])
+        k += len(f.split(" "))
+    return out
 
 
 def _header_row(header: RawRow, expected: int | None) -> RawRow:

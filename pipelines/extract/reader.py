@@ -1,7 +1,8 @@
 """Lecture d'un rapport : octets -> lignes, sans jamais changer la numérotation des lignes.
 
-Line numbers are the provenance users cite, so lines are split on « \\n » only
-(``str.splitlines`` would also split on form feeds and U+2028 and shift them).
+Line numbers are the provenance users cite, so lines are split on « \\n » only, or on
+« \\r » in an old Mac file (CR only), as editors number them (``str.splitlines`` would also
+split on form feeds and U+2028 and shift them).
 A PDF or a DOCX is recognised by its first bytes (not its name) and turned into a text
 layer (:mod:`pipelines.extract.pdf`, :mod:`pipelines.extract.docx`), cached by sha256.
 """
@@ -9,6 +10,7 @@ layer (:mod:`pipelines.extract.pdf`, :mod:`pipelines.extract.docx`), cached by s
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +59,13 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
     return text, encoding
 
 
+def split_lines(text: str) -> list[str]:
+    """Lines as editors number them: LF and CRLF files on « \\n », old Mac files (CR only) on « \\r »."""
+    if text.count("\r") - text.count("\r\n") > text.count("\n"):
+        return re.split(r"\r\n|\r|\n", text)
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
 def read_lines(path: Path) -> tuple[list[str], str, str]:
     """(lines, encoding, sha256) of a report file."""
     source = read_source(path)
@@ -82,7 +91,7 @@ def read_source(path: Path) -> Source:
         layer = _layer(kind, data, path.name, sha)
         return Source(layer.lines, None, sha, kind, layer.pages, layer.places, layer.n_pages)
     text, encoding = decode(data, path.name)
-    lines = [line.rstrip("\r") for line in text.split("\n")]
+    lines = split_lines(text)
     if lines and lines[-1] == "":
         lines.pop()
     return Source(lines, encoding, sha, "texte")

@@ -22,6 +22,7 @@ def document_records(doc: Document) -> dict[str, list[dict]]:
             "document_id": did, "line": n.line, "section": n.section, "label": n.label, "value": n.value,
             "unit": n.unit, "exercice": n.exercice, "text": n.text, "sentence": n.sentence,
             "table_id": n.table_id, "parse_status": n.status, "page": doc.page_of(n.line), "place": doc.place_of(n.line),
+            "sujet": n.sujet, "mesure": n.mesure, "sentence_start": n.sentence_start, "sentence_end": n.sentence_end,
         } for n in doc.narratifs],
     }
     for t in doc.tables:

@@ -28,6 +28,7 @@ _RULE_RE = re.compile(r"^[\s\-=_|+:]*$")
 class RawRow:
     line: int
     texts: list[str]
+    lines: list[int] | None = None  # per cell, when values are printed on other lines (PDF text)
 
 
 @dataclass
@@ -42,8 +43,8 @@ class Block:
         return self.rows[0].line
 
     @property
-    def line_end(self) -> int:
-        return self.rows[-1].line
+    def line_end(self) -> int:  # values may be printed below their label (PDF text)
+        return max(max(r.lines or [r.line]) for r in self.rows[-3:])
 
 
 # --- Block detection ----------------------------------------------------------
@@ -264,7 +265,8 @@ def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int) -> Row:
         parsed = parse_cell(text)
         role = "header" if is_header else ("label" if col < n_label else "value")
         cells.append(Cell(
-            row=index, col=col, line=raw.line, text=text.strip(), value=parsed.value, unit=parsed.unit,
+            row=index, col=col, line=raw.lines[col] if raw.lines and col < len(raw.lines) else raw.line,
+            text=text.strip(), value=parsed.value, unit=parsed.unit,
             role=role, status=parsed.status, value2=parsed.value2, unit2=parsed.unit2,
             decimals=decimals_of(text) if parsed.value is not None else 0,
         ))

@@ -139,7 +139,7 @@ def render_html(doc: dict, findings: pd.DataFrame) -> str:
                 f"<div class=\"constat {e(s)}\"><div><span class=\"sev\">{e(SEVERITY_FR.get(s, s))}</span> "
                 f"— {where} — <code>{e(f['rule'])}</code></div>"
                 f"<p>{e(_s(f['message']))}</p>"
-                f"<pre>{f['line']:>5} | {highlight(_s(f['source_line']), f.get('highlight'), f.get('found'))}</pre>"
+                f"<pre>{_label_html(f)}{f['line']:>5} | {highlight(_s(f['source_line']), f.get('highlight'), f.get('found'))}</pre>"
                 f"<dl><dt>Trouvé</dt><dd>{e(_s(f['found'])) or '—'}</dd>"
                 f"<dt>Attendu</dt><dd>{e(_s(f['expected'])) or '—'}</dd>"
                 f"<dt>Correction</dt><dd>{e(_s(f['suggestion'])) or '—'}</dd></dl>"
@@ -151,6 +151,22 @@ def render_html(doc: dict, findings: pd.DataFrame) -> str:
 def where_in_source(finding: dict) -> str:
     """« page 12, ligne 5 » in a PDF, « tableau 3, rangée 2 » in a DOCX, « ligne 740 » in a text report."""
     return _s(finding.get("place")) or f"ligne {finding['line']}"
+
+
+def _label_line(f: dict) -> int | None:
+    """The line of the row label when the figure is printed on another line (PDF text)."""
+    n = f.get("label_line")
+    return None if n is None or pd.isna(n) or int(n) == int(f["line"]) else int(n)
+
+
+def _label_html(f: dict) -> str:
+    n = _label_line(f)
+    return "" if n is None else f"{n:>5} | {html.escape(_s(f.get('label_source')))}\n"
+
+
+def _label_md(f: dict) -> list[str]:
+    n = _label_line(f)
+    return [] if n is None else [f"  > (ligne {n}) {_s(f.get('label_source')).replace(chr(9), ' | ')}"]
 
 
 def _by_section(findings: pd.DataFrame):
@@ -182,7 +198,8 @@ def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
                 quoted = quoted.replace(mark, f"**{mark}**", 1)
             lines += [f"- **{SEVERITY_FR.get(f['severity'], f['severity'])}** — {where_in_source(f)}{table} — `{f['rule']}`",
                       f"  {_s(f['message'])}",
-                      f"  > {quoted}",
+                      *_label_md(f),
+                      f"  > {'(ligne ' + str(f['line']) + ') ' if _label_line(f) else ''}{quoted}",
                       f"  Trouvé : {_s(f['found']) or '—'} ; attendu : {_s(f['expected']) or '—'}",
                       f"  Correction suggérée : {_s(f['suggestion']) or '—'}",
                       f"  _Règle : {RULES_FR.get(f['rule'], f['rule'])}_"]

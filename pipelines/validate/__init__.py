@@ -14,7 +14,7 @@ from pipelines.validate.frames import Store, frame, load
 FINDING_COLUMNS = [
     "document", "line", "rule", "severity", "message", "found", "expected", "table", "document_id",
     "section", "source_line", "suggestion", "org", "report_year", "family", "exercice", "key", "highlight",
-    "page", "place",
+    "page", "place", "label_line", "label_source",
 ]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -28,6 +28,7 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     from pipelines.validate.totals import table_checks
     from pipelines.validate.vintages import (
         dated_figures,
+        narrative_checks,
         restated_checks,
         shifted_columns,
         shifted_header_checks,
@@ -39,12 +40,14 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     tc = table_figures(store)
     dated = dated_figures(store, tc)
     shifts = shifted_columns(dated)
+    prose_years, prose_restated = narrative_checks(store)
     frames = {
         "totaux": frame(table_checks(store)),
         "entetes": frame(header_checks(store) + shifted_header_checks(store, shifts)),
         "valeurs": frame(malformed_checks(store)),
-        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
-        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store)),
+        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)
+                       + prose_years),
+        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store) + prose_restated),
         "budget": frame(balance_checks(store) + crosstable_checks(store)),
         "series": frame(series_break_checks(con)),
     }
@@ -87,6 +90,8 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     con.unregister("_wanted")
     out = out.merge(src, on=["document_id", "line"], how="left")
     out["page"] = out["page"].astype("Int64")  # a page number, not 12.0
+    out = out.merge(_label_lines(con), on=["table_id", "line"], how="left")
+    out["label_line"] = out["label_line"].astype("Int64")
     out["section"] = [
         s if isinstance(s, str) and s else _section_at(sections, d, ln)
         for s, d, ln in zip(out["section"], out["document_id"], out["line"], strict=False)]
@@ -99,6 +104,18 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     out = out.sort_values(["document_id", "line", "_order", "rule"]).drop(columns="_order")
     out = out[FINDING_COLUMNS].reset_index(drop=True).astype(object)
     return out.where(out.notna(), None)
+
+
+def _label_lines(con) -> pd.DataFrame:
+    """(table, line of a value) -> line and text of its row label, when the value is printed on
+    another line (PDF text: « TOTAL » nine lines above « 1282 agents »): the report quotes both."""
+    return con.execute("""
+        SELECT v.table_id, v.line, min(l.line) AS label_line, any_value(t.text) AS label_source
+        FROM cells v JOIN cells l ON l.table_id = v.table_id AND l.row = v.row AND l.role = 'label'
+        JOIN tables d ON d.table_id = v.table_id
+        JOIN lignes t ON t.document_id = d.document_id AND t.line = l.line
+        WHERE v.role IN ('value', 'subtotal', 'total') AND v.line <> l.line
+        GROUP BY v.table_id, v.line HAVING count(DISTINCT l.line) = 1""").df()
 
 
 def _section_at(sections: pd.DataFrame, document_id: str, line: int) -> str | None:
@@ -117,7 +134,7 @@ def write_findings(con, df: pd.DataFrame) -> int:
     cols = [c for c in FINDING_COLUMNS if c in existing]
     frame_ = df[cols].copy()
     frame_["line"] = frame_["line"].astype("Int64")
-    for c in ("report_year", "exercice", "page"):
+    for c in ("report_year", "exercice", "page", "label_line"):
         if c in frame_:
             frame_[c] = pd.to_numeric(frame_[c], errors="coerce").astype("Int64")
     con.register("_findings", frame_)

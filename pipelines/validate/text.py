@@ -111,6 +111,19 @@ def _rounded(cited: float, printed: float) -> bool:
     return cited % step == 0 and round(printed / step) * step == cited
 
 
+def _printed_decimals(text: str | None) -> int | None:
+    """Decimals of a cell holding one figure; None (guess) for « 1467 agents 250.5 jours »."""
+    figures = re.findall(r"\d[\d .,]*", clean(text or ""))
+    return (decimals_of(text) or None) if len(figures) == 1 else None
+
+
+def _agrees(n: dict, c: dict) -> bool:
+    """Equal to the printed precision of the less precise of the two: « 4 986 331.25 » and
+    « 4 986 331,15 » both give cents, so they differ; « 4 986 331 » rounds either."""
+    decimals = min(decimals_of(n["text"] or ""), decimals_of(c["text"] or ""))
+    return abs(c["value"] - n["value"]) <= 0.5 * 10 ** -decimals + 1e-9
+
+
 def table_text_checks(store, tc: list[dict]) -> list[dict]:
     out = []
     by_unit = _by(tc, "document_id", "unit")
@@ -127,8 +140,7 @@ def table_text_checks(store, tc: list[dict]) -> list[dict]:
         if not near:
             continue
         # a figure of the nearby tables, or a large one quoted from further away, is confirmed
-        if any(abs(c["value"] - v) <= 0.5 for c in near) or (
-                abs(v) >= 1000 and any(abs(c["value"] - v) <= 0.5 for c in same)):
+        if any(_agrees(n, c) for c in near) or (abs(v) >= 1000 and any(_agrees(n, c) for c in same)):
             out.append(check_row(rule="text.table", statut="ok", document_id=n["document_id"], line=int(n["line"])))
             continue
         sentence = n["sentence"] or ""
@@ -139,13 +151,15 @@ def table_text_checks(store, tc: list[dict]) -> list[dict]:
         for c in sorted(near, key=lambda c: c["kind"] != "total"):
             if _near_miss(v, c["value"]) and not _rounded(v, c["value"]) and words & _stems(c["words"]):
                 unit = n["unit"]
+                cited = fr(v, unit, _printed_decimals(n["text"]))  # « 766 606,60 », as printed
+                printed = fr(c["value"], unit, _printed_decimals(c["text"]))
                 out.append(check_row(
                     rule="text.table", severity="error", statut="contredit", document_id=n["document_id"],
-                    line=int(n["line"]), table_id=c["table_id"], found=fr(v, unit), expected=fr(c["value"], unit),
+                    line=int(n["line"]), table_id=c["table_id"], found=cited, expected=printed,
                     highlight=n["text"],
-                    message=f"Le texte cite {fr(v, unit)} alors que le tableau voisin (ligne {c['line']}, "
-                            f"« {clean(c['text'])} ») donne {fr(c['value'], unit)} : chiffres inversés ou mal recopiés ?",
-                    suggestion=f"Écrire {fr(c['value'], unit)} (ou corriger le tableau)."))
+                    message=f"Le texte cite {cited} alors que le tableau voisin (ligne {c['line']}, "
+                            f"« {clean(c['text'])} ») donne {printed} : chiffres inversés ou mal recopiés ?",
+                    suggestion=f"Écrire {printed} (ou corriger le tableau)."))
                 break
     return out
 

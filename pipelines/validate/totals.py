@@ -27,6 +27,7 @@ class Val:
     unit: str | None
     status: str
     exact: bool = False  # a count (agents, tickets…) is printed as it is, not rounded
+    line: int | None = None  # where the figure is printed (PDF text: not always its label's line)
 
     @property
     def half_unit(self) -> float:
@@ -86,7 +87,7 @@ def _val(row: TRow, col: int, which: str, exact: bool = False) -> Val | None:
     if c is None:
         return None
     unit = c["unit2"] if which == "value2" else c["unit"]
-    return Val(c[which], c["decimals"] or 0, c["text"] or "", unit, c["parse_status"], exact)
+    return Val(c[which], c["decimals"] or 0, c["text"] or "", unit, c["parse_status"], exact, c["line"])
 
 
 # What a count is about: such figures are exact, so the rounding tolerance does not apply to them.
@@ -240,7 +241,9 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                 if abs(v.value - cand.total()) <= tol:
                     best = (cand, start, tol)
                     break
-            if best is None and not own:  # sums rows the table does not show: nothing to compare
+            unreadable = any(t.val and t.val.status == "malformed" for t in cands[0][0].terms)
+            # sums rows the table does not show, or a line value.malformed reports: nothing to compare
+            if best is None and (not own or unreadable):
                 entries.append(Entry("sub", v, r, span_start=len(entries)))
                 if r.kind == "total":
                     entries = []
@@ -255,7 +258,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
             hint = _gap_hint(cand, v.value - total, tol, others, which) if ecart > tol else ""
             out.append(check_row(
                 rule="total.column", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
-                document_id=table["document_id"], line=r.line, table_id=table["table_id"],
+                document_id=table["document_id"], line=v.line or r.line, table_id=table["table_id"],
                 found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
                 message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
                          f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)}).{hint}"
@@ -324,7 +327,7 @@ def _subitem_check(table, parent: Entry, subs: list[Entry], header) -> list[dict
     labels = ", ".join(f"« {s.row.label} »" for s in valued[:4])
     return [check_row(
         rule="total.column", severity="error", ecart=excess, tolerance=tol, exercice=exercice_of(header),
-        document_id=table["document_id"], line=parent.row.line, table_id=table["table_id"],
+        document_id=table["document_id"], line=parent.val.line or parent.row.line, table_id=table["table_id"],
         found=fr(pv, unit), expected=fr(total, unit), highlight=_clean_text(parent.val.text),
         message=(f"La ligne « {parent.row.label} »{_col(header)} ({fr(pv, unit)}) est inférieure à la "
                  f"somme de ses lignes de détail {labels} ({fr(total, unit)})."),
@@ -378,7 +381,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
             unit = tv.unit
             out.append(check_row(
                 rule="total.row", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
-                document_id=table["document_id"], line=r.line, table_id=table["table_id"],
+                document_id=table["document_id"], line=tv.line or r.line, table_id=table["table_id"],
                 found=fr(tv.value, unit), expected=fr(s, unit), highlight=_clean_text(tv.text),
                 message=(f"Ligne « {r.label} » : la colonne « {header} » ({fr(tv.value, unit)}) ne vaut pas "
                          f"{names} ({fr(s, unit)})." if ecart > tol else
@@ -441,7 +444,7 @@ def percent_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: se
             ecart, tol, computed, pv = res
             out.append(check_row(
                 rule="percent.ratio", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
-                document_id=table["document_id"], line=r.line, table_id=table["table_id"],
+                document_id=table["document_id"], line=pv.line or r.line, table_id=table["table_id"],
                 found=fr(pv.value, "%", pv.decimals), expected=fr(computed, "%", pv.decimals),
                 highlight=_clean_text(pv.text),
                 message=(f"Ligne « {r.label} » : le pourcentage « {header or '%'} » ({fr(pv.value, '%', pv.decimals)}) "

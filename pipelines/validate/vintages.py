@@ -205,7 +205,8 @@ def stale_checks(store) -> list[dict]:
     if nar.empty:
         return out
     nar["report_year"] = nar["exercice"]
-    nar["lab"] = nar["label"].map(_norm)
+    # the measure: the same figure may be led by its subject in one report and not the next
+    nar["lab"] = [_norm(m if isinstance(m, str) and m else lab) for m, lab in zip(nar["mesure"], nar["label"], strict=True)]
     for _org, g in nar.groupby("org"):
         years = sorted(g["report_year"].unique())
         for prev_y, cur_y in zip(years, years[1:], strict=False):
@@ -231,3 +232,83 @@ def stale_checks(store) -> list[dict]:
                                 f"comme {len(grp) - 1} autres chiffres du même bloc : bloc recopié sans mise à jour ?",
                         suggestion=f"Mettre à jour le chiffre pour {int(cur_y)} ou préciser l'année à laquelle il se rapporte."))
     return out
+
+
+_APPROX = re.compile(r"(?:environ|près de|pres de|plus de|moins de|\+ de|~)\s*$", re.IGNORECASE)
+
+
+def narrative_checks(store) -> tuple[list[dict], list[dict]]:
+    """Prose figures against earlier reports, by subject, measure and year (« Requiem — actes
+    enregistrés » 2020): (text.year rows, vintage.restated rows). A figure dated Y that is the
+    other report's Y±1 figure and not its Y figure has the wrong year in the text; one that
+    simply differs was restated."""
+    series = _narrative_series(store)
+    years, restated = [], []
+    for by_doc in series.values():
+        for b_doc, b_years in by_doc.items():
+            earlier = sorted((d for d in by_doc if _ry(store, d) < _ry(store, b_doc)), key=lambda d: -_ry(store, d))
+            for year, bs in b_years.items():
+                b = _single(bs)
+                for a_doc in earlier:
+                    row = _against(store, b, year, by_doc[a_doc])
+                    if row is not None:
+                        (years if row["rule"] == "text.year" else restated).append(row)
+                        break
+    return years, restated
+
+
+def _ry(store, document_id: str) -> int:
+    return store.report_year(document_id) or 0
+
+
+def _single(figures: list[dict] | None) -> dict | None:
+    """The one figure of a report for a key and year; two different ones are ambiguous."""
+    if not figures or len({f["value"] for f in figures}) != 1:
+        return None
+    return figures[0]
+
+
+def _narrative_series(store) -> dict[tuple, dict[str, dict[int, list[dict]]]]:
+    """(org, subject, measure) -> document -> year -> figures: printed, exact, with a subject."""
+    series: dict[tuple, dict[str, dict[int, list[dict]]]] = {}
+    for n in store.narratifs:
+        if (n["parse_status"] != "ok" or n["value"] is None or not n.get("sujet") or not n.get("mesure")
+                or n["exercice"] is None or n["table_id"] is not None):
+            continue
+        sentence = n["sentence"] or ""
+        if _APPROX.search(sentence[:max(sentence.find(n["text"]), 0)]):
+            continue  # « environ 5 000 dossiers » is not compared to the unit
+        key = ((store.documents.get(n["document_id"]) or {}).get("org"), _norm(n["sujet"]), _norm(n["mesure"]))
+        series.setdefault(key, {}).setdefault(n["document_id"], {}).setdefault(int(n["exercice"]), []).append(n)
+    return series
+
+
+def _against(store, b: dict | None, year: int, a_years: dict[int, list[dict]]) -> dict | None:
+    a = _single(a_years.get(year))
+    if b is None or a is None:
+        return None
+    if _same(a, b):
+        return check_row(rule="vintage.restated", statut="ok", document_id=b["document_id"], line=int(b["line"]))
+    a_ry, b_ry, unit = _ry(store, a["document_id"]), _ry(store, b["document_id"]), b["unit"]
+    label = f"{b['sujet']} — {b['mesure']}"
+    for shift in (1, -1):
+        s = _single(a_years.get(year + shift))
+        if s is not None and _same(s, b):
+            return check_row(
+                rule="text.year", severity="warning", statut="decale", document_id=b["document_id"],
+                line=int(b["line"]), found=f"{fr(b['value'], unit)} en {year}", exercice=year,
+                expected=f"{fr(a['value'], unit)} en {year} ({fr(s['value'], unit)} en {year + shift})",
+                highlight=b["text"], key=f"{_norm(label)} | {year}",
+                message=f"« {label} » : le texte donne {fr(b['value'], unit)} pour {year}, mais le rapport {a_ry} "
+                        f"donne ce chiffre pour {year + shift} (ligne {s['line']}) et {fr(a['value'], unit)} pour "
+                        f"{year} (ligne {a['line']}) : l'année citée semble décalée.",
+                suggestion=f"Vérifier l'année : « {fr(b['value'], unit)} en {year + shift} » ou "
+                           f"« {fr(a['value'], unit)} en {year} ».")
+    return check_row(
+        rule="vintage.restated", severity="warning", statut="modifie", document_id=b["document_id"],
+        line=int(b["line"]), found=fr(b["value"], unit), expected=fr(a["value"], unit), highlight=b["text"],
+        exercice=year, key=f"{_norm(label)} | {year}",
+        message=f"« {label} » {year} vaut {fr(b['value'], unit)} dans le texte de ce rapport ({b_ry}) mais "
+                f"{fr(a['value'], unit)} dans le rapport {a_ry} (ligne {a['line']}).",
+        suggestion="Si le chiffre a été révisé, le signaler en note ; sinon reprendre la valeur publiée "
+                   f"({fr(a['value'], unit)}).")

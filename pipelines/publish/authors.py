@@ -216,11 +216,12 @@ def build_data_docs(con, out: Path) -> Path:
     gx, context, source = _context()
     shutil.rmtree(out, ignore_errors=True)
     site = "bilans"
-    if site not in (context.get_site_names() or []):
-        context.add_data_docs_site(site_name=site, site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out.resolve())},
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    if site in (context.get_site_names() or []):  # one context per process: aim the site at this `out`
+        context.delete_data_docs_site(site)
+    context.add_data_docs_site(site_name=site, site_config={
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out.resolve())},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     frames = check_frames(con)
     suites = load_suites()
     for name, df in frames.items():

@@ -54,6 +54,9 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     pct = frames["totaux"]["rule"] == "percent.ratio"
     frames["pourcentages"] = frames["totaux"][pct].reset_index(drop=True)
     frames["totaux"] = frames["totaux"][~pct].reset_index(drop=True)
+    captions = {t["table_id"]: t["caption"] for t in store.tables}
+    for df in frames.values():  # Data Docs name the table by its caption
+        df["tableau"] = df["table_id"].map(captions)
     if document_ids is not None:
         frames = {k: v[v["document_id"].isin(document_ids)].reset_index(drop=True) for k, v in frames.items()}
     return frames

@@ -65,7 +65,7 @@ def balance_checks(store) -> list[dict]:
                 rule="budget.balance", severity="warning" if virement else "error", ecart=ecart, tolerance=0.01,
                 document_id=doc, line=int(dep["line"]), table_id=dep["table_id"],
                 found=fr(dep["value"], "€", 2), expected=fr(rec["value"], "€", 2), highlight=clean(dep["text"]),
-                message=msg,
+                valeur=dep["value"], reference=rec["value"], message=msg,
                 suggestion=("Faire figurer les lignes 023 (dépenses de fonctionnement) et 021 (recettes "
                             f"d'investissement) pour {fr(abs(gap), '€', 2)}." if virement else
                             "Vérifier les prévisions de la section (budget primitif + décisions modificatives).")))

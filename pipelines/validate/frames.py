@@ -17,11 +17,18 @@ import pandas as pd
 
 from pipelines.extract.numbers import format_fr
 
-# Columns every check frame has; GE expectations read ecart/tolerance/statut.
+# Columns every check frame has. The expectations of expectations/*.json judge a row from its raw
+# figures (valeur against reference, with the rounding units of each: totals, %, budget), from its
+# own gap and tolerance (ecart, tolerance: intervals the builder computes) or from what the builder
+# saw (statut: « malformed », « reprise »…); the other columns make the finding.
 CHECK_COLUMNS = [
     "rule", "severity", "ecart", "tolerance", "statut", "document_id", "line", "table_id",
     "found", "expected", "message", "suggestion", "highlight", "exercice", "family", "key",
+    "valeur", "reference", "relation", "unites", "unite", "denombrement",
+    "numerateur", "unite_numerateur", "denominateur", "unite_denominateur",
 ]
+_FLOATS = ("ecart", "tolerance", "valeur", "reference", "unite", "numerateur", "unite_numerateur",
+           "denominateur", "unite_denominateur")
 VALUE_ROLES = ("value", "subtotal", "total")
 
 
@@ -91,14 +98,14 @@ def items_give(items_sum: float, n_items: int, value: float) -> bool:
 
 def check_row(**kw) -> dict:
     row = {c: None for c in CHECK_COLUMNS}
-    row.update(ecart=0.0, tolerance=0.0, statut="ok", severity="error")
+    row.update(ecart=0.0, tolerance=0.0, statut="ok", severity="error", unites=[], denombrement=False)
     row.update(kw)
     return row
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows, columns=CHECK_COLUMNS)
-    df["ecart"] = df["ecart"].astype(float)
-    df["tolerance"] = df["tolerance"].astype(float)
+    for col in _FLOATS:
+        df[col] = df[col].astype(float)
     df["statut"] = df["statut"].astype(str)
     return df

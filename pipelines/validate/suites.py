@@ -38,6 +38,8 @@ def _context():
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     import great_expectations as gx
 
+    import pipelines.validate.expectations  # noqa: F401 — registers the rule expectations with GE
+
     context = gx.get_context(mode="ephemeral")
     try:
         from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -59,9 +61,20 @@ def _suite(gx, name: str, spec: dict):
     return suite
 
 
+def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
+    """The check rows an expectation flagged, with the rule and severity of its verdict
+    (total.rounding for a total within the rounding tolerance)."""
+    if not flagged:
+        return df.iloc[0:0]
+    verdict = pd.DataFrame([(u["check_id"], u["rule"], u["severity"]) for u in flagged],
+                           columns=["check_id", "rule", "severity"])
+    rows = df.drop(columns=["rule", "severity"]).merge(verdict, on="check_id")
+    return rows.sort_values("check_id", kind="stable")[list(df.columns)]
+
+
 def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False):
     """frames: suite name -> check frame. Returns the unexpected rows (with the rule and
-    severity the expectation assigns) and, if asked, the GE validation results."""
+    severity the expectation's verdict assigns) and, if asked, the GE validation results."""
     gx, context, source = _context()
     suites = load_suites()
     unexpected: list[pd.DataFrame] = []
@@ -83,22 +96,11 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False):
             "result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]})
         if keep_results:
             results[name] = result
-        errors: set[int] = set()
         for r in result.results:
-            meta = r.expectation_config.meta or {}
-            ids = [u["check_id"] for u in (r.result.get("unexpected_index_list") or [])]
-            if meta.get("rule", "*") != "*":
-                ids = [i for i in ids if i not in errors]
-            rows = df.loc[df["check_id"].isin(ids)].copy()
-            if rows.empty:
-                continue
-            if meta.get("rule", "*") == "*":
-                errors.update(rows["check_id"].tolist())
-            else:
-                rows["rule"] = meta["rule"]
-                rows["severity"] = meta.get("severity", "info")
-            rows["suite"] = name
-            unexpected.append(rows)
+            rows = _unexpected(df, r.result.get("unexpected_rows") or [])
+            if not rows.empty:
+                rows["suite"] = name
+                unexpected.append(rows)
     found = pd.concat(unexpected, ignore_index=True) if unexpected else pd.DataFrame()
     if not found.empty:
         found = found.drop_duplicates(["suite", "check_id", "rule"])

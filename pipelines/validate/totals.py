@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pipelines.extract.numbers import year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
+from pipelines.validate.verdicts import suite_kwargs, total_tolerance
 
 _TOTAL_COL = re.compile(r"\btotal\b", re.IGNORECASE)
 _EPS = 1e-6
@@ -32,6 +33,29 @@ class Val:
     @property
     def half_unit(self) -> float:
         return 0.0 if self.exact else 0.5 * 10 ** -(self.decimals or 0)
+
+    @property
+    def unit_of_rounding(self) -> float:
+        """u: the last printed unit (1 for « 1 234 », 0.01 for « 1 234,56 »)."""
+        return 10 ** -(self.decimals or 0)
+
+
+def _policy() -> dict:
+    return {k: v for k, v in suite_kwargs("totaux", "expect_totals_to_foot").items()
+            if k in ("arrondi", "denombrements", "epsilon")}
+
+
+def _tolerance(terms: list[Val], own: Val) -> float:
+    """The rounding tolerance of expect_totals_to_foot, with the kwargs of totaux.json: the same
+    parameters choose which lines a total sums here and judge it in the suite."""
+    return total_tolerance([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **_policy())
+
+
+def _inputs(terms: list[Val], own: Val | None, reference: float | None, relation: str = "=") -> dict:
+    """The raw figures the suite judges: printed value, sum of its lines, their units, count or not."""
+    return dict(valeur=own.value if own else None, reference=reference, relation=relation,
+                unites=[t.unit_of_rounding for t in terms], unite=own.unit_of_rounding if own else None,
+                denombrement=bool(own.exact) if own else False)
 
 
 @dataclass
@@ -64,8 +88,9 @@ class Candidate:
     def valued(self) -> list[Entry]:
         return [t for t in self.terms if _num(t) is not None]
 
-    def tolerance(self) -> float:
-        return sum(t.val.half_unit for t in self.valued() if t.val and t.val.value is not None)
+    def figures(self) -> list[Val]:
+        """The printed figures of the terms (a blank sub-total standing for its items has none)."""
+        return [t.val for t in self.valued() if t.val and t.val.value is not None]
 
 
 def _num(e: Entry) -> float | None:
@@ -227,6 +252,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
             exp = cands[0][0].total()
             out.append(check_row(
                 rule="value.missing", severity="error", statut="vide", document_id=table["document_id"],
+                **_inputs(cands[0][0].figures(), v, exp),
                 exercice=exercice_of(header),
                 line=r.line, table_id=table["table_id"], found=None, expected=fr(exp, unit),
                 message=f"Le total {what} est vide alors que les lignes qu'il résume ont des valeurs "
@@ -237,7 +263,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
         else:
             best = None
             for cand, start in cands:
-                tol = cand.tolerance() + v.half_unit + _EPS
+                tol = _tolerance(cand.figures(), v)
                 if abs(v.value - cand.total()) <= tol:
                     best = (cand, start, tol)
                     break
@@ -250,7 +276,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                 continue
             if best is None:
                 cand, start = min(cands, key=lambda cs: abs(v.value - cs[0].total()))
-                best = (cand, start, cand.tolerance() + v.half_unit + _EPS)
+                best = (cand, start, _tolerance(cand.figures(), v))
             cand, start, tol = best
             total = cand.total()
             ecart = abs(v.value - total)
@@ -260,12 +286,13 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                 rule="total.column", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
                 document_id=table["document_id"], line=v.line or r.line, table_id=table["table_id"],
                 found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
+                **_inputs(cand.figures(), v, total),
                 message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
                          f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)}).{hint}"
                          if ecart > tol else
                          f"Le total {what} ({fr(v.value, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
-                         f"(tolérance ± {fr(tol - _EPS)}).{_unlikely(cand, v, ecart)}"),
+                         f"(tolérance ± {fr(tol - _policy().get('epsilon', _EPS))}).{_unlikely(cand, v, ecart)}"),
                 suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
                             if ecart > tol else "Aucune correction nécessaire si les lignes sont des valeurs "
                             "arrondies ; sinon vérifier les lignes.")))
@@ -321,7 +348,7 @@ def _subitem_check(table, parent: Entry, subs: list[Entry], header) -> list[dict
     if pv is None or not valued:
         return []
     total = sum(_num(s) for s in valued)
-    tol = sum(s.val.half_unit for s in valued) + parent.val.half_unit + _EPS
+    tol = _tolerance([s.val for s in valued], parent.val)
     excess = max(0.0, total - pv)
     unit = parent.val.unit or next((s.val.unit for s in valued if s.val.unit), None)
     labels = ", ".join(f"« {s.row.label} »" for s in valued[:4])
@@ -329,6 +356,7 @@ def _subitem_check(table, parent: Entry, subs: list[Entry], header) -> list[dict
         rule="total.column", severity="error", ecart=excess, tolerance=tol, exercice=exercice_of(header),
         document_id=table["document_id"], line=parent.val.line or parent.row.line, table_id=table["table_id"],
         found=fr(pv, unit), expected=fr(total, unit), highlight=_clean_text(parent.val.text),
+        **_inputs([s.val for s in valued], parent.val, total, relation=">="),
         message=(f"La ligne « {parent.row.label} »{_col(header)} ({fr(pv, unit)}) est inférieure à la "
                  f"somme de ses lignes de détail {labels} ({fr(total, unit)})."),
         suggestion=f"Vérifier la ligne « {parent.row.label} » : elle devrait valoir au moins {fr(total, unit)}.")]
@@ -376,13 +404,15 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
             if r.kind in ("total", "subtotal") and any(p is None or p.value is None for p in parts):
                 continue  # a blank part of a total row is value.missing, reported by the column check
             s = sum(p.value for p in parts if p and p.value is not None)
-            tol = sum(p.half_unit for p in parts if p and p.value is not None) + tv.half_unit + _EPS
+            figures = [p for p in parts if p and p.value is not None]
+            tol = _tolerance(figures, tv)
             ecart = abs(tv.value - s)
             unit = tv.unit
             out.append(check_row(
                 rule="total.row", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
                 document_id=table["document_id"], line=tv.line or r.line, table_id=table["table_id"],
                 found=fr(tv.value, unit), expected=fr(s, unit), highlight=_clean_text(tv.text),
+                **_inputs(figures, tv, s),
                 message=(f"Ligne « {r.label} » : la colonne « {header} » ({fr(tv.value, unit)}) ne vaut pas "
                          f"{names} ({fr(s, unit)})." if ecart > tol else
                          f"Ligne « {r.label} » : « {header} » ({fr(tv.value, unit)}) et {names} "
@@ -395,7 +425,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
 def _row_ok(tv: Val, parts: list[Val | None]) -> bool:
     valued = [p for p in parts if p and p.value is not None]
     s = sum(p.value for p in valued)
-    return abs(tv.value - s) <= sum(p.half_unit for p in valued) + tv.half_unit + _EPS
+    return abs(tv.value - s) <= _tolerance(valued, tv)
 
 
 def _ratio_range(a: Val, b: Val) -> tuple[float, float] | None:
@@ -441,12 +471,14 @@ def percent_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: se
             res = _pct_eval(r, pc, a, b, mode, total_row)
             if res is None:
                 continue
-            ecart, tol, computed, pv = res
+            ecart, tol, computed, pv, av, bv = res
             out.append(check_row(
                 rule="percent.ratio", severity="error", ecart=ecart, tolerance=tol, exercice=exercice_of(header),
                 document_id=table["document_id"], line=pv.line or r.line, table_id=table["table_id"],
                 found=fr(pv.value, "%", pv.decimals), expected=fr(computed, "%", pv.decimals),
-                highlight=_clean_text(pv.text),
+                highlight=_clean_text(pv.text), valeur=pv.value, unite=pv.unit_of_rounding,
+                numerateur=av.value, unite_numerateur=av.unit_of_rounding,
+                denominateur=bv.value, unite_denominateur=bv.unit_of_rounding,
                 message=(f"Ligne « {r.label} » : le pourcentage « {header or '%'} » ({fr(pv.value, '%', pv.decimals)}) "
                          f"ne correspond pas à {what} ({fr(computed, '%', pv.decimals)})."),
                 suggestion=f"Corriger le pourcentage en {fr(computed, '%', pv.decimals)}."))
@@ -468,7 +500,7 @@ def _pct_eval(r: TRow, pc, a, b, mode, total_row):
     lo, hi = rng
     ecart = 0.0 if lo - pv.half_unit <= pv.value <= hi + pv.half_unit else abs(pv.value - computed)
     tol = 0.0 if ecart == 0 else max(hi - computed, computed - lo) + pv.half_unit
-    return ecart, tol + _EPS, computed, pv
+    return ecart, tol + _EPS, computed, pv, av, bv
 
 
 def table_checks(store) -> list[dict]:

@@ -1,0 +1,150 @@
+"""Socle des attentes Great Expectations de l'atelier : une ligne de contrôle par total, en-tête, phrase…
+
+A rule expectation is a BatchExpectation over a check frame (pipelines.validate.check_frames):
+it reads the frame through one table metric, keeps the rows of its rules, judges each row
+with a pure verdict of pipelines.validate.verdicts and its own kwargs, and returns the
+unexpected rows with what a finding needs (document, table, line, rule, severity, found,
+expected). Its renderers write Data Docs in French.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import pandas as pd
+from great_expectations.core.metric_domain_types import MetricDomainTypes
+from great_expectations.execution_engine import PandasExecutionEngine
+from great_expectations.expectations.expectation import BatchExpectation
+from great_expectations.expectations.metrics.metric_provider import metric_value
+from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
+from great_expectations.render import (
+    LegacyDiagnosticRendererType,
+    LegacyRendererType,
+    RenderedStringTemplateContent,
+    RenderedTableContent,
+)
+from great_expectations.render.renderer.renderer import renderer
+
+METRIC = "bilans.lignes_de_controle"
+# What an unexpected row shows, in Data Docs and in the result: key -> French column title.
+UNEXPECTED_FIELDS = {"document_id": "Document", "table_id": "Tableau", "line": "Ligne", "rule": "Règle",
+                     "severity": "Gravité", "found": "Trouvé", "expected": "Attendu"}
+SEVERITIES_FR = {"error": "erreur", "warning": "avertissement", "info": "information"}
+SAMPLE = 20  # unexpected rows drawn in Data Docs (all of them stay in the result)
+
+
+class CheckRows(TableMetricProvider):
+    """The check frame itself: rule expectations judge whole rows, not one column."""
+
+    metric_name = METRIC
+
+    @metric_value(engine=PandasExecutionEngine)
+    def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, runtime_configuration):
+        df, _, _ = execution_engine.get_compute_domain(
+            domain_kwargs=metric_domain_kwargs, domain_type=MetricDomainTypes.TABLE)
+        return df
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly scalar (GE stores and renders the result)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value
+
+
+class RuleExpectation(BatchExpectation):
+    """A rule of the catalogue judged on check rows; subclasses set `rules`, `template_fr`, `verdict`."""
+
+    rules: ClassVar[tuple[str, ...]] = ()
+    template_fr: ClassVar[str] = ""
+    metric_dependencies: ClassVar[tuple[str, ...]] = (METRIC,)
+    success_keys: ClassVar[tuple[str, ...]] = ()
+    library_metadata: ClassVar[dict] = {"maturity": "experimental", "tags": ["bilans"], "contributors": []}
+
+    @classmethod
+    def is_abstract(cls) -> bool:
+        return not cls.rules
+
+    def verdict(self, row: dict) -> tuple[str, str] | None:
+        raise NotImplementedError
+
+    @classmethod
+    def description_fr(cls, kwargs: dict | None = None) -> str:
+        """The rule in French, its parameters filled in from the suite kwargs."""
+        params = {name: f.default for name, f in cls.__fields__.items()}
+        params.update({k: v for k, v in (kwargs or {}).items() if v is not None})
+        params = {k: v.replace("*", "·") if isinstance(v, str) else v for k, v in params.items()}
+        return cls.template_fr.format(**params) + f" (règles : {', '.join(cls.rules)})"
+
+    def judge(self, df: pd.DataFrame) -> tuple[int, list[dict]]:
+        """(rows judged, unexpected rows in frame order)."""
+        mine = df[df["rule"].isin(self.rules)] if "rule" in df else df.iloc[0:0]
+        out = []
+        for row in mine.to_dict("records"):
+            v = self.verdict(row)
+            if v is None:
+                continue
+            rec = {k: _plain(row.get(k)) for k in UNEXPECTED_FIELDS}
+            rec.update(rule=v[0], severity=v[1], check_id=_plain(row.get("check_id")),
+                       tableau=_plain(row.get("tableau")))
+            out.append(rec)
+        return len(mine), out
+
+    def _validate(self, metrics: dict, runtime_configuration=None, execution_engine=None):
+        n, unexpected = self.judge(metrics[METRIC])
+        return {"success": not unexpected, "result": {
+            "observed_value": f"{len(unexpected)} constat(s) sur {n} contrôle(s)",
+            "element_count": n, "unexpected_count": len(unexpected),
+            "unexpected_percent": 100.0 * len(unexpected) / n if n else 0.0,
+            "unexpected_rows": unexpected,
+            "unexpected_index_list": [{"check_id": u["check_id"]} for u in unexpected]}}
+
+    # --- Data Docs, in French ---------------------------------------------------------------
+
+    @classmethod
+    @renderer(renderer_type=LegacyRendererType.PRESCRIPTIVE)
+    def _prescriptive_renderer(cls, configuration=None, result=None, runtime_configuration=None):
+        if configuration is None and result is not None:
+            configuration = result.expectation_config
+        kwargs = dict(configuration.kwargs) if configuration is not None else {}
+        return [RenderedStringTemplateContent(content_block_type="string_template", string_template={
+            "template": cls.description_fr(kwargs).replace("$", "$$"), "params": {}})]
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.OBSERVED_VALUE)
+    def _diagnostic_observed_value_renderer(cls, configuration=None, result=None, runtime_configuration=None):
+        return (result.result or {}).get("observed_value", "--") if result is not None else "--"
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_STATEMENT)
+    def _diagnostic_unexpected_statement_renderer(cls, configuration=None, result=None, runtime_configuration=None):
+        if result is None or result.success or not (result.result or {}).get("unexpected_count"):
+            return []
+        r = result.result
+        return [RenderedStringTemplateContent(content_block_type="string_template", string_template={
+            "template": f"{r['unexpected_count']} constat(s) sur {r['element_count']} contrôle(s) :",
+            "params": {}, "tag": "strong", "styling": {"classes": ["text-danger"]}})]
+
+    @classmethod
+    @renderer(renderer_type=LegacyDiagnosticRendererType.UNEXPECTED_TABLE)
+    def _diagnostic_unexpected_table_renderer(cls, configuration=None, result=None, runtime_configuration=None):
+        rows = ((result.result or {}).get("unexpected_rows") or []) if result is not None else []
+        if not rows:
+            return None
+        table = [[_cell(u, k) for k in UNEXPECTED_FIELDS] for u in rows[:SAMPLE]]
+        header = f"{len(rows)} constat(s)" + (f", les {SAMPLE} premiers :" if len(rows) > SAMPLE else " :")
+        return [RenderedTableContent(content_block_type="table", table=table, header=header,
+                                     header_row=list(UNEXPECTED_FIELDS.values()),
+                                     styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}})]
+
+
+def _cell(row: dict, key: str) -> str:
+    if key == "table_id":
+        return str(row.get("tableau") or row.get("table_id") or "—")
+    if key == "severity":
+        return SEVERITIES_FR.get(row.get(key), row.get(key) or "—")
+    value = row.get(key)
+    return "—" if value is None else str(value)

@@ -30,7 +30,7 @@ def bench_check(paths: list[Path], db_path, corpus: list[Path] | None = None) ->
     out = {
         "ge_import_floor_s": round(floor, 2),
         "check_one_s (médiane de 3)": round(one, 2),
-        "check_one_over_floor (objectif <= 2)": round(one / floor, 2) if floor else None,
+        "check_one_over_floor (objectif <= 1,3)": round(one / floor, 2) if floor else None,
         f"check_{len(paths)}_rapports_s": round(seeds, 2),
     }
     if corpus:

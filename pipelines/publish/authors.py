@@ -210,6 +210,7 @@ def build_data_docs(con, out: Path) -> Path:
     """GE Data Docs of the suites, validated again on the check frames drawn from the store."""
     import shutil
 
+    from pipelines.publish.offline import make_offline
     from pipelines.validate import check_frames
     from pipelines.validate.suites import _context, _suite, load_suites
 
@@ -221,9 +222,10 @@ def build_data_docs(con, out: Path) -> Path:
     context.add_data_docs_site(site_name=site, site_config={
         "class_name": "SiteBuilder",
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out.resolve())},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False}})
     frames = check_frames(con)
     suites = load_suites()
+    summary = []
     for name, df in frames.items():
         if df.empty:
             continue
@@ -239,6 +241,16 @@ def build_data_docs(con, out: Path) -> Path:
         cp = context.checkpoints.add_or_update(gx.Checkpoint(
             name=f"cp_{name}", validation_definitions=[vd],
             actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[site])]))
-        cp.run(batch_parameters={"dataframe": df.reset_index(drop=True)})
+        run = cp.run(batch_parameters={"dataframe": df.reset_index(drop=True)})
+        summary.append(_suite_summary(name, suites[name], run))
     context.build_data_docs(site_names=[site])
+    make_offline(out, summary)
     return out
+
+
+def _suite_summary(name: str, spec: dict, run) -> dict:
+    """What the offline index says of a suite: its rules, rows checked, findings."""
+    results = [r for v in run.run_results.values() for r in v.results]
+    return {"name": name, "description": f"{spec['meta']['description']} ({', '.join(spec['meta']['rules'])})",
+            "success": run.success, "checked": sum(r.result.get("element_count") or 0 for r in results),
+            "unexpected": sum(r.result.get("unexpected_count") or 0 for r in results)}

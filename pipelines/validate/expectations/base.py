@@ -31,7 +31,7 @@ METRIC = "bilans.lignes_de_controle"
 UNEXPECTED_FIELDS = {"document_id": "Document", "table_id": "Tableau", "line": "Ligne", "rule": "Règle",
                      "severity": "Gravité", "found": "Trouvé", "expected": "Attendu"}
 SEVERITIES_FR = {"error": "erreur", "warning": "avertissement", "info": "information"}
-SAMPLE = 20  # unexpected rows drawn in Data Docs (all of them stay in the result)
+SAMPLE = 200  # unexpected rows drawn in Data Docs (all of them stay in the result)
 
 
 class CheckRows(TableMetricProvider):

@@ -155,6 +155,7 @@ def test_contributions_2022_compared_like_for_like(db_path):
     text = _headline(db_path, "SIIM94", 2022, "finances")
     # 9 members in the 2022 table (lines 257-267): 3 851 133 € in 2022, 4 684 702 € in 2021; the five
     # OPH cotisations (lines 272-276) have no 2021 figure in that report
+    assert "en 2022 (cotisations, 12 adhérents, dont 5 cités dans le texte) : 4 612 590 € (non comparable" in text
     assert "à périmètre constant, 3 851 133 € contre 4 684 702 € en 2021 (-17,8 %)" in text
     assert "-42,2" not in text
     assert "Dépenses d'investissement réalisées (réalisé + reports) en 2022 : 785 337 €" in text

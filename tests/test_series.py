@@ -136,3 +136,17 @@ def test_pair_of_one_report_is_preferred_and_flagged_total_is_resummed():
     assert round(ev.variation, 2) == -4.09
     as_of_2017 = evolution([r for r in rows if r["report_year"] == 2017], 2017, "jours")
     assert as_of_2017.courant.valeur == 1111 + 956 and not as_of_2017.courant.imprime
+
+
+def test_build_summary_lists_unmapped_labels_and_headers_per_document(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "r2021.txt").write_text(REPORT_2021.replace("Adhérent\tTotal", "Adhérent\tParticipation exceptionnelle"),
+                                   encoding="utf-8")
+    (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\nr2021.txt,SIIM94,2021,B,b\n",
+                                      encoding="utf-8")
+    assert build(raw, tmp_path / "b.duckdb", validate=False) == 0
+    out = capsys.readouterr().out
+    assert "    r2021 :\n" in out
+    assert "      type d'activité « Accompagnement »\n" in out
+    assert "      en-tête de colonne « Participation exceptionnelle »\n" in out

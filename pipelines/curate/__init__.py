@@ -56,7 +56,7 @@ def named_quantity(label: str | None) -> bool:
     return bool(words) and not _NOT_A_QUANTITY.search(label or "")
 
 
-def _narratifs(doc: Document, joined: set[tuple[int, float]]) -> list[dict]:
+def _narratifs(doc: Document, joined: set[tuple[int, float]] = frozenset()) -> list[dict]:
     rows = []
     for n in doc.narratifs:
         if n.value is None or n.status != "ok" or (n.line, n.value) in joined or not named_quantity(n.label):

@@ -211,6 +211,8 @@ class Contexte:
         """Attach source and findings to each row (the fields charts and tables show)."""
         for r in data:
             flags = self.signalements(r)
+            if r.get("source") in ("tableau", "texte"):  # the store's column, before it becomes provenance
+                r["origine"] = r["source"]
             r["source"] = self.source(r.get("document_id"), r.get("line"))
             r["signale"] = bool(flags)
             r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
@@ -414,7 +416,7 @@ def contributions(ctx: Contexte) -> list[dict]:
                     "signale": bool(fig.constats), "mesure": base[0].get("mesure"),
                     "signalement": " ; ".join(f"{f['rule']} : {f['message']}" for f in fig.constats),
                     "source": " ; ".join(r["source"] for r in base) + (
-                        " (cité dans le texte)" if any(r.get("source") == "texte" for r in base) else ""),
+                        " (cité dans le texte)" if any(r.get("origine") == "texte" for r in base) else ""),
                     "document_id": base[0]["document_id"], "line": base[0]["line"]})
     return out
 
@@ -461,7 +463,7 @@ def _resume_contributions(ctx: Contexte, res: Resume) -> None:
     cur = ev.courant
     mesure = MESURES.get(cur.cle[0], cur.cle[0]) if cur.cle else "contributions"
     n = len(cur.composition)
-    texte = [r for r in every if r["exercice"] == ctx.year and r.get("source") == "texte"
+    texte = [r for r in every if r["exercice"] == ctx.year and r.get("origine") == "texte"
              and r.get("report_year") == cur.report_year]
     cite = f", dont {len(texte)} cités dans le texte" if texte else ""
     phrase = (f"Contributions des adhérents en {ctx.year} ({mesure}, {n} adhérents{cite}) : "
@@ -526,10 +528,10 @@ def resume_rh(ctx: Contexte) -> Resume:
     cond, pats = _domaine_sql(ctx.template)
     every = vintages(ctx, "indicateurs", f"AND {cond}", pats)
     # key figures of tables only: prose figures stay in the table below the summary
-    for r in [r for r in indicateurs(ctx) if r["exercice"] == ctx.year and r.get("source") != "texte"][
+    for r in [r for r in indicateurs(ctx) if r["exercice"] == ctx.year and r.get("origine") != "texte"][
             :MAX_INDICATEURS_RESUME]:
         serie = [x for x in every if x.get("concept") == r.get("concept") and x.get("perimetre") == r.get("perimetre")
-                 and x.get("source") != "texte"]
+                 and x.get("origine") != "texte"]
         ev = evolution(serie, ctx.year, "valeur")
         if ev is None:
             continue

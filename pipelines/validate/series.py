@@ -111,10 +111,8 @@ def _break_row(gone: list[dict], figures: dict, years: list[int]) -> dict:
     where = f"rapport {first['report_year']}, ligne {first['line']}"
     verb = "semble renommé" if len(olds) == 1 else "semblent regroupés sous"
     total_old = sum(o["valeur"] for o in olds)
-    return check_row(
-        rule="series.break", severity="warning", statut="rupture", document_id=new["document_id"],
-        line=int(new["line"]), table_id=new["table_id"], exercice=y, family=new["famille"], key=new["serie"],
-        found=f"« {new['libelle']} » : {format_fr(new['valeur'])}",
+    return _finding(
+        new, found=f"« {new['libelle']} » : {format_fr(new['valeur'])}",
         expected=f"{printed_old} : {format_fr(total_old)}", highlight=new["libelle"],
         message=(f"{printed_old} ({where}) {verb} « {new['libelle']} » : chiffres égaux ou proches pour "
                  f"les années que donnent les deux rapports ({pairs}). "
@@ -161,13 +159,18 @@ def _moves_row(t1, t2, entered, left, i1, i2, delta, moved) -> dict:
     if left:
         parts.append("absentes en " + str(y2) + " : " + ", ".join(
             f"« {i1[c][y1]['libelle']} » ({format_fr(v)})" for c, v in sorted(left.items())))
-    return check_row(
-        rule="series.break", severity="warning", statut="rupture", document_id=t2["document_id"],
-        line=int(t2["line"]), table_id=t2["table_id"], exercice=y2, family=t2["famille"], key=t2["serie"],
-        found=f"{format_fr(t1['valeur'])} ({y1}) -> {format_fr(t2['valeur'])} ({y2})",
+    return _finding(
+        t2, found=f"{format_fr(t1['valeur'])} ({y1}) -> {format_fr(t2['valeur'])} ({y2})",
         expected=f"évolution à périmètre constant : {format_fr(delta - moved)}", highlight=t2["libelle"],
         message=(f"Le total « {t2['libelle']} » passe de {format_fr(t1['valeur'])} en {y1} (rapport "
                  f"{t1['report_year']}, ligne {t1['line']}) à {format_fr(t2['valeur'])} en {y2} ; "
                  f"{format_fr(moved)} de cet écart tient aux catégories qui changent ({'; '.join(parts)}). "
                  "Les deux totaux ne couvrent pas le même périmètre."),
         suggestion="Donner l'évolution à périmètre constant, ou dire dans le texte ce qui entre et ce qui sort.")
+
+
+def _finding(point: dict, **kw) -> dict:
+    """A series.break check row located on the later report's figure."""
+    return check_row(rule="series.break", severity="warning", statut="rupture", document_id=point["document_id"],
+                     line=int(point["line"]), table_id=point["table_id"], exercice=point["exercice"],
+                     family=point["famille"], key=point["serie"], **kw)

@@ -20,14 +20,21 @@ from itertools import combinations
 from pipelines.extract.numbers import format_fr
 from pipelines.validate.frames import check_row
 
-_CLOSE = 0.02  # relative gap under which two figures are « the same » across reports
-_NEAR = 0.10  # ... and under which a restated year still agrees
 # Families whose rows are a nomenclature (types, domains, adhérents): a category entering or
 # leaving changes the perimeter of the total. Budget chapters come and go with the flows.
 _PERIMETER_FAMILIES = ("activite", "contributions", "formations", "tickets")
 
 
-def _close(a: float, b: float, rel: float = _CLOSE) -> bool:
+def _params() -> dict:
+    """The rule's parameters, as the suite expectations/series.json states them."""
+    from pipelines.validate.verdicts import suite_kwargs
+
+    kw = suite_kwargs("series", "expect_series_to_stay_comparable")
+    return {"close": kw.get("ecart_renommage", 0.02), "near": kw.get("ecart_reprise", 0.10),
+            "part": kw.get("part_expliquee", 0.5)}
+
+
+def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= max(1.0, rel * max(abs(a), abs(b)))
 
 
@@ -96,7 +103,8 @@ def _matching_group(gone: dict, figures: dict, years: list[int], size: int) -> l
         return None
     for group in combinations(sorted(candidates), size):
         sums = [(sum(gone[c][y]["valeur"] for c in group), figures[y]["valeur"]) for y in years]
-        if any(_close(a, b) for a, b in sums) and all(_close(a, b, _NEAR) for a, b in sums):
+        p = _params()
+        if any(_close(a, b, p["close"]) for a, b in sums) and all(_close(a, b, p["near"]) for a, b in sums):
             return list(group)
     return None
 
@@ -139,7 +147,7 @@ def _total_moves(by_report: dict[int, list[dict]]) -> list[dict]:
         left = {c: v[y1]["valeur"] for c, v in i1.items() if c not in i2 and v[y1]["valeur"]}
         delta = t2["valeur"] - t1["valeur"]
         moved = sum(entered.values()) - sum(left.values())
-        if not (entered or left) or abs(delta) < 1 or abs(moved) < 0.5 * abs(delta) or delta * moved < 0:
+        if not (entered or left) or abs(delta) < 1 or abs(moved) < _params()["part"] * abs(delta) or delta * moved < 0:
             continue
         out.append(_moves_row(t1, t2, entered, left, i1, i2, delta, moved))
     return out

@@ -155,8 +155,19 @@ class ExpectTablesToAgree(RuleExpectation):
 
 
 class ExpectSeriesToStayComparable(StatusExpectation):
-    """A series keeps its name, measure and perimeter from one report to the next."""
+    """A series keeps its name, measure and perimeter from one report to the next.
+
+    pipelines/validate/series.py reads the parameters from the suite: a vanished label and a new
+    one are « the same figures » within `ecart_renommage` in one common year and `ecart_reprise`
+    in every other (restated years); a total's change is « made of » categories entering or
+    leaving when they account for at least `part_expliquee` of it.
+    """
 
     rules: ClassVar[tuple[str, ...]] = ("series.break",)
     template_fr: ClassVar[str] = (
-        "Une série doit garder son nom, sa mesure et son périmètre d'un rapport à l'autre")
+        "Une série doit garder son nom, sa mesure et son périmètre d'un rapport à l'autre (renommage : "
+        "chiffres à {ecart_renommage} près, {ecart_reprise} pour une année reprise ; périmètre : catégories "
+        "entrées ou sorties expliquant au moins {part_expliquee} de l'évolution d'un total)")
+    ecart_renommage: float = 0.02
+    ecart_reprise: float = 0.10
+    part_expliquee: float = 0.5

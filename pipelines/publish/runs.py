@@ -34,7 +34,8 @@ TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
 STATE_FILE = ".state.json"
 # Code executed by every notebook: a change re-runs everything.
-SHARED_CODE = (Path(analyses.__file__), Path(fmt.__file__))
+SHARED_CODE = (*sorted(Path(analyses.__file__).parent.glob("*.py")), Path(fmt.__file__),
+               Path(__file__).with_name("comparaison.py"))
 CELL_TIMEOUT_S = 600
 
 

@@ -35,8 +35,12 @@ OUT_DIR = Path("reports/analyses")
 STATE_FILE = ".state.json"
 # Code executed by every notebook: a change re-runs everything.
 SHARED_CODE = (*sorted(Path(analyses.__file__).parent.glob("*.py")), Path(fmt.__file__),
-               Path(__file__).with_name("comparaison.py"))
+               Path(__file__).with_name("comparaison.py"), Path(__file__).with_name("dessin.py"),
+               *sorted(Path(__file__).with_name("gabarits").rglob("*.*")))
 CELL_TIMEOUT_S = 600
+# nbconvert template: JupyterLab's export without the scripts it loads from the network
+GABARITS = Path(__file__).with_name("gabarits")
+GABARIT = "bilans"
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,8 @@ def to_html(notebook_path: Path, title: str) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            template_name=GABARIT, extra_template_basedirs=[str(GABARITS)], language_code="fr")
     nb = nbformat.read(notebook_path, as_version=4)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     target = notebook_path.with_suffix(".html")

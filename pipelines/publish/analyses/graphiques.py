@@ -7,12 +7,10 @@ opened offline or from a mail attachment still shows every chart.
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections import defaultdict
 from typing import Any
 
-from pipelines.publish import fmt
+from pipelines.publish import dessin, fmt
 from pipelines.publish.analyses.commun import (
     Contexte,
     _constats_html,
@@ -25,51 +23,18 @@ from pipelines.publish.analyses.commun import (
     tableau,
 )
 
-FR_TIME = {
-    "dateTime": "%A %e %B %Y à %X", "date": "%d/%m/%Y", "time": "%H:%M:%S", "periods": ["AM", "PM"],
-    "days": ["dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"],
-    "shortDays": ["dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."],
-    "months": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-               "octobre", "novembre", "décembre"],
-    "shortMonths": ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
-                    "nov.", "déc."],
-}
-
-_EMBED = """<div id="{id}"></div>
-<script type="text/javascript">
-(function(spec) {{
-  var el = document.getElementById("{id}");
-  function load(src) {{ return new Promise(function(ok, ko) {{
-    var s = document.createElement("script"); s.src = src; s.onload = ok; s.onerror = ko;
-    document.head.appendChild(s); }}); }}
-  function draw() {{ vegaEmbed(el, spec, {{actions: false}}); }}
-  if (typeof vegaEmbed !== "undefined") {{ draw(); return; }}
-  load("https://cdn.jsdelivr.net/npm/vega@{vega}").then(function() {{
-    return load("https://cdn.jsdelivr.net/npm/vega-lite@{vegalite}"); }}).then(function() {{
-    return load("https://cdn.jsdelivr.net/npm/vega-embed@{embed}"); }}).then(draw).catch(function() {{
-    el.innerHTML = "<p><i>Graphique non affiché (bibliothèque Vega inaccessible hors ligne) : voir le tableau ci-dessous.</i></p>";
-  }});
-}})({spec});
-</script>"""
-
 
 def chart_bundle(chart) -> dict:
-    """Mime bundle: Vega-Lite spec for JupyterLab, a vega-embed snippet for the HTML export.
+    """Mime bundle: the Vega-Lite spec (JupyterLab draws it, interactive) and the same chart
+    drawn as SVG (the HTML export shows it inline, without network nor script).
 
-    The spec is embedded with <, > and & escaped as JSON unicode escapes, so a
-    label such as '</script>' from a report cannot break out of the script.
+    No text/html entry: JupyterLab would prefer it to the spec. Source text in
+    the SVG is XML-escaped by vl-convert.
     """
-    import altair as alt
-
-    spec = chart.configure(locale={"number": fmt.VEGA_FORMAT_LOCALE, "time": FR_TIME}).to_dict()
-    safe = json.dumps(spec, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e") \
-        .replace("&", "\\u0026")
-    major = alt.SCHEMA_VERSION.lstrip("v").split(".")[0]
-    snippet = _EMBED.format(id=f"vis-{uuid.uuid4().hex}", spec=safe, vega=alt.VEGA_VERSION.split(".")[0],
-                            vegalite=alt.VEGALITE_VERSION, embed=alt.VEGAEMBED_VERSION.split(".")[0])
+    spec = chart.configure(locale={"number": fmt.VEGA_FORMAT_LOCALE, "time": dessin.FR_TIME}).to_dict()
     title = spec.get("title")
     title = title.get("text") if isinstance(title, dict) else title
-    return {f"application/vnd.vegalite.v{major}+json": spec, "text/html": snippet,
+    return {dessin.JUPYTER_VEGALITE: dessin.pour_jupyter(spec), "image/svg+xml": dessin.svg(spec),
             "text/plain": f"Graphique : {title or ''}"}
 
 
@@ -77,7 +42,9 @@ def montrer(chart) -> None:
     """Display an Altair chart with French number formats (also for analysts' own charts)."""
     from IPython.display import display
 
-    display(chart_bundle(chart), raw=True)
+    bundle = chart_bundle(chart)
+    alt_text = bundle["text/plain"] + " (valeurs dans le tableau ci-dessous)"
+    display(bundle, raw=True, metadata={"alt": alt_text})
 
 
 def _signal_encoding(alt):

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
     ALERTE,
@@ -11,6 +13,7 @@ from pipelines.publish.analyses.commun import (
     AXES,
     AXES_FEMININS,
     LIBELLES,
+    MAX_INDICATEURS_RESUME,
     POLES,
     Contexte,
     Resume,
@@ -22,6 +25,7 @@ from pipelines.publish.analyses.commun import (
     _section,
     est_total,
     indicateurs,
+    indicateurs_sql,
     latest,
     message,
     somme,
@@ -65,6 +69,7 @@ def resume_activite(ctx: Contexte) -> Resume:
     ref = _axe_reference(items, ctx.year)
     if ref is None:
         res.phrases.append(f"Le bilan {ctx.year} ne donne pas de jours d'activité pour {LIBELLES[ctx.template]}.")
+        _resume_series(ctx, res)
     else:
         where, poles = _poles_sql(ctx)
         every = vintages(ctx, "activite", where, poles)
@@ -143,6 +148,8 @@ def graphique_indicateurs(ctx: Contexte) -> None:
     ind = indicateurs(ctx)
     if not ind:
         return
+    graphique_series(ctx, ind)
+    graphique_repartitions(ctx, ind)
     _section("Indicateurs clés")
     years, body = _pivot(ind, "indicateur", "valeur", fmt.nombre)
     tableau(["Indicateur", *map(str, years)], body)
@@ -190,3 +197,96 @@ def graphique_autres_axes(ctx: Contexte) -> None:
     for axe in sorted({r["axe"] for r in activite(ctx)} - shown, key=str):
         if axe:
             graphique_activite(ctx, axe)
+
+
+# ---------------------------------------------------------------- the pôle's indicator series
+
+def _series(rows: list[dict]) -> dict[tuple, list[dict]]:
+    """Table figures by series (concept, measure, perimeter); prose figures stay in the table."""
+    out: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        if r.get("source") != "texte" and r.get("valeur") is not None:
+            out[(r.get("concept"), r.get("mesure"), r.get("perimetre"))].append(r)
+    return out
+
+
+def _pluriannuelles(rows: list[dict], year: int) -> list[list[dict]]:
+    """Series printed for several exercices, `year` included, in the order of the report."""
+    kept = [rs for rs in _series(rows).values()
+            if len({r["exercice"] for r in rs}) >= 2 and any(r["exercice"] == year for r in rs)]
+    return sorted(kept, key=lambda rs: (min(r["line"] for r in rs if r["exercice"] == year), rs[0]["indicateur"]))
+
+
+def _resume_series(ctx: Contexte, res: Resume) -> None:
+    """Without days of activity, the pôle's multi-year figures (a synthesis table) make the summary."""
+    cond, params = indicateurs_sql(ctx.con, ctx.template)
+    series = _pluriannuelles(vintages(ctx, "indicateurs", f"AND {cond}", params), ctx.year)
+    for rs in series[:MAX_INDICATEURS_RESUME]:
+        ev = evolution(rs, ctx.year, "valeur")
+        if ev is None:
+            continue
+        unit = f" {rs[0]['unite']}" if rs[0].get("unite") else ""
+        label = next(r["indicateur"] for r in rs if r["exercice"] == ctx.year)
+        res.phrases.append(f"{label} en {ctx.year} : {ev.courant.texte()}{unit} ({ev.texte()}).")
+        _noter(res, ev)
+    if len(series) > MAX_INDICATEURS_RESUME:
+        n = len(series) - MAX_INDICATEURS_RESUME
+        res.phrases.append(f"{n} autre{'s' if n > 1 else ''} série{'s' if n > 1 else ''} "
+                           f"pluriannuelle{'s' if n > 1 else ''} : voir le graphique des séries.")
+
+
+def graphique_series(ctx: Contexte, ind: list[dict]) -> None:
+    """One small line chart per multi-year series (own scale each: pages and servers differ by 10⁶)."""
+    import altair as alt
+
+    series = _pluriannuelles(ind, ctx.year)
+    if not series:
+        return
+    data = [r for rs in series for r in rs]
+    first = min(r["exercice"] for r in data)
+    _section(f"Séries pluriannuelles, {first}–{ctx.year}")
+    order = [rs[0]["indicateur"] for rs in series]
+    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "indicateur", "valeur")))).mark_line(
+        point=True).encode(
+        x=alt.X("exercice:Q", title="Exercice", axis=alt.Axis(format="d", tickMinStep=1),
+                scale=alt.Scale(zero=False)),
+        y=alt.Y("valeur:Q", title=None, axis=alt.Axis(format=",.0f")),
+        tooltip=[alt.Tooltip("indicateur:N", title="Indicateur"), alt.Tooltip("exercice:O", title="Exercice"),
+                 alt.Tooltip("valeur:Q", title="Valeur", format=",.0f"), alt.Tooltip("source:N", title="Source"),
+                 alt.Tooltip("signalement:N", title="Contrôle")],
+    ).properties(width=220, height=140).facet(
+        facet=alt.Facet("indicateur:N", title=None, sort=order), columns=3,
+    ).resolve_scale(y="independent").properties(title=f"Séries pluriannuelles du rapport, {first}–{ctx.year}")
+    years, body = _pivot(data, "indicateur", "valeur", fmt.nombre)
+    _figure(ctx, chart, data, ["Indicateur", *map(str, years)], body)
+
+
+def _repartitions(ind: list[dict], year: int) -> list[list[dict]]:
+    """Tables of the year that break one measure down by item (mises en production by application)."""
+    by_table: dict[str, list[dict]] = defaultdict(list)
+    multi = {r.get("concept") for rs in _pluriannuelles(ind, year) for r in rs}
+    for r in ind:
+        if r["exercice"] == year and r.get("table_id") and r.get("source") != "texte" \
+                and r.get("concept") not in multi:
+            by_table[r["table_id"]].append(r)
+    return [rs for rs in by_table.values() if sum(not est_total(r["indicateur"]) for r in rs) >= 3]
+
+
+def graphique_repartitions(ctx: Contexte, ind: list[dict]) -> None:
+    import altair as alt
+
+    for rs in _repartitions(ind, ctx.year):
+        caption = ctx.con.execute("SELECT caption FROM tables WHERE table_id = ?", [rs[0]["table_id"]]).fetchone()
+        titre = (caption[0] if caption and caption[0] else "Répartition") + f" ({ctx.year})"
+        items = [dict(r, item=r["indicateur"].split(" — ")[0]) for r in rs if not est_total(r["indicateur"])]
+        _section(titre)
+        chart = alt.Chart(alt.Data(values=_chart_data(items, ("item", "valeur")))).mark_bar().encode(
+            y=alt.Y("item:N", title=None, sort="-x"),
+            x=alt.X("valeur:Q", title="Valeur", axis=alt.Axis(format=",.0f", tickMinStep=1)),
+            tooltip=[alt.Tooltip("item:N", title="Libellé"), alt.Tooltip("valeur:Q", title="Valeur"),
+                     alt.Tooltip("source:N", title="Source"), alt.Tooltip("signalement:N", title="Contrôle")],
+            **_signal_encoding(alt),
+        ).properties(title=titre, width=380, height=max(120, 16 * len(items)))
+        body = [[r["indicateur"], somme([r], "valeur").texte()] for r in
+                sorted(rs, key=lambda r: (est_total(r["indicateur"]), -(r["valeur"] or 0), r["indicateur"]))]
+        _figure(ctx, chart, rs, ["Libellé", str(ctx.year)], body)

@@ -37,6 +37,22 @@ def _domaine_sql(template: str) -> tuple[str, list[str]]:
     pats = list(DOMAINES.get(template, ()))
     return "(" + " OR ".join("lower(domaine) LIKE ?" for _ in pats) + ")", pats
 
+
+def colonnes(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                      [table]).fetchall()}
+
+
+def indicateurs_sql(con: duckdb.DuckDBPyConnection, template: str) -> tuple[str, list[str]]:
+    """The indicateurs a notebook shows: its domain (section) patterns, and for a pôle notebook the
+    figures the pôle referential attached to that pôle by their label (a store without the
+    column, built before, has only the first)."""
+    cond, pats = _domaine_sql(template)
+    if template in POLES and "pole" in colonnes(con, "indicateurs"):
+        poles = list(POLES[template])
+        return f"({cond} OR pole IN ({', '.join('?' * len(poles))}))", [*pats, *poles]
+    return cond, pats
+
 TITRES = {
     "pole_si": "Pôle SI", "pole_infrastructures": "Pôle Infrastructures", "pole_support": "Pôle Support",
     "finances": "Finances", "ressources_humaines": "Ressources humaines", "qualite": "Qualité des données",
@@ -150,7 +166,10 @@ def has_data(con: duckdb.DuckDBPyConnection, org: str, year: int, template: str,
         ph = ", ".join("?" * len(poles))
         if exists("activite", f"AND pole IN ({ph})", poles):
             return True
-        return template == "pole_support" and (exists("tickets") or exists("formations"))
+        if template == "pole_support" and (exists("tickets") or exists("formations")):
+            return True
+        cond, params = indicateurs_sql(con, template) if "indicateurs" in present else ("", [])
+        return exists("indicateurs", f"AND {cond} AND source = 'tableau'", params)
     if template == "finances":
         return exists("finances") or exists("contributions")
     if template == "ressources_humaines":
@@ -188,7 +207,8 @@ class Contexte:
 
     def signalements(self, row: dict) -> list[dict]:
         found = self.constats.get((row.get("document_id"), row.get("line")), [])
-        return [f for f in found if f.get("exercice") is None or f["exercice"] == row.get("exercice")]
+        return [f for f in found if (f.get("exercice") is None or f["exercice"] == row.get("exercice"))
+                and not _autre_chiffre(f, row)]
 
     def marquer(self, data: list[dict]) -> list[dict]:
         """Attach source and findings to each row (the fields charts and tables show)."""
@@ -199,6 +219,15 @@ class Contexte:
             r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
             r["_constats"] = flags
         return data
+
+
+def _autre_chiffre(finding: dict, row: dict) -> bool:
+    """A key figure on a line of several (a synthesis row) is not flagged by a finding that
+    quotes another of the line's figures (« 77 mises en production » leaves « 3 974 boîtes » alone)."""
+    text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get("found") or "")).replace(",", ".")
+    if row.get("valeur") is None or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return False
+    return abs(float(text) - float(row["valeur"])) > 1e-6
 
 
 def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Contexte:
@@ -287,9 +316,9 @@ def _noter(res: Resume, ev: Evolution | None) -> None:
 def indicateurs(ctx: Contexte) -> list[dict]:
     if ctx.template not in DOMAINES:
         return []
-    cond, pats = _domaine_sql(ctx.template)
+    cond, params = indicateurs_sql(ctx.con, ctx.template)
     return ctx.marquer(latest(ctx.con, "indicateurs", ctx.org, ctx.year, ("domaine", "indicateur"),
-                              f"AND {cond}", pats))
+                              f"AND {cond}", params))
 
 
 # ---------------------------------------------------------------- rendering

@@ -80,6 +80,14 @@ def test_run_every_template_on_fixture_store(fixture_store, tmp_path):
     index = (out / "index.html").read_text()
     assert all(f'href="{k}.html"' in index for k in state)
     assert_charts_inline(out, state)
+    # index: each run's headline (computed by its notebook, through comparaison) and a thumbnail of its chart
+    assert external_references(index) == []
+    une = index.replace("\u202f", " ").replace("\u00a0", " ")
+    assert "En 2018, le pôle SI du SIIM94 a réalisé 500 jours ⚠ d&#x27;activité (non comparable à 2017" in une
+    assert ("Dépenses de fonctionnement réalisées en 2018 : 3 264 576 € (+1,7 % par rapport à 2017 : "
+            "3 210 000 €)") in une  # finances' headline: its first compared figure
+    with_chart = [k for k in state if specs(out / f"{k}.ipynb")]
+    assert len(inline_charts(index)) == len(with_chart) >= 6
     domain_svg = [s for s in inline_charts((out / "SIIM94/2018/pole_si.html").read_text()) if "par domaine" in s][0]
     assert "Finances" in domain_svg and "Santé publique" in domain_svg and ">2018<" in domain_svg
     # the table under the chart keeps the figures for copy-paste and screen readers

@@ -53,15 +53,23 @@ def pour_jupyter(spec: dict) -> dict:
     return spec
 
 
-def vignette(spec: dict, largeur: int = 240, hauteur: int = 120) -> str:
-    """A small SVG of a chart for a table of contents: no title, legend nor axis titles."""
+def vignette(spec: dict, largeur: int = 220, hauteur: int = 110) -> str:
+    """A small SVG of a chart for a table of contents: its first view, without title nor legend."""
     small = copy.deepcopy(spec)
+    for key in ("hconcat", "vconcat", "concat"):  # a dashboard of charts: its first one
+        if small.get(key):
+            small = {**small[key][0], **{k: small[k] for k in ("config", "datasets", "$schema") if k in small}}
     small.pop("title", None)
-    for part in [small, *small.get("hconcat", []), *small.get("vconcat", [])]:
-        if "mark" in part or "layer" in part:
-            part.update(width=largeur, height=hauteur)
-            part.pop("title", None)
+    view = small.get("spec", small)  # a faceted chart: one small panel per facet
+    view.pop("title", None)
+    if "spec" in small:
+        view.update(width=largeur // 3, height=hauteur // 2)
+    else:
+        view.update(width=largeur, height=hauteur)
+    for channel in ("row", "column", "facet"):
+        small.get("encoding", {}).pop(channel, None)
     cfg = small.setdefault("config", {})
     cfg["legend"] = {"disable": True}
-    cfg.setdefault("axis", {}).update(title=None, labelFontSize=9)
+    cfg.setdefault("axis", {}).update(title=None, labelFontSize=8)
+    cfg["header"] = {"labelFontSize": 8}
     return svg(small)

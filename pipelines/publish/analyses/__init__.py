@@ -85,6 +85,8 @@ from pipelines.publish.analyses.qualite import (
     resume_qualite,
 )
 
+A_LA_UNE = "bilans_a_la_une"
+
 __all__ = [
     "LIBELLES", "POLES", "POLE_TEMPLATES", "ROOT", "TABLES", "TEMPLATES", "TITRES", "Contexte", "Resume",
     "activite", "chart_bundle", "connecter", "constats_document", "contributions", "effectifs", "entete",
@@ -122,4 +124,4 @@ def entete(ctx: Contexte) -> None:
         body += "<h2>L'essentiel</h2><ul>" + "".join(f"<li>{_e(p)}</li>" for p in res.phrases) + "</ul>"
         body += _constats_html(res.constats, ctx)
     plain = "\n".join([ctx.titre, *res.phrases, _constats_plain(res.constats, ctx)]).strip()
-    _display(body, plain)
+    _display(body, plain, metadata={A_LA_UNE: res.a_la_une})  # read back by the analyses index

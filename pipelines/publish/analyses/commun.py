@@ -272,9 +272,15 @@ class Resume:
     phrases: list[str] = field(default_factory=list)
     constats: list[dict] = field(default_factory=list)
     evolutions: list[Evolution] = field(default_factory=list)
+    titre: str | None = None  # the first sentence whose figure went through comparaison.evolution
 
     def texte(self) -> str:
         return "\n".join(self.phrases)
+
+    @property
+    def a_la_une(self) -> str:
+        """The headline of the run for the analyses index."""
+        return self.titre or (self.phrases[0] if self.phrases else "")
 
 
 def _dedupe(flags: list[dict]) -> list[dict]:
@@ -308,7 +314,10 @@ def vintages(ctx: Contexte, table: str, where: str = "", params: list | None = N
 
 
 def _noter(res: Resume, ev: Evolution | None) -> None:
+    """Record the evolution of the sentence just written (the first one is the run's headline)."""
     if ev is not None:
+        if res.titre is None and res.phrases:
+            res.titre = res.phrases[-1]
         res.evolutions.append(ev)
         res.constats += ev.courant.constats
 
@@ -327,10 +336,10 @@ def _e(text: Any) -> str:
     return html.escape("" if text is None else str(text))
 
 
-def _display(html_body: str, plain: str) -> None:
+def _display(html_body: str, plain: str, metadata: dict | None = None) -> None:
     from IPython.display import display
 
-    display({"text/html": html_body, "text/plain": plain}, raw=True)
+    display({"text/html": html_body, "text/plain": plain}, raw=True, metadata=metadata)
 
 
 def _constats_html(flags: list[dict], ctx: Contexte) -> str:

@@ -9,6 +9,7 @@ to load nothing (`allowed_base_urls=[]`): the specs carry their data inline.
 from __future__ import annotations
 
 import copy
+import os
 from functools import lru_cache
 
 from pipelines.publish import fmt
@@ -26,6 +27,11 @@ FR_TIME = {
 # marks and encodings used here read the same).
 JUPYTER_VEGALITE = "application/vnd.vegalite.v5+json"
 JUPYTER_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+
+
+def actif() -> bool:
+    """BILANS_SVG=0 leaves the SVG out (the benchmark's « before » : spec only)."""
+    return os.environ.get("BILANS_SVG", "1") != "0"
 
 
 @lru_cache(maxsize=1)

@@ -387,24 +387,40 @@ def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
     """
     db = Path(db_path).resolve()
 
-    def timed(cwd: str, *args: str) -> tuple[float, int]:
+    def timed(cwd: str, *args: str, env: dict | None = None) -> tuple[float, int]:
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(db), "run", *args],
-                              cwd=cwd, capture_output=True, text=True)
+                              cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
         return time.perf_counter() - t0, proc.returncode
 
     n_workers = workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
+        # « before »: the same runs without drawing the charts in SVG (spec only)
+        sans_svg, rc0 = timed(tmp, "--workers", "1", "--force", env={"BILANS_SVG": "0"})
         serial, rc1 = timed(tmp, "--workers", "1", "--force")
+        svg = _svg_sizes(Path(tmp) / OUT_DIR)
         parallel, rc2 = timed(tmp, "--workers", str(n_workers), "--force")
         noop, rc3 = timed(tmp, "--workers", str(n_workers))
         state = _load_state(Path(tmp) / OUT_DIR / STATE_FILE)
     n = len(state.get("runs", {}))
     return {
         "runs": n, "workers": n_workers,
+        "serial_without_svg_s": round(sans_svg, 2),
+        "svg_cost_pct": round((serial / sans_svg - 1) * 100, 1) if sans_svg else None,
+        "charts": svg["charts"], "svg_kb_per_chart": svg["kb_per_chart"],
         "serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
         "speedup": round(serial / parallel, 2) if parallel else None,
         "per_run_serial_s": round(serial / n, 2) if n else None,
         "noop_s": round(noop, 2), "noop_goal_s": 2.0, "noop_ok": noop < 2.0,
-        "exit_codes": [rc1, rc2, rc3],
+        "exit_codes": [rc0, rc1, rc2, rc3],
     }
+
+
+def _svg_sizes(out: Path) -> dict:
+    """Number of charts drawn and their mean SVG size, over every executed notebook."""
+    sizes = []
+    for nb_path in out.rglob("*.ipynb"):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        sizes += [len("".join(o["data"]["image/svg+xml"])) for c in nb["cells"] for o in c.get("outputs", [])
+                  if "image/svg+xml" in o.get("data", {})]  # .ipynb stores text as a list of lines
+    return {"charts": len(sizes), "kb_per_chart": round(sum(sizes) / len(sizes) / 1024, 1) if sizes else None}

@@ -34,8 +34,10 @@ def chart_bundle(chart) -> dict:
     spec = chart.configure(locale={"number": fmt.VEGA_FORMAT_LOCALE, "time": dessin.FR_TIME}).to_dict()
     title = spec.get("title")
     title = title.get("text") if isinstance(title, dict) else title
-    return {dessin.JUPYTER_VEGALITE: dessin.pour_jupyter(spec), "image/svg+xml": dessin.svg(spec),
-            "text/plain": f"Graphique : {title or ''}"}
+    bundle = {dessin.JUPYTER_VEGALITE: dessin.pour_jupyter(spec), "text/plain": f"Graphique : {title or ''}"}
+    if dessin.actif():
+        bundle["image/svg+xml"] = dessin.svg(spec)
+    return bundle
 
 
 def montrer(chart) -> None:

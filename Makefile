@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: run test build check report analyses briefing bench lint clean browser
+.PHONY: run test lab build check report analyses briefing bench lint clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,18 @@ run: $(STAMP)
 	$(BIN)/bilans build
 	$(BIN)/bilans report
 	$(BIN)/bilans run
+
+DB := data/curated/bilans.duckdb
+LAB_PORT ?= 8888
+
+# The store, built once if missing (make build rebuilds it).
+$(DB): | $(STAMP)
+	$(BIN)/bilans build
+
+## make lab : JupyterLab de l'analyste sur 127.0.0.1, dans notebooks/, noyau python3 = le Python de .venv
+lab: $(STAMP) | $(DB)
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+	  --ServerApp.root_dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 ## make test : toute la suite de tests (CI)
 test: $(DEVSTAMP) browser

@@ -42,7 +42,7 @@ SCHEMA: dict[str, str] = {
     "formations": f"{_COMMON}, type VARCHAR, agents DOUBLE, jours DOUBLE, table_id VARCHAR, type_imprime VARCHAR",
     "tickets": f"{_COMMON}, entite VARCHAR, tickets DOUBLE, table_id VARCHAR, entite_imprimee VARCHAR",
     "indicateurs": f"{_COMMON}, domaine VARCHAR, indicateur VARCHAR, valeur DOUBLE, unite VARCHAR, "
-    "table_id VARCHAR",
+    "table_id VARCHAR, pole VARCHAR",
     "effectifs": f"{_COMMON}, date DATE, filiere VARCHAR, categorie VARCHAR, grade VARCHAR, "
     "emplois DOUBLE, titulaires DOUBLE, contractuels DOUBLE, pourvus DOUBLE, table_id VARCHAR, niveau VARCHAR",
     "applications": f"{_COMMON}, domaine VARCHAR, fonctionnalite VARCHAR, logiciel VARCHAR, "

@@ -154,6 +154,9 @@ def test_chart_bundle_has_spec_french_locale_and_escapes_source_text():
     bundle = a.chart_bundle(chart)
     spec_key = next(k for k in bundle if k.startswith("application/vnd.vegalite"))
     assert bundle[spec_key]["config"]["locale"]["number"]["decimal"] == ","
+    assert spec_key == "application/vnd.vegalite.v5+json"  # what JupyterLab 4 draws, interactive
     assert evil in str(bundle[spec_key]["data"])  # the spec keeps the value as printed
-    assert "alert(1)</script>" not in bundle["text/html"] and "<script>alert" not in bundle["text/html"]
+    svg = bundle["image/svg+xml"]  # the same chart drawn for the HTML export, no script
+    assert svg.startswith("<svg") and "<script" not in svg and "&lt;/script&gt;&lt;script&gt;alert(1)" in svg
+    assert "text/html" not in bundle  # JupyterLab would prefer it to the spec
     assert "&lt;script&gt;" in a.tableau_html(["Libellé"], [[evil]])

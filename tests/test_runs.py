@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import duckdb
 import nbformat
+from html_checks import external_references, inline_charts
 
 from pipelines.publish import analyses as a
 from pipelines.publish.runs import STATE_FILE, execute, run_notebooks
@@ -30,6 +32,16 @@ def text_of(path: Path) -> str:
 
 def specs(path: Path) -> list[dict]:
     return [v for o in outputs(path) for k, v in o.get("data", {}).items() if k.startswith("application/vnd.vegalite")]
+
+
+def assert_charts_inline(out: Path, state: dict) -> None:
+    """Every chart of every page drawn in the page itself (SVG), nothing fetched from a network."""
+    for key in state:
+        page = (out / f"{key}.html").read_text()
+        assert external_references(page) == [], key
+        drawn = inline_charts(page)
+        assert len(drawn) == len(specs(out / f"{key}.ipynb")), key
+        assert all(svg.startswith("<svg") and "<script" not in svg for svg in drawn), key
 
 
 def test_run_every_template_on_fixture_store(fixture_store, tmp_path):
@@ -67,6 +79,20 @@ def test_run_every_template_on_fixture_store(fixture_store, tmp_path):
     assert "Finances, 340" in html and "a.entete(ctx)" not in html and "db_path = " not in html
     index = (out / "index.html").read_text()
     assert all(f'href="{k}.html"' in index for k in state)
+    assert_charts_inline(out, state)
+    # index: each run's headline (computed by its notebook, through comparaison) and a thumbnail of its chart
+    assert external_references(index) == []
+    une = index.replace("\u202f", " ").replace("\u00a0", " ")
+    assert "En 2018, le pôle SI du SIIM94 a réalisé 500 jours ⚠ d&#x27;activité (non comparable à 2017" in une
+    assert ("Dépenses de fonctionnement réalisées en 2018 : 3 264 576 € (+1,7 % par rapport à 2017 : "
+            "3 210 000 €)") in une  # finances' headline: its first compared figure
+    with_chart = [k for k in state if specs(out / f"{k}.ipynb")]
+    assert len(inline_charts(index)) == len(with_chart) >= 6
+    domain_svg = [s for s in inline_charts((out / "SIIM94/2018/pole_si.html").read_text()) if "par domaine" in s][0]
+    assert "Finances" in domain_svg and "Santé publique" in domain_svg and ">2018<" in domain_svg
+    # the table under the chart keeps the figures for copy-paste and screen readers
+    assert re.search(r"<td>Finances</td>(<td>[^<]*</td>)*<td>325 jours</td><td>340 jours ⚠</td></tr>",
+                     html.replace("\u202f", " ").replace("\u00a0", " "))
 
     # nothing changed: nothing executed
     lines.clear()

@@ -324,7 +324,8 @@ def applications(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
 # --- indicateurs -----------------------------------------------------------------
 
 def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
-    domaine = refs.pole(doc.org, [*section_chain(doc, table), table.caption or ""]) or key(table.caption or "")
+    pole = refs.pole(doc.org, [*section_chain(doc, table), table.caption or ""])
+    domaine = pole or key(table.caption or "")
     transposed = sum(1 for r in table.body if re.fullmatch(r"(?:19|20)\d{2}", r.label)) * 2 > len(table.body)
     out = []
     for row in table.body:
@@ -336,7 +337,9 @@ def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                 ref = year_in_header(header)
                 exercice = ref.year if ref else doc.report_year
                 indicateur = row.label if ref else f"{row.label} — {header}".strip(" —")
+            # a table that names no pôle (a synthesis, staff by service): the label names it, or none
             out.append({**_base(doc, table, row.line, exercice), "domaine": domaine, "indicateur": indicateur,
+                        "pole": pole or refs.pole(doc.org, [indicateur]),
                         "valeur": cell.value, "unite": cell.unit, "source": "tableau",
                         "concept": key(indicateur), "mesure": cell.unit or "", "perimetre": domaine})
     return out

@@ -12,15 +12,14 @@ import unicodedata
 from pathlib import Path
 
 from pipelines.publish import fmt
-from pipelines.publish.briefing import (
+from pipelines.publish.briefing_data import BriefingData, ComparisonRow, HistoryPoint
+from pipelines.publish.briefing_html import (
     CSS,
-    BriefingData,
-    ComparisonRow,
-    HistoryPoint,
     _e,
     render_cards,
     render_comparison,
     render_history,
+    render_projections,
 )
 
 PRINT_CSS = """
@@ -113,6 +112,7 @@ def page(data: BriefingData, org: str, adherent: str, year: int) -> str:
         f'<div class="bf"><h2>Évolution et comparaison</h2><div class="bf-charts">'
         f"<div>{svg_history(points, year)}</div><div>{svg_comparison(comp)}</div></div></div>"
         f'<div class="bf-tables">{render_history(points, kf.lineage, year)}{render_comparison(comp, year)}</div>'
+        f"{render_projections(data.projections(org, adherent))}"
         f'<div class="bf bf-foot">Sources : magasin « {_e(data.db_path.name)} », valeur du rapport le plus '
         "récent pour chaque chiffre. ⚠ : chiffre signalé par les contrôles de cohérence. Les formations sont "
         "comptées pour l'ensemble du syndicat.</div></body></html>\n")

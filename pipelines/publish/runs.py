@@ -11,6 +11,7 @@ run with nothing to do costs an interpreter, DuckDB and a few queries.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import html
@@ -28,14 +29,19 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import BilansError
-from pipelines.publish import analyses, comparaison, fmt
+from pipelines.publish import analyses, fmt
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
 STATE_FILE = ".state.json"
 # Code executed by every notebook: a change re-runs everything.
-SHARED_CODE = (Path(analyses.__file__), Path(fmt.__file__), Path(comparaison.__file__))
+SHARED_CODE = (*sorted(Path(analyses.__file__).parent.glob("*.py")), Path(fmt.__file__),
+               Path(__file__).with_name("comparaison.py"), Path(__file__).with_name("dessin.py"),
+               *sorted(Path(__file__).with_name("gabarits").rglob("*.*")))
 CELL_TIMEOUT_S = 600
+# nbconvert template: JupyterLab's export without the scripts it loads from the network
+GABARITS = Path(__file__).with_name("gabarits")
+GABARIT = "bilans"
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,8 @@ def to_html(notebook_path: Path, title: str) -> Path:
     import nbformat
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            template_name=GABARIT, extra_template_basedirs=[str(GABARITS)], language_code="fr")
     nb = nbformat.read(notebook_path, as_version=4)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     target = notebook_path.with_suffix(".html")
@@ -176,13 +183,40 @@ def execute(task: dict) -> dict:
     finally:
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
+    titre = None
     if output.exists():
         try:  # also for a failed run: the analyst sees where it stopped
             to_html(output, task["title"])
+            titre = a_la_une(output)
         except Exception as exc:
             if status == "ok":
                 status, error = "échec", f"export HTML : {type(exc).__name__}: {exc}"
-    return {"key": task["key"], "status": status, "error": error, "duration": time.perf_counter() - start}
+    return {"key": task["key"], "status": status, "error": error, "duration": time.perf_counter() - start,
+            "titre": titre}
+
+
+def vignette_path(notebook_path: Path) -> Path:
+    return notebook_path.with_name(f".{notebook_path.stem}.vignette.svg")
+
+
+def a_la_une(notebook_path: Path) -> str | None:
+    """The run's headline (computed by the notebook) and a thumbnail of its first chart, for the index."""
+    import nbformat
+
+    from pipelines.publish import dessin
+
+    nb = nbformat.read(notebook_path, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    titre = next((o["metadata"][analyses.A_LA_UNE] for o in outputs
+                  if analyses.A_LA_UNE in o.get("metadata", {})), None)
+    spec = next((o["data"][dessin.JUPYTER_VEGALITE] for o in outputs
+                 if dessin.JUPYTER_VEGALITE in o.get("data", {})), None)
+    target = vignette_path(notebook_path)
+    if spec is not None:
+        _write_atomic(target, dessin.vignette(spec))
+    else:
+        target.unlink(missing_ok=True)
+    return titre
 
 
 # ---------------------------------------------------------------- orchestration
@@ -243,6 +277,7 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
         for key in [k for k in known if k not in planned]:
             for suffix in (".ipynb", ".html"):
                 (out / f"{key}{suffix}").unlink(missing_ok=True)
+            vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
             del known[key]
 
     echo(f"{len(runs)} exécution(s) prévue(s) : {len(todo)} à faire, {skipped} à jour (ignorée(s)).")
@@ -267,6 +302,7 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
                 echo(f"[{i}/{len(todo)}] {run.label()} : {res['status']} ({_secondes(res['duration'])})"
                      + (f" — {res['error']}" if res["error"] else ""))
                 known[run.key] = {
+                    "titre": res.get("titre"),
                     "fingerprint": fingerprints[run.key] if res["status"] == "ok" else None,
                     "status": res["status"], "error": res["error"], "duration": round(res["duration"], 2),
                     "finished": dt.datetime.now().isoformat(timespec="seconds"),
@@ -285,38 +321,60 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     return 1 if failures else 0
 
 
+def _vignette_html(out: Path, key: str, name: str) -> str:
+    """The run's first chart, small, drawn in the index itself (an SVG image: no script can run)."""
+    path = vignette_path(out / f"{key}.ipynb")
+    if not path.exists():
+        return '<span class="vide">pas de graphique</span>'
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(f"Aperçu du premier graphique : {name}")}" src="data:image/svg+xml;base64,{data}">'
+
+
+def _entree(out: Path, o: str, y: int, t: str, info: dict) -> str:
+    base = f"{html.escape(o)}/{y}/{html.escape(t)}"
+    name = analyses.TITRES.get(t, t)
+    flag = "" if info.get("status") == "ok" else ' <b class="ko">(échec de la dernière exécution)</b>'
+    if (out / o / str(y) / f"{t}.html").exists():
+        lien = (f'<a href="{base}.html">{html.escape(name)}</a> '
+                f'<small>(<a href="{base}.ipynb">carnet</a>)</small>{flag}')
+    else:
+        lien = f"{html.escape(name)}{flag}"
+    titre = f'<p class="une">{html.escape(info["titre"])}</p>' if info.get("titre") else ""
+    return (f'<li><div class="vignette">{_vignette_html(out, f"{o}/{y}/{t}", name)}</div>'
+            f"<div>{lien}{titre}</div></li>")
+
+
 def write_index(out: Path, known: dict) -> Path:
-    """reports/analyses/index.html: every produced analysis, by organisme and bilan."""
-    entries: dict[str, dict[int, list[tuple[str, str]]]] = {}
+    """reports/analyses/index.html: every analysis by organisme and bilan, with its headline and a
+    thumbnail of its first chart, so that a reader finds the page they want without opening them all."""
+    entries: dict[str, dict[int, list[tuple[str, dict]]]] = {}
     for key, info in known.items():
         o, y, t = key.split("/")
-        entries.setdefault(o, {}).setdefault(int(y), []).append((t, info.get("status", "?")))
+        entries.setdefault(o, {}).setdefault(int(y), []).append((t, info))
     order = {t: i for i, t in enumerate(analyses.TEMPLATES)}
     parts = []
     for o in sorted(entries):
         parts.append(f"<h2>{html.escape(o)}</h2>")
         for y in sorted(entries[o], reverse=True):
-            items = []
-            for t, status in sorted(entries[o][y], key=lambda e: order.get(e[0], 99)):
-                base = f"{html.escape(o)}/{y}/{html.escape(t)}"
-                name = html.escape(analyses.TITRES.get(t, t))
-                flag = "" if status == "ok" else ' <b class="ko">(échec de la dernière exécution)</b>'
-                if (out / o / str(y) / f"{t}.html").exists():
-                    items.append(f'<li><a href="{base}.html">{name}</a> '
-                                 f'<small>(<a href="{base}.ipynb">carnet</a>)</small>{flag}</li>')
-                else:
-                    items.append(f"<li>{name}{flag}</li>")
+            items = [_entree(out, o, y, t, info) for t, info in sorted(entries[o][y], key=lambda e: order.get(e[0], 99))]
             parts.append(f"<h3>Bilan {y}</h3><ul>{''.join(items)}</ul>")
     if not parts:
         parts.append("<p>Aucune analyse produite : le magasin ne contient encore aucun bilan.</p>")
     page = ("<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-            "<title>Analyses annuelles des bilans</title><style>body{font-family:sans-serif;max-width:50em;"
-            "margin:2em auto}.ko{color:#b00}</style></head><body><h1>Analyses annuelles des bilans</h1>"
+            "<title>Analyses annuelles des bilans</title><style>" + INDEX_CSS + "</style></head><body>"
+            "<h1>Analyses annuelles des bilans</h1>"
             f"<p>Mis à jour le {dt.datetime.now().strftime('%d/%m/%Y à %H:%M')}.</p>"
             + "".join(parts) + "</body></html>")
     target = out / "index.html"
     _write_atomic(target, page)
     return target
+
+
+INDEX_CSS = ("body{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em}.ko{color:#b00}"
+             "ul{list-style:none;padding:0}li{display:flex;gap:1em;align-items:flex-start;margin:0 0 1em;"
+             "border-bottom:1px solid #eee;padding-bottom:.8em}.vignette{flex:0 0 240px}"
+             ".vignette img{max-width:240px;height:auto}.une{margin:.3em 0 0;color:#333}"
+             ".vide{color:#888;font-size:.9em}")
 
 
 # ---------------------------------------------------------------- benchmark
@@ -329,24 +387,40 @@ def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
     """
     db = Path(db_path).resolve()
 
-    def timed(cwd: str, *args: str) -> tuple[float, int]:
+    def timed(cwd: str, *args: str, env: dict | None = None) -> tuple[float, int]:
         t0 = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "pipelines.cli", "--db", str(db), "run", *args],
-                              cwd=cwd, capture_output=True, text=True)
+                              cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
         return time.perf_counter() - t0, proc.returncode
 
     n_workers = workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
+        # « before »: the same runs without drawing the charts in SVG (spec only)
+        sans_svg, rc0 = timed(tmp, "--workers", "1", "--force", env={"BILANS_SVG": "0"})
         serial, rc1 = timed(tmp, "--workers", "1", "--force")
+        svg = _svg_sizes(Path(tmp) / OUT_DIR)
         parallel, rc2 = timed(tmp, "--workers", str(n_workers), "--force")
         noop, rc3 = timed(tmp, "--workers", str(n_workers))
         state = _load_state(Path(tmp) / OUT_DIR / STATE_FILE)
     n = len(state.get("runs", {}))
     return {
         "runs": n, "workers": n_workers,
+        "serial_without_svg_s": round(sans_svg, 2),
+        "svg_cost_pct": round((serial / sans_svg - 1) * 100, 1) if sans_svg else None,
+        "charts": svg["charts"], "svg_kb_per_chart": svg["kb_per_chart"],
         "serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
         "speedup": round(serial / parallel, 2) if parallel else None,
         "per_run_serial_s": round(serial / n, 2) if n else None,
         "noop_s": round(noop, 2), "noop_goal_s": 2.0, "noop_ok": noop < 2.0,
-        "exit_codes": [rc1, rc2, rc3],
+        "exit_codes": [rc0, rc1, rc2, rc3],
     }
+
+
+def _svg_sizes(out: Path) -> dict:
+    """Number of charts drawn and their mean SVG size, over every executed notebook."""
+    sizes = []
+    for nb_path in out.rglob("*.ipynb"):
+        nb = json.loads(nb_path.read_text(encoding="utf-8"))
+        sizes += [len("".join(o["data"]["image/svg+xml"])) for c in nb["cells"] for o in c.get("outputs", [])
+                  if "image/svg+xml" in o.get("data", {})]  # .ipynb stores text as a list of lines
+    return {"charts": len(sizes), "kb_per_chart": round(sum(sizes) / len(sizes) / 1024, 1) if sizes else None}

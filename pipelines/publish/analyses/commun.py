@@ -1,0 +1,404 @@
+"""Ce que partagent les carnets : paramètres, accès au magasin, contexte d'une analyse, résumés, tableaux et sources.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import os
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines.publish.comparaison import Chiffre, Evolution
+
+ROOT = Path(__file__).resolve().parents[3]
+
+POLE_TEMPLATES = ("pole_si", "pole_infrastructures", "pole_support")
+TEMPLATES = (*POLE_TEMPLATES, "finances", "ressources_humaines", "qualite", "exploration")
+
+# activite.pole values covered by each pôle notebook
+POLES = {"pole_si": ("si",), "pole_infrastructures": ("infrastructures",),
+         "pole_support": ("support", "assistance", "assistance_technique")}
+# indicateurs.domaine patterns (lower-case LIKE) shown by each notebook: curation may
+# store a domain code ('rh') or the section title the figure was read in.
+DOMAINES = {"pole_si": ("si", "%pôle si%", "%pole si%", "%systèmes d'information%"),
+            "pole_infrastructures": ("%infrastructure%",),
+            "pole_support": ("%support%", "%assistance%"),
+            "ressources_humaines": ("rh", "ressources_humaines", "%ressources humaines%")}
+
+
+def _domaine_sql(template: str) -> tuple[str, list[str]]:
+    pats = list(DOMAINES.get(template, ()))
+    return "(" + " OR ".join("lower(domaine) LIKE ?" for _ in pats) + ")", pats
+
+
+def colonnes(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ?",
+                                      [table]).fetchall()}
+
+
+def indicateurs_sql(con: duckdb.DuckDBPyConnection, template: str) -> tuple[str, list[str]]:
+    """The indicateurs a notebook shows: its domain (section) patterns, and for a pôle notebook the
+    figures the pôle referential attached to that pôle by their label (a store without the
+    column, built before, has only the first)."""
+    cond, pats = _domaine_sql(template)
+    if template in POLES and "pole" in colonnes(con, "indicateurs"):
+        poles = list(POLES[template])
+        return f"({cond} OR pole IN ({', '.join('?' * len(poles))}))", [*pats, *poles]
+    return cond, pats
+
+TITRES = {
+    "pole_si": "Pôle SI", "pole_infrastructures": "Pôle Infrastructures", "pole_support": "Pôle Support",
+    "finances": "Finances", "ressources_humaines": "Ressources humaines", "qualite": "Qualité des données",
+    "exploration": "Exploration",
+}
+LIBELLES = {
+    "pole_si": "le pôle SI", "pole_infrastructures": "le pôle Infrastructures",
+    "pole_support": "le pôle Support", "finances": "les finances",
+    "ressources_humaines": "les ressources humaines", "qualite": "la qualité des données",
+    "exploration": "l'exploration",
+}
+
+# Curated tables each template reads (besides documents and findings): the
+# run fingerprint in runs.py hashes exactly these rows.
+TABLES: dict[str, tuple[str, ...]] = {
+    "pole_si": ("activite", "indicateurs"),
+    "pole_infrastructures": ("activite", "indicateurs"),
+    "pole_support": ("activite", "tickets", "formations", "indicateurs"),
+    "finances": ("finances", "contributions"),
+    "ressources_humaines": ("effectifs", "indicateurs"),
+    "qualite": (),
+    "exploration": ("activite", "contributions"),
+}
+
+AXES = ("type", "domaine", "collectivite", "oph", "application")
+AXE_LIBELLES = {"type": "type d'activité", "domaine": "domaine", "collectivite": "adhérent",
+                "oph": "office HLM", "application": "application",
+                "type_mco": "type d'activité de maintien en condition opérationnelle",
+                "domaine_mco": "domaine (maintien en condition opérationnelle)",
+                "type_projet": "type d'activité projet", "domaine_projet": "domaine (projets)",
+                "projet_dematerialisation": "projet de dématérialisation"}
+AXES_FEMININS = {"application"}
+AXE_COLONNES = {"type": "Type d'activité", "domaine": "Domaine", "collectivite": "Adhérent",
+                "oph": "Office HLM", "application": "Application"}
+SENS = {"depenses": "dépenses", "recettes": "recettes"}
+SECTIONS = {"fonctionnement": "de fonctionnement", "investissement": "d'investissement"}
+MAX_INDICATEURS_RESUME = 5
+GRAVITES = {"error": "erreur", "warning": "avertissement", "info": "information"}
+ALERTE = "⚠"
+_TOTAL = re.compile(r"^\s*(sous[- ]?)?total", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- store access
+
+def resolve_db(db_path: str | os.PathLike | None) -> Path:
+    """Relative paths work from the project root too (JupyterLab starts in notebooks/)."""
+    path = Path(db_path or os.environ.get("BILANS_DB", "data/curated/bilans.duckdb"))
+    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
+        return ROOT / path
+    return path
+
+
+def connecter(db_path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """Read-only connection to the curated store, for analysts: ``con = connecter()``."""
+    from pipelines.store import connect
+
+    return connect(resolve_db(db_path))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [{n: _plain(v) for n, v in zip(names, r, strict=True)} for r in cur.fetchall()]
+
+
+def tables_presentes(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+
+
+def latest(con: duckdb.DuckDBPyConnection, table: str, org: str, year: int, keys: tuple[str, ...],
+           where: str = "", params: list | None = None) -> list[dict]:
+    """Rows up to `year`, one vintage per key: the most recent report that gives it.
+
+    rank() rather than row_number(): a report may legitimately print the same
+    key twice (two tables); both rows are kept and the caller decides.
+    """
+    part = ", ".join(["exercice", *keys])
+    sql = f"""
+        SELECT * FROM (SELECT * REPLACE (coalesce(exercice, report_year) AS exercice) FROM "{table}")
+        WHERE org = ? AND report_year <= ? AND exercice <= ? {where}
+        QUALIFY rank() OVER (PARTITION BY {part} ORDER BY report_year DESC) = 1
+        ORDER BY exercice, line"""
+    return rows(con, sql, [org, year, year, *(params or [])])
+
+
+def est_total(libelle: str | None) -> bool:
+    return bool(libelle) and bool(_TOTAL.match(libelle))
+
+
+def has_data(con: duckdb.DuckDBPyConnection, org: str, year: int, template: str,
+             present: set[str] | None = None) -> bool:
+    """Whether the report of (org, year) gives anything for this template."""
+    present = present if present is not None else tables_presentes(con)
+
+    def exists(table: str, where: str = "", params: list | None = None) -> bool:
+        if table not in present:
+            return False
+        sql = f'SELECT 1 FROM "{table}" WHERE org = ? AND report_year = ? {where} LIMIT 1'
+        return con.execute(sql, [org, year, *(params or [])]).fetchone() is not None
+
+    if template in POLES:
+        poles = list(POLES[template])
+        ph = ", ".join("?" * len(poles))
+        if exists("activite", f"AND pole IN ({ph})", poles):
+            return True
+        if template == "pole_support" and (exists("tickets") or exists("formations")):
+            return True
+        cond, params = indicateurs_sql(con, template) if "indicateurs" in present else ("", [])
+        return exists("indicateurs", f"AND {cond} AND source = 'tableau'", params)
+    if template == "finances":
+        return exists("finances") or exists("contributions")
+    if template == "ressources_humaines":
+        cond, pats = _domaine_sql(template)
+        return exists("effectifs") or exists("indicateurs", f"AND {cond}", pats)
+    if template in ("qualite", "exploration"):
+        return con.execute("SELECT 1 FROM documents WHERE org = ? AND report_year = ? LIMIT 1",
+                           [org, year]).fetchone() is not None
+    raise ValueError(f"carnet inconnu : {template}")
+
+
+# ---------------------------------------------------------------- context
+
+@dataclass
+class Contexte:
+    """What a notebook needs: parameters, connection, provenance, findings by location."""
+
+    org: str
+    year: int
+    template: str
+    db_path: Path
+    con: duckdb.DuckDBPyConnection | None = None
+    absence: str | None = None
+    documents: dict[str, dict] = field(default_factory=dict)
+    constats: dict[tuple[str, int], list[dict]] = field(default_factory=dict)
+
+    @property
+    def titre(self) -> str:
+        return f"{TITRES[self.template]} — {self.org}, bilan {self.year}"
+
+    def source(self, document_id: str | None, line: int | None) -> str:
+        doc = self.documents.get(document_id or "", {})
+        name = Path(doc.get("path") or document_id or "?").name
+        return f"{name}, l. {line}" if line is not None else name
+
+    def signalements(self, row: dict) -> list[dict]:
+        found = self.constats.get((row.get("document_id"), row.get("line")), [])
+        return [f for f in found if (f.get("exercice") is None or f["exercice"] == row.get("exercice"))
+                and not _autre_chiffre(f, row)]
+
+    def marquer(self, data: list[dict]) -> list[dict]:
+        """Attach source and findings to each row (the fields charts and tables show)."""
+        for r in data:
+            flags = self.signalements(r)
+            if r.get("source") in ("tableau", "texte"):  # the store's column, before it becomes provenance
+                r["origine"] = r["source"]
+            r["source"] = self.source(r.get("document_id"), r.get("line"))
+            r["signale"] = bool(flags)
+            r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
+            r["_constats"] = flags
+        return data
+
+
+def _autre_chiffre(finding: dict, row: dict) -> bool:
+    """A key figure on a line of several (a synthesis row) is not flagged by a finding that
+    quotes another of the line's figures (« 77 mises en production » leaves « 3 974 boîtes » alone)."""
+    text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get("found") or "")).replace(",", ".")
+    if row.get("valeur") is None or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return False
+    return abs(float(text) - float(row["valeur"])) > 1e-6
+
+
+def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Contexte:
+    """Open the store for one (org, year, template); sets `absence` when there is nothing to show."""
+    year = int(year)
+    ctx = Contexte(org=org, year=year, template=template, db_path=resolve_db(db_path))
+    if not ctx.db_path.exists():
+        ctx.absence = f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build »."
+        return ctx
+    ctx.con = duckdb.connect(str(ctx.db_path), read_only=True)
+    ctx.documents = {r["document_id"]: r for r in rows(
+        ctx.con, "SELECT document_id, org, report_year, path FROM documents WHERE org = ? ORDER BY report_year",
+        [org])}
+    if not any(d["report_year"] == year for d in ctx.documents.values()):
+        ctx.absence = f"Le magasin ne contient pas de bilan {year} pour le {org} : rien à analyser."
+        return ctx
+    if not has_data(ctx.con, org, year, template):
+        ctx.absence = (f"Le bilan {year} du {org} ne contient pas de données exploitables pour "
+                       f"{LIBELLES[template]} (tableaux absents du rapport ou non reconnus). "
+                       "L'analyse s'arrête ici.")
+        return ctx
+    for f in rows(ctx.con, """
+            SELECT f.* FROM findings f JOIN documents d USING (document_id)
+            WHERE d.org = ? AND d.report_year <= ? ORDER BY f.document_id, f.line""", [org, year]):
+        ctx.constats.setdefault((f["document_id"], f["line"]), []).append(f)
+    return ctx
+
+
+# ---------------------------------------------------------------- figures
+
+def somme(data: list[dict], column: str) -> Chiffre:
+    """A plain sum for tables and charts (headlines go through comparaison.evolution)."""
+    vals = [r[column] for r in data if r.get(column) is not None]
+    flags = [f for r in data for f in r.get("_constats", [])]
+    return Chiffre(sum(vals) if vals else None, flags)
+
+
+@dataclass
+class Resume:
+    """Summary sentences (plain text, ⚠ on flagged figures) and the findings behind the marks."""
+
+    phrases: list[str] = field(default_factory=list)
+    constats: list[dict] = field(default_factory=list)
+    evolutions: list[Evolution] = field(default_factory=list)
+    titre: str | None = None  # the first sentence whose figure went through comparaison.evolution
+
+    def texte(self) -> str:
+        return "\n".join(self.phrases)
+
+    @property
+    def a_la_une(self) -> str:
+        """The headline of the run for the analyses index."""
+        return self.titre or (self.phrases[0] if self.phrases else "")
+
+
+def _dedupe(flags: list[dict]) -> list[dict]:
+    seen, out = set(), []
+    for f in flags:
+        k = (f.get("document_id"), f.get("line"), f.get("rule"), f.get("message"))
+        if k not in seen:
+            seen.add(k)
+            out.append(f)
+    return out
+
+
+def _by_exercice(data: list[dict]) -> dict[int, list[dict]]:
+    out: dict[int, list[dict]] = defaultdict(list)
+    for r in data:
+        out[r["exercice"]].append(r)
+    return out
+
+
+def _previous(years: list[int], year: int) -> int | None:
+    earlier = [y for y in years if y < year]
+    return max(earlier) if earlier else None
+
+
+def vintages(ctx: Contexte, table: str, where: str = "", params: list | None = None) -> list[dict]:
+    """Every vintage of the rows up to `year` (the comparisons choose the pair themselves)."""
+    return ctx.marquer(rows(ctx.con, f"""
+        SELECT * REPLACE (coalesce(exercice, report_year) AS exercice) FROM "{table}"
+        WHERE org = ? AND report_year <= ? AND coalesce(exercice, report_year) <= ? {where}
+        ORDER BY report_year, exercice, line""", [ctx.org, ctx.year, ctx.year, *(params or [])]))
+
+
+def _noter(res: Resume, ev: Evolution | None) -> None:
+    """Record the evolution of the sentence just written (the first one is the run's headline)."""
+    if ev is not None:
+        if res.titre is None and res.phrases:
+            res.titre = res.phrases[-1]
+        res.evolutions.append(ev)
+        res.constats += ev.courant.constats
+
+
+def indicateurs(ctx: Contexte) -> list[dict]:
+    if ctx.template not in DOMAINES:
+        return []
+    cond, params = indicateurs_sql(ctx.con, ctx.template)
+    return ctx.marquer(latest(ctx.con, "indicateurs", ctx.org, ctx.year, ("domaine", "indicateur"),
+                              f"AND {cond}", params))
+
+
+# ---------------------------------------------------------------- rendering
+
+def _e(text: Any) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def _display(html_body: str, plain: str, metadata: dict | None = None) -> None:
+    from IPython.display import display
+
+    display({"text/html": html_body, "text/plain": plain}, raw=True, metadata=metadata)
+
+
+def _constats_html(flags: list[dict], ctx: Contexte) -> str:
+    if not flags:
+        return ""
+    items = "".join(
+        f"<li><b>{ALERTE} {_e(f['rule'])}</b> ({_e(GRAVITES.get(f['severity'], f['severity']))}, "
+        f"{_e(ctx.source(f['document_id'], f['line']))}) : {_e(f['message'])}</li>" for f in flags)
+    return f"<p>Chiffres marqués {ALERTE} : signalés par les contrôles, à confirmer.</p><ul>{items}</ul>"
+
+
+def _constats_plain(flags: list[dict], ctx: Contexte) -> str:
+    return "\n".join(f"{ALERTE} {f['rule']} ({ctx.source(f['document_id'], f['line'])}) : {f['message']}"
+                     for f in flags)
+
+
+def message(text: str) -> None:
+    _display(f"<p><i>{_e(text)}</i></p>", text)
+
+
+def tableau_html(headers: list[str], body: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    lines = "".join("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in r) + "</tr>" for r in body)
+    return f'<table class="bilans"><thead><tr>{head}</tr></thead><tbody>{lines}</tbody></table>'
+
+
+def tableau(headers: list[str], body: list[list[Any]], titre: str | None = None) -> None:
+    plain = "\n".join([titre or "", " | ".join(headers), *(" | ".join(str(c) for c in r) for r in body)])
+    _display((f"<h3>{_e(titre)}</h3>" if titre else "") + tableau_html(headers, body), plain.strip())
+
+
+def sources_texte(data: list[dict], ctx: Contexte) -> str:
+    """'Sources : rapport_a.txt (l. 500, 501) ; rapport_b.txt (l. 600)'."""
+    by_doc: dict[str, set[int]] = defaultdict(set)
+    for r in data:
+        if r.get("document_id") is not None and r.get("line") is not None:
+            by_doc[r["document_id"]].add(int(r["line"]))
+    order = sorted(by_doc, key=lambda d: (ctx.documents.get(d, {}).get("report_year") or 0, d))
+    parts = [f"{ctx.source(d, None)} (l. {', '.join(str(n) for n in sorted(by_doc[d]))})" for d in order]
+    return "Sources : " + (" ; ".join(parts) if parts else "—")
+
+
+def _section(titre: str) -> None:
+    _display(f"<h2>{_e(titre)}</h2>", titre)
+
+
+def _rubrique(ctx: Contexte, titre: str, lire, absent: str) -> list[dict]:
+    """Open a section of the analysis; its rows, or a message saying that no report has them."""
+    if ctx.absence:
+        return []
+    _section(titre)
+    data = lire(ctx)
+    if not data:
+        message(f"Pas de {absent} dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
+    return data
+
+
+def du_texte(r: dict) -> bool:
+    """Whether a curated row was read in the prose (before or after `Contexte.marquer`)."""
+    return (r.get("origine") or r.get("source")) == "texte"

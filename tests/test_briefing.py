@@ -310,3 +310,15 @@ def test_serve_binds_loopback_only_and_stops_cleanly_on_ctrl_c(fixture_store):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_share_and_ranking_never_mix_measures(fixture_store):
+    # Gentilly printed with a cotisation only: not part of the 2018 total contributions
+    _contribution(fixture_store, "SIIM94", 2018, 2018, "siim94_2018", 203, "Gentilly", "cotisation", 300000)
+    data = BriefingData(fixture_store)
+    kf = data.key_figures("SIIM94", "Ivry-sur-Seine", 2018)
+    assert kf.part.value == pytest.approx(1011559 / (1011559 + 411423 + 189155) * 100)
+    assert kf.part.note.endswith("(hors 1 adhérent(s) imprimé(s) dans une autre mesure)")
+    assert {r.adherent for r in data.comparison("SIIM94", "Ivry-sur-Seine", 2018)} == {
+        "Ivry-sur-Seine", "Arcueil", "VALDEVY"}
+    assert [r.adherent for r in data.comparison("SIIM94", "Gentilly", 2018)] == ["Gentilly"]

@@ -453,10 +453,18 @@ class BriefingData:
         prev = self._contribution_chiffre(org, earlier[-1], adherent, cur.cle[0])
         return compare(cur, prev, formatter=fmt.euros).texte()
 
-    def _totals_by_adherent(self, org: str, year: int) -> dict[str, float]:
+    @staticmethod
+    def _measure(rows: list[dict]) -> str:
+        return rows[0]["categorie"] if len({r["categorie"] for r in rows}) == 1 else "somme des catégories"
+
+    def _totals_by_adherent(self, org: str, year: int, measure: str | None = None) -> dict[str, float]:
+        """Each adhérent's amount; with `measure`, only those printed in that measure, so that a
+        share is never taken of a total that mixes a cotisation with another's total contribution."""
         out: dict[str, float] = {}
         for name in {r["groupe"] for r in self.contributions if r["org"] == org and r["exercice"] == year}:
-            out[name] = sum(r["montant"] for r in self._contribution_rows(org, year, name))
+            rows = self._contribution_rows(org, year, name)
+            if rows and (measure is None or self._measure(rows) == measure):
+                out[name] = sum(r["montant"] for r in rows)
         return out
 
     def _contribution_note(self, org: str, adherent: str, year: int, rows: list[dict]) -> str:
@@ -475,12 +483,16 @@ class BriefingData:
             self._sources(contrib_rows), self._findings(contrib_rows, "contributions"),
             self._contribution_note(org, adherent, year, contrib_rows))
 
-        totals = self._totals_by_adherent(org, year)
+        measure = self._measure(contrib_rows) if contrib_rows else None
+        totals = self._totals_by_adherent(org, year, measure)
+        left_out = len(self._totals_by_adherent(org, year)) - len(totals)
         grand_total = sum(totals.values())
         part_value = montant / grand_total * 100 if montant is not None and grand_total else None
+        note = f"sur {fmt.euros(grand_total)} versés par {len(totals)} adhérents" if totals else ""
+        if totals and left_out:
+            note += f" (hors {left_out} adhérent(s) imprimé(s) dans une autre mesure)"
         part = Figure("part", "Part des recettes du syndicat", part_value, fmt.pourcent(part_value),
-                      self._sources(contrib_rows), list(contribution.findings),
-                      f"sur {fmt.euros(grand_total)} versés par {len(totals)} adhérents" if totals else "")
+                      self._sources(contrib_rows), list(contribution.findings), note)
 
         act = [r for r in self.activite if r["org"] == org and r["exercice"] == year and r["groupe"] == adherent]
         jours: list[Figure] = []
@@ -530,7 +542,9 @@ class BriefingData:
         return points
 
     def comparison(self, org: str, adherent: str, year: int) -> list[ComparisonRow]:
-        totals = self._totals_by_adherent(org, year)
+        """The adhérents ranked by what they paid, among those printed in the chosen one's measure."""
+        own = self._contribution_rows(org, year, adherent)
+        totals = self._totals_by_adherent(org, year, self._measure(own) if own else None)
         grand_total = sum(totals.values())
         rows = [ComparisonRow(name, value, value / grand_total * 100 if grand_total else None, name == adherent)
                 for name, value in totals.items()]

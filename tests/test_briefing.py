@@ -112,8 +112,8 @@ def test_referential_file_replaces_the_default_mapping(tmp_path, fixture_store):
     # Only the predecessors found in the store are told.
     assert data.lineage("VALDEVY") == "OPALY (jusqu'en 2021) → VALDEVY"
     assert data.adherent_label("VALDEVY") == "VALDEVY (ex-OPALY)"
-    # A missing referential falls back to the built-in successions.
-    assert load_referentiel(tmp_path / "absent.csv").final("OPALY") == "VALDEVY"
+    # A missing referential assumes no succession: no adhérent is named in the code.
+    assert load_referentiel(tmp_path / "absent.csv").final("OPALY") == "OPALY"
 
 
 def test_comparison_ranks_every_adherent(fixture_store):

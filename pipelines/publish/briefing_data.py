@@ -25,13 +25,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 REFERENTIEL_ADHERENTS = Path("data") / "referentiels" / "adherents.csv"
 
 
-# Fallback when data/referentiels/adherents.csv is absent or has no successeur
-# column: predecessor -> (successor, last exercice under the old name).
-DEFAULT_SUCCESSIONS: dict[str, tuple[str, int | None]] = {
-    "OPALY": ("VALDEVY", 2021),
-    "OPH d'Ivry": ("COOP'IVRY", 2020),
-}
-
 NOT_ADHERENT = {"interne", "mutualise", "groupe"}  # referential types that are not members
 
 POLES = {"si": "Pôle SI", "infrastructures": "Pôle infrastructures", "support": "Pôle support"}
@@ -130,11 +123,11 @@ def load_referentiel(path: str | os.PathLike | None = None) -> Referentiel:
     """Read data/referentiels/adherents.csv when it exists; tolerant of its exact columns.
 
     Columns used (others ignored): canonique (or canonical/adherent/nom), alias
-    (several separated by '|'), successeur, date_succession. Without the file,
-    or without a successeur column, the successions default to DEFAULT_SUCCESSIONS.
+    (several separated by '|'), successeur, date_succession. Without the file, or without a
+    successeur column, no succession is assumed: names come from the referential, never from code.
     """
     candidates = [Path(path)] if path else [Path.cwd() / REFERENTIEL_ADHERENTS, REPO_ROOT / REFERENTIEL_ADHERENTS]
-    ref = Referentiel(successions=dict(DEFAULT_SUCCESSIONS))
+    ref = Referentiel(successions={})
     for candidate in candidates:
         if not candidate.is_file():
             continue

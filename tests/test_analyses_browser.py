@@ -6,23 +6,15 @@ not the page itself or an inline data URI aborted and recorded.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from chromium import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 from store_fixture import build_fixture_store
 
 from pipelines.publish.runs import run_notebooks
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium absent (installé par « make browser » : "
-                                               "apt-get install chromium chromium-driver)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -11,20 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from chromium import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 from store_fixture import build_fixture_store
 
 from pipelines.publish import fmt
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(CHROMIUM is None, reason="chromium absent (installé par « make browser » : "
-                                               "apt-get install chromium chromium-driver)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 def _free_port() -> int:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from pipelines.errors import UnusableInput
 
@@ -57,40 +58,48 @@ def _unique_ids(docs) -> None:
 
 
 def _copy_vintages(con, db_path: Path, docs) -> None:
-    """Other reports of the same organismes, for vintage.* (the draft replaces its own year)."""
+    """Other reports of the same organismes, for vintage.* and series.break (the draft replaces
+    its own year). The store is attached read-only and copied table to table inside DuckDB."""
     if not db_path or not Path(db_path).exists():
         return
+    path = str(Path(db_path).resolve()).replace("'", "''")
     try:
-        src = duckdb.connect(str(db_path), read_only=True)
+        con.execute(f"ATTACH '{path}' AS magasin (READ_ONLY)")
     except duckdb.Error:
-        return  # a store being rebuilt or locked: check the files alone
+        return  # a store being rebuilt, locked or unreadable: check the files alone
     try:
-        keep = src.execute("SELECT document_id, org, report_year FROM documents").df()
-        drafts = {(d.org, d.report_year) for d in docs}
-        orgs = {d.org for d in docs}
-        ids_new = {d.document_id for d in docs}
-        keep = keep[keep["org"].isin(orgs) & ~keep["document_id"].isin(ids_new)
-                    & ~keep.apply(lambda r: (r["org"], r["report_year"]) in drafts, axis=1)]
-        if keep.empty:
-            return
-        wanted = ", ".join("'" + i.replace("'", "''") + "'" for i in keep["document_id"])
-        for table in _COPIED + _CURATED:
-            if table == "cells":
-                q = (f"SELECT c.* FROM cells c JOIN tables t USING (table_id) WHERE t.document_id IN ({wanted})")
-            elif table == "lignes":
-                continue  # findings quote only the checked files
-            else:
-                q = f'SELECT * FROM "{table}" WHERE document_id IN ({wanted})'
-            try:
-                df = src.execute(q).df()
-            except duckdb.CatalogException:
-                continue  # a store written before this table existed
-            if len(df):
-                con.register("_v", df)
-                con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _v')
-                con.unregister("_v")
+        wanted = _other_reports(con, docs)
+        if wanted:
+            con.register("_voulus", pd.DataFrame({"document_id": wanted}))
+            for table in _COPIED + _CURATED:
+                _copy_table(con, table)
+            con.unregister("_voulus")
     finally:
-        src.close()
+        con.execute("DETACH magasin")
+
+
+def _other_reports(con, docs) -> list[str]:
+    drafts = {(d.org, d.report_year) for d in docs}
+    ids_new = {d.document_id for d in docs}
+    rows = con.execute("SELECT document_id, org, report_year FROM magasin.documents").fetchall()
+    return [i for i, org, year in rows
+            if org in {d.org for d in docs} and i not in ids_new and (org, year) not in drafts]
+
+
+def _copy_table(con, table: str) -> None:
+    if table == "lignes":
+        return  # findings quote only the checked files
+    if table == "cells":
+        source = ("SELECT c.* FROM magasin.cells c JOIN magasin.tables t USING (table_id) "
+                  "WHERE t.document_id IN (SELECT document_id FROM _voulus)")
+    else:
+        source = f'SELECT * FROM magasin."{table}" WHERE document_id IN (SELECT document_id FROM _voulus)'
+    try:
+        con.execute(f'INSERT INTO "{table}" BY NAME {source}')
+    except duckdb.CatalogException:
+        pass  # a store written before this table existed
+    except duckdb.BinderException:
+        pass  # a store whose columns differ beyond what BY NAME reconciles
 
 
 def _print(found, docs, as_json: bool) -> None:

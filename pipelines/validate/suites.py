@@ -72,6 +72,18 @@ def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
     return rows.sort_values("check_id", kind="stable")[list(df.columns)]
 
 
+def _asset(source, suite: str):
+    """One dataframe asset per suite (its name titles the Data Docs page), created once per process:
+    each creation rewrites GE's project configuration."""
+    name = f"controles_{suite}"
+    try:
+        return source.get_asset(name)
+    except LookupError:
+        asset = source.add_dataframe_asset(name)
+        asset.add_batch_definition_whole_dataframe("tout")
+        return asset
+
+
 def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False):
     """frames: suite name -> check frame. Returns the unexpected rows (with the rule and
     severity the expectation's verdict assigns) and, if asked, the GE validation results."""
@@ -85,13 +97,7 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False):
         spec = suites[name]
         df = df.reset_index(drop=True).copy()
         df["check_id"] = range(len(df))
-        asset_name = f"controles_{name}"
-        try:
-            asset = source.get_asset(asset_name)
-        except Exception:  # noqa: BLE001 — first run of this suite in this process
-            asset = source.add_dataframe_asset(asset_name)
-            asset.add_batch_definition_whole_dataframe("tout")
-        batch = asset.get_batch_definition("tout").get_batch(batch_parameters={"dataframe": df})
+        batch = _asset(source, name).get_batch_definition("tout").get_batch(batch_parameters={"dataframe": df})
         result = batch.validate(_suite(gx, name, spec), result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]})
         if keep_results:

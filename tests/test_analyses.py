@@ -160,3 +160,16 @@ def test_chart_bundle_has_spec_french_locale_and_escapes_source_text():
     assert svg.startswith("<svg") and "<script" not in svg and "&lt;/script&gt;&lt;script&gt;alert(1)" in svg
     assert "text/html" not in bundle  # JupyterLab would prefer it to the spec
     assert "&lt;script&gt;" in a.tableau_html(["Libellé"], [[evil]])
+
+
+def test_store_of_an_older_version_is_said_not_crashed(tmp_path):
+    import duckdb
+
+    db = tmp_path / "ancien.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE TABLE documents (document_id VARCHAR, org VARCHAR, report_year INTEGER, path VARCHAR)")
+    con.execute("CREATE TABLE activite (org VARCHAR, exercice INTEGER, pole VARCHAR, jours DOUBLE)")
+    con.close()
+    ctx = a.ouvrir(db, "SIIM94", 2018, "pole_si")
+    assert "version antérieure" in ctx.absence and "bilans build" in ctx.absence
+    assert a.resume(ctx).phrases == [ctx.absence]

@@ -232,6 +232,13 @@ def _autre_chiffre(finding: dict, row: dict) -> bool:
     return abs(float(text) - float(row["valeur"])) > 1e-6
 
 
+def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:
+    """Every comparison needs the series key (concept, mesure, perimetre) of the curated rows."""
+    found = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'activite' "
+                        "AND column_name IN ('concept', 'mesure', 'perimetre')").fetchone()[0]
+    return found == 3
+
+
 def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Contexte:
     """Open the store for one (org, year, template); sets `absence` when there is nothing to show."""
     year = int(year)
@@ -240,6 +247,10 @@ def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Co
         ctx.absence = f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build »."
         return ctx
     ctx.con = duckdb.connect(str(ctx.db_path), read_only=True)
+    if not _series_keys_present(ctx.con):
+        ctx.absence = (f"Le magasin {ctx.db_path} a été construit par une version antérieure de l'atelier "
+                       "(sans clé de série) : relancez « bilans build » avant les analyses.")
+        return ctx
     ctx.documents = {r["document_id"]: r for r in rows(
         ctx.con, "SELECT document_id, org, report_year, path FROM documents WHERE org = ? ORDER BY report_year",
         [org])}

@@ -10,16 +10,17 @@ series, a total over another perimeter or another measure is another series.
 
 from __future__ import annotations
 
-# family -> (key columns besides org and exercice, value columns compared across vintages)
-KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "finances": (("perimetre", "concept", "mesure", "niveau"), ("prevu", "realise", "reports")),
-    "contributions": (("concept", "mesure", "perimetre"), ("montant",)),
-    "activite": (("pole", "axe", "concept"), ("jours",)),
-    "formations": (("concept",), ("agents", "jours")),
-    "tickets": (("concept",), ("tickets",)),
-    "indicateurs": (("perimetre", "concept", "mesure"), ("valeur",)),
-    "effectifs": (("date", "perimetre", "concept"), ("emplois", "titulaires", "contractuels", "pourvus")),
-    "applications": (("domaine", "fonctionnalite", "logiciel"), ("fournisseur",)),
+# family -> key columns besides org and exercice (the series key, plus what tells two rows of
+# one report apart: the pôle and axis of a day count, the date of a staff count)
+KEYS: dict[str, tuple[str, ...]] = {
+    "finances": ("perimetre", "concept", "mesure", "niveau"),
+    "contributions": ("concept", "mesure", "perimetre"),
+    "activite": ("pole", "axe", "concept"),
+    "formations": ("concept",),
+    "tickets": ("concept",),
+    "indicateurs": ("perimetre", "concept", "mesure"),
+    "effectifs": ("date", "perimetre", "concept"),
+    "applications": ("domaine", "fonctionnalite", "logiciel"),
 }
 
 # family -> (value column, measure of the series: a SQL expression over the row), printed label
@@ -59,7 +60,7 @@ def _series_sql() -> str:
 
 def create_views(con) -> None:
     con.execute("CREATE OR REPLACE VIEW series AS " + _series_sql())
-    for family, (keys, _values) in KEYS.items():
+    for family, keys in KEYS.items():
         partition = ", ".join(("org", "exercice", *keys))
         con.execute(f"""
             CREATE OR REPLACE VIEW {family}_latest AS

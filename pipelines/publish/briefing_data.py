@@ -429,7 +429,7 @@ class BriefingData:
                 and r["groupe"] == adherent and r["categorie"] == measure] or self._contribution_rows(org, year, adherent)
         if not rows:
             return None
-        measure = rows[0]["categorie"] if len({r["categorie"] for r in rows}) == 1 else "somme des catégories"
+        measure = self._measure(rows)
         composition: dict[str, float] = defaultdict(float)
         for r in rows:
             composition[r["adherent"]] += r["montant"]

@@ -80,10 +80,10 @@ def _copy_vintages(con, db_path: Path, docs) -> None:
 
 def _other_reports(con, docs) -> list[str]:
     drafts = {(d.org, d.report_year) for d in docs}
+    orgs = {d.org for d in docs}
     ids_new = {d.document_id for d in docs}
     rows = con.execute("SELECT document_id, org, report_year FROM magasin.documents").fetchall()
-    return [i for i, org, year in rows
-            if org in {d.org for d in docs} and i not in ids_new and (org, year) not in drafts]
+    return [i for i, org, year in rows if org in orgs and i not in ids_new and (org, year) not in drafts]
 
 
 def _copy_table(con, table: str) -> None:

@@ -38,13 +38,12 @@ def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= max(1.0, rel * max(abs(a), abs(b)))
 
 
-def _points(con, document_ids: list[str] | None) -> list[dict]:
+def _points(con) -> list[dict]:
     if not _has_series(con):
         return []
     cur = con.execute("""
-        SELECT s.*, d.path FROM series s JOIN documents d USING (document_id)
-        WHERE s.source = 'tableau' AND s.valeur IS NOT NULL
-        ORDER BY s.org, s.famille, s.perimetre, s.mesure, s.report_year, s.line""")
+        SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL
+        ORDER BY org, famille, perimetre, mesure, report_year, line""")
     names = [c[0] for c in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
@@ -55,15 +54,16 @@ def _has_series(con) -> bool:
 
 def series_break_checks(con, document_ids: list[str] | None = None) -> list[dict]:
     groups: dict[tuple, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for p in _points(con, document_ids):
+    for p in _points(con):
         groups[(p["org"], p["famille"], p["perimetre"], p["mesure"])][p["report_year"]].append(p)
+    params = _params()
     out: list[dict] = []
     for by_report in groups.values():
         reports = sorted(by_report)
         for a, b in zip(reports, reports[1:], strict=False):
-            out += _renamed(by_report[a], by_report[b])
+            out += _renamed(by_report[a], by_report[b], params)
         if by_report and next(iter(by_report.values()))[0]["famille"] in _PERIMETER_FAMILIES:
-            out += _total_moves(by_report)
+            out += _total_moves(by_report, params["part"])
     wanted = set(document_ids) if document_ids is not None else None
     return [c for c in out if wanted is None or c["document_id"] in wanted]
 
@@ -76,7 +76,7 @@ def _by_concept(points: list[dict]) -> dict[str, dict[int, dict]]:
     return out
 
 
-def _renamed(earlier: list[dict], later: list[dict]) -> list[dict]:
+def _renamed(earlier: list[dict], later: list[dict], params: dict) -> list[dict]:
     old, new = _by_concept(earlier), _by_concept(later)
     common_years = {y for c in old.values() for y in c} & {y for c in new.values() for y in c}
     if not common_years:
@@ -87,7 +87,7 @@ def _renamed(earlier: list[dict], later: list[dict]) -> list[dict]:
     for figures in came.values():
         years = sorted(common_years & set(figures))
         for size in (1, 2, 3, 4, 5, 6):
-            match = _matching_group(gone, figures, years, size)
+            match = _matching_group(gone, figures, years, size, params)
             if match:
                 out.append(_break_row([gone[c] for c in match], figures, years))
                 for c in match:
@@ -96,15 +96,14 @@ def _renamed(earlier: list[dict], later: list[dict]) -> list[dict]:
     return out
 
 
-def _matching_group(gone: dict, figures: dict, years: list[int], size: int) -> list[str] | None:
+def _matching_group(gone: dict, figures: dict, years: list[int], size: int, params: dict) -> list[str] | None:
     """`size` vanished concepts whose figures add up to the new concept's in every common year."""
     candidates = [c for c in gone if all(y in gone[c] for y in years)]
     if len(candidates) < size or len(candidates) > 12:
         return None
     for group in combinations(sorted(candidates), size):
         sums = [(sum(gone[c][y]["valeur"] for c in group), figures[y]["valeur"]) for y in years]
-        p = _params()
-        if any(_close(a, b, p["close"]) for a, b in sums) and all(_close(a, b, p["near"]) for a, b in sums):
+        if any(_close(a, b, params["close"]) for a, b in sums) and all(_close(a, b, params["near"]) for a, b in sums):
             return list(group)
     return None
 
@@ -130,7 +129,7 @@ def _break_row(gone: list[dict], figures: dict, years: list[int]) -> dict:
                     "dire dans le rapport ce que le nouveau libellé recouvre."))
 
 
-def _total_moves(by_report: dict[int, list[dict]]) -> list[dict]:
+def _total_moves(by_report: dict[int, list[dict]], part: float) -> list[dict]:
     """A total's change made mostly of categories entering or leaving (latest vintage of each year)."""
     latest: dict[int, list[dict]] = {}
     for report in sorted(by_report):
@@ -147,7 +146,7 @@ def _total_moves(by_report: dict[int, list[dict]]) -> list[dict]:
         left = {c: v[y1]["valeur"] for c, v in i1.items() if c not in i2 and v[y1]["valeur"]}
         delta = t2["valeur"] - t1["valeur"]
         moved = sum(entered.values()) - sum(left.values())
-        if not (entered or left) or abs(delta) < 1 or abs(moved) < _params()["part"] * abs(delta) or delta * moved < 0:
+        if not (entered or left) or abs(delta) < 1 or abs(moved) < part * abs(delta) or delta * moved < 0:
             continue
         out.append(_moves_row(t1, t2, entered, left, i1, i2, delta, moved))
     return out

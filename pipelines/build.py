@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -16,8 +19,12 @@ from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
-from pipelines.manifest import Entry, read_manifest
-from pipelines.store import atomic_store
+from pipelines.manifest import Entry, Manifest, load_manifest
+from pipelines.store import TEMP_PREFIX, atomic_store
+from pipelines.terminal import safe
+
+LOCK_NAME = ".bilans.lock"
+PARQUET_PREFIX = ".parquet-"
 
 
 def _extract(spec: tuple) -> Document:
@@ -68,51 +75,154 @@ def write_store(con, documents: list[Document], curated: dict[str, list[dict]]) 
         insert(con, table, rows)
 
 
-def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | None = None) -> int:
+def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | None = None,
+          force: bool = False) -> int:
+    """Build the store from the manifest of raw_dir; 0 on success.
+
+    BilansError (exit 2, store untouched) when the manifest or its header is unusable, when
+    another build holds the lock, or — unless `force` — when the build would hold no document
+    or would drop documents of the current store (« rien de perdu »).
+    """
     started = time.perf_counter()
-    entries = read_manifest(raw_dir)
-    missing = [e for e in entries if not e.path.exists()]
-    if missing:
-        raise BilansError(f"fichier du manifeste introuvable : {missing[0].path}")
-    documents = extract_all(entries, workers)
-    from pipelines.curate import curate
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    with build_lock(db_path.parent):
+        remove_leftovers(db_path.parent)
+        manifest = load_manifest(raw_dir)
+        for line in manifest.refused:
+            print(f"bilans : {line}", file=sys.stderr)
+        guard(manifest, db_path, force)
+        documents = extract_all(manifest.entries, workers)
+        from pipelines.curate import curate
 
-    curated, unmapped = curate(documents)
-    with atomic_store(db_path) as con:
-        write_store(con, documents, curated)
-        from pipelines.curate.views import create_views
+        curated, unmapped = curate(documents)
+        with atomic_store(db_path) as con:
+            write_store(con, documents, curated)
+            from pipelines.curate.views import create_views
 
-        create_views(con)
-        n_findings = 0
-        if validate:
-            from pipelines.validate import validate_store
+            create_views(con)
+            n_findings = 0
+            if validate:
+                from pipelines.validate import validate_store
 
-            n_findings = validate_store(con)
-    export_parquet(db_path)
+                n_findings = validate_store(con)
+        export_parquet(db_path)
     _summary(documents, curated, unmapped, n_findings, db_path, time.perf_counter() - started)
     return 0
 
 
+def stored_documents(db_path: Path) -> set[str] | None:
+    """document_id of the current store; None when there is no readable store."""
+    import duckdb
+
+    if not db_path.is_file():
+        return None
+    try:
+        con = duckdb.connect(str(db_path), read_only=True)
+    except duckdb.Error:
+        return None
+    try:
+        return {r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()}
+    except duckdb.Error:
+        return None
+    finally:
+        con.close()
+
+
+def guard(manifest: Manifest, db_path: Path, force: bool) -> None:
+    """Refuse a build that would lose documents: none at all, or fewer than the store holds
+    (a manifest re-saved by a spreadsheet, a renamed column, a deleted line). `force` accepts it."""
+    if force:
+        return
+    refused = f" ({len(manifest.refused)} ligne(s) refusée(s), voir ci-dessus)" if manifest.refused else ""
+    if not manifest.entries:
+        raise BilansError(f"le manifeste {manifest.path} ne donne aucun document{refused} ; magasin inchangé "
+                          "(« bilans build --force » pour construire quand même)")
+    before = stored_documents(db_path) or set()
+    lost = sorted(before - {e.document_id for e in manifest.entries})
+    if lost:
+        shown = ", ".join(safe(d) for d in lost[:5]) + (", …" if len(lost) > 5 else "")
+        raise BilansError(f"{len(lost)} document(s) du magasin absent(s) du manifeste ({shown}){refused} : "
+                          f"le magasin en perdrait, il reste inchangé (« bilans build --force » pour les retirer)")
+
+
+@contextlib.contextmanager
+def build_lock(directory: Path):
+    """One build at a time per store folder: an exclusive lock on a file beside the store,
+    released by the kernel when the process dies (kill -9 leaves no stale lock)."""
+    path = directory / LOCK_NAME
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BilansError(f"une autre construction du magasin est en cours dans {directory} "
+                              f"(verrou {path}) ; relancez « bilans build » quand elle sera finie") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(directory: Path) -> list[str]:
+    """Temp stores, WAL files and Parquet folders left by a build killed before its cleanup.
+    Called with the lock held, so none of them belongs to a live build; the folder the
+    `parquet` link points to is the current export and stays."""
+    link = directory / "parquet"
+    current = link.resolve() if link.is_symlink() else None
+    removed = []
+    for path in directory.iterdir():
+        if path.name.startswith(PARQUET_PREFIX) and path.resolve() != current:
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(TEMP_PREFIX):
+            path.unlink(missing_ok=True)
+        else:
+            continue
+        removed.append(path.name)
+    return removed
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (COPY … TO takes no bound parameter for its file)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def export_parquet(db_path: Path) -> None:
-    """Curated tables as Parquet partitioned by org and exercice (for DuckDB-on-S3, Spark, Trino)."""
+    """Curated tables as Parquet partitioned by org and exercice (for DuckDB-on-S3, Spark, Trino).
+
+    `parquet` is a symbolic link to a folder written under a unique name; the link is swapped
+    atomically, so a reader sees the previous export or the new one, never a partial one.
+    """
     import duckdb
 
     from pipelines.store import CURATED_FAMILIES
 
-    out = db_path.parent / "parquet"
-    tmp = db_path.parent / ".parquet-tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    con = duckdb.connect(str(db_path), read_only=True)
+    folder = Path(tempfile.mkdtemp(prefix=PARQUET_PREFIX, dir=db_path.parent))
     try:
-        for table in CURATED_FAMILIES:
-            if con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]:
-                con.execute(f"COPY (SELECT * FROM \"{table}\") TO '{tmp / table}' "
-                            "(FORMAT PARQUET, PARTITION_BY (org, exercice), OVERWRITE_OR_IGNORE)")
-    finally:
-        con.close()
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+        con = duckdb.connect(str(db_path), read_only=True)
+        try:
+            for table in CURATED_FAMILIES:
+                if con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]:
+                    con.execute(f'COPY (SELECT * FROM "{table}") TO {_sql_string(str(folder / table))} '
+                                "(FORMAT PARQUET, PARTITION_BY (org, exercice), OVERWRITE_OR_IGNORE)")
+        finally:
+            con.close()
+        _swap_link(db_path.parent / "parquet", folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _swap_link(link: Path, folder: Path) -> None:
+    previous = link.resolve() if link.is_symlink() else None
+    if link.exists() and not link.is_symlink():  # a real folder from an older version: moved aside once
+        old = Path(tempfile.mkdtemp(prefix=PARQUET_PREFIX, dir=link.parent))
+        os.replace(link, old / "ancien")
+        previous = old
+    tmp_link = link.with_name(f"{TEMP_PREFIX}{folder.name}.lien")
+    tmp_link.unlink(missing_ok=True)
+    os.symlink(folder.name, tmp_link)
+    os.replace(tmp_link, link)
+    if previous is not None and previous != folder.resolve() and previous.parent == link.parent.resolve():
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None:
@@ -125,7 +235,7 @@ def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None
     if unmapped:
         print(f"  {len(unmapped)} tableaux non rattachés à une famille :")
         for t in unmapped:
-            print(f"    {t.table_id} « {(t.caption or '—')[:70]} »")
+            print(f"    {safe(t.table_id)} « {safe(t.caption or '—')[:70]} »")
     from pipelines.curate import unknown_labels
 
     unknown = unknown_labels()
@@ -136,7 +246,7 @@ def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None
         for document_id, kind, printed in unknown:
             by_doc[document_id].append((kind, printed))
         for document_id, labels in by_doc.items():
-            print(f"    {document_id} :")
+            print(f"    {safe(document_id)} :")
             for kind, printed in labels:
-                print(f"      {kind} « {printed[:70]} »")
+                print(f"      {kind} « {safe(printed)[:70]} »")
     sys.stdout.flush()

@@ -7,10 +7,14 @@ for papermill or Voilà, and `bilans extract` does not pay for Great Expectation
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
-from pipelines.errors import BilansError
+from pipelines.errors import BilansError, Terminated
+from pipelines.manifest import ORGS, parse_org, parse_year
+from pipelines.terminal import filtered_output
 
 
 def _cache_beside(db: str) -> None:
@@ -25,7 +29,7 @@ def _build(args: argparse.Namespace) -> int:
 
     _cache_beside(args.db)
 
-    return build(raw_dir=Path(args.raw), db_path=Path(args.db), validate=not args.no_validate)
+    return build(raw_dir=Path(args.raw), db_path=Path(args.db), validate=not args.no_validate, force=args.force)
 
 
 def _extract(args: argparse.Namespace) -> int:
@@ -53,13 +57,27 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.publish.runs import run_notebooks
 
     return run_notebooks(db_path=Path(args.db), org=args.org, year=args.year, pole=args.pole,
-                         workers=args.workers, force=args.force)
+                         workers=args.workers, force=args.force, prune=args.prune)
 
 
 def _briefing(args: argparse.Namespace) -> int:
     from pipelines.publish.briefing import serve_or_export
 
     return serve_or_export(db_path=Path(args.db), port=args.port, export_dir=args.export)
+
+
+def _year(text: str) -> int:
+    try:
+        return parse_year(text)
+    except BilansError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _org(text: str) -> str:
+    try:
+        return parse_org(text)
+    except BilansError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -70,6 +88,8 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
     b.add_argument("--raw", default="data/raw", help="dossier des rapports et du manifeste")
     b.add_argument("--no-validate", action="store_true", help="ne pas lancer les contrôles")
+    b.add_argument("--force", action="store_true",
+                   help="construire même si le magasin perdrait des documents (ou n'en aurait aucun)")
     b.set_defaults(func=_build)
 
     e = sub.add_parser("extract", help="montrer comment un rapport (texte, PDF, DOCX) est lu : tableaux, cellules")
@@ -79,8 +99,8 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
     c.add_argument("files", nargs="+")
-    c.add_argument("--org", choices=["SIIM94", "SII"])
-    c.add_argument("--year", type=int)
+    c.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    c.add_argument("--year", type=_year)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_check)
 
@@ -89,11 +109,13 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
-    n.add_argument("--org")
-    n.add_argument("--year", type=int)
+    n.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    n.add_argument("--year", type=_year)
     n.add_argument("--pole")
     n.add_argument("--workers", type=int, default=None)
     n.add_argument("--force", action="store_true", help="refaire même les exécutions à jour")
+    n.add_argument("--prune", action="store_true",
+                   help="supprimer les sorties d'exécutions qui n'existent plus dans le magasin")
     n.set_defaults(func=_run)
 
     f = sub.add_parser("briefing", help="servir le tableau de bord des élus (Voilà)")
@@ -103,8 +125,25 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM (a service stop) unwinds like Ctrl-C: temp stores and folders are removed."""
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
+        with filtered_output(stdout=not getattr(args, "json", False)):
+            return _dispatch(args)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with filtered_output(stdout=not getattr(args, "json", False)):
+            return _dispatch(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except BilansError as exc:
@@ -113,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `bilans extract … | head`
         sys.stderr.close()
         return 0
+    except Terminated:
+        print("bilans : arrêté (SIGTERM)", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("bilans : interrompu", file=sys.stderr)
         return 130

@@ -7,3 +7,7 @@ class BilansError(Exception):
 
 class UnusableInput(BilansError):
     """A report that cannot be read at all (empty, binary, undecodable)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM received: unwinds (and cleans up) like Ctrl-C."""

@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 
 DEFAULT_DB = Path("data/curated/bilans.duckdb")
+# Temp stores (and their .wal) are written beside the store under this prefix, then swapped in.
+TEMP_PREFIX = ".bilans-"
 
 _COMMON = "org VARCHAR, exercice INTEGER, report_year INTEGER, document_id VARCHAR, line INTEGER"
 
@@ -83,7 +85,7 @@ def atomic_store(db_path: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
     """Build a new store beside the old one and swap it in only on success."""
     target = Path(db_path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".bilans-", suffix=".duckdb", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".duckdb", dir=target.parent)
     os.close(fd)
     os.unlink(tmp)  # duckdb refuses to open an empty non-database file
     con = duckdb.connect(tmp)

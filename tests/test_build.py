@@ -90,12 +90,14 @@ def test_failed_build_leaves_previous_store_untouched(tmp_path):
     assert [p.name for p in db.parent.iterdir() if p.name.startswith(".bilans-")] == []
 
 
-def test_manifest_path_tricks_are_refused(tmp_path):
+def test_manifest_path_tricks_are_refused(tmp_path, capsys):
     raw = make_corpus(tmp_path)
     (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\n"
                                       "../../etc/passwd,SIIM94,2019,x,y\n", encoding="utf-8")
-    with pytest.raises(BilansError, match="hors de"):
+    with pytest.raises(BilansError, match="aucun document"):  # the row is refused, so nothing is left
         build(raw, tmp_path / "db.duckdb", validate=False)
+    assert "manifest.csv:2 : ligne refusée — chemin hors de" in capsys.readouterr().err
+    assert not (tmp_path / "db.duckdb").exists()
 
 
 def test_unknown_adherent_is_kept_as_printed_and_listed(tmp_path, capsys):

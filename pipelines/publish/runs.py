@@ -30,6 +30,7 @@ import duckdb
 
 from pipelines.errors import BilansError
 from pipelines.publish import analyses, fmt
+from pipelines.terminal import safe
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
@@ -242,8 +243,12 @@ def _secondes(s: float) -> str:
 def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int | None = None,
                   pole: str | None = None, workers: int | None = None, force: bool = False,
                   out_dir: str | os.PathLike = OUT_DIR, templates_dir: str | os.PathLike | None = None,
-                  templates: tuple[str, ...] = analyses.TEMPLATES, echo=print) -> int:
-    """Execute every run with data (filtered), skipping up-to-date ones. Exit code: 1 if any failed."""
+                  templates: tuple[str, ...] = analyses.TEMPLATES, echo=print, prune: bool = False) -> int:
+    """Execute every run with data (filtered), skipping up-to-date ones. Exit code: 1 if any failed.
+
+    Outputs of runs absent from the plan (their store rows are gone, or exploration moved to a
+    later bilan) are listed, and deleted only with `prune`; a filtered run never deletes anything.
+    """
     started = time.perf_counter()
     db = Path(db_path).resolve()
     out = Path(out_dir).resolve()
@@ -272,13 +277,8 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
 
     todo = [r for r in runs if force or not up_to_date(r)]
     skipped = len(runs) - len(todo)
-    if complete:  # a run that no longer has data (or moved, like exploration) is removed
-        planned = {r.key for r in runs}
-        for key in [k for k in known if k not in planned]:
-            for suffix in (".ipynb", ".html"):
-                (out / f"{key}{suffix}").unlink(missing_ok=True)
-            vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
-            del known[key]
+    if complete:
+        _stale_outputs(out, known, {r.key for r in runs}, prune, echo)
 
     echo(f"{len(runs)} exécution(s) prévue(s) : {len(todo)} à faire, {skipped} à jour (ignorée(s)).")
     failures: list[tuple[Run, str]] = []
@@ -321,6 +321,33 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     return 1 if failures else 0
 
 
+def _outputs_on_disk(out: Path) -> set[str]:
+    """Keys « org/année/carnet » of every executed notebook under out (the state file may be lost)."""
+    return {f"{p.parent.parent.name}/{p.parent.name}/{p.stem}" for p in out.glob("*/*/*.ipynb")
+            if p.parent.name.isdigit() and not p.name.startswith(".")}
+
+
+def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo) -> None:
+    """List (or, with prune, delete) the outputs of runs that are no longer planned."""
+    for key in planned & set(known):
+        known[key].pop("absente", None)
+    stale = sorted((set(known) | _outputs_on_disk(out)) - planned)
+    if not stale:
+        return
+    if not prune:
+        echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin, gardées : "
+             f"{', '.join(safe(k) for k in stale)} (« bilans run --prune » pour les supprimer).")
+        for key in stale:
+            known[key] = {**known.get(key, {}), "absente": True}
+        return
+    for key in stale:
+        for suffix in (".ipynb", ".html"):
+            (out / f"{key}{suffix}").unlink(missing_ok=True)
+        vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
+        known.pop(key, None)
+    echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
+
+
 def _vignette_html(out: Path, key: str, name: str) -> str:
     """The run's first chart, small, drawn in the index itself (an SVG image: no script can run)."""
     path = vignette_path(out / f"{key}.ipynb")
@@ -333,7 +360,9 @@ def _vignette_html(out: Path, key: str, name: str) -> str:
 def _entree(out: Path, o: str, y: int, t: str, info: dict) -> str:
     base = f"{html.escape(o)}/{y}/{html.escape(t)}"
     name = analyses.TITRES.get(t, t)
-    flag = "" if info.get("status") == "ok" else ' <b class="ko">(échec de la dernière exécution)</b>'
+    flag = "" if info.get("status") in ("ok", None) else ' <b class="ko">(échec de la dernière exécution)</b>'
+    if info.get("absente"):
+        flag += ' <b class="ko">(plus dans le magasin)</b>'
     if (out / o / str(y) / f"{t}.html").exists():
         lien = (f'<a href="{base}.html">{html.escape(name)}</a> '
                 f'<small>(<a href="{base}.ipynb">carnet</a>)</small>{flag}')

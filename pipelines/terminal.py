@@ -1,0 +1,56 @@
+"""Texte pour le terminal : aucun caractère de contrôle venu d'un rapport n'atteint l'écran.
+
+A label printed raw can carry ANSI/OSC escapes (`\\e]0;titre\\a`, `\\e[2J`) that retitle or clear
+the terminal and hide findings, or bidi overrides that reorder what is shown. Whole escape
+sequences are removed, then every remaining control character (C0 but newline and tab, DEL, C1,
+bidi controls). JSON output is left alone: `json.dumps` escapes C0 itself.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from contextlib import contextmanager
+
+# CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
+_SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
+                        r"|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*(?:\x07|\x9c)?")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile("[\n\t]")
+
+
+def strip_controls(text: str) -> str:
+    """Text without escape sequences nor control characters; newlines and tabs kept."""
+    return _CONTROLS.sub("", _SEQUENCES.sub("", text))
+
+
+def safe(text: str) -> str:
+    """One printable line: `strip_controls`, and newlines/tabs turned into spaces."""
+    return _LINE_BREAKS.sub(" ", strip_controls(str(text)))
+
+
+class _Filtered:
+    """A text stream that strips control characters from everything written through it."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(strip_controls(text))
+        return len(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def filtered_output(stdout: bool = True):
+    """Filter sys.stderr, and sys.stdout unless `stdout` is False (`--json`), for the block."""
+    saved = sys.stdout, sys.stderr
+    if stdout:
+        sys.stdout = _Filtered(sys.stdout)
+    sys.stderr = _Filtered(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved

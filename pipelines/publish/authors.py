@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.errors import BilansError
+from pipelines.terminal import strip_controls
 
 SEVERITY_FR = {"error": "Erreur", "warning": "Alerte", "info": "Information"}
 RULES_FR = {
@@ -166,7 +167,7 @@ def _label_html(f: dict) -> str:
 
 def _label_md(f: dict) -> list[str]:
     n = _label_line(f)
-    return [] if n is None else [f"  > (ligne {n}) {_s(f.get('label_source')).replace(chr(9), ' | ')}"]
+    return [] if n is None else [f"  > (ligne {n}) {md(_s(f.get('label_source')).replace(chr(9), ' | '))}"]
 
 
 def _by_section(findings: pd.DataFrame):
@@ -177,32 +178,60 @@ def _by_section(findings: pd.DataFrame):
     return [(k, findings[key == k]) for k in order]
 
 
+# Markdown that would turn source text into markup: emphasis, code, links and images, table cells.
+_MD_SPECIALS = re.compile(r"([\\`*_\[\]|])")
+
+
+def md(value) -> str:
+    """Source text as Markdown text: raw HTML escaped as entities (`<img onerror>` shows as text),
+    link and emphasis syntax backslash-escaped (`[x](javascript:…)` is not a link), one line
+    without control characters (a `cat` of the file must not drive the terminal)."""
+    text = html.escape(strip_controls(_s(value)), quote=False).replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIALS.sub(r"\\\1", text)
+
+
+def md_code(value) -> str:
+    """A code span that no backtick of the text can close early (CommonMark: a longer fence)."""
+    text = strip_controls(_s(value)).replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _quoted_md(f: dict) -> str:
+    """The source line, escaped, with the offending figure in bold."""
+    quoted = _s(f["source_line"]).replace("\t", " | ")
+    mark = next((n for n in _needles(f.get("highlight"), f.get("found")) if n in quoted), None)
+    if not mark:
+        return md(quoted)
+    before, _, after = quoted.partition(mark)
+    return f"{md(before)}**{md(mark)}**{md(after)}"
+
+
 def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
+    """The author report in Markdown; every value from the source goes through `md`/`md_code`."""
     sev, rules = _summary(findings)
-    lines = [f"# Rapport de validation — {_s(doc.get('title')) or doc['document_id']}", "",
-             f"Document : `{_s(doc['path'])}` — {_s(doc['org'])} {_s(doc['report_year'])}", "", "## Résumé", ""]
+    lines = [f"# Rapport de validation — {md(_s(doc.get('title')) or doc['document_id'])}", "",
+             f"Document : {md_code(doc['path'])} — {md(doc['org'])} {md(doc['report_year'])}", "", "## Résumé", ""]
     if findings.empty:
         lines.append("Aucune incohérence détectée.")
     else:
         lines.append(", ".join(f"{sev.get(k, 0)} {SEVERITY_FR[k].lower()}(s)" for k in ("error", "warning", "info")))
         lines += ["", "| Gravité | Règle | Nombre |", "|---|---|---|"]
         for (s, r), n in sorted(rules.items(), key=lambda x: ({"error": 0, "warning": 1, "info": 2}[x[0][0]], x[0][1])):
-            lines.append(f"| {SEVERITY_FR[s]} | {r} | {n} |")
+            lines.append(f"| {SEVERITY_FR[s]} | {md(r)} | {n} |")
     for section, group in _by_section(findings):
-        lines += ["", f"## {section}", ""]
+        lines += ["", f"## {md(section)}", ""]
         for f in group.to_dict("records"):
-            table = f", tableau « {_s(f['table'])} »" if _s(f["table"]) else ""
-            quoted = _s(f["source_line"]).replace("\t", " | ")
-            mark = next((n for n in _needles(f.get("highlight"), f.get("found")) if n in quoted), None)
-            if mark:
-                quoted = quoted.replace(mark, f"**{mark}**", 1)
-            lines += [f"- **{SEVERITY_FR.get(f['severity'], f['severity'])}** — {where_in_source(f)}{table} — `{f['rule']}`",
-                      f"  {_s(f['message'])}",
+            table = f", tableau « {md(f['table'])} »" if _s(f["table"]) else ""
+            lines += [f"- **{SEVERITY_FR.get(f['severity'], md(f['severity']))}** — {md(where_in_source(f))}{table} "
+                      f"— {md_code(f['rule'])}",
+                      f"  {md(f['message'])}",
                       *_label_md(f),
-                      f"  > {'(ligne ' + str(f['line']) + ') ' if _label_line(f) else ''}{quoted}",
-                      f"  Trouvé : {_s(f['found']) or '—'} ; attendu : {_s(f['expected']) or '—'}",
-                      f"  Correction suggérée : {_s(f['suggestion']) or '—'}",
-                      f"  _Règle : {RULES_FR.get(f['rule'], f['rule'])}_"]
+                      f"  > {'(ligne ' + str(f['line']) + ') ' if _label_line(f) else ''}{_quoted_md(f)}",
+                      f"  Trouvé : {md(f['found']) or '—'} ; attendu : {md(f['expected']) or '—'}",
+                      f"  Correction suggérée : {md(f['suggestion']) or '—'}",
+                      f"  _Règle : {md(RULES_FR.get(f['rule'], f['rule']))}_"]
     return "\n".join(lines) + "\n"
 
 

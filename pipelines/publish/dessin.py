@@ -13,6 +13,7 @@ import os
 from functools import lru_cache
 
 from pipelines.publish import fmt
+from pipelines.terminal import strip_controls
 
 FR_TIME = {
     "dateTime": "%A %e %B %Y à %X", "date": "%d/%m/%Y", "time": "%H:%M:%S", "periods": ["AM", "PM"],
@@ -44,11 +45,23 @@ def _vl_version() -> str | None:
     return wanted if wanted in vlc.get_vegalite_versions() else None
 
 
+def sans_controles(value):
+    """The spec with no control character in any string: vl-convert aborts the whole process
+    (a Rust panic, not an exception) on a label holding one, such as an ANSI escape."""
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {sans_controles(k): sans_controles(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [sans_controles(v) for v in value]
+    return value
+
+
 def svg(spec: dict) -> str:
     """The chart as a standalone SVG document (French number and date formats)."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(spec, vl_version=_vl_version(), allowed_base_urls=[],
+    return vlc.vegalite_to_svg(sans_controles(spec), vl_version=_vl_version(), allowed_base_urls=[],
                                format_locale=fmt.VEGA_FORMAT_LOCALE, time_format_locale=FR_TIME)
 
 

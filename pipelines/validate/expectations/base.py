@@ -9,6 +9,7 @@ expected). Its renderers write Data Docs in French.
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, ClassVar
 
@@ -142,9 +143,14 @@ class RuleExpectation(BatchExpectation):
 
 
 def _cell(row: dict, key: str) -> str:
+    """A Data Docs cell. GE inserts cell strings into the page as HTML, and a report's text can
+    hold markup (`numbers.clean` turns `&lt;img …&gt;` back into `<img …>`): escaped here, it
+    reaches the page as text."""
     if key == "table_id":
-        return str(row.get("tableau") or row.get("table_id") or "—")
-    if key == "severity":
-        return SEVERITIES_FR.get(row.get(key), row.get(key) or "—")
-    value = row.get(key)
-    return "—" if value is None else str(value)
+        text = str(row.get("tableau") or row.get("table_id") or "—")
+    elif key == "severity":
+        text = SEVERITIES_FR.get(row.get(key), row.get(key) or "—")
+    else:
+        value = row.get(key)
+        text = "—" if value is None else str(value)
+    return html.escape(text)

@@ -7,6 +7,7 @@ for papermill or Voilà, and `bilans extract` does not pay for Great Expectation
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 import threading
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import ORGS, parse_org, parse_year
-from pipelines.terminal import filtered_output
+from pipelines.terminal import filtered_output, safe
 
 
 def _cache_beside(db: str) -> None:
@@ -80,8 +81,39 @@ def _org(text: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+# argparse's own English, as French; the rest of an argparse message is kept as is.
+_FR = ((r"^usage: ", "utilisation : "), (r"\npositional arguments:\n", "\narguments positionnels :\n"),
+       (r"\noptions:\n", "\noptions :\n"), (r"show this help message and exit", "afficher cette aide et quitter"),
+       (r"the following arguments are required: ", "arguments obligatoires manquants : "),
+       (r"unrecognized arguments: ", "arguments inconnus : "), (r"invalid choice: ", "choix invalide : "),
+       (r"\(choose from ", "(valeurs possibles : "), (r"invalid (\w+) value: ", r"valeur invalide (\1) : "),
+       (r"expected one argument", "une valeur attendue"), (r"^argument ([^:]+): ", r"argument \1 : "),
+       (r"not allowed with argument ", "incompatible avec l'argument "))
+
+
+def _fr(text: str) -> str:
+    for pattern, french in _FR:
+        text = re.sub(pattern, french, text, flags=re.MULTILINE)
+    return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse in French: usage, help headings and error messages; an error is one line
+    after the usage line, exit 2 (the code of every refused input)."""
+
+    def format_usage(self) -> str:
+        return _fr(super().format_usage())
+
+    def format_help(self) -> str:
+        return _fr(super().format_help())
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {safe(_fr(message))}\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
+    p = _Parser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
     p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
     sub = p.add_subparsers(dest="command", required=True)
 

@@ -86,17 +86,19 @@ def atomic_store(db_path: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
     target = Path(db_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".duckdb", dir=target.parent)
-    os.close(fd)
-    os.unlink(tmp)  # duckdb refuses to open an empty non-database file
-    con = duckdb.connect(tmp)
-    try:
+    con = None
+    try:  # from the first instant: a signal (Ctrl-C, SIGTERM) at any point removes the temp files
+        os.close(fd)
+        os.unlink(tmp)  # duckdb refuses to open an empty non-database file
+        con = duckdb.connect(tmp)
         create_schema(con)
         yield con
         con.execute("CHECKPOINT")
         con.close()
         os.replace(tmp, target)
     except BaseException:
-        con.close()
+        if con is not None:
+            con.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         with contextlib.suppress(FileNotFoundError):

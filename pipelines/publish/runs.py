@@ -266,6 +266,10 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
         fingerprints = {r.key: fps.of(r) for r in runs}
         params = {r.key: fps.parameters(r) for r in runs}
         complete = not (org or year or pole)
+        if not runs and not complete:
+            present = con.execute("SELECT DISTINCT org, report_year FROM documents ORDER BY 1, 2").fetchall()
+            echo("Aucune exécution pour ce filtre ; bilans du magasin : "
+                 + (", ".join(f"{o} {y}" for o, y in present) or "aucun") + ".")
     finally:
         con.close()
 

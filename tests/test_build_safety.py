@@ -1,0 +1,156 @@
+"""Issue 18: concurrent builds, killed builds, odd --db paths and out-of-range inputs.
+
+Builds run in subprocesses here when the point is what another process, or a signal, does.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_manifest_guard import HEADER, ROWS, corpus, snapshot, write_manifest
+
+from pipelines.build import LOCK_NAME
+from pipelines.cli import main, parser
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bilans(*argv: str, cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "pipelines.cli", *argv], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith((".bilans-", ".parquet-")))
+
+
+def parquet_rows(db: Path, table: str) -> int:
+    glob = str(db.parent / "parquet" / table / "**" / "*.parquet").replace("'", "''")
+    con = duckdb.connect()
+    try:
+        return con.execute(f"SELECT count(*) FROM read_parquet('{glob}', hive_partitioning = true)").fetchone()[0]
+    finally:
+        con.close()
+
+
+def store_rows(db: Path, table: str) -> int:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_quote_in_db_path_and_atomic_parquet(tmp_path, capsys):
+    raw = corpus(tmp_path)
+    db = tmp_path / "l'atelier" / "bilans.duckdb"
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    assert (db.parent / "parquet").is_symlink() and parquet_rows(db, "finances") == store_rows(db, "finances") > 0
+    first = (db.parent / "parquet").resolve()
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    # the link now names a new folder; the previous export is gone, nothing else is left
+    assert (db.parent / "parquet").resolve() != first and not first.exists()
+    assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name]
+    assert parquet_rows(db, "finances") == store_rows(db, "finances")
+
+
+def test_parquet_folder_of_an_older_version_is_replaced(tmp_path, capsys):
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    (db.parent / "parquet" / "finances").mkdir(parents=True)
+    (db.parent / "parquet" / "finances" / "old.parquet").write_bytes(b"old")
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    assert (db.parent / "parquet").is_symlink() and parquet_rows(db, "finances") == store_rows(db, "finances")
+    assert len(leftovers(db.parent)) == 1  # the current export only
+
+
+def test_leftovers_of_a_killed_build_are_removed_at_next_start(tmp_path, capsys):
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    current = (db.parent / "parquet").resolve().name
+    for name in (".bilans-abcd1234.duckdb", ".bilans-abcd1234.duckdb.wal"):
+        (db.parent / name).write_bytes(b"x" * 1000)
+    (db.parent / ".parquet-dead" / "finances").mkdir(parents=True)
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name] != [current]
+
+
+def test_second_build_is_refused_while_the_lock_is_held(tmp_path, capsys):
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    before = snapshot(db.parent)
+    capsys.readouterr()
+    with open(db.parent / LOCK_NAME, "a") as held:  # another build, as the kernel sees it
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("bilans : une autre construction du magasin est en cours") and err.count("\n") == 1
+    assert snapshot(db.parent) == before
+
+
+def test_two_concurrent_builds(tmp_path):
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    procs = [bilans("--db", str(db), "build", "--raw", str(raw), "--no-validate", cwd=tmp_path) for _ in range(2)]
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
+    codes = sorted(code for code, _, _ in results)
+    assert codes in ([0, 0], [0, 2]), results  # [0, 0] when one finished before the other started
+    for code, _out, err in results:
+        assert "Traceback" not in err
+        if code == 2:
+            assert err.startswith("bilans : une autre construction du magasin est en cours"), err
+    assert store_rows(db, "documents") == 2
+    assert parquet_rows(db, "finances") == store_rows(db, "finances") > 0
+    assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name]
+
+
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    first = bilans("--db", str(db), "build", "--raw", str(raw), "--no-validate", cwd=tmp_path)
+    assert first.wait(timeout=300) == 0
+    before = db.read_bytes()
+    write_manifest(raw, HEADER, ROWS)
+    proc = bilans("--db", str(db), "build", "--raw", str(raw), cwd=tmp_path)  # with validation: a few seconds
+    deadline = time.monotonic() + 120
+    while not any(p.name.endswith(".duckdb") and p.name.startswith(".bilans-") for p in db.parent.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "the temp store never appeared"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=120)
+    err = proc.stderr.read()
+    assert (code, err.strip().splitlines()[-1]) == (143, "bilans : arrêté (SIGTERM)"), err
+    assert db.read_bytes() == before
+    assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "x.txt", "--year", "99999999999"], "année hors bornes : 99999999999 (attendu : de 1900 à 2100)"),
+    (["check", "x.txt", "--year", "-5"], "année hors bornes : -5 (attendu : de 1900 à 2100)"),
+    (["run", "--year", "deux mille"], "année illisible « deux mille » (attendu : un nombre entier)"),
+    (["run", "--org", "siim"], "organisme inconnu « siim » (attendu : SIIM94, SII)"),
+    (["run", "--pole"], "argument --pole : une valeur attendue"),
+    (["bâtir"], "choix invalide : 'bâtir' (valeurs possibles : 'build', "),
+])
+def test_bad_arguments_get_one_french_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err.splitlines()
+    assert stop.value.code == 2 and err[0].startswith("utilisation : bilans")
+    assert " : erreur : " in err[-1] and message in err[-1]
+
+
+def test_org_is_read_whatever_its_case():
+    assert parser().parse_args(["run", "--org", "siim94", "--year", "2017"]).org == "SIIM94"
+    assert parser().parse_args(["check", "a.txt", "--org", "Sii"]).org == "SII"

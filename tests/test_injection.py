@@ -2,7 +2,7 @@
 
 One small report carries the payloads in a caption, row labels, adhérents and the prose, raw
 and entity-encoded (`numbers.clean` decodes entities). It goes through `bilans build`, `report`,
-`check`, `extract` and one analysis notebook; every HTML page, Markdown report and terminal
+`check`, `extract`, `briefing --export` and one analysis notebook; every HTML page, Markdown report and terminal
 output is then scanned: 0 live payloads.
 """
 
@@ -83,7 +83,8 @@ def outputs(tmp_path_factory):
                            "check": ["--db", db, "check", str(report)],
                            "check --json": ["--db", db, "check", str(report), "--json"],
                            "extract": ["--db", db, "extract", str(report)],
-                           "extract --json": ["--db", db, "extract", str(report), "--json"]}.items():
+                           "extract --json": ["--db", db, "extract", str(report), "--json"],
+                           "briefing": ["--db", db, "briefing", "--export", str(root / "briefing")]}.items():
             terminal[name] = call(capsys, *argv)
     # one notebook, the one that shows adhérents (a full `bilans run` is too slow for a test)
     assert run_notebooks(db, org="SIIM94", year=2023, out_dir=root / "reports" / "analyses",
@@ -119,7 +120,7 @@ class _Capture:
 def test_the_chain_ran_and_the_payloads_reached_the_outputs(outputs):
     root, terminal = outputs
     assert {k: code for k, (code, _) in terminal.items()} == {
-        "build": 0, "report": 0, "check": 1, "check --json": 1, "extract": 0, "extract --json": 0}
+        "build": 0, "report": 0, "check": 1, "check --json": 1, "extract": 0, "extract --json": 0, "briefing": 0}
     pages = {p.relative_to(root): p.read_text(encoding="utf-8") for p in root.rglob("*.html")}
     assert sum("validations" in str(p) for p in pages) == 3 and len(pages) >= 8
     # the payloads are there, as text: escaped once (not « &amp;lt; »)
@@ -129,6 +130,7 @@ def test_the_chain_ran_and_the_payloads_reached_the_outputs(outputs):
     assert "par domaine &lt;svg onload=alert(1)&gt;" in entetes
     analyse = pages[Path("reports/analyses/SIIM94/2023/finances.html")]
     assert "Arcueil&lt;img src=x onerror=alert(1)&gt;" in analyse
+    assert sum("briefing" in str(p) and "Arcueil&lt;img src=x onerror=alert(1)&gt;" in t for p, t in pages.items()) >= 1
     md = (root / "reports" / "validation" / "siim94_2023.md").read_text(encoding="utf-8")
     assert "« \\[clic\\](javascript:alert(1)) »" in md and "Bilan &lt;script&gt;alert(1)&lt;/script&gt;" in md
     assert "adhérent « Arcueil<img src=x onerror=alert(1)> »" in terminal["build"][1]  # text, in a terminal

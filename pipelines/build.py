@@ -84,6 +84,9 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
     or would drop documents of the current store (« rien de perdu »).
     """
     started = time.perf_counter()
+    if db_path.exists() and not db_path.is_file():
+        raise BilansError(f"--db {db_path} n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, "
+                          "par exemple data/curated/bilans.duckdb")
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(db_path.parent):
         remove_leftovers(db_path.parent)
@@ -111,21 +114,22 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
 
 
 def stored_documents(db_path: Path) -> set[str] | None:
-    """document_id of the current store; None when there is no readable store."""
+    """document_id of the current store; None when there is no store yet.
+    BilansError when db_path is a file but not a store (`--db` aimed at the wrong file)."""
     import duckdb
 
     if not db_path.is_file():
         return None
     try:
         con = duckdb.connect(str(db_path), read_only=True)
-    except duckdb.Error:
-        return None
-    try:
-        return {r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()}
-    except duckdb.Error:
-        return None
-    finally:
-        con.close()
+        try:
+            return {r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()}
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        reason = str(exc).splitlines()[0][:160]
+        raise BilansError(f"{db_path} existe mais n'est pas un magasin lisible ({reason}) : il n'est pas "
+                          "remplacé (« bilans build --force » pour l'écraser)") from None
 
 
 def guard(manifest: Manifest, db_path: Path, force: bool) -> None:
@@ -133,11 +137,11 @@ def guard(manifest: Manifest, db_path: Path, force: bool) -> None:
     (a manifest re-saved by a spreadsheet, a renamed column, a deleted line). `force` accepts it."""
     if force:
         return
+    before = stored_documents(db_path) or set()
     refused = f" ({len(manifest.refused)} ligne(s) refusée(s), voir ci-dessus)" if manifest.refused else ""
     if not manifest.entries:
         raise BilansError(f"le manifeste {manifest.path} ne donne aucun document{refused} ; magasin inchangé "
                           "(« bilans build --force » pour construire quand même)")
-    before = stored_documents(db_path) or set()
     lost = sorted(before - {e.document_id for e in manifest.entries})
     if lost:
         shown = ", ".join(safe(d) for d in lost[:5]) + (", …" if len(lost) > 5 else "")

@@ -184,12 +184,22 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # `bilans extract … | head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # a --db, --out or --raw that is a folder, unwritable, on a full disk…
+        where = f" : {exc.filename}" if exc.filename else ""
+        print(f"bilans : {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
     except Terminated:
         print("bilans : arrêté (SIGTERM)", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
         print("bilans : interrompu", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+            raise
+        # an unreadable store: not a DuckDB file, a folder, locked by a build of another version…
+        print(f"bilans : magasin illisible : {args.db} ({str(exc).splitlines()[0][:200]})", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

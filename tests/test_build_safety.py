@@ -154,3 +154,23 @@ def test_bad_arguments_get_one_french_line(argv, message, capsys):
 def test_org_is_read_whatever_its_case():
     assert parser().parse_args(["run", "--org", "siim94", "--year", "2017"]).org == "SIIM94"
     assert parser().parse_args(["check", "a.txt", "--org", "Sii"]).org == "SII"
+
+
+def test_db_aimed_at_a_folder_or_another_file(tmp_path, capsys):
+    raw = corpus(tmp_path)
+    folder = tmp_path / "magasins"
+    folder.mkdir()
+    assert main(["--db", str(folder), "build", "--raw", str(raw), "--no-validate"]) == 2
+    assert capsys.readouterr().err == (f"bilans : --db {folder} n'est pas un fichier (un dossier ?) : donnez le "
+                                       "chemin du magasin, par exemple data/curated/bilans.duckdb\n")
+    assert list(folder.iterdir()) == []
+    assert main(["--db", str(folder), "report", "--out", str(tmp_path / "reports")]) == 2
+    assert capsys.readouterr().err.startswith(f"bilans : magasin illisible : {folder} (IO Error: ")
+    notes = tmp_path / "notes.duckdb"
+    notes.write_text("pas un magasin", encoding="utf-8")
+    assert main(["--db", str(notes), "build", "--raw", str(raw), "--no-validate"]) == 2
+    err = capsys.readouterr().err
+    assert "existe mais n'est pas un magasin lisible" in err and "« bilans build --force » pour l'écraser" in err
+    assert notes.read_text(encoding="utf-8") == "pas un magasin"
+    assert main(["--db", str(notes), "build", "--raw", str(raw), "--no-validate", "--force"]) == 0
+    assert store_rows(notes, "documents") == 2

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from pipelines.extract.model import Cell, Row, Table
-from pipelines.extract.numbers import clean, decimals_of, parse_cell, year_in_header
+from pipelines.extract.numbers import FR, clean, decide_notation, decimals_of, parse_cell, year_in_header
 
 TOTAL_RE = re.compile(r"^\s*(?:\*\*)?\s*(?:sous[- ]?total|total|s/total)\b", re.IGNORECASE)
 SUBITEM_RE = re.compile(r"^\s*(?:\(\*\)\s*)?(?:dt|dont)\b", re.IGNORECASE)
@@ -182,10 +182,12 @@ def build_table(block: Block, document_id: str, caption: str | None, section: st
     n_header = _count_header_rows(rows, block.header_hint)
     headers = _combined_headers(rows[:n_header], width)
     n_label = _count_label_cols(rows[n_header:], headers, width)
+    # one notation for the whole table, from the figures of its body (headers hold years and dates)
+    notation = decide_notation([t for r in rows[n_header:] for t in r.texts[n_label:]])
     table = Table(
         table_id=f"{document_id}@{block.line_start}", document_id=document_id, caption=caption,
         section=section, line_start=block.line_start, line_end=block.line_end, layout=layout,
-        n_header_rows=n_header, n_label_cols=n_label, headers=headers,
+        n_header_rows=n_header, n_label_cols=n_label, headers=headers, notation=notation,
     )
     header_width = len([t for t in rows[0].texts if clean(t)]) if n_header else width
     for index, raw in enumerate(rows):
@@ -193,7 +195,7 @@ def build_table(block: Block, document_id: str, caption: str | None, section: st
         if not is_header and block.layout in ("tsv", "pipe") and n_header and \
                 len(raw.texts) != len(rows[0].texts) and len([t for t in raw.texts if clean(t)]) > header_width:
             table.ragged.append(raw.line)
-        table.rows.append(_make_row(index, raw, is_header, n_label))
+        table.rows.append(_make_row(index, raw, is_header, n_label, notation))
     _mark_repeated_headers(table)
     _assign_kinds(table)
     return table
@@ -259,16 +261,16 @@ def _count_label_cols(body: list[RawRow], headers: list[str], width: int) -> int
     return n
 
 
-def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int) -> Row:
+def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int, notation: str = FR) -> Row:
     cells = []
     for col, text in enumerate(raw.texts):
-        parsed = parse_cell(text)
+        parsed = parse_cell(text, notation)
         role = "header" if is_header else ("label" if col < n_label else "value")
         cells.append(Cell(
             row=index, col=col, line=raw.lines[col] if raw.lines and col < len(raw.lines) else raw.line,
             text=text.strip(), value=parsed.value, unit=parsed.unit,
             role=role, status=parsed.status, value2=parsed.value2, unit2=parsed.unit2,
-            decimals=decimals_of(text) if parsed.value is not None else 0,
+            decimals=decimals_of(text, notation) if parsed.value is not None else 0,
         ))
         if role == "label" and parsed.value is not None and not is_header:
             cells[-1].status = "ok"  # a code or a year used as a row label stays a label

@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from pipelines.extract.numbers import year_in_header
+from pipelines.extract.numbers import parse_cell, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 from pipelines.validate.verdicts import suite_kwargs, total_tolerance
 
@@ -287,10 +287,10 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                 document_id=table["document_id"], line=v.line or r.line, table_id=table["table_id"],
                 found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
                 **_inputs(cand.figures(), v, total),
-                message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
+                message=(f"Le total {what} ({_shown(v, unit)}) ne correspond pas à la somme des "
                          f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)}).{hint}"
                          if ecart > tol else
-                         f"Le total {what} ({fr(v.value, unit)}) diffère de la somme des lignes "
+                         f"Le total {what} ({_shown(v, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
                          f"(tolérance ± {fr(tol - _policy().get('epsilon', _EPS))}).{_unlikely(cand, v, ecart)}"),
                 suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
@@ -335,6 +335,15 @@ def exercice_of(header: str | None) -> int | None:
     """The year a column is about (« Mandats émis en 2022 » -> 2022), for the finding."""
     ref = year_in_header(header or "")
     return ref.year if ref else None
+
+
+def _shown(v: Val, unit: str | None) -> str:
+    """The figure as the report prints it: « 10,644 » in a table with comma thousands, not a
+    French rewriting that a reader would take for 10,64; French figures keep their usual form."""
+    printed = _clean_text(v.text)
+    if parse_cell(printed).value == v.value:
+        return fr(v.value, unit)
+    return printed
 
 
 def _clean_text(text: str) -> str:
@@ -413,7 +422,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
                 document_id=table["document_id"], line=tv.line or r.line, table_id=table["table_id"],
                 found=fr(tv.value, unit), expected=fr(s, unit), highlight=_clean_text(tv.text),
                 **_inputs(figures, tv, s),
-                message=(f"Ligne « {r.label} » : la colonne « {header} » ({fr(tv.value, unit)}) ne vaut pas "
+                message=(f"Ligne « {r.label} » : la colonne « {header} » ({_shown(tv, unit)}) ne vaut pas "
                          f"{names} ({fr(s, unit)})." if ecart > tol else
                          f"Ligne « {r.label} » : « {header} » ({fr(tv.value, unit)}) et {names} "
                          f"({fr(s, unit)}) ne diffèrent que par les arrondis."),

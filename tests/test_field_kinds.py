@@ -1,0 +1,75 @@
+"""Issue 19 : chaque sorte de défaut vue sur des rapports réels, sur un petit fixture de même forme.
+
+Each fixture of tests/fixtures/notations/ is consistent as written (no finding); the same
+fixture with one figure changed gives exactly the finding the change calls for.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_validate_helpers import run, summary  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notations"
+
+
+def _fixture(name: str, replace: tuple[str, str] | None = None) -> str:
+    text = (FIXTURES / name).read_text(encoding="utf-8")
+    if replace:
+        assert replace[0] in text
+        text = text.replace(replace[0], replace[1], 1)
+    return text
+
+
+def _findings(tmp_path, name: str, year: int, replace: tuple[str, str] | None = None):
+    return run(tmp_path, _fixture(name, replace), org="SIIM94", year=year)
+
+
+# 1. Negative amounts: parentheses, U+2212 and a trailing minus are summed like any figure.
+def test_negative_amounts_are_summed(tmp_path):
+    assert summary(_findings(tmp_path, "negatifs.txt", 2019)) == []
+
+
+def test_negative_total_in_parentheses_is_compared_not_missing(tmp_path):
+    df = _findings(tmp_path, "negatifs.txt", 2019, ("Total\t9 429,45\t(48 310,10)", "Total\t9 429,45\t(48 301,10)"))
+    assert summary(df) == [("total.column", 5, "error", "-48 301,1", "-48 310,1")]
+
+
+# 2. Dotted thousands: « 845.000 € » is 845 000 when the table groups its thousands with dots.
+def test_dotted_thousands_are_read_as_thousands(tmp_path):
+    assert summary(_findings(tmp_path, "milliers_points.txt", 2012)) == []
+
+
+def test_dotted_thousands_total_error_is_found(tmp_path):
+    df = _findings(tmp_path, "milliers_points.txt", 2012, ("2.114.500 €", "2.124.500 €"))
+    assert summary(df) == [("total.column", 5, "error", "2 124 500 €", "2 114 500 €")]
+
+
+# 6. Dates in cells are dates, not malformed numbers.
+def test_dates_in_cells_are_not_malformed(tmp_path):
+    assert summary(_findings(tmp_path, "dates.txt", 2015)) == []
+
+
+def test_total_beside_a_date_column_is_still_checked(tmp_path):
+    df = _findings(tmp_path, "dates.txt", 2015, ("Total\t\t23", "Total\t\t24"))
+    assert summary(df) == [("total.column", 6, "error", "24", "23")]
+
+
+# 7. Comma thousands used consistently in a table; the message quotes the figure as printed.
+def test_comma_thousands_decided_for_the_table(tmp_path):
+    assert summary(_findings(tmp_path, "milliers_virgules.txt", 2014)) == []
+
+
+def test_comma_thousands_error_quotes_the_printed_figure(tmp_path):
+    df = _findings(tmp_path, "milliers_virgules.txt", 2014, ("15,532", "15,632"))
+    assert summary(df) == [("total.column", 6, "error", "15 632", "15 532")]
+    assert "(15,632)" in df.iloc[0]["message"]
+
+
+def test_one_decimal_comma_keeps_the_table_french(tmp_path):
+    # « 2,5 » cannot separate thousands: the whole table is French, « 12,480 » is 12.48
+    df = _findings(tmp_path, "milliers_virgules.txt", 2014, ("Sud\t947", "Sud\t2,5"))
+    assert summary(df) == [("total.column", 6, "error", "15,53", "17,09")]

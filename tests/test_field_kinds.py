@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from test_validate_helpers import run, summary  # noqa: E402
@@ -73,3 +75,34 @@ def test_one_decimal_comma_keeps_the_table_french(tmp_path):
     # « 2,5 » cannot separate thousands: the whole table is French, « 12,480 » is 12.48
     df = _findings(tmp_path, "milliers_virgules.txt", 2014, ("Sud\t947", "Sud\t2,5"))
     assert summary(df) == [("total.column", 6, "error", "15,53", "17,09")]
+
+
+# 3. A total closes its own block: since the previous total, sub-total or heading; a line computed
+#    from totals (« Besoin de financement ») is not an item of the next block.
+def test_each_total_closes_its_own_block(tmp_path):
+    assert summary(_findings(tmp_path, "blocs.txt", 2020)) == []
+
+
+def test_block_error_is_measured_on_its_own_block(tmp_path):
+    df = _findings(tmp_path, "blocs.txt", 2020, ("Total des immobilisations\t16", "Total des immobilisations\t19"))
+    assert summary(df) == [("total.column", 16, "error", "19", "16")]
+    assert "oubliée" not in df.iloc[0]["message"]
+
+
+# 5. Total labels come from data/referentiels/totaux.csv.
+@pytest.mark.parametrize("label", ["Ensemble", "Totaux", "Totals", "TOTAL :", "**Total général**"])
+def test_total_labels_of_the_referential_are_checked(tmp_path, label):
+    df = _findings(tmp_path, "ensemble.txt", 2021, ("Ensemble\t37", f"{label}\t38"))
+    assert summary(df) == [("total.column", 5, "error", "38", "37")]
+
+
+def test_ensemble_only_as_a_whole_label(tmp_path):
+    # « Ensemble des filières » is a row of its own, not a total
+    df = _findings(tmp_path, "ensemble.txt", 2021, ("Ensemble\t37", "Ensemble des filières\t38"))
+    assert summary(df) == []
+
+
+def test_sub_totals_and_closing_total(tmp_path):
+    assert summary(_findings(tmp_path, "sous_totaux.txt", 2022)) == []
+    df = _findings(tmp_path, "sous_totaux.txt", 2022, ("TOTAL :\t85", "TOTAL :\t86"))
+    assert summary(df) == [("total.column", 9, "error", "86", "85")]

@@ -25,7 +25,7 @@ class Row:
     index: int
     line: int
     cells: list[Cell]
-    kind: str = "item"  # header | item | subitem | subtotal | total
+    kind: str = "item"  # header | item | subitem | subtotal | total | derived (computed from totals)
     label: str = ""
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipelines.extract.labels import TOTAL, is_derived, total_kind
 from pipelines.extract.model import Cell, Row, Table
 from pipelines.extract.numbers import FR, clean, decide_notation, decimals_of, parse_cell, year_in_header
 
-TOTAL_RE = re.compile(r"^\s*(?:\*\*)?\s*(?:sous[- ]?total|total|s/total)\b", re.IGNORECASE)
 SUBITEM_RE = re.compile(r"^\s*(?:\(\*\)\s*)?(?:dt|dont)\b", re.IGNORECASE)
 CODE_HEADER_RE = re.compile(r"^\s*(chapitre|code|n°|no|compte|article|cat\.?|catégorie)\s*", re.IGNORECASE)
 CODE_RE = re.compile(r"^\s*(\d{2,5})\s*$")
@@ -169,7 +169,7 @@ def _side_by_side(rows: list[RawRow]) -> list[RawRow] | None:
         texts = r.texts + [""] * (2 * k - len(r.texts))
         for side, part in ((left, texts[:k]), (right, texts[k:])):
             if any(clean(t) for t in part):
-                (totals if TOTAL_RE.match(clean(part[0])) else side).append(RawRow(r.line, part))
+                (totals if total_kind(clean(part[0])) else side).append(RawRow(r.line, part))
     return left + right + totals
 
 
@@ -221,7 +221,7 @@ def _count_header_rows(rows: list[RawRow], hint: int | None) -> int:
     n = 1
     while n < len(rows) - 1:
         texts = rows[n].texts
-        if clean(texts[0]) or not _header_like(texts[1:]) or TOTAL_RE.match(clean(texts[0])):
+        if clean(texts[0]) or not _header_like(texts[1:]) or total_kind(clean(texts[0])):
             break
         n += 1
     return n
@@ -278,13 +278,27 @@ def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int, notation: 
     return Row(index=index, line=raw.line, cells=cells, kind="header" if is_header else "item", label=label)
 
 
+def _total_kind(row: Row, n_label: int) -> str | None:
+    return next((k for c in row.cells[:n_label] if (k := total_kind(clean(c.text)))), None)
+
+
 def _assign_kinds(table: Table) -> None:
+    """Totals from the referential of labels (totaux.csv): the last « Total » closes the table, the
+    others and every « Sous-total » are sub-totals; a line computed from totals above it
+    (derives.csv: « Dette nette », « Solde ») is derived, not an item."""
     body = table.body
-    totals = [r for r in body if any(TOTAL_RE.match(clean(c.text)) for c in r.cells[: table.n_label_cols])]
-    for r in totals:
+    totals = [(r, k) for r in body if (k := _total_kind(r, table.n_label_cols))]
+    for r, _ in totals:
         r.kind = "subtotal"
-    if totals:
-        totals[-1].kind = "total"
+    closing = [r for r, k in totals if k == TOTAL] or [r for r, _ in totals]
+    if closing:
+        closing[-1].kind = "total"
+    seen_total = False
+    for r in body:
+        if r.kind in ("total", "subtotal"):
+            seen_total = True
+        elif seen_total and r.kind == "item" and is_derived(r.label):
+            r.kind = "derived"
     previous_code = None
     for r in body:
         first = clean(r.cells[0].text) if r.cells else ""

@@ -12,11 +12,11 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from pipelines.extract.labels import names_total_column
 from pipelines.extract.numbers import parse_cell, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 from pipelines.validate.verdicts import suite_kwargs, total_tolerance
 
-_TOTAL_COL = re.compile(r"\btotal\b", re.IGNORECASE)
 _EPS = 1e-6
 
 
@@ -69,7 +69,7 @@ class TRow:
 
 @dataclass
 class Entry:
-    kind: str  # item | sub
+    kind: str  # item | sub | bound (a heading or a line computed from totals: it closes a block)
     val: Val | None
     row: TRow
     span_start: int = 0
@@ -147,8 +147,9 @@ def percent_columns(rows: list[TRow], headers: list[str], value_cols: list[int])
 
 
 def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
-    """Interpretations of a total, nearest first: items since the previous sub-total, then
-    each earlier sub-total (standing for its own span) with the items in between, up to the start."""
+    """Interpretations of a total, nearest first: items since the previous sub-total or heading
+    (a total closes its own block), then each earlier sub-total (standing for its own span) or
+    heading with the items in between, up to the start."""
     out: list[tuple[Candidate, int]] = []
     terms: list[Entry] = []
     i = len(entries) - 1
@@ -156,6 +157,11 @@ def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
         e = entries[i]
         if e.kind == "item":
             terms.append(e)
+            i -= 1
+            continue
+        if e.kind == "bound":
+            if terms:
+                out.append((Candidate(list(terms)), i + 1))
             i -= 1
             continue
         out.append((Candidate(list(terms)), i + 1))
@@ -220,6 +226,11 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
     exact = _counts_things(table, header, body, col, which)
     for r in body:
         v = _val(r, col, which, exact)
+        if r.kind == "derived" or (r.kind == "item" and _is_heading(r)):
+            flush_subitems()
+            subitems, last_item = [], None
+            entries.append(Entry("bound", None, r))
+            continue
         if r.kind == "subitem":
             subitems.append(Entry("item", v, r))
             continue
@@ -303,6 +314,12 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
     return out
 
 
+def _is_heading(row: TRow) -> bool:
+    """« Actifs non financiers » over its lines: a label and not one figure in the row."""
+    values = [c for c in row.cells.values() if c["role"] in VALUE_ROLES]
+    return bool(row.label.strip()) and bool(values) and not any((c["text"] or "").strip() for c in values)
+
+
 def _unlikely(cand: Candidate, v: Val, ecart: float) -> str:
     """Rounding errors of n lines add up like a random walk: a gap beyond three standard
     deviations is possible within the tolerance but improbable; say so (still info)."""
@@ -384,9 +401,9 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
     out: list[dict] = []
     for tcol in value_cols:
         header = headers[tcol] if tcol < len(headers) else ""
-        if tcol in pct or not _TOTAL_COL.search(header or ""):
+        if tcol in pct or not names_total_column(header or ""):
             continue
-        left = [c for c in value_cols if c < tcol and c not in pct and not _TOTAL_COL.search(
+        left = [c for c in value_cols if c < tcol and c not in pct and not names_total_column(
             headers[c] if c < len(headers) else "")][-8:]
         if len(left) < 2:
             continue

@@ -106,3 +106,15 @@ def test_sub_totals_and_closing_total(tmp_path):
     assert summary(_findings(tmp_path, "sous_totaux.txt", 2022)) == []
     df = _findings(tmp_path, "sous_totaux.txt", 2022, ("TOTAL :\t85", "TOTAL :\t86"))
     assert summary(df) == [("total.column", 9, "error", "86", "85")]
+
+
+# 4. A row total is checked at any width: 12 months + Total.
+def test_twelve_months_and_total_foot(tmp_path):
+    assert summary(_findings(tmp_path, "mois.txt", 2021)) == []
+
+
+def test_twelve_months_row_total_errors(tmp_path):
+    text = ("Postes\t9\t9\t8\t8\t7\t7\t6\t6\t5\t5\t4\t4\t78", "Postes\t9\t9\t8\t8\t7\t7\t6\t6\t5\t5\t4\t4\t88")
+    df = run(tmp_path, _fixture("mois.txt", text).replace("\t9\t141", "\t9\t151"), org="SIIM94", year=2021)
+    assert summary(df) == [("total.row", 4, "error", "88", "78"), ("total.row", 6, "error", "151", "141")]
+    assert "12 colonnes de « janv. » à « déc. »" in df.iloc[0]["message"]

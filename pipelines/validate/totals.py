@@ -395,7 +395,8 @@ def _col(header) -> str:
 def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
     """A « Total » column is the sum of some columns to its left (all of them for revenue by
     adhérent, réalisations + reports for an investment budget): the subset that explains most
-    rows is taken as the table's rule, and the rows it does not explain are reported."""
+    rows is taken as the table's rule, and the rows it does not explain are reported. At any
+    width: 12 months + Total, 24 columns of a statistical table."""
     headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     out: list[dict] = []
@@ -404,7 +405,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
         if tcol in pct or not names_total_column(header or ""):
             continue
         left = [c for c in value_cols if c < tcol and c not in pct and not names_total_column(
-            headers[c] if c < len(headers) else "")][-8:]
+            headers[c] if c < len(headers) else "")]
         if len(left) < 2:
             continue
         evaluable = []
@@ -415,16 +416,11 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
                 evaluable.append((r, tv, vals))
         if len(evaluable) < 2:
             continue
-        best, best_score = None, (-1, 0)
-        for size in range(len(left), 1, -1):
-            for subset in itertools.combinations(range(len(left)), size):
-                ok = sum(1 for _, tv, vals in evaluable if _row_ok(tv, [vals[i] for i in subset]))
-                score = (ok, sum(subset))
-                if score > best_score:
-                    best, best_score = subset, score
-        if best is None or best_score[0] < max(2, math.ceil(0.6 * len(evaluable))):
+        best = _row_rule(left, evaluable)
+        if best is None:
             continue
-        names = " + ".join(f"« {headers[left[i]]} »" for i in best)
+        names = _columns_named([headers[left[i]] if left[i] < len(headers) else "" for i in best],
+                               list(best) == list(range(best[0], best[-1] + 1)))
         for r, tv, vals in evaluable:
             parts = [vals[i] for i in best]
             if r.kind in ("total", "subtotal") and any(p is None or p.value is None for p in parts):
@@ -446,6 +442,39 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
                 suggestion=(f"Corriger « {header} » en {fr(s, unit)} ou vérifier les montants de la ligne."
                             if ecart > tol else "Aucune correction nécessaire.")))
     return out
+
+
+_MAX_SUBSET_WIDTH = 8  # up to 2**8 subsets of columns are tried; wider, only runs of adjacent columns
+
+
+def _columns_named(names: list[str], adjacent: bool) -> str:
+    """« « a » + « b » », or « la somme des 12 colonnes de « janv. » à « déc. » » for a long run."""
+    if adjacent and len(names) > _MAX_SUBSET_WIDTH:
+        return f"la somme des {len(names)} colonnes de « {names[0]} » à « {names[-1]} »"
+    return " + ".join(f"« {n} »" for n in names)
+
+
+def _row_rule(left: list[int], evaluable: list[tuple]) -> tuple[int, ...] | None:
+    """Which columns the « Total » column adds up: the subset that explains most rows, when it
+    explains 60 % of them; failing that, all of them (the natural reading of « Total ») when they
+    explain half the rows, at least two."""
+    def ok(subset):
+        return sum(1 for _, tv, vals in evaluable if _row_ok(tv, [vals[i] for i in subset]))
+
+    n = len(left)
+    if n <= _MAX_SUBSET_WIDTH:
+        subsets = (s for size in range(n, 1, -1) for s in itertools.combinations(range(n), size))
+    else:  # 12 months, 24 columns: 2**n subsets are out of reach, adjacent runs are what tables add
+        subsets = (tuple(range(a, a + size)) for size in range(n, 1, -1) for a in range(n - size + 1))
+    best, best_score = None, (-1, 0)
+    for subset in subsets:
+        score = (ok(subset), sum(subset))
+        if score > best_score:
+            best, best_score = subset, score
+    if best is not None and best_score[0] >= max(2, math.ceil(0.6 * len(evaluable))):
+        return best
+    every = tuple(range(n))
+    return every if ok(every) >= max(2, math.ceil(0.5 * len(evaluable))) else None
 
 
 def _row_ok(tv: Val, parts: list[Val | None]) -> bool:

@@ -118,3 +118,27 @@ def test_twelve_months_row_total_errors(tmp_path):
     df = run(tmp_path, _fixture("mois.txt", text).replace("\t9\t141", "\t9\t151"), org="SIIM94", year=2021)
     assert summary(df) == [("total.row", 4, "error", "88", "78"), ("total.row", 6, "error", "151", "141")]
     assert "12 colonnes de « janv. » à « déc. »" in df.iloc[0]["message"]
+
+
+# 10. Prose: a change stated in one sentence is checked within the rounding of its printed figures;
+#     dotted thousands and « M » (millions) are read in the prose too.
+def test_change_stated_in_one_sentence_is_consistent(tmp_path):
+    assert summary(_findings(tmp_path, "prose.txt", 2022)) == []
+
+
+def test_change_stated_in_one_sentence_is_checked(tmp_path):
+    df = _findings(tmp_path, "prose.txt", 2022, ("soit +20 %", "soit +25 %"))
+    assert summary(df) == [("text.percent", 3, "error", "+25 %", "+20,0 %")]
+    assert "de 3,500 M€ à 4,200 M€" in df.iloc[0]["message"]
+    # 3,500 and 4,200 are printed to the thousandth: +20,1 % is outside their rounding
+    df = _findings(tmp_path, "prose.txt", 2022, ("soit +20 %", "soit +20,1 %"))
+    assert [f[0] for f in summary(df)] == ["text.percent"]
+
+
+def test_dotted_thousands_and_millions_in_prose():
+    from pipelines.extract.narrative import figures_in
+
+    text = _fixture("prose.txt").splitlines()
+    read = [(n.text, n.value, n.unit) for line in (text[4], text[6]) for n in figures_in(line, 1, None, 2022)]
+    assert read == [("512.300", 512300.0, "€"), ("563.530", 563530.0, "€"), ("10", 10.0, "%"),
+                    ("18,250", 18.25, "M")]

@@ -107,6 +107,14 @@ def to_float(num: str) -> float:
     return float(num.replace(",", "."))
 
 
+def prose_float(num: str) -> float:
+    """A figure of the prose, where no table gives a notation: in French a dot followed by
+    groups of three digits separates thousands (« 762.150 euros » is 762 150), a comma decimals."""
+    if re.fullmatch(r"[-+−]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?", num.replace(" ", "")):
+        num = num.replace(".", "")
+    return to_float(num)
+
+
 def canonical_unit(unit: str | None) -> str | None:
     if not unit:
         return None

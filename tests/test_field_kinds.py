@@ -142,3 +142,18 @@ def test_dotted_thousands_and_millions_in_prose():
     read = [(n.text, n.value, n.unit) for line in (text[4], text[6]) for n in figures_in(line, 1, None, 2022)]
     assert read == [("512.300", 512300.0, "€"), ("563.530", 563530.0, "€"), ("10", 10.0, "%"),
                     ("18,250", 18.25, "M")]
+
+
+def test_small_table_follows_the_document_notation(tmp_path):
+    from pipelines.extract import extract_document
+
+    path = tmp_path / "doc.txt"
+    path.write_text(_fixture("document_virgules.txt"), encoding="utf-8")
+    tables = extract_document(path, "SIIM94", 2014).tables
+    assert [t.notation for t in tables] == ["en", "en"]
+    assert [c.value for c in tables[1].cells() if c.role == "value"] == [1250.0, 95.0]
+    # the same small table in a French document keeps « 1,250 » as 1,25
+    path.write_text(_fixture("document_virgules.txt").replace("Sud\t947", "Sud\t9,5"), encoding="utf-8")
+    tables = extract_document(path, "SIIM94", 2014).tables
+    assert [t.notation for t in tables] == ["fr", "fr"]
+    assert [c.value for c in tables[1].cells() if c.role == "value"] == [1.25, 95.0]

@@ -191,8 +191,10 @@ def _parse_cell(text: str, notation: str = FR) -> Parsed:
     return Parsed(None, None, "text")
 
 
-def decide_notation(texts: list[str]) -> str:
-    """The notation of a table (FR, FR_POINTS or EN), from the evidence of all its cells.
+def decide_notation(texts: list[str], fallback: str = FR) -> str:
+    """The notation of a table (FR, FR_POINTS or EN), from the evidence of all its cells;
+    ``fallback`` (the document's notation) when the table alone does not decide and nothing in
+    it contradicts the fallback (one « 3,665 » in a document printed with comma thousands).
 
     Dotted thousands: a figure with several dotted groups (« 2.080.000 ») or dots then a
     decimal comma (« 1.234,56 »), or only « 736.000 »-like figures, and no dot followed by
@@ -203,14 +205,22 @@ def decide_notation(texts: list[str]) -> str:
     tokens = [t for t in (_figure_token(x) for x in texts) if t]
     dots = [t for t in tokens if "." in t]
     commas = [t for t in tokens if "," in t]
-    if dots and all(re.fullmatch(r"\d{1,3}(?:[. ]\d{3})+(?:,\d+)?", t) for t in dots) \
-            and all(re.fullmatch(r"\d{1,3}(?:[. ]\d{3})*,\d+|\d+,\d+", t) for t in commas if "." not in t):
+    if dots and _fits(tokens, FR_POINTS):
         return FR_POINTS
-    if commas and all(re.fullmatch(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", t) for t in commas) and (
-            any(re.fullmatch(r"\d+(?:,\d{3}){2,}(?:\.\d+)?|\d+(?:,\d{3})+\.\d+", t) for t in commas)
-            or len(commas) >= 2):
+    if commas and _fits(tokens, EN) and (len(commas) >= 2 or any(
+            re.fullmatch(r"\d+(?:,\d{3}){2,}(?:\.\d+)?|\d+(?:,\d{3})+\.\d+", t) for t in commas)):
         return EN
-    return FR
+    return fallback if fallback != FR and _fits(tokens, fallback) else FR
+
+
+def _fits(tokens: list[str], notation: str) -> bool:
+    """No figure contradicts the notation: « 681.59 » is no dotted thousands, « 2,5 » no comma ones."""
+    if notation == FR_POINTS:
+        return all(re.fullmatch(r"\d{1,3}(?:[. ]\d{3})+(?:,\d+)?", t) for t in tokens if "." in t) and all(
+            re.fullmatch(r"\d+,\d+|\d{1,3}(?: \d{3})+,\d+", t) for t in tokens if "," in t and "." not in t)
+    if notation == EN:
+        return all(re.fullmatch(r"[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?", t) for t in tokens if "," in t)
+    return True
 
 
 def _figure_token(raw: str) -> str | None:

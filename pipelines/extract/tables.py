@@ -173,7 +173,10 @@ def _side_by_side(rows: list[RawRow]) -> list[RawRow] | None:
     return left + right + totals
 
 
-def build_table(block: Block, document_id: str, caption: str | None, section: str | None) -> Table:
+def build_table(block: Block, document_id: str, caption: str | None, section: str | None,
+                notation: str = FR) -> Table:
+    """Rows, header, labels, totals and cell values of a block; ``notation`` is the document's,
+    taken when the table's own figures do not decide theirs."""
     rows = [r for r in block.rows if not _is_rule(r.texts)]
     layout = block.layout
     if len(rows) > 2 and (stacked := _side_by_side(rows)):
@@ -183,7 +186,7 @@ def build_table(block: Block, document_id: str, caption: str | None, section: st
     headers = _combined_headers(rows[:n_header], width)
     n_label = _count_label_cols(rows[n_header:], headers, width)
     # one notation for the whole table, from the figures of its body (headers hold years and dates)
-    notation = decide_notation([t for r in rows[n_header:] for t in r.texts[n_label:]])
+    notation = decide_notation([t for r in rows[n_header:] for t in r.texts[n_label:]], notation)
     table = Table(
         table_id=f"{document_id}@{block.line_start}", document_id=document_id, caption=caption,
         section=section, line_start=block.line_start, line_end=block.line_end, layout=layout,

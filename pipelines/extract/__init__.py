@@ -33,7 +33,8 @@ def infer_year(lines: list[str]) -> int | None:
     text = "\n".join(lines[:600])
     years = [int(y) for m in _YEAR_HINT.finditer(text) for y in m.groups() if y]
     if not years:
-        years = [int(y) for y in re.findall(r"\b(20\d{2})\b", text)]
+        # a date's year (« 1.12.2009 ») is not the report's
+        years = [int(y) for y in re.findall(r"(?<![\d./])(20\d{2})\b", text)]
     return max(set(years), key=years.count) if years else None
 
 

@@ -29,8 +29,10 @@ UNITS = {
     "%": "%", "jour": "jours", "jours": "jours", "j": "jours",
     "agent": "agents", "agents": "agents", "to": "To", "go": "Go",
     "etp": "ETP", "h": "heures", "heure": "heures", "heures": "heures",
-    "tickets": "tickets", "ticket": "tickets", "M": "M", "millions": "M", "million": "M",
+    "tickets": "tickets", "ticket": "tickets",
 }
+# Written out, millions are « M » (kept apart from UNITS, whose keys PDF text reads as unit tokens).
+_MILLIONS = {"million": "M", "millions": "M"}
 # Multipliers of the units that scale an amount: the value stays in the unit printed (« 4,2 M€ » is
 # 4.2 with unit M€), the scale says what it is worth in units (4 200 000 €).
 SCALES = {"k€": 1e3, "M€": 1e6, "M": 1e6}
@@ -118,7 +120,7 @@ def prose_float(num: str) -> float:
 def canonical_unit(unit: str | None) -> str | None:
     if not unit:
         return None
-    return UNITS.get(unit.lower(), unit)
+    return UNITS.get(unit.lower()) or _MILLIONS.get(unit.lower(), unit)
 
 
 def readable(value: float | None) -> bool:

@@ -27,7 +27,8 @@ SCHEMA: dict[str, str] = {
     "lignes": "document_id VARCHAR, line INTEGER, text VARCHAR, page INTEGER, place VARCHAR",
     "tables": "table_id VARCHAR PRIMARY KEY, document_id VARCHAR, caption VARCHAR, section VARCHAR, "
     "line_start INTEGER, line_end INTEGER, layout VARCHAR, family VARCHAR, n_rows INTEGER, n_cols INTEGER, "
-    "n_header_rows INTEGER, n_label_cols INTEGER, headers VARCHAR[], ragged_lines INTEGER[]",
+    "n_header_rows INTEGER, n_label_cols INTEGER, headers VARCHAR[], ragged_lines INTEGER[], "
+    "notation VARCHAR",
     "cells": "table_id VARCHAR, row INTEGER, col INTEGER, line INTEGER, text VARCHAR, value DOUBLE, "
     "unit VARCHAR, role VARCHAR, parse_status VARCHAR, value2 DOUBLE, unit2 VARCHAR, row_kind VARCHAR, "
     "row_label VARCHAR, header VARCHAR, decimals INTEGER, page INTEGER, place VARCHAR",

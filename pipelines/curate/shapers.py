@@ -15,7 +15,8 @@ from pipelines.curate.referentiels import Referentiels, key
 from pipelines.extract.model import Cell, Document, Row, Table
 from pipelines.extract.numbers import clean, year_in_header
 
-NIVEAU = {"item": "detail", "subitem": "sous_detail", "subtotal": "sous_total", "total": "total"}
+NIVEAU = {"item": "detail", "subitem": "sous_detail", "subtotal": "sous_total", "total": "total",
+          "derived": "derive"}
 _CODE = re.compile(r"^\s*(\d{2,5})\b\s*(.*)$")
 
 

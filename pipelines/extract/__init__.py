@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.extract.model import Document, Narratif, Table
 from pipelines.extract.narrative import figures_in, sentence_figures, sentences
-from pipelines.extract.numbers import clean
+from pipelines.extract.numbers import FR, clean, decide_notation
 from pipelines.extract.pdftext import find_pdftext_blocks
 from pipelines.extract.reader import read_source
 from pipelines.extract.sections import find_sections, find_toc, section_at
@@ -33,7 +33,8 @@ def infer_year(lines: list[str]) -> int | None:
     text = "\n".join(lines[:600])
     years = [int(y) for m in _YEAR_HINT.finditer(text) for y in m.groups() if y]
     if not years:
-        years = [int(y) for y in re.findall(r"\b(20\d{2})\b", text)]
+        # a date's year (« 1.12.2009 ») is not the report's
+        years = [int(y) for y in re.findall(r"(?<![\d./])(20\d{2})\b", text)]
     return max(set(years), key=years.count) if years else None
 
 
@@ -59,6 +60,9 @@ def extract_document(path: Path, org: str | None = None, report_year: int | None
     blocks = find_blocks(lines, skip) + find_pdftext_blocks(lines, skip)
     blocks.sort(key=lambda b: b.line_start)
     doc.tables = [_table(doc, b) for b in blocks]
+    notation = document_notation(doc.tables)
+    if notation != FR:  # a table too small to decide alone follows the document
+        doc.tables = [_table(doc, b, notation) for b in blocks]
     doc.narratifs = _narratifs(doc, skip)
     return doc
 
@@ -69,10 +73,16 @@ def _tab_rows(lines: list[str]) -> set[int]:
     return {i for i in rows if i - 1 in rows or i + 1 in rows}
 
 
-def _table(doc: Document, block: Block) -> Table:
+def _table(doc: Document, block: Block, notation: str = FR) -> Table:
     section = section_at(doc.sections, block.line_start)
     caption = block.caption_hint or _caption(doc, block.line_start, section.line if section else 0)
-    return build_table(block, doc.document_id, caption, section.label if section else None)
+    return build_table(block, doc.document_id, caption, section.label if section else None, notation)
+
+
+def document_notation(tables: list[Table]) -> str:
+    """The notation of a document: that of the figures of all its tables together (FR when
+    they disagree), see numbers.decide_notation."""
+    return decide_notation([c.text for t in tables for c in t.cells() if c.role not in ("header", "label")])
 
 
 def _caption(doc: Document, line_start: int, section_line: int) -> str | None:

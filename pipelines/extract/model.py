@@ -14,7 +14,7 @@ class Cell:
     value: float | None = None
     unit: str | None = None
     role: str = "value"  # header | label | value | subtotal | total
-    status: str = "empty"  # ok | irregular | malformed | empty | text
+    status: str = "empty"  # ok | irregular | malformed | empty | text | date
     value2: float | None = None
     unit2: str | None = None
     decimals: int = 0
@@ -25,7 +25,7 @@ class Row:
     index: int
     line: int
     cells: list[Cell]
-    kind: str = "item"  # header | item | subitem | subtotal | total
+    kind: str = "item"  # header | item | subitem | subtotal | total | derived (computed from totals)
     label: str = ""
 
 
@@ -44,6 +44,7 @@ class Table:
     headers: list[str] = field(default_factory=list)  # one combined header text per column
     ragged: list[int] = field(default_factory=list)  # lines whose cell count differs from the header
     family: str | None = None
+    notation: str = "fr"  # fr | fr_points | en: how its figures are printed (numbers.NOTATIONS)
 
     @property
     def body(self) -> list[Row]:

@@ -16,17 +16,20 @@ import re
 from dataclasses import dataclass, field
 
 from pipelines.extract.model import Narratif
-from pipelines.extract.numbers import canonical_unit, clean, readable, to_float
+from pipelines.extract.numbers import canonical_unit, clean, prose_float, readable
 
 _NUMBER = re.compile(
-    r"(?<![\w.,/°])(?P<sign>[+−-])?\s?(?P<num>\d{1,3}(?:[ ]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
+    r"(?<![\w.,/°])(?P<sign>[+−-])?\s?(?P<num>\d{1,3}(?:[ ]\d{3})+(?:[.,]\d+)?|[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?"
+    r"|\d+(?:[.,]\d+)?)"
     r"(?![\w/]|[.,]\d)"
 )
 _MALFORMED = re.compile(
     r"(?<![\d,.])\d{1,3}(?: \d{1,3})*(?: \d{1,2}(?= |,))(?: ?, ?\d+| \d+)*\s?(?P<unit>€)"
     r"|(?<![\d,.])\d{1,3}(?: \d{3})* \d{1,3}, \d{2}\s?(?P<unit2>€)?"
 )
-_UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b)")
+# « M » (capital) after an amount is millions: « 25,677 M »
+_UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b|euros?\b"
+                         r"|millions?\b|M\b)")
 _YEAR_AFTER = re.compile(r"^[^(),;]{0,40}?\ben\s+((?:19|20)\d{2})\b")
 _PAREN_YEAR = re.compile(r"\b(?:en|de|pour)\s+((?:19|20)\d{2})\b")
 _SENTENCE_YEAR = re.compile(r"\b(?:en|année|au cours de l'année|pour)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
@@ -165,7 +168,7 @@ def _figure(plain: str, m: re.Match, report_year: int | None, main: Narratif | N
         return None
     if _ORDINAL_AFTER.match(after) or re.match(r"^\s?(?:h\d|:\d|/)", after):
         return None
-    value = to_float(num)
+    value = prose_float(num)
     unit_m = _UNIT_AFTER.match(after)
     unit = canonical_unit(unit_m["unit"]) if unit_m else None
     if re.fullmatch(r"(?:19|20)\d{2}", num) and unit is None:

@@ -31,6 +31,7 @@ def document_records(doc: Document) -> dict[str, list[dict]]:
             "line_start": t.line_start, "line_end": t.line_end, "layout": t.layout, "family": t.family,
             "n_rows": len(t.rows), "n_cols": t.n_cols, "n_header_rows": t.n_header_rows,
             "n_label_cols": t.n_label_cols, "headers": t.headers, "ragged_lines": t.ragged,
+            "notation": t.notation,
         })
         for r in t.rows:
             for c in r.cells:

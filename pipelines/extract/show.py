@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
-from pipelines.extract.numbers import clean
+from pipelines.extract.numbers import NOTATIONS, clean
 
 
 def as_dict(doc: Document) -> dict:
@@ -19,6 +19,7 @@ def as_dict(doc: Document) -> dict:
             {
                 "table_id": t.table_id, "caption": t.caption, "section": t.section, "layout": t.layout,
                 "line_start": t.line_start, "line_end": t.line_end, "headers": t.headers,
+                "notation": t.notation,
                 "rows": [
                     {"line": r.line, "page": doc.page_of(r.line), "place": doc.place_of(r.line), "kind": r.kind, "label": r.label,
                      "cells": [{"text": c.text, "value": c.value, "unit": c.unit, "status": c.status,
@@ -49,6 +50,7 @@ def show(path: Path, as_json: bool = False) -> int:
           f"{len(doc.narratifs)} chiffres dans le texte, {len(unreadable)} cellules illisibles")
     for t in doc.tables:
         print(f"\n[{t.table_id}] lignes {t.line_start}-{t.line_end} ({t.layout}) « {t.caption or '—'} »")
+        print(f"  notation : {NOTATIONS.get(t.notation, t.notation)}")
         if t.section:
             print(f"  section : {t.section}")
         for r in t.rows:

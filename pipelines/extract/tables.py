@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipelines.extract.labels import TOTAL, is_derived, total_kind
 from pipelines.extract.model import Cell, Row, Table
-from pipelines.extract.numbers import clean, decimals_of, parse_cell, year_in_header
+from pipelines.extract.numbers import FR, clean, decide_notation, decimals_of, parse_cell, year_in_header
 
-TOTAL_RE = re.compile(r"^\s*(?:\*\*)?\s*(?:sous[- ]?total|total|s/total)\b", re.IGNORECASE)
 SUBITEM_RE = re.compile(r"^\s*(?:\(\*\)\s*)?(?:dt|dont)\b", re.IGNORECASE)
 CODE_HEADER_RE = re.compile(r"^\s*(chapitre|code|n°|no|compte|article|cat\.?|catégorie)\s*", re.IGNORECASE)
 CODE_RE = re.compile(r"^\s*(\d{2,5})\s*$")
@@ -169,11 +169,14 @@ def _side_by_side(rows: list[RawRow]) -> list[RawRow] | None:
         texts = r.texts + [""] * (2 * k - len(r.texts))
         for side, part in ((left, texts[:k]), (right, texts[k:])):
             if any(clean(t) for t in part):
-                (totals if TOTAL_RE.match(clean(part[0])) else side).append(RawRow(r.line, part))
+                (totals if total_kind(clean(part[0])) else side).append(RawRow(r.line, part))
     return left + right + totals
 
 
-def build_table(block: Block, document_id: str, caption: str | None, section: str | None) -> Table:
+def build_table(block: Block, document_id: str, caption: str | None, section: str | None,
+                notation: str = FR) -> Table:
+    """Rows, header, labels, totals and cell values of a block; ``notation`` is the document's,
+    taken when the table's own figures do not decide theirs."""
     rows = [r for r in block.rows if not _is_rule(r.texts)]
     layout = block.layout
     if len(rows) > 2 and (stacked := _side_by_side(rows)):
@@ -182,10 +185,12 @@ def build_table(block: Block, document_id: str, caption: str | None, section: st
     n_header = _count_header_rows(rows, block.header_hint)
     headers = _combined_headers(rows[:n_header], width)
     n_label = _count_label_cols(rows[n_header:], headers, width)
+    # one notation for the whole table, from the figures of its body (headers hold years and dates)
+    notation = decide_notation([t for r in rows[n_header:] for t in r.texts[n_label:]], notation)
     table = Table(
         table_id=f"{document_id}@{block.line_start}", document_id=document_id, caption=caption,
         section=section, line_start=block.line_start, line_end=block.line_end, layout=layout,
-        n_header_rows=n_header, n_label_cols=n_label, headers=headers,
+        n_header_rows=n_header, n_label_cols=n_label, headers=headers, notation=notation,
     )
     header_width = len([t for t in rows[0].texts if clean(t)]) if n_header else width
     for index, raw in enumerate(rows):
@@ -193,7 +198,7 @@ def build_table(block: Block, document_id: str, caption: str | None, section: st
         if not is_header and block.layout in ("tsv", "pipe") and n_header and \
                 len(raw.texts) != len(rows[0].texts) and len([t for t in raw.texts if clean(t)]) > header_width:
             table.ragged.append(raw.line)
-        table.rows.append(_make_row(index, raw, is_header, n_label))
+        table.rows.append(_make_row(index, raw, is_header, n_label, notation))
     _mark_repeated_headers(table)
     _assign_kinds(table)
     return table
@@ -219,7 +224,7 @@ def _count_header_rows(rows: list[RawRow], hint: int | None) -> int:
     n = 1
     while n < len(rows) - 1:
         texts = rows[n].texts
-        if clean(texts[0]) or not _header_like(texts[1:]) or TOTAL_RE.match(clean(texts[0])):
+        if clean(texts[0]) or not _header_like(texts[1:]) or total_kind(clean(texts[0])):
             break
         n += 1
     return n
@@ -259,16 +264,16 @@ def _count_label_cols(body: list[RawRow], headers: list[str], width: int) -> int
     return n
 
 
-def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int) -> Row:
+def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int, notation: str = FR) -> Row:
     cells = []
     for col, text in enumerate(raw.texts):
-        parsed = parse_cell(text)
+        parsed = parse_cell(text, notation)
         role = "header" if is_header else ("label" if col < n_label else "value")
         cells.append(Cell(
             row=index, col=col, line=raw.lines[col] if raw.lines and col < len(raw.lines) else raw.line,
             text=text.strip(), value=parsed.value, unit=parsed.unit,
             role=role, status=parsed.status, value2=parsed.value2, unit2=parsed.unit2,
-            decimals=decimals_of(text) if parsed.value is not None else 0,
+            decimals=decimals_of(text, notation) if parsed.value is not None else 0,
         ))
         if role == "label" and parsed.value is not None and not is_header:
             cells[-1].status = "ok"  # a code or a year used as a row label stays a label
@@ -276,13 +281,27 @@ def _make_row(index: int, raw: RawRow, is_header: bool, n_label: int) -> Row:
     return Row(index=index, line=raw.line, cells=cells, kind="header" if is_header else "item", label=label)
 
 
+def _total_kind(row: Row, n_label: int) -> str | None:
+    return next((k for c in row.cells[:n_label] if (k := total_kind(clean(c.text)))), None)
+
+
 def _assign_kinds(table: Table) -> None:
+    """Totals from the referential of labels (totaux.csv): the last « Total » closes the table, the
+    others and every « Sous-total » are sub-totals; a line computed from totals above it
+    (derives.csv: « Dette nette », « Solde ») is derived, not an item."""
     body = table.body
-    totals = [r for r in body if any(TOTAL_RE.match(clean(c.text)) for c in r.cells[: table.n_label_cols])]
-    for r in totals:
+    totals = [(r, k) for r in body if (k := _total_kind(r, table.n_label_cols))]
+    for r, _ in totals:
         r.kind = "subtotal"
-    if totals:
-        totals[-1].kind = "total"
+    closing = [r for r, k in totals if k == TOTAL] or [r for r, _ in totals]
+    if closing:
+        closing[-1].kind = "total"
+    seen_total = False
+    for r in body:
+        if r.kind in ("total", "subtotal"):
+            seen_total = True
+        elif seen_total and r.kind == "item" and is_derived(r.label):
+            r.kind = "derived"
     previous_code = None
     for r in body:
         first = clean(r.cells[0].text) if r.cells else ""

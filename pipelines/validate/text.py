@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -178,19 +179,22 @@ def percent_text_checks(store, tc: list[dict]) -> list[dict]:
             pos = sentence.find(p["text"])
             before = sentence[:max(pos, 0)]
             signed = p["text"].startswith(("+", "-", "−"))
-            if not signed and not _CHANGE_WORDS.search(before[-60:] + sentence[pos: pos + 80]):
-                continue
-            if re.search(r"\b(?:soit|représent|part|dont|occupe)\b", before[-40:]) and not signed:
-                continue
             figures = [g for g in group if g["unit"] != "%" and g["value"] is not None]
-            computed = _from_sentence(figures, sentence)
+            # « de 4,200 M€ à 5,040 M€, soit 20 % »: the sentence states the change itself
+            computed = _from_to(figures, sentence, max(pos, 0))
+            if computed is None and not signed and not _CHANGE_WORDS.search(before[-60:] + sentence[pos: pos + 80]):
+                continue
+            if computed is None and re.search(r"\b(?:soit|représent|part|dont|occupe)\b", before[-40:]) and not signed:
+                continue
+            computed = computed or _from_sentence(figures, sentence)
             source = "les chiffres de la phrase"
             if computed is None:
                 computed = index.change(figures, doc)
                 source = "le tableau"
             if computed is None:
                 continue
-            cur, prev, cur_d, prev_d = computed
+            cur, prev, cur_d, prev_d = computed[:4]
+            shown_prev, shown_cur = (computed[5], computed[4]) if len(computed) > 4 else (fr(prev), fr(cur))
             change = 100 * (cur / prev - 1)
             lo = 100 * ((cur - cur_d) / (prev + prev_d) - 1)
             hi = 100 * ((cur + cur_d) / (prev - prev_d) - 1)
@@ -206,7 +210,7 @@ def percent_text_checks(store, tc: list[dict]) -> list[dict]:
                 rule="text.percent", severity="error", ecart=ecart, tolerance=1e-6, statut="ok",
                 document_id=doc, line=int(line), found=f"{p['text']} %", expected=("+" if change >= 0 else "") + fr(change, "%", 1),
                 highlight=p["text"],
-                message=f"Le texte annonce {p['text']} % mais, d'après {source}, on passe de {fr(prev)} à {fr(cur)}, "
+                message=f"Le texte annonce {p['text']} % mais, d'après {source}, on passe de {shown_prev} à {shown_cur}, "
                         f"soit {'+' if change >= 0 else ''}{fr(change, '%', 1)}.",
                 suggestion=f"Écrire {'+' if change >= 0 else ''}{fr(change, '%', 0)} (ou vérifier les chiffres cités)."))
     return out
@@ -214,6 +218,28 @@ def percent_text_checks(store, tc: list[dict]) -> list[dict]:
 
 def _half(text: str) -> float:
     return 0.5 * 10 ** -decimals_of(text) if text else 0.5
+
+
+_FROM = re.compile(r"\b(?:de|d['’]|du)\s*$", re.IGNORECASE)
+_TO = re.compile(r"^[^\d]{0,20}?(?:\s(?:en|au)\s[^\d]{0,20}?(?:19|20)\d{2}[^\d]{0,5}?)?\s(?:à|a)\s*$", re.IGNORECASE)
+
+
+def _from_to(figures, sentence, pct_pos):
+    """« de X à Y » before the percentage, X and Y of the same unit: (Y, X, half-units) as printed."""
+    placed = sorted(((sentence.find(f["text"]), f) for f in figures if 0 <= sentence.find(f["text"]) < pct_pos),
+                    key=lambda pf: pf[0])
+    for (pa, a), (pb, b) in itertools.pairwise(placed):
+        if a["unit"] != b["unit"] or not a["value"] or pb <= pa:
+            continue
+        if _FROM.search(sentence[:pa]) and _TO.match(sentence[pa + len(a["text"]): pb]):
+            return (b["value"], a["value"], _half(b["text"]), _half(a["text"]),
+                    fr_printed(b), fr_printed(a))
+    return None
+
+
+def fr_printed(n: dict) -> str:
+    """A prose figure quoted as printed, with its unit: « 4,200 M€ »."""
+    return f"{n['text']} {n['unit']}" if n["unit"] else n["text"]
 
 
 def _from_sentence(figures, sentence):

@@ -12,11 +12,11 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from pipelines.extract.numbers import year_in_header
+from pipelines.extract.labels import names_total_column
+from pipelines.extract.numbers import parse_cell, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 from pipelines.validate.verdicts import suite_kwargs, total_tolerance
 
-_TOTAL_COL = re.compile(r"\btotal\b", re.IGNORECASE)
 _EPS = 1e-6
 
 
@@ -69,7 +69,7 @@ class TRow:
 
 @dataclass
 class Entry:
-    kind: str  # item | sub
+    kind: str  # item | sub | bound (a heading or a line computed from totals: it closes a block)
     val: Val | None
     row: TRow
     span_start: int = 0
@@ -147,8 +147,9 @@ def percent_columns(rows: list[TRow], headers: list[str], value_cols: list[int])
 
 
 def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
-    """Interpretations of a total, nearest first: items since the previous sub-total, then
-    each earlier sub-total (standing for its own span) with the items in between, up to the start."""
+    """Interpretations of a total, nearest first: items since the previous sub-total or heading
+    (a total closes its own block), then each earlier sub-total (standing for its own span) or
+    heading with the items in between, up to the start."""
     out: list[tuple[Candidate, int]] = []
     terms: list[Entry] = []
     i = len(entries) - 1
@@ -156,6 +157,11 @@ def _candidates(entries: list[Entry]) -> list[tuple[Candidate, int]]:
         e = entries[i]
         if e.kind == "item":
             terms.append(e)
+            i -= 1
+            continue
+        if e.kind == "bound":
+            if terms:
+                out.append((Candidate(list(terms)), i + 1))
             i -= 1
             continue
         out.append((Candidate(list(terms)), i + 1))
@@ -220,6 +226,11 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
     exact = _counts_things(table, header, body, col, which)
     for r in body:
         v = _val(r, col, which, exact)
+        if r.kind == "derived" or (r.kind == "item" and _is_heading(r)):
+            flush_subitems()
+            subitems, last_item = [], None
+            entries.append(Entry("bound", None, r))
+            continue
         if r.kind == "subitem":
             subitems.append(Entry("item", v, r))
             continue
@@ -287,10 +298,10 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                 document_id=table["document_id"], line=v.line or r.line, table_id=table["table_id"],
                 found=fr(v.value, unit), expected=fr(total, unit), highlight=_clean_text(v.text),
                 **_inputs(cand.figures(), v, total),
-                message=(f"Le total {what} ({fr(v.value, unit)}) ne correspond pas à la somme des "
+                message=(f"Le total {what} ({_shown(v, unit)}) ne correspond pas à la somme des "
                          f"lignes qu'il résume ({fr(total, unit)}, écart {fr(v.value - total, unit)}).{hint}"
                          if ecart > tol else
-                         f"Le total {what} ({fr(v.value, unit)}) diffère de la somme des lignes "
+                         f"Le total {what} ({_shown(v, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
                          f"(tolérance ± {fr(tol - _policy().get('epsilon', _EPS))}).{_unlikely(cand, v, ecart)}"),
                 suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
@@ -301,6 +312,12 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
             entries = []
     flush_subitems()
     return out
+
+
+def _is_heading(row: TRow) -> bool:
+    """« Actifs non financiers » over its lines: a label and not one figure in the row."""
+    values = [c for c in row.cells.values() if c["role"] in VALUE_ROLES]
+    return bool(row.label.strip()) and bool(values) and not any((c["text"] or "").strip() for c in values)
 
 
 def _unlikely(cand: Candidate, v: Val, ecart: float) -> str:
@@ -337,6 +354,15 @@ def exercice_of(header: str | None) -> int | None:
     return ref.year if ref else None
 
 
+def _shown(v: Val, unit: str | None) -> str:
+    """The figure as the report prints it: « 10,644 » in a table with comma thousands, not a
+    French rewriting that a reader would take for 10,64; French figures keep their usual form."""
+    printed = _clean_text(v.text)
+    if parse_cell(printed).value == v.value:
+        return fr(v.value, unit)
+    return printed
+
+
 def _clean_text(text: str) -> str:
     return re.sub(r"</?[a-zA-Z][^>]*>", "", text or "").replace("**", "").strip()
 
@@ -369,16 +395,17 @@ def _col(header) -> str:
 def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[int]) -> list[dict]:
     """A « Total » column is the sum of some columns to its left (all of them for revenue by
     adhérent, réalisations + reports for an investment budget): the subset that explains most
-    rows is taken as the table's rule, and the rows it does not explain are reported."""
+    rows is taken as the table's rule, and the rows it does not explain are reported. At any
+    width: 12 months + Total, 24 columns of a statistical table."""
     headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     out: list[dict] = []
     for tcol in value_cols:
         header = headers[tcol] if tcol < len(headers) else ""
-        if tcol in pct or not _TOTAL_COL.search(header or ""):
+        if tcol in pct or not names_total_column(header or ""):
             continue
-        left = [c for c in value_cols if c < tcol and c not in pct and not _TOTAL_COL.search(
-            headers[c] if c < len(headers) else "")][-8:]
+        left = [c for c in value_cols if c < tcol and c not in pct and not names_total_column(
+            headers[c] if c < len(headers) else "")]
         if len(left) < 2:
             continue
         evaluable = []
@@ -389,16 +416,11 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
                 evaluable.append((r, tv, vals))
         if len(evaluable) < 2:
             continue
-        best, best_score = None, (-1, 0)
-        for size in range(len(left), 1, -1):
-            for subset in itertools.combinations(range(len(left)), size):
-                ok = sum(1 for _, tv, vals in evaluable if _row_ok(tv, [vals[i] for i in subset]))
-                score = (ok, sum(subset))
-                if score > best_score:
-                    best, best_score = subset, score
-        if best is None or best_score[0] < max(2, math.ceil(0.6 * len(evaluable))):
+        best = _row_rule(left, evaluable)
+        if best is None:
             continue
-        names = " + ".join(f"« {headers[left[i]]} »" for i in best)
+        names = _columns_named([headers[left[i]] if left[i] < len(headers) else "" for i in best],
+                               list(best) == list(range(best[0], best[-1] + 1)))
         for r, tv, vals in evaluable:
             parts = [vals[i] for i in best]
             if r.kind in ("total", "subtotal") and any(p is None or p.value is None for p in parts):
@@ -413,13 +435,46 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
                 document_id=table["document_id"], line=tv.line or r.line, table_id=table["table_id"],
                 found=fr(tv.value, unit), expected=fr(s, unit), highlight=_clean_text(tv.text),
                 **_inputs(figures, tv, s),
-                message=(f"Ligne « {r.label} » : la colonne « {header} » ({fr(tv.value, unit)}) ne vaut pas "
+                message=(f"Ligne « {r.label} » : la colonne « {header} » ({_shown(tv, unit)}) ne vaut pas "
                          f"{names} ({fr(s, unit)})." if ecart > tol else
                          f"Ligne « {r.label} » : « {header} » ({fr(tv.value, unit)}) et {names} "
                          f"({fr(s, unit)}) ne diffèrent que par les arrondis."),
                 suggestion=(f"Corriger « {header} » en {fr(s, unit)} ou vérifier les montants de la ligne."
                             if ecart > tol else "Aucune correction nécessaire.")))
     return out
+
+
+_MAX_SUBSET_WIDTH = 8  # up to 2**8 subsets of columns are tried; wider, only runs of adjacent columns
+
+
+def _columns_named(names: list[str], adjacent: bool) -> str:
+    """« « a » + « b » », or « la somme des 12 colonnes de « janv. » à « déc. » » for a long run."""
+    if adjacent and len(names) > _MAX_SUBSET_WIDTH:
+        return f"la somme des {len(names)} colonnes de « {names[0]} » à « {names[-1]} »"
+    return " + ".join(f"« {n} »" for n in names)
+
+
+def _row_rule(left: list[int], evaluable: list[tuple]) -> tuple[int, ...] | None:
+    """Which columns the « Total » column adds up: the subset that explains most rows, when it
+    explains 60 % of them; failing that, all of them (the natural reading of « Total ») when they
+    explain half the rows, at least two."""
+    def ok(subset):
+        return sum(1 for _, tv, vals in evaluable if _row_ok(tv, [vals[i] for i in subset]))
+
+    n = len(left)
+    if n <= _MAX_SUBSET_WIDTH:
+        subsets = (s for size in range(n, 1, -1) for s in itertools.combinations(range(n), size))
+    else:  # 12 months, 24 columns: 2**n subsets are out of reach, adjacent runs are what tables add
+        subsets = (tuple(range(a, a + size)) for size in range(n, 1, -1) for a in range(n - size + 1))
+    best, best_score = None, (-1, 0)
+    for subset in subsets:
+        score = (ok(subset), sum(subset))
+        if score > best_score:
+            best, best_score = subset, score
+    if best is not None and best_score[0] >= max(2, math.ceil(0.6 * len(evaluable))):
+        return best
+    every = tuple(range(n))
+    return every if ok(every) >= max(2, math.ceil(0.5 * len(evaluable))) else None
 
 
 def _row_ok(tv: Val, parts: list[Val | None]) -> bool:

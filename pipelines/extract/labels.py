@@ -1,0 +1,79 @@
+"""Libellés de lignes qui ont un rôle : totaux et sous-totaux (data/referentiels/totaux.csv),
+lignes calculées à partir des totaux (data/referentiels/derives.csv).
+
+A label is compared without case, accents, markdown emphasis or a trailing colon:
+« **TOTAL :** », « Total général 2023 », « S/total », « Totaux » and « Ensemble » are totals;
+« Dette nette » is derived. The lexicons live in the referentials, not here.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+REF_DIR = Path(__file__).resolve().parents[2] / "data" / "referentiels"
+TOTAL, SUBTOTAL = "total", "sous_total"
+
+
+@dataclass(frozen=True)
+class _Label:
+    words: str  # normalised
+    kind: str
+    exact: bool
+    unless: str = ""  # a stem that makes the line an ordinary item (« report » in « Résultat reporté »)
+
+
+def normalise(text: str) -> str:
+    """« **TOTAL général :** » -> « total general »."""
+    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    text = re.sub(r"[*_]+|<[^>]*>", " ", text)
+    return " ".join(text.split()).strip(" :.-–")
+
+
+def _rows(name: str) -> list[dict]:
+    with (REF_DIR / name).open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(line for line in fh if not line.startswith("#")))
+
+
+@cache
+def _totals() -> tuple[_Label, ...]:
+    labels = [_Label(normalise(r["libelle"]), r["genre"], r["correspondance"] == "exact") for r in _rows("totaux.csv")]
+    return tuple(sorted(labels, key=lambda x: -len(x.words)))  # « total general » before « total »
+
+
+@cache
+def _derived() -> tuple[_Label, ...]:
+    return tuple(_Label(normalise(r["libelle"]), "derive", r["correspondance"] == "exact",
+                        normalise(r.get("sauf") or "")) for r in _rows("derives.csv"))
+
+
+def _matches(label: _Label, text: str) -> bool:
+    if label.unless and label.unless in text:
+        return False
+    if label.exact:
+        return text == label.words
+    return text == label.words or (text.startswith(label.words) and not text[len(label.words)].isalnum())
+
+
+def total_kind(text: str) -> str | None:
+    """« total » or « sous_total » when the row label names a total, else None."""
+    plain = normalise(text)
+    return next((lab.kind for lab in _totals() if _matches(lab, plain)), None)
+
+
+def names_total_column(header: str) -> bool:
+    """A column header naming a total: « Total », « Total 2017 », « Nb jours total », « Ensemble »."""
+    plain = normalise(header)
+    words = plain.split()
+    return any(_matches(lab, plain) or (not lab.exact and any(
+        _matches(lab, " ".join(words[i:])) for i in range(1, len(words)))) for lab in _totals())
+
+
+def is_derived(text: str) -> bool:
+    """« Dette nette », « Solde », « Résultat de l'exercice »: a line computed from totals."""
+    plain = normalise(text)
+    return any(_matches(lab, plain) for lab in _derived())

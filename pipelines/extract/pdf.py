@@ -1,7 +1,8 @@
 """Lecture d'un PDF (couche texte) avec pdfplumber : lignes dans l'ordre de lecture, tableaux en lignes
 séparées par des tabulations, page et ligne de chaque ligne.
 
-- Ruled tables: pdfplumber's table finder (only on pages that have rulings, it is the costly part).
+- Ruled tables: pdfplumber's table finder (only on pages that have rulings, it is the costly part),
+  read as drawn by :mod:`pipelines.extract.pdfgrid` (bands of rows, grouped headers, framed titles).
 - Unruled tables: consecutive lines whose words leave wide gaps; columns by x-position across the
   block, so an empty cell stays empty; a label wrapped onto the next line joins its row.
 - Page numbers alone in the top or bottom margin are dropped, so that a table split over two pages
@@ -15,7 +16,8 @@ import re
 from dataclasses import dataclass, field
 
 from pipelines.errors import UnusableInput
-from pipelines.extract.layer import TextLayer, cell_text, table_line
+from pipelines.extract.layer import TextLayer, table_line
+from pipelines.extract.pdfgrid import Grid, read_grids
 
 MAX_PAGES = 500  # documented in the README; an annual report has 30 to 150 pages
 _FURNITURE = re.compile(r"^\s*(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?\s*(?:(?:/|sur)\s*\d{1,4})?\s*$", re.IGNORECASE)
@@ -79,9 +81,10 @@ def _open(data: bytes, name: str):
 
 
 def _read_page(page, number: int, layer: TextLayer) -> None:
-    tables = [t for t in page.find_tables() if _is_grid(t)] if page.edges else []
+    words = page.extract_words(extra_attrs=["size"])
+    tables = read_grids(page, words) if page.edges else []
     boxes = [t.bbox for t in tables]
-    words = [w for w in page.extract_words(extra_attrs=["size"]) if not _inside(w, boxes)]
+    words = [w for w in words if not _inside(w, boxes)]
     lines = [ln for ln in _lines(words) if not _furniture(ln, page.height)]
     items = [(ln.top, "line", ln) for ln in lines] + [(t.bbox[1], "table", t) for t in tables]
     items.sort(key=lambda item: item[0])
@@ -97,11 +100,6 @@ def _read_page(page, number: int, layer: TextLayer) -> None:
         if kind != "text":
             layer.blank(number)
         last = first if kind == "text" else None
-
-
-def _is_grid(table) -> bool:
-    """A framed paragraph is a one-cell « table »: read it as text."""
-    return len(table.rows) >= 2 and max(len(r.cells) for r in table.rows) >= 2
 
 
 def _inside(word: dict, boxes: list[tuple]) -> bool:
@@ -151,8 +149,8 @@ def _groups(items: list[tuple]) -> list[tuple[str, list[str], Line | None]]:
     while i < len(items):
         _, kind, obj = items[i]
         if kind == "table":
-            rows = [table_line([c or "" for c in r]) for r in obj.extract() if any(cell_text(c) for c in r)]
-            out.append(("table", rows, None))
+            grid: Grid = obj
+            out.append(("table", [table_line(r) for r in grid.rows], None))
             i += 1
         elif (j := _unruled_end(items, i)) > i:
             out.append(("table", _unruled_rows([it[2] for it in items[i:j]]), None))

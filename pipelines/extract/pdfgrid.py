@@ -65,7 +65,10 @@ def read_grids(page, words: list[dict]) -> list[Grid]:
 def _read(table, words: list[dict]) -> Grid | None:
     xs = sorted({round(c[0], 1) for c in table.cells} | {round(table.bbox[2], 1)})
     cells = _cells(table, xs)
+    x0, top, x1, bottom = table.bbox
     for w in words:
+        if w["x1"] < x0 or w["x0"] > x1 or w["bottom"] < top or w["top"] > bottom:
+            continue
         cell = _cell_of(w, cells)
         if cell is not None:
             cell.words.append(w)
@@ -80,7 +83,6 @@ def _read(table, words: list[dict]) -> Grid | None:
     rows = _drop_empty_columns([r for r in rows if any(t.strip() for t in r)])
     if len(rows) < 2 or len(rows[0]) < 2:
         return None
-    x0, _, x1, _ = table.bbox
     return Grid((x0, table.rows[first].bbox[1], x1, table.rows[last].bbox[3]), rows)
 
 
@@ -139,9 +141,10 @@ def _band(own: list[_Cell], lines: list[list[dict]], values: list[list[dict]], x
           width: int) -> list[list[str]]:
     """One row per value line; each other line joins the nearest value line (the one above on a tie)."""
     owner: dict[int, int] = {}
+    index = {id(v): k for k, v in enumerate(values)}
     for n, ln in enumerate(lines):
-        if ln in values:
-            owner[n] = values.index(ln)
+        if id(ln) in index:
+            owner[n] = index[id(ln)]
             continue
         above = [k for k, v in enumerate(values) if _top(v) < _top(ln)]
         below = [k for k, v in enumerate(values) if _top(v) > _top(ln)]
@@ -224,14 +227,15 @@ def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
     """A printed line that is a row of its own: words in two cells or more, a figure outside the first."""
     from pipelines.extract.numbers import parse_cell
 
-    cells = [c for c in own if any(w in c.words for w in line)]
+    ids = {id(w) for w in line}
+    cells = [c for c in own if any(id(w) in ids for w in c.words)]
     if len(cells) < 2:
         return False
     first = min(c.col0 for c in cells)
     for c in cells:
         if c.col0 == first:
             continue
-        text = _join([w for w in line if w in c.words])
+        text = _join([w for w in c.words if id(w) in ids])
         parsed = parse_cell(text)
         if parsed.value is not None or parsed.status == "malformed":
             return True

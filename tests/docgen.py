@@ -289,3 +289,23 @@ def long_report(pages: int = 40, org: str = "SIIM94", year: int = 2023) -> list[
         if n < pages:
             blocks.append(("page",))
     return blocks
+
+
+def two_columns_pdf(title: str, left: str, right: str, after: str) -> bytes:
+    """A page of justified prose in two columns under a full-width title, a full-width line after."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.multi_cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    top = pdf.get_y()
+    pdf.multi_cell(88, 5, left, align="J", new_x="LMARGIN", new_y="NEXT")
+    bottom = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + 100, top)
+    pdf.multi_cell(88, 5, right, align="J", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(bottom, pdf.get_y()) + 4)
+    pdf.multi_cell(0, 5, after, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

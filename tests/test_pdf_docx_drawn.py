@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from docgen import banded_pdf, to_docx, to_pdf  # noqa: E402
+from docgen import banded_pdf, to_docx, to_pdf, two_columns_pdf  # noqa: E402
 
 from pipelines.cli import main  # noqa: E402
 from pipelines.extract import cache, extract_document  # noqa: E402
@@ -152,6 +152,27 @@ def test_one_group_label_over_some_columns(tmp_path):
     [t] = extract_document(path, "SIIM94", 2011, "doc").tables
     assert t.headers == ["Service", "Exercice 2010 — Total", "Exercice 2010 — Hommes", "Exercice 2010 — Femmes",
                          "Écart"]
+
+
+# --- prose in two columns beside no table ----------------------------------------------------------
+
+LEFT = ("Le syndicat a poursuivi en 2022 la modernisation de son infrastructure : les serveurs de la salle "
+        "principale ont été renouvelés, la sauvegarde externalisée a été étendue à toutes les communes "
+        "adhérentes et le réseau des écoles a été raccordé à la fibre, pour un coût total de 412 000 euros.")
+RIGHT = ("Le service d'assistance a traité 12 480 demandes, soit une hausse de 8 % par rapport à l'exercice "
+         "précédent, principalement liée au déploiement du nouveau logiciel de gestion financière et aux "
+         "formations organisées pour les agents des communes pendant tout le second semestre de l'année.")
+
+
+def test_prose_in_two_columns_reads_column_by_column_and_is_no_table(tmp_path):
+    path = tmp_path / "colonnes.pdf"
+    path.write_bytes(two_columns_pdf("Rapport d'activité 2022 du SIIM94", LEFT, RIGHT, "Fin du chapitre."))
+    doc = extract_document(path, "SIIM94", 2022, "doc")
+    assert doc.tables == []
+    text = " ".join(line for line in doc.lines if line)
+    assert " ".join(LEFT.split()) in text and " ".join(RIGHT.split()) in text
+    assert text.index("412 000 euros") < text.index("Le service d'assistance") < text.index("Fin du chapitre.")
+    assert [n.value for n in doc.narratifs if n.value in (412000, 12480)] == [412000, 12480]
 
 
 # --- DOCX: Strict Open XML, unreadable files, merged cells -----------------------------------------

@@ -3,6 +3,7 @@ séparées par des tabulations, page et ligne de chaque ligne.
 
 - Ruled tables: pdfplumber's table finder (only on pages that have rulings, it is the costly part),
   read as drawn by :mod:`pipelines.extract.pdfgrid` (bands of rows, grouped headers, framed titles).
+- Prose in two columns is read column by column (:mod:`pipelines.extract.pdfcolumns`).
 - Unruled tables: consecutive lines whose words leave wide gaps; columns by x-position across the
   block, so an empty cell stays empty; a label wrapped onto the next line joins its row.
 - Page numbers alone in the top or bottom margin are dropped, so that a table split over two pages
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pipelines.errors import UnusableInput
 from pipelines.extract.layer import TextLayer, table_line
+from pipelines.extract.pdfcolumns import reading_order
 from pipelines.extract.pdfgrid import Grid, read_grids
 
 MAX_PAGES = 500  # documented in the README; an annual report has 30 to 150 pages
@@ -86,7 +88,8 @@ def _read_page(page, number: int, layer: TextLayer) -> None:
     boxes = [t.bbox for t in tables]
     words = [w for w in words if not _inside(w, boxes)]
     lines = [ln for ln in _lines(words) if not _furniture(ln, page.height)]
-    items = [(ln.top, "line", ln) for ln in lines] + [(t.bbox[1], "table", t) for t in tables]
+    items = [(key, "line", ln) for key, ln in reading_order(lines, page.width, _lines)]
+    items += [((t.bbox[1], 0), "table", t) for t in tables]
     items.sort(key=lambda item: item[0])
     layer.blank()
     k = 0

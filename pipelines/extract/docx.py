@@ -24,7 +24,8 @@ MAX_UNZIPPED = 300 * 1024 * 1024  # a zip bomb is refused before python-docx inf
 _HEADING = re.compile(r"^(?:heading|titre)\s*(\d)$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s")
 _REMEDY = "ouvrez-le dans Word ou LibreOffice et enregistrez-le de nouveau au format .docx"
-# ISO/IEC 29500-1 Strict -> transitional (ECMA-376 Part 1, Annex A and Part 4 §2): the most specific first.
+# ISO/IEC 29500 Strict namespaces and relationship types -> their transitional (ECMA-376) names, the most
+# specific first.
 _STRICT = [
     (b"http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties",
      b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties"),
@@ -62,10 +63,11 @@ def check_package(data: bytes, name: str) -> None:
 
 def read_docx(data: bytes, name: str) -> TextLayer:
     check_package(data, name)
+    data = transitional(data)
     import docx
 
     try:
-        document = docx.Document(io.BytesIO(transitional(data)))
+        document = docx.Document(io.BytesIO(data))
         return _layer(document)
     except UnusableInput:
         raise

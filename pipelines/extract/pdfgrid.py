@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pipelines.extract.layer import cell_text
+
 _TOL = 1.5  # points: a word or a rule this close to a boundary is on it
 
 
@@ -98,7 +100,7 @@ def _cells(table, xs: list[float]) -> list[_Cell]:
             col1 = max(col0 + 1, _index(bbox[2], xs))
             below = [t for t in tops[i + 1:] if t < bbox[3] - _TOL]
             text = texts[i][k] if k < len(texts[i]) else ""
-            out.append(_Cell(i, col0, col1, bbox, " ".join((text or "").split()), single_row=not below))
+            out.append(_Cell(i, col0, col1, bbox, cell_text(text), single_row=not below))
     return out
 
 

@@ -105,6 +105,16 @@ def test_ruled_table_over_a_background_reads_like_the_text(tmp_path):
     assert [r.kind for r in t.rows] == ["header", "item", "item", "total"]
 
 
+def test_a_second_line_of_figures_stays_in_its_cell(tmp_path):
+    """Not a band: the figures of the line below have no label of their own."""
+    rows = [["Domaine", "Jours", "Tickets"], ["Finances", "12\n(10)", "30\n(25)"], ["Santé", "4\n(3)", "8\n(8)"]]
+    path = tmp_path / "rappel.pdf"
+    to_pdf([("p", "Activité (rappel 2021 entre parenthèses)"), ("table", rows)], path)
+    [t] = extract_document(path, "SIIM94", 2022, "doc").tables
+    assert grid_of(t) == [["Domaine", "Jours", "Tickets"], ["Finances", "12 (10)", "30 (25)"],
+                          ["Santé", "4 (3)", "8 (8)"]]
+
+
 MERGED = [["Section", "Chapitre", "2022"],
           [{"text": "Fonctionnement", "rowspan": 3}, "Charges de personnel", "1 200"], ["Achats", "300"],
           ["Total fonctionnement", "1 500"],

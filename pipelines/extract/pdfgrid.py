@@ -5,8 +5,8 @@ sees between the rules. The rules do not always separate every row, so each row 
 read again from its words:
 
 - A band: several rows printed between two rules (« rows shaded in bands of five »). A row whose
-  cells hold two or more printed lines that each carry a figure outside the first cell is split
-  into one row per such line; a line without figures (a wrapped label) joins the nearest of them,
+  cells hold two or more printed lines that each carry a label in the first cell and a figure in
+  another is split into one row per such line; a line without figures (a wrapped label) joins the nearest of them,
   the one above on a tie (its own row, as a label printed under its figures).
 - A grouped header: a cell across several columns that holds a group label above one label per
   column (« Pre-Pawn » over « Handgun | Long Gun | *Other »). It becomes two header rows as a
@@ -226,19 +226,19 @@ def _fits(line: list[dict], xs: list[float]) -> bool:
 
 
 def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
-    """A printed line that is a row of its own: words in two cells or more, a figure outside the first."""
+    """A printed line that is a row of its own: words in the row's first cell (its label) and a
+    figure in another cell. A second line of figures under the first (« (2021 : 10) ») is not."""
     from pipelines.extract.numbers import parse_cell
 
     ids = {id(w) for w in line}
     cells = [c for c in own if any(id(w) in ids for w in c.words)]
-    if len(cells) < 2:
+    label_col = min((c.col0 for c in own if c.words), default=0)
+    if len(cells) < 2 or min(c.col0 for c in cells) != label_col:
         return False
-    first = min(c.col0 for c in cells)
     for c in cells:
-        if c.col0 == first:
+        if c.col0 == label_col:
             continue
-        text = _join([w for w in c.words if id(w) in ids])
-        parsed = parse_cell(text)
+        parsed = parse_cell(_join([w for w in c.words if id(w) in ids]))
         if parsed.value is not None or parsed.status == "malformed":
             return True
     return False

@@ -6,7 +6,9 @@ A report is a list of blocks:
   ("p", "texte")                     paragraph
   ("table", rows, options)           rows of cells; a cell is a string or a dict
                                      {"text", "colspan", "rowspan", "bold"}; options: ruled (default
-                                     True), header_rows (repeated on a new page, default 1)
+                                     True), header_rows (repeated on a new page, default 1),
+                                     background (ruled: a shaded rect drawn past the table, under it),
+                                     figures_low (unruled: a wrapped label starts above its figures)
   ("page",)                          page break
 """
 
@@ -116,6 +118,10 @@ def _latin(blocks: list[tuple]) -> list[tuple]:
 
 def _ruled(pdf, rows: list[list], options: dict) -> None:
     pdf.set_font("Helvetica", size=9)
+    if options.get("background"):  # a page background under the table, wider and taller than it
+        pdf.set_fill_color(250, 225, 215)
+        pdf.rect(pdf.l_margin - 6, pdf.get_y() - 6, 202, 12 * len(rows) + 30, style="F")
+        pdf.set_fill_color(255, 255, 255)
     # columns as wide as their longest word needs, so that fpdf2 never cuts a word in two
     cols = list(zip(*grid(rows), strict=True))
     need = [max(max((len(w) for t in col for w in t.split()), default=1), min(max(map(len, col)), 40))
@@ -133,29 +139,91 @@ def _ruled(pdf, rows: list[list], options: dict) -> None:
 
 def _unruled(pdf, rows: list[list], options: dict) -> None:
     """Columns aligned by position only: label left, figures right-aligned, a long label wrapped
-    onto the next line under its row's figures; the header printed again on a new page."""
+    onto the next line under its row's figures (over them with figures_low); a cell spanning
+    columns printed centred over them; the header printed again on a new page."""
     pdf.set_font("Helvetica", size=10)
+    spans = [_spans_of(row) for row in rows]
     rows = grid(rows)
-    header = rows[: options.get("header_rows", 1)]
+    n_head = options.get("header_rows", 1)
     for n, row in enumerate(rows):
         labels = pdf.multi_cell(62, 5, row[0], dry_run=True, output="LINES")
         if pdf.get_y() + 5 * len(labels) > pdf.h - 25:
             pdf.add_page()
-            for repeated in header if n >= len(header) else []:
-                _unruled_row(pdf, repeated, [repeated[0]])
-        _unruled_row(pdf, row, labels)
+            for k in range(n_head) if n >= n_head else []:
+                _unruled_row(pdf, rows[k], [rows[k][0]], spans[k], False)
+        _unruled_row(pdf, row, labels, spans[n], options.get("figures_low", False))
     pdf.ln(4)
 
 
-def _unruled_row(pdf, row: list[str], labels: list[str]) -> None:
+def _spans_of(row: list) -> dict[int, int]:
+    """Column -> colspan of the row's cells that span columns."""
+    out, col = {}, 0
+    for cell in row:
+        if _span(cell, "colspan") > 1:
+            out[col] = _span(cell, "colspan")
+        col += _span(cell, "colspan")
+    return out
+
+
+def _unruled_row(pdf, row: list[str], labels: list[str], spans: dict[int, int], low: bool) -> None:
     label_w, value_w, x, y = 62.0, 30.0, pdf.l_margin, pdf.get_y()
     for k, text in enumerate(labels):
         pdf.set_xy(x, y + 5 * k)
         pdf.cell(label_w, 5, text)
+    figures_y = y + 5 * (len(labels) - 1) if low else y
     for c, text in enumerate(row[1:]):
-        pdf.set_xy(x + label_w + 4 + c * (value_w + 4), y)
-        pdf.cell(value_w, 5, text, align="R")
+        span = spans.get(c + 1, 1)
+        pdf.set_xy(x + label_w + 4 + c * (value_w + 4), figures_y)
+        pdf.cell(value_w * span + 4 * (span - 1), 5, text, align="C" if span > 1 else "R")
     pdf.set_xy(x, y + 5 * len(labels) + 2)
+
+
+def banded_pdf(title: str, groups: list[tuple[str, int]], header: list[str], rows: list[list[str]],
+               band: int = 5, notes: str = "") -> bytes:
+    """A wide statistical table as some agencies draw it: a title framed across the top; a header
+    cell per group of columns holding the group label over one label per column, with no rule
+    between those columns in the header; vertical rules between all columns of the body; a
+    horizontal rule and a shaded background every ``band`` rows only (not between rows); notes
+    framed across the bottom. ``groups``: (label, number of columns), label "" for none."""
+    from fpdf import FPDF
+
+    pdf = FPDF(orientation="L", format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=7)
+    x0, y0, widths, line = 10.0, 10.0, [34.0] + [16.0] * (len(header) - 1), 4.0
+    right = x0 + sum(widths)
+    edges = [x0 + sum(widths[:k]) for k in range(len(widths) + 1)]
+    head_top, body_top = y0 + 10, y0 + 10 + 2 * line
+    bottom = body_top + line * len(rows)
+    for n in range(0, len(rows), band):  # shading of every other band, under the text
+        if n // band % 2:
+            pdf.set_fill_color(235, 235, 235)
+            pdf.rect(x0, body_top + n * line, right - x0, line * min(band, len(rows) - n), style="F")
+    pdf.set_xy(x0, y0 + 2)
+    pdf.cell(right - x0, 6, title, align="C")
+    pdf.rect(x0, y0, right - x0, bottom + 10 - y0)
+    for y in [head_top, body_top] + [body_top + n * line for n in range(band, len(rows), band)] + [bottom]:
+        pdf.line(x0, y, right, y)
+    col = 0
+    for label, n in groups:  # header: rules around each group only
+        pdf.line(edges[col], head_top, edges[col], body_top)
+        if label:
+            pdf.set_xy(edges[col], head_top)
+            pdf.cell(edges[col + n] - edges[col], line, label, align="C")
+        col += n
+    for k, text in enumerate(header):
+        pdf.set_xy(edges[k], head_top + line)
+        pdf.cell(widths[k], line, text, align="C")
+    for x in edges[1:-1]:
+        pdf.line(x, body_top, x, bottom)
+    for r, row in enumerate(rows):
+        for k, text in enumerate(row):
+            pdf.set_xy(edges[k], body_top + r * line)
+            pdf.cell(widths[k], line, text, align="L" if k == 0 else "R")
+    pdf.set_xy(x0, bottom + 2)
+    pdf.cell(right - x0, line, notes)
+    return bytes(pdf.output())
 
 
 # --- DOCX -----------------------------------------------------------------------------------------
@@ -221,3 +289,23 @@ def long_report(pages: int = 40, org: str = "SIIM94", year: int = 2023) -> list[
         if n < pages:
             blocks.append(("page",))
     return blocks
+
+
+def two_columns_pdf(title: str, left: str, right: str, after: str) -> bytes:
+    """A page of justified prose in two columns under a full-width title, a full-width line after."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.multi_cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    top = pdf.get_y()
+    pdf.multi_cell(88, 5, left, align="J", new_x="LMARGIN", new_y="NEXT")
+    bottom = pdf.get_y()
+    pdf.set_xy(pdf.l_margin + 100, top)
+    pdf.multi_cell(88, 5, right, align="J", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(bottom, pdf.get_y()) + 4)
+    pdf.multi_cell(0, 5, after, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -84,7 +84,7 @@ def test_multi_row_header_and_html_tags():
     doc = extract_document(FIX / "multiheader_2018.txt")
     [t] = doc.tables
     assert doc.org == "SII" and t.n_header_rows == 2
-    assert t.headers == ["SERVICES", "REPARTITION PAR SEXE Hommes", "REPARTITION PAR SEXE Femmes", "TOTAL EFFECTIF"]
+    assert t.headers == ["SERVICES", "REPARTITION PAR SEXE — Hommes", "REPARTITION PAR SEXE — Femmes", "TOTAL EFFECTIF"]
     total = t.rows[-1]
     assert total.kind == "total" and [c.value for c in total.cells[1:]] == [12.0, 1.0, 13.0]
 

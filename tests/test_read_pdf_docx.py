@@ -140,7 +140,7 @@ def test_multi_row_header_with_merged_cells(tmp_path, fmt):
     doc = extract_document(write(tmp_path, blocks, fmt), "SII", 2018, "doc")
     [t] = doc.tables
     assert t.n_header_rows == 2
-    assert t.headers == ["SERVICES", "REPARTITION PAR SEXE Hommes", "REPARTITION PAR SEXE Femmes", "TOTAL EFFECTIF"]
+    assert t.headers == ["SERVICES", "REPARTITION PAR SEXE — Hommes", "REPARTITION PAR SEXE — Femmes", "TOTAL EFFECTIF"]
     text_doc = extract_document(write(tmp_path, blocks, "texte"), "SII", 2018, "doc")
     assert cells(doc) == cells(text_doc)
     _, found = store_findings(doc)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pipelines.extract.layer import TextLayer
 
-_READERS = ("layer.py", "pdf.py", "docx.py")
+_READERS = ("layer.py", "pdf.py", "pdfgrid.py", "pdfcolumns.py", "docx.py")
 DIR: Path | None = None  # set by the CLI beside its store; else $BILANS_CACHE or data/curated/cache
 
 

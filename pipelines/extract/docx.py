@@ -5,6 +5,8 @@ blank line between paragraphs, headings numbered (« 1.2 Titre ») or, when Word
 them, as markdown titles (« ## Titre ») so their level is kept; tables as tab-separated rows with
 merged cells resolved as the text layer prints them (text in the first cell of the span, the
 others empty); bold and italic kept in table cells as <b>/<i>, like the SII report's text.
+A « Strict Open XML » file (ISO/IEC 29500 Strict, namespaces http://purl.oclc.org/ooxml/...) is
+mapped to the transitional namespaces in memory before python-docx reads it.
 A line's place is « paragraphe 14 » (non-empty paragraphs counted from the start) or
 « tableau 3, rangée 2 ».
 """
@@ -21,6 +23,25 @@ from pipelines.extract.layer import TextLayer, table_line
 MAX_UNZIPPED = 300 * 1024 * 1024  # a zip bomb is refused before python-docx inflates it
 _HEADING = re.compile(r"^(?:heading|titre)\s*(\d)$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s")
+_REMEDY = "ouvrez-le dans Word ou LibreOffice et enregistrez-le de nouveau au format .docx"
+# ISO/IEC 29500 Strict namespaces and relationship types -> their transitional (ECMA-376) names, the most
+# specific first.
+_STRICT = [
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships/extendedProperties",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/extended-properties"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships/customProperties",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/relationships",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/extendedProperties",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/customProperties",
+     b"http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"),
+    (b"http://purl.oclc.org/ooxml/officeDocument/", b"http://schemas.openxmlformats.org/officeDocument/2006/"),
+    (b"http://purl.oclc.org/ooxml/wordprocessingml/main", b"http://schemas.openxmlformats.org/wordprocessingml/2006/main"),
+    (b"http://purl.oclc.org/ooxml/drawingml/", b"http://schemas.openxmlformats.org/drawingml/2006/"),
+    (b"http://purl.oclc.org/ooxml/schemaLibrary/main", b"http://schemas.openxmlformats.org/schemaLibrary/2006/main"),
+]
 
 
 def check_package(data: bytes, name: str) -> None:
@@ -42,6 +63,7 @@ def check_package(data: bytes, name: str) -> None:
 
 def read_docx(data: bytes, name: str) -> TextLayer:
     check_package(data, name)
+    data = transitional(data)
     import docx
 
     try:
@@ -50,7 +72,37 @@ def read_docx(data: bytes, name: str) -> TextLayer:
     except UnusableInput:
         raise
     except Exception as exc:  # noqa: BLE001 - lxml, zipfile, python-docx: all mean a damaged file
-        raise UnusableInput(f"{name} : DOCX illisible ou corrompu ({type(exc).__name__})") from None
+        raise UnusableInput(f"{name} : {_unreadable(exc)} ; {_REMEDY}") from None
+
+
+def transitional(data: bytes) -> bytes:
+    """A Strict Open XML package rewritten with the transitional namespaces and relationship types
+    (what python-docx knows); any other package is returned as is. In memory, parts otherwise
+    unchanged."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        if "_rels/.rels" not in z.namelist() or b"http://purl.oclc.org/ooxml/" not in z.read("_rels/.rels"):
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+            for info in z.infolist():
+                part = z.read(info)
+                if info.filename.endswith((".xml", ".rels")):
+                    for strict, transitional_ns in _STRICT:
+                        part = part.replace(strict, transitional_ns)
+                target.writestr(info, part)
+    return out.getvalue()
+
+
+def _unreadable(exc: Exception) -> str:
+    """Why python-docx could not read the package, in French."""
+    if isinstance(exc, KeyError):
+        missing = re.search(r"'([^']+)'", str(exc))
+        return "DOCX illisible : une partie du document manque dans l'archive" + (f" ({missing[1]})" if missing else "")
+    if type(exc).__name__ == "XMLSyntaxError":
+        return "DOCX illisible : le XML du document est endommagé"
+    if type(exc).__name__ == "PackageNotFoundError" or "content type" in str(exc).lower():
+        return "DOCX illisible : le paquet n'annonce pas de document Word (types de contenu ou relations absents)"
+    return f"DOCX illisible ou corrompu ({type(exc).__name__})"
 
 
 def _layer(document) -> TextLayer:

@@ -1,7 +1,9 @@
 """Lecture d'un PDF (couche texte) avec pdfplumber : lignes dans l'ordre de lecture, tableaux en lignes
 séparées par des tabulations, page et ligne de chaque ligne.
 
-- Ruled tables: pdfplumber's table finder (only on pages that have rulings, it is the costly part).
+- Ruled tables: pdfplumber's table finder (only on pages that have rulings, it is the costly part),
+  read as drawn by :mod:`pipelines.extract.pdfgrid` (bands of rows, grouped headers, framed titles).
+- Prose in two columns is read column by column (:mod:`pipelines.extract.pdfcolumns`).
 - Unruled tables: consecutive lines whose words leave wide gaps; columns by x-position across the
   block, so an empty cell stays empty; a label wrapped onto the next line joins its row.
 - Page numbers alone in the top or bottom margin are dropped, so that a table split over two pages
@@ -15,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 
 from pipelines.errors import UnusableInput
-from pipelines.extract.layer import TextLayer, cell_text, table_line
+from pipelines.extract.layer import TextLayer, table_line
+from pipelines.extract.pdfcolumns import reading_order
+from pipelines.extract.pdfgrid import Grid, read_grids
 
 MAX_PAGES = 500  # documented in the README; an annual report has 30 to 150 pages
 _FURNITURE = re.compile(r"^\s*(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?\s*(?:(?:/|sur)\s*\d{1,4})?\s*$", re.IGNORECASE)
@@ -79,11 +83,13 @@ def _open(data: bytes, name: str):
 
 
 def _read_page(page, number: int, layer: TextLayer) -> None:
-    tables = [t for t in page.find_tables() if _is_grid(t)] if page.edges else []
+    words = page.extract_words(extra_attrs=["size"])
+    tables = read_grids(page, words) if page.edges else []
     boxes = [t.bbox for t in tables]
-    words = [w for w in page.extract_words(extra_attrs=["size"]) if not _inside(w, boxes)]
+    words = [w for w in words if not _inside(w, boxes)]
     lines = [ln for ln in _lines(words) if not _furniture(ln, page.height)]
-    items = [(ln.top, "line", ln) for ln in lines] + [(t.bbox[1], "table", t) for t in tables]
+    items = [(key, "line", ln) for key, ln in reading_order(lines, page.width, _lines)]
+    items += [((t.bbox[1], 0), "table", t) for t in tables]
     items.sort(key=lambda item: item[0])
     layer.blank()
     k = 0
@@ -97,11 +103,6 @@ def _read_page(page, number: int, layer: TextLayer) -> None:
         if kind != "text":
             layer.blank(number)
         last = first if kind == "text" else None
-
-
-def _is_grid(table) -> bool:
-    """A framed paragraph is a one-cell « table »: read it as text."""
-    return len(table.rows) >= 2 and max(len(r.cells) for r in table.rows) >= 2
 
 
 def _inside(word: dict, boxes: list[tuple]) -> bool:
@@ -151,8 +152,8 @@ def _groups(items: list[tuple]) -> list[tuple[str, list[str], Line | None]]:
     while i < len(items):
         _, kind, obj = items[i]
         if kind == "table":
-            rows = [table_line([c or "" for c in r]) for r in obj.extract() if any(cell_text(c) for c in r)]
-            out.append(("table", rows, None))
+            grid: Grid = obj
+            out.append(("table", [table_line(r) for r in grid.rows], None))
             i += 1
         elif (j := _unruled_end(items, i)) > i:
             out.append(("table", _unruled_rows([it[2] for it in items[i:j]]), None))
@@ -176,6 +177,8 @@ def _unruled_end(items: list[tuple], i: int) -> int:
             break
         if len(ln.segments) >= 2:
             multi += 1
+        elif j == i and j + 1 < len(items) and items[j + 1][1] == "line" and _over_columns(ln, items[j + 1][2]):
+            pass  # a group label over the columns of the header below (« 2010 » over « Total | Male »)
         elif not multi or not _label_aligned(items, i, j):
             break
         j += 1
@@ -194,24 +197,117 @@ def _continuation(prev: Line, line: Line) -> bool:
     return len(line.segments) == 1 and line.top - prev.bottom < 0.5 * prev.height
 
 
+def _over_columns(line: Line, below: Line) -> bool:
+    """A one-cell line printed just above a multi-cell line, centred over some of its cells but the
+    first: a group label."""
+    return (len(line.segments) == 1 and len(below.segments) >= 3 and below.top - line.bottom < 1.5 * line.height
+            and _spans(line.segments, [(s["x0"], s["x1"]) for s in below.segments]) is not None)
+
+
 def _unruled_rows(lines: list[Line]) -> list[str]:
     width = max(len(ln.segments) for ln in lines)
     model = [ln for ln in lines if len(ln.segments) == width]
     columns = [(min(ln.segments[k]["x0"] for ln in model), max(ln.segments[k]["x1"] for ln in model))
                for k in range(width)]
-    rows: list[list[str]] = []
-    previous: Line | None = None
-    for ln in lines:
-        if rows and previous is not None and _continuation(previous, ln) and any(rows[-1][1:]):
-            rows[-1][0] = f"{rows[-1][0]} {ln.segments[0]['text']}".strip()
-        else:
-            cells = [""] * width
+    rows, start = _group_header(lines, columns)
+    for group in _printed_rows(lines[start:]):
+        cells = [""] * width
+        for ln in group:
             for seg in ln.segments:
                 k = _column_of(seg, columns)
                 cells[k] = f"{cells[k]} {seg['text']}".strip()
-            rows.append(cells)
-        previous = ln
+        rows.append(cells)
     return [table_line(r) for r in rows]
+
+
+def _printed_rows(lines: list[Line]) -> list[list[Line]]:
+    """Lines -> rows. A multi-cell line is a row; a one-cell line printed close to one (a wrapped
+    label) joins the nearer, the one above on a tie — its own row whether the label wraps under
+    its figures or starts above them; a one-cell line close to none is a row without figures."""
+    rows: list[list[Line]] = []
+    pending: list[Line] = []
+    for n, ln in enumerate(lines):
+        if len(ln.segments) >= 2:
+            rows.append(pending + [ln])
+            pending = []
+            continue
+        after_figures = bool(rows) and not pending and any(len(x.segments) >= 2 for x in rows[-1])
+        gap_above = ln.top - lines[n - 1].bottom if after_figures and _continuation(lines[n - 1], ln) else None
+        gap_below = _gap_to_figures_below(lines, n)
+        if gap_below is not None and (gap_above is None or gap_below < gap_above - 0.5):
+            pending.append(ln)
+        elif gap_above is not None:
+            rows[-1].append(ln)
+        else:
+            rows.append(pending + [ln])
+            pending = []
+    if pending:
+        rows.append(pending)
+    return rows
+
+
+def _gap_to_figures_below(lines: list[Line], n: int) -> float | None:
+    """Gap under line n when a chain of closely printed lines leads from it to a multi-cell line
+    (a label that starts above its figures), else None."""
+    k = n
+    while k + 1 < len(lines) and lines[k + 1].top - lines[k].bottom < 0.5 * lines[k].height:
+        if len(lines[k + 1].segments) >= 2:
+            return lines[n + 1].top - lines[n].bottom
+        k += 1
+    return None
+
+
+def _group_header(lines: list[Line], columns: list[tuple[float, float]]) -> tuple[list[list[str]], int]:
+    """A group row over the header (« 2010 » centred over « Total | Male | Female ») -> two header
+    rows as a word processor draws them: each group label in the first column of its span, the
+    column labels under it, a column label without a group moved up (a cell spanning both rows).
+    Returns (header rows, lines used): ([], 0) when the first line is no group row."""
+    if len(lines) < 3 or len(lines[1].segments) != len(columns) or len(lines[0].segments) >= len(columns):
+        return [], 0
+    group, sub = lines[0], lines[1]
+    if sub.top - group.bottom > 1.5 * group.height or _has_figures(group) or _has_figures(sub):
+        return [], 0
+    spans = _spans(group.segments, columns)
+    if spans is None:
+        return [], 0
+    top, bottom = [""] * len(columns), [""] * len(columns)
+    covered = {k for first, last in spans for k in range(first, last + 1)}
+    for seg, (first, _) in zip(group.segments, spans, strict=True):
+        top[first] = seg["text"]
+    for seg in sub.segments:
+        k = _column_of(seg, columns)
+        (bottom if k in covered else top)[k] = seg["text"]
+    return [top, bottom], 2
+
+
+def _spans(segments: list[dict], columns: list[tuple[float, float]]) -> list[tuple[int, int]] | None:
+    """The columns under each group label: the widest run of columns, nearer to this label than to
+    the others, that the label is centred on (a third of a column pitch of tolerance). None when a
+    label covers no column alone."""
+    centres = [(a + b) / 2 for a, b in columns]
+    pitch = (centres[-1] - centres[0]) / max(len(centres) - 1, 1)
+    mids = [(s["x0"] + s["x1"]) / 2 for s in segments]
+    out = []
+    for n, mid in enumerate(mids):
+        mine = [k for k, c in enumerate(centres) if min(range(len(mids)), key=lambda m: abs(mids[m] - c)) == n]
+        best = None
+        for first in mine:
+            for last in mine:
+                if last < first or any(k not in mine for k in range(first, last + 1)):
+                    continue
+                centred = abs((columns[first][0] + columns[last][1]) / 2 - mid) <= pitch / 3
+                if centred and (best is None or last - first > best[1] - best[0]):
+                    best = (first, last)
+        if best is None or best[0] == 0:
+            return None
+        out.append(best)
+    return out
+
+
+def _has_figures(line: Line) -> bool:
+    from pipelines.extract.numbers import parse_cell, year_in_header
+
+    return any(parse_cell(s["text"]).value is not None and year_in_header(s["text"]) is None for s in line.segments)
 
 
 def _column_of(seg: dict, columns: list[tuple[float, float]]) -> int:

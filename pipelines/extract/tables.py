@@ -231,19 +231,29 @@ def _count_header_rows(rows: list[RawRow], hint: int | None) -> int:
 
 
 def _combined_headers(header_rows: list[RawRow], width: int) -> list[str]:
+    """One header per column. A group label spanning columns (« REPARTITION PAR SEXE » over
+    « Hommes | Femmes », « 2010 » over « Total | Male | Female ») is printed in the first cell of
+    its span and carried over it: « 2010 — Male ». Stacked words of one column join with a space."""
     parts: list[list[str]] = [[] for _ in range(width)]
     for n, r in enumerate(header_rows):
         below = header_rows[n + 1].texts if n + 1 < len(header_rows) else []
+
+        def text_at(row: list[str], col: int) -> str:
+            return clean(row[col]) if col < len(row) else ""
+
         carried = ""
         for col in range(width):
-            text = clean(r.texts[col]) if col < len(r.texts) else ""
+            text = text_at(r.texts, col)
             if text:
                 carried = text
-            elif col > 0 and col < len(below) and clean(below[col]):
-                text = carried  # a spanning header (« REPARTITION PAR SEXE » over two columns)
+                spans = col + 1 < width and not text_at(r.texts, col + 1) and text_at(below, col + 1)
+                if spans and text_at(below, col):
+                    text += " —"
+            elif col > 0 and text_at(below, col):
+                text = f"{carried} —" if carried else ""  # a spanning header carried over its span
             if text:
                 parts[col].append(text)
-    return [" ".join(p) for p in parts]
+    return [" ".join(p).removesuffix(" —") for p in parts]
 
 
 def _count_label_cols(body: list[RawRow], headers: list[str], width: int) -> int:

@@ -1,0 +1,285 @@
+"""Tableaux réglés d'un PDF lus comme ils sont dessinés : une valeur par cellule, une rangée par ligne imprimée.
+
+pdfplumber's table finder (lines strategy: rulings, and the edges of rects) gives the cells a reader
+sees between the rules. The rules do not always separate every row, so each row of the finder is
+read again from its words:
+
+- A band: several rows printed between two rules (« rows shaded in bands of five »). A row whose
+  cells hold two or more printed lines that each carry a label in the first cell and a figure in
+  another is split into one row per such line; a line without figures (a wrapped label) joins the nearest of them,
+  the one above on a tie (its own row, as a label printed under its figures).
+- A grouped header: a cell across several columns that holds a group label above one label per
+  column (« Pre-Pawn » over « Handgun | Long Gun | *Other »). It becomes two header rows as a
+  word processor would draw them: the group label in the first cell of its span (the text
+  detector carries it over the span), the column labels under their columns; a cell that spans
+  both lines keeps its text in the first.
+- A cell across several columns whose words sit each in one column (one label per column
+  printed in an unruled header cell) is split over those columns.
+- A title or notes framed across the whole width above or below the grid are text, not rows.
+- A column with no text at all (an edge of a background drawn past the table) is no column.
+
+Merged cells keep the convention of the text conversions: the text in the first cell of the span
+(top-left), the others empty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelines.extract.layer import cell_text
+
+_TOL = 1.5  # points: a word or a rule this close to a boundary is on it
+
+
+@dataclass
+class Grid:
+    """A ruled table as read: ``rows`` of cell texts (all the same width), ``bbox`` the part of the
+    page they cover (a framed title or notes outside it are read as text)."""
+
+    bbox: tuple[float, float, float, float]
+    rows: list[list[str]]
+
+
+@dataclass
+class _Cell:
+    row: int  # first row of the finder this cell is in
+    col0: int
+    col1: int  # exclusive
+    bbox: tuple[float, float, float, float]
+    text: str  # as pdfplumber extracts it
+    words: list[dict] = field(default_factory=list)
+    single_row: bool = True
+
+
+def read_grids(page, words: list[dict]) -> list[Grid]:
+    """The ruled tables of a page (``page.find_tables()``), each read as drawn.
+    ``words``: the page's ``extract_words(extra_attrs=["size"])``."""
+    grids = []
+    for table in page.find_tables():
+        if len(table.rows) < 2 or max(len(r.cells) for r in table.rows) < 2:
+            continue  # a framed paragraph is a one-cell « table »: read it as text
+        grid = _read(table, words)
+        if grid is not None:
+            grids.append(grid)
+    return grids
+
+
+def _read(table, words: list[dict]) -> Grid | None:
+    xs = sorted({round(c[0], 1) for c in table.cells} | {round(table.bbox[2], 1)})
+    cells = _cells(table, xs)
+    x0, top, x1, bottom = table.bbox
+    for w in words:
+        if w["x1"] < x0 or w["x0"] > x1 or w["bottom"] < top or w["top"] > bottom:
+            continue
+        cell = _cell_of(w, cells)
+        if cell is not None:
+            cell.words.append(w)
+    n_cols = len(xs) - 1
+    body = [i for i in range(len(table.rows)) if not _framed_text(i, cells, n_cols)]
+    if not body:
+        return None
+    first, last = body[0], body[-1]  # a full-width row inside the grid stays a row (a section label)
+    rows: list[list[str]] = []
+    for i in range(first, last + 1):
+        rows += _row(i, [c for c in cells if c.row == i], xs)
+    rows = _drop_empty_columns([r for r in rows if any(t.strip() for t in r)])
+    if len(rows) < 2 or len(rows[0]) < 2:
+        return None
+    return Grid((x0, table.rows[first].bbox[1], x1, table.rows[last].bbox[3]), rows)
+
+
+def _cells(table, xs: list[float]) -> list[_Cell]:
+    texts = table.extract()
+    tops = [r.bbox[1] for r in table.rows]
+    out = []
+    for i, row in enumerate(table.rows):
+        for k, bbox in enumerate(row.cells):
+            if bbox is None:
+                continue
+            col0 = _index(bbox[0], xs)
+            col1 = max(col0 + 1, _index(bbox[2], xs))
+            below = [t for t in tops[i + 1:] if t < bbox[3] - _TOL]
+            text = texts[i][k] if k < len(texts[i]) else ""
+            out.append(_Cell(i, col0, col1, bbox, cell_text(text), single_row=not below))
+    return out
+
+
+def _index(x: float, xs: list[float]) -> int:
+    return min(range(len(xs)), key=lambda k: abs(xs[k] - x))
+
+
+def _cell_of(word: dict, cells: list[_Cell]) -> _Cell | None:
+    cx, cy = (word["x0"] + word["x1"]) / 2, (word["top"] + word["bottom"]) / 2
+    for c in cells:
+        x0, top, x1, bottom = c.bbox
+        if x0 - _TOL <= cx <= x1 + _TOL and top - _TOL <= cy <= bottom + _TOL:
+            return c
+    return None
+
+
+def _framed_text(i: int, cells: list[_Cell], n_cols: int) -> bool:
+    """A row that is one cell across the whole grid (a title, notes) or has no text."""
+    own = [c for c in cells if c.row == i]
+    return not any(c.words for c in own) or (len(own) == 1 and own[0].col0 == 0 and own[0].col1 == n_cols)
+
+
+# --- one row of the finder -> one or more rows as printed --------------------------------------------
+
+def _row(i: int, own: list[_Cell], xs: list[float]) -> list[list[str]]:
+    width = len(xs) - 1
+    lines = _lines([w for c in own if c.single_row for w in c.words])
+    values = [ln for ln in lines if _is_value_line(ln, own)]
+    if len(values) >= 2:
+        return _band(own, lines, values, xs, width)
+    if any(_grouped(c, xs) for c in own):
+        return _group_header(own, xs, width)
+    out = [""] * width
+    for c in own:
+        _put(out, c, _lines(c.words), xs)
+    return [out]
+
+
+def _band(own: list[_Cell], lines: list[list[dict]], values: list[list[dict]], xs: list[float],
+          width: int) -> list[list[str]]:
+    """One row per value line; each other line joins the nearest value line (the one above on a tie)."""
+    owner: dict[int, int] = {}
+    index = {id(v): k for k, v in enumerate(values)}
+    for n, ln in enumerate(lines):
+        if id(ln) in index:
+            owner[n] = index[id(ln)]
+            continue
+        above = [k for k, v in enumerate(values) if _top(v) < _top(ln)]
+        below = [k for k, v in enumerate(values) if _top(v) > _top(ln)]
+        if not above or not below:
+            owner[n] = above[-1] if above else 0
+            continue
+        gap_above = _top(ln) - _bottom(values[above[-1]])
+        gap_below = _top(values[below[0]]) - _bottom(ln)
+        owner[n] = below[0] if gap_below < gap_above - _TOL else above[-1]
+    rows = [[""] * width for _ in values]
+    by_word = {id(w): owner[n] for n, ln in enumerate(lines) for w in ln}
+    for c in own:
+        if not c.single_row:  # a cell merged over the rows of the band: its text in the first
+            _put(rows[0], c, _lines(c.words), xs)
+            continue
+        for k in range(len(values)):
+            mine = [w for w in c.words if by_word.get(id(w)) == k]
+            if mine:
+                _put(rows[k], c, _lines(mine), xs)
+    return rows
+
+
+def _group_header(own: list[_Cell], xs: list[float], width: int) -> list[list[str]]:
+    """Two header rows: group labels (and cells spanning both lines) above, column labels below."""
+    top, bottom = [""] * width, [""] * width
+    for c in own:
+        lines = _lines(c.words)
+        if _grouped(c, xs):
+            n = _first_fitting(lines, xs)
+            top[c.col0] = _join([w for ln in lines[:n] for w in ln])
+            _put(bottom, c, lines[n:], xs)
+        else:
+            _put(top, c, lines, xs)
+    return [top, bottom]
+
+
+def _put(out: list[str], cell: _Cell, lines: list[list[dict]], xs: list[float]) -> None:
+    """A cell's text into its row: split over its columns when each of its words sits in one
+    column, else in its first column (pdfplumber's text when the cell is read whole)."""
+    if cell.col1 - cell.col0 > 1 and lines and all(_fits(ln, xs) for ln in lines):
+        for ln in lines:
+            for seg in _segments(ln):
+                k = max([k for k in range(len(xs) - 1) if xs[k] <= seg[0]["x0"] + _TOL], default=cell.col0)
+                out[k] = f"{out[k]} {_join(seg)}".strip()
+        return
+    words = [w for ln in lines for w in ln]
+    if words and len(words) == len(cell.words):
+        text = cell.text or _join(words)
+    else:
+        text = _join(words)
+    out[cell.col0] = f"{out[cell.col0]} {text}".strip()
+
+
+def _grouped(cell: _Cell, xs: list[float]) -> bool:
+    """A cell across columns with a label over them, then one label per column."""
+    if cell.col1 - cell.col0 < 2:
+        return False
+    lines = _lines(cell.words)
+    n = _first_fitting(lines, xs)
+    return 0 < n < len(lines) and all(_fits(ln, xs) for ln in lines[n:])
+
+
+def _first_fitting(lines: list[list[dict]], xs: list[float]) -> int:
+    return next((n for n, ln in enumerate(lines) if _fits(ln, xs)), len(lines))
+
+
+def _fits(line: list[dict], xs: list[float]) -> bool:
+    """Each run of words of the line inside one column, and at least two columns used."""
+    columns = set()
+    for seg in _segments(line):
+        inside = [k for k in range(len(xs) - 1)
+                  if xs[k] - _TOL <= seg[0]["x0"] and seg[-1]["x1"] <= xs[k + 1] + _TOL]
+        if not inside:
+            return False
+        columns.add(inside[0])
+    return len(columns) >= 2
+
+
+def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
+    """A printed line that is a row of its own: words in the row's first cell (its label) and a
+    figure in another cell. A second line of figures under the first (« (2021 : 10) ») is not."""
+    from pipelines.extract.numbers import parse_cell
+
+    ids = {id(w) for w in line}
+    cells = [c for c in own if any(id(w) in ids for w in c.words)]
+    label_col = min((c.col0 for c in own if c.words), default=0)
+    if len(cells) < 2 or min(c.col0 for c in cells) != label_col:
+        return False
+    for c in cells:
+        if c.col0 == label_col:
+            continue
+        parsed = parse_cell(_join([w for w in c.words if id(w) in ids]))
+        if parsed.value is not None or parsed.status == "malformed":
+            return True
+    return False
+
+
+# --- words -> printed lines and runs ----------------------------------------------------------------
+
+def _lines(words: list[dict]) -> list[list[dict]]:
+    """Words -> printed lines, top to bottom: a word is on a line when its top is within half its height."""
+    lines: list[list[dict]] = []
+    for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
+        if lines and abs(w["top"] - lines[-1][0]["top"]) <= 0.5 * max(w["bottom"] - w["top"], 1.0):
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    return [sorted(ln, key=lambda w: w["x0"]) for ln in lines]
+
+
+def _segments(line: list[dict]) -> list[list[dict]]:
+    """Words closer than their font size are one run of text (one cell's label)."""
+    out: list[list[dict]] = []
+    for w in line:
+        if out and w["x0"] - out[-1][-1]["x1"] <= max(w.get("size") or 10.0, 4.0):
+            out[-1].append(w)
+        else:
+            out.append([w])
+    return out
+
+
+def _join(words: list[dict]) -> str:
+    return " ".join(w["text"] for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])))
+
+
+def _top(line: list[dict]) -> float:
+    return min(w["top"] for w in line)
+
+
+def _bottom(line: list[dict]) -> float:
+    return max(w["bottom"] for w in line)
+
+
+def _drop_empty_columns(rows: list[list[str]]) -> list[list[str]]:
+    keep = [k for k in range(len(rows[0])) if any(r[k].strip() for r in rows)] if rows else []
+    return [[r[k] for k in keep] for r in rows]

@@ -429,10 +429,9 @@ def _unite(n: Narratif, refs: Referentiels):
     counted is True when a counted noun names the figure (« factures sécurisées » for a %)."""
     named = n.mesure or n.sujet or ""  # the measure names the figure; the subject only when it has none
     heads = re.split(r"[\s]+", named.strip())[:2]  # « nouvelles demandes »: the noun may follow its adjective
-    counted = next((u for u in map(refs.unite, heads) if u and u.genre in ("denombrement", "effectif")), None)
-    if n.unit:
-        return refs.unite(n.unit), counted is not None
-    return counted, counted is not None
+    found = next((u for u in map(refs.unite, heads) if u), None)  # « 46 ans » : a unit printed as a word
+    counted = found is not None and found.genre in ("denombrement", "effectif")
+    return (refs.unite(n.unit) if n.unit else found), counted
 
 
 def _fragment(words: str | None) -> bool:

@@ -52,9 +52,10 @@ _NOT_FIGURES = (  # spans blanked before reading numbers: they hold digits but n
                r"impasse|quai|route|square|cours|voie)\b|\b(?:BP|CS|TSA)\s?\d+", re.IGNORECASE),
     re.compile(r"(?<![\d,.])(?<!\d )\d{5}(?=(?:\s+[A-ZÀ-Ý][\w'’-]*)+\s*(?:CEDEX\b|Cedex\b|$|[,;]))"),  # 93000 Bobigny
     re.compile(r"\(\s?\d{1,2}\s?\)|\(\*\)|[¹²³⁴⁵⁶⁷⁸⁹⁰]+"),  # footnote markers: « (1) », « (3) (4) », « ² »
-    re.compile(r"^\s*\d{1,2}\s?[.)](?=\s+\D)"),  # a list number: « 1. Introduction », « 2) … »
-    re.compile(r"^\s*0\d{1,3}\b"),  # a code printed with its leading zero: « 013 Atténuations de charges »
 )
+# At the head of a printed line: a list number (« 1. Introduction », « 2) … ») or a code printed with its
+# leading zero (« 013 Atténuations de charges »).
+_LINE_HEAD = re.compile(r"\s*(?:[-–•]\s*)?(?:\d{1,2}\s?[.)](?=\s+\D)|0\d{1,3}\b)")
 # A table-of-contents entry: its dot leader (« Composition du Conseil..... 4 »); its numbers are pages.
 _TOC_ENTRY = re.compile(r"\.{4,}|…{2,}|(?:\. ){3,}")
 _COMPARISON = re.compile(r"^\s*(?:de plus|de moins|par rapport|compar[ée]|vs\b|versus|d['’][ée]cart|"
@@ -126,6 +127,9 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
         return []  # a table-of-contents entry: its numbers are pages
     for pattern in _NOT_FIGURES:  # blanked, offsets kept: the lines of later figures stay right
         plain = pattern.sub(lambda m: " " * len(m[0]), plain)
+    for start, _ in sentence.starts:  # not the end of a number wrapped over two lines (« plus de 115 » / « 000 »)
+        if not re.search(r"\d\s?$", sentence.text[:start]) and (head := _LINE_HEAD.match(plain, start)):
+            plain = plain[: head.start()] + " " * len(head[0]) + plain[head.end():]
     found = []
     for m in _MALFORMED.finditer(plain):  # digit groups that do not make a number
         found.append(_narratif(sentence, m, section, _label(plain[: m.start()], plain[m.end():]) or "montant",
@@ -224,6 +228,19 @@ _COPULA = re.compile(
     r"(?:de|à|d['’])?|(?P<de>de))\s*(?:hauteur de\s+)?(?:environ\s+|près de\s+|plus de\s+)?$",
     re.IGNORECASE)
 _AMOUNTS = {"€", "k€", "M€"}
+_DETERMINER = re.compile(r"\b(?:le|la|les|un|une|son|sa|ses|leur|leurs|l['’])(?=[\s\w])", re.IGNORECASE)
+_PREPOSITION = re.compile(r"(?:\b(?:à|de|du|des|au|aux|par|sur|pour|dans|en|avec)\s+|\bd['’])$", re.IGNORECASE)
+
+
+def _copula_subject(clause: str, unit: str | None) -> str | None:
+    """The noun phrase of « L'âge moyen des agents est de », « un niveau de dépenses général de » (amounts):
+    the last determiner that opens the subject (not one of a complement: « à la clôture », « d'une »)."""
+    starts = [d.start() for d in _DETERMINER.finditer(clause) if not _PREPOSITION.search(clause[: d.start()])]
+    for start in reversed(starts):
+        cop = _COPULA.match(clause, start)
+        if cop and not (cop["de"] and unit not in _AMOUNTS) and len(cop["np"].split()) <= 10:
+            return " ".join(cop["np"].split()).strip(" -–—")
+    return None
 
 
 def _subject(before: str, unit: str | None = None) -> str | None:
@@ -231,10 +248,7 @@ def _subject(before: str, unit: str | None = None) -> str | None:
     else the subject of « L'âge moyen des agents est de 46 ans », « une subvention de 40 k€ » (amounts)."""
     clause = re.split(r"[;•➤○▪]|[.!?]\s", before)[-1]
     if ":" not in clause:
-        cop = _COPULA.search(clause.split("(")[-1])
-        if not cop or (cop["de"] and unit not in _AMOUNTS) or len(cop["np"].split()) > 10:
-            return None
-        return " ".join(cop["np"].split()).strip(" -–—")
+        return _copula_subject(clause.split("(")[-1], unit)
     lead = re.sub(r"\([^)]*\)?", " ", clause[: clause.rfind(":")])
     lead = " ".join(lead.split()).strip(" -–—*,")
     if not lead or len(lead) > 60 or len(lead.split()) > 6 or not re.search(r"[A-Za-zÀ-ÿ]{2}", lead):

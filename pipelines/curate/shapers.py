@@ -351,7 +351,7 @@ def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
 _DANGLING = {"à", "a", "au", "aux", "de", "d", "du", "des", "en", "et", "ou", "fin", "contre", "plus", "moins",
              "le", "la", "les", "l", "par", "pour", "sur", "soit", "dont", "+", "-", "–", "avec", "que", "qui"}
 _CODES_FOLLOW = {"compte", "comptes", "chapitre", "article", "page", "annexe"}  # « au compte 20 »: a code was cut
-_NEEDS_SUBJECT = {"taux", "montant"}
+_NEEDS_SUBJECT = {"taux", "montant", "age"}
 _NEEDS_WORDS = {"duree", "volume"}
 
 

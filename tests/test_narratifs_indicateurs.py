@@ -51,7 +51,17 @@ def test_bullet_dash_is_no_minus_sign_but_a_glued_dash_is(tmp_path):
     text = "Paie :\n\n- 12 500 bulletins de paie mensuels ;\n\n-500 k€ en charges générales\n"
     doc = _extract(tmp_path, text)
     assert [(n.text, n.value) for n in doc.narratifs] == [("12 500", 12500.0), ("-500", -500.0)]
-    assert _published(tmp_path, text) == [("bulletins de paie mensuels", 12500.0, "bulletins", 2022)]
+    assert _published(tmp_path, text) == [("bulletins de paie mensuels", 12500.0, "bulletins", 2022),
+                                          ("évolution en charges générales (k€)", -500.0, "k€", 2022)]
+
+
+def test_parts_of_a_count_name_their_part_and_the_count(tmp_path):
+    text = ("- 808 traitements batch quotidiens dont 460 pour les applications RH, 116 pour les applications de "
+            "facturation et 56 autres ;\n")
+    assert _published(tmp_path, text) == [
+        ("traitements batch quotidiens", 808.0, "traitements", 2022),
+        ("applications RH — traitements batch quotidiens", 460.0, "traitements", 2022),
+        ("applications de facturation — traitements batch quotidiens", 116.0, "traitements", 2022)]
 
 
 def test_footnote_markers_are_no_figures(tmp_path):

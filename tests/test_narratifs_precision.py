@@ -42,7 +42,7 @@ def test_precision_of_published_key_figures_is_at_least_95_percent():
     recall = len(true) / (len(true) + len(missed))
     print(f"siim94_2022 : {len(published)} chiffres publiés, précision {precision:.1%}, rappel {recall:.1%}")
     assert precision >= 0.95
-    assert recall >= 0.7  # measured 63 / 83 = 75,9 % when labelled; a drop means true figures were lost
+    assert recall >= 0.8  # measured 71 / 83 = 85,5 %: a drop means true figures were lost
 
 
 def test_every_figure_labelled_true_is_still_published_as_labelled():

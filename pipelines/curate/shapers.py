@@ -395,14 +395,16 @@ def key_figure(n: Narratif, refs: Referentiels, report_year: int | None = None) 
         return None
     signed = n.text.startswith(("+", "-", "−"))
     if unite.genre in _NEEDS_SUBJECT and not (n.sujet or counted):
-        if not (signed and unite.genre == "taux" and re.match(r"^du nombre d", n.mesure or "")):
+        if not (signed and re.match(r"^(?:de|du|des|d['’]|en)\b\W*\w+\W+\w", n.mesure or "")):
             return None
-        return _with_unit(f"évolution {n.mesure}", unite.unite), unite.unite  # « +48% du nombre d'agents formés »
+        # « +48% du nombre d'agents formés », « -500 k€ en charges générales »: a change of what it names
+        return _with_unit(f"évolution {n.mesure}", unite.unite), unite.unite
     mesure = _noun_phrase(n.mesure, refs)
-    if unite.genre in _NEEDS_WORDS | {"effectif"} and not n.sujet and len(mesure.split()) < 2:
-        return None  # « 1256 jours », « 10 ans », « (12 agents sur l'effectif de 49) » alone: of what?
+    if unite.genre in _NEEDS_WORDS | {"effectif"} and not n.sujet and (
+            len(mesure.split()) < 2 or re.fullmatch(r"\S+ par (?:jour|semaine|mois|an)", mesure)):
+        return None  # « 1256 jours », « (12 agents sur l'effectif de 49) », « 3 jours par semaine »: of what?
     label = (f"{n.sujet} — {mesure}" if n.sujet and mesure else n.sujet or mesure) or None
-    if label and not n.sujet and unite.genre in _NEEDS_WORDS and re.match(r"^d(?:e|u|es|['’])\b", label):
+    if label and not n.sujet and unite.genre == "volume" and not label.startswith(unite.unite):
         label = f"{unite.unite} {label}"  # « 13 To de données sauvegardées par jour »
     if not label or not re.search(r"[A-Za-zÀ-ÿ]{3}", label):
         return None

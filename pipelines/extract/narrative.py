@@ -28,11 +28,11 @@ _MALFORMED = re.compile(
     r"(?<![\d,.])\d{1,3}(?: \d{1,3})*(?: \d{1,2}(?= |,))(?: ?, ?\d+| \d+)*\s?(?P<unit>€)"
     r"|(?<![\d,.])\d{1,3}(?: \d{3})* \d{1,3}, \d{2}\s?(?P<unit2>€)?"
 )
-_UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b)")
+_UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|K€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b)")
 _WHEN = r"(?:en|à\s+fin|fin|au\s+31/12/|au\s+31\s+d[ée]cembre|d'ici|d’ici)"
 _YEAR_AFTER = re.compile(rf"^[^(),;\d]{{0,40}}?\b{_WHEN}\s+((?:19|20)\d{{2}})\b")
 _TIME_PHRASE = re.compile(rf"\b{_WHEN}\s+(?:19|20)\d{{2}}\b|\bau\s+31/12\b")
-_PAREN_YEAR = re.compile(r"\b(?:en|de|pour)\s+((?:19|20)\d{2})\b")
+_PAREN_YEAR = re.compile(r"\b(?:en|de|pour|à)\s+((?:19|20)\d{2})\b")  # (idem à 2016 avec 68 158 courriers)
 _SKIP_WORD = re.compile(
     r"\b(?:iso|rds|server|sharepoint|windows|pih|version|v|article|loi|annexe|page|chapitre|compte|"
     r"comptes|n°|cms|sql|office|microsoft|ts|m14|m57|m31|ept|thd|pes|ipv|rgs|crystal|mars|avril|mai|juin|"
@@ -145,7 +145,9 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
             value, status = None, "malformed"  # 400 digits: kept as text, flagged
         n = _narratif(sentence, m, section, label, value, unit, year, table_id, status, sujet, mesure)
         found.append(n)
-        if not _in_brackets(plain[: m.start()]):
+        part = main is not None and n.mesure == main.mesure and n.sujet != main.sujet \
+            and re.match(r"^\s*pour\s", plain[m.end():])  # « … dont 460 pour …, 116 pour … »: all parts of one
+        if not _in_brackets(plain[: m.start()]) and not part:
             main = n
     return found
 
@@ -202,6 +204,10 @@ def _figure(plain: str, text: str, m: re.Match, report_year: int | None, main: N
             or (not mesure and not sujet and unit is None and _elided(rest))):
         # the measure is the main figure's: (888 en 2020), (4 855 actes en 2021), « contre 15 à fin 2021 »
         sujet, mesure, unit = main.sujet, main.mesure or mesure, unit or main.unit
+    elif (mesure is None and unit is None and main is not None and main.unit is None and main.mesure
+          and re.match(r"^\s*pour\s+", rest) and re.search(r"\bdont\b|:", before[before.rfind(main.text):])):
+        part = _words_after(re.sub(r"^\s*pour\s+(?:les?\s+|la\s+|l['’])?", "", rest))
+        sujet, mesure = (part or None), main.mesure  # « applications RH — traitements batch quotidiens »
     elif sujet is None and main is not None and unit == main.unit and re.search(r"\bet\s+$", before):
         sujet = main.sujet  # « le taux est de 88,83 % en investissement et 89,32 % en fonctionnement »
     elif sujet is None and main is not None and bracket:
@@ -225,11 +231,11 @@ _COPULA = re.compile(
     r"(?:\s+(?:en|pour)\s+(?:19|20)\d{2})?\s+(?:(?:est|sont|était|étaient|a été|ont été|s['’]él[eè]v\w*|"
     r"atteint|atteignent|représente|représentent|comptait|compte|comptent|comptaient|emploie|employait|"
     r"(?:est|était|sont|étaient) constituée?s? de|(?:est|était) composée? de)\s+(?:aujourd['’]hui\s+|désormais\s+|donc\s+)?"
-    r"(?:de|à|d['’])?|(?P<de>de))\s*(?:hauteur de\s+)?(?:environ\s+|près de\s+|plus de\s+)?$",
+    r"(?:de|à|d['’])?|(?P<de>de|d['’](?=environ)))\s*(?:hauteur de\s+)?(?:environ\s+|près de\s+|plus de\s+)?$",
     re.IGNORECASE)
-_AMOUNTS = {"€", "k€", "M€"}
+_OF_AMOUNT = {"€", "k€", "M€", "To", "Go"}  # « une subvention de 40 k€ », « un volume … d'environ 2,6 To »
 _DETERMINER = re.compile(r"\b(?:le|la|les|un|une|son|sa|ses|leur|leurs|l['’])(?=[\s\w])", re.IGNORECASE)
-_PREPOSITION = re.compile(r"(?:\b(?:à|de|du|des|au|aux|par|sur|pour|dans|en|avec)\s+|\bd['’])$", re.IGNORECASE)
+_PREPOSITION = re.compile(r"(?:\b(?:à|de|du|des|au|aux|par|sur|dans|en|avec)\s+|\bd['’])$", re.IGNORECASE)
 
 
 def _copula_subject(clause: str, unit: str | None) -> str | None:
@@ -238,7 +244,7 @@ def _copula_subject(clause: str, unit: str | None) -> str | None:
     starts = [d.start() for d in _DETERMINER.finditer(clause) if not _PREPOSITION.search(clause[: d.start()])]
     for start in reversed(starts):
         cop = _COPULA.match(clause, start)
-        if cop and not (cop["de"] and unit not in _AMOUNTS) and len(cop["np"].split()) <= 10:
+        if cop and not (cop["de"] and unit not in _OF_AMOUNT) and len(cop["np"].split()) <= 12:
             return " ".join(cop["np"].split()).strip(" -–—")
     return None
 
@@ -249,7 +255,10 @@ def _subject(before: str, unit: str | None = None) -> str | None:
     clause = re.split(r"[;•➤○▪]|[.!?]\s", before)[-1]
     if ":" not in clause:
         return _copula_subject(clause.split("(")[-1], unit)
-    lead = re.sub(r"\([^)]*\)?", " ", clause[: clause.rfind(":")])
+    head = clause[: clause.rfind(":")]
+    if head.rfind("(") > head.rfind(")"):
+        head = head[head.rfind("(") + 1:]  # « (temps de présence : 350 jours … »
+    lead = re.sub(r"\([^)]*\)?", " ", head)
     lead = " ".join(lead.split()).strip(" -–—*,")
     if not lead or len(lead) > 60 or len(lead.split()) > 6 or not re.search(r"[A-Za-zÀ-ÿ]{2}", lead):
         return None
@@ -269,15 +278,20 @@ def _measure(unit: str | None, rest: str) -> str | None:
 _CUT = {"contre", "soit", "dont", "pour", "qui", "que", "qu", "plus", "avec", "sur", "ont", "sont", "est",
         "a", "était", "étaient", "sera", "seront", "afin", "car", "mais", "ainsi", "depuis", "dans", "lors",
         "notamment", "malgré", "tous", "toutes", "cf", "ce", "cet", "cette", "ces", "il", "elle", "ils",
-        "elles", "on", "nous", "couvre", "couvrent", "représente", "représentent", "permet", "permettent",
+        "elles", "on", "nous", "se", "s", "couvre", "couvrent", "représente", "représentent", "permet", "permettent",
         "concerne", "concernent", "assure", "assurent", "reste", "restent", "intervient", "interviennent"}
+
+
+_TREND = re.compile(r"\b(?:en|est en|sont en)\s+(?:nette\s+|forte\s+|légère\s+)?(?:hausse|baisse|diminution|augmentation|"
+                    r"progression|recul)\b", re.IGNORECASE)
 
 
 def _words_after(after: str) -> str:
     picked: list[str] = []
     after = _TIME_PHRASE.split(after, maxsplit=1)[0]  # « ETP à fin 2023 »: the date is no part of the measure
+    after = _TREND.split(after, maxsplit=1)[0]  # « 1110 jours de charge en hausse … »
     for w in re.split(r"\s+", after.strip()):
-        if not w or re.match(r"^[()\[\];:.,!?«»]", w) or re.match(r"^\d", w):
+        if not w or re.match(r"^[()\[\];:.,!?«»➤•○▪]", w) or re.match(r"^\d", w):
             break
         if re.split(r"['’]", w.lower())[0] in _CUT or w in ("+", "-", "–", "&"):
             break

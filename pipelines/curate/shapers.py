@@ -398,7 +398,7 @@ def key_figure(n: Narratif, refs: Referentiels, report_year: int | None = None) 
         if not (signed and re.match(r"^(?:de|du|des|d['’]|en)\b\W*\w+\W+\w", n.mesure or "")):
             return None
         # « +48% du nombre d'agents formés », « -500 k€ en charges générales »: a change of what it names
-        return _with_unit(f"évolution {n.mesure}", unite.unite), unite.unite
+        return _with_unit(f"évolution {_changed(n.mesure)}", unite.unite), unite.unite
     mesure = _noun_phrase(n.mesure, refs)
     if unite.genre in _NEEDS_WORDS | {"effectif"} and not n.sujet and (
             len(mesure.split()) < 2 or re.fullmatch(r"\S+ par (?:jour|semaine|mois|an)", mesure)):
@@ -409,6 +409,12 @@ def key_figure(n: Narratif, refs: Referentiels, report_year: int | None = None) 
     if not label or not re.search(r"[A-Za-zÀ-ÿ]{3}", label):
         return None
     return _with_unit(f"évolution {label}" if signed else label, unite.unite), unite.unite
+
+
+def _changed(mesure: str) -> str:
+    """« d'augmentation de l'activité de formation » -> « de l'activité de formation »: the label says « évolution »."""
+    rest = re.sub(r"^(?:d['’]|de\s+)(?:augmentation|hausse|croissance|progression|baisse|diminution)\s+", "", mesure)
+    return rest if re.match(r"^(?:de|du|des|d['’])\b", rest) else mesure
 
 
 def _with_unit(label: str, unite: str) -> str:

@@ -8,6 +8,13 @@ A sentence may be wrapped over several lines, with a blank line between them in 
 each figure keeps the line where it is printed. Phone numbers, postal addresses and dates
 are not figures; a change (« 4 agents par rapport à l'année précédente ») is kept with
 the status « comparaison », out of the indicators.
+
+Each figure of a bracket has its own year (« (517 700 en 2021 et 373 000 en 2020) »); a year after the
+report's (« 33,2 ETP à fin 2023 ») gives the status « projection ». A dash before a space heads a bullet
+(« - 12 500 »), a dash glued to the digits is a minus (« -500 k€ »). Footnote markers (« (1) », « ² »),
+table-of-contents entries (dot leaders), list numbers (« 1. ») and codes printed with their zero
+(« 013 ») are no figures. Which figures are published as key figures is decided at curation
+(pipelines/curate/shapers.py, `indicateurs_texte`).
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def test_wrapped_sentence_gives_subject_measure_and_year(tmp_path):
         (9, 9, 11, "Requiem", "actes enregistrés", "Requiem — actes enregistrés", 845.0, 2021, "ok"),
         (9, 9, 11, "Requiem", "actes enregistrés", "Requiem — actes enregistrés", 888.0, 2020, "ok"),
         # phone, street, postal code and dates give nothing; a change is kept out of the indicators
-        (15, 15, 15, None, "agents", "agents", 46.0, 2021, "ok"),
+        (15, 15, 15, "syndicat", "agents", "syndicat — agents", 46.0, 2021, "ok"),  # « le syndicat comptait »
         (15, 15, 15, None, "agents", "agents", 4.0, 2021, "comparaison"),
     ]
 
@@ -67,7 +67,7 @@ def test_comparisons_and_phones_are_not_indicators(tmp_path):
     labels = [(r["indicateur"], r["valeur"]) for r in curated(doc)]
     assert labels == [("Mélodie — actes enregistrés", 4855.0), ("Mélodie — actes enregistrés", 5000.0),
                       ("Requiem — actes enregistrés", 845.0), ("Requiem — actes enregistrés", 888.0),
-                      ("agents", 46.0)]
+                      ("syndicat — agents", 46.0)]
 
 
 # --- Prose against earlier reports ---------------------------------------------------------------------

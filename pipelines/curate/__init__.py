@@ -14,17 +14,11 @@ import re
 from collections import defaultdict
 
 from pipelines.curate.matching import family_of
-from pipelines.curate.referentiels import Referentiels, key, load
-from pipelines.curate.shapers import SHAPERS
+from pipelines.curate.referentiels import Referentiels, load
+from pipelines.curate.shapers import SHAPERS, indicateurs_texte
 from pipelines.extract.model import Document, Narratif, Table
 from pipelines.extract.numbers import clean
 
-# Labels that name no quantity: phone and fax numbers, addresses, dates, bare comparisons.
-_NOT_A_QUANTITY = re.compile(
-    r"^\W*(?:t[ée]l|fax|t[ée]l[ée]phone|courriel|e-?mail|adresse|bp|cedex|site)\b|@|\bcedex\b|"
-    r"^\W*(?:[ée]volution\s+)?par rapport\b|^\W*(?:soit|contre|dont|environ)\W*$|"
-    r"\b(?:janvier|f[ée]vrier|mars|avril|mai|juin|juillet|ao[ûu]t|septembre|octobre|novembre|d[ée]cembre)\s*$",
-    re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-–•➤○▪*]|\d+[.)])\s+")
 
 
@@ -44,30 +38,16 @@ def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table
             rows[table.family] += SHAPERS[table.family](doc, table, refs)
         joined = _contributions_texte(doc, refs, rows["contributions"])
         rows["contributions"] += joined
-        rows["indicateurs"] += _narratifs(doc, {(r["line"], r["montant"]) for r in joined})
+        rows["indicateurs"] += _narratifs(doc, {(r["line"], r["montant"]) for r in joined}, refs)
         for family, family_rows in rows.items():
             out[family] += family_rows
     return dict(out), unmapped
 
 
-def named_quantity(label: str | None) -> bool:
-    """An indicator label is words that name a quantity, not a phone number, a date or « par rapport à »."""
-    words = re.findall(r"[A-Za-zÀ-ÿ]{3,}", label or "")
-    return bool(words) and not _NOT_A_QUANTITY.search(label or "")
-
-
-def _narratifs(doc: Document, joined: set[tuple[int, float]] = frozenset()) -> list[dict]:
-    rows = []
-    for n in doc.narratifs:
-        if n.value is None or n.status != "ok" or (n.line, n.value) in joined or not named_quantity(n.label):
-            continue  # unreadable, a change (« 4 agents par rapport à … »), or joined to another series
-        domaine = (n.section or "texte")[:80]
-        rows.append({"org": doc.org, "exercice": n.exercice or doc.report_year, "report_year": doc.report_year,
-                     "document_id": doc.document_id, "line": n.line, "domaine": domaine,
-                     "indicateur": n.label, "valeur": n.value, "unite": n.unit, "source": "texte",
-                     "table_id": n.table_id, "concept": key(n.label), "mesure": n.unit or "",
-                     "perimetre": domaine})
-    return rows
+def _narratifs(doc: Document, joined: set[tuple[int, float]] = frozenset(),
+               refs: Referentiels | None = None) -> list[dict]:
+    """The key figures of the prose (see shapers.indicateurs_texte)."""
+    return indicateurs_texte(doc, refs or load(), joined)
 
 
 def _contributions_texte(doc: Document, refs: Referentiels, table_rows: list[dict]) -> list[dict]:

@@ -53,6 +53,13 @@ class Mesure:
     motif: re.Pattern
 
 
+@dataclass(frozen=True)
+class Unite:
+    unite: str
+    genre: str  # taux | montant | effectif | duree | volume | denombrement (see unites.csv)
+    motif: re.Pattern
+
+
 @dataclass
 class Referentiels:
     adherents: dict[tuple[str, str], Adherent]
@@ -62,6 +69,10 @@ class Referentiels:
     concepts: dict[tuple[str, str, str], tuple[str, str]] = field(default_factory=dict)
     axes: list[Axe] = field(default_factory=list)
     mesures: list[Mesure] = field(default_factory=list)
+    unites: list[Unite] = field(default_factory=list)
+    projections: list[re.Pattern] = field(default_factory=list)
+    evolutions: list[re.Pattern] = field(default_factory=list)
+    generiques: list[re.Pattern] = field(default_factory=list)
     # (document_id, kind, printed) met by the last curation and absent from the files
     unknown: set[tuple[str, str, str]] = field(default_factory=set)
 
@@ -73,6 +84,25 @@ class Referentiels:
     def mesure(self, famille: str, header: str) -> Mesure | None:
         """The measure of a numeric column header (« Mandats émis + reports 2022 » -> réalisé + reports)."""
         return next((m for m in self.mesures if m.famille == famille and m.motif.search(header)), None)
+
+    def unite(self, word: str | None) -> Unite | None:
+        """The unit of a figure of the text from its printed unit or the head word of its measure
+        (« factures » -> factures, dénombrement; « % » -> taux); None when unites.csv does not know it."""
+        word = (word or "").strip(" ,;:.()")
+        return next((u for u in self.unites if u.motif.fullmatch(word)), None) if word else None
+
+    def projection(self, text: str) -> bool:
+        """A clause that announces a forecast (« sera », « descendra »: marqueurs.csv)."""
+        return any(p.search(text) for p in self.projections)
+
+    def evolution(self, clause: str) -> bool:
+        """A clause that ends on a change (« une baisse de 15 », marqueurs.csv): the figure is no level."""
+        return any(p.search(clause) for p in self.evolutions)
+
+    def generique(self, subject: str | None) -> bool:
+        """A subject of one or two words that names no quantity by itself (« montant », « moyenne »: marqueurs.csv)."""
+        words = (subject or "").lower().split()
+        return 0 < len(words) <= 2 and any(p.fullmatch(words[0]) for p in self.generiques)  # « montant global »
 
     def axe(self, name: str) -> Axe | None:
         return next((a for a in self.axes if a.axe == name), None)
@@ -132,7 +162,13 @@ def load(ref_dir: Path = REF_DIR) -> Referentiels:
                 r["ouvert"] == "ouvert") for r in _rows(ref_dir / "axes.csv")]
     mesures = [Mesure(r["famille"], r["mesure"], r["colonne"], r["libelle"], re.compile(r["motif"], re.IGNORECASE))
                for r in _rows(ref_dir / "mesures.csv")]
-    return Referentiels(adherents, domaines, chapitres, poles, concepts, axes, mesures)
+    unites = [Unite(r["unite"], r["genre"], re.compile(r["motif"], re.IGNORECASE))
+              for r in _rows(ref_dir / "unites.csv")]
+    marqueurs = _rows(ref_dir / "marqueurs.csv")
+    projections, evolutions, generiques = ([re.compile(r["motif"], re.IGNORECASE) for r in marqueurs if r["role"] == role]
+                                           for role in ("projection", "evolution", "generique"))
+    return Referentiels(adherents, domaines, chapitres, poles, concepts, axes, mesures, unites, projections,
+                        evolutions, generiques)
 
 
 def _rows(path: Path) -> list[dict]:

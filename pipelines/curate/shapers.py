@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from pipelines.curate.matching import section_chain
 from pipelines.curate.referentiels import Referentiels, key
-from pipelines.extract.model import Cell, Document, Row, Table
+from pipelines.extract.model import Cell, Document, Narratif, Row, Table
 from pipelines.extract.numbers import clean, year_in_header
 
 NIVEAU = {"item": "detail", "subitem": "sous_detail", "subtotal": "sous_total", "total": "total",
@@ -344,6 +344,119 @@ def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                         "valeur": cell.value, "unite": cell.unit, "source": "tableau",
                         "concept": key(indicateur), "mesure": cell.unit or "", "perimetre": domaine})
     return out
+
+
+# --- indicateurs du texte -------------------------------------------------------------
+
+# Words a measure or a subject never ends on: what is left is a fragment (« agents contre », « ETP à fin »).
+_DANGLING = {"à", "a", "au", "aux", "de", "d", "du", "des", "en", "et", "ou", "fin", "contre", "plus", "moins",
+             "le", "la", "les", "l", "par", "pour", "sur", "soit", "dont", "+", "-", "–", "avec", "que", "qui"}
+_CODES_FOLLOW = {"compte", "comptes", "chapitre", "article", "page", "annexe"}  # « au compte 20 »: a code was cut
+_NEEDS_SUBJECT = {"taux", "montant", "age"}
+_NEEDS_WORDS = {"duree", "volume"}
+
+
+def indicateurs_texte(doc: Document, refs: Referentiels, joined: set[tuple[int, float]] = frozenset()) -> list[dict]:
+    """Key figures of the prose that a reader understands -> `indicateurs` rows (source = 'texte').
+
+    A figure is published only with a unit that data/referentiels/unites.csv knows (printed: %, €, ETP,
+    jours…; or counted: the head word of its measure or subject, « factures »), a measure that is not a
+    fragment, and its own year (the narrative extractor's); a change (« par rapport à »), a forecast (a
+    year after the report's or a marker of marqueurs.csv) and an unreadable figure stay in `narratifs`
+    only. ``joined`` = (line, value) of the figures already joined to `contributions`."""
+    rows = []
+    for n in doc.narratifs:
+        if (n.line, n.value) in joined:
+            continue
+        published = key_figure(n, refs, doc.report_year)
+        if published is None:
+            continue
+        indicateur, unite = published
+        domaine = (n.section or "texte")[:80]
+        rows.append({"org": doc.org, "exercice": n.exercice or doc.report_year, "report_year": doc.report_year,
+                     "document_id": doc.document_id, "line": n.line, "domaine": domaine,
+                     "indicateur": indicateur, "valeur": n.value, "unite": unite, "source": "texte",
+                     "table_id": n.table_id, "concept": key(indicateur), "mesure": unite, "perimetre": domaine})
+    return rows
+
+
+def key_figure(n: Narratif, refs: Referentiels, report_year: int | None = None) -> tuple[str, str] | None:
+    """(indicateur, unité) of a figure of the text worth publishing, or None (see `indicateurs_texte`)."""
+    if n.value is None or n.status != "ok" or (report_year and n.exercice and n.exercice > report_year):
+        return None
+    clause = _clause_before(n)
+    if refs.projection(clause):
+        return None
+    if refs.evolution(clause) or refs.generique(n.sujet):
+        return None
+    if re.search(r"\bdont\s+(?:environ\s+)?$", clause) and not re.search(r"\d", clause):
+        return None  # « (*) dont 2 ingénieurs à 80% »: a part of a whole the sentence does not give
+    unite, counted = _unite(n, refs)
+    if unite is None or _fragment(n.mesure) or _fragment(n.sujet):
+        return None
+    signed = n.text.startswith(("+", "-", "−"))
+    if unite.genre in _NEEDS_SUBJECT and not (n.sujet or counted):
+        if not (signed and re.match(r"^(?:de|du|des|d['’]|en)\b\W*\w+\W+\w", n.mesure or "")):
+            return None
+        # « +48% du nombre d'agents formés », « -500 k€ en charges générales »: a change of what it names
+        return _with_unit(f"évolution {_changed(n.mesure)}", unite.unite), unite.unite
+    mesure = _noun_phrase(n.mesure, refs)
+    if unite.genre in _NEEDS_WORDS | {"effectif"} and not n.sujet and (
+            len(mesure.split()) < 2 or re.fullmatch(r"\S+ par (?:jour|semaine|mois|an)", mesure)):
+        return None  # « 1256 jours », « (12 agents sur l'effectif de 49) », « 3 jours par semaine »: of what?
+    label = (f"{n.sujet} — {mesure}" if n.sujet and mesure else n.sujet or mesure) or None
+    if label and not n.sujet and unite.genre == "volume" and not label.startswith(unite.unite):
+        label = f"{unite.unite} {label}"  # « 13 To de données sauvegardées par jour »
+    if not label or not re.search(r"[A-Za-zÀ-ÿ]{3}", label):
+        return None
+    return _with_unit(f"évolution {label}" if signed else label, unite.unite), unite.unite
+
+
+def _changed(mesure: str) -> str:
+    """« d'augmentation de l'activité de formation » -> « de l'activité de formation »: the label says « évolution »."""
+    rest = re.sub(r"^(?:d['’]|de\s+)(?:augmentation|hausse|croissance|progression|baisse|diminution)\s+", "", mesure)
+    return rest if re.match(r"^(?:de|du|des|d['’])\b", rest) else mesure
+
+
+def _with_unit(label: str, unite: str) -> str:
+    """« factures sécurisées (%) », « reports (€) »: a symbol a reader would not guess from the words."""
+    return label if not re.fullmatch(r"%|k?€|M€|To|Go", unite) or unite in label.split() else f"{label} ({unite})"
+
+
+def _noun_phrase(mesure: str | None, refs: Referentiels) -> str:
+    """The measure up to a second clause: « agents et couvre les activités » -> « agents », while
+    « avis d'échéance et décomptes d'eau » keeps its second counted noun."""
+    words = (mesure or "").split()
+    for i, w in enumerate(words):
+        if w == "et" and (i + 1 == len(words) or refs.unite(words[i + 1]) is None):
+            return " ".join(words[:i])
+    return " ".join(words)
+
+
+def _unite(n: Narratif, refs: Referentiels):
+    """(unit, counted) : the printed unit, else the head word of the measure, else of the subject;
+    counted is True when a counted noun names the figure (« factures sécurisées » for a %)."""
+    named = n.mesure or n.sujet or ""  # the measure names the figure; the subject only when it has none
+    heads = re.split(r"[\s]+", named.strip())[:2]  # « nouvelles demandes »: the noun may follow its adjective
+    found = next((u for u in map(refs.unite, heads) if u), None)  # « 46 ans » : a unit printed as a word
+    counted = found is not None and found.genre in ("denombrement", "effectif")
+    return (refs.unite(n.unit) if n.unit else found), counted
+
+
+def _fragment(words: str | None) -> bool:
+    """« agents contre », « ans et + », « à fin »: words that end (or start) on a joint."""
+    if not words:
+        return False
+    parts = re.split(r"[\s'’]+", words.lower().strip())
+    return (parts[-1] in _DANGLING or parts[-1] in _CODES_FOLLOW
+            or parts[0] in {"à", "et", "ou", "contre", "+", "-", "soit"})
+
+
+def _clause_before(n: Narratif) -> str:
+    """The clause of the sentence that leads to the figure (where « sera », « descendra » is read)."""
+    pos = n.sentence.find(n.text) if n.text else -1
+    head = n.sentence[:pos] if pos >= 0 else n.sentence
+    return re.split(r"[.;!?]\s", head)[-1]
 
 
 SHAPERS = {

@@ -83,7 +83,7 @@ class Narratif:
     text: str  # the number as printed
     sentence: str
     table_id: str | None = None  # set when the prose sits in a table cell
-    status: str = "ok"  # ok | malformed | comparaison (a change, not a level: kept out of indicateurs)
+    status: str = "ok"  # ok | malformed | comparaison (a change) | projection (a year after the report's): out of indicateurs
     sujet: str | None = None  # the bullet or sentence lead: « Requiem » in « Requiem (cimetières) : 845 actes »
     mesure: str | None = None  # the words after the number: « actes enregistrés »
     sentence_start: int | None = None  # first and last line of the sentence (wrapped PDF text)

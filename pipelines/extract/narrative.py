@@ -8,6 +8,13 @@ A sentence may be wrapped over several lines, with a blank line between them in 
 each figure keeps the line where it is printed. Phone numbers, postal addresses and dates
 are not figures; a change (« 4 agents par rapport à l'année précédente ») is kept with
 the status « comparaison », out of the indicators.
+
+Each figure of a bracket has its own year (« (517 700 en 2021 et 373 000 en 2020) »); a year after the
+report's (« 33,2 ETP à fin 2023 ») gives the status « projection ». A dash before a space heads a bullet
+(« - 12 500 »), a dash glued to the digits is a minus (« -500 k€ »). Footnote markers (« (1) », « ² »),
+table-of-contents entries (dot leaders), list numbers (« 1. ») and codes printed with their zero
+(« 013 ») are no figures. Which figures are published as key figures is decided at curation
+(pipelines/curate/shapers.py, `indicateurs_texte`).
 """
 
 from __future__ import annotations
@@ -18,9 +25,11 @@ from dataclasses import dataclass, field
 from pipelines.extract.model import Narratif
 from pipelines.extract.numbers import canonical_unit, clean, prose_float, readable
 
+# A sign is « + » or « − » (a space may follow) or a dash glued to the digits (« -500 k€ »): « - 12 500 »
+# at the head of a bullet is a dash, « Bac+4 » and « 2007-2017 » are no signs.
 _NUMBER = re.compile(
-    r"(?<![\w.,/°])(?P<sign>[+−-])?\s?(?P<num>\d{1,3}(?:[ ]\d{3})+(?:[.,]\d+)?|[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?"
-    r"|\d+(?:[.,]\d+)?)"
+    r"(?<![\w.,/°+-])(?P<sign>[+−]\s?|-(?=\d))?"
+    r"(?P<num>\d{1,3}(?:[ ]\d{3})+(?:[.,]\d+)?|[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?|\d+(?:[.,]\d+)?)"
     r"(?![\w/]|[.,]\d)"
 )
 _MALFORMED = re.compile(
@@ -28,11 +37,12 @@ _MALFORMED = re.compile(
     r"|(?<![\d,.])\d{1,3}(?: \d{3})* \d{1,3}, \d{2}\s?(?P<unit2>€)?"
 )
 # « M » (capital) after an amount is millions: « 25,677 M »
-_UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b|euros?\b"
+_UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|K€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b|euros?\b"
                          r"|millions?\b|M\b)")
-_YEAR_AFTER = re.compile(r"^[^(),;]{0,40}?\ben\s+((?:19|20)\d{2})\b")
-_PAREN_YEAR = re.compile(r"\b(?:en|de|pour)\s+((?:19|20)\d{2})\b")
-_SENTENCE_YEAR = re.compile(r"\b(?:en|année|au cours de l'année|pour)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
+_WHEN = r"(?:en|à\s+fin|fin|au\s+31/12/|au\s+31\s+d[ée]cembre|d'ici|d’ici)"
+_YEAR_AFTER = re.compile(rf"^[^(),;\d]{{0,40}}?\b{_WHEN}\s+((?:19|20)\d{{2}})\b")
+_TIME_PHRASE = re.compile(rf"\b{_WHEN}\s+(?:19|20)\d{{2}}\b|\bau\s+31/12\b")
+_PAREN_YEAR = re.compile(r"\b(?:en|de|pour|à)\s+((?:19|20)\d{2})\b")  # (idem à 2016 avec 68 158 courriers)
 _SKIP_WORD = re.compile(
     r"\b(?:iso|rds|server|sharepoint|windows|pih|version|v|article|loi|annexe|page|chapitre|compte|"
     r"comptes|n°|cms|sql|office|microsoft|ts|m14|m57|m31|ept|thd|pes|ipv|rgs|crystal|mars|avril|mai|juin|"
@@ -51,12 +61,18 @@ _NOT_FIGURES = (  # spans blanked before reading numbers: they hold digits but n
     re.compile(r"(?<![\d,.])\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|all[ée]e|chemin|"
                r"impasse|quai|route|square|cours|voie)\b|\b(?:BP|CS|TSA)\s?\d+", re.IGNORECASE),
     re.compile(r"(?<![\d,.])(?<!\d )\d{5}(?=(?:\s+[A-ZÀ-Ý][\w'’-]*)+\s*(?:CEDEX\b|Cedex\b|$|[,;]))"),  # 93000 Bobigny
+    re.compile(r"\(\s?\d{1,2}\s?\)|\(\*\)|[¹²³⁴⁵⁶⁷⁸⁹⁰]+"),  # footnote markers: « (1) », « (3) (4) », « ² »
 )
+# At the head of a printed line: a list number (« 1. Introduction », « 2) … ») or a code printed with its
+# leading zero (« 013 Atténuations de charges »).
+_LINE_HEAD = re.compile(r"\s*(?:[-–•]\s*)?(?:\d{1,2}\s?[.)](?=\s+\D)|0\d{1,3}\b)")
+# A table-of-contents entry: its dot leader (« Composition du Conseil..... 4 »); its numbers are pages.
+_TOC_ENTRY = re.compile(r"\.{4,}|…{2,}|(?:\. ){3,}")
 _COMPARISON = re.compile(r"^\s*(?:de plus|de moins|par rapport|compar[ée]|vs\b|versus|d['’][ée]cart|"
                          r"(?:en )?(?:plus|moins) qu)", re.IGNORECASE)
 _WORD_UNITS = {"jours", "agents", "heures", "ETP"}
 _ENDS_SENTENCE = re.compile(r"[.;:!?]\s*$")
-_CONTINUES = re.compile(r"^[a-zà-ÿ0-9(),%€]")
+_CONTINUES = re.compile(r"^(?:[a-zà-ÿ0-9(),%€]|(?:To|Go|ETP|M€|K€)\b)")  # « et 4,4 » / « To de sauvegardes »
 _BULLET_START = re.compile(r"^\s*(?:[-–—•➤▪◦○*]|o\s|[\ue000-\uf8ff])")
 MAX_SENTENCE = 1500
 
@@ -117,10 +133,13 @@ def figures_in(text: str, line: int, section: str | None, report_year: int | Non
 def sentence_figures(sentence: Sentence, section: str | None, report_year: int | None,
                      table_id: str | None = None) -> list[Narratif]:
     plain = sentence.text
-    if not re.search(r"\d", plain):
-        return []
+    if not re.search(r"\d", plain) or _TOC_ENTRY.search(plain):
+        return []  # a table-of-contents entry: its numbers are pages
     for pattern in _NOT_FIGURES:  # blanked, offsets kept: the lines of later figures stay right
         plain = pattern.sub(lambda m: " " * len(m[0]), plain)
+    for start, _ in sentence.starts:  # not the end of a number wrapped over two lines (« plus de 115 » / « 000 »)
+        if not re.search(r"\d\s?$", sentence.text[:start]) and (head := _LINE_HEAD.match(plain, start)):
+            plain = plain[: head.start()] + " " * len(head[0]) + plain[head.end():]
     found = []
     for m in _MALFORMED.finditer(plain):  # digit groups that do not make a number
         found.append(_narratif(sentence, m, section, _label(plain[: m.start()], plain[m.end():]) or "montant",
@@ -128,7 +147,7 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
         plain = plain[: m.start()] + " " * len(m[0]) + plain[m.end():]
     main = None  # the figure a bracket refers to: « 845 actes enregistrés (888 en 2020) »
     for m in _NUMBER.finditer(plain):
-        fig = _figure(plain, m, report_year, main)
+        fig = _figure(plain, sentence.text, m, report_year, main)
         if not fig:
             continue
         value, unit, year, sujet, mesure, label, status = fig
@@ -136,7 +155,9 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
             value, status = None, "malformed"  # 400 digits: kept as text, flagged
         n = _narratif(sentence, m, section, label, value, unit, year, table_id, status, sujet, mesure)
         found.append(n)
-        if not _in_brackets(plain[: m.start()]):
+        part = main is not None and n.mesure == main.mesure and n.sujet != main.sujet \
+            and re.match(r"^\s*pour\s", plain[m.end():])  # « … dont 460 pour …, 116 pour … »: all parts of one
+        if not _in_brackets(plain[: m.start()]) and not part:
             main = n
     return found
 
@@ -161,7 +182,9 @@ def _in_brackets(before: str) -> bool:
     return before.rfind("(") > before.rfind(")")
 
 
-def _figure(plain: str, m: re.Match, report_year: int | None, main: Narratif | None):
+def _figure(plain: str, text: str, m: re.Match, report_year: int | None, main: Narratif | None):
+    """(value, unit, exercice, sujet, mesure, label, status) of one number, or None when it is no figure.
+    ``plain`` is the sentence with non-figures blanked, ``text`` the sentence as printed (its dates give years)."""
     before, after = plain[: m.start()], plain[m.end():]
     num = m["num"]
     if _GLUED.search(before) or _SKIP_WORD.search(before[-16:]) or _ACRONYM.search(before[-12:]):
@@ -173,29 +196,79 @@ def _figure(plain: str, m: re.Match, report_year: int | None, main: Narratif | N
     unit = canonical_unit(unit_m["unit"]) if unit_m else None
     if re.fullmatch(r"(?:19|20)\d{2}", num) and unit is None:
         return None  # a year, not a figure
-    if m["sign"] in ("+", "−") or (m["sign"] == "-" and unit == "%"):
-        value = -value if m["sign"] in ("-", "−") else value
+    if m["sign"] and m["sign"].strip() in ("-", "−"):
+        value = -value
     rest = after[unit_m.end():] if unit_m else after
     if not _words_after(rest):  # « 3 498 (4 047 en 2021) aides légales attribuées »
         rest = re.sub(r"^\s*\([^()]*\)", " ", rest)
     old_label = _label(before, rest)
-    if not old_label:
+    if not old_label and not (main is not None and _elided(rest)):
         return None
-    sujet, mesure = _subject(before), _measure(unit, rest)
-    if main is not None and _in_brackets(before) and (
-            not mesure or f" {main.mesure or ''} ".startswith(f" {mesure} ")):
-        sujet, mesure = main.sujet, main.mesure or mesure  # (888 en 2020), (4 855 actes en 2021)
+    bracket = _in_brackets(before)
+    sujet, mesure = _subject(before, unit), _measure(unit, rest)
+    if main is not None and mesure and unit == "%" and re.search(r"\bdont\s+(?:environ\s+)?$", before) \
+            and main.mesure:  # « 427 793 factures … dont 66% sécurisées »: a share of the main figure
+        sujet, mesure = main.sujet, f"{main.mesure} {mesure}"
+    elif main is not None and (
+            (bracket and (not mesure or f" {main.mesure or ''} ".startswith(f" {mesure} ")))
+            or (not mesure and not sujet and unit is None and _elided(rest))):
+        # the measure is the main figure's: (888 en 2020), (4 855 actes en 2021), « contre 15 à fin 2021 »
+        sujet, mesure, unit = main.sujet, main.mesure or mesure, unit or main.unit
+    elif (mesure is None and unit is None and main is not None and main.unit is None and main.mesure
+          and re.match(r"^\s*pour\s+", rest) and re.search(r"\bdont\b|:", before[before.rfind(main.text):])):
+        part = _words_after(re.sub(r"^\s*pour\s+(?:les?\s+|la\s+|l['’])?", "", rest))
+        sujet, mesure = (part or None), main.mesure  # « applications RH — traitements batch quotidiens »
+    elif sujet is None and main is not None and unit == main.unit and re.search(r"\bet\s+$", before):
+        sujet = main.sujet  # « le taux est de 88,83 % en investissement et 89,32 % en fonctionnement »
+    elif sujet is None and main is not None and bracket:
+        sujet = main.sujet  # « le pôle était constitué de 11 agents (10,8 ETP) »: the pôle's ETP
     label = f"{sujet} — {mesure}" if sujet and mesure else (sujet or mesure or old_label)
     status = "comparaison" if _COMPARISON.match(rest) or _COMPARISON.match(label) else "ok"
-    return value, unit, _exercice(before, after, report_year), sujet, mesure, label, status
+    year = _exercice(text[: m.start()], text[m.end():], report_year, main if bracket else None)
+    if status == "ok" and year and report_year and year > report_year:
+        status = "projection"  # « 33,2 ETP à fin 2023 » in the 2022 report: a forecast, not a réalisé
+    return value, unit, year, sujet, mesure, label, status
 
 
-def _subject(before: str) -> str | None:
-    """The lead of the bullet or clause before its colon: « Requiem (cimetières) : » -> « Requiem »."""
+def _elided(rest: str) -> bool:
+    """Nothing but a date, a bracket or punctuation after the number: its measure is the previous one's."""
+    rest = _TIME_PHRASE.sub(" ", rest)
+    return bool(re.match(r"^\s*[().,;:!?]", rest))  # not the end of a line: « et 4,4 » / « To de … »
+
+
+_COPULA = re.compile(
+    r"(?:\b(?:le|la|les|un|une|son|sa|ses|leur|leurs)\s+|\bl['’]\s*)(?P<np>(?:[A-Za-zÀ-ÿ'’ -]|(?<=[A-Za-z])\d+|(?:19|20)\d\d){2,80}?)"
+    r"(?:\s+(?:en|pour)\s+(?:19|20)\d{2})?\s+(?:(?:est|sont|était|étaient|a été|ont été|s['’]él[eè]v\w*|"
+    r"atteint|atteignent|représente|représentent|comptait|compte|comptent|comptaient|emploie|employait|"
+    r"(?:est|était|sont|étaient) constituée?s? de|(?:est|était) composée? de)\s+(?:aujourd['’]hui\s+|désormais\s+|donc\s+)?"
+    r"(?:de|à|d['’])?|(?P<de>de|d['’](?=environ)))\s*(?:hauteur de\s+)?(?:environ\s+|près de\s+|plus de\s+)?$",
+    re.IGNORECASE)
+_OF_AMOUNT = {"€", "k€", "M€", "To", "Go"}  # « une subvention de 40 k€ », « un volume … d'environ 2,6 To »
+_DETERMINER = re.compile(r"\b(?:le|la|les|un|une|son|sa|ses|leur|leurs|l['’])(?=[\s\w])", re.IGNORECASE)
+_PREPOSITION = re.compile(r"(?:\b(?:à|de|du|des|au|aux|par|sur|dans|en|avec)\s+|\bd['’])$", re.IGNORECASE)
+
+
+def _copula_subject(clause: str, unit: str | None) -> str | None:
+    """The noun phrase of « L'âge moyen des agents est de », « un niveau de dépenses général de » (amounts):
+    the last determiner that opens the subject (not one of a complement: « à la clôture », « d'une »)."""
+    starts = [d.start() for d in _DETERMINER.finditer(clause) if not _PREPOSITION.search(clause[: d.start()])]
+    for start in reversed(starts):
+        cop = _COPULA.match(clause, start)
+        if cop and not (cop["de"] and unit not in _OF_AMOUNT) and len(cop["np"].split()) <= 12:
+            return " ".join(cop["np"].split()).strip(" -–—")
+    return None
+
+
+def _subject(before: str, unit: str | None = None) -> str | None:
+    """The lead of the bullet or clause before its colon: « Requiem (cimetières) : » -> « Requiem »;
+    else the subject of « L'âge moyen des agents est de 46 ans », « une subvention de 40 k€ » (amounts)."""
     clause = re.split(r"[;•➤○▪]|[.!?]\s", before)[-1]
     if ":" not in clause:
-        return None
-    lead = re.sub(r"\([^)]*\)?", " ", clause[: clause.rfind(":")])
+        return _copula_subject(clause.split("(")[-1], unit)
+    head = clause[: clause.rfind(":")]
+    if head.rfind("(") > head.rfind(")"):
+        head = head[head.rfind("(") + 1:]  # « (temps de présence : 350 jours … »
+    lead = re.sub(r"\([^)]*\)?", " ", head)
     lead = " ".join(lead.split()).strip(" -–—*,")
     if not lead or len(lead) > 60 or len(lead.split()) > 6 or not re.search(r"[A-Za-zÀ-ÿ]{2}", lead):
         return None
@@ -211,11 +284,29 @@ def _measure(unit: str | None, rest: str) -> str | None:
     return " ".join(parts) or None
 
 
+# Words that end the noun phrase of a measure: « 11 agents contre 15 », « 2 ingénieurs qui assurent ».
+_CUT = {"contre", "soit", "dont", "pour", "qui", "que", "qu", "plus", "avec", "sur", "ont", "sont", "est",
+        "a", "était", "étaient", "sera", "seront", "afin", "car", "mais", "ainsi", "depuis", "dans", "lors",
+        "notamment", "malgré", "tous", "toutes", "cf", "ce", "cet", "cette", "ces", "il", "elle", "ils",
+        "elles", "on", "nous", "se", "s", "couvre", "couvrent", "représente", "représentent", "permet", "permettent",
+        "concerne", "concernent", "assure", "assurent", "reste", "restent", "intervient", "interviennent"}
+
+
+_TREND = re.compile(r"\b(?:en|est en|sont en)\s+(?:nette\s+|forte\s+|légère\s+)?(?:hausse|baisse|diminution|augmentation|"
+                    r"progression|recul)\b", re.IGNORECASE)
+
+
 def _words_after(after: str) -> str:
     picked: list[str] = []
+    after = _TIME_PHRASE.split(after, maxsplit=1)[0]  # « ETP à fin 2023 »: the date is no part of the measure
+    after = _TREND.split(after, maxsplit=1)[0]  # « 1110 jours de charge en hausse … »
     for w in re.split(r"\s+", after.strip()):
-        if not w or re.match(r"^[()\[\];:.,!?]", w) or re.match(r"^\d", w):
+        if not w or re.match(r"^[()\[\];:.,!?«»➤•○▪]", w) or re.match(r"^\d", w):
             break
+        if re.split(r"['’]", w.lower())[0] in _CUT or w in ("+", "-", "–", "&"):
+            break
+        if w == "et" and re.match(r"^\s*et\s+(?:un|une|le|la|les|l['’]|des|d['’])", after[after.find(w):]):
+            break  # « 4 départs et une évolution en interne »: a second clause
         picked.append(w.rstrip(",;:.)"))
         if w.endswith((",", ";", ":", ".", ")")) or len(picked) >= 6:
             break
@@ -241,16 +332,31 @@ def _label(before: str, after: str) -> str:
     return " ".join(context.split()[-6:]).strip(" ,-–")
 
 
-def _exercice(before: str, after: str, report_year: int | None) -> int | None:
-    open_paren = before.rfind("(") > before.rfind(")")
-    if open_paren:  # the year of this figure's part of the bracket: (44% et 1256 jours, 52% en 2020)
-        inside = re.split(r"[,;]", before[before.rfind("(") + 1:])[-1] + " " + re.split(r"[),;]", after)[0]
-        if m := _PAREN_YEAR.search(inside):
-            return int(m[1])
+_YEAR_WORDS = (r"\b(?:en|année|au cours de l'année|pour|à fin|fin|d[ée]but|clôture(?: de l['’]exercice)?(?: de)?|"
+               r"exercice)\s+((?:19|20)\d{2})\b|\bau\s+31(?:/12/|\s+d[ée]cembre\s+)((?:19|20)\d{2})\b")
+_SENTENCE_YEAR = re.compile(_YEAR_WORDS, re.IGNORECASE)
+
+
+def _exercice(before: str, after: str, report_year: int | None, annotated: Narratif | None = None) -> int | None:
+    """The year of a figure: printed right after it (« 517 700 en 2021 », « 15 à fin 2021 »); in a bracket,
+    the year of its own part of the bracket, else the year of the figure the bracket annotates; else the
+    last year its sentence gives before it (« Au 31/12/2021, … »); else the report's."""
     if m := _YEAR_AFTER.match(after):
         return int(m[1])
+    if before.rfind("(") > before.rfind(")"):  # (517 700 en 2021 et 373 000 en 2020): this figure's part
+        own = re.split(r"[,;]|\bet\b", before[before.rfind("(") + 1:])[-1] + " " + re.split(r"[),;]|\d", after)[0]
+        if m := _PAREN_YEAR.search(own):
+            return int(m[1])
+        pre = before[: before.rfind("(")]  # « … en diminution par rapport à l'année 2016 (45.25 agents) »
+        figures = [f.end() for f in re.finditer(r"\d+(?:[ ,.]\d+)*", pre) if not re.fullmatch(r"(?:19|20)\d\d", f[0])]
+        lead = pre[figures[-1]:] if figures else pre
+        years = [int(a or b) for a, b in _SENTENCE_YEAR.findall(lead)]
+        if years:
+            return years[-1]
+        if annotated is not None and annotated.exercice:
+            return annotated.exercice  # « contre 15 à fin 2021 (14,6 ETP) »
     head = re.split(r"[.!?]\s+(?=[A-ZÀ-Ý])", before)[-1].split("(")[0]  # this sentence, not the paragraph
-    years = _SENTENCE_YEAR.findall(head)
+    years = [int(a or b) for a, b in _SENTENCE_YEAR.findall(head)]
     if years:
-        return int(years[-1])
+        return years[-1]
     return report_year

@@ -215,3 +215,9 @@ def test_filtered_run_deletes_nothing(empty_store, tmp_path):
     lines: list[str] = []
     assert run_notebooks(empty_store, org="SIIM94", out_dir=out, echo=lines.append, prune=True) == 0
     assert (out / "SIIM94/2022/finances.ipynb").exists() and (out / "SIIM94/2022/finances.html").exists()
+
+
+def test_filtered_run_with_nothing_to_do_names_the_bilans_of_the_store(fixture_store, tmp_path):
+    lines: list[str] = []
+    assert run_notebooks(fixture_store, org="SII", year=2030, out_dir=tmp_path / "a", echo=lines.append) == 0
+    assert lines[0] == "Aucune exécution pour ce filtre ; bilans du magasin : SII 2018, SIIM94 2017, SIIM94 2018."

@@ -74,7 +74,7 @@ def test_author_report_quotes_label_line_and_value_line():
     html_out = render_html(doc, found)
     assert "   15 | TOTAL &lt;b&gt;\n   17 | <mark>1282 agents</mark>" in html_out
     md = render_markdown(doc, found)
-    assert "  > (ligne 15) TOTAL <b>\n  > (ligne 17) **1282 agents**" in md
+    assert "  > (ligne 15) TOTAL &lt;b&gt;\n  > (ligne 17) **1282 agents**" in md  # markup shown, not rendered
     same = pd.DataFrame([_author_finding(label_line=None, label_source=None)])
     assert "(ligne 15)" not in render_markdown(doc, same) and "   15 |" not in render_html(doc, same)
 

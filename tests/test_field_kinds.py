@@ -89,6 +89,17 @@ def test_block_error_is_measured_on_its_own_block(tmp_path):
     assert "oubliée" not in df.iloc[0]["message"]
 
 
+def test_line_computed_from_two_totals_is_derived_without_its_label(tmp_path):
+    # « Position nette » is in no referential: 43 = 55 − 12, just under those two totals, tells it is derived
+    text = _fixture("blocs.txt").replace("Besoin de financement", "Position nette")
+    text = text.replace("Engagements hors bilan\t\nCautions\t30\nImmobilisations\t\n", "")
+    assert summary(run(tmp_path, text, org="SIIM94", year=2020)) == []
+    # an ordinary line there (not the difference of the totals) is an item of the next total
+    text = text.replace("Position nette\t43", "Position nette\t50")
+    df = run(tmp_path, text, org="SIIM94", year=2020)
+    assert summary(df) == [("total.column", 13, "error", "16", "66")]
+
+
 # 5. Total labels come from data/referentiels/totaux.csv.
 @pytest.mark.parametrize("label", ["Ensemble", "Totaux", "Totals", "TOTAL :", "**Total général**"])
 def test_total_labels_of_the_referential_are_checked(tmp_path, label):

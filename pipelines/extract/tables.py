@@ -295,10 +295,29 @@ def _total_kind(row: Row, n_label: int) -> str | None:
     return next((k for c in row.cells[:n_label] if (k := total_kind(clean(c.text)))), None)
 
 
+def _computed_from(row: Row, totals: list[Row]) -> bool:
+    """« Dette nette 25 » under « Total des passifs 30 » and « Total des actifs financiers 5 »:
+    every figure of the line is the difference or the sum of the two totals, to their rounding."""
+    if len(totals) < 2:
+        return False
+    figures = [c for c in row.cells if c.role == "value" and c.value is not None]
+    if not figures or all(c.value == 0 for c in figures):
+        return False
+    for c in figures:
+        x, y = (t.cells[c.col] if c.col < len(t.cells) else None for t in totals)
+        if x is None or y is None or x.value is None or y.value is None:
+            return False
+        tol = 0.5 * sum(10 ** -d for d in (c.decimals, x.decimals, y.decimals))
+        if not any(abs(c.value - s) <= tol for s in (x.value - y.value, y.value - x.value, x.value + y.value)):
+            return False
+    return True
+
+
 def _assign_kinds(table: Table) -> None:
     """Totals from the referential of labels (totaux.csv): the last « Total » closes the table, the
-    others and every « Sous-total » are sub-totals; a line computed from totals above it
-    (derives.csv: « Dette nette », « Solde ») is derived, not an item."""
+    others and every « Sous-total » are sub-totals; a line computed from totals above it is
+    derived, not an item: by its label (derives.csv: « Dette nette », « Solde ») or, just under
+    two totals, by its figures (their difference or sum in every column)."""
     body = table.body
     totals = [(r, k) for r in body if (k := _total_kind(r, table.n_label_cols))]
     for r, _ in totals:
@@ -306,12 +325,15 @@ def _assign_kinds(table: Table) -> None:
     closing = [r for r, k in totals if k == TOTAL] or [r for r, _ in totals]
     if closing:
         closing[-1].kind = "total"
-    seen_total = False
+    above: list[Row] = []
+    previous: Row | None = None
     for r in body:
         if r.kind in ("total", "subtotal"):
-            seen_total = True
-        elif seen_total and r.kind == "item" and is_derived(r.label):
+            above.append(r)
+        elif above and r.kind == "item" and (
+                is_derived(r.label) or previous is above[-1] and _computed_from(r, above[-2:])):
             r.kind = "derived"
+        previous = r
     previous_code = None
     for r in body:
         first = clean(r.cells[0].text) if r.cells else ""

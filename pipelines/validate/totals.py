@@ -317,7 +317,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
 def _is_heading(row: TRow) -> bool:
     """« Actifs non financiers » over its lines: a label and not one figure in the row."""
     values = [c for c in row.cells.values() if c["role"] in VALUE_ROLES]
-    return bool(row.label.strip()) and bool(values) and not any((c["text"] or "").strip() for c in values)
+    return bool(row.label.strip()) and not any((c["text"] or "").strip() for c in values)
 
 
 def _unlikely(cand: Candidate, v: Val, ecart: float) -> str:

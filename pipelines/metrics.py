@@ -56,6 +56,8 @@ class Metrique:
     bloc: str = "table_id"
     blocs: tuple[str, ...] = field(default_factory=tuple)
     denombrement: bool = False
+    rubrique: str = ""  # the heading pages group the metric under (« Investissement — dépenses »)
+    cle_mesure: str = ""  # the measure's code (realise, realise_reports, total, cotisation …)
 
     @property
     def vue(self) -> str:
@@ -197,7 +199,10 @@ def create_metric_views(con, path: Path = DECLARATIONS) -> None:
         body = "SELECT " + ", ".join(f"NULL AS {c}" for c in COLUMNS) + ", NULL AS serie WHERE false"
     # computed once per build (a table, the views read it): the level rule is a few window passes
     # over every curated row, too slow to re-run at each query of a page
-    con.execute("DROP VIEW IF EXISTS metriques_millesimes")
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'metriques_millesimes'"
+                       ).fetchone()
+    if kind and kind[0] == "VIEW":  # a store of an earlier version of this module
+        con.execute("DROP VIEW metriques_millesimes")
     con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS SELECT {cols}, serie FROM ({body})")
     con.execute(f"""
         CREATE OR REPLACE VIEW metriques AS

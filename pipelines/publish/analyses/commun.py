@@ -146,6 +146,34 @@ def latest(con: duckdb.DuckDBPyConnection, table: str, org: str, year: int, keys
     return rows(con, sql, [org, year, year, *(params or [])])
 
 
+def metrique(ctx: Contexte, nom: str, **filtres) -> list[dict]:
+    """The values of one declared metric (pipelines/metrics.py) as of the report of `ctx.year`,
+    each marked like a curated row: `source` (first line), `_lignes` (every line it is traced to),
+    `signale`, `signalement`, `_constats` (findings on any of those lines, for that exercice).
+
+    filtres: those of `metrics.valeurs` (exercice, adherent, pole, detail)."""
+    from pipelines.metrics import valeurs
+
+    out = []
+    for r in valeurs(ctx.con, nom, org=ctx.org, jusqu_a=ctx.year, **filtres).to_dict("records"):
+        r = {k: (None if _nan(v) else _plain(v)) for k, v in r.items()}
+        lignes = [(d, int(n)) for d, _, n in (x.rpartition(":") for x in (r["sources"] or "").split(", ")) if d]
+        r["_lignes"] = lignes
+        r["document_id"], r["line"] = lignes[0] if lignes else (None, None)
+        r["exercice"] = int(r["exercice"])
+        flags = [f for d, n in lignes for f in ctx.signalements({**r, "document_id": d, "line": n})]
+        r["source"] = ctx.source(r["document_id"], r["line"]) + (" et suiv." if len(lignes) > 1 else "")
+        r["signale"] = bool(flags)
+        r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
+        r["_constats"] = _dedupe(flags)
+        out.append(r)
+    return out
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def est_total(libelle: str | None) -> bool:
     return bool(libelle) and bool(_TOTAL.match(libelle))
 
@@ -388,8 +416,9 @@ def sources_texte(data: list[dict], ctx: Contexte) -> str:
     """'Sources : rapport_a.txt (l. 500, 501) ; rapport_b.txt (l. 600)'."""
     by_doc: dict[str, set[int]] = defaultdict(set)
     for r in data:
-        if r.get("document_id") is not None and r.get("line") is not None:
-            by_doc[r["document_id"]].add(int(r["line"]))
+        for doc, line in r.get("_lignes") or [(r.get("document_id"), r.get("line"))]:
+            if doc is not None and line is not None:
+                by_doc[doc].add(int(line))
     order = sorted(by_doc, key=lambda d: (ctx.documents.get(d, {}).get("report_year") or 0, d))
     parts = [f"{ctx.source(d, None)} (l. {', '.join(str(n) for n in sorted(by_doc[d]))})" for d in order]
     return "Sources : " + (" ; ".join(parts) if parts else "—")

@@ -17,7 +17,7 @@ that foots with the sum of the items within rounding (the n·u/2 rule of expecta
 niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
 have niveau `poste`. A printed total is never added to its items, a sub-item never to its item.
 
-Python API: `declarations()`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.
+Python API: `declarations()`, `usage(name)`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.
 """
 
 from __future__ import annotations
@@ -84,6 +84,17 @@ def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:
             raise BilansError(f"métrique {m.nom} : postes = « {m.postes} » (attendu : detail ou adherent)")
         out[m.nom] = m
     return out
+
+
+@cache
+def usage(name: str, path: Path = DECLARATIONS) -> tuple[str, ...]:
+    """The metrics a use names in the [usages] table of metriques.toml (« contributions »: the
+    measures of a member's contribution, in order of preference). Raises BilansError if unknown."""
+    with open(path, "rb") as fh:
+        usages = tomllib.load(fh).get("usages", {})
+    if name not in usages or any(m not in declarations(path) for m in usages[name]):
+        raise BilansError(f"usage de métriques inconnu ou mal déclaré dans {path.name} : {name}")
+    return tuple(usages[name])
 
 
 def _quote(text: str) -> str:
@@ -154,10 +165,10 @@ def _metrics_sql(metrics: list[Metrique]) -> str:
         QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line) = 1
     ),
     choix AS (
-        -- one block per total: the declared order of blocks, then a block whose total foots
+        -- one block per total: a block whose printed total foots, then the declared order of blocks
         SELECT {_KEY}, bloc, valeur, CASE WHEN kind = 's' THEN 'somme_des_postes' ELSE 'total_imprime' END AS niveau,
                sources FROM totaux
-        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY rang NULLS LAST, tombe DESC, line, bloc DESC) = 1
+        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY tombe DESC, rang NULLS LAST, line, bloc DESC) = 1
     ),
     valeurs AS (
         SELECT {_KEY}, g_adherent AS adherent, NULL AS detail, valeur, niveau, sources FROM choix

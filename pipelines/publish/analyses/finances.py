@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pipelines.metrics import Metrique, declarations
+from pipelines.metrics import Metrique, declarations, usage
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
     Contexte,
@@ -22,8 +22,6 @@ from pipelines.publish.comparaison import evolution_metrique
 
 # the measures of the budget a page shows as « réalisé », in order of preference for the year
 REALISES = ("realise", "realise_reports")
-# the measures of the members' contributions, in order of preference for a year's headline
-CONTRIBUTIONS = ("total", "cotisation", "cotisation_socle")
 
 # ---------------------------------------------------------------- finances
 
@@ -60,11 +58,9 @@ def historique_budget(ctx: Contexte) -> list[dict]:
     return out
 
 
-def contributions(ctx: Contexte, code: str = "total") -> list[dict]:
+def contributions(ctx: Contexte, nom: str = "contribution_totale") -> list[dict]:
     """One figure per adhérent and exercice in one measure (contribution totale, cotisation …)."""
-    m = next((m for m in declarations().values() if m.famille == "contributions" and m.cle_mesure == code), None)
-    if m is None:
-        return []
+    m = declarations()[nom]
     return [dict(r, montant=r["valeur"], mesure=m.mesure) for r in metrique(ctx, m.nom)
             if r["niveau"] == "poste" and r.get("adherent")]
 
@@ -104,9 +100,9 @@ def _de(section: str) -> str:
 
 
 def _resume_contributions(ctx: Contexte, res: Resume) -> None:
-    for code in CONTRIBUTIONS:
-        m = next((m for m in declarations().values() if m.famille == "contributions" and m.cle_mesure == code), None)
-        rows = metrique(ctx, m.nom) if m else []
+    for nom in usage("contributions"):
+        m = declarations()[nom]
+        rows = metrique(ctx, nom)
         ev = evolution_metrique(rows, ctx.year, formatter=fmt.euros, regroupe=lambda a: lignee(ctx.org, a))
         if ev is not None:
             break
@@ -216,8 +212,8 @@ def graphique_contributions(ctx: Contexte) -> None:
     if ctx.absence:
         return
     shown = False
-    for code in CONTRIBUTIONS:
-        data = contributions(ctx, code)
+    for nom in usage("contributions"):
+        data = contributions(ctx, nom)
         if not data:
             continue
         mesure = data[0]["mesure"]

@@ -57,6 +57,7 @@ class Metrique:
     blocs: tuple[str, ...] = field(default_factory=tuple)
     denombrement: bool = False
     rubrique: str = ""  # the heading pages group the metric under (« Investissement — dépenses »)
+    axe: str = ""  # activity: the analysis axis whose rows are the items (the filter follows)
     cle_mesure: str = ""  # the measure's code (realise, realise_reports, total, cotisation …)
 
     @property
@@ -74,6 +75,8 @@ def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:
         raise BilansError(f"déclarations de métriques illisibles ({path}) : {exc}") from exc
     out: dict[str, Metrique] = {}
     for block in blocks:
+        if block.get("axe") and "filtre" not in block:
+            block = {**block, "filtre": f"axe = {_quote(block['axe'])}"}
         try:
             m = Metrique(**{**block, "blocs": tuple(block.get("blocs", ()))})
         except TypeError as exc:

@@ -161,7 +161,9 @@ def metrique(ctx: Contexte, nom: str, **filtres) -> list[dict]:
         r["_lignes"] = lignes
         r["document_id"], r["line"] = lignes[0] if lignes else (None, None)
         r["exercice"] = int(r["exercice"])
-        flags = [f for d, n in lignes for f in ctx.signalements({**r, "document_id": d, "line": n})]
+        # a sum of several lines: a finding on one of them quotes that line's figure, not the sum
+        single = r if len(lignes) == 1 else {**r, "valeur": None}
+        flags = [f for d, n in lignes for f in ctx.signalements({**single, "document_id": d, "line": n})]
         r["source"] = ctx.source(r["document_id"], r["line"]) + (" et suiv." if len(lignes) > 1 else "")
         r["signale"] = bool(flags)
         r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
@@ -254,10 +256,14 @@ class Contexte:
 def _autre_chiffre(finding: dict, row: dict) -> bool:
     """A key figure on a line of several (a synthesis row) is not flagged by a finding that
     quotes another of the line's figures (« 77 mises en production » leaves « 3 974 boîtes » alone)."""
-    text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get("found") or "")).replace(",", ".")
-    if row.get("valeur") is None or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if row.get("valeur") is None:
         return False
-    return abs(float(text) - float(row["valeur"])) > 1e-6
+    quoted = []
+    for key in ("found", "expected"):  # a text.table finding quotes the prose (found) and the table (expected)
+        text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get(key) or "")).replace(",", ".")
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            quoted.append(float(text))
+    return bool(quoted) and all(abs(q - float(row["valeur"])) > 1e-6 for q in quoted)
 
 
 def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:

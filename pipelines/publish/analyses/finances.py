@@ -18,7 +18,7 @@ from pipelines.publish.analyses.commun import (
     somme,
 )
 from pipelines.publish.analyses.graphiques import _barres, _figure, _signal_encoding
-from pipelines.publish.comparaison import evolution_metrique
+from pipelines.publish.comparaison import MESURES, evolution_metrique
 
 # the measures of the budget a page shows as « réalisé », in order of preference for the year
 REALISES = ("realise", "realise_reports")
@@ -113,7 +113,7 @@ def _resume_contributions(ctx: Contexte, res: Resume) -> None:
     texte = [r for r in rows if r["exercice"] == ctx.year and r["niveau"] == "poste"
              and any(du_texte_ligne(ctx, d, line) for d, line in r["_lignes"])]
     cite = f", dont {len(texte)} cités dans le texte" if texte else ""
-    phrase = (f"Contributions des adhérents en {ctx.year} ({m.mesure}, {n} adhérents{cite}) : "
+    phrase = (f"Contributions des adhérents en {ctx.year} ({MESURES.get(m.cle_mesure, m.mesure)}, {n} adhérents{cite}) : "
               f"{cur.texte(fmt.euros)} ({ev.texte()})")
     if cur.composition and cur.valeur:
         top = max(sorted(cur.composition), key=lambda c: cur.composition[c])

@@ -152,3 +152,42 @@ def test_seeds_contributions_and_days(seeds):
     # siim94_2022.txt l. 539 « TOTAL : » 2 361 jours for the pôle SI in 2022
     si = valeurs(seeds, "jours_pole", org="SIIM94", pole="si", exercice=2022, detail=None)
     assert si[["valeur", "sources"]].values.tolist() == [[2361.0, "siim94_2022:539"]]
+
+
+# ---------------------------------------------------------------- a made-up report, end to end
+
+BUDGET_REPORT = """Bilan d'activité 2021 du SIIM94
+
+3 Finances
+
+3.2 Section d'investissement : recettes
+
+Chapitre\tLibellé\tRéalisé 2021
+10\tDotations, fonds divers et réserves\t170 155,48 €
+TOTAL DES RECETTES REELLES\t\t170 155,48 €
+040\tOpérations d'ordre de transfert entre sections\t644 543,40 €
+28031\tFrais d'études\t24 787,00 €
+28183\tMatériel de bureau et informatique\t619 756,40 €
+TOTAL DES RECETTES D'ORDRE\t\t644 543,40 €
+TOTAL DES RECETTES D'INVESTISSEMENT DE L'EXERCICE\t\t814 698,88 €
+"""
+
+
+def test_articles_printed_like_chapters_are_not_added_to_their_chapter(tmp_path):
+    from pipelines.build import build
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "b2021.txt").write_text(BUDGET_REPORT, encoding="utf-8")
+    (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\nb2021.txt,SIIM94,2021,Bilan,a\n",
+                                      encoding="utf-8")
+    db = tmp_path / "bilans.duckdb"
+    assert build(raw, db, validate=False) == 0
+    con = duckdb.connect(str(db), read_only=True)
+    got = valeurs(con, "recettes_investissement_realise", exercice=2021)
+    con.close()
+    total = got[got.detail.isna()].iloc[0]
+    # 170 155,48 + 644 543,40 = the printed 814 698,88 (l. 14): the articles 28031 and 28183 of chapter 040
+    # are in it once, not twice (1 459 242,28)
+    assert (round(total.valeur, 2), total.niveau, total.sources) == (814698.88, "total_imprime", "b2021:14")
+    assert sorted(got.detail.dropna().str.split().str[0]) == ["040", "10"]

@@ -64,6 +64,12 @@ class Metrique:
     def vue(self) -> str:
         return f"metrique_{self.nom}"
 
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The columns of `metriques` this metric fills besides org and exercice, e.g. ("pole", "detail")."""
+        dims = [d for d, expr in (("adherent", self.adherent), ("pole", self.pole)) if expr]
+        return tuple(dict.fromkeys([*dims, self.postes]))
+
 
 @cache
 def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:

@@ -117,6 +117,8 @@ def test_every_metric_has_a_view_and_unknown_metric_is_a_french_error():
     for m in declarations().values():
         assert con.execute(f"SELECT count(*) FROM {m.vue}").fetchone() == (0,)
         assert m.libelle and m.unite
+    assert declarations()["jours_pole"].dimensions == ("pole", "detail")
+    assert declarations()["contribution_totale"].dimensions == ("adherent",)
     with pytest.raises(BilansError, match="métrique inconnue"):
         valeurs(con, "chiffre_d_affaires")
 

@@ -193,3 +193,11 @@ def test_articles_printed_like_chapters_are_not_added_to_their_chapter(tmp_path)
     # are in it once, not twice (1 459 242,28)
     assert (round(total.valeur, 2), total.niveau, total.sources) == (814698.88, "total_imprime", "b2021:14")
     assert sorted(got.detail.dropna().str.split().str[0]) == ["040", "10"]
+
+
+def test_seeds_staff_filled_posts_without_the_fte_row(seeds):
+    pourvus = valeurs(seeds, "postes_pourvus", org="SIIM94", detail=None).set_index("exercice")
+    # siim94_2017.txt l. 424 « Total général … 55 24 21 45 » ; siim94_2022.txt l. 412 « Total général …
+    # 45 40 » (31/12/2021, 31/12/2022): the « ETP » row below it (39,6, l. 413) is another measure
+    assert pourvus.valeur.to_dict() == {2017: 45.0, 2021: 45.0, 2022: 40.0}
+    assert set(pourvus.niveau) == {"total_imprime"}

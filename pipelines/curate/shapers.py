@@ -55,15 +55,20 @@ def finances(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     sens = "recettes" if re.search(r"recette", context) else ("depenses" if re.search(r"d[ée]pense", context) else None)
     columns = _finance_columns(doc, table, refs)
     out = []
+    chapter_seen = False
     for row in table.body:
         labels = _label_cells(table, row)
         code, libelle = _chapitre(labels)
+        niveau = NIVEAU[row.kind]
+        if niveau == "detail" and chapter_seen and _article(refs, code):
+            niveau = "sous_detail"  # an article (28031) under its chapter (040): never added to it
+        chapter_seen = chapter_seen or (niveau == "detail" and code is not None)
         per_year: dict[int, dict] = {}
         for col, name, mesure, year in columns:
             cell = row.cells[col] if col < len(row.cells) else None
             rec = per_year.setdefault(year, {**_base(doc, table, row.line, year), "section": section,
                                              "sens": sens or _sens(refs, code), "chapitre": code,
-                                             "libelle": libelle, "niveau": NIVEAU[row.kind],
+                                             "libelle": libelle, "niveau": niveau,
                                              "concept": code or key(libelle) or "total"})
             rec[name] = cell.value if cell else None
             if name == "realise" or "mesure" not in rec:
@@ -89,6 +94,12 @@ def _finance_columns(doc: Document, table: Table, refs: Referentiels) -> list[tu
         exercice = year.year if year and name != "reports_anterieurs" else doc.report_year
         columns.append((col, name, found.mesure, exercice))
     return columns
+
+
+def _article(refs: Referentiels, code: str | None) -> bool:
+    """M14/M57: chapters have two or three digits (011, 16, 040) or are listed in chapitres.csv
+    (1068); a longer code is an article of a chapter (1641, 28031)."""
+    return code is not None and len(code) >= 4 and code not in refs.chapitres
 
 
 def _chapitre(labels: list[str]) -> tuple[str | None, str]:

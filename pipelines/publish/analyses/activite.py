@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pipelines.metrics import Metrique, declarations
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
-    ALERTE,
     AXE_COLONNES,
     AXE_LIBELLES,
     AXES,
@@ -27,15 +27,15 @@ from pipelines.publish.analyses.commun import (
     est_total,
     indicateurs,
     indicateurs_sql,
-    latest,
     message,
+    metrique,
     somme,
     sources_texte,
     tableau,
     vintages,
 )
 from pipelines.publish.analyses.graphiques import _barres, _chart_data, _figure, _pivot, _signal_encoding
-from pipelines.publish.comparaison import evolution
+from pipelines.publish.comparaison import evolution, evolution_metrique
 
 # ---------------------------------------------------------------- activity pôles
 
@@ -44,52 +44,65 @@ def _poles_sql(ctx: Contexte) -> tuple[str, list[str]]:
     return f"AND pole IN ({', '.join('?' * len(poles))})", poles
 
 
+def _axes() -> dict[str, Metrique]:
+    """analysis axis -> the metric of the days on that axis (metriques.toml, `axe`)."""
+    return {m.axe: m for m in declarations().values() if m.famille == "activite" and m.axe}
+
+
 def activite(ctx: Contexte) -> list[dict]:
-    where, poles = _poles_sql(ctx)
-    data = latest(ctx.con, "activite", ctx.org, ctx.year, ("pole", "axe", "concept"), where, poles)
-    for r in data:
-        r["categorie_norm"] = r.get("categorie_norm") or r.get("categorie")
-    return ctx.marquer(data)
+    """The days of the notebook's pôles on every axis, from the metrics layer: the items of each axis
+    (niveau `detail`) and its total (`categorie_norm` « Total », niveau `total`), never both added."""
+    out = []
+    for axe, m in _axes().items():
+        for pole in POLES[ctx.template]:
+            for r in metrique(ctx, m.nom, pole=pole):
+                poste = r["niveau"] == "poste"
+                label = (r.get("detail") or r.get("adherent")) if poste else "Total"
+                out.append({**r, "axe": axe, "categorie": label, "categorie_norm": label, "concept": label,
+                            "jours": r["valeur"], "niveau": "detail" if poste else "total",
+                            "niveau_metrique": r["niveau"]})
+    return out
 
 
-def _axe_reference(items: list[dict], year: int) -> str | None:
-    axes = {r["axe"] for r in items if r["exercice"] == year}
-    ordered = [a for a in AXES if a in axes] + sorted(a for a in axes if a not in AXES and a)
-    return ordered[0] if ordered else None
+def _jours_pole(ctx: Contexte) -> list[dict]:
+    """The total days of the first of the notebook's pôles the report of `year` gives (metric
+    `jours_pole`: one axis, its printed total when it foots), every exercice up to `year`."""
+    for pole in POLES[ctx.template]:
+        rows = metrique(ctx, "jours_pole", pole=pole)
+        if any(r["exercice"] == ctx.year and r.get("detail") is None for r in rows):
+            return rows
+    return []
 
 
-def _totaux_signales(rows: list[dict], year: int, report_year: int | None) -> list[dict]:
-    return [r for r in rows if r["exercice"] == year and r.get("report_year") == report_year
-            and r.get("niveau") == "total" and r["signale"]]
+def _serie_poste(rows: list[dict], poste: str) -> list[dict]:
+    """One item of an axis across the exercices, as a series of its own."""
+    return [dict(r, detail=None, niveau="total_imprime") for r in rows
+            if r["niveau"] == "detail" and r["categorie_norm"] == poste]
 
 
 def resume_activite(ctx: Contexte) -> Resume:
-    data = activite(ctx)
     res = Resume()
-    items = [r for r in data if r.get("niveau") not in ("total", "sous_total")]
-    ref = _axe_reference(items, ctx.year)
-    if ref is None:
+    pole_rows = _jours_pole(ctx)
+    ev = evolution_metrique(pole_rows, ctx.year, formatter=fmt.jours) if pole_rows else None
+    if ev is None:
         res.phrases.append(f"Le bilan {ctx.year} ne donne pas de jours d'activité pour {LIBELLES[ctx.template]}.")
         _resume_series(ctx, res)
     else:
-        where, poles = _poles_sql(ctx)
-        every = vintages(ctx, "activite", where, poles)
-        on_axis = [r for r in every if r["axe"] == ref]
-        ev = evolution(on_axis, ctx.year, "jours", formatter=fmt.jours)
         res.phrases.append(
             f"En {ctx.year}, {LIBELLES[ctx.template]} du {ctx.org} a réalisé {ev.courant.texte(fmt.jours)} "
             f"d'activité ({ev.texte()}).")
         _noter(res, ev)
-        for t in _totaux_signales(on_axis, ctx.year, ev.courant.report_year):
-            res.phrases.append(
-                f"Le total imprimé « {t['categorie']} » ({fmt.jours(t['jours'])} {ALERTE}, {t['source']}) "
-                f"est signalé par les contrôles ; le chiffre ci-dessus est la somme des lignes.")
-            res.constats += t["_constats"]
+        total = next(r for r in pole_rows if r["exercice"] == ctx.year and r.get("detail") is None)
+        if total["niveau"] == "somme_des_postes" and len(total["_lignes"]) > 1:
+            res.phrases.append("Aucun total imprimé ne tombe juste sur ses lignes : le chiffre ci-dessus est la "
+                               f"somme des lignes ({total['source']}).")
+        data = activite(ctx)
+        items = [r for r in data if r["niveau"] == "detail"]
         for axe in [a for a in AXES if any(r["axe"] == a and r["exercice"] == ctx.year for r in items)]:
             now = [r for r in items if r["axe"] == axe and r["exercice"] == ctx.year]
             top = max(now, key=lambda r: r["jours"] or 0)
-            serie = [r for r in every if r["axe"] == axe and r.get("concept") == top.get("concept")]
-            ev = evolution(serie, ctx.year, "jours", formatter=fmt.jours)
+            ev = evolution_metrique(_serie_poste([r for r in data if r["axe"] == axe], top["categorie_norm"]),
+                                    ctx.year, formatter=fmt.jours)
             if ev is None:
                 continue
             premier = "Première" if axe in AXES_FEMININS else "Premier"
@@ -103,21 +116,33 @@ def resume_activite(ctx: Contexte) -> Resume:
 
 
 def tickets(ctx: Contexte) -> list[dict]:
-    return ctx.marquer(latest(ctx.con, "tickets", ctx.org, ctx.year, ("concept",)))
+    """Tickets per entité (the items of the metric `tickets`) and their total (entite « Total »)."""
+    return [dict(r, entite=r["detail"] or "Total", tickets=r["valeur"]) for r in metrique(ctx, "tickets")]
 
 
 def formations(ctx: Contexte) -> list[dict]:
-    return ctx.marquer(latest(ctx.con, "formations", ctx.org, ctx.year, ("concept",)))
+    """Agents trained and days of training per type (metrics `agents_formes`, `jours_formation`),
+    one row per (exercice, type); the total has type « total »."""
+    rows: dict[tuple, dict] = {}
+    for nom, column in (("agents_formes", "agents"), ("jours_formation", "jours")):
+        for r in metrique(ctx, nom):
+            kind = r["detail"] or "total"
+            row = rows.setdefault((r["exercice"], kind), {**r, "type": kind, "agents": None, "jours": None,
+                                                         "_constats": [], "_lignes": []})
+            row[column] = r["valeur"]
+            row["_constats"] = _dedupe(row["_constats"] + r["_constats"])
+            row["_lignes"] = sorted(set(row["_lignes"]) | set(r["_lignes"]))
+            row["signale"] = bool(row["_constats"])
+    return sorted(rows.values(), key=lambda r: (r["exercice"], r["type"] == "total", r["type"]))
 
 
 def _resume_support(ctx: Contexte, res: Resume) -> None:
-    ev = evolution(vintages(ctx, "tickets"), ctx.year, "tickets")
+    ev = evolution_metrique(metrique(ctx, "tickets"), ctx.year)
     if ev is not None:
         res.phrases.append(f"Tickets traités en {ctx.year} : {ev.courant.texte()} ({ev.texte()}).")
         _noter(res, ev)
-    every = vintages(ctx, "formations")
-    agents = evolution(every, ctx.year, "agents")
-    days = evolution(every, ctx.year, "jours", formatter=fmt.jours)
+    agents = evolution_metrique(metrique(ctx, "agents_formes"), ctx.year)
+    days = evolution_metrique(metrique(ctx, "jours_formation"), ctx.year, formatter=fmt.jours)
     if agents is not None:
         tail = (f", {days.courant.texte(fmt.jours)} de formation ({days.texte()})" if days is not None else "")
         res.phrases.append(f"Formations {ctx.year} : {agents.courant.texte()} agents formés ({agents.texte()}){tail}.")

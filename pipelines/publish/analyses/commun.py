@@ -132,18 +132,51 @@ def tables_presentes(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def latest(con: duckdb.DuckDBPyConnection, table: str, org: str, year: int, keys: tuple[str, ...],
            where: str = "", params: list | None = None) -> list[dict]:
-    """Rows up to `year`, one vintage per key: the most recent report that gives it.
+    """Rows up to `year`, one vintage per key: the most recent report that gives it (the project's
+    one vintage rule, `metrics.dernier_millesime`; published figures go through `metrique`).
 
     rank() rather than row_number(): a report may legitimately print the same
     key twice (two tables); both rows are kept and the caller decides.
     """
+    from pipelines.metrics import dernier_millesime
+
     part = ", ".join(["exercice", *keys])
     sql = f"""
         SELECT * FROM (SELECT * REPLACE (coalesce(exercice, report_year) AS exercice) FROM "{table}")
         WHERE org = ? AND report_year <= ? AND exercice <= ? {where}
-        QUALIFY rank() OVER (PARTITION BY {part} ORDER BY report_year DESC) = 1
+        {dernier_millesime(part)}
         ORDER BY exercice, line"""
     return rows(con, sql, [org, year, year, *(params or [])])
+
+
+def metrique(ctx: Contexte, nom: str, **filtres) -> list[dict]:
+    """The values of one declared metric (pipelines/metrics.py) as of the report of `ctx.year`,
+    each marked like a curated row: `source` (first line), `_lignes` (every line it is traced to),
+    `signale`, `signalement`, `_constats` (findings on any of those lines, for that exercice).
+
+    filtres: those of `metrics.valeurs` (exercice, adherent, pole, detail)."""
+    from pipelines.metrics import valeurs
+
+    out = []
+    for r in valeurs(ctx.con, nom, org=ctx.org, jusqu_a=ctx.year, **filtres).to_dict("records"):
+        r = {k: (None if _nan(v) else _plain(v)) for k, v in r.items()}
+        lignes = [(d, int(n)) for d, _, n in (x.rpartition(":") for x in (r["sources"] or "").split(", ")) if d]
+        r["_lignes"] = lignes
+        r["document_id"], r["line"] = lignes[0] if lignes else (None, None)
+        r["exercice"] = int(r["exercice"])
+        # a sum of several lines: a finding on one of them quotes that line's figure, not the sum
+        single = r if len(lignes) == 1 else {**r, "valeur": None}
+        flags = [f for d, n in lignes for f in ctx.signalements({**single, "document_id": d, "line": n})]
+        r["source"] = ctx.source(r["document_id"], r["line"]) + (" et suiv." if len(lignes) > 1 else "")
+        r["signale"] = bool(flags)
+        r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
+        r["_constats"] = _dedupe(flags)
+        out.append(r)
+    return out
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def est_total(libelle: str | None) -> bool:
@@ -226,10 +259,14 @@ class Contexte:
 def _autre_chiffre(finding: dict, row: dict) -> bool:
     """A key figure on a line of several (a synthesis row) is not flagged by a finding that
     quotes another of the line's figures (« 77 mises en production » leaves « 3 974 boîtes » alone)."""
-    text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get("found") or "")).replace(",", ".")
-    if row.get("valeur") is None or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if row.get("valeur") is None:
         return False
-    return abs(float(text) - float(row["valeur"])) > 1e-6
+    quoted = []
+    for key in ("found", "expected"):  # a text.table finding quotes the prose (found) and the table (expected)
+        text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get(key) or "")).replace(",", ".")
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            quoted.append(float(text))
+    return bool(quoted) and all(abs(q - float(row["valeur"])) > 1e-6 for q in quoted)
 
 
 def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:
@@ -388,8 +425,9 @@ def sources_texte(data: list[dict], ctx: Contexte) -> str:
     """'Sources : rapport_a.txt (l. 500, 501) ; rapport_b.txt (l. 600)'."""
     by_doc: dict[str, set[int]] = defaultdict(set)
     for r in data:
-        if r.get("document_id") is not None and r.get("line") is not None:
-            by_doc[r["document_id"]].add(int(r["line"]))
+        for doc, line in r.get("_lignes") or [(r.get("document_id"), r.get("line"))]:
+            if doc is not None and line is not None:
+                by_doc[doc].add(int(line))
     order = sorted(by_doc, key=lambda d: (ctx.documents.get(d, {}).get("report_year") or 0, d))
     parts = [f"{ctx.source(d, None)} (l. {', '.join(str(n) for n in sorted(by_doc[d]))})" for d in order]
     return "Sources : " + (" ; ".join(parts) if parts else "—")

@@ -425,7 +425,8 @@ def check_docx_body(document, name: str) -> None:
 
 
 def span(grid_span: int, width: int, taken: int) -> int:
-    """A cell's span (``w:gridSpan``) capped at what is left of its table's width (``w:tblGrid``,
-    at most ``colonnes_tableau`` columns): a span of 100 000 000 in a two-column table is 2."""
+    """A cell's span (``w:gridSpan``) capped at what its table's width (``w:tblGrid``, at most
+    ``colonnes_tableau`` columns) leaves once ``taken`` cells of its row are counted: a span of
+    100 000 000 before one more cell, in a two-column table, is 1."""
     width = min(width or LIMITS.colonnes_tableau, LIMITS.colonnes_tableau)
     return max(1, min(grid_span or 1, width - taken))

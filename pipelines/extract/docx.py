@@ -141,13 +141,15 @@ def _table(table, n_tab: int, layer: TextLayer) -> None:
 
 
 def _row_cells(tr, table, width: int) -> list[str]:
-    """A row's cells; a span counts at most what is left of the table's width (budget.span)."""
+    """A row's cells; a span counts at most what the table's width leaves it (budget.span)."""
     from docx.table import _Cell
 
     cells: list[str] = []
-    for tc in tr.tc_lst:
+    tcs = tr.tc_lst
+    for k, tc in enumerate(tcs):
         text = "" if tc.vMerge == "continue" else _rich(_Cell(tc, table))
-        cells += [text] + [""] * (budget.span(tc.grid_span, width, len(cells)) - 1)
+        taken = len(cells) + len(tcs) - k - 1  # the cells after this one keep their place
+        cells += [text] + [""] * (budget.span(tc.grid_span, width, taken) - 1)
     return cells
 
 

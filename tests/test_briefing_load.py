@@ -16,8 +16,8 @@ from test_briefing import _descendants, _free_port, start_briefing  # noqa: E402
 
 from pipelines.publish.briefing_server import CULL, MAX_KERNELS  # noqa: E402
 
-# Voilà (~150 MB) + MAX_KERNELS kernels (~145 MB each, 200 MB with room) + the preheated one being filled.
-MEMORY_BOUND = 150 * 2**20 + (MAX_KERNELS + 1) * 200 * 2**20
+# The CLI and Voilà (~250 MB) + MAX_KERNELS kernels (~150 MB each, 200 with room) + one refilling the pool.
+MEMORY_BOUND = 300 * 2**20 + (MAX_KERNELS + 1) * 200 * 2**20  # 1.3 GB
 
 
 def http_get(port: int, host: str, path: str = "/", timeout: float = 120) -> tuple[int, str]:

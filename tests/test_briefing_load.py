@@ -87,12 +87,23 @@ def test_foreign_host_is_refused_and_the_page_fetches_nothing_outside(briefing_s
     assert "fontawesome" not in page and "cdnjs" not in page and "jsdelivr" not in page
 
 
+def open_page(port: int, timeout: float = 120) -> int:
+    """Open the page as a visitor who leaves once it starts to arrive: the status of the response.
+    (Under a loaded machine, Voilà 0.5 sometimes never ends the stream of a preheated page; the
+    kernels it starts are what this test is about.)"""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n" not in head and (chunk := sock.recv(4096)):
+            head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
 @pytest.mark.slow
 def test_fifty_page_loads_keep_memory_bounded(briefing_server):
     proc, port = briefing_server
     for _ in range(50):
-        status, _page = http_get(port, f"127.0.0.1:{port}")
-        assert status == 200
+        assert open_page(port) == 200
     rss, processes = tree_rss(proc.pid)
     # the CLI, Voilà and at most MAX_KERNELS kernels (a kernel may be starting to refill the pool)
     assert processes <= 2 + MAX_KERNELS + 1, processes

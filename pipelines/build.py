@@ -34,25 +34,45 @@ def _extract(spec: tuple) -> Document:
         raise UnusableInput(f"{spec[0]} : encodage illisible ({exc.reason})") from exc
 
 
-def extract_all(entries: list[Entry], workers: int | None = None) -> list[Document]:
+def _extract_or_refusal(spec: tuple) -> Document | str:
+    """A document, or the one-line reason it is refused (unreadable, or over its reading budget)."""
+    try:
+        return _extract(spec)
+    except UnusableInput as exc:
+        return str(exc)
+
+
+def extract_all(entries: list[Entry], workers: int | None = None) -> tuple[list[Document], list[dict]]:
     """Extract every report of the manifest, titled as the manifest says and located by a path
-    relative to the working directory when under it (« data/raw/… », not a machine's path)."""
-    docs = extract_files([(e.path, e.org, e.report_year, e.document_id) for e in entries], workers)
-    for doc, e in zip(docs, entries, strict=True):
-        doc.title = e.title or doc.title
+    relative to the working directory when under it (« data/raw/… », not a machine's path).
+    Returns (documents read, refusals): a document refused is a row for `documents_refuses`
+    and the build goes on with the others."""
+    read = extract_files([(e.path, e.org, e.report_year, e.document_id) for e in entries], workers,
+                         keep_going=True)
+    docs, refusals = [], []
+    for doc, e in zip(read, entries, strict=True):
         relative = os.path.relpath(e.path)
-        doc.path = relative if not relative.startswith("..") else str(e.path)
-    return docs
+        path = relative if not relative.startswith("..") else str(e.path)
+        if isinstance(doc, str):
+            refusals.append({"document_id": e.document_id, "org": e.org, "report_year": e.report_year,
+                             "path": path, "message": doc})
+            continue
+        doc.title = e.title or doc.title
+        doc.path = path
+        docs.append(doc)
+    return docs, refusals
 
 
-def extract_files(specs: list[tuple], workers: int | None = None) -> list[Document]:
+def extract_files(specs: list[tuple], workers: int | None = None, keep_going: bool = False) -> list:
     """specs: (path, org, year, document_id) as `extract_document` takes them; in parallel for
-    a large corpus (a worker process costs ~0.3 s to start)."""
+    a large corpus (a worker process costs ~0.3 s to start). An unusable document raises, or with
+    ``keep_going`` takes the place of its Document as its one-line refusal (a str)."""
+    one = _extract_or_refusal if keep_going else _extract
     workers = workers or (os.cpu_count() or 1)
     if len(specs) < 12 or workers == 1:
-        return [_extract(s) for s in specs]
+        return [one(s) for s in specs]
     with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(_extract, specs, chunksize=8))
+        return list(pool.map(one, specs, chunksize=8))
 
 
 def insert(con, table: str, rows: list[dict]) -> None:
@@ -94,12 +114,15 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         for line in manifest.refused:
             print(f"bilans : {line}", file=sys.stderr)
         guard(manifest, db_path, force)
-        documents = extract_all(manifest.entries, workers)
+        documents, refusals = extract_all(manifest.entries, workers)
+        if manifest.entries and not documents:
+            raise BilansError(f"aucun document lisible, magasin inchangé ({refusals[0]['message']})")
         from pipelines.curate import curate
 
         curated, unmapped = curate(documents)
         with atomic_store(db_path) as con:
             write_store(con, documents, curated)
+            insert(con, "documents_refuses", refusals)
             from pipelines.curate.views import create_views
 
             create_views(con)
@@ -110,6 +133,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
                 n_findings = validate_store(con)
         export_parquet(db_path)
     _summary(documents, curated, unmapped, n_findings, db_path, time.perf_counter() - started)
+    _refusals(refusals)
     return 0
 
 
@@ -227,6 +251,15 @@ def _swap_link(link: Path, folder: Path) -> None:
     os.replace(tmp_link, link)
     if previous is not None and previous != folder.resolve() and previous.parent == link.parent.resolve():
         shutil.rmtree(previous, ignore_errors=True)
+
+
+def _refusals(refusals: list[dict]) -> None:
+    """The documents left out, each with its one-line reason (also in the table `documents_refuses`)."""
+    if refusals:
+        print(f"  {len(refusals)} document(s) refusé(s), absent(s) du magasin (voir la table documents_refuses) :")
+        for r in refusals:
+            print(f"    {r['message']}")
+    sys.stdout.flush()
 
 
 def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None:

@@ -23,6 +23,7 @@ _COMMON = "org VARCHAR, exercice INTEGER, report_year INTEGER, document_id VARCH
 SCHEMA: dict[str, str] = {
     "documents": "document_id VARCHAR PRIMARY KEY, org VARCHAR, report_year INTEGER, path VARCHAR, "
     "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR, format VARCHAR, n_pages INTEGER",
+    "documents_refuses": "document_id VARCHAR, org VARCHAR, report_year INTEGER, path VARCHAR, message VARCHAR",
     "sections": "document_id VARCHAR, number VARCHAR, title VARCHAR, level INTEGER, line INTEGER",
     "lignes": "document_id VARCHAR, line INTEGER, text VARCHAR, page INTEGER, place VARCHAR",
     "tables": "table_id VARCHAR PRIMARY KEY, document_id VARCHAR, caption VARCHAR, section VARCHAR, "

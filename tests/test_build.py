@@ -78,13 +78,27 @@ def test_new_report_in_another_layout_is_curated(tmp_path, capsys):
     assert "2 documents" in capsys.readouterr().out
 
 
+def test_unreadable_document_is_recorded_and_the_build_goes_on(tmp_path, capsys):
+    """DESIGN « Budgets » (issue 18): a refused document no longer fails the whole build."""
+    raw = make_corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    (raw / "siim94_2023.txt").write_bytes(b"\x00\x01binary\x00")
+    assert build(raw, db, validate=False) == 0
+    assert "siim94_2023.txt : fichier binaire (octets nuls)" in capsys.readouterr().out
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT document_id FROM documents").fetchall() == [("siim94_2019",)]
+    assert con.execute("SELECT document_id FROM documents_refuses").fetchall() == [("siim94_2023",)]
+    con.close()
+
+
 def test_failed_build_leaves_previous_store_untouched(tmp_path):
     raw = make_corpus(tmp_path)
     db = tmp_path / "curated" / "bilans.duckdb"
     build(raw, db, validate=False)
     before = db.read_bytes()
-    (raw / "siim94_2023.txt").write_bytes(b"\x00\x01binary\x00")
-    with pytest.raises(BilansError, match="binaire"):
+    for name in ("siim94_2023.txt", "siim94_2019.txt"):  # no document left to store
+        (raw / name).write_bytes(b"\x00\x01binary\x00")
+    with pytest.raises(BilansError, match="aucun document lisible.*binaire"):
         build(raw, db, validate=False)
     assert db.read_bytes() == before
     assert [p.name for p in db.parent.iterdir() if p.name.startswith(".bilans-")] == []

@@ -201,11 +201,16 @@ def test_text_layer_is_cached_by_sha256(tmp_path, monkeypatch):
     first = extract_document(path)
     [entry] = list((tmp_path / "cache").glob("*.json"))
     assert entry.name.startswith(first.sha256)
-    monkeypatch.setattr(pdf, "read_pdf", lambda *a: pytest.fail("an unchanged PDF is parsed again"))
+    # the reading runs in a child process (budget.run_limited), which sends back a picklable exception
+    monkeypatch.setattr(pdf, "read_pdf", _parsed_again)
     assert cells(extract_document(path)) == cells(first)
     write(tmp_path, report(("table", WRAPPED)), "pdf-ruled")  # same name, new content: parsed again
-    with pytest.raises(pytest.fail.Exception):
+    with pytest.raises(AssertionError, match="parsed again"):
         extract_document(path)
+
+
+def _parsed_again(*_args):
+    raise AssertionError("an unchanged PDF is parsed again")
 
 
 # --- bad input ------------------------------------------------------------------------------------
@@ -279,7 +284,10 @@ def test_pdf_beyond_the_page_limit_is_refused(tmp_path, capsys, monkeypatch):
     assert "PDF trop long (3 pages, au plus 2)" in capsys.readouterr().err
 
 
-def test_unusable_pdf_in_the_manifest_leaves_the_store_intact(tmp_path, capsys):
+def test_unusable_pdf_in_the_manifest_is_recorded_and_the_build_goes_on(tmp_path, capsys):
+    """DESIGN « Budgets » (issue 18): a refused document is recorded, the others are stored."""
+    import duckdb
+
     raw = tmp_path / "raw"
     raw.mkdir()
     write(raw, SEED_TABLE, "docx", "siim94_2017")
@@ -292,9 +300,14 @@ def test_unusable_pdf_in_the_manifest_leaves_the_store_intact(tmp_path, capsys):
     with (raw / "manifest.csv").open("a", encoding="utf-8") as fh:
         fh.write("scanne.pdf,SIIM94,2018,Bilan 2018,scanne.pdf\n")
     capsys.readouterr()
-    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 2
-    assert "sans couche texte" in capsys.readouterr().err
-    assert db.read_bytes() == before
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    assert "scanne.pdf : PDF sans couche texte" in capsys.readouterr().out
+    assert db.read_bytes() != before
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT document_id FROM documents").fetchall() == [("siim94_2017",)]
+    [(doc, year, message)] = con.execute("SELECT document_id, report_year, message FROM documents_refuses").fetchall()
+    con.close()
+    assert (doc, year) == ("scanne", 2018) and "sans couche texte" in message
 
 
 # --- everywhere a text report goes --------------------------------------------------------------

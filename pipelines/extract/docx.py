@@ -18,9 +18,9 @@ import re
 import zipfile
 
 from pipelines.errors import UnusableInput
+from pipelines.extract import budget
 from pipelines.extract.layer import TextLayer, table_line
 
-MAX_UNZIPPED = 300 * 1024 * 1024  # a zip bomb is refused before python-docx inflates it
 _HEADING = re.compile(r"^(?:heading|titre)\s*(\d)$", re.IGNORECASE)
 _NUMBERED = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})*\.?\s")
 _REMEDY = "ouvrez-le dans Word ou LibreOffice et enregistrez-le de nouveau au format .docx"
@@ -49,16 +49,14 @@ def check_package(data: bytes, name: str) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             names = set(z.namelist())
-            unzipped = sum(i.file_size for i in z.infolist())
+            if "word/document.xml" in names:  # a zip bomb is refused before python-docx inflates it
+                budget.check_docx_parts(z, data, name)
     except (zipfile.BadZipFile, ValueError, OSError):
         raise UnusableInput(f"{name} : DOCX illisible ou tronqué (archive ZIP endommagée)") from None
     if "word/document.xml" not in names:
         kind = ("un classeur Excel" if "xl/workbook.xml" in names else
                 "un document OpenDocument (.odt)" if "content.xml" in names else "une archive ZIP")
         raise UnusableInput(f"{name} : {kind}, pas un document Word (.docx)")
-    if unzipped > MAX_UNZIPPED:
-        raise UnusableInput(f"{name} : DOCX trop volumineux une fois décompressé "
-                            f"({unzipped // 1_000_000} Mo, au plus {MAX_UNZIPPED // 1_000_000} Mo)")
 
 
 def read_docx(data: bytes, name: str) -> TextLayer:
@@ -68,6 +66,7 @@ def read_docx(data: bytes, name: str) -> TextLayer:
 
     try:
         document = docx.Document(io.BytesIO(data))
+        budget.check_docx_body(document, name)
         return _layer(document)
     except UnusableInput:
         raise
@@ -109,6 +108,7 @@ def _layer(document) -> TextLayer:
     from docx.table import Table
 
     layer = TextLayer()
+    styles = _Styles(document)
     counters: list[int] = []
     n_par = n_tab = 0
     for block in document.iter_inner_content():
@@ -116,7 +116,7 @@ def _layer(document) -> TextLayer:
             n_tab += 1
             _table(block, n_tab, layer)
             continue
-        lines = _paragraph_lines(block, counters)
+        lines = _paragraph_lines(block, counters, styles.of(block))
         if not lines:
             layer.blank()
             continue
@@ -127,25 +127,36 @@ def _layer(document) -> TextLayer:
     return layer
 
 
-def _paragraph_lines(p, counters: list[int]) -> list[str]:
+class _Styles:
+    """Paragraph styles by styleId, resolved once per document: python-docx's ``p.style`` scans every
+    style of the document at each call, which made a long document quadratic."""
+
+    def __init__(self, document):
+        from docx.enum.style import WD_STYLE_TYPE
+
+        kind = WD_STYLE_TYPE.PARAGRAPH
+        self.by_id = {s.style_id: s for s in document.styles if s.type == kind}
+        self.default = document.styles.default(kind)
+
+    def of(self, p):
+        return self.by_id.get(p._p.style, self.default)
+
+
+def _paragraph_lines(p, counters: list[int], style) -> list[str]:
     text = p.text.replace("\t", " ")
     if not text.strip():
         return []
-    level = _heading_level(p)
-    if level:
-        return [_heading(text.strip(), level, counters, _numbered(p))]
-    prefix = "- " if _numbered(p) or "list" in (p.style.name or "").lower() else ""
+    name = (style.name if style is not None else None) or ""
+    m = _HEADING.match(name)
+    if m:
+        return [_heading(text.strip(), int(m[1]), counters, _numbered(p, style))]
+    prefix = "- " if _numbered(p, style) or "list" in name.lower() else ""
     return [prefix + line for line in text.split("\n") if line.strip()]
 
 
-def _heading_level(p) -> int:
-    m = _HEADING.match(p.style.name or "") if p.style is not None else None
-    return int(m[1]) if m else 0
-
-
-def _numbered(p) -> bool:
+def _numbered(p, style) -> bool:
     """Word numbering on the paragraph or its style (the number is not in the text then)."""
-    for ppr in (p._p.pPr, p.style.element.pPr if p.style is not None else None):
+    for ppr in (p._p.pPr, style.element.pPr if style is not None else None):
         if ppr is not None and ppr.numPr is not None:
             return True
     return False
@@ -164,7 +175,9 @@ def _heading(text: str, level: int, counters: list[int], numbered: bool) -> str:
 
 
 def _table(table, n_tab: int, layer: TextLayer) -> None:
-    rows = [_row_cells(tr, table) for tr in table._tbl.tr_lst]
+    grid = table._tbl.tblGrid
+    width = len(grid.gridCol_lst) if grid is not None else 0
+    rows = [_row_cells(tr, table, width) for tr in table._tbl.tr_lst]
     layer.blank()
     one_column = max((len(r) for r in rows), default=0) < 2
     for r, cells in enumerate(rows, 1):
@@ -179,13 +192,16 @@ def _table(table, n_tab: int, layer: TextLayer) -> None:
     layer.blank()
 
 
-def _row_cells(tr, table) -> list[str]:
+def _row_cells(tr, table, width: int) -> list[str]:
+    """A row's cells; a span counts at most what the table's width leaves it (budget.span)."""
     from docx.table import _Cell
 
     cells: list[str] = []
-    for tc in tr.tc_lst:
+    tcs = tr.tc_lst
+    for k, tc in enumerate(tcs):
         text = "" if tc.vMerge == "continue" else _rich(_Cell(tc, table))
-        cells += [text] + [""] * (tc.grid_span - 1)
+        taken = len(cells) + len(tcs) - k - 1  # the cells after this one keep their place
+        cells += [text] + [""] * (budget.span(tc.grid_span, width, taken) - 1)
     return cells
 
 

@@ -7,7 +7,7 @@ the original (« page 12, ligne 5 », « paragraphe 14 », « tableau 3, rangée
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -28,7 +28,8 @@ class TextLayer:
             self.add("", page)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The lists as they are (``dataclasses.asdict`` deep-copies them: 13 s for 180 000 lines)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_json(cls, data: dict) -> TextLayer:

@@ -17,11 +17,12 @@ import re
 from dataclasses import dataclass, field
 
 from pipelines.errors import UnusableInput
+from pipelines.extract import budget
 from pipelines.extract.layer import TextLayer, table_line
 from pipelines.extract.pdfcolumns import reading_order
 from pipelines.extract.pdfgrid import Grid, read_grids
 
-MAX_PAGES = 500  # documented in the README; an annual report has 30 to 150 pages
+MAX_PAGES = budget.LIMITS.pages
 _FURNITURE = re.compile(r"^\s*(?:page\s*)?[-–]?\s*\d{1,4}\s*[-–]?\s*(?:(?:/|sur)\s*\d{1,4})?\s*$", re.IGNORECASE)
 _MARGIN = 0.07  # share of the page height where page numbers are printed
 
@@ -46,6 +47,7 @@ def read_pdf(data: bytes, name: str) -> TextLayer:
     if b"%%EOF" not in data[-4096:]:
         raise UnusableInput(f"{name} : PDF tronqué ou corrompu (fin de fichier absente)")
     pdf = _open(data, name)
+    budget.check_pdf(pdf, name)
     layer = TextLayer()
     with pdf:
         try:
@@ -57,6 +59,7 @@ def read_pdf(data: bytes, name: str) -> TextLayer:
                 raise UnusableInput(f"{name} : PDF trop long ({layer.n_pages} pages, au plus {MAX_PAGES})")
             n_chars = 0
             for number, page in enumerate(pages, 1):
+                budget.check_pdf_page(page, number, name)
                 n_chars += len(page.chars)
                 _read_page(page, number, layer)
                 page.close()  # frees the page's parsed objects: memory stays flat on long reports

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.errors import UnusableInput
+from pipelines.extract import budget
 from pipelines.extract.layer import TextLayer
 
-MAX_BYTES = 50 * 1024 * 1024
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old binary Office files, and encrypted DOCX
 
 
@@ -73,18 +73,9 @@ def read_lines(path: Path) -> tuple[list[str], str, str]:
 
 
 def read_source(path: Path) -> Source:
-    """A text, PDF or DOCX report -> its lines; a PDF or DOCX layer comes from the cache when it can."""
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise UnusableInput(f"{path} : fichier introuvable") from None
-    except OSError as exc:
-        raise UnusableInput(f"{path} : illisible ({exc.strerror})") from None
-    if path.is_dir():
-        raise UnusableInput(f"{path} : c'est un dossier, pas un fichier")
-    if size > MAX_BYTES:
-        raise UnusableInput(f"{path} : fichier trop volumineux ({size // 1_000_000} Mo)")
-    data = path.read_bytes()
+    """A text, PDF or DOCX report -> its lines; a PDF or DOCX layer comes from the cache when it can,
+    else is read within the budget (:mod:`pipelines.extract.budget`)."""
+    data = budget.read_regular(path)
     sha = hashlib.sha256(data).hexdigest()
     kind = binary_format(data, path.name)
     if kind:
@@ -117,11 +108,7 @@ def _layer(kind: str, data: bytes, name: str, sha: str) -> TextLayer:
 
     layer = cache.get(sha)
     if layer is None:
-        if kind == "pdf":
-            from pipelines.extract.pdf import read_pdf as read
-        else:
-            from pipelines.extract.docx import read_docx as read
-        layer = read(data, name)
+        layer = budget.read_document(kind, data, name)
         if not any(line.strip() for line in layer.lines):
             raise UnusableInput(f"{name} : aucun texte dans le document")
         cache.put(sha, layer)

@@ -254,11 +254,14 @@ def check_port(port: int) -> None:
 
 
 def voila_command(port: int, notebook: Path = NOTEBOOK) -> list[str]:
-    return [sys.executable, "-m", "voila", str(notebook), "--no-browser",
+    """Voilà hardened by `briefing_server` (kernels bounded and culled, foreign Host refused, no CDN)."""
+    from pipelines.publish import briefing_server
+
+    return [sys.executable, "-m", "pipelines.publish.briefing_server", str(notebook), "--no-browser",
             f"--port={port}", "--Voila.ip=127.0.0.1", "--Voila.port_retries=0",
             "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
             # A kernel already running the notebook when the élu opens the page.
-            "--VoilaConfiguration.preheat_kernel=True"]
+            "--VoilaConfiguration.preheat_kernel=True", *briefing_server.arguments()]
 
 
 def _wait_listening(proc: subprocess.Popen, port: int, timeout: float) -> bool:
@@ -294,7 +297,10 @@ def serve(db_path: Path, port: int = DEFAULT_PORT, startup_timeout: float = 90.0
     check_port(port)
     if not NOTEBOOK.is_file():
         raise BilansError(f"carnet introuvable : {NOTEBOOK}")
-    env = dict(os.environ, BILANS_DB=str(Path(db_path).resolve()))
+    from pipelines.publish.briefing_server import TEMPLATES
+
+    jupyter_path = os.pathsep.join(p for p in (str(TEMPLATES), os.environ.get("JUPYTER_PATH")) if p)
+    env = dict(os.environ, BILANS_DB=str(Path(db_path).resolve()), JUPYTER_PATH=jupyter_path)
     log_path = Path(tempfile.gettempdir()) / f"bilans-briefing-{port}.log"
     url = f"http://127.0.0.1:{port}/"
 

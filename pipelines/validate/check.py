@@ -22,7 +22,7 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     from pipelines.store import create_schema
 
     for f in files:
-        if not Path(f).is_file():
+        if not Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
             raise UnusableInput(f"fichier introuvable : {f}")
     docs = extract_files([(Path(f), org, year, None) for f in files])
     for f, doc in zip(files, docs, strict=True):

@@ -7,3 +7,8 @@ class BilansError(Exception):
 
 class UnusableInput(BilansError):
     """A report that cannot be read at all (empty, binary, undecodable)."""
+
+
+class InvalidParameters(BilansError):
+    """A notebook run by hand with parameters the store cannot answer (unknown org, year without a
+    report, missing store): papermill must exit non-zero, so a scheduled job notices."""

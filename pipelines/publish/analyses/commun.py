@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.errors import InvalidParameters
 from pipelines.publish.comparaison import Chiffre, Evolution
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -232,6 +233,28 @@ def _autre_chiffre(finding: dict, row: dict) -> bool:
     return abs(float(text) - float(row["valeur"])) > 1e-6
 
 
+def _annee(year: Any) -> int:
+    try:
+        return int(year)
+    except (TypeError, ValueError):
+        raise InvalidParameters(f"Année invalide : « {year} » (attendu : l'année d'un bilan, par exemple 2022)."
+                                ) from None
+
+
+def _verifier_bilan(con: duckdb.DuckDBPyConnection, org: str, year: int) -> None:
+    """The store must hold the report (org, year): otherwise say which org and years it holds."""
+    reports: dict[str, list[int]] = defaultdict(list)
+    for o, y in con.execute("SELECT DISTINCT org, report_year FROM documents WHERE report_year IS NOT NULL "
+                            "ORDER BY org, report_year").fetchall():
+        reports[o].append(y)
+    if org not in reports:
+        known = ", ".join(sorted(reports)) or "aucun (magasin vide)"
+        raise InvalidParameters(f"Organisme inconnu : « {org} ». Organismes du magasin : {known}.")
+    if year not in reports[org]:
+        raise InvalidParameters(f"Le magasin ne contient pas de bilan {year} pour le {org}. "
+                                f"Bilans du {org} : {', '.join(map(str, reports[org]))}.")
+
+
 def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:
     """Every comparison needs the series key (concept, mesure, perimetre) of the curated rows."""
     found = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'activite' "
@@ -240,23 +263,28 @@ def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Contexte:
-    """Open the store for one (org, year, template); sets `absence` when there is nothing to show."""
-    year = int(year)
+    """Open the store for one (org, year, template); sets `absence` when the report has nothing for it.
+
+    Raises InvalidParameters (one French sentence listing the valid values) for a missing store, an
+    unknown org or template, or a year without a report: a notebook run by hand with papermill then
+    exits non-zero. A valid org and year with nothing for this template is not an error (`absence`).
+    """
+    year = _annee(year)
+    if template not in TEMPLATES:
+        raise InvalidParameters(f"Carnet inconnu : « {template} ». Carnets : {', '.join(TEMPLATES)}.")
     ctx = Contexte(org=org, year=year, template=template, db_path=resolve_db(db_path))
     if not ctx.db_path.exists():
-        ctx.absence = f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build »."
-        return ctx
+        raise InvalidParameters(f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build » "
+                                "(ou donnez son chemin dans le paramètre db_path).")
     ctx.con = duckdb.connect(str(ctx.db_path), read_only=True)
     if not _series_keys_present(ctx.con):
         ctx.absence = (f"Le magasin {ctx.db_path} a été construit par une version antérieure de l'atelier "
                        "(sans clé de série) : relancez « bilans build » avant les analyses.")
         return ctx
+    _verifier_bilan(ctx.con, org, year)
     ctx.documents = {r["document_id"]: r for r in rows(
         ctx.con, "SELECT document_id, org, report_year, path FROM documents WHERE org = ? ORDER BY report_year",
         [org])}
-    if not any(d["report_year"] == year for d in ctx.documents.values()):
-        ctx.absence = f"Le magasin ne contient pas de bilan {year} pour le {org} : rien à analyser."
-        return ctx
     if not has_data(ctx.con, org, year, template):
         ctx.absence = (f"Le bilan {year} du {org} ne contient pas de données exploitables pour "
                        f"{LIBELLES[template]} (tableaux absents du rapport ou non reconnus). "

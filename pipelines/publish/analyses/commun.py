@@ -17,6 +17,7 @@ import duckdb
 
 from pipelines.errors import InvalidParameters
 from pipelines.publish.comparaison import Chiffre, Evolution
+from pipelines.publish.registre import Registre, annees_du_titre, cle, metrique, sources, unite
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -93,6 +94,12 @@ SECTIONS = {"fonctionnement": "de fonctionnement", "investissement": "d'investis
 MAX_INDICATEURS_RESUME = 5
 GRAVITES = {"error": "erreur", "warning": "avertissement", "info": "information"}
 ALERTE = "⚠"
+# Charts: ten distinct colours (Tableau 10), so at most nine categories and « autres ».
+PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+           "#bab0ac")
+MAX_CATEGORIES = len(PALETTE) - 1
+AUTRES = "autres"
+NIVEAUX_FEUILLES = (None, "detail")  # a chart stacks items, never a total, sub-total or « dont » line
 _TOTAL = re.compile(r"^\s*(sous[- ]?)?total", re.IGNORECASE)
 
 
@@ -196,6 +203,12 @@ class Contexte:
     absence: str | None = None
     documents: dict[str, dict] = field(default_factory=dict)
     constats: dict[tuple[str, int], list[dict]] = field(default_factory=dict)
+    registre: Registre | None = None
+
+    @property
+    def page(self) -> str:
+        """The page's name in the publications register: its path under reports/, without suffix."""
+        return f"analyses/{self.org}/{self.year}/{self.template}"
 
     @property
     def titre(self) -> str:
@@ -273,6 +286,7 @@ def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Co
     if template not in TEMPLATES:
         raise InvalidParameters(f"Carnet inconnu : « {template} ». Carnets : {', '.join(TEMPLATES)}.")
     ctx = Contexte(org=org, year=year, template=template, db_path=resolve_db(db_path))
+    ctx.registre = Registre.du_noyau(ctx.page)
     if not ctx.db_path.exists():
         raise InvalidParameters(f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build » "
                                 "(ou donnez son chemin dans le paramètre db_path).")
@@ -313,6 +327,7 @@ class Resume:
     phrases: list[str] = field(default_factory=list)
     constats: list[dict] = field(default_factory=list)
     evolutions: list[Evolution] = field(default_factory=list)
+    publies: list[tuple[int, Evolution, Publie]] = field(default_factory=list)  # (phrase, change, metric)
     titre: str | None = None  # the first sentence whose figure went through comparaison.evolution
 
     def texte(self) -> str:
@@ -354,13 +369,130 @@ def vintages(ctx: Contexte, table: str, where: str = "", params: list | None = N
         ORDER BY report_year, exercice, line""", [ctx.org, ctx.year, ctx.year, *(params or [])]))
 
 
-def _noter(res: Resume, ev: Evolution | None) -> None:
-    """Record the evolution of the sentence just written (the first one is the run's headline)."""
+def _noter(res: Resume, ev: Evolution | None, publie: Publie | None = None) -> None:
+    """Record the evolution of the sentence just written (the first one is the run's headline) and,
+    when `publie` says what it measures, its figures for the publications register."""
     if ev is not None:
         if res.titre is None and res.phrases:
             res.titre = res.phrases[-1]
         res.evolutions.append(ev)
         res.constats += ev.courant.constats
+        if publie is not None:
+            res.publies.append((len(res.phrases), ev, publie))
+
+
+# ---------------------------------------------------------------- publications register
+
+@dataclass(frozen=True)
+class Publie:
+    """What the figures of a chart, table or sentence measure: the curated family and its column, and
+    the dimensions the figure is about (a chart's key gives the breakdown member or the adhérent)."""
+
+    famille: str
+    mesure: str
+    pole: str | None = None
+    detail: str | None = None
+    par_adherent: bool = False  # the chart's key is the adhérent, not a breakdown member
+    detail_de: str | None = None  # the row's column naming the breakdown member (default: the chart's key)
+    partie_de: str | None = None  # element of the total the parts add up to, shown on the same page
+    unite: str | None = None
+
+    @property
+    def metrique(self) -> str:
+        return metrique(self.famille, self.mesure)
+
+    def unite_de(self, row: dict | None = None) -> str | None:
+        return self.unite or (row or {}).get("unite") or unite(self.famille, self.mesure)
+
+
+def _pole_de(rows: list[dict], publie: Publie) -> str | None:
+    poles = {r.get("pole") for r in rows if r.get("pole")}
+    return publie.pole or (poles.pop() if len(poles) == 1 else None)
+
+
+def _lignes(rows: list[dict]) -> list[tuple[str, int]]:
+    out = []
+    for r in rows:
+        out += _lignes(r["_parties"]) if r.get("_parties") else [(r.get("document_id"), r.get("line"))]
+    return out
+
+
+def publier_series(ctx: Contexte, publie: Publie, data: list[dict], key: str, mesure: str, titre: str,
+                   years: list[int]) -> None:
+    """Record a chart's points and its table's cells: one figure per (category, exercice) drawn.
+    « autres » is derived from the categories it groups."""
+    if ctx.registre is None:
+        return
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in data:
+        groups[(r[key], r["exercice"])].append(r)
+    title_years = annees_du_titre(titre)
+    for (k, year), rs in groups.items():
+        vals = [r[mesure] for r in rs if r.get(mesure) is not None]
+        valeur = float(sum(vals)) if vals else None
+        pole = _pole_de(rs, publie)
+        adherent = str(k) if publie.par_adherent else None
+        detail = publie.detail if publie.par_adherent else (
+            str(rs[0].get(publie.detail_de)) if publie.detail_de else str(k))
+        parts = [p for r in rs for p in r.get("_parties", [])]
+        derive = sorted({cle(publie.metrique, ctx.org, None, year, pole, str(p[key])) for p in parts})
+        common = dict(metrique=publie.metrique, org=ctx.org, exercice=int(year), adherent=adherent, pole=pole,
+                      detail=detail, unite=publie.unite_de(rs[0]), sources=sources(_lignes(rs)),
+                      derive_de=derive, partie_de=publie.partie_de)
+        ctx.registre.noter(titre, "point", valeur, annees_titre=title_years, **common)
+        ctx.registre.noter(f"{titre} (tableau)", "cellule", valeur, **common)
+
+
+def publier_cellules(ctx: Contexte, publie: Publie, data: list[dict], key: str, mesure: str, element: str) -> None:
+    """Record the cells of a table of figures (label × exercice), as `_pivot` shows them."""
+    if ctx.registre is None:
+        return
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in data:
+        groups[(r[key], r["exercice"])].append(r)
+    for (_k, year), rs in groups.items():
+        vals = [r[mesure] for r in rs if r.get(mesure) is not None]
+        ctx.registre.noter(element, "cellule", float(sum(vals)) if vals else None, metrique=publie.metrique,
+                           org=ctx.org, exercice=int(year), pole=_pole_de(rs, publie),
+                           detail=str(rs[0].get(publie.detail_de or key)), unite=publie.unite_de(rs[0]),
+                           sources=sources(_lignes(rs)))
+
+
+def publier_repartition(ctx: Contexte, publie: Publie, rows: list[dict], titre: str) -> None:
+    """A breakdown of one year with its printed total: the items are parts of the total's element."""
+    if ctx.registre is None:
+        return
+    totals = [r for r in rows if est_total(r.get("indicateur"))]
+    total_element = f"{titre} — total"
+    for r in rows:
+        is_total = r in totals
+        ctx.registre.noter(total_element if is_total else f"{titre} (tableau)", "cellule", r.get("valeur"),
+                           metrique=publie.metrique, org=ctx.org, exercice=r["exercice"],
+                           pole=_pole_de([r], publie), detail=str(r.get(publie.detail_de or "indicateur")),
+                           unite=publie.unite_de(r), sources=sources(_lignes([r])),
+                           partie_de=None if is_total or not totals else total_element)
+
+
+def publier_resume(ctx: Contexte, res: Resume) -> None:
+    """Record the figures of « L'essentiel »: each sentence's current figure, the one it is compared
+    with, and the change (derived from both)."""
+    if ctx.registre is None:
+        return
+    for i, ev, publie in res.publies:
+        element = f"L'essentiel, phrase {i}"
+        keys = []
+        for fig in (ev.courant, ev.precedent):
+            if fig is None or fig.valeur is None:
+                continue
+            pub = ctx.registre.noter(
+                element, "titre", float(fig.valeur), metrique=publie.metrique, org=ctx.org, exercice=fig.exercice,
+                pole=publie.pole, detail=publie.detail, unite=publie.unite_de(),
+                sources=sources(fig.lignes), partie_de=None)
+            keys.append(pub.cle)
+        if ev.comparable and len(keys) == 2:
+            ctx.registre.noter(element, "titre", float(ev.variation), metrique=f"{publie.metrique}.variation",
+                               org=ctx.org, exercice=ev.courant.exercice, pole=publie.pole, detail=publie.detail,
+                               unite="%", derive_de=keys)
 
 
 def indicateurs(ctx: Contexte) -> list[dict]:

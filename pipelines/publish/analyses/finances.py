@@ -10,6 +10,7 @@ from pipelines.publish.analyses.commun import (
     SECTIONS,
     SENS,
     Contexte,
+    Publie,
     Resume,
     _dedupe,
     _noter,
@@ -19,6 +20,7 @@ from pipelines.publish.analyses.commun import (
     est_total,
     latest,
     message,
+    publier_cellules,
     somme,
     vintages,
 )
@@ -77,7 +79,7 @@ def resume_finances(ctx: Contexte) -> Resume:
         res.phrases.append(
             f"{SENS.get(sens, sens).capitalize()} {SECTIONS.get(section, f'de {section}')} {quoi} en {ctx.year} : "
             f"{ev.courant.texte(fmt.euros)} ({ev.texte()}){taux_txt}.")
-        _noter(res, ev)
+        _noter(res, ev, Publie("finances", mesure, detail=f"{section} — {sens}"))
         res.constats += prevu.constats
     _resume_contributions(ctx, res)
     if not res.phrases:
@@ -109,7 +111,7 @@ def _resume_contributions(ctx: Contexte, res: Resume) -> None:
         phrase += (f" ; premier contributeur : {top} ({fmt.euros(cur.composition[top])}, "
                    f"{fmt.pourcent(share)} du total)")
     res.phrases.append(phrase + ".")
-    _noter(res, ev)
+    _noter(res, ev, Publie("contributions", cur.cle[0] if cur.cle else "montant"))
 
 
 def graphique_budget(ctx: Contexte) -> None:
@@ -146,6 +148,10 @@ def graphique_budget(ctx: Contexte) -> None:
         taux = fmt.variation(r.get("realise"), r.get("prevu"))
         body.append([r["bloc"], r["chapitre_libelle"], somme([r], "prevu").texte(fmt.euros),
                      somme([r], "realise").texte(fmt.euros), fmt.pourcent(taux + 100 if taux is not None else None)])
+    for col in ("prevu", "realise"):
+        publier_cellules(ctx, Publie("finances", col, detail_de="chapitre_libelle"),
+                         [r for r in data if r.get(col) is not None], "chapitre_libelle", col,
+                         f"Chapitres budgétaires {ctx.year}, prévu et réalisé (tableau)")
     _figure(ctx, chart, data, ["Bloc", "Chapitre", "Prévu", "Réalisé", "Taux de réalisation"], body)
 
 
@@ -153,14 +159,15 @@ def graphique_budget_historique(ctx: Contexte) -> None:
     data = _rubrique(ctx, "Réalisé par exercice", finances, "tableau budgétaire")
     if not data:
         return
-    _barres(ctx, data, "bloc", "realise", titre=f"Réalisé par section et sens, jusqu'en {ctx.year}",
+    _barres(ctx, data, "bloc", "realise", titre="Réalisé par section et sens",
             cle_titre="Section et sens", entete="Bloc", mesure_titre="Réalisé", formatter=fmt.euros,
-            euros=True, ligne=True)
+            euros=True, ligne=True, publie=Publie("finances", "realise"))
 
 
 def graphique_contributions(ctx: Contexte) -> None:
     data = _rubrique(ctx, "Contributions par adhérent", contributions, "tableau des contributions des adhérents")
     if not data:
         return
-    _barres(ctx, data, "adherent", "montant", titre=f"Contributions des adhérents, jusqu'en {ctx.year}",
-            cle_titre="Adhérent", mesure_titre="Contributions", formatter=fmt.euros, euros=True)
+    _barres(ctx, data, "adherent", "montant", titre="Contributions des adhérents",
+            cle_titre="Adhérent", mesure_titre="Contributions", formatter=fmt.euros, euros=True,
+            publie=Publie("contributions", "montant", par_adherent=True))

@@ -33,6 +33,10 @@ def resume_qualite(ctx: Contexte) -> Resume:
     if prev_years:
         py = max(prev_years)
         prev_txt = f" (bilan {py} : {_compte(len(constats_document(ctx, py)), 'constat', 'constats')})"
+    if ctx.registre is not None:  # the workbench's own counts: figures of no report, traced to no line
+        for gravite, n in (("toutes", len(found)), *counts.items()):
+            ctx.registre.noter("L'essentiel, phrase 0", "titre", float(n), metrique=f"constats.{gravite}",
+                               org=ctx.org, exercice=ctx.year, unite="constats")
     res.phrases.append(
         f"Le bilan {ctx.year} du {ctx.org} compte {_compte(len(found), 'constat', 'constats')} : "
         f"{_compte(counts['error'], 'erreur', 'erreurs')}, "

@@ -446,6 +446,11 @@ class BriefingData:
         prev = self._contribution_chiffre(org, earlier[-1], adherent, cur.cle[0])
         return compare(cur, prev, formatter=fmt.euros).texte()
 
+    def contribution_measure(self, org: str, year: int, adherent: str) -> str | None:
+        """The measure of the amount shown for (adhérent, exercice): « total », « cotisation »… (None: none)."""
+        rows = self._contribution_rows(org, year, adherent)
+        return self._measure(rows).replace(" ", "_") if rows else None
+
     @staticmethod
     def _measure(rows: list[dict]) -> str:
         return rows[0]["categorie"] if len({r["categorie"] for r in rows}) == 1 else "somme des catégories"

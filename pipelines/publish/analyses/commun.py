@@ -75,7 +75,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "pole_support": ("activite", "tickets", "formations", "indicateurs"),
     "finances": ("finances", "contributions"),
     "ressources_humaines": ("effectifs", "indicateurs"),
-    "qualite": (),
+    "qualite": (),  # + the publication.* findings of its org and year (runs.PUBLICATION_FINDINGS)
     "exploration": ("activite", "contributions"),
 }
 

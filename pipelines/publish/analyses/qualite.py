@@ -13,9 +13,11 @@ from pipelines.publish.analyses.graphiques import montrer
 
 def constats_document(ctx: Contexte, year: int | None = None) -> list[dict]:
     year = ctx.year if year is None else year
+    # publication.* findings are about a page of the workbench (no document): by the page's org and year
     return rows(ctx.con, """
-        SELECT f.* FROM findings f JOIN documents d USING (document_id)
-        WHERE d.org = ? AND d.report_year = ?
+        SELECT f.* FROM findings f LEFT JOIN documents d USING (document_id)
+        WHERE coalesce(d.org, f.org) = ? AND coalesce(d.report_year, f.report_year) = ?
+          AND (d.document_id IS NOT NULL OR f.document_id IS NULL)
         ORDER BY CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.line""",
                 [ctx.org, year])
 

@@ -87,3 +87,6 @@ def create_views(con) -> None:
         FROM series a JOIN series b
           ON a.org = b.org AND a.serie = b.serie AND a.report_year < b.report_year
         WHERE lower(a.libelle) <> lower(b.libelle) AND a.source = 'tableau' AND b.source = 'tableau'""")
+    from pipelines.metrics import create_metric_views
+
+    create_metric_views(con)  # the published figures (data/referentiels/metriques.toml)

@@ -1,0 +1,243 @@
+"""Couche de métriques : chaque chiffre publié, déclaré une fois (data/referentiels/metriques.toml).
+
+The declarations become DuckDB views at `bilans build` (`create_metric_views`, called by
+curate/views.py `create_views`):
+
+- `metriques_millesimes` (a table computed at build): one row per metric value and per report that
+  prints it (every vintage), with its vintage key `serie`;
+- `metriques`: the value each metric takes under the project's one vintage rule, the most recent
+  report that prints the metric for that exercice (and pôle, adhérent when they are not the
+  metric's breakdown); columns of METRICS_CONTRACT: metrique, libelle, org, exercice, adherent,
+  pole, detail, valeur, unite, report_year, niveau, sources;
+- `metrique_<nom>`: the rows of `metriques` for one metric.
+
+Level rule (metriques.toml, head): inside one block of one report (a table, an axis) the items are
+the rows of niveau `detail`; the metric's total is the printed total (`total`/`sous_total` row)
+that foots with the sum of the items within rounding (the n·u/2 rule of expectations/totaux.json),
+niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
+have niveau `poste`. A printed total is never added to its items, a sub-item never to its item.
+
+Python API: `declarations()`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from pipelines.errors import BilansError
+
+DECLARATIONS = Path(__file__).resolve().parents[1] / "data" / "referentiels" / "metriques.toml"
+COLUMNS = ("metrique", "libelle", "org", "exercice", "adherent", "pole", "detail", "valeur", "unite",
+           "report_year", "niveau", "sources")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_EPSILON = 1e-6  # floating-point margin, as expectations/totaux.json
+
+
+@dataclass(frozen=True)
+class Metrique:
+    """One declared metric (a [[metrique]] block of metriques.toml; see the file's head for fields)."""
+
+    nom: str
+    libelle: str
+    famille: str
+    mesure: str
+    valeur: str
+    unite: str
+    postes: str  # output column of the items: "detail" or "adherent"
+    poste: str
+    filtre: str = "true"
+    adherent: str | None = None
+    pole: str | None = None
+    niveau: str = "niveau"
+    bloc: str = "table_id"
+    blocs: tuple[str, ...] = field(default_factory=tuple)
+    denombrement: bool = False
+
+    @property
+    def vue(self) -> str:
+        return f"metrique_{self.nom}"
+
+
+@cache
+def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:
+    """name -> Metrique, in the file's order. Raises BilansError (one French line) on a bad file."""
+    try:
+        with open(path, "rb") as fh:
+            blocks = tomllib.load(fh).get("metrique", [])
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BilansError(f"déclarations de métriques illisibles ({path}) : {exc}") from exc
+    out: dict[str, Metrique] = {}
+    for block in blocks:
+        try:
+            m = Metrique(**{**block, "blocs": tuple(block.get("blocs", ()))})
+        except TypeError as exc:
+            raise BilansError(f"métrique mal déclarée dans {path.name} : {block.get('nom', '?')} ({exc})") from exc
+        if not _NAME.match(m.nom) or m.nom in out:
+            raise BilansError(f"nom de métrique invalide ou en double dans {path.name} : {m.nom}")
+        if m.postes not in ("detail", "adherent"):
+            raise BilansError(f"métrique {m.nom} : postes = « {m.postes} » (attendu : detail ou adherent)")
+        out[m.nom] = m
+    return out
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _unit_sql(v: str) -> str:
+    """The unit a figure is printed to (1, 0.1 or 0.01), read from its value."""
+    return (f"CASE WHEN abs({v} - round({v})) < 1e-9 THEN 1.0 "
+            f"WHEN abs({v} * 10 - round({v} * 10)) < 1e-6 THEN 0.1 ELSE 0.01 END")
+
+
+def _source_sql(m: Metrique) -> str:
+    """The rows one metric reads, in the common shape: the group's adherent (NULL when the
+    adhérents are the items), the item's label, the level, the block and its declared rank."""
+    group_adherent = "NULL" if m.postes == "adherent" else (m.adherent or "NULL")
+    rank = "list_position([" + ", ".join(map(_quote, m.blocs)) + "], bloc)" if m.blocs else "NULL"
+    return f"""
+        SELECT *, CAST({rank} AS INTEGER) AS rang FROM (
+        SELECT {_quote(m.nom)} AS metrique, org, CAST(exercice AS INTEGER) AS exercice,
+               CAST(report_year AS INTEGER) AS report_year, CAST({m.pole or 'NULL'} AS VARCHAR) AS pole,
+               CAST({group_adherent} AS VARCHAR) AS g_adherent,
+               CAST(CASE WHEN lvl = 'detail' THEN {m.poste} END AS VARCHAR) AS poste,
+               {_quote(m.postes)} AS postes, valeur, lvl, CAST({m.bloc} AS VARCHAR) AS bloc,
+               document_id || ':' || line AS src, line, {str(m.denombrement).lower()} AS denombrement
+        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}"
+              WHERE ({m.filtre}))
+        WHERE valeur IS NOT NULL AND exercice IS NOT NULL)"""
+
+
+_KEY = "metrique, org, report_year, exercice, pole, g_adherent"
+
+
+def _metrics_sql(metrics: list[Metrique]) -> str:
+    """Every vintage of every metric: items and total per (org, report, exercice, pôle, adhérent)."""
+    sources = " UNION ALL ".join(_source_sql(m) for m in metrics)
+    labels = " UNION ALL ".join(f"SELECT {_quote(m.nom)} AS metrique, {_quote(m.libelle)} AS libelle, "
+                                f"{_quote(m.unite)} AS unite" for m in metrics)
+    return f"""
+    WITH src AS ({sources}),
+    postes AS (
+        SELECT {_KEY}, bloc, poste, postes, any_value(rang) AS rang, any_value(denombrement) AS denombrement,
+               sum(valeur) AS valeur, string_agg(src, ', ' ORDER BY line) AS sources, min(line) AS line,
+               min({_unit_sql('valeur')}) AS u, count(*) AS n
+        FROM src WHERE lvl = 'detail' GROUP BY ALL
+    ),
+    somme AS (
+        SELECT {_KEY}, bloc, 's' AS kind, any_value(rang) AS rang, any_value(denombrement) AS denombrement,
+               sum(valeur) AS valeur, string_agg(sources, ', ' ORDER BY line) AS sources, min(line) AS line,
+               min(u) AS u, sum(n) AS n
+        FROM postes GROUP BY ALL
+    ),
+    candidats AS (
+        SELECT *, max(valeur) FILTER (WHERE kind = 's') OVER w AS s_valeur,
+               max(n) FILTER (WHERE kind = 's') OVER w AS s_n, min(u) FILTER (WHERE kind = 's') OVER w AS s_u
+        FROM (SELECT * FROM somme
+              UNION ALL BY NAME
+              SELECT {_KEY}, bloc, 't' AS kind, rang, denombrement, valeur, src AS sources, line,
+                     {_unit_sql('valeur')} AS u, 0 AS n
+              FROM src WHERE lvl IN ('total', 'sous_total'))
+        WINDOW w AS (PARTITION BY {_KEY}, bloc)
+    ),
+    totaux AS (
+        -- per block: the first printed total that foots with its items, else the sum of the items;
+        -- a block with a printed total and no item keeps its printed total
+        SELECT *, kind = 't' AND s_valeur IS NOT NULL AND abs(valeur - s_valeur) <= {_TOLERANCE} AS tombe
+        FROM candidats
+        QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line) = 1
+    ),
+    choix AS (
+        -- one block per total: the declared order of blocks, then a block whose total foots
+        SELECT {_KEY}, bloc, valeur, CASE WHEN kind = 's' THEN 'somme_des_postes' ELSE 'total_imprime' END AS niveau,
+               sources FROM totaux
+        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY rang NULLS LAST, tombe DESC, line, bloc DESC) = 1
+    ),
+    valeurs AS (
+        SELECT {_KEY}, g_adherent AS adherent, NULL AS detail, valeur, niveau, sources FROM choix
+        UNION ALL
+        SELECT p.metrique, p.org, p.report_year, p.exercice, p.pole, p.g_adherent,
+               CASE WHEN p.postes = 'adherent' THEN p.poste ELSE p.g_adherent END,
+               CASE WHEN p.postes = 'detail' THEN p.poste END, p.valeur, 'poste', p.sources
+        FROM postes p JOIN choix c
+          ON p.metrique = c.metrique AND p.org = c.org AND p.report_year = c.report_year
+         AND p.exercice = c.exercice AND p.pole IS NOT DISTINCT FROM c.pole
+         AND p.g_adherent IS NOT DISTINCT FROM c.g_adherent AND p.bloc IS NOT DISTINCT FROM c.bloc
+    )
+    -- serie: the vintage key; a metric's figures for one exercice (and pôle, adhérent when they are
+    -- not its items) come from one report, items and total alike
+    SELECT v.metrique, l.libelle, v.org, v.exercice, v.adherent, v.pole, v.detail, v.valeur, l.unite,
+           v.report_year, v.niveau, v.sources,
+           concat_ws('|', v.metrique, v.org, v.exercice, coalesce(v.pole, ''), coalesce(v.g_adherent, '')) AS serie
+    FROM valeurs v JOIN ({labels}) l USING (metrique)"""
+
+
+# n items and their total, each printed to the unit u: within Σ u/2 + u/2 (XBRL calculations, the
+# « n*u/2 » rounding of expectations/totaux.json); counts (agents, tickets) fall exactly
+_TOLERANCE = f"CASE WHEN denombrement THEN {_EPSILON} ELSE (s_n + 1) * least(s_u, u) / 2 + {_EPSILON} END"
+
+
+def _present(con, table: str) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                       [table]).fetchone()[0] > 0
+
+
+def create_metric_views(con, path: Path = DECLARATIONS) -> None:
+    """Table `metriques_millesimes`, views `metriques` and one `metrique_<nom>` per declared metric
+    (a metric whose family the store lacks has an empty view)."""
+    metrics = [m for m in declarations(path).values() if _present(con, m.famille)]
+    cols = ", ".join(COLUMNS)
+    if metrics:
+        body = _metrics_sql(metrics)
+    else:
+        body = "SELECT " + ", ".join(f"NULL AS {c}" for c in COLUMNS) + ", NULL AS serie WHERE false"
+    # computed once per build (a table, the views read it): the level rule is a few window passes
+    # over every curated row, too slow to re-run at each query of a page
+    con.execute("DROP VIEW IF EXISTS metriques_millesimes")
+    con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS SELECT {cols}, serie FROM ({body})")
+    con.execute(f"""
+        CREATE OR REPLACE VIEW metriques AS
+        SELECT {cols} FROM metriques_millesimes
+        QUALIFY report_year = max(report_year) OVER (PARTITION BY serie)""")
+    for m in declarations(path).values():
+        con.execute(f"CREATE OR REPLACE VIEW {m.vue} AS SELECT * FROM metriques WHERE metrique = {_quote(m.nom)}")
+
+
+_ANY = object()
+
+
+def valeurs(con, metrique: str, *, org: str | None = None, exercice: int | None = None,
+            adherent: str | None = None, pole: str | None = None, detail=_ANY,
+            jusqu_a: int | None = None):
+    """Rows of `metriques` for one metric, as a pandas DataFrame with the columns of the view
+    (ordered by org, exercice, adherent, pole, detail; the total first).
+
+    detail: any row by default; None: the metric's totals only; a string: that item.
+    jusqu_a: the value as of the report of that year (the most recent of the reports up to it),
+    what the analysis pages of a report show; None: every report (the view `metriques`).
+    Raises BilansError for an undeclared metric.
+    """
+    if metrique not in declarations():
+        raise BilansError(f"métrique inconnue : {metrique} (déclarées : {', '.join(declarations())})")
+    where, params = ["metrique = ?"], [metrique]
+    for column, value in (("org", org), ("exercice", exercice), ("adherent", adherent), ("pole", pole)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if detail is None:
+        where.append("detail IS NULL")
+    elif detail is not _ANY:
+        where.append("detail = ?")
+        params.append(detail)
+    if jusqu_a is None:
+        source = "metriques"
+    else:
+        source = f"""(SELECT * EXCLUDE (serie) FROM metriques_millesimes WHERE report_year <= {int(jusqu_a)}
+                      QUALIFY report_year = max(report_year) OVER (PARTITION BY serie))"""
+    sql = (f"SELECT {', '.join(COLUMNS)} FROM {source} WHERE {' AND '.join(where)} "
+           "ORDER BY org, exercice, adherent NULLS FIRST, pole NULLS FIRST, detail NULLS FIRST")
+    return con.execute(sql, params).df()

@@ -1,0 +1,154 @@
+"""Couche de métriques : règle de niveau, mesure unique, millésime, sur un petit magasin écrit à la main
+et sur les rapports de data/raw/ (chiffres vérifiés à la main, ligne du rapport citée)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from pipelines.curate.views import create_views
+from pipelines.errors import BilansError
+from pipelines.metrics import COLUMNS, declarations, valeurs
+from pipelines.store import create_schema
+
+FIN = ("org, exercice, report_year, document_id, line, table_id, section, sens, chapitre, libelle, niveau, "
+       "mesure, realise, total, concept, perimetre")
+
+
+def _store(finances=(), activite=(), contributions=()):
+    con = duckdb.connect(":memory:")
+    create_schema(con)
+    for sql, rows in ((f"INSERT INTO finances ({FIN}) VALUES ({', '.join('?' * 16)})", finances),
+                      ("INSERT INTO activite (org, exercice, report_year, document_id, line, table_id, pole, axe, "
+                    "categorie, categorie_norm, jours, niveau, mesure) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'jours')",
+                       activite),
+                      ("INSERT INTO contributions (org, exercice, report_year, document_id, line, table_id, "
+                       "adherent, montant, niveau, mesure, source) VALUES (?,?,?,?,?,?,?,?,?,?,?)", contributions)):
+        if rows:
+            con.executemany(sql, rows)
+    create_views(con)
+    return con
+
+
+def _fin(year, report, line, chapitre, libelle, niveau, realise, mesure="realise", total=None, table="t"):
+    return ("S", year, report, f"s_{report}", line, f"{table}{report}", "investissement", "depenses", chapitre,
+            libelle, niveau, mesure, realise, total, chapitre or libelle, "investissement/depenses")
+
+
+# a budget table: chapter 16 and its sub-article 1641 (same money), and printed totals
+BUDGET_2021 = [
+    _fin(2021, 2021, 10, "20", "Immobilisations incorporelles", "detail", 600.0, total=650.0),
+    _fin(2021, 2021, 11, "16", "Emprunts", "detail", 300.0, total=300.0),
+    _fin(2021, 2021, 12, "1641", "Emprunts en euros", "sous_detail", 300.0, total=300.0),
+    _fin(2021, 2021, 13, None, "Total des dépenses financières", "sous_total", 300.0, total=300.0),
+    _fin(2021, 2021, 14, None, "TOTAL DEPENSES REELLES", "sous_total", 900.0, total=950.0),
+]
+# the next report restates 2021 as réalisé + reports, and gives 2022
+BUDGET_2022 = [
+    _fin(y, 2022, line, ch, lib, niv, val, mesure="realise_reports")
+    for y, vals in ((2021, (650.0, 300.0, 950.0)), (2022, (400.0, 355.0, 755.0)))
+    for line, ch, lib, niv, val in ((20, "20", "Immobilisations", "detail", vals[0]),
+                                    (21, "16", "Emprunts", "detail", vals[1]),
+                                    (22, "1641", "Emprunts en euros", "sous_detail", vals[1]),
+                                    (23, None, "TOTAL DEPENSES REELLES", "sous_total", vals[2]))
+]
+
+
+def test_printed_total_that_foots_is_the_metric_and_sub_items_are_not_added():
+    con = _store(BUDGET_2021)
+    got = valeurs(con, "depenses_investissement_realise", detail=None)
+    assert list(got.columns) == list(COLUMNS)
+    row = got.iloc[0]
+    # 600 + 300 = 900: the printed « TOTAL DEPENSES REELLES » foots; 1641 (a sub-article of 16) is not added
+    assert (row.exercice, row.valeur, row.niveau, row.sources) == (2021, 900.0, "total_imprime", "s_2021:14")
+    postes = valeurs(con, "depenses_investissement_realise", exercice=2021).query("niveau == 'poste'")
+    assert sorted(postes.detail) == ["16 Emprunts", "20 Immobilisations incorporelles"]
+
+
+def test_total_that_does_not_foot_gives_the_sum_of_the_items():
+    wrong = [r if r[10] != "sous_total" else r[:12] + (999.0,) + r[13:] for r in BUDGET_2021]
+    con = _store(wrong)
+    row = valeurs(con, "depenses_investissement_realise", detail=None).iloc[0]
+    assert (row.valeur, row.niveau, row.sources) == (900.0, "somme_des_postes", "s_2021:10, s_2021:11")
+
+
+def test_two_measures_are_two_metrics_and_the_latest_report_wins():
+    con = _store(BUDGET_2021 + BUDGET_2022)
+    realise = valeurs(con, "depenses_investissement_realise", detail=None)
+    reports = valeurs(con, "depenses_investissement_realise_reports", detail=None)
+    assert realise[["exercice", "valeur", "report_year"]].values.tolist() == [[2021, 900.0, 2021]]
+    # the 2021 report's « total » column (réalisé + reports) and the 2022 report's restatement: one
+    # series, the 2022 report wins; never 900 + 950
+    assert reports[["exercice", "valeur", "report_year"]].values.tolist() == [[2021, 950.0, 2022],
+                                                                           [2022, 755.0, 2022]]
+    # as of the 2021 report, the 2021 figure is that report's own
+    asof = valeurs(con, "depenses_investissement_realise_reports", detail=None, jusqu_a=2021)
+    assert asof[["exercice", "valeur", "report_year"]].values.tolist() == [[2021, 950.0, 2021]]
+    assert valeurs(con, "depenses_investissement_realise_reports", detail=None, jusqu_a=2020).empty
+
+
+def test_days_of_a_pole_come_from_one_axis_never_added_across_axes():
+    rows = []
+    for axe, items in (("type", (("MCO", 60.0), ("Projets", 40.0))), ("domaine", (("RH", 70.0), ("Finances", 30.0)))):
+        for i, (label, days) in enumerate(items):
+            rows.append(("S", 2022, 2022, "s_2022", 100 + i, f"t_{axe}", "si", axe, label, label, days, "detail"))
+        rows.append(("S", 2022, 2022, "s_2022", 110, f"t_{axe}", "si", axe, "Total", "Total", 100.0, "total"))
+    con = _store(activite=rows)
+    total = valeurs(con, "jours_pole", pole="si", detail=None)
+    assert total[["valeur", "niveau"]].values.tolist() == [[100.0, "total_imprime"]]
+    assert sorted(valeurs(con, "jours_pole", pole="si").query("niveau == 'poste'").detail) == ["MCO", "Projets"]
+    assert valeurs(con, "jours_par_domaine", pole="si", detail="RH").valeur.tolist() == [70.0]
+
+
+def test_contribution_per_member_and_the_printed_total_row():
+    rows = [("S", 2021, 2021, "s", 5, "c", "Arcueil", 500.0, "detail", "total", "tableau"),
+            ("S", 2021, 2021, "s", 6, "c", "Gentilly", 300.0, "detail", "total", "tableau"),
+            ("S", 2021, 2021, "s", 7, "c", "Total", 800.0, "total", "total", "tableau"),
+            ("S", 2021, 2021, "s", 5, "c", "Arcueil", 380.0, "detail", "cotisation", "tableau")]
+    con = _store(contributions=rows)
+    assert valeurs(con, "contribution_totale", adherent="Arcueil").valeur.tolist() == [500.0]
+    assert valeurs(con, "cotisation", adherent="Arcueil").valeur.tolist() == [380.0]
+    total = valeurs(con, "contribution_totale", detail=None).query("adherent.isna()")
+    assert total[["valeur", "niveau"]].values.tolist() == [[800.0, "total_imprime"]]
+
+
+def test_every_metric_has_a_view_and_unknown_metric_is_a_french_error():
+    con = _store()
+    for m in declarations().values():
+        assert con.execute(f"SELECT count(*) FROM {m.vue}").fetchone() == (0,)
+        assert m.libelle and m.unite
+    with pytest.raises(BilansError, match="métrique inconnue"):
+        valeurs(con, "chiffre_d_affaires")
+
+
+# ---------------------------------------------------------------- the seed reports
+
+@pytest.fixture(scope="module")
+def seeds(seeds_db):
+    con = duckdb.connect(str(seeds_db), read_only=True)
+    yield con
+    con.close()
+
+
+def test_seeds_investment_spending_each_measure_once(seeds):
+    def one(metrique, exercice, **kw):
+        got = valeurs(seeds, metrique, org="SIIM94", exercice=exercice, detail=None, **kw)
+        assert len(got) == 1
+        return round(got.valeur.iloc[0], 2), got.sources.iloc[0]
+
+    # siim94_2022.txt l. 370 « TOTAL DEPENSES REELLES » : 1 169 503,81 € (2021), 785 337,41 € (2022),
+    # réalisé + reports
+    assert one("depenses_investissement_realise_reports", 2021) == (1169503.81, "siim94_2022:370")
+    assert one("depenses_investissement_realise_reports", 2022) == (785337.41, "siim94_2022:370")
+    # siim94_2021.txt l. 1207 « TOTAL DEPENSES REELLES » : 1 114 874,04 € réalisé in 2021
+    assert one("depenses_investissement_realise", 2021) == (1114874.04, "siim94_2021:1207")
+
+
+def test_seeds_contributions_and_days(seeds):
+    arcueil = valeurs(seeds, "contribution_totale", org="SIIM94", adherent="Arcueil")
+    # siim94_2017.txt l. 280 « Total général » 388 105 € ; siim94_2021.txt l. 1035 : 500 070,21 €
+    assert arcueil.set_index("exercice").valeur.round(2).to_dict() == {2017: 388105.0, 2018: 411423.0,
+                                                                       2021: 500070.21}
+    # siim94_2022.txt l. 539 « TOTAL : » 2 361 jours for the pôle SI in 2022
+    si = valeurs(seeds, "jours_pole", org="SIIM94", pole="si", exercice=2022, detail=None)
+    assert si[["valeur", "sources"]].values.tolist() == [[2361.0, "siim94_2022:539"]]

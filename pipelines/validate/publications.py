@@ -49,43 +49,72 @@ def _where(pub: dict) -> str:
     return f"{pub['page']}, « {pub['element']} »"
 
 
+def millesime(con, pubs: pd.DataFrame) -> pd.Series:
+    """The report a page's figures are « as of »: the bilan of an analysis page (a 2018 page does not
+    change when the 2022 report restates 2017), the organisme's latest report for the briefing."""
+    latest = dict(con.execute("SELECT org, max(report_year) FROM documents GROUP BY org").fetchall())
+    years = pubs["page"].map(_page_year)
+    briefing = pubs["page"].str.startswith("briefing/")
+    return years.where(~briefing, pubs["org"].map(latest)).astype("Int64")
+
+
 def metric_checks(con, pubs: pd.DataFrame) -> list[dict]:
-    """Each figure of a declared metric against the metric's value (view `metriques`)."""
+    """Each figure of a declared metric against the metric's value as of the page's report (the most
+    recent report up to it that prints the metric, table `metriques_millesimes`)."""
     present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "metriques" not in present or pubs.empty:
+    if "metriques_millesimes" not in present or pubs.empty:
         return []
-    con.register("_pubs", pubs[pubs["derive_de"].isna()])
+    mine = pubs[pubs["derive_de"].isna()].copy()
+    mine["asof"] = millesime(con, mine)
+    mine["rid"] = range(len(mine))
+    con.register("_pubs", mine)
     rows = con.execute("""
-        SELECT p.*, m.valeur AS reference, m.sources AS sources_metrique,
-               (SELECT count(*) FROM metriques x WHERE x.metrique = p.metrique) AS declaree
-        FROM _pubs p LEFT JOIN metriques m
-          ON m.metrique = p.metrique AND m.org = p.org AND m.exercice = p.exercice
-         AND m.adherent IS NOT DISTINCT FROM p.adherent AND m.pole IS NOT DISTINCT FROM p.pole
-         AND m.detail IS NOT DISTINCT FROM p.detail""").df()
+        WITH declared AS (SELECT DISTINCT metrique FROM metriques_millesimes),
+        matched AS (
+            SELECT p.rid, arg_max(m.valeur, m.report_year) AS reference,
+                   arg_max(m.sources, m.report_year) AS sources_metrique,
+                   max(m.report_year) AS report_metrique
+            FROM _pubs p JOIN metriques_millesimes m
+              ON m.metrique = p.metrique AND m.org = p.org AND m.exercice = p.exercice
+             AND m.adherent IS NOT DISTINCT FROM p.adherent AND m.pole IS NOT DISTINCT FROM p.pole
+             AND m.detail IS NOT DISTINCT FROM p.detail AND m.report_year <= p.asof
+            GROUP BY p.rid)
+        SELECT p.*, x.reference, x.sources_metrique, x.report_metrique
+        FROM _pubs p JOIN declared d USING (metrique) LEFT JOIN matched x USING (rid)
+        ORDER BY p.rid""").df()
     con.unregister("_pubs")
     out = []
     for pub in rows.astype(object).where(rows.notna(), None).to_dict("records"):
-        if not pub["declaree"] or pub["valeur"] is None:
+        if pub["valeur"] is None:
             continue
+        shown = f"{_where(pub)} montre {_fmt(pub['valeur'])} {pub['unite'] or ''} pour {_quoi(pub)}"
         if pub["reference"] is None:
             out.append(_row("publication.metric", pub, statut="absente", found=_fmt(pub["valeur"]),
                             expected="aucune valeur de la métrique",
-                            message=f"{_where(pub)} montre {_fmt(pub['valeur'])} {pub['unite'] or ''} pour "
-                                    f"{pub['metrique']} {pub['exercice']}, que la couche de métriques ne donne pas."))
+                            message=f"{shown}, que la couche de métriques ne donne pas (bilans jusqu'en "
+                                    f"{pub['asof']})."))
             continue
         out.append(_row("publication.metric", pub, valeur=pub["valeur"], reference=pub["reference"],
                         found=_fmt(pub["valeur"]), expected=_fmt(pub["reference"]),
-                        message=f"{_where(pub)} montre {_fmt(pub['valeur'])} {pub['unite'] or ''} pour "
-                                f"{pub['metrique']} {pub['exercice']} ; la métrique vaut {_fmt(pub['reference'])} "
-                                f"({pub['sources_metrique'] or 'sans source'})."))
+                        message=f"{shown} ; la métrique vaut {_fmt(pub['reference'])} (bilan "
+                                f"{pub['report_metrique']} : {pub['sources_metrique'] or 'sans source'})."))
     return out
 
 
-def unique_checks(pubs: pd.DataFrame) -> list[dict]:
-    """One value per figure key across every page and the briefing."""
+def _quoi(pub: dict) -> str:
+    dims = [str(pub[k]) for k in ("adherent", "pole", "detail") if pub.get(k)]
+    return f"{pub['metrique']} {pub['exercice']}" + (f" ({', '.join(dims)})" if dims else "")
+
+
+def unique_checks(con, pubs: pd.DataFrame) -> list[dict]:
+    """One value per figure key across every page and the briefing that read the same reports (an
+    analysis page of 2018 may show the 2017 figure the 2022 report later restates: not a contradiction)."""
     out = []
-    known = pubs[pubs["valeur"].notna() & pubs["metrique"].notna()]
-    for _key, group in known.groupby("cle", sort=True):
+    known = pubs[pubs["valeur"].notna() & pubs["metrique"].notna()].copy()
+    if known.empty:
+        return out
+    known["asof"] = millesime(con, known)
+    for _key, group in known.groupby(["cle", "asof"], sort=True):
         values = group["valeur"].round(6).unique()
         if len(values) < 2:
             continue
@@ -95,10 +124,7 @@ def unique_checks(pubs: pd.DataFrame) -> list[dict]:
         first = recs[0]
         out.append(_row("publication.unique", first, statut="plusieurs_valeurs", found=shown,
                         expected="une seule valeur",
-                        message=f"{first['metrique']} {first['exercice']} ({first['org']}"
-                                f"{', ' + first['adherent'] if first['adherent'] else ''}"
-                                f"{', ' + first['detail'] if first['detail'] else ''}) est publié avec "
-                                f"{len(values)} valeurs : {shown}."))
+                        message=f"{_quoi(first)}, {first['org']}, est publié avec {len(values)} valeurs : {shown}."))
     return out
 
 
@@ -148,7 +174,7 @@ def chart_checks(pubs: pd.DataFrame) -> list[dict]:
 
 def publication_frame(con, pubs: pd.DataFrame) -> pd.DataFrame:
     """The check frame of the suite `publications` (columns of CHECK_COLUMNS plus page, element, org)."""
-    rows = metric_checks(con, pubs) + unique_checks(pubs) + total_checks(pubs) + chart_checks(pubs)
+    rows = metric_checks(con, pubs) + unique_checks(con, pubs) + total_checks(pubs) + chart_checks(pubs)
     df = frame(rows)
     for col in ("page", "element", "org"):
         df[col] = [r.get(col) for r in rows]
@@ -165,7 +191,7 @@ def findings_of(con, pubs: pd.DataFrame) -> pd.DataFrame:
     found = run_suites({FAMILY: df}) if not df.empty else pd.DataFrame()
     if found.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    years = pubs.drop_duplicates("page").set_index("page")["page"].map(_page_year)
+    years = {page: _page_year(page) for page in found["page"].unique()}
     out = pd.DataFrame({
         "document": found["page"], "line": None, "rule": found["rule"], "severity": found["severity"],
         "message": found["message"], "found": found["found"], "expected": found["expected"],

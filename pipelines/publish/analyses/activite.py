@@ -30,6 +30,7 @@ from pipelines.publish.analyses.commun import (
     indicateurs_sql,
     latest,
     message,
+    nom_metrique,
     publier_cellules,
     publier_repartition,
     publier_series,
@@ -97,7 +98,7 @@ def resume_activite(ctx: Contexte) -> Resume:
         res.phrases.append(
             f"En {ctx.year}, {LIBELLES[ctx.template]} du {ctx.org} a réalisé {ev.courant.texte(fmt.jours)} "
             f"d'activité ({ev.texte()}).")
-        _noter(res, ev, Publie("activite", "jours", pole=_pole(ctx)))
+        _noter(res, ev, Publie("activite", "jours", nom="jours_pole", pole=_pole(ctx)))
         for t in _totaux_signales(on_axis, ctx.year, ev.courant.report_year):
             res.phrases.append(
                 f"Le total imprimé « {t['categorie']} » ({fmt.jours(t['jours'])} {ALERTE}, {t['source']}) "
@@ -113,7 +114,8 @@ def resume_activite(ctx: Contexte) -> Resume:
             premier = "Première" if axe in AXES_FEMININS else "Premier"
             res.phrases.append(f"{premier} {AXE_LIBELLES.get(axe, axe)} : {top['categorie_norm']}, "
                                f"{ev.courant.texte(fmt.jours)} ({ev.texte()}).")
-            _noter(res, ev, Publie("activite", "jours", pole=_pole(ctx), detail=top["categorie_norm"]))
+            _noter(res, ev, Publie("activite", "jours", nom=nom_metrique("activite", f"axe = '{axe}'"),
+                                         pole=_pole(ctx), detail=top["categorie_norm"]))
     if ctx.template == "pole_support":
         _resume_support(ctx, res)
     res.constats = _dedupe(res.constats)
@@ -132,15 +134,15 @@ def _resume_support(ctx: Contexte, res: Resume) -> None:
     ev = evolution(vintages(ctx, "tickets"), ctx.year, "tickets")
     if ev is not None:
         res.phrases.append(f"Tickets traités en {ctx.year} : {ev.courant.texte()} ({ev.texte()}).")
-        _noter(res, ev, Publie("tickets", "tickets"))
+        _noter(res, ev, Publie("tickets", "tickets", nom="tickets"))
     every = vintages(ctx, "formations")
     agents = evolution(every, ctx.year, "agents")
     days = evolution(every, ctx.year, "jours", formatter=fmt.jours)
     if agents is not None:
         tail = (f", {days.courant.texte(fmt.jours)} de formation ({days.texte()})" if days is not None else "")
         res.phrases.append(f"Formations {ctx.year} : {agents.courant.texte()} agents formés ({agents.texte()}){tail}.")
-        _noter(res, agents, Publie("formations", "agents"))
-        _noter(res, days, Publie("formations", "jours"))
+        _noter(res, agents, Publie("formations", "agents", nom="agents_formes"))
+        _noter(res, days, Publie("formations", "jours", nom="jours_formation"))
 
 
 def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
@@ -151,13 +153,15 @@ def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
     label = AXE_LIBELLES.get(axes[0], axes[0])
     _section(f"Jours d'activité par {label}")
     data = [r for r in activite(ctx) if r["axe"] in axes and not est_total(r["categorie_norm"])]
+    for r in data:  # one chart may join two axes (collectivités and OPH): each point has its metric
+        r["_metrique"] = nom_metrique("activite", f"axe = '{r['axe']}'")
     if not data:
         message(f"Pas de répartition des jours par {label} pour {LIBELLES[ctx.template]} "
                 f"dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
     _barres(ctx, data, "categorie_norm", "jours", titre=f"Jours d'activité par {label}",
             cle_titre=AXE_COLONNES.get(axes[0], label[:1].upper() + label[1:]), mesure_titre="Jours",
-            formatter=fmt.jours, publie=Publie("activite", "jours", pole=_pole(ctx)))
+            formatter=fmt.jours, publie=Publie("activite", "jours", nom_de="_metrique", pole=_pole(ctx)))
 
 
 def graphique_indicateurs(ctx: Contexte) -> None:
@@ -170,7 +174,7 @@ def graphique_indicateurs(ctx: Contexte) -> None:
     graphique_repartitions(ctx, ind)
     _section("Indicateurs clés")
     years, body = _pivot(ind, "indicateur", "valeur", fmt.nombre)
-    publier_cellules(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), detail_de="concept"), ind, "indicateur",
+    publier_cellules(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), poste_de="concept"), ind, "indicateur",
                      "valeur", "Indicateurs clés")
     tableau(["Indicateur", *map(str, years)], body)
     _display(f"<p><small>{_e(sources_texte(ind, ctx))}</small></p>", sources_texte(ind, ctx))
@@ -183,7 +187,7 @@ def graphique_tickets(ctx: Contexte) -> None:
         return
     imprimes(data, "entite", "entite_imprimee", "entite_libelle")
     _barres(ctx, data, "entite_libelle", "tickets", titre="Tickets traités par entité",
-            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre, publie=Publie("tickets", "tickets"))
+            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre, publie=Publie("tickets", "tickets", nom="tickets", poste_de="entite"))
 
 
 def graphique_formations(ctx: Contexte) -> None:
@@ -195,10 +199,10 @@ def graphique_formations(ctx: Contexte) -> None:
     imprimes(data, "type", "type_imprime", "type_libelle")
     _barres(ctx, data, "type_libelle", "agents", titre="Agents formés par type de formation",
             cle_titre="Type de formation", mesure_titre="Agents formés", formatter=fmt.nombre,
-            publie=Publie("formations", "agents"))
+            publie=Publie("formations", "agents", nom="agents_formes", poste_de="type"))
     _barres(ctx, data, "type_libelle", "jours", titre="Jours de formation par type",
             cle_titre="Type de formation", mesure_titre="Jours de formation", formatter=fmt.jours,
-            publie=Publie("formations", "jours"))
+            publie=Publie("formations", "jours", nom="jours_formation", poste_de="type"))
 
 
 def graphique_autres_axes(ctx: Contexte) -> None:
@@ -271,7 +275,7 @@ def graphique_series(ctx: Contexte, ind: list[dict]) -> None:
         facet=alt.Facet("indicateur:N", title=None, sort=order), columns=3,
     ).resolve_scale(y="independent").properties(title=titre)
     years, body = _pivot(data, "indicateur", "valeur", fmt.nombre)
-    publier_series(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), detail_de="concept"), data, "indicateur",
+    publier_series(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), poste_de="concept"), data, "indicateur",
                    "valeur", titre, years)
     _figure(ctx, chart, data, ["Indicateur", *map(str, years)], body)
 
@@ -304,5 +308,5 @@ def graphique_repartitions(ctx: Contexte, ind: list[dict]) -> None:
         ).properties(title=titre, width=380, height=max(120, 16 * len(items)))
         body = [[r["indicateur"], somme([r], "valeur").texte()] for r in
                 sorted(rs, key=lambda r: (est_total(r["indicateur"]), -(r["valeur"] or 0), r["indicateur"]))]
-        publier_repartition(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), detail_de="concept"), rs, titre)
+        publier_repartition(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), poste_de="concept"), rs, titre)
         _figure(ctx, chart, rs, ["Libellé", str(ctx.year)], body)

@@ -385,24 +385,51 @@ def _noter(res: Resume, ev: Evolution | None, publie: Publie | None = None) -> N
 
 @dataclass(frozen=True)
 class Publie:
-    """What the figures of a chart, table or sentence measure: the curated family and its column, and
-    the dimensions the figure is about (a chart's key gives the breakdown member or the adhérent)."""
+    """What the figures of a chart, table or sentence measure: the declared metric (metriques.toml), or
+    the row column naming it when one chart mixes metrics (days by adhérent = collectivités + OPH), and
+    the dimensions the figure is about. An undeclared quantity (the report's key figures) is named
+    `<family>.<measure>` and is not compared with the metrics layer."""
 
     famille: str
     mesure: str
+    nom: str | None = None  # declared metric
+    nom_de: str | None = None  # row column holding the declared metric's name
     pole: str | None = None
     detail: str | None = None
-    par_adherent: bool = False  # the chart's key is the adhérent, not a breakdown member
-    detail_de: str | None = None  # the row's column naming the breakdown member (default: the chart's key)
+    poste_de: str | None = None  # the row's column naming the item (default: the chart's key)
+    par_adherent: bool = False  # the item is an adhérent (the metric's `postes` says so when declared)
+    sans_poste: bool = False  # each figure is the metric's total (a chart of one line per metric)
     partie_de: str | None = None  # element of the total the parts add up to, shown on the same page
     unite: str | None = None
 
-    @property
-    def metrique(self) -> str:
-        return metrique(self.famille, self.mesure)
+    def metrique(self, row: dict | None = None) -> str:
+        if self.nom_de and row and row.get(self.nom_de):
+            return str(row[self.nom_de])
+        return self.nom or metrique(self.famille, self.mesure)
+
+    def adherent_item(self, row: dict | None = None) -> bool:
+        decl = declaration(self.metrique(row))
+        return decl.postes == "adherent" if decl is not None else self.par_adherent
 
     def unite_de(self, row: dict | None = None) -> str | None:
-        return self.unite or (row or {}).get("unite") or unite(self.famille, self.mesure)
+        decl = declaration(self.metrique(row))
+        return self.unite or (decl.unite if decl is not None else None) or (row or {}).get("unite") \
+            or unite(self.famille, self.mesure)
+
+
+def declaration(nom: str):
+    """The declared metric of that name (pipelines.metrics), or None."""
+    from pipelines import metrics
+
+    return metrics.declarations().get(nom)
+
+
+def nom_metrique(famille: str, filtre: str) -> str | None:
+    """The declared metric of a family whose row filter is exactly `filtre` (« axe = 'domaine' »)."""
+    from pipelines import metrics
+
+    return next((m.nom for m in metrics.declarations().values() if m.famille == famille and m.filtre == filtre),
+                None)
 
 
 def _pole_de(rows: list[dict], publie: Publie) -> str | None:
@@ -415,6 +442,12 @@ def _lignes(rows: list[dict]) -> list[tuple[str, int]]:
     for r in rows:
         out += _lignes(r["_parties"]) if r.get("_parties") else [(r.get("document_id"), r.get("line"))]
     return out
+
+
+def _cle_item(ctx: Contexte, publie: Publie, row: dict, key: str, year: int) -> str:
+    item = str(row.get(publie.poste_de)) if publie.poste_de else str(row[key])
+    adherent, detail = (item, None) if publie.adherent_item(row) else (None, item)
+    return cle(publie.metrique(row), ctx.org, adherent, year, _pole_de([row], publie), detail)
 
 
 def publier_series(ctx: Contexte, publie: Publie, data: list[dict], key: str, mesure: str, titre: str,
@@ -431,13 +464,18 @@ def publier_series(ctx: Contexte, publie: Publie, data: list[dict], key: str, me
         vals = [r[mesure] for r in rs if r.get(mesure) is not None]
         valeur = float(sum(vals)) if vals else None
         pole = _pole_de(rs, publie)
-        adherent = str(k) if publie.par_adherent else None
-        detail = publie.detail if publie.par_adherent else (
-            str(rs[0].get(publie.detail_de)) if publie.detail_de else str(k))
+        base = rs[0]["_parties"][0] if rs[0].get("_parties") else rs[0]
+        nom = publie.metrique(base)
+        item = str(base.get(publie.poste_de)) if publie.poste_de else str(k)
+        adherent, detail = (item, None) if publie.adherent_item(base) else (None, item)
+        if publie.sans_poste:
+            adherent, detail = None, None
         parts = [p for r in rs for p in r.get("_parties", [])]
-        derive = sorted({cle(publie.metrique, ctx.org, None, year, pole, str(p[key])) for p in parts})
-        common = dict(metrique=publie.metrique, org=ctx.org, exercice=int(year), adherent=adherent, pole=pole,
-                      detail=detail, unite=publie.unite_de(rs[0]), sources=sources(_lignes(rs)),
+        derive = sorted({_cle_item(ctx, publie, p, key, year) for p in parts})
+        if parts:
+            adherent, detail = (None, AUTRES)
+        common = dict(metrique=nom, org=ctx.org, exercice=int(year), adherent=adherent, pole=pole,
+                      detail=detail, unite=publie.unite_de(base), sources=sources(_lignes(rs)),
                       derive_de=derive, partie_de=publie.partie_de)
         ctx.registre.noter(titre, "point", valeur, annees_titre=title_years, **common)
         ctx.registre.noter(f"{titre} (tableau)", "cellule", valeur, **common)
@@ -452,10 +490,11 @@ def publier_cellules(ctx: Contexte, publie: Publie, data: list[dict], key: str, 
         groups[(r[key], r["exercice"])].append(r)
     for (_k, year), rs in groups.items():
         vals = [r[mesure] for r in rs if r.get(mesure) is not None]
-        ctx.registre.noter(element, "cellule", float(sum(vals)) if vals else None, metrique=publie.metrique,
-                           org=ctx.org, exercice=int(year), pole=_pole_de(rs, publie),
-                           detail=str(rs[0].get(publie.detail_de or key)), unite=publie.unite_de(rs[0]),
-                           sources=sources(_lignes(rs)))
+        item = str(rs[0].get(publie.poste_de or key))
+        adherent, detail = (item, None) if publie.adherent_item(rs[0]) else (None, item)
+        ctx.registre.noter(element, "cellule", float(sum(vals)) if vals else None, metrique=publie.metrique(rs[0]),
+                           org=ctx.org, exercice=int(year), pole=_pole_de(rs, publie), adherent=adherent,
+                           detail=detail, unite=publie.unite_de(rs[0]), sources=sources(_lignes(rs)))
 
 
 def publier_repartition(ctx: Contexte, publie: Publie, rows: list[dict], titre: str) -> None:
@@ -467,8 +506,8 @@ def publier_repartition(ctx: Contexte, publie: Publie, rows: list[dict], titre: 
     for r in rows:
         is_total = r in totals
         ctx.registre.noter(total_element if is_total else f"{titre} (tableau)", "cellule", r.get("valeur"),
-                           metrique=publie.metrique, org=ctx.org, exercice=r["exercice"],
-                           pole=_pole_de([r], publie), detail=str(r.get(publie.detail_de or "indicateur")),
+                           metrique=publie.metrique(r), org=ctx.org, exercice=r["exercice"],
+                           pole=_pole_de([r], publie), detail=str(r.get(publie.poste_de or "indicateur")),
                            unite=publie.unite_de(r), sources=sources(_lignes([r])),
                            partie_de=None if is_total or not totals else total_element)
 
@@ -484,13 +523,14 @@ def publier_resume(ctx: Contexte, res: Resume) -> None:
         for fig in (ev.courant, ev.precedent):
             if fig is None or fig.valeur is None:
                 continue
+            adherent, detail = (publie.detail, None) if publie.adherent_item() else (None, publie.detail)
             pub = ctx.registre.noter(
-                element, "titre", float(fig.valeur), metrique=publie.metrique, org=ctx.org, exercice=fig.exercice,
-                pole=publie.pole, detail=publie.detail, unite=publie.unite_de(),
+                element, "titre", float(fig.valeur), metrique=publie.metrique(), org=ctx.org, exercice=fig.exercice,
+                pole=publie.pole, adherent=adherent, detail=detail, unite=publie.unite_de(),
                 sources=sources(fig.lignes), partie_de=None)
             keys.append(pub.cle)
         if ev.comparable and len(keys) == 2:
-            ctx.registre.noter(element, "titre", float(ev.variation), metrique=f"{publie.metrique}.variation",
+            ctx.registre.noter(element, "titre", float(ev.variation), metrique=f"{publie.metrique()}.variation",
                                org=ctx.org, exercice=ev.courant.exercice, pole=publie.pole, detail=publie.detail,
                                unite="%", derive_de=keys)
 

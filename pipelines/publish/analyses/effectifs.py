@@ -29,6 +29,10 @@ from pipelines.publish.comparaison import Chiffre, compare, evolution
 
 # ---------------------------------------------------------------- ressources humaines
 
+# The declared metric (metriques.toml) of each staff column the page shows.
+METRIQUES_RH = {"emplois": "emplois_budgetaires", "pourvus": "postes_pourvus"}
+
+
 def effectifs(ctx: Contexte) -> list[dict]:
     """Staff by grade: items only (no total, sub-total nor « dont » line: « (*) dont 2 ingénieurs à 80 % » is
     already counted in its grade)."""
@@ -67,7 +71,7 @@ def resume_rh(ctx: Contexte) -> Resume:
                 continue
             ev = compare(cur, _effectif(by[prev_year], column) if prev_year else None)
             parts.append(f"{cur.texte()} {what} ({ev.texte()})")
-            _noter(res, ev, Publie("effectifs", column))
+            _noter(res, ev, Publie("effectifs", column, nom=METRIQUES_RH[column]))
         if parts:
             res.phrases.append(f"Au {_date_fr(date)} : {', '.join(parts)}.")
     cond, pats = _domaine_sql(ctx.template)
@@ -97,4 +101,4 @@ def graphique_effectifs(ctx: Contexte) -> None:
         r["filiere"] = r.get("filiere") or "non précisée"
     _barres(ctx, data, "filiere", "pourvus", titre="Postes pourvus par filière",
             cle_titre="Filière", entete="Filière (postes pourvus)", mesure_titre="Postes pourvus",
-            formatter=fmt.nombre, publie=Publie("effectifs", "pourvus"))
+            formatter=fmt.nombre, publie=Publie("effectifs", "pourvus", nom=METRIQUES_RH["pourvus"]))

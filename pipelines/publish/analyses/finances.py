@@ -16,6 +16,7 @@ from pipelines.publish.analyses.commun import (
     _noter,
     _rubrique,
     _section,
+    declaration,
     du_texte,
     est_total,
     latest,
@@ -28,6 +29,16 @@ from pipelines.publish.analyses.graphiques import _barres, _figure, _signal_enco
 from pipelines.publish.comparaison import MESURES, evolution
 
 # ---------------------------------------------------------------- finances
+
+# The declared metric (metriques.toml) of a contribution by its measure.
+METRIQUES_CONTRIBUTIONS = {"total": "contribution_totale", "cotisation": "cotisation"}
+
+
+def _nom_budget(sens: str | None, section: str | None, mesure: str | None) -> str | None:
+    """The declared budget metric of (sens, section, measure), e.g. depenses_investissement_realise."""
+    nom = f"{sens}_{section}_{mesure}"
+    return nom if declaration(nom) is not None else None
+
 
 def finances(ctx: Contexte) -> list[dict]:
     data = latest(ctx.con, "finances", ctx.org, ctx.year, ("perimetre", "concept", "mesure", "niveau"))
@@ -79,7 +90,7 @@ def resume_finances(ctx: Contexte) -> Resume:
         res.phrases.append(
             f"{SENS.get(sens, sens).capitalize()} {SECTIONS.get(section, f'de {section}')} {quoi} en {ctx.year} : "
             f"{ev.courant.texte(fmt.euros)} ({ev.texte()}){taux_txt}.")
-        _noter(res, ev, Publie("finances", mesure, detail=f"{section} — {sens}"))
+        _noter(res, ev, Publie("finances", mesure, nom=_nom_budget(sens, section, mesure)))
         res.constats += prevu.constats
     _resume_contributions(ctx, res)
     if not res.phrases:
@@ -111,7 +122,7 @@ def _resume_contributions(ctx: Contexte, res: Resume) -> None:
         phrase += (f" ; premier contributeur : {top} ({fmt.euros(cur.composition[top])}, "
                    f"{fmt.pourcent(share)} du total)")
     res.phrases.append(phrase + ".")
-    _noter(res, ev, Publie("contributions", cur.cle[0] if cur.cle else "montant"))
+    _noter(res, ev, Publie("contributions", "montant", nom=METRIQUES_CONTRIBUTIONS.get(cur.cle[0] if cur.cle else "")))
 
 
 def graphique_budget(ctx: Contexte) -> None:
@@ -149,8 +160,10 @@ def graphique_budget(ctx: Contexte) -> None:
         body.append([r["bloc"], r["chapitre_libelle"], somme([r], "prevu").texte(fmt.euros),
                      somme([r], "realise").texte(fmt.euros), fmt.pourcent(taux + 100 if taux is not None else None)])
     for col in ("prevu", "realise"):
-        publier_cellules(ctx, Publie("finances", col, detail_de="chapitre_libelle"),
-                         [r for r in data if r.get(col) is not None], "chapitre_libelle", col,
+        rows_ = [dict(r, _metrique=_nom_budget(r["sens"], r["section"], r.get("mesure") if col == "realise" else col))
+                 for r in data if r.get(col) is not None]
+        publier_cellules(ctx, Publie("finances", col, nom_de="_metrique", poste_de="chapitre_libelle"),
+                         rows_, "chapitre_libelle", col,
                          f"Chapitres budgétaires {ctx.year}, prévu et réalisé (tableau)")
     _figure(ctx, chart, data, ["Bloc", "Chapitre", "Prévu", "Réalisé", "Taux de réalisation"], body)
 
@@ -159,15 +172,19 @@ def graphique_budget_historique(ctx: Contexte) -> None:
     data = _rubrique(ctx, "Réalisé par exercice", finances, "tableau budgétaire")
     if not data:
         return
+    for r in data:
+        r["_metrique"] = _nom_budget(r["sens"], r["section"], r.get("mesure"))
     _barres(ctx, data, "bloc", "realise", titre="Réalisé par section et sens",
             cle_titre="Section et sens", entete="Bloc", mesure_titre="Réalisé", formatter=fmt.euros,
-            euros=True, ligne=True, publie=Publie("finances", "realise"))
+            euros=True, ligne=True, publie=Publie("finances", "realise", nom_de="_metrique", sans_poste=True))
 
 
 def graphique_contributions(ctx: Contexte) -> None:
     data = _rubrique(ctx, "Contributions par adhérent", contributions, "tableau des contributions des adhérents")
     if not data:
         return
+    for r in data:
+        r["_metrique"] = METRIQUES_CONTRIBUTIONS.get(r.get("mesure"))
     _barres(ctx, data, "adherent", "montant", titre="Contributions des adhérents",
             cle_titre="Adhérent", mesure_titre="Contributions", formatter=fmt.euros, euros=True,
-            publie=Publie("contributions", "montant", par_adherent=True))
+            publie=Publie("contributions", "montant", nom_de="_metrique", par_adherent=True))

@@ -87,7 +87,8 @@ def metric_checks(con, pubs: pd.DataFrame) -> list[dict]:
     for pub in rows.astype(object).where(rows.notna(), None).to_dict("records"):
         if pub["valeur"] is None:
             continue
-        shown = f"{_where(pub)} montre {_fmt(pub['valeur'])} {pub['unite'] or ''} pour {_quoi(pub)}"
+        unit = f" {pub['unite']}" if pub["unite"] else ""
+        shown = f"{_where(pub)} montre {_fmt(pub['valeur'])}{unit} pour {_quoi(pub)}"
         if pub["reference"] is None:
             out.append(_row("publication.metric", pub, statut="absente", found=_fmt(pub["valeur"]),
                             expected="aucune valeur de la métrique",

@@ -17,7 +17,7 @@ that foots with the sum of the items within rounding (the n·u/2 rule of expecta
 niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
 have niveau `poste`. A printed total is never added to its items, a sub-item never to its item.
 
-Python API: `declarations()`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.
+Python API: `declarations()`, `usage(name)`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class Metrique:
     bloc: str = "table_id"
     blocs: tuple[str, ...] = field(default_factory=tuple)
     denombrement: bool = False
+    rubrique: str = ""  # the heading pages group the metric under (« Investissement — dépenses »)
+    axe: str = ""  # activity: the analysis axis whose rows are the items (the filter follows)
+    cle_mesure: str = ""  # the measure's code (realise, realise_reports, total, cotisation …)
 
     @property
     def vue(self) -> str:
@@ -72,6 +75,8 @@ def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:
         raise BilansError(f"déclarations de métriques illisibles ({path}) : {exc}") from exc
     out: dict[str, Metrique] = {}
     for block in blocks:
+        if block.get("axe") and "filtre" not in block:
+            block = {**block, "filtre": f"axe = {_quote(block['axe'])}"}
         try:
             m = Metrique(**{**block, "blocs": tuple(block.get("blocs", ()))})
         except TypeError as exc:
@@ -82,6 +87,17 @@ def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:
             raise BilansError(f"métrique {m.nom} : postes = « {m.postes} » (attendu : detail ou adherent)")
         out[m.nom] = m
     return out
+
+
+@cache
+def usage(name: str, path: Path = DECLARATIONS) -> tuple[str, ...]:
+    """The metrics a use names in the [usages] table of metriques.toml (« contributions »: the
+    measures of a member's contribution, in order of preference). Raises BilansError if unknown."""
+    with open(path, "rb") as fh:
+        usages = tomllib.load(fh).get("usages", {})
+    if name not in usages or any(m not in declarations(path) for m in usages[name]):
+        raise BilansError(f"usage de métriques inconnu ou mal déclaré dans {path.name} : {name}")
+    return tuple(usages[name])
 
 
 def _quote(text: str) -> str:
@@ -152,10 +168,10 @@ def _metrics_sql(metrics: list[Metrique]) -> str:
         QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line) = 1
     ),
     choix AS (
-        -- one block per total: the declared order of blocks, then a block whose total foots
+        -- one block per total: a block whose printed total foots, then the declared order of blocks
         SELECT {_KEY}, bloc, valeur, CASE WHEN kind = 's' THEN 'somme_des_postes' ELSE 'total_imprime' END AS niveau,
                sources FROM totaux
-        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY rang NULLS LAST, tombe DESC, line, bloc DESC) = 1
+        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY tombe DESC, rang NULLS LAST, line, bloc DESC) = 1
     ),
     valeurs AS (
         SELECT {_KEY}, g_adherent AS adherent, NULL AS detail, valeur, niveau, sources FROM choix
@@ -197,7 +213,10 @@ def create_metric_views(con, path: Path = DECLARATIONS) -> None:
         body = "SELECT " + ", ".join(f"NULL AS {c}" for c in COLUMNS) + ", NULL AS serie WHERE false"
     # computed once per build (a table, the views read it): the level rule is a few window passes
     # over every curated row, too slow to re-run at each query of a page
-    con.execute("DROP VIEW IF EXISTS metriques_millesimes")
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'metriques_millesimes'"
+                       ).fetchone()
+    if kind and kind[0] == "VIEW":  # a store of an earlier version of this module
+        con.execute("DROP VIEW metriques_millesimes")
     con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS SELECT {cols}, serie FROM ({body})")
     con.execute(f"""
         CREATE OR REPLACE VIEW metriques AS

@@ -32,6 +32,8 @@ from pipelines.publish.briefing_data import (  # noqa: F401 — also the names t
 )
 from pipelines.publish.briefing_html import (  # noqa: F401
     CSS,
+    MEASURE_COLOURS,
+    measure_label,
     render_card,
     render_cards,
     render_comparison,
@@ -45,25 +47,28 @@ DEFAULT_PORT = 8866
 
 
 def altair_chart(points: list[HistoryPoint], comparison: list[ComparisonRow], year: int):
-    """Evolution of the contribution and comparison with the other adhérents (Altair)."""
+    """Evolution of the contribution, one series per measure (contribution totale, cotisation …),
+    and comparison with the other adhérents in the chosen one's measure (Altair)."""
     import altair as alt
 
     # The printed name goes under the year when it differs (renamed adhérent: one series, change noted).
     names = {p.printed_name for p in points}
     hist = alt.Data(values=[{"exercice": f"{p.year} ({p.printed_name})" if len(names) > 1 else str(p.year),
-                             "montant": p.contribution or 0, "nom": p.printed_name,
-                             "montant_txt": fmt.euros(p.contribution), "choisi": p.year == year}
-                            for p in points])
+                             "mesure": measure_label(m), "montant": value, "nom": p.printed_name,
+                             "montant_txt": fmt.euros(value), "choisi": p.year == year}
+                            for p in points for m, value in p.par_mesure.items()])
     comp = alt.Data(values=[{"adherent": r.adherent, "montant": r.contribution, "choisi": r.selected,
                              "montant_txt": fmt.euros(r.contribution), "part_txt": fmt.pourcent(r.part)}
                             for r in comparison])
     color = alt.condition("datum.choisi", alt.value("#000091"), alt.value("#a8a8d8"))
-    evolution = alt.Chart(hist, title="Contribution par exercice").mark_bar().encode(
+    evolution = alt.Chart(hist, title="Contribution par exercice, par mesure").mark_bar().encode(
         x=alt.X("exercice:O", title="Exercice", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("montant:Q", title="Contribution (€)", axis=alt.Axis(format=",.0f")),
-        color=color,
-        tooltip=[alt.Tooltip("exercice:O", title="Exercice"), alt.Tooltip("nom:N", title="Nom imprimé"),
-                 alt.Tooltip("montant_txt:N", title="Contribution")],
+        xOffset=alt.XOffset("mesure:N"),
+        y=alt.Y("montant:Q", title="Montant (€)", axis=alt.Axis(format=",.0f")),
+        color=alt.Color("mesure:N", title="Mesure", scale=alt.Scale(range=list(MEASURE_COLOURS))),
+        opacity=alt.condition("datum.choisi", alt.value(1.0), alt.value(0.55)),
+        tooltip=[alt.Tooltip("exercice:O", title="Exercice"), alt.Tooltip("mesure:N", title="Mesure"),
+                 alt.Tooltip("nom:N", title="Nom imprimé"), alt.Tooltip("montant_txt:N", title="Montant")],
     ).properties(width=320, height=240)
     compared = alt.Chart(comp, title=f"Contributions des adhérents en {year}").mark_bar().encode(
         y=alt.Y("adherent:N", sort="-x", title=None),
@@ -208,7 +213,7 @@ class Dashboard:
         comp = self.data.comparison(org, adherent, year)
         self.cards.value = render_cards(kf)
         self.history.value = render_history(points, kf.lineage, year)
-        self.comparison.value = render_comparison(comp, year)
+        self.comparison.value = render_comparison(comp, year, self.data.mesure(org, year, adherent))
         self.projections.value = render_projections(self.data.projections(org, adherent))
         if self.with_chart:
             from IPython import get_ipython

@@ -251,6 +251,8 @@ class HistoryPoint:
     flagged: bool
     sources: list[Source] = field(default_factory=list)  # of the contribution
     cite_texte: bool = False  # the contribution is printed in the prose (a bullet), not in a table
+    mesure: str | None = None  # the metric `contribution` is in (contribution_totale, cotisation …)
+    par_mesure: dict[str, float] = field(default_factory=dict)  # every measure printed that year
 
 
 @dataclass
@@ -294,42 +296,43 @@ class BriefingData:
         except duckdb.Error as exc:
             raise BilansError(f"magasin illisible : {self.db_path} ({str(exc).splitlines()[0]})") from None
         try:
-            self.contributions = self._rows(con, """
-                SELECT org, exercice, report_year, document_id, line, adherent,
-                       coalesce(adherent_imprime, adherent) AS imprime, lower(categorie) AS categorie,
-                       CAST(montant AS DOUBLE) AS montant, coalesce(source, 'tableau') AS source
-                FROM contributions WHERE montant IS NOT NULL AND adherent IS NOT NULL
-                  AND lower(categorie) <> 'cotisation_votee' -- a projection, not an exercice's actuals
-                QUALIFY row_number() OVER (PARTITION BY org, exercice, adherent, lower(categorie)
-                                           ORDER BY report_year DESC, line) = 1""", "contributions")
-            self.projections_rows = self._rows(con, """
-                SELECT org, exercice, report_year, document_id, line, adherent, CAST(montant AS DOUBLE) AS montant
-                FROM contributions WHERE montant IS NOT NULL AND adherent IS NOT NULL
-                  AND lower(categorie) = 'cotisation_votee'
-                QUALIFY row_number() OVER (PARTITION BY org, exercice, adherent
-                                           ORDER BY report_year DESC, line) = 1""", "contributions")
-            self.activite = self._rows(con, """
-                SELECT org, exercice, report_year, document_id, line, lower(pole) AS pole,
-                       coalesce(categorie_norm, categorie) AS entite, categorie AS imprime, jours
-                FROM activite WHERE lower(axe) IN ('collectivite', 'oph') AND jours IS NOT NULL
-                QUALIFY row_number() OVER (PARTITION BY org, exercice, lower(pole), lower(axe),
-                                           coalesce(categorie_norm, categorie)
-                                           ORDER BY report_year DESC, line) = 1""", "activite")
-            self.tickets = self._rows(con, """
-                SELECT org, exercice, report_year, document_id, line, entite, entite AS imprime, tickets
-                FROM tickets WHERE tickets IS NOT NULL
-                QUALIFY row_number() OVER (PARTITION BY org, exercice, entite
-                                           ORDER BY report_year DESC, line) = 1""", "tickets")
-            self.formations = self._rows(con, """
-                SELECT org, exercice, report_year, document_id, line, lower(type) AS type, agents, jours
-                FROM formations
-                QUALIFY row_number() OVER (PARTITION BY org, exercice, lower(type)
-                                           ORDER BY report_year DESC, line) = 1""", "formations")
+            from pipelines.metrics import declarations, usage
+
+            # every figure comes from the metrics layer (pipelines/metrics.py): one measure per
+            # metric, one vintage rule, never a total added to its items
+            self.mesures = {n: declarations()[n].mesure for n in usage("contributions")}
+            contributions = self._metric_rows(con, usage("contributions"), "poste")
+            self.contributions = [dict(r, categorie=r["metrique"], montant=r["valeur"])
+                                  for r in contributions if r["adherent"]]
+            self.projections_rows = [dict(r, montant=r["valeur"]) for r in
+                                     self._metric_rows(con, usage("projections"), "poste") if r["adherent"]]
+            self.totaux = {(r["org"], r["exercice"], r["metrique"]): r
+                           for r in self._metric_rows(con, usage("contributions"), "total")}
+            self.activite = [dict(r, entite=r["adherent"], jours=r["valeur"]) for r in
+                             self._metric_rows(con, usage("jours_adherent"), "poste") if r["adherent"]]
+            self.tickets = [dict(r, entite=r["detail"], tickets=r["valeur"]) for r in
+                            self._metric_rows(con, ("tickets",), "poste") if r["detail"]]
+            self.formations = [dict(r, agents=r["valeur"]) for r in
+                               self._metric_rows(con, ("agents_formes",), "total")]
+            printed = self._rows(con, """
+                SELECT document_id, line, coalesce(adherent_imprime, adherent) AS imprime,
+                       coalesce(source, 'tableau') AS source FROM contributions""", "contributions")
+            printed += self._rows(con, "SELECT document_id, line, categorie AS imprime, 'tableau' AS source "
+                                       "FROM activite", "activite")
+            printed += self._rows(con, "SELECT document_id, line, entite_imprimee AS imprime, 'tableau' AS source "
+                                       "FROM tickets", "tickets")
             findings = self._rows(con, """
                 SELECT document_id, line, rule, severity, message, family FROM findings
                 WHERE document_id IS NOT NULL AND line IS NOT NULL""", "findings")
         finally:
             con.close()
+        # the printed name and origin (table or prose) of a figure's first line
+        by_line = {(r["document_id"], r["line"]): r for r in printed}
+        for rows in (self.contributions, self.activite, self.tickets):
+            for r in rows:
+                found = by_line.get((r["document_id"], r["line"]), {})
+                r["imprime"] = found.get("imprime") or r.get("entite") or r.get("adherent")
+                r["source"] = found.get("source", "tableau")
         self.findings: dict[tuple[str, int], list[tuple[str | None, Finding]]] = defaultdict(list)
         for f in findings:
             self.findings[(f["document_id"], f["line"])].append(
@@ -348,12 +351,28 @@ class BriefingData:
     def lineage(self, adherent: str) -> str:
         return self.ref.lineage(adherent, self._seen.get(adherent))
 
+    @classmethod
+    def _metric_rows(cls, con, names: tuple[str, ...], which: str) -> list[dict]:
+        """Rows of `metriques` for these metrics: "poste" (items) or "total" (the metric's totals),
+        with `lignes` [(document_id, line)] and the first of them as document_id, line."""
+        placeholders = ", ".join("?" * len(names))
+        level = "niveau = 'poste'" if which == "poste" else "niveau <> 'poste' AND detail IS NULL"
+        rows = cls._rows(con, f"""
+            SELECT metrique, org, exercice, report_year, adherent, lower(pole) AS pole, detail, valeur, sources
+            FROM metriques WHERE metrique IN ({placeholders}) AND valeur IS NOT NULL AND {level}
+            ORDER BY org, exercice, metrique""", "metriques", list(names))
+        for r in rows:
+            r["lignes"] = [(d, int(n)) for d, _, n in (x.rpartition(":") for x in (r["sources"] or "").split(", "))
+                           if d]
+            r["document_id"], r["line"] = r["lignes"][0] if r["lignes"] else (None, None)
+        return rows
+
     @staticmethod
-    def _rows(con, sql: str, table: str) -> list[dict]:
+    def _rows(con, sql: str, table: str, params: list | None = None) -> list[dict]:
         import duckdb
 
         try:
-            cur = con.execute(sql)
+            cur = con.execute(sql, params or [])
         except duckdb.CatalogException:
             return []  # an older store without this table: the figure shows as absent
         except duckdb.Error as exc:
@@ -405,92 +424,103 @@ class BriefingData:
     def _findings(self, rows: list[dict], family: str) -> list[Finding]:
         found: list[Finding] = []
         for r in rows:
-            for fam, finding in self.findings.get((r["document_id"], r["line"]), []):
-                if (fam is None or fam == family) and finding not in found:
-                    found.append(finding)
+            for doc, line in r.get("lignes") or [(r["document_id"], r["line"])]:
+                for fam, finding in self.findings.get((doc, line), []):
+                    if (fam is None or fam == family) and finding not in found:
+                        found.append(finding)
         return found
 
     @staticmethod
     def _sources(rows: list[dict]) -> list[Source]:
-        return [Source(r["report_year"], r["document_id"], r["line"]) for r in rows]
+        return [Source(r["report_year"], doc, line) for r in rows
+                for doc, line in (r.get("lignes") or [(r["document_id"], r["line"])])]
 
-    def _contribution_rows(self, org: str, year: int, adherent: str) -> list[dict]:
-        rows = [r for r in self.contributions
-                if r["org"] == org and r["exercice"] == year and r["groupe"] == adherent]
-        # The total paid when printed, else the cotisation; the categories are the last resort.
-        return ([r for r in rows if r["categorie"] == "total"] or [r for r in rows if r["categorie"] == "cotisation"]
-                or rows)
+    def _measure_of(self, org: str, year: int, adherent: str) -> str | None:
+        """The measure the adhérent's contribution of that year is published in: the first metric of
+        the « contributions » usage (metriques.toml) its report prints for it."""
+        printed = {r["categorie"] for r in self.contributions
+                   if r["org"] == org and r["exercice"] == year and r["groupe"] == adherent}
+        return next((m for m in self.mesures if m in printed), None)
 
-    def _contribution_chiffre(self, org: str, year: int, adherent: str, measure: str | None = None
-                              ) -> Chiffre | None:
+    def mesure(self, org: str, year: int, adherent: str) -> str | None:
+        """The metric the adhérent's contribution of that year is published in (None: no contribution)."""
+        return self._measure_of(org, year, adherent)
+
+    def mesure_label(self, measure: str | None) -> str:
+        return self.mesures.get(measure or "", "contribution")
+
+    def _contribution_rows(self, org: str, year: int, adherent: str, measure: str | None = None) -> list[dict]:
+        """The adhérent's rows of one measure (by default the year's measure): never two measures added."""
+        measure = measure or self._measure_of(org, year, adherent)
+        return [r for r in self.contributions if r["org"] == org and r["exercice"] == year
+                and r["groupe"] == adherent and r["categorie"] == measure]
+
+    def _contribution_chiffre(self, org: str, year: int, adherent: str, measure: str) -> Chiffre | None:
         """The amount of one exercice as a figure of a series: its measure, and the entities
         it adds up (a successor's history sums its predecessors)."""
-        rows = [r for r in self.contributions if r["org"] == org and r["exercice"] == year
-                and r["groupe"] == adherent and r["categorie"] == measure] or self._contribution_rows(org, year, adherent)
+        rows = self._contribution_rows(org, year, adherent, measure)
         if not rows:
             return None
-        measure = self._measure(rows)
         composition: dict[str, float] = defaultdict(float)
         for r in rows:
             composition[r["adherent"]] += r["montant"]
         return Chiffre(sum(r["montant"] for r in rows), exercice=year, report_year=rows[0]["report_year"],
-                       cle=(measure, adherent), composition=dict(composition),
+                       cle=(self.mesure_label(measure), adherent), composition=dict(composition),
                        libelles={a: a for a in composition})
 
     def contribution_evolution(self, org: str, adherent: str, year: int) -> str:
-        """The change from the previous exercice, through the shared comparison (same measure only)."""
-        cur = self._contribution_chiffre(org, year, adherent)
-        earlier = [y for y in self.years(org, adherent) if y < year]
+        """The change from the previous exercice printed in the same measure (comparaison.compare:
+        one series only, the measure named)."""
+        measure = self._measure_of(org, year, adherent)
+        cur = self._contribution_chiffre(org, year, adherent, measure) if measure else None
+        earlier = [y for y in self.years(org, adherent) if y < year and self._contribution_rows(org, y, adherent, measure)]
         if cur is None or not earlier:
             return ""
-        prev = self._contribution_chiffre(org, earlier[-1], adherent, cur.cle[0])
+        prev = self._contribution_chiffre(org, earlier[-1], adherent, measure)
         return compare(cur, prev, formatter=fmt.euros).texte()
 
-    def contribution_measure(self, org: str, year: int, adherent: str) -> str | None:
-        """The measure of the amount shown for (adhérent, exercice): « total », « cotisation »… (None: none)."""
-        rows = self._contribution_rows(org, year, adherent)
-        return self._measure(rows).replace(" ", "_") if rows else None
-
-    @staticmethod
-    def _measure(rows: list[dict]) -> str:
-        return rows[0]["categorie"] if len({r["categorie"] for r in rows}) == 1 else "somme des catégories"
-
     def _totals_by_adherent(self, org: str, year: int, measure: str | None = None) -> dict[str, float]:
-        """Each adhérent's amount; with `measure`, only those printed in that measure, so that a
-        share is never taken of a total that mixes a cotisation with another's total contribution."""
+        """Each adhérent's amount in one measure (by default, each in the measure of its year)."""
         out: dict[str, float] = {}
         for name in {r["groupe"] for r in self.contributions if r["org"] == org and r["exercice"] == year}:
-            rows = self._contribution_rows(org, year, name)
-            if rows and (measure is None or self._measure(rows) == measure):
+            rows = self._contribution_rows(org, year, name, measure)
+            if rows:
                 out[name] = sum(r["montant"] for r in rows)
         return out
 
     def _contribution_note(self, org: str, adherent: str, year: int, rows: list[dict]) -> str:
-        what = ("" if not rows or rows[0]["categorie"] == "total" else
-                "cotisation" if rows[0]["categorie"] == "cotisation" else "somme des catégories (pas de total imprimé)")
-        if any(r.get("source") == "texte" for r in rows):
-            what = ", ".join(x for x in (what, "cité dans le texte") if x)
+        what = "cité dans le texte" if any(r.get("source") == "texte" for r in rows) else ""
         change = self.contribution_evolution(org, adherent, year)
         return " ; ".join(x for x in (what, change) if x)
 
+    def _grand_total(self, org: str, year: int, measure: str | None, totals: dict[str, float]) -> tuple[float, list]:
+        """The members' total in that measure: the metric's total (printed total when it foots),
+        else the sum of the members' amounts; and its rows (sources)."""
+        row = self.totaux.get((org, year, measure))
+        if row is not None:
+            return row["valeur"], [row]
+        return sum(totals.values()), []
+
     def key_figures(self, org: str, adherent: str, year: int) -> KeyFigures:
-        contrib_rows = self._contribution_rows(org, year, adherent)
+        measure = self._measure_of(org, year, adherent)
+        contrib_rows = self._contribution_rows(org, year, adherent, measure) if measure else []
         montant = sum(r["montant"] for r in contrib_rows) if contrib_rows else None
+        label = self.mesure_label(measure)
         contribution = Figure(
-            "contribution", "Contribution versée", montant, fmt.euros(montant),
-            self._sources(contrib_rows), self._findings(contrib_rows, "contributions"),
+            "contribution", f"{label[:1].upper()}{label[1:]} versée" if measure else "Contribution versée",
+            montant, fmt.euros(montant), self._sources(contrib_rows), self._findings(contrib_rows, "contributions"),
             self._contribution_note(org, adherent, year, contrib_rows))
 
-        measure = self._measure(contrib_rows) if contrib_rows else None
         totals = self._totals_by_adherent(org, year, measure)
         left_out = len(self._totals_by_adherent(org, year)) - len(totals)
-        grand_total = sum(totals.values())
+        grand_total, total_rows = self._grand_total(org, year, measure, totals)
         part_value = montant / grand_total * 100 if montant is not None and grand_total else None
-        note = f"sur {fmt.euros(grand_total)} versés par {len(totals)} adhérents" if totals else ""
+        note = (f"{label} : {fmt.euros(montant)} sur {fmt.euros(grand_total)} versés par "
+                f"{len(totals)} adhérents" if totals and montant is not None else "")
         if totals and left_out:
             note += f" (hors {left_out} adhérent(s) imprimé(s) dans une autre mesure)"
-        part = Figure("part", "Part des recettes du syndicat", part_value, fmt.pourcent(part_value),
-                      self._sources(contrib_rows), list(contribution.findings), note)
+        part = Figure("part", "Part du total versé par les adhérents", part_value, fmt.pourcent(part_value),
+                      self._sources(contrib_rows + total_rows), list(contribution.findings), note)
 
         act = [r for r in self.activite if r["org"] == org and r["exercice"] == year and r["groupe"] == adherent]
         jours: list[Figure] = []
@@ -512,8 +542,7 @@ class BriefingData:
                          self._sources(tk), self._findings(tk, "tickets"),
                          "" if tk else "pas de décompte par adhérent cette année")
 
-        fo = [r for r in self.formations if r["org"] == org and r["exercice"] == year and r["agents"] is not None]
-        fo_total = [r for r in fo if r["type"] == "total"] or fo
+        fo_total = [r for r in self.formations if r["org"] == org and r["exercice"] == year]
         agents = sum(r["agents"] for r in fo_total) if fo_total else None
         formations = Figure("formations", "Agents formés", agents, fmt.nombre(agents),
                             self._sources(fo_total), self._findings(fo_total, "formations"),
@@ -525,25 +554,29 @@ class BriefingData:
                           contribution, part, jours, tickets, formations, total_jours)
 
     def history(self, org: str, adherent: str) -> list[HistoryPoint]:
-        """Every exercice of the organisme, one line even across a renaming."""
+        """Every exercice of the organisme, one line even across a renaming; each measure of the
+        contribution in its own column (`par_mesure`), the year's measure named (`mesure`)."""
         points = []
         for year in self.years(org):
             kf = self.key_figures(org, adherent, year)
             if not kf.has_data:
                 continue
             rows = self._contribution_rows(org, year, adherent)
+            par_mesure = {m: sum(r["montant"] for r in self._contribution_rows(org, year, adherent, m))
+                          for m in self.mesures if self._contribution_rows(org, year, adherent, m)}
             points.append(HistoryPoint(
                 year, ", ".join(kf.printed_names) or adherent, kf.contribution.value, kf.part.value,
                 kf.total_jours, kf.tickets.value,
                 any(f.flagged for f in kf.figures if f.key != "formations"),
-                kf.contribution.sources, any(r.get("source") == "texte" for r in rows)))
+                kf.contribution.sources, any(r.get("source") == "texte" for r in rows),
+                mesure=self._measure_of(org, year, adherent), par_mesure=par_mesure))
         return points
 
     def comparison(self, org: str, adherent: str, year: int) -> list[ComparisonRow]:
         """The adhérents ranked by what they paid, among those printed in the chosen one's measure."""
-        own = self._contribution_rows(org, year, adherent)
-        totals = self._totals_by_adherent(org, year, self._measure(own) if own else None)
-        grand_total = sum(totals.values())
+        measure = self._measure_of(org, year, adherent)
+        totals = self._totals_by_adherent(org, year, measure) if measure else {}
+        grand_total = self._grand_total(org, year, measure, totals)[0]
         rows = [ComparisonRow(name, value, value / grand_total * 100 if grand_total else None, name == adherent)
                 for name, value in totals.items()]
         return sorted(rows, key=lambda r: (-r.contribution, _key(r.adherent)))

@@ -15,7 +15,10 @@ from pipelines.publish import fmt, registre
 from pipelines.publish.briefing_data import BriefingData, ComparisonRow, HistoryPoint
 from pipelines.publish.briefing_html import (
     CSS,
+    MEASURE_COLOURS,
     _e,
+    history_measures,
+    measure_label,
     render_cards,
     render_comparison,
     render_history,
@@ -48,31 +51,46 @@ def slug(text: str) -> str:
     return re.sub(r"[^0-9a-z]+", "-", text).strip("-") or "adherent"
 
 
-def svg_history(points: list[HistoryPoint], year: int, width: int = 420, height: int = 220) -> str:
-    """Bar chart of the contribution per exercice, drawn as inline SVG."""
-    values = [p.contribution or 0 for p in points]
+def svg_history(points: list[HistoryPoint], year: int, width: int = 420, height: int = 240) -> str:
+    """Bar chart of the contribution per exercice, one bar and one colour per measure (contribution
+    totale, cotisation …, named in the legend), the chosen year in full colour; inline SVG."""
+    measures = history_measures(points)
+    colour = {m: MEASURE_COLOURS[i % len(MEASURE_COLOURS)] for i, m in enumerate(measures)}
+    values = [v for p in points for v in p.par_mesure.values()]
     top = max(values, default=0) or 1
-    left, bottom, pad = 10, 40, 8
+    left, bottom, pad, legend = 10, 40, 8, 22
     slot = (width - left * 2) / max(len(points), 1)
+    bar_w = (slot - 2 * pad) / max(len(measures), 1)
     bars = []
     max_chars = max(int((slot - 2 * pad) / 6), 4)  # ~6 px per character at 11 px
     for i, p in enumerate(points):
         name = p.printed_name if len(p.printed_name) <= max_chars else p.printed_name[: max_chars - 1] + "…"
-        h = (height - bottom - 30) * (p.contribution or 0) / top
-        x = left + i * slot + pad
-        y = height - bottom - h
-        fill = "#000091" if p.year == year else "#a8a8d8"
+        x0 = left + i * slot + pad
+        for j, m in enumerate(measures):
+            value = p.par_mesure.get(m)
+            if value is None:
+                continue
+            h = (height - bottom - 30 - legend) * value / top
+            x, y = x0 + j * bar_w, height - bottom - h
+            opacity = "1" if p.year == year else "0.45"
+            bars.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="{colour[m]}" '
+                f'fill-opacity="{opacity}" data-mesure="{_e(m)}">'
+                f"<title>{_e(p.year)} : {_e(measure_label(m))} {_e(fmt.euros(value))} ({_e(p.printed_name)})"
+                f"</title></rect>"
+                f'<text x="{x + bar_w / 2:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-size="10">'
+                f"{_e(fmt.euros(value))}</text>")
         bars.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{slot - 2 * pad:.1f}" height="{h:.1f}" fill="{fill}">'
-            f"<title>{_e(p.year)} : {_e(fmt.euros(p.contribution))} ({_e(p.printed_name)})</title></rect>"
-            f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{y - 6:.1f}" text-anchor="middle" font-size="12">'
-            f"{_e(fmt.euros(p.contribution))}</text>"
-            f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 18:.1f}" text-anchor="middle" '
+            f'<text x="{x0 + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 18:.1f}" text-anchor="middle" '
             f'font-size="13">{_e(p.year)}</text>'
-            f'<text x="{x + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 34:.1f}" text-anchor="middle" '
+            f'<text x="{x0 + (slot - 2 * pad) / 2:.1f}" y="{height - bottom + 34:.1f}" text-anchor="middle" '
             f'font-size="11" fill="#555">{_e(name)}</text>')
+    keys = "".join(
+        f'<rect x="{left + k * 150}" y="4" width="12" height="12" fill="{colour[m]}"/>'
+        f'<text x="{left + k * 150 + 16}" y="14" font-size="12">{_e(measure_label(m))}</text>'
+        for k, m in enumerate(measures))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-            f'aria-label="Contribution par exercice" font-family="Arial, sans-serif">'
+            f'aria-label="Contribution par exercice et par mesure" font-family="Arial, sans-serif">{keys}'
             f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" stroke="#888"/>'
             f'{"".join(bars)}</svg>')
 
@@ -175,7 +193,7 @@ def page(data: BriefingData, org: str, adherent: str, year: int, reg: registre.R
         f"{render_cards(kf)}"
         f'<div class="bf"><h2>Évolution et comparaison</h2><div class="bf-charts">'
         f"<div>{svg_history(points, year)}</div><div>{svg_comparison(comp)}</div></div></div>"
-        f'<div class="bf-tables">{render_history(points, kf.lineage, year)}{render_comparison(comp, year)}</div>'
+        f'<div class="bf-tables">{render_history(points, kf.lineage, year)}{render_comparison(comp, year, data.mesure(org, year, adherent))}</div>'
         f"{render_projections(data.projections(org, adherent))}"
         f'<div class="bf bf-foot">Sources : magasin « {_e(data.db_path.name)} », valeur du rapport le plus '
         "récent pour chaque chiffre. ⚠ : chiffre signalé par les contrôles de cohérence. Les formations sont "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 
+from pipelines.metrics import usage
 from pipelines.publish import fmt
 from pipelines.publish.briefing_data import (
     ComparisonRow,
@@ -19,6 +20,10 @@ from pipelines.publish.briefing_data import (
 )
 
 # --------------------------------------------------------------------------- HTML
+
+MESURES_CONTRIBUTION = usage("contributions")
+# one colour per measure of the contribution (DSFR blue, red marianne, green), distinct in print
+MEASURE_COLOURS = ("#000091", "#c9191e", "#18753c")
 
 CSS = """
 .bf { font-family: "Marianne", "Segoe UI", Arial, sans-serif; color: #1e1e1e; font-size: 18px; line-height: 1.4; }
@@ -81,17 +86,42 @@ def _history_source(p: HistoryPoint) -> str:
     return sources_label(p.sources) + (" — cité dans le texte" if p.cite_texte else "")
 
 
+def history_measures(points: list[HistoryPoint]) -> list[str]:
+    """The measures of the contribution the history shows, in the order of the declarations."""
+    seen: list[str] = []
+    for p in points:
+        seen += [m for m in p.par_mesure if m not in seen]
+    order = {m: i for i, m in enumerate(MESURES_CONTRIBUTION)}
+    return sorted(seen, key=lambda m: order.get(m, len(order)))
+
+
+def measure_label(measure: str) -> str:
+    from pipelines.metrics import declarations
+
+    m = declarations().get(measure)
+    label = m.mesure if m else measure
+    return label[:1].upper() + label[1:]
+
+
 def render_history(points: list[HistoryPoint], lineage: str, year: int) -> str:
+    """One column per measure of the contribution (contribution totale, cotisation …): a year
+    printed in two measures shows both, never one measure for some years and another for others."""
+    measures = history_measures(points)
+    several = len(measures) > 1
     rows = "".join(
         f'<tr class="{"bf-sel" if p.year == year else ""}" data-year="{p.year}"><td>{p.year}</td>'
-        f'<td class="bf-name">{_e(p.printed_name)}</td><td>{_e(fmt.euros(p.contribution))}</td>'
-        f"<td>{_e(fmt.pourcent(p.part))}</td><td>{_e(fmt.jours(p.jours))}</td>"
+        f'<td class="bf-name">{_e(p.printed_name)}</td>'
+        + "".join(f'<td data-mesure="{_e(m)}">{_e(fmt.euros(p.par_mesure.get(m)))}</td>' for m in measures)
+        + f"<td>{_e(fmt.pourcent(p.part))}"
+        + (f' <small>({_e(measure_label(p.mesure).lower())})</small>' if several and p.mesure else "")
+        + f"</td><td>{_e(fmt.jours(p.jours))}</td>"
         f"<td>{_e(fmt.nombre(p.tickets))}</td><td>{'⚠' if p.flagged else ''}</td>"
         f'<td class="bf-name bf-src">{_e(_history_source(p))}</td></tr>'
         for p in points)
+    heads = "".join(f"<th>{_e(measure_label(m))}</th>" for m in measures) or "<th>Contribution</th>"
     return (f'<div class="bf"><h2>Évolution : {_e(lineage)}</h2>'
-            '<table class="bf-history"><thead><tr><th>Exercice</th><th class="bf-name">Nom imprimé</th><th>Contribution</th>'
-            "<th>Part des recettes</th><th>Jours d'activité</th><th>Tickets</th><th></th>"
+            '<table class="bf-history"><thead><tr><th>Exercice</th><th class="bf-name">Nom imprimé</th>'
+            f"{heads}<th>Part du total des adhérents</th><th>Jours d'activité</th><th>Tickets</th><th></th>"
             '<th class="bf-name">Source de la contribution</th></tr></thead>'
             f"<tbody>{rows}</tbody></table></div>")
 
@@ -110,11 +140,14 @@ def render_projections(projections: list[Projection]) -> str:
             f'<th class="bf-name">Source</th></tr></thead><tbody>{rows}</tbody></table></div>')
 
 
-def render_comparison(rows: list[ComparisonRow], year: int) -> str:
+def render_comparison(rows: list[ComparisonRow], year: int, measure: str | None = None) -> str:
+    """Every adhérent printed in the chosen one's measure that year, ranked; the measure named."""
+    what = f" ({measure_label(measure).lower()})" if measure else ""
     body = "".join(
         f'<tr class="{"bf-sel" if r.selected else ""}"><td>{i}</td><td class="bf-name">{_e(r.adherent)}</td>'
         f"<td>{_e(fmt.euros(r.contribution))}</td><td>{_e(fmt.pourcent(r.part))}</td></tr>"
         for i, r in enumerate(rows, 1))
-    return (f'<div class="bf"><h2>Comparaison avec les autres adhérents en {_e(year)}</h2>'
-            '<table class="bf-comparison"><thead><tr><th>Rang</th><th class="bf-name">Adhérent</th><th>Contribution</th>'
-            f"<th>Part</th></tr></thead><tbody>{body}</tbody></table></div>")
+    return (f'<div class="bf"><h2>Comparaison avec les autres adhérents en {_e(year)}{_e(what)}</h2>'
+            '<table class="bf-comparison"><thead><tr><th>Rang</th><th class="bf-name">Adhérent</th>'
+            f"<th>{_e(measure_label(measure) if measure else 'Contribution')}</th>"
+            f"<th>Part du total</th></tr></thead><tbody>{body}</tbody></table></div>")

@@ -225,3 +225,47 @@ def _liste(ch: Chiffre, concepts: list[str]) -> str:
     extra = len(concepts) - 4
     more = f" et {extra} autre{'s' if extra > 1 else ''}" if extra > 0 else ""
     return ", ".join(shown) + more
+
+
+# ---------------------------------------------------------------- metrics (pipelines/metrics.py)
+
+def chiffre_metrique(rows: list[dict], exercice: int, cle: tuple = (),
+                     regroupe: Callable[[str], str] | None = None) -> Chiffre | None:
+    """The figure of one exercice from the rows of one metric (`metrics.valeurs` records, or rows
+    marked by `analyses.metrique`): the metric's total, its items as composition.
+
+    rows: one metric, one total per exercice (filter adherent/pole beforehand); cle: (measure, perimeter);
+    regroupe: item -> the item it continues as (a renamed adhérent, OPALY -> VALDEVY), so that two
+    years of one line compare.
+    """
+    total = next((r for r in rows if r["exercice"] == exercice and r.get("detail") is None
+                  and r.get("niveau") != "poste"), None)
+    if total is None or total.get("valeur") is None:
+        return None
+    items = [r for r in rows if r["exercice"] == exercice and r.get("niveau") == "poste"
+             and r.get("report_year") == total.get("report_year")]
+    composition: dict[str, float] = {}
+    for r in items:
+        item = str(r.get("detail") or r.get("adherent"))
+        item = regroupe(item) if regroupe else item
+        composition[item] = composition.get(item, 0.0) + float(r["valeur"])
+    return Chiffre(float(total["valeur"]), constats=list(total.get("_constats", [])), exercice=exercice,
+                   report_year=total.get("report_year"), cle=cle or (total.get("metrique"),),
+                   composition=composition, libelles={c: c for c in composition},
+                   imprime=total.get("niveau") == "total_imprime",
+                   lignes=list(total.get("_lignes", [])))
+
+
+def evolution_metrique(rows: list[dict], year: int, *, formatter: Callable = fmt.nombre, cle: tuple = (),
+                       nomenclature: bool = True, regroupe: Callable[[str], str] | None = None
+                       ) -> Evolution | None:
+    """The figure of `year` and its change from the previous exercice of the same metric: one
+    series, one measure, each year's value under the metric's vintage rule."""
+    cur = chiffre_metrique(rows, year, cle, regroupe)
+    if cur is None:
+        return None
+    earlier = sorted({r["exercice"] for r in rows if r["exercice"] < year})
+    if not earlier:
+        return Evolution(cur, formatter=formatter)
+    prev = chiffre_metrique(rows, earlier[-1], cle, regroupe)
+    return compare(cur, prev, formatter=formatter, nomenclature=nomenclature)

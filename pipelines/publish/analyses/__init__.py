@@ -70,11 +70,12 @@ from pipelines.publish.analyses.commun import (
 )
 from pipelines.publish.analyses.effectifs import effectifs, graphique_effectifs, resume_rh
 from pipelines.publish.analyses.finances import (
+    chapitres,
     contributions,
-    finances,
     graphique_budget,
     graphique_budget_historique,
     graphique_contributions,
+    historique_budget,
     resume_finances,
 )
 from pipelines.publish.analyses.graphiques import chart_bundle, montrer
@@ -91,7 +92,7 @@ A_LA_UNE = "bilans_a_la_une"
 __all__ = [
     "LIBELLES", "POLES", "POLE_TEMPLATES", "ROOT", "TABLES", "TEMPLATES", "TITRES", "Contexte", "Resume",
     "activite", "chart_bundle", "connecter", "constats_document", "contributions", "effectifs", "entete",
-    "finances", "formations", "graphique_activite", "graphique_autres_axes", "graphique_budget",
+    "chapitres", "historique_budget", "formations", "graphique_activite", "graphique_autres_axes", "graphique_budget",
     "graphique_budget_historique", "graphique_contributions", "graphique_effectifs", "graphique_formations",
     "graphique_indicateurs", "graphique_qualite", "graphique_tickets", "has_data", "indicateurs", "latest",
     "liste_constats", "message", "montrer", "ouvrir", "pires_tableaux", "resolve_db", "resume", "rows",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from pipelines.metrics import Metrique, declarations
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
-    ALERTE,
     AXE_COLONNES,
     AXE_LIBELLES,
     AXES,
@@ -28,9 +28,8 @@ from pipelines.publish.analyses.commun import (
     est_total,
     indicateurs,
     indicateurs_sql,
-    latest,
     message,
-    nom_metrique,
+    metrique,
     publier_cellules,
     publier_repartition,
     publier_series,
@@ -46,10 +45,10 @@ from pipelines.publish.analyses.graphiques import (
     _pivot,
     _signal_encoding,
     annees,
-    imprimes,
+    imprimes_du_magasin,
     titre_annees,
 )
-from pipelines.publish.comparaison import evolution
+from pipelines.publish.comparaison import evolution, evolution_metrique
 
 # ---------------------------------------------------------------- activity pôles
 
@@ -58,64 +57,77 @@ def _poles_sql(ctx: Contexte) -> tuple[str, list[str]]:
     return f"AND pole IN ({', '.join('?' * len(poles))})", poles
 
 
+def _axes() -> dict[str, Metrique]:
+    """analysis axis -> the metric of the days on that axis (metriques.toml, `axe`)."""
+    return {m.axe: m for m in declarations().values() if m.famille == "activite" and m.axe}
+
+
 def _pole(ctx: Contexte) -> str | None:
     """The pôle a pôle notebook's figures are about (its first activite.pole value); None elsewhere."""
     return POLES[ctx.template][0] if ctx.template in POLES else None
 
 
 def activite(ctx: Contexte) -> list[dict]:
-    where, poles = _poles_sql(ctx)
-    data = latest(ctx.con, "activite", ctx.org, ctx.year, ("pole", "axe", "concept"), where, poles)
-    for r in data:
-        r["categorie_norm"] = r.get("categorie_norm") or r.get("categorie")
-    return ctx.marquer(data)
+    """The days of the notebook's pôles on every axis, from the metrics layer: the items of each axis
+    (niveau `detail`) and its total (`categorie_norm` « Total », niveau `total`), never both added."""
+    out = []
+    for axe, m in _axes().items():
+        for pole in POLES[ctx.template]:
+            for r in metrique(ctx, m.nom, pole=pole):
+                poste = r["niveau"] == "poste"
+                label = (r.get("detail") or r.get("adherent")) if poste else "Total"
+                out.append({**r, "axe": axe, "categorie": label, "categorie_norm": label, "concept": label,
+                            "jours": r["valeur"], "niveau": "detail" if poste else "total",
+                            "niveau_metrique": r["niveau"]})
+    return out
 
 
-def _axe_reference(items: list[dict], year: int) -> str | None:
-    axes = {r["axe"] for r in items if r["exercice"] == year}
-    ordered = [a for a in AXES if a in axes] + sorted(a for a in axes if a not in AXES and a)
-    return ordered[0] if ordered else None
+def _jours_pole(ctx: Contexte) -> list[dict]:
+    """The total days of the first of the notebook's pôles the report of `year` gives (metric
+    `jours_pole`: one axis, its printed total when it foots), every exercice up to `year`."""
+    for pole in POLES[ctx.template]:
+        rows = metrique(ctx, "jours_pole", pole=pole)
+        if any(r["exercice"] == ctx.year and r.get("detail") is None for r in rows):
+            return rows
+    return []
 
 
-def _totaux_signales(rows: list[dict], year: int, report_year: int | None) -> list[dict]:
-    return [r for r in rows if r["exercice"] == year and r.get("report_year") == report_year
-            and r.get("niveau") == "total" and r["signale"]]
+def _serie_poste(rows: list[dict], poste: str) -> list[dict]:
+    """One item of an axis across the exercices, as a series of its own."""
+    return [dict(r, detail=None, niveau="total_imprime") for r in rows
+            if r["niveau"] == "detail" and r["categorie_norm"] == poste]
 
 
 def resume_activite(ctx: Contexte) -> Resume:
-    data = activite(ctx)
     res = Resume()
-    items = [r for r in data if r.get("niveau") not in ("total", "sous_total")]
-    ref = _axe_reference(items, ctx.year)
-    if ref is None:
+    pole_rows = _jours_pole(ctx)
+    ev = evolution_metrique(pole_rows, ctx.year, formatter=fmt.jours) if pole_rows else None
+    if ev is None:
         res.phrases.append(f"Le bilan {ctx.year} ne donne pas de jours d'activité pour {LIBELLES[ctx.template]}.")
         _resume_series(ctx, res)
     else:
-        where, poles = _poles_sql(ctx)
-        every = vintages(ctx, "activite", where, poles)
-        on_axis = [r for r in every if r["axe"] == ref]
-        ev = evolution(on_axis, ctx.year, "jours", formatter=fmt.jours)
         res.phrases.append(
             f"En {ctx.year}, {LIBELLES[ctx.template]} du {ctx.org} a réalisé {ev.courant.texte(fmt.jours)} "
             f"d'activité ({ev.texte()}).")
-        _noter(res, ev, Publie("activite", "jours", nom="jours_pole", pole=_pole(ctx)))
-        for t in _totaux_signales(on_axis, ctx.year, ev.courant.report_year):
-            res.phrases.append(
-                f"Le total imprimé « {t['categorie']} » ({fmt.jours(t['jours'])} {ALERTE}, {t['source']}) "
-                f"est signalé par les contrôles ; le chiffre ci-dessus est la somme des lignes.")
-            res.constats += t["_constats"]
+        _noter(res, ev, Publie("activite", "jours", nom="jours_pole", pole=pole_rows[0].get("pole")))
+        total = next(r for r in pole_rows if r["exercice"] == ctx.year and r.get("detail") is None)
+        if total["niveau"] == "somme_des_postes" and len(total["_lignes"]) > 1:
+            res.phrases.append("Aucun total imprimé ne tombe juste sur ses lignes : le chiffre ci-dessus est la "
+                               f"somme des lignes ({total['source']}).")
+        data = activite(ctx)
+        items = [r for r in data if r["niveau"] == "detail"]
         for axe in [a for a in AXES if any(r["axe"] == a and r["exercice"] == ctx.year for r in items)]:
             now = [r for r in items if r["axe"] == axe and r["exercice"] == ctx.year]
             top = max(now, key=lambda r: r["jours"] or 0)
-            serie = [r for r in every if r["axe"] == axe and r.get("concept") == top.get("concept")]
-            ev = evolution(serie, ctx.year, "jours", formatter=fmt.jours)
+            ev = evolution_metrique(_serie_poste([r for r in data if r["axe"] == axe], top["categorie_norm"]),
+                                    ctx.year, formatter=fmt.jours)
             if ev is None:
                 continue
             premier = "Première" if axe in AXES_FEMININS else "Premier"
             res.phrases.append(f"{premier} {AXE_LIBELLES.get(axe, axe)} : {top['categorie_norm']}, "
                                f"{ev.courant.texte(fmt.jours)} ({ev.texte()}).")
-            _noter(res, ev, Publie("activite", "jours", nom=nom_metrique("activite", f"axe = '{axe}'"),
-                                         pole=_pole(ctx), detail=top["categorie_norm"]))
+            _noter(res, ev, Publie("activite", "jours", nom=top["metrique"], pole=top.get("pole"),
+                                   detail=top["categorie_norm"]))
     if ctx.template == "pole_support":
         _resume_support(ctx, res)
     res.constats = _dedupe(res.constats)
@@ -123,21 +135,33 @@ def resume_activite(ctx: Contexte) -> Resume:
 
 
 def tickets(ctx: Contexte) -> list[dict]:
-    return ctx.marquer(latest(ctx.con, "tickets", ctx.org, ctx.year, ("concept",)))
+    """Tickets per entité (the items of the metric `tickets`) and their total (entite « Total »)."""
+    return [dict(r, entite=r["detail"] or "Total", tickets=r["valeur"]) for r in metrique(ctx, "tickets")]
 
 
 def formations(ctx: Contexte) -> list[dict]:
-    return ctx.marquer(latest(ctx.con, "formations", ctx.org, ctx.year, ("concept",)))
+    """Agents trained and days of training per type (metrics `agents_formes`, `jours_formation`),
+    one row per (exercice, type); the total has type « total »."""
+    rows: dict[tuple, dict] = {}
+    for nom, column in (("agents_formes", "agents"), ("jours_formation", "jours")):
+        for r in metrique(ctx, nom):
+            kind = r["detail"] or "total"
+            row = rows.setdefault((r["exercice"], kind), {**r, "type": kind, "agents": None, "jours": None,
+                                                         "_constats": [], "_lignes": []})
+            row[column] = r["valeur"]
+            row["_constats"] = _dedupe(row["_constats"] + r["_constats"])
+            row["_lignes"] = sorted(set(row["_lignes"]) | set(r["_lignes"]))
+            row["signale"] = bool(row["_constats"])
+    return sorted(rows.values(), key=lambda r: (r["exercice"], r["type"] == "total", r["type"]))
 
 
 def _resume_support(ctx: Contexte, res: Resume) -> None:
-    ev = evolution(vintages(ctx, "tickets"), ctx.year, "tickets")
+    ev = evolution_metrique(metrique(ctx, "tickets"), ctx.year)
     if ev is not None:
         res.phrases.append(f"Tickets traités en {ctx.year} : {ev.courant.texte()} ({ev.texte()}).")
         _noter(res, ev, Publie("tickets", "tickets", nom="tickets"))
-    every = vintages(ctx, "formations")
-    agents = evolution(every, ctx.year, "agents")
-    days = evolution(every, ctx.year, "jours", formatter=fmt.jours)
+    agents = evolution_metrique(metrique(ctx, "agents_formes"), ctx.year)
+    days = evolution_metrique(metrique(ctx, "jours_formation"), ctx.year, formatter=fmt.jours)
     if agents is not None:
         tail = (f", {days.courant.texte(fmt.jours)} de formation ({days.texte()})" if days is not None else "")
         res.phrases.append(f"Formations {ctx.year} : {agents.courant.texte()} agents formés ({agents.texte()}){tail}.")
@@ -153,15 +177,13 @@ def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
     label = AXE_LIBELLES.get(axes[0], axes[0])
     _section(f"Jours d'activité par {label}")
     data = [r for r in activite(ctx) if r["axe"] in axes and not est_total(r["categorie_norm"])]
-    for r in data:  # one chart may join two axes (collectivités and OPH): each point has its metric
-        r["_metrique"] = nom_metrique("activite", f"axe = '{r['axe']}'")
     if not data:
         message(f"Pas de répartition des jours par {label} pour {LIBELLES[ctx.template]} "
                 f"dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
     _barres(ctx, data, "categorie_norm", "jours", titre=f"Jours d'activité par {label}",
             cle_titre=AXE_COLONNES.get(axes[0], label[:1].upper() + label[1:]), mesure_titre="Jours",
-            formatter=fmt.jours, publie=Publie("activite", "jours", nom_de="_metrique", pole=_pole(ctx)))
+            formatter=fmt.jours, publie=Publie("activite", "jours"))
 
 
 def graphique_indicateurs(ctx: Contexte) -> None:
@@ -185,24 +207,23 @@ def graphique_tickets(ctx: Contexte) -> None:
                      "décompte de tickets")
     if not data:
         return
-    imprimes(data, "entite", "entite_imprimee", "entite_libelle")
-    _barres(ctx, data, "entite_libelle", "tickets", titre="Tickets traités par entité",
-            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre, publie=Publie("tickets", "tickets", nom="tickets", poste_de="entite"))
+    _barres(ctx, data, "entite", "tickets", titre="Tickets traités par entité",
+            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre, publie=Publie("tickets", "tickets"))
 
 
 def graphique_formations(ctx: Contexte) -> None:
     """Agents trained and days of training by type, stacked: the printed total is the height of the
-    stack, never a bar beside its parts."""
+    stack, never a bar beside its parts; types under the label the report prints (« métiers »)."""
     data = _rubrique(ctx, "Formations", formations, "tableau des formations")
     if not data:
         return
-    imprimes(data, "type", "type_imprime", "type_libelle")
+    imprimes_du_magasin(ctx, data, "formations", "type", "type_imprime", "type_libelle")
     _barres(ctx, data, "type_libelle", "agents", titre="Agents formés par type de formation",
             cle_titre="Type de formation", mesure_titre="Agents formés", formatter=fmt.nombre,
-            publie=Publie("formations", "agents", nom="agents_formes", poste_de="type"))
+            publie=Publie("formations", "agents", nom="agents_formes"))
     _barres(ctx, data, "type_libelle", "jours", titre="Jours de formation par type",
             cle_titre="Type de formation", mesure_titre="Jours de formation", formatter=fmt.jours,
-            publie=Publie("formations", "jours", nom="jours_formation", poste_de="type"))
+            publie=Publie("formations", "jours", nom="jours_formation"))
 
 
 def graphique_autres_axes(ctx: Contexte) -> None:

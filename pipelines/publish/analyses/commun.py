@@ -17,7 +17,8 @@ import duckdb
 
 from pipelines.errors import InvalidParameters
 from pipelines.publish.comparaison import Chiffre, Evolution
-from pipelines.publish.registre import Registre, annees_du_titre, cle, metrique, sources, unite
+from pipelines.publish.registre import Registre, annees_du_titre, cle, sources, unite
+from pipelines.publish.registre import metrique as non_declaree
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -154,6 +155,36 @@ def latest(con: duckdb.DuckDBPyConnection, table: str, org: str, year: int, keys
     return rows(con, sql, [org, year, year, *(params or [])])
 
 
+def metrique(ctx: Contexte, nom: str, **filtres) -> list[dict]:
+    """The values of one declared metric (pipelines/metrics.py) as of the report of `ctx.year`,
+    each marked like a curated row: `source` (first line), `_lignes` (every line it is traced to),
+    `signale`, `signalement`, `_constats` (findings on any of those lines, for that exercice).
+
+    filtres: those of `metrics.valeurs` (exercice, adherent, pole, detail)."""
+    from pipelines.metrics import valeurs
+
+    out = []
+    for r in valeurs(ctx.con, nom, org=ctx.org, jusqu_a=ctx.year, **filtres).to_dict("records"):
+        r = {k: (None if _nan(v) else _plain(v)) for k, v in r.items()}
+        lignes = [(d, int(n)) for d, _, n in (x.rpartition(":") for x in (r["sources"] or "").split(", ")) if d]
+        r["_lignes"] = lignes
+        r["document_id"], r["line"] = lignes[0] if lignes else (None, None)
+        r["exercice"] = int(r["exercice"])
+        # a sum of several lines: a finding on one of them quotes that line's figure, not the sum
+        single = r if len(lignes) == 1 else {**r, "valeur": None}
+        flags = [f for d, n in lignes for f in ctx.signalements({**single, "document_id": d, "line": n})]
+        r["source"] = ctx.source(r["document_id"], r["line"]) + (" et suiv." if len(lignes) > 1 else "")
+        r["signale"] = bool(flags)
+        r["signalement"] = " ; ".join(f"{f['rule']} : {f['message']}" for f in flags)
+        r["_constats"] = _dedupe(flags)
+        out.append(r)
+    return out
+
+
+def _nan(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def est_total(libelle: str | None) -> bool:
     return bool(libelle) and bool(_TOTAL.match(libelle))
 
@@ -240,10 +271,14 @@ class Contexte:
 def _autre_chiffre(finding: dict, row: dict) -> bool:
     """A key figure on a line of several (a synthesis row) is not flagged by a finding that
     quotes another of the line's figures (« 77 mises en production » leaves « 3 974 boîtes » alone)."""
-    text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get("found") or "")).replace(",", ".")
-    if row.get("valeur") is None or not re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if row.get("valeur") is None:
         return False
-    return abs(float(text) - float(row["valeur"])) > 1e-6
+    quoted = []
+    for key in ("found", "expected"):  # a text.table finding quotes the prose (found) and the table (expected)
+        text = re.sub(r"[\s\u202f\u00a0]", "", str(finding.get(key) or "")).replace(",", ".")
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            quoted.append(float(text))
+    return bool(quoted) and all(abs(q - float(row["valeur"])) > 1e-6 for q in quoted)
 
 
 def _annee(year: Any) -> int:
@@ -403,9 +438,12 @@ class Publie:
     unite: str | None = None
 
     def metrique(self, row: dict | None = None) -> str:
-        if self.nom_de and row and row.get(self.nom_de):
+        """The row's own metric when it comes from the metrics layer (`metrique` column), unless the page
+        names it (`nom_de`, `nom`); `<family>.<measure>` for a quantity no metric declares."""
+        row = row or {}
+        if self.nom_de and row.get(self.nom_de):
             return str(row[self.nom_de])
-        return self.nom or metrique(self.famille, self.mesure)
+        return self.nom or row.get("metrique") or non_declaree(self.famille, self.mesure)
 
     def adherent_item(self, row: dict | None = None) -> bool:
         decl = declaration(self.metrique(row))
@@ -440,13 +478,26 @@ def _pole_de(rows: list[dict], publie: Publie) -> str | None:
 def _lignes(rows: list[dict]) -> list[tuple[str, int]]:
     out = []
     for r in rows:
-        out += _lignes(r["_parties"]) if r.get("_parties") else [(r.get("document_id"), r.get("line"))]
+        if r.get("_parties"):
+            out += _lignes(r["_parties"])
+        else:  # a value of the metrics layer is traced to every line it sums
+            out += r.get("_lignes") or [(r.get("document_id"), r.get("line"))]
     return out
 
 
-def _cle_item(ctx: Contexte, publie: Publie, row: dict, key: str, year: int) -> str:
+def _dims(publie: Publie, row: dict, key: str) -> tuple[str | None, str | None]:
+    """(adhérent, detail) of a figure: a value of the metrics layer says them itself; a curated row's
+    item is the chart's key (or `poste_de`), an adhérent when the metric's items are adhérents."""
+    if publie.sans_poste:
+        return None, None
+    if "_lignes" in row and "metrique" in row:
+        return row.get("adherent"), row.get("detail")
     item = str(row.get(publie.poste_de)) if publie.poste_de else str(row[key])
-    adherent, detail = (item, None) if publie.adherent_item(row) else (None, item)
+    return (item, None) if publie.adherent_item(row) else (None, item)
+
+
+def _cle_item(ctx: Contexte, publie: Publie, row: dict, key: str, year: int) -> str:
+    adherent, detail = _dims(publie, row, key)
     return cle(publie.metrique(row), ctx.org, adherent, year, _pole_de([row], publie), detail)
 
 
@@ -460,16 +511,13 @@ def publier_series(ctx: Contexte, publie: Publie, data: list[dict], key: str, me
     for r in data:
         groups[(r[key], r["exercice"])].append(r)
     title_years = annees_du_titre(titre)
-    for (k, year), rs in groups.items():
+    for (_k, year), rs in groups.items():
         vals = [r[mesure] for r in rs if r.get(mesure) is not None]
         valeur = float(sum(vals)) if vals else None
         pole = _pole_de(rs, publie)
         base = rs[0]["_parties"][0] if rs[0].get("_parties") else rs[0]
         nom = publie.metrique(base)
-        item = str(base.get(publie.poste_de)) if publie.poste_de else str(k)
-        adherent, detail = (item, None) if publie.adherent_item(base) else (None, item)
-        if publie.sans_poste:
-            adherent, detail = None, None
+        adherent, detail = _dims(publie, base, key)
         parts = [p for r in rs for p in r.get("_parties", [])]
         derive = sorted({_cle_item(ctx, publie, p, key, year) for p in parts})
         if parts:
@@ -490,8 +538,7 @@ def publier_cellules(ctx: Contexte, publie: Publie, data: list[dict], key: str, 
         groups[(r[key], r["exercice"])].append(r)
     for (_k, year), rs in groups.items():
         vals = [r[mesure] for r in rs if r.get(mesure) is not None]
-        item = str(rs[0].get(publie.poste_de or key))
-        adherent, detail = (item, None) if publie.adherent_item(rs[0]) else (None, item)
+        adherent, detail = _dims(publie, rs[0], key)
         ctx.registre.noter(element, "cellule", float(sum(vals)) if vals else None, metrique=publie.metrique(rs[0]),
                            org=ctx.org, exercice=int(year), pole=_pole_de(rs, publie), adherent=adherent,
                            detail=detail, unite=publie.unite_de(rs[0]), sources=sources(_lignes(rs)))
@@ -588,8 +635,9 @@ def sources_texte(data: list[dict], ctx: Contexte) -> str:
     """'Sources : rapport_a.txt (l. 500, 501) ; rapport_b.txt (l. 600)'."""
     by_doc: dict[str, set[int]] = defaultdict(set)
     for r in data:
-        if r.get("document_id") is not None and r.get("line") is not None:
-            by_doc[r["document_id"]].add(int(r["line"]))
+        for doc, line in r.get("_lignes") or [(r.get("document_id"), r.get("line"))]:
+            if doc is not None and line is not None:
+                by_doc[doc].add(int(line))
     order = sorted(by_doc, key=lambda d: (ctx.documents.get(d, {}).get("report_year") or 0, d))
     parts = [f"{ctx.source(d, None)} (l. {', '.join(str(n) for n in sorted(by_doc[d]))})" for d in order]
     return "Sources : " + (" ; ".join(parts) if parts else "—")

@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-
+from pipelines.metrics import Metrique, declarations, usage
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
-    SECTIONS,
-    SENS,
     Contexte,
     Publie,
     Resume,
@@ -16,82 +13,83 @@ from pipelines.publish.analyses.commun import (
     _noter,
     _rubrique,
     _section,
-    declaration,
     du_texte,
-    est_total,
-    latest,
     message,
+    metrique,
     publier_cellules,
     somme,
-    vintages,
 )
 from pipelines.publish.analyses.graphiques import _barres, _figure, _signal_encoding
-from pipelines.publish.comparaison import MESURES, evolution
+from pipelines.publish.comparaison import evolution_metrique
+
+# the measures of the budget a page shows as « réalisé », in order of preference for the year
+REALISES = ("realise", "realise_reports")
 
 # ---------------------------------------------------------------- finances
 
-# The declared metric (metriques.toml) of a contribution by its measure.
-METRIQUES_CONTRIBUTIONS = {"total": "contribution_totale", "cotisation": "cotisation"}
 
-
-def _nom_budget(sens: str | None, section: str | None, mesure: str | None) -> str | None:
-    """The declared budget metric of (sens, section, measure), e.g. depenses_investissement_realise."""
-    nom = f"{sens}_{section}_{mesure}"
-    return nom if declaration(nom) is not None else None
-
-
-def finances(ctx: Contexte) -> list[dict]:
-    data = latest(ctx.con, "finances", ctx.org, ctx.year, ("perimetre", "concept", "mesure", "niveau"))
-    for r in data:
-        r["bloc"] = f"{(r.get('section') or '').capitalize()} — {SENS.get(r.get('sens'), r.get('sens'))}"
-        r["chapitre_libelle"] = " ".join(x for x in (r.get("chapitre"), r.get("libelle")) if x)
-    return ctx.marquer([r for r in data if not est_total(r.get("libelle")) and r.get("chapitre")])
-
-
-def contributions(ctx: Contexte) -> list[dict]:
-    """One figure per adhérent and exercice: the printed 'total' category, else the cotisation, else
-    the sum of the categories; projections (« vote 2023 ») are left out."""
-    data = ctx.marquer(latest(ctx.con, "contributions", ctx.org, ctx.year, ("concept", "mesure", "perimetre")))
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in data:
-        if r.get("niveau") == "detail" and r.get("mesure") != "cotisation_votee":
-            groups[(r["exercice"], r["adherent"])].append(r)
-    out = []
-    for (ex, adh), rs in sorted(groups.items()):
-        base = [r for r in rs if r.get("mesure") == "total"] or [r for r in rs if r.get("mesure") == "cotisation"] or rs
-        fig = somme(base, "montant")
-        out.append({"exercice": ex, "adherent": adh, "montant": fig.valeur, "_constats": fig.constats,
-                    "signale": bool(fig.constats), "mesure": base[0].get("mesure"),
-                    "signalement": " ; ".join(f"{f['rule']} : {f['message']}" for f in fig.constats),
-                    "source": " ; ".join(r["source"] for r in base) + (
-                        " (cité dans le texte)" if any(du_texte(r) for r in base) else ""),
-                    "document_id": base[0]["document_id"], "line": base[0]["line"]})
+def budget() -> dict[str, dict[str, Metrique]]:
+    """rubrique (« Investissement — dépenses ») -> measure code -> metric, in the declarations' order."""
+    out: dict[str, dict[str, Metrique]] = {}
+    for m in declarations().values():
+        if m.famille == "finances" and m.rubrique:
+            out.setdefault(m.rubrique, {})[m.cle_mesure] = m
     return out
+
+
+def _realise_de_l_annee(ctx: Contexte, mesures: dict[str, Metrique]) -> tuple[Metrique, list[dict]] | None:
+    """The measure of réalisé the report gives for `year` (réalisé, else réalisé + reports), its rows."""
+    for code in REALISES:
+        if code in mesures:
+            rows = metrique(ctx, mesures[code].nom)
+            if any(r["exercice"] == ctx.year for r in rows):
+                return mesures[code], rows
+    return None
+
+
+def historique_budget(ctx: Contexte) -> list[dict]:
+    """The total of each rubrique and measure of réalisé per exercice: one value per (rubrique,
+    measure, exercice), never a sum over two reports nor over two measures."""
+    out = []
+    for rubrique, mesures in budget().items():
+        for code in REALISES:
+            if code in mesures:
+                m = mesures[code]
+                for r in metrique(ctx, m.nom, detail=None):
+                    out.append({**r, "bloc": f"{rubrique} ({m.mesure})", "realise": r["valeur"]})
+    return out
+
+
+def contributions(ctx: Contexte, nom: str = "contribution_totale") -> list[dict]:
+    """One figure per adhérent and exercice in one measure (contribution totale, cotisation …)."""
+    m = declarations()[nom]
+    return [dict(r, montant=r["valeur"], mesure=m.mesure) for r in metrique(ctx, m.nom)
+            if r["niveau"] == "poste" and r.get("adherent")]
 
 
 def resume_finances(ctx: Contexte) -> Resume:
     res = Resume()
-    every = [r for r in vintages(ctx, "finances") if r.get("niveau") == "detail" and r.get("chapitre")]
-    blocs = sorted({(r["section"], r["sens"]) for r in every if r["exercice"] == ctx.year and r.get("realise") is not None},
-                   key=lambda b: (b[0] != "fonctionnement", b[1] != "depenses", str(b)))
-    for section, sens in blocs:
-        bloc = [r for r in every if r["section"] == section and r["sens"] == sens]
-        ev = evolution(bloc, ctx.year, "realise", formatter=fmt.euros, nomenclature=False,
-                       mesures=("realise", "realise_reports"))
+    for rubrique, mesures in budget().items():
+        found = _realise_de_l_annee(ctx, mesures)
+        if found is None:
+            continue
+        m, rows = found
+        ev = evolution_metrique([r for r in rows if r.get("detail") is None or r["niveau"] == "poste"], ctx.year,
+                                formatter=fmt.euros, nomenclature=False)
         if ev is None:
             continue
-        mesure = ev.courant.cle[0] if ev.courant.cle else "realise"
-        cur_rows = [r for r in bloc if r["exercice"] == ctx.year and r.get("report_year") == ev.courant.report_year
-                    and r.get("mesure") == mesure]
-        prevu = somme(cur_rows, "prevu")
-        taux = fmt.variation(ev.courant.valeur, prevu.valeur) if mesure == "realise" else None
-        taux_txt = f", taux de réalisation {fmt.pourcent(taux + 100)}" if taux is not None else ""
-        quoi = "réalisées" if mesure == "realise" else f"réalisées ({MESURES.get(mesure, mesure)})"
+        section, _, sens = rubrique.partition(" — ")
+        taux_txt = ""
+        if m.cle_mesure == "realise" and "prevu" in mesures:
+            prevu = metrique(ctx, mesures["prevu"].nom, exercice=ctx.year, detail=None)
+            taux = fmt.variation(ev.courant.valeur, prevu[0]["valeur"]) if prevu else None
+            taux_txt = f", taux de réalisation {fmt.pourcent(taux + 100)}" if taux is not None else ""
+            res.constats += [f for r in prevu for f in r["_constats"]]
+        quoi = "réalisées" if m.cle_mesure == "realise" else f"réalisées ({m.mesure})"
         res.phrases.append(
-            f"{SENS.get(sens, sens).capitalize()} {SECTIONS.get(section, f'de {section}')} {quoi} en {ctx.year} : "
+            f"{sens.capitalize()} {_de(section)} {quoi} en {ctx.year} : "
             f"{ev.courant.texte(fmt.euros)} ({ev.texte()}){taux_txt}.")
-        _noter(res, ev, Publie("finances", mesure, nom=_nom_budget(sens, section, mesure)))
-        res.constats += prevu.constats
+        _noter(res, ev, Publie("finances", m.cle_mesure, nom=m.nom))
     _resume_contributions(ctx, res)
     if not res.phrases:
         res.phrases.append(f"Le bilan {ctx.year} ne donne ni budget ni contributions pour l'exercice {ctx.year}.")
@@ -99,22 +97,25 @@ def resume_finances(ctx: Contexte) -> Resume:
     return res
 
 
+def _de(section: str) -> str:
+    return f"d'{section.lower()}" if section[:1].lower() in "aeiouy" else f"de {section.lower()}"
+
+
 def _resume_contributions(ctx: Contexte, res: Resume) -> None:
-    every = [r for r in vintages(ctx, "contributions")
-             if r.get("mesure") != "cotisation_votee" and r.get("niveau") in ("detail", "total")]
-    for r in every:  # a successor's line (OPALY -> VALDEVY) is the same member across a renaming
-        r["concept"] = r.get("lignee") or r.get("adherent")
-        r["libelle"] = r["concept"]
-    ev = evolution(every, ctx.year, "montant", formatter=fmt.euros, mesures=("total", "cotisation"))
-    if ev is None:
+    for nom in usage("contributions"):
+        m = declarations()[nom]
+        rows = metrique(ctx, nom)
+        ev = evolution_metrique(rows, ctx.year, formatter=fmt.euros, regroupe=lambda a: lignee(ctx.org, a))
+        if ev is not None:
+            break
+    else:
         return
     cur = ev.courant
-    mesure = MESURES.get(cur.cle[0], cur.cle[0]) if cur.cle else "contributions"
     n = len(cur.composition)
-    texte = [r for r in every if r["exercice"] == ctx.year and du_texte(r)
-             and r.get("report_year") == cur.report_year]
+    texte = [r for r in rows if r["exercice"] == ctx.year and r["niveau"] == "poste"
+             and any(du_texte_ligne(ctx, d, line) for d, line in r["_lignes"])]
     cite = f", dont {len(texte)} cités dans le texte" if texte else ""
-    phrase = (f"Contributions des adhérents en {ctx.year} ({mesure}, {n} adhérents{cite}) : "
+    phrase = (f"Contributions des adhérents en {ctx.year} ({m.mesure}, {n} adhérents{cite}) : "
               f"{cur.texte(fmt.euros)} ({ev.texte()})")
     if cur.composition and cur.valeur:
         top = max(sorted(cur.composition), key=lambda c: cur.composition[c])
@@ -122,7 +123,21 @@ def _resume_contributions(ctx: Contexte, res: Resume) -> None:
         phrase += (f" ; premier contributeur : {top} ({fmt.euros(cur.composition[top])}, "
                    f"{fmt.pourcent(share)} du total)")
     res.phrases.append(phrase + ".")
-    _noter(res, ev, Publie("contributions", "montant", nom=METRIQUES_CONTRIBUTIONS.get(cur.cle[0] if cur.cle else "")))
+    _noter(res, ev, Publie("contributions", "montant", nom=m.nom))
+
+
+def lignee(org: str, adherent: str) -> str:
+    """The line an adhérent continues as (OPALY -> VALDEVY, data/referentiels/adherents.csv)."""
+    from pipelines.curate.referentiels import load
+
+    return load().lignee(org, adherent)
+
+
+def du_texte_ligne(ctx: Contexte, document_id: str, line: int) -> bool:
+    """Whether the figure on this line was read in the prose (a bullet), not in a table."""
+    found = ctx.con.execute("SELECT 1 FROM contributions WHERE document_id = ? AND line = ? AND source = 'texte' "
+                            "LIMIT 1", [document_id, line]).fetchone()
+    return found is not None and du_texte({"source": "texte"})
 
 
 def graphique_budget(ctx: Contexte) -> None:
@@ -132,13 +147,13 @@ def graphique_budget(ctx: Contexte) -> None:
     import altair as alt
 
     _section(f"Budget {ctx.year} : prévu et réalisé par chapitre")
-    data = [r for r in finances(ctx) if r["exercice"] == ctx.year]
+    data = chapitres(ctx)
     if not data:
         message(f"Pas de tableau budgétaire pour l'exercice {ctx.year} dans les bilans du {ctx.org}.")
         return
     long = []
     for r in data:
-        for mesure, col in (("Prévu", "prevu"), ("Réalisé", "realise")):
+        for mesure, col in (("Prévu", "prevu"), (r["mesure_realise"].capitalize(), "realise")):
             if r.get(col) is not None:
                 long.append({**{k: r[k] for k in ("bloc", "chapitre_libelle", "source", "signale", "signalement")},
                              "mesure": mesure, "montant": r[col]})
@@ -155,36 +170,74 @@ def graphique_budget(ctx: Contexte) -> None:
     ).properties(title=f"Chapitres budgétaires {ctx.year}, prévu et réalisé", width=380) \
         .resolve_scale(y="independent")
     body = []
-    for r in sorted(data, key=lambda r: (r["bloc"], r["chapitre"] or "")):
-        taux = fmt.variation(r.get("realise"), r.get("prevu"))
+    for r in data:
+        taux = fmt.variation(r.get("realise"), r.get("prevu")) if r["mesure_realise"] == "réalisé" else None
         body.append([r["bloc"], r["chapitre_libelle"], somme([r], "prevu").texte(fmt.euros),
-                     somme([r], "realise").texte(fmt.euros), fmt.pourcent(taux + 100 if taux is not None else None)])
+                     somme([r], "realise").texte(fmt.euros), r["mesure_realise"],
+                     fmt.pourcent(taux + 100 if taux is not None else None)])
+    publier_chapitres(ctx, data, f"Chapitres budgétaires {ctx.year}, prévu et réalisé (tableau)")
+    _figure(ctx, chart, data, ["Bloc", "Chapitre", "Prévu", "Réalisé", "Mesure du réalisé", "Taux de réalisation"],
+            body)
+
+
+def publier_chapitres(ctx: Contexte, data: list[dict], element: str) -> None:
+    """Record the prévu and réalisé cells of the chapters, each under its budget metric."""
     for col in ("prevu", "realise"):
-        rows_ = [dict(r, _metrique=_nom_budget(r["sens"], r["section"], r.get("mesure") if col == "realise" else col))
-                 for r in data if r.get(col) is not None]
-        publier_cellules(ctx, Publie("finances", col, nom_de="_metrique", poste_de="chapitre_libelle"),
-                         rows_, "chapitre_libelle", col,
-                         f"Chapitres budgétaires {ctx.year}, prévu et réalisé (tableau)")
-    _figure(ctx, chart, data, ["Bloc", "Chapitre", "Prévu", "Réalisé", "Taux de réalisation"], body)
+        rows = []
+        for r in data:
+            mesures = budget()[r["bloc"]]
+            m = mesures.get("prevu") if col == "prevu" else next(
+                (x for x in mesures.values() if x.mesure == r["mesure_realise"]), None)
+            if r.get(col) is not None and m is not None:
+                rows.append({**r, "_metrique": m.nom, "detail": r["chapitre_libelle"], "adherent": None})
+        publier_cellules(ctx, Publie("finances", col, nom_de="_metrique"), rows, "chapitre_libelle", col, element)
+
+
+def chapitres(ctx: Contexte) -> list[dict]:
+    """The chapters of the year (the items of the budget metrics), prévu beside the réalisé of the
+    measure the report gives; a sub-article (1641 under 16) is never a chapter of its own."""
+    out = []
+    for rubrique, mesures in budget().items():
+        found = _realise_de_l_annee(ctx, mesures)
+        prevus = {r["detail"]: r for r in metrique(ctx, mesures["prevu"].nom, exercice=ctx.year)
+                  if r["niveau"] == "poste"} if "prevu" in mesures else {}
+        realises = {r["detail"]: r for r in (found[1] if found else [])
+                    if r["exercice"] == ctx.year and r["niveau"] == "poste"}
+        for chapitre in sorted(set(prevus) | set(realises), key=lambda c: (realises.get(c) or prevus[c])["line"]):
+            r, p = realises.get(chapitre), prevus.get(chapitre)
+            base = r or p
+            out.append({**base, "bloc": rubrique, "chapitre_libelle": chapitre,
+                        "chapitre": chapitre.split(" ")[0], "mesure_realise": found[0].mesure if found else "réalisé",
+                        "prevu": p["valeur"] if p else None, "realise": r["valeur"] if r else None,
+                        "_constats": _dedupe([*(r or {}).get("_constats", []), *(p or {}).get("_constats", [])]),
+                        "_lignes": [*(r or {}).get("_lignes", []), *(p or {}).get("_lignes", [])]})
+    return out
 
 
 def graphique_budget_historique(ctx: Contexte) -> None:
-    data = _rubrique(ctx, "Réalisé par exercice", finances, "tableau budgétaire")
+    data = _rubrique(ctx, "Réalisé par exercice", historique_budget, "tableau budgétaire")
     if not data:
         return
-    for r in data:
-        r["_metrique"] = _nom_budget(r["sens"], r["section"], r.get("mesure"))
     _barres(ctx, data, "bloc", "realise", titre="Réalisé par section et sens",
-            cle_titre="Section et sens", entete="Bloc", mesure_titre="Réalisé", formatter=fmt.euros,
-            euros=True, ligne=True, publie=Publie("finances", "realise", nom_de="_metrique", sans_poste=True))
+            cle_titre="Section, sens et mesure", entete="Bloc (mesure)", mesure_titre="Réalisé",
+            formatter=fmt.euros, euros=True, ligne=True, publie=Publie("finances", "realise"))
 
 
 def graphique_contributions(ctx: Contexte) -> None:
-    data = _rubrique(ctx, "Contributions par adhérent", contributions, "tableau des contributions des adhérents")
-    if not data:
+    """One chart per measure (contribution totale, cotisation …): never one measure stacked on another."""
+    if ctx.absence:
         return
-    for r in data:
-        r["_metrique"] = METRIQUES_CONTRIBUTIONS.get(r.get("mesure"))
-    _barres(ctx, data, "adherent", "montant", titre="Contributions des adhérents",
-            cle_titre="Adhérent", mesure_titre="Contributions", formatter=fmt.euros, euros=True,
-            publie=Publie("contributions", "montant", nom_de="_metrique", par_adherent=True))
+    shown = False
+    for nom in usage("contributions"):
+        data = contributions(ctx, nom)
+        if not data:
+            continue
+        mesure = data[0]["mesure"]
+        _section(f"Contributions par adhérent : {mesure}")
+        _barres(ctx, data, "adherent", "montant", titre=f"{mesure.capitalize()} par adhérent",
+                cle_titre="Adhérent", mesure_titre=mesure.capitalize(), formatter=fmt.euros, euros=True,
+                publie=Publie("contributions", "montant"))
+        shown = True
+    if not shown:
+        _section("Contributions par adhérent")
+        message(f"Pas de tableau des contributions des adhérents dans les bilans du {ctx.org} jusqu'en {ctx.year}.")

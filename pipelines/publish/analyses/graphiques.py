@@ -86,6 +86,16 @@ def imprimes(data: list[dict], cle: str, imprime: str, cible: str) -> None:
         r[cible] = latest.get(r[cle], (0, r.get(cle) or "?"))[1]
 
 
+def imprimes_du_magasin(ctx: Contexte, data: list[dict], table: str, cle: str, imprime: str, cible: str) -> None:
+    """`imprimes` when the rows (values of the metrics layer) lost the printed label: read it from the
+    curated table, for the reports up to the page's year."""
+    labels = dict(ctx.con.execute(
+        f'SELECT "{cle}", arg_max("{imprime}", report_year) FROM "{table}" WHERE org = ? AND report_year <= ? '
+        f'AND "{imprime}" IS NOT NULL GROUP BY 1', [ctx.org, ctx.year]).fetchall())
+    for r in data:
+        r[cible] = labels.get(r.get(cle)) or r.get(cle) or "?"
+
+
 def annees(data: list[dict]) -> list[int]:
     return sorted({int(r["exercice"]) for r in data if r.get("exercice") is not None})
 

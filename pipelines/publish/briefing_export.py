@@ -122,20 +122,21 @@ def _noter_source(sources: list) -> str:
 
 def publier(reg: registre.Registre, data: BriefingData, kf, points: list[HistoryPoint],
             comp: list[ComparisonRow]) -> None:
-    """Record every figure of a briefing page: tiles, history rows and bars, comparison rows and bars.
+    """Record every figure of a briefing page: tiles, history cells and bars, comparison rows and bars.
 
-    A tile is about the adhérent (its group across renamings); jours per pôle are parts of the all-pôles
-    tile; a share and a rank are derived from the contributions they divide or order."""
+    A contribution is a value of its metric (contribution totale, cotisation …) for the adhérent (its
+    group across renamings); jours per pôle are parts of the all-pôles tile; a share and a rank are
+    derived from the contributions they divide or order."""
     org, adh, year = kf.org, kf.adherent, kf.year
-    measure = data.contribution_measure(org, year, adh)
-    contrib = f"contributions.{measure}" if measure else "contributions.montant"
-    if kf.contribution.value is not None:
-        reg.noter("Contribution versée", "tuile", kf.contribution.value, metrique=contrib, org=org, adherent=adh,
-                  exercice=year, unite="€", sources=_noter_source(kf.contribution.sources))
+    contrib = data.mesure(org, year, adh)
+    total = registre.cle(contrib, org, None, year)
     others = [registre.cle(contrib, org, r.adherent, year) for r in comp]
-    if kf.part.value is not None:
-        reg.noter("Part des contributions des adhérents", "tuile", kf.part.value, metrique=f"{contrib}.part",
-                  org=org, adherent=adh, exercice=year, unite="%", derive_de=others)
+    if contrib and kf.contribution.value is not None:
+        reg.noter(kf.contribution.label, "tuile", kf.contribution.value, metrique=contrib, org=org, adherent=adh,
+                  exercice=year, unite="€", sources=_noter_source(kf.contribution.sources))
+    if contrib and kf.part.value is not None:
+        reg.noter(kf.part.label, "tuile", kf.part.value, metrique=f"{contrib}.part", org=org, adherent=adh,
+                  exercice=year, unite="%", derive_de=[registre.cle(contrib, org, adh, year), total])
     total_jours = next((f for f in kf.jours if f.key == "jours_total"), None)
     for f in kf.jours:
         if f.value is None:
@@ -148,15 +149,18 @@ def publier(reg: registre.Registre, data: BriefingData, kf, points: list[History
         reg.noter(kf.tickets.label, "tuile", kf.tickets.value, metrique="tickets.tickets", org=org, adherent=adh,
                   exercice=year, unite="tickets", sources=_noter_source(kf.tickets.sources))
     if kf.formations.value is not None:
-        reg.noter(kf.formations.label, "tuile", kf.formations.value, metrique="formations.agents", org=org,
+        reg.noter(kf.formations.label, "tuile", kf.formations.value, metrique="agents_formes", org=org,
                   exercice=year, unite="agents", sources=_noter_source(kf.formations.sources))
     for p in points:
-        m = data.contribution_measure(org, p.year, adh)
-        metric = f"contributions.{m}" if m else "contributions.montant"
-        for element, role in (("Évolution (tableau)", "cellule"), ("Contribution par exercice (graphique)", "point")):
-            if p.contribution is not None:
-                reg.noter(element, role, p.contribution, metrique=metric, org=org, adherent=adh, exercice=p.year,
-                          unite="€", sources=_noter_source(p.sources))
+        for m, value in p.par_mesure.items():
+            src = _noter_source(p.sources) if m == p.mesure else ""
+            for element, role in (("Évolution (tableau)", "cellule"), ("Contribution par exercice (graphique)", "point")):
+                reg.noter(element, role, value, metrique=m, org=org, adherent=adh, exercice=p.year, unite="€",
+                          sources=src)
+        if p.part is not None and p.mesure:
+            reg.noter("Évolution (tableau)", "cellule", p.part, metrique=f"{p.mesure}.part", org=org, adherent=adh,
+                      exercice=p.year, unite="%", derive_de=[registre.cle(p.mesure, org, adh, p.year),
+                                                             registre.cle(p.mesure, org, None, p.year)])
         if p.jours is not None:
             reg.noter("Évolution (tableau)", "cellule", p.jours, metrique="activite.jours", org=org, adherent=adh,
                       exercice=p.year, unite="jours")
@@ -165,17 +169,15 @@ def publier(reg: registre.Registre, data: BriefingData, kf, points: list[History
                       adherent=adh, exercice=p.year, unite="tickets")
     for rank, r in enumerate(comp, 1):
         key = registre.cle(contrib, org, r.adherent, year)
-        for element, role in ((f"Comparaison avec les autres adhérents en {year} (tableau)", "cellule"),
-                              ("Contributions des adhérents (graphique)", "point")):
+        table = f"Comparaison avec les autres adhérents en {year} (tableau)"
+        for element, role in ((table, "cellule"), ("Contributions des adhérents (graphique)", "point")):
             reg.noter(element, role, r.contribution, metrique=contrib, org=org, adherent=r.adherent, exercice=year,
                       unite="€")
-        reg.noter(f"Comparaison avec les autres adhérents en {year} (tableau)", "cellule", float(rank),
-                  metrique=f"{contrib}.rang", org=org, adherent=r.adherent, exercice=year, unite="rang",
-                  derive_de=others)
+        reg.noter(table, "cellule", float(rank), metrique=f"{contrib}.rang", org=org, adherent=r.adherent,
+                  exercice=year, unite="rang", derive_de=others)
         if r.part is not None:
-            reg.noter(f"Comparaison avec les autres adhérents en {year} (tableau)", "cellule", r.part,
-                      metrique=f"{contrib}.part", org=org, adherent=r.adherent, exercice=year, unite="%",
-                      derive_de=[key, *others])
+            reg.noter(table, "cellule", r.part, metrique=f"{contrib}.part", org=org, adherent=r.adherent,
+                      exercice=year, unite="%", derive_de=[key, total])
 
 
 def page(data: BriefingData, org: str, adherent: str, year: int, reg: registre.Registre | None = None) -> str:

@@ -289,6 +289,7 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
             for suffix in (".ipynb", ".html"):
                 (out / f"{key}{suffix}").unlink(missing_ok=True)
             vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
+            registre.sidecar_of(out / f"{key}.ipynb").unlink(missing_ok=True)
             del known[key]
 
     echo(f"{len(runs)} exécution(s) prévue(s) : {len(todo)} à faire, {skipped} à jour (ignorée(s)).")

@@ -432,8 +432,6 @@ class Publie:
     pole: str | None = None
     detail: str | None = None
     poste_de: str | None = None  # the row's column naming the item (default: the chart's key)
-    par_adherent: bool = False  # the item is an adhérent (the metric's `postes` says so when declared)
-    sans_poste: bool = False  # each figure is the metric's total (a chart of one line per metric)
     partie_de: str | None = None  # element of the total the parts add up to, shown on the same page
     unite: str | None = None
 
@@ -447,7 +445,7 @@ class Publie:
 
     def adherent_item(self, row: dict | None = None) -> bool:
         decl = declaration(self.metrique(row))
-        return decl.postes == "adherent" if decl is not None else self.par_adherent
+        return decl is not None and decl.postes == "adherent"
 
     def unite_de(self, row: dict | None = None) -> str | None:
         decl = declaration(self.metrique(row))
@@ -460,14 +458,6 @@ def declaration(nom: str):
     from pipelines import metrics
 
     return metrics.declarations().get(nom)
-
-
-def nom_metrique(famille: str, filtre: str) -> str | None:
-    """The declared metric of a family whose row filter is exactly `filtre` (« axe = 'domaine' »)."""
-    from pipelines import metrics
-
-    return next((m.nom for m in metrics.declarations().values() if m.famille == famille and m.filtre == filtre),
-                None)
 
 
 def _pole_de(rows: list[dict], publie: Publie) -> str | None:
@@ -488,8 +478,6 @@ def _lignes(rows: list[dict]) -> list[tuple[str, int]]:
 def _dims(publie: Publie, row: dict, key: str) -> tuple[str | None, str | None]:
     """(adhérent, detail) of a figure: a value of the metrics layer says them itself; a curated row's
     item is the chart's key (or `poste_de`), an adhérent when the metric's items are adhérents."""
-    if publie.sans_poste:
-        return None, None
     if "_lignes" in row and "metrique" in row:
         return row.get("adherent"), row.get("detail")
     item = str(row.get(publie.poste_de)) if publie.poste_de else str(row[key])

@@ -95,5 +95,11 @@ def test_the_suite_finds_only_the_known_false_figures_on_the_seeds(published):
         # briefing: LOGIREP 2021 shown as 106 714,97 € = LOGIREP 88 458,31 (siim94_2021.txt l. 1049) + OPH de
         # Thiais 18 256,66 (l. 1055), two entities printed apart, summed under the successor's name
         "contribution_totale|SIIM94|LOGIREP|2021||",
+        # « Indicateurs clés » of the RH page: two fragments labelled « ans » (« 49 ans de - », « 79 ans »)
+        "indicateurs.valeur|SIIM94||2022||ans",
+        # the metric counts the « Total général / ETP » row (siim94_2022.txt l. 413: 2 ; 39,6) as a poste:
+        # 47 and 79,6 ; the page shows the true 45 and 40 (l. 412)
+        "postes_pourvus|SIIM94||2021||",
+        "postes_pourvus|SIIM94||2022||",
     ], found.to_string()
     assert rc_export == 1 and rc_run == 1

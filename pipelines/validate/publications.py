@@ -109,9 +109,11 @@ def _quoi(pub: dict) -> str:
 
 def unique_checks(con, pubs: pd.DataFrame) -> list[dict]:
     """One value per figure key across every page and the briefing that read the same reports (an
-    analysis page of 2018 may show the 2017 figure the 2022 report later restates: not a contradiction)."""
+    analysis page of 2018 may show the 2017 figure the 2022 report later restates: not a contradiction).
+    Derived figures are checked through the figures they come from."""
     out = []
-    known = pubs[pubs["valeur"].notna() & pubs["metrique"].notna()].copy()
+    # a derived figure's key does not say what it is made of (« autres » groups what each page leaves out)
+    known = pubs[pubs["valeur"].notna() & pubs["metrique"].notna() & pubs["derive_de"].isna()].copy()
     if known.empty:
         return out
     known["asof"] = millesime(con, known)

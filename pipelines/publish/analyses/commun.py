@@ -461,6 +461,7 @@ def declaration(nom: str):
 
 
 def _pole_de(rows: list[dict], publie: Publie) -> str | None:
+    rows = [p for r in rows for p in (r.get("_parties") or [r])]  # « autres »: the pôle of what it groups
     poles = {r.get("pole") for r in rows if r.get("pole")}
     return publie.pole or (poles.pop() if len(poles) == 1 else None)
 
@@ -497,7 +498,7 @@ def publier_series(ctx: Contexte, publie: Publie, data: list[dict], key: str, me
         return
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in data:
-        groups[(r[key], r["exercice"])].append(r)
+        groups[(r[key], r["exercice"])].append(r)  # a point sums its rows (« autres » included)
     title_years = annees_du_titre(titre)
     for (_k, year), rs in groups.items():
         vals = [r[mesure] for r in rs if r.get(mesure) is not None]
@@ -523,8 +524,8 @@ def publier_cellules(ctx: Contexte, publie: Publie, data: list[dict], key: str, 
         return
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in data:
-        groups[(r[key], r["exercice"])].append(r)
-    for (_k, year), rs in groups.items():
+        groups[(publie.metrique(r), r[key], r["exercice"])].append(r)  # two blocs may share a chapter
+    for (_m, _k, year), rs in groups.items():
         vals = [r[mesure] for r in rs if r.get(mesure) is not None]
         adherent, detail = _dims(publie, rs[0], key)
         ctx.registre.noter(element, "cellule", float(sum(vals)) if vals else None, metrique=publie.metrique(rs[0]),

@@ -17,16 +17,7 @@ from pipelines.validate.publications import controler, publication_frame
 
 @pytest.fixture
 def store(fixture_store):
-    """The fixture store whose 2018 trainings foot: bureautique 400 + métiers 1 067 = 1 467 (l. 800)."""
-    from pipelines.metrics import create_metric_views
-
-    con = duckdb.connect(str(fixture_store))
-    con.execute("INSERT INTO formations (org, exercice, report_year, document_id, line, type, agents, jours, "
-                "concept, mesure, perimetre, source, type_imprime) VALUES ('SIIM94', 2018, 2018, 'siim94_2018', "
-                "799, 'metiers', 1067, 150, 'metiers', 'agents', '', 'tableau', 'métiers')")
-    con.execute("DROP TABLE metriques_millesimes CASCADE")  # create_metric_views cannot yet refresh a built store
-    create_metric_views(con)
-    con.close()
+    """The fixture store: trainings 2018, bureautique 400 (l. 798) + métiers 1 067 (l. 799) = 1 467 (l. 800)."""
     return fixture_store
 
 

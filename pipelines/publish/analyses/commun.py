@@ -100,7 +100,7 @@ PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b
            "#bab0ac")
 MAX_CATEGORIES = len(PALETTE) - 1
 AUTRES = "autres"
-NIVEAUX_FEUILLES = (None, "detail")  # a chart stacks items, never a total, sub-total or « dont » line
+NIVEAUX_FEUILLES = (None, "detail", "poste")  # items (curated, or of the metrics layer): never a total, sub-total or « dont »
 _TOTAL = re.compile(r"^\s*(sous[- ]?)?total", re.IGNORECASE)
 
 

@@ -89,6 +89,13 @@ def declarations(path: Path = DECLARATIONS) -> dict[str, Metrique]:
     return out
 
 
+def dernier_millesime(partition: str, order: str = "report_year") -> str:
+    """The project's one vintage rule as a SQL clause: among the rows of one key (`partition`, a
+    list of columns), those of the most recent report that prints it. Used by the views
+    `<famille>_latest`, by the analyses (rows up to the year of a report) and by `metriques`."""
+    return f"QUALIFY rank() OVER (PARTITION BY {partition} ORDER BY {order} DESC) = 1"
+
+
 @cache
 def usage(name: str, path: Path = DECLARATIONS) -> tuple[str, ...]:
     """The metrics a use names in the [usages] table of metriques.toml (« contributions »: the
@@ -218,10 +225,8 @@ def create_metric_views(con, path: Path = DECLARATIONS) -> None:
     if kind and kind[0] == "VIEW":  # a store of an earlier version of this module
         con.execute("DROP VIEW metriques_millesimes")
     con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS SELECT {cols}, serie FROM ({body})")
-    con.execute(f"""
-        CREATE OR REPLACE VIEW metriques AS
-        SELECT {cols} FROM metriques_millesimes
-        QUALIFY report_year = max(report_year) OVER (PARTITION BY serie)""")
+    con.execute(f"CREATE OR REPLACE VIEW metriques AS SELECT {cols} FROM metriques_millesimes "
+                f"{dernier_millesime('serie')}")
     for m in declarations(path).values():
         con.execute(f"CREATE OR REPLACE VIEW {m.vue} AS SELECT * FROM metriques WHERE metrique = {_quote(m.nom)}")
 
@@ -255,8 +260,8 @@ def valeurs(con, metrique: str, *, org: str | None = None, exercice: int | None 
     if jusqu_a is None:
         source = "metriques"
     else:
-        source = f"""(SELECT * EXCLUDE (serie) FROM metriques_millesimes WHERE report_year <= {int(jusqu_a)}
-                      QUALIFY report_year = max(report_year) OVER (PARTITION BY serie))"""
+        source = (f"(SELECT * EXCLUDE (serie) FROM metriques_millesimes WHERE report_year <= {int(jusqu_a)} "
+                  f"{dernier_millesime('serie')})")
     sql = (f"SELECT {', '.join(COLUMNS)} FROM {source} WHERE {' AND '.join(where)} "
            "ORDER BY org, exercice, adherent NULLS FIRST, pole NULLS FIRST, detail NULLS FIRST")
     return con.execute(sql, params).df()

@@ -59,13 +59,13 @@ def _series_sql() -> str:
 
 
 def create_views(con) -> None:
+    from pipelines.metrics import create_metric_views, dernier_millesime
+
     con.execute("CREATE OR REPLACE VIEW series AS " + _series_sql())
     for family, keys in KEYS.items():
         partition = ", ".join(("org", "exercice", *keys))
-        con.execute(f"""
-            CREATE OR REPLACE VIEW {family}_latest AS
-            SELECT * FROM {family}
-            QUALIFY dense_rank() OVER (PARTITION BY {partition} ORDER BY report_year DESC) = 1""")
+        con.execute(f"CREATE OR REPLACE VIEW {family}_latest AS SELECT * FROM {family} "
+                    f"{dernier_millesime(partition)}")
     # restatements keeps the column names it always had (family, key, measure, *_a, *_b)
     con.execute("""
         CREATE OR REPLACE VIEW restatements AS
@@ -87,6 +87,4 @@ def create_views(con) -> None:
         FROM series a JOIN series b
           ON a.org = b.org AND a.serie = b.serie AND a.report_year < b.report_year
         WHERE lower(a.libelle) <> lower(b.libelle) AND a.source = 'tableau' AND b.source = 'tableau'""")
-    from pipelines.metrics import create_metric_views
-
     create_metric_views(con)  # the published figures (data/referentiels/metriques.toml)

@@ -141,16 +141,19 @@ def tables_presentes(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def latest(con: duckdb.DuckDBPyConnection, table: str, org: str, year: int, keys: tuple[str, ...],
            where: str = "", params: list | None = None) -> list[dict]:
-    """Rows up to `year`, one vintage per key: the most recent report that gives it.
+    """Rows up to `year`, one vintage per key: the most recent report that gives it (the project's
+    one vintage rule, `metrics.dernier_millesime`; published figures go through `metrique`).
 
     rank() rather than row_number(): a report may legitimately print the same
     key twice (two tables); both rows are kept and the caller decides.
     """
+    from pipelines.metrics import dernier_millesime
+
     part = ", ".join(["exercice", *keys])
     sql = f"""
         SELECT * FROM (SELECT * REPLACE (coalesce(exercice, report_year) AS exercice) FROM "{table}")
         WHERE org = ? AND report_year <= ? AND exercice <= ? {where}
-        QUALIFY rank() OVER (PARTITION BY {part} ORDER BY report_year DESC) = 1
+        {dernier_millesime(part)}
         ORDER BY exercice, line"""
     return rows(con, sql, [org, year, year, *(params or [])])
 

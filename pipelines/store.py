@@ -116,7 +116,7 @@ def replace_rows(db_path: str | os.PathLike, table: str, frame, where: str, para
 
     try:
         con = duckdb.connect(str(db_path))
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
         raise BilansError(f"magasin {db_path} occupé par un autre processus (tableau de bord ouvert ?) : "
                           f"les publications n'ont pas pu y être écrites ({exc})") from None
     try:

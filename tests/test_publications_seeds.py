@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -62,10 +63,12 @@ def published(seeds_db, tmp_path_factory):
     from pipelines.publish.runs import run_notebooks
 
     tmp = tmp_path_factory.mktemp("publications_seeds")
+    db = tmp / "bilans.duckdb"  # a copy: other modules hold the session store open read-only
+    shutil.copy(seeds_db, db)
     lines: list[str] = []
-    rc_run = run_notebooks(seeds_db, out_dir=tmp / "analyses", echo=lines.append)
-    rc_export = serve_or_export(seeds_db, export_dir=tmp / "briefing")
-    con = duckdb.connect(str(seeds_db), read_only=True)
+    rc_run = run_notebooks(db, out_dir=tmp / "analyses", echo=lines.append)
+    rc_export = serve_or_export(db, export_dir=tmp / "briefing")
+    con = duckdb.connect(str(db), read_only=True)
     pubs = con.execute("SELECT * FROM publications").df()
     found = con.execute("SELECT rule, severity, \"table\", key, found, expected FROM findings "
                         "WHERE family = 'publications' AND severity = 'error' ORDER BY key").df()

@@ -11,3 +11,8 @@ class UnusableInput(BilansError):
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM received: unwinds (and cleans up) like Ctrl-C."""
+
+
+class InvalidParameters(BilansError):
+    """A notebook run by hand with parameters the store cannot answer (unknown org, year without a
+    report, missing store): papermill must exit non-zero, so a scheduled job notices."""

@@ -55,6 +55,11 @@ SCHEMA: dict[str, str] = {
     "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
     "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR, label_line INTEGER, label_source VARCHAR",
+    # Every figure the workbench publishes (pipelines/publish/registre.py), gathered by `bilans run` and
+    # `bilans briefing --export`, checked by the suite `publications`.
+    "publications": "page VARCHAR, element VARCHAR, role VARCHAR, metrique VARCHAR, org VARCHAR, adherent VARCHAR, "
+    "exercice INTEGER, pole VARCHAR, detail VARCHAR, valeur DOUBLE, unite VARCHAR, sources VARCHAR, "
+    "derive_de VARCHAR, partie_de VARCHAR, annees_titre VARCHAR, motif VARCHAR, cle VARCHAR",
 }
 
 # The series key of every curated row (see curate/views.py): canonical concept, measure and
@@ -106,3 +111,32 @@ def atomic_store(db_path: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnecti
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp + ".wal")
         raise
+
+
+def replace_rows(db_path: str | os.PathLike, table: str, frame, where: str, params: list | None = None) -> None:
+    """Replace the rows of `table` matching `where` by `frame` (same columns), in one transaction on the
+    existing store: readers see the old rows or the new ones, never half. The table is created from
+    SCHEMA when a store built before it lacks it. A store held by another process (a served briefing)
+    is a one-line error."""
+    from pipelines.errors import BilansError
+
+    try:
+        con = duckdb.connect(str(db_path))
+    except (duckdb.IOException, duckdb.ConnectionException) as exc:
+        raise BilansError(f"magasin {db_path} occupé par un autre processus (tableau de bord ouvert ?) : "
+                          f"les publications n'ont pas pu y être écrites ({exc})") from None
+    try:
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{table}" ({SCHEMA[table]})')
+        con.execute("BEGIN TRANSACTION")
+        con.execute(f'DELETE FROM "{table}" WHERE {where}', params or [])
+        if len(frame):
+            cols = ", ".join(f'"{c}"' for c in frame.columns)
+            con.register("_rows", frame)
+            con.execute(f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _rows')
+            con.unregister("_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()

@@ -7,6 +7,7 @@ import shutil
 import duckdb
 import pytest
 
+from pipelines.errors import InvalidParameters
 from pipelines.publish import analyses as a
 from pipelines.publish.runs import Fingerprints, Run, plan
 
@@ -93,7 +94,6 @@ def test_qualite_summary_counts_and_worst_tables(fixture_store):
 @pytest.mark.parametrize("org, year, template, expected", [
     ("SII", 2018, "pole_infrastructures", "ne contient pas de données exploitables pour le pôle Infrastructures"),
     ("SII", 2018, "ressources_humaines", "ne contient pas de données exploitables pour les ressources humaines"),
-    ("SIIM94", 2021, "pole_si", "ne contient pas de bilan 2021 pour le SIIM94"),
 ])
 def test_absence_is_stated(fixture_store, org, year, template, expected):
     ctx = a.ouvrir(fixture_store, org, year, template)
@@ -105,7 +105,23 @@ def test_absence_on_empty_and_missing_store(empty_store, tmp_path):
     assert "pôle SI" in a.ouvrir(empty_store, "SIIM94", 2018, "pole_si").absence
     assert a.ouvrir(empty_store, "SIIM94", 2018, "qualite").absence is None
     assert "0 constat" in a.resume(a.ouvrir(empty_store, "SIIM94", 2018, "qualite")).texte()
-    assert "introuvable" in a.ouvrir(tmp_path / "nope.duckdb", "SIIM94", 2018, "pole_si").absence
+
+
+@pytest.mark.parametrize("org, year, expected", [
+    ("SIIM95", 2018, "Organisme inconnu : « SIIM95 ». Organismes du magasin : SII, SIIM94."),
+    ("SIIM94", 2021, "Le magasin ne contient pas de bilan 2021 pour le SIIM94. Bilans du SIIM94 : 2017, 2018."),
+    ("SIIM94", "deux mille", "Année invalide : « deux mille »"),
+])
+def test_wrong_parameters_raise_a_french_error_listing_valid_values(fixture_store, org, year, expected):
+    # a notebook run by hand must fail (papermill exits non-zero), not print an absence and exit 0
+    with pytest.raises(InvalidParameters) as err:
+        a.ouvrir(fixture_store, org, year, "pole_si")
+    assert expected in str(err.value)
+
+
+def test_missing_store_raises(tmp_path):
+    with pytest.raises(InvalidParameters, match="introuvable : lancez d'abord « bilans build »"):
+        a.ouvrir(tmp_path / "nope.duckdb", "SIIM94", 2018, "pole_si")
 
 
 def test_plan_lists_only_runs_with_data(fixture_store, empty_store):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
 import duckdb
 import nbformat
+import pytest
 from html_checks import external_references, inline_charts
 
 from pipelines.publish import analyses as a
@@ -156,3 +160,19 @@ def test_failing_notebook_is_isolated(fixture_store, tmp_path):
     lines.clear()
     assert run_notebooks(fixture_store, org="SII", out_dir=out, templates_dir=templates, echo=lines.append) == 1
     assert lines[0].startswith("4 exécution(s) prévue(s) : 1 à faire, 3 à jour")
+
+
+@pytest.mark.parametrize("org, year, expected", [
+    ("SIIM95", 2018, "Organisme inconnu : « SIIM95 ». Organismes du magasin : SII, SIIM94."),
+    ("SIIM94", 2016, "pas de bilan 2016 pour le SIIM94. Bilans du SIIM94 : 2017, 2018."),
+])
+def test_papermill_by_hand_with_wrong_parameters_exits_non_zero(fixture_store, tmp_path, org, year, expected):
+    """A scheduled job running a notebook by hand notices a wrong org or a year without a report."""
+    out = tmp_path / "out.ipynb"
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("papermill")), str(a.ROOT / "notebooks" / "pole_si.ipynb"), str(out),
+         "-p", "org", org, "-p", "year", str(year), "-p", "db_path", str(fixture_store),
+         "--cwd", str(a.ROOT), "--no-progress-bar"],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(a.ROOT)})
+    assert proc.returncode != 0
+    assert "InvalidParameters" in proc.stderr and expected in proc.stderr

@@ -39,6 +39,13 @@ RULES_FR = {
     "crosstable": "Deux tableaux du rapport qui décrivent la même chose doivent donner le même chiffre.",
     "value.malformed": "Un nombre doit pouvoir être lu tel qu'il est imprimé.",
     "value.missing": "Un total ne doit pas être laissé vide quand les lignes qu'il résume ont des valeurs.",
+    "series.break": "Une série doit garder son nom, sa mesure et son périmètre d'un rapport à l'autre.",
+    "publication.metric": "Un chiffre publié par l'atelier (page d'analyse, briefing) doit valoir sa métrique "
+                          "dans le magasin (vue metriques).",
+    "publication.unique": "Un même chiffre ne doit avoir qu'une valeur sur toutes les pages et le briefing.",
+    "publication.total": "Un total montré doit être la somme des parties montrées avec lui, ou dire pourquoi.",
+    "publication.title": "Le titre d'un graphique doit annoncer les années qu'il dessine.",
+    "publication.null": "Un graphique ne doit dessiner aucun point sans valeur.",
 }
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:62rem;
@@ -253,6 +260,7 @@ def build_data_docs(con, out: Path) -> Path:
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out.resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False}})
     frames = check_frames(con)
+    frames["publications"] = _publication_frame(con)
     suites = load_suites()
     summary = []
     for name, df in frames.items():
@@ -275,6 +283,21 @@ def build_data_docs(con, out: Path) -> Path:
     context.build_data_docs(site_names=[site])
     make_offline(out, summary)
     return out
+
+
+def _publication_frame(con):
+    """The check rows of the workbench's own publications (empty before any `bilans run`)."""
+    import pandas as pd
+
+    from pipelines.validate.publications import publication_frame
+
+    present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "publications" not in present:
+        return pd.DataFrame()
+    pubs = con.execute("SELECT * FROM publications").df()
+    pubs = pubs.astype(object).where(pubs.notna(), None)
+    pubs["valeur"] = pd.to_numeric(pubs["valeur"]).astype(float)
+    return publication_frame(con, pubs)
 
 
 def _suite_summary(name: str, spec: dict, run) -> dict:

@@ -341,12 +341,19 @@ def serve_or_export(db_path: str | os.PathLike, port: int = DEFAULT_PORT,
     if not db.is_file():
         raise BilansError(f"magasin introuvable : {db} (lancez d'abord « bilans build »)")
     if export_dir is not None:
-        from pipelines.publish.briefing_export import export
+        import pandas as pd
 
-        pages = export(db, Path(export_dir))
+        from pipelines.publish.briefing_export import export
+        from pipelines.publish.registre import Registre
+        from pipelines.validate.publications import controler
+
+        registres: list[Registre] = []
+        pages = export(db, Path(export_dir), registres)
         print(f"{len(pages)} page(s) de briefing écrites dans {export_dir} (sommaire : "
               f"{Path(export_dir) / 'index.html'})")
-        return 0
+        figures = pd.concat([r.frame() for r in registres], ignore_index=True) if registres else None
+        erreurs = controler(db, figures if figures is not None else Registre("briefing/").frame(), "briefing/")
+        return 1 if erreurs else 0
     check_port(port)
     BriefingData(db)  # fail fast, in one line, on an unreadable store
     return serve(db, port)

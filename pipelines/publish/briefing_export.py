@@ -11,7 +11,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from pipelines.publish import fmt
+from pipelines.publish import fmt, registre
 from pipelines.publish.briefing_data import BriefingData, ComparisonRow, HistoryPoint
 from pipelines.publish.briefing_html import (
     CSS,
@@ -116,10 +116,76 @@ def svg_comparison(rows: list[ComparisonRow], width: int = 520) -> str:
             f'aria-label="Contributions des adhérents" font-family="Arial, sans-serif">{"".join(items)}</svg>')
 
 
-def page(data: BriefingData, org: str, adherent: str, year: int) -> str:
+def _noter_source(sources: list) -> str:
+    return registre.sources((s.document_id, s.line) for s in sources)
+
+
+def publier(reg: registre.Registre, data: BriefingData, kf, points: list[HistoryPoint],
+            comp: list[ComparisonRow]) -> None:
+    """Record every figure of a briefing page: tiles, history cells and bars, comparison rows and bars.
+
+    A contribution is a value of its metric (contribution totale, cotisation …) for the adhérent (its
+    group across renamings); jours per pôle are parts of the all-pôles tile; a share and a rank are
+    derived from the contributions they divide or order."""
+    org, adh, year = kf.org, kf.adherent, kf.year
+    contrib = data.mesure(org, year, adh)
+    total = registre.cle(contrib, org, None, year)
+    others = [registre.cle(contrib, org, r.adherent, year) for r in comp]
+    if contrib and kf.contribution.value is not None:
+        reg.noter(kf.contribution.label, "tuile", kf.contribution.value, metrique=contrib, org=org, adherent=adh,
+                  exercice=year, unite="€", sources=_noter_source(kf.contribution.sources))
+    if contrib and kf.part.value is not None:
+        reg.noter(kf.part.label, "tuile", kf.part.value, metrique=f"{contrib}.part", org=org, adherent=adh,
+                  exercice=year, unite="%", derive_de=[registre.cle(contrib, org, adh, year), total])
+    total_jours = next((f for f in kf.jours if f.key == "jours_total"), None)
+    for f in kf.jours:
+        if f.value is None:
+            continue
+        pole = None if f.key == "jours_total" else f.key.removeprefix("jours_")
+        reg.noter(f.label, "tuile", f.value, metrique="activite.jours", org=org, adherent=adh, exercice=year,
+                  pole=pole, unite="jours", sources=_noter_source(f.sources),
+                  partie_de=total_jours.label if total_jours is not None and pole else None)
+    if kf.tickets.value is not None:
+        reg.noter(kf.tickets.label, "tuile", kf.tickets.value, metrique="tickets.tickets", org=org, adherent=adh,
+                  exercice=year, unite="tickets", sources=_noter_source(kf.tickets.sources))
+    if kf.formations.value is not None:
+        reg.noter(kf.formations.label, "tuile", kf.formations.value, metrique="agents_formes", org=org,
+                  exercice=year, unite="agents", sources=_noter_source(kf.formations.sources))
+    for p in points:
+        for m, value in p.par_mesure.items():
+            src = _noter_source(p.sources) if m == p.mesure else ""
+            for element, role in (("Évolution (tableau)", "cellule"), ("Contribution par exercice (graphique)", "point")):
+                reg.noter(element, role, value, metrique=m, org=org, adherent=adh, exercice=p.year, unite="€",
+                          sources=src)
+        if p.part is not None and p.mesure:
+            reg.noter("Évolution (tableau)", "cellule", p.part, metrique=f"{p.mesure}.part", org=org, adherent=adh,
+                      exercice=p.year, unite="%", derive_de=[registre.cle(p.mesure, org, adh, p.year),
+                                                             registre.cle(p.mesure, org, None, p.year)])
+        if p.jours is not None:
+            reg.noter("Évolution (tableau)", "cellule", p.jours, metrique="activite.jours", org=org, adherent=adh,
+                      exercice=p.year, unite="jours")
+        if p.tickets is not None:
+            reg.noter("Évolution (tableau)", "cellule", p.tickets, metrique="tickets.tickets", org=org,
+                      adherent=adh, exercice=p.year, unite="tickets")
+    for rank, r in enumerate(comp, 1):
+        key = registre.cle(contrib, org, r.adherent, year)
+        table = f"Comparaison avec les autres adhérents en {year} (tableau)"
+        for element, role in ((table, "cellule"), ("Contributions des adhérents (graphique)", "point")):
+            reg.noter(element, role, r.contribution, metrique=contrib, org=org, adherent=r.adherent, exercice=year,
+                      unite="€")
+        reg.noter(table, "cellule", float(rank), metrique=f"{contrib}.rang", org=org, adherent=r.adherent,
+                  exercice=year, unite="rang", derive_de=others)
+        if r.part is not None:
+            reg.noter(table, "cellule", r.part, metrique=f"{contrib}.part", org=org, adherent=r.adherent,
+                      exercice=year, unite="%", derive_de=[key, total])
+
+
+def page(data: BriefingData, org: str, adherent: str, year: int, reg: registre.Registre | None = None) -> str:
     kf = data.key_figures(org, adherent, year)
     points = data.history(org, adherent)
     comp = data.comparison(org, adherent, year)
+    if reg is not None:
+        publier(reg, data, kf, points, comp)
     title = f"Briefing {kf.adherent} {year} — {org}"
     return (
         '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
@@ -136,8 +202,14 @@ def page(data: BriefingData, org: str, adherent: str, year: int) -> str:
         "comptées pour l'ensemble du syndicat.</div></body></html>\n")
 
 
-def export(db_path: Path, out_dir: Path) -> list[Path]:
-    """Write <out>/<org>/<adherent>_<year>.html for every adhérent with a contribution that year, and index.html."""
+def page_name(org: str, adherent: str, year: int) -> str:
+    """The page's name in the publications register."""
+    return f"briefing/{slug(org)}/{slug(adherent)}_{year}"
+
+
+def export(db_path: Path, out_dir: Path, registres: list | None = None) -> list[Path]:
+    """Write <out>/<org>/<adherent>_<year>.html for every adhérent with a contribution that year, and index.html.
+    With `registres`, one publications register per page is appended to it."""
     data = BriefingData(db_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -149,7 +221,10 @@ def export(db_path: Path, out_dir: Path) -> list[Path]:
             for year in data.years(org, adherent):
                 rel = f"{slug(org)}/{slug(adherent)}_{year}.html"
                 path = out_dir / rel
-                path.write_text(page(data, org, adherent, year), encoding="utf-8")
+                reg = registre.Registre(page_name(org, adherent, year))
+                path.write_text(page(data, org, adherent, year, reg), encoding="utf-8")
+                if registres is not None:
+                    registres.append(reg)
                 written.append(path)
                 links.append(f'<a href="{_e(rel)}">{_e(year)}</a>')
             index_rows.append(f"<tr><td>{_e(org)}</td><td class=\"bf-name\">{_e(data.lineage(adherent))}</td>"

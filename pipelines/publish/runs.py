@@ -29,7 +29,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.errors import BilansError
-from pipelines.publish import analyses, fmt
+from pipelines.publish import analyses, fmt, registre
 from pipelines.terminal import safe
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
@@ -43,6 +43,8 @@ CELL_TIMEOUT_S = 600
 # nbconvert template: JupyterLab's export without the scripts it loads from the network
 GABARITS = Path(__file__).with_name("gabarits")
 GABARIT = "bilans"
+# Pseudo-table of the fingerprint: the publication.* findings the qualité page lists.
+PUBLICATION_FINDINGS = "constats_publications"
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,10 @@ class Fingerprints:
         if key not in self._tables:
             if table not in self.present:
                 digest = "absent"
+            elif table == PUBLICATION_FINDINGS:  # the workbench's own findings, by the page's org and year
+                digest = self.con.execute(
+                    "SELECT count(*), sum(hash(t)) FROM findings t WHERE document_id IS NULL AND org = ? "
+                    "AND report_year = ?", [org, year]).fetchone()
             elif table == "findings":
                 digest = self.con.execute(
                     "SELECT count(*), sum(hash(t)) FROM findings t JOIN documents d USING (document_id) "
@@ -137,7 +143,8 @@ class Fingerprints:
         h.update(self._file(self.templates_dir / f"{run.template}.ipynb").encode())
         h.update(self.code.encode())
         h.update(json.dumps(self.parameters(run), sort_keys=True).encode())
-        for table in ("documents", "findings", *analyses.TABLES[run.template]):
+        extra = (PUBLICATION_FINDINGS,) if run.template == "qualite" else ()
+        for table in ("documents", "findings", *analyses.TABLES[run.template], *extra):
             h.update(f"{table}={self._table(table, run.org, run.year)};".encode())
         return h.hexdigest()
 
@@ -173,6 +180,9 @@ def execute(task: dict) -> dict:
     saved_stderr = os.dup(2)
     os.dup2(log, 2)
     os.close(log)
+    sidecar = registre.sidecar_of(output)
+    sidecar.unlink(missing_ok=True)
+    os.environ[registre.ENV] = str(sidecar)  # the kernel papermill starts inherits it: its figures go there
     try:
         pm.execute_notebook(task["template"], str(output), parameters=task["parameters"],
                             kernel_name="python3", cwd=task["cwd"], progress_bar=False, log_output=False,
@@ -182,6 +192,7 @@ def execute(task: dict) -> dict:
     except Exception as exc:  # kernel death, missing template, timeout...
         status, error = "échec", f"{type(exc).__name__}: {exc}"
     finally:
+        os.environ.pop(registre.ENV, None)
         os.dup2(saved_stderr, 2)
         os.close(saved_stderr)
     titre = None
@@ -322,7 +333,18 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
          f"{skipped} ignorée(s) car à jour. Index : {out / 'index.html'}")
     for run, error in failures:
         echo(f"  échec : {run.label()} — {error}")
-    return 1 if failures else 0
+    erreurs = controler_publications(db, out, known, echo)
+    return 1 if failures or erreurs else 0
+
+
+def controler_publications(db: Path, out: Path, known: dict, echo=print) -> int:
+    """Gather the figures of every page of the index (runs skipped as unchanged included: their sidecar
+    stays beside their notebook) into `publications`, and check them (suite `publications`)."""
+    from pipelines.validate.publications import controler
+
+    # outputs kept although their run left the store (« absente ») are not publications of this store
+    sidecars = [registre.sidecar_of(out / f"{key}.ipynb") for key in sorted(known) if not known[key].get("absente")]
+    return controler(db, registre.lire(sidecars), "analyses/", echo)
 
 
 def _outputs_on_disk(out: Path) -> set[str]:
@@ -348,6 +370,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
         for suffix in (".ipynb", ".html"):
             (out / f"{key}{suffix}").unlink(missing_ok=True)
         vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
+        registre.sidecar_of(out / f"{key}.ipynb").unlink(missing_ok=True)
         known.pop(key, None)
     echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
 

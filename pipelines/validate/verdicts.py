@@ -92,3 +92,15 @@ def within(row: dict, epsilon: float | None = None):
 def status(row: dict, acceptes):
     """A qualitative check: the builder names what it saw (« malformed », « reprise »…)."""
     return None if row["statut"] in acceptes else (row["rule"], row["severity"])
+
+
+def published(row: dict, epsilon: float):
+    """A published figure against its reference (its metric, or the sum of the parts shown): the page's
+    own reason (`statut` « motif ») excuses a total; a metric without a value is a warning."""
+    if row["statut"] == "motif":
+        return None
+    if row["statut"] == "absente":
+        return row["rule"], "warning"
+    if abs(float(row["valeur"]) - float(row["reference"])) <= epsilon:
+        return None
+    return row["rule"], row["severity"]

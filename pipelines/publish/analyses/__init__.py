@@ -60,6 +60,7 @@ from pipelines.publish.analyses.commun import (
     latest,
     message,
     ouvrir,
+    publier_resume,
     resolve_db,
     rows,
     sources_texte,
@@ -118,6 +119,7 @@ def resume(ctx: Contexte) -> Resume:
 def entete(ctx: Contexte) -> None:
     """Title, then the computed summary of the year (or the plain absence message)."""
     res = resume(ctx)
+    publier_resume(ctx, res)
     body = f"<h1>{_e(ctx.titre)}</h1>"
     if ctx.absence:
         body += f'<p class="absence"><b>{_e(ctx.absence)}</b></p>'

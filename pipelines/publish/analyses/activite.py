@@ -16,6 +16,7 @@ from pipelines.publish.analyses.commun import (
     MAX_INDICATEURS_RESUME,
     POLES,
     Contexte,
+    Publie,
     Resume,
     _dedupe,
     _display,
@@ -29,12 +30,24 @@ from pipelines.publish.analyses.commun import (
     indicateurs_sql,
     message,
     metrique,
+    publier_cellules,
+    publier_repartition,
+    publier_series,
     somme,
     sources_texte,
     tableau,
     vintages,
 )
-from pipelines.publish.analyses.graphiques import _barres, _chart_data, _figure, _pivot, _signal_encoding
+from pipelines.publish.analyses.graphiques import (
+    _barres,
+    _chart_data,
+    _figure,
+    _pivot,
+    _signal_encoding,
+    annees,
+    imprimes_du_magasin,
+    titre_annees,
+)
 from pipelines.publish.comparaison import evolution, evolution_metrique
 
 # ---------------------------------------------------------------- activity pôles
@@ -47,6 +60,11 @@ def _poles_sql(ctx: Contexte) -> tuple[str, list[str]]:
 def _axes() -> dict[str, Metrique]:
     """analysis axis -> the metric of the days on that axis (metriques.toml, `axe`)."""
     return {m.axe: m for m in declarations().values() if m.famille == "activite" and m.axe}
+
+
+def _pole(ctx: Contexte) -> str | None:
+    """The pôle a pôle notebook's figures are about (its first activite.pole value); None elsewhere."""
+    return POLES[ctx.template][0] if ctx.template in POLES else None
 
 
 def activite(ctx: Contexte) -> list[dict]:
@@ -91,7 +109,7 @@ def resume_activite(ctx: Contexte) -> Resume:
         res.phrases.append(
             f"En {ctx.year}, {LIBELLES[ctx.template]} du {ctx.org} a réalisé {ev.courant.texte(fmt.jours)} "
             f"d'activité ({ev.texte()}).")
-        _noter(res, ev)
+        _noter(res, ev, Publie("activite", "jours", nom="jours_pole", pole=pole_rows[0].get("pole")))
         total = next(r for r in pole_rows if r["exercice"] == ctx.year and r.get("detail") is None)
         if total["niveau"] == "somme_des_postes" and len(total["_lignes"]) > 1:
             res.phrases.append("Aucun total imprimé ne tombe juste sur ses lignes : le chiffre ci-dessus est la "
@@ -108,7 +126,8 @@ def resume_activite(ctx: Contexte) -> Resume:
             premier = "Première" if axe in AXES_FEMININS else "Premier"
             res.phrases.append(f"{premier} {AXE_LIBELLES.get(axe, axe)} : {top['categorie_norm']}, "
                                f"{ev.courant.texte(fmt.jours)} ({ev.texte()}).")
-            _noter(res, ev)
+            _noter(res, ev, Publie("activite", "jours", nom=top["metrique"], pole=top.get("pole"),
+                                   detail=top["categorie_norm"]))
     if ctx.template == "pole_support":
         _resume_support(ctx, res)
     res.constats = _dedupe(res.constats)
@@ -140,14 +159,14 @@ def _resume_support(ctx: Contexte, res: Resume) -> None:
     ev = evolution_metrique(metrique(ctx, "tickets"), ctx.year)
     if ev is not None:
         res.phrases.append(f"Tickets traités en {ctx.year} : {ev.courant.texte()} ({ev.texte()}).")
-        _noter(res, ev)
+        _noter(res, ev, Publie("tickets", "tickets", nom="tickets"))
     agents = evolution_metrique(metrique(ctx, "agents_formes"), ctx.year)
     days = evolution_metrique(metrique(ctx, "jours_formation"), ctx.year, formatter=fmt.jours)
     if agents is not None:
         tail = (f", {days.courant.texte(fmt.jours)} de formation ({days.texte()})" if days is not None else "")
         res.phrases.append(f"Formations {ctx.year} : {agents.courant.texte()} agents formés ({agents.texte()}){tail}.")
-        _noter(res, agents)
-        _noter(res, days)
+        _noter(res, agents, Publie("formations", "agents", nom="agents_formes"))
+        _noter(res, days, Publie("formations", "jours", nom="jours_formation"))
 
 
 def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
@@ -162,10 +181,9 @@ def graphique_activite(ctx: Contexte, axe: str | tuple[str, ...]) -> None:
         message(f"Pas de répartition des jours par {label} pour {LIBELLES[ctx.template]} "
                 f"dans les bilans du {ctx.org} jusqu'en {ctx.year}.")
         return
-    first = min(r["exercice"] for r in data)
-    _barres(ctx, data, "categorie_norm", "jours", titre=f"Jours d'activité par {label}, {first}–{ctx.year}",
+    _barres(ctx, data, "categorie_norm", "jours", titre=f"Jours d'activité par {label}",
             cle_titre=AXE_COLONNES.get(axes[0], label[:1].upper() + label[1:]), mesure_titre="Jours",
-            formatter=fmt.jours)
+            formatter=fmt.jours, publie=Publie("activite", "jours"))
 
 
 def graphique_indicateurs(ctx: Contexte) -> None:
@@ -178,6 +196,8 @@ def graphique_indicateurs(ctx: Contexte) -> None:
     graphique_repartitions(ctx, ind)
     _section("Indicateurs clés")
     years, body = _pivot(ind, "indicateur", "valeur", fmt.nombre)
+    publier_cellules(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), poste_de="concept"), ind, "indicateur",
+                     "valeur", "Indicateurs clés")
     tableau(["Indicateur", *map(str, years)], body)
     _display(f"<p><small>{_e(sources_texte(ind, ctx))}</small></p>", sources_texte(ind, ctx))
 
@@ -187,32 +207,23 @@ def graphique_tickets(ctx: Contexte) -> None:
                      "décompte de tickets")
     if not data:
         return
-    _barres(ctx, data, "entite", "tickets", titre=f"Tickets traités par entité, jusqu'en {ctx.year}",
-            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre)
+    _barres(ctx, data, "entite", "tickets", titre="Tickets traités par entité",
+            cle_titre="Entité", mesure_titre="Tickets", formatter=fmt.nombre, publie=Publie("tickets", "tickets"))
 
 
 def graphique_formations(ctx: Contexte) -> None:
+    """Agents trained and days of training by type, stacked: the printed total is the height of the
+    stack, never a bar beside its parts; types under the label the report prints (« métiers »)."""
     data = _rubrique(ctx, "Formations", formations, "tableau des formations")
     if not data:
         return
-    import altair as alt
-
-    for r in data:
-        r["type_libelle"] = "Total" if (r.get("type") or "").lower() == "total" else (r.get("type") or "?")
-    chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "type_libelle", "agents", "jours")))) \
-        .mark_bar().encode(
-            x=alt.X("exercice:O", title="Exercice"),
-            xOffset=alt.XOffset("type_libelle:N"),
-            y=alt.Y("agents:Q", title="Agents formés", axis=alt.Axis(format=",.0f")),
-            color=alt.Color("type_libelle:N", title="Type de formation"),
-            tooltip=[alt.Tooltip("type_libelle:N", title="Type"), alt.Tooltip("agents:Q", title="Agents", format=",.0f"),
-                     alt.Tooltip("jours:Q", title="Jours", format=",.0f"), alt.Tooltip("source:N", title="Source"),
-                     alt.Tooltip("signalement:N", title="Contrôle")],
-            **_signal_encoding(alt),
-        ).properties(title=f"Agents formés par type de formation, jusqu'en {ctx.year}", width=420, height=280)
-    body = [[r["type_libelle"], r["exercice"], somme([r], "agents").texte(), somme([r], "jours").texte(fmt.jours)]
-            for r in sorted(data, key=lambda r: (r["exercice"], r["type_libelle"]))]
-    _figure(ctx, chart, data, ["Type", "Exercice", "Agents", "Jours"], body)
+    imprimes_du_magasin(ctx, data, "formations", "type", "type_imprime", "type_libelle")
+    _barres(ctx, data, "type_libelle", "agents", titre="Agents formés par type de formation",
+            cle_titre="Type de formation", mesure_titre="Agents formés", formatter=fmt.nombre,
+            publie=Publie("formations", "agents", nom="agents_formes"))
+    _barres(ctx, data, "type_libelle", "jours", titre="Jours de formation par type",
+            cle_titre="Type de formation", mesure_titre="Jours de formation", formatter=fmt.jours,
+            publie=Publie("formations", "jours", nom="jours_formation"))
 
 
 def graphique_autres_axes(ctx: Contexte) -> None:
@@ -254,7 +265,8 @@ def _resume_series(ctx: Contexte, res: Resume) -> None:
         unit = f" {rs[0]['unite']}" if rs[0].get("unite") else ""
         label = next(r["indicateur"] for r in rs if r["exercice"] == ctx.year)
         res.phrases.append(f"{label} en {ctx.year} : {ev.courant.texte()}{unit} ({ev.texte()}).")
-        _noter(res, ev)
+        _noter(res, ev, Publie("indicateurs", "valeur", pole=_pole(ctx), detail=rs[0].get("concept"),
+                               unite=rs[0].get("unite")))
     if len(series) > MAX_INDICATEURS_RESUME:
         n = len(series) - MAX_INDICATEURS_RESUME
         res.phrases.append(f"{n} autre{'s' if n > 1 else ''} série{'s' if n > 1 else ''} "
@@ -269,8 +281,8 @@ def graphique_series(ctx: Contexte, ind: list[dict]) -> None:
     if not series:
         return
     data = [r for rs in series for r in rs]
-    first = min(r["exercice"] for r in data)
-    _section(f"Séries pluriannuelles, {first}–{ctx.year}")
+    titre = titre_annees("Séries pluriannuelles du rapport", annees(data))
+    _section(titre)
     order = [rs[0]["indicateur"] for rs in series]
     chart = alt.Chart(alt.Data(values=_chart_data(data, ("exercice", "indicateur", "valeur")))).mark_line(
         point=True).encode(
@@ -282,8 +294,10 @@ def graphique_series(ctx: Contexte, ind: list[dict]) -> None:
                  alt.Tooltip("signalement:N", title="Contrôle")],
     ).properties(width=220, height=140).facet(
         facet=alt.Facet("indicateur:N", title=None, sort=order), columns=3,
-    ).resolve_scale(y="independent").properties(title=f"Séries pluriannuelles du rapport, {first}–{ctx.year}")
+    ).resolve_scale(y="independent").properties(title=titre)
     years, body = _pivot(data, "indicateur", "valeur", fmt.nombre)
+    publier_series(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), poste_de="concept"), data, "indicateur",
+                   "valeur", titre, years)
     _figure(ctx, chart, data, ["Indicateur", *map(str, years)], body)
 
 
@@ -315,4 +329,5 @@ def graphique_repartitions(ctx: Contexte, ind: list[dict]) -> None:
         ).properties(title=titre, width=380, height=max(120, 16 * len(items)))
         body = [[r["indicateur"], somme([r], "valeur").texte()] for r in
                 sorted(rs, key=lambda r: (est_total(r["indicateur"]), -(r["valeur"] or 0), r["indicateur"]))]
+        publier_repartition(ctx, Publie("indicateurs", "valeur", pole=_pole(ctx), poste_de="concept"), rs, titre)
         _figure(ctx, chart, rs, ["Libellé", str(ctx.year)], body)

@@ -15,7 +15,10 @@ from typing import Any
 
 import duckdb
 
+from pipelines.errors import InvalidParameters
 from pipelines.publish.comparaison import Chiffre, Evolution
+from pipelines.publish.registre import Registre, annees_du_titre, cle, sources, unite
+from pipelines.publish.registre import metrique as non_declaree
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -73,7 +76,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "pole_support": ("activite", "tickets", "formations", "indicateurs"),
     "finances": ("finances", "contributions"),
     "ressources_humaines": ("effectifs", "indicateurs"),
-    "qualite": (),
+    "qualite": (),  # + the publication.* findings of its org and year (runs.PUBLICATION_FINDINGS)
     "exploration": ("activite", "contributions"),
 }
 
@@ -92,6 +95,12 @@ SECTIONS = {"fonctionnement": "de fonctionnement", "investissement": "d'investis
 MAX_INDICATEURS_RESUME = 5
 GRAVITES = {"error": "erreur", "warning": "avertissement", "info": "information"}
 ALERTE = "⚠"
+# Charts: ten distinct colours (Tableau 10), so at most nine categories and « autres ».
+PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
+           "#bab0ac")
+MAX_CATEGORIES = len(PALETTE) - 1
+AUTRES = "autres"
+NIVEAUX_FEUILLES = (None, "detail", "poste")  # items (curated, or of the metrics layer): never a total, sub-total or « dont »
 _TOTAL = re.compile(r"^\s*(sous[- ]?)?total", re.IGNORECASE)
 
 
@@ -228,6 +237,12 @@ class Contexte:
     absence: str | None = None
     documents: dict[str, dict] = field(default_factory=dict)
     constats: dict[tuple[str, int], list[dict]] = field(default_factory=dict)
+    registre: Registre | None = None
+
+    @property
+    def page(self) -> str:
+        """The page's name in the publications register: its path under reports/, without suffix."""
+        return f"analyses/{self.org}/{self.year}/{self.template}"
 
     @property
     def titre(self) -> str:
@@ -269,6 +284,28 @@ def _autre_chiffre(finding: dict, row: dict) -> bool:
     return bool(quoted) and all(abs(q - float(row["valeur"])) > 1e-6 for q in quoted)
 
 
+def _annee(year: Any) -> int:
+    try:
+        return int(year)
+    except (TypeError, ValueError):
+        raise InvalidParameters(f"Année invalide : « {year} » (attendu : l'année d'un bilan, par exemple 2022)."
+                                ) from None
+
+
+def _verifier_bilan(con: duckdb.DuckDBPyConnection, org: str, year: int) -> None:
+    """The store must hold the report (org, year): otherwise say which org and years it holds."""
+    reports: dict[str, list[int]] = defaultdict(list)
+    for o, y in con.execute("SELECT DISTINCT org, report_year FROM documents WHERE report_year IS NOT NULL "
+                            "ORDER BY org, report_year").fetchall():
+        reports[o].append(y)
+    if org not in reports:
+        known = ", ".join(sorted(reports)) or "aucun (magasin vide)"
+        raise InvalidParameters(f"Organisme inconnu : « {org} ». Organismes du magasin : {known}.")
+    if year not in reports[org]:
+        raise InvalidParameters(f"Le magasin ne contient pas de bilan {year} pour le {org}. "
+                                f"Bilans du {org} : {', '.join(map(str, reports[org]))}.")
+
+
 def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:
     """Every comparison needs the series key (concept, mesure, perimetre) of the curated rows."""
     found = con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'activite' "
@@ -277,23 +314,29 @@ def _series_keys_present(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Contexte:
-    """Open the store for one (org, year, template); sets `absence` when there is nothing to show."""
-    year = int(year)
+    """Open the store for one (org, year, template); sets `absence` when the report has nothing for it.
+
+    Raises InvalidParameters (one French sentence listing the valid values) for a missing store, an
+    unknown org or template, or a year without a report: a notebook run by hand with papermill then
+    exits non-zero. A valid org and year with nothing for this template is not an error (`absence`).
+    """
+    year = _annee(year)
+    if template not in TEMPLATES:
+        raise InvalidParameters(f"Carnet inconnu : « {template} ». Carnets : {', '.join(TEMPLATES)}.")
     ctx = Contexte(org=org, year=year, template=template, db_path=resolve_db(db_path))
+    ctx.registre = Registre.du_noyau(ctx.page)
     if not ctx.db_path.exists():
-        ctx.absence = f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build »."
-        return ctx
+        raise InvalidParameters(f"Le magasin {ctx.db_path} est introuvable : lancez d'abord « bilans build » "
+                                "(ou donnez son chemin dans le paramètre db_path).")
     ctx.con = duckdb.connect(str(ctx.db_path), read_only=True)
     if not _series_keys_present(ctx.con):
         ctx.absence = (f"Le magasin {ctx.db_path} a été construit par une version antérieure de l'atelier "
                        "(sans clé de série) : relancez « bilans build » avant les analyses.")
         return ctx
+    _verifier_bilan(ctx.con, org, year)
     ctx.documents = {r["document_id"]: r for r in rows(
         ctx.con, "SELECT document_id, org, report_year, path FROM documents WHERE org = ? ORDER BY report_year",
         [org])}
-    if not any(d["report_year"] == year for d in ctx.documents.values()):
-        ctx.absence = f"Le magasin ne contient pas de bilan {year} pour le {org} : rien à analyser."
-        return ctx
     if not has_data(ctx.con, org, year, template):
         ctx.absence = (f"Le bilan {year} du {org} ne contient pas de données exploitables pour "
                        f"{LIBELLES[template]} (tableaux absents du rapport ou non reconnus). "
@@ -322,6 +365,7 @@ class Resume:
     phrases: list[str] = field(default_factory=list)
     constats: list[dict] = field(default_factory=list)
     evolutions: list[Evolution] = field(default_factory=list)
+    publies: list[tuple[int, Evolution, Publie]] = field(default_factory=list)  # (phrase, change, metric)
     titre: str | None = None  # the first sentence whose figure went through comparaison.evolution
 
     def texte(self) -> str:
@@ -363,13 +407,171 @@ def vintages(ctx: Contexte, table: str, where: str = "", params: list | None = N
         ORDER BY report_year, exercice, line""", [ctx.org, ctx.year, ctx.year, *(params or [])]))
 
 
-def _noter(res: Resume, ev: Evolution | None) -> None:
-    """Record the evolution of the sentence just written (the first one is the run's headline)."""
+def _noter(res: Resume, ev: Evolution | None, publie: Publie | None = None) -> None:
+    """Record the evolution of the sentence just written (the first one is the run's headline) and,
+    when `publie` says what it measures, its figures for the publications register."""
     if ev is not None:
         if res.titre is None and res.phrases:
             res.titre = res.phrases[-1]
         res.evolutions.append(ev)
         res.constats += ev.courant.constats
+        if publie is not None:
+            res.publies.append((len(res.phrases), ev, publie))
+
+
+# ---------------------------------------------------------------- publications register
+
+@dataclass(frozen=True)
+class Publie:
+    """What the figures of a chart, table or sentence measure: the declared metric (metriques.toml), or
+    the row column naming it when one chart mixes metrics (days by adhérent = collectivités + OPH), and
+    the dimensions the figure is about. An undeclared quantity (the report's key figures) is named
+    `<family>.<measure>` and is not compared with the metrics layer."""
+
+    famille: str
+    mesure: str
+    nom: str | None = None  # declared metric
+    nom_de: str | None = None  # row column holding the declared metric's name
+    pole: str | None = None
+    detail: str | None = None
+    poste_de: str | None = None  # the row's column naming the item (default: the chart's key)
+    partie_de: str | None = None  # element of the total the parts add up to, shown on the same page
+    unite: str | None = None
+
+    def metrique(self, row: dict | None = None) -> str:
+        """The row's own metric when it comes from the metrics layer (`metrique` column), unless the page
+        names it (`nom_de`, `nom`); `<family>.<measure>` for a quantity no metric declares."""
+        row = row or {}
+        if self.nom_de and row.get(self.nom_de):
+            return str(row[self.nom_de])
+        return self.nom or row.get("metrique") or non_declaree(self.famille, self.mesure)
+
+    def adherent_item(self, row: dict | None = None) -> bool:
+        decl = declaration(self.metrique(row))
+        return decl is not None and decl.postes == "adherent"
+
+    def unite_de(self, row: dict | None = None) -> str | None:
+        decl = declaration(self.metrique(row))
+        return self.unite or (decl.unite if decl is not None else None) or (row or {}).get("unite") \
+            or unite(self.famille, self.mesure)
+
+
+def declaration(nom: str):
+    """The declared metric of that name (pipelines.metrics), or None."""
+    from pipelines import metrics
+
+    return metrics.declarations().get(nom)
+
+
+def _pole_de(rows: list[dict], publie: Publie) -> str | None:
+    rows = [p for r in rows for p in (r.get("_parties") or [r])]  # « autres »: the pôle of what it groups
+    poles = {r.get("pole") for r in rows if r.get("pole")}
+    return publie.pole or (poles.pop() if len(poles) == 1 else None)
+
+
+def _lignes(rows: list[dict]) -> list[tuple[str, int]]:
+    out = []
+    for r in rows:
+        if r.get("_parties"):
+            out += _lignes(r["_parties"])
+        else:  # a value of the metrics layer is traced to every line it sums
+            out += r.get("_lignes") or [(r.get("document_id"), r.get("line"))]
+    return out
+
+
+def _dims(publie: Publie, row: dict, key: str) -> tuple[str | None, str | None]:
+    """(adhérent, detail) of a figure: a value of the metrics layer says them itself; a curated row's
+    item is the chart's key (or `poste_de`), an adhérent when the metric's items are adhérents."""
+    if "_lignes" in row and "metrique" in row:
+        return row.get("adherent"), row.get("detail")
+    item = str(row.get(publie.poste_de)) if publie.poste_de else str(row[key])
+    return (item, None) if publie.adherent_item(row) else (None, item)
+
+
+def _cle_item(ctx: Contexte, publie: Publie, row: dict, key: str, year: int) -> str:
+    adherent, detail = _dims(publie, row, key)
+    return cle(publie.metrique(row), ctx.org, adherent, year, _pole_de([row], publie), detail)
+
+
+def publier_series(ctx: Contexte, publie: Publie, data: list[dict], key: str, mesure: str, titre: str,
+                   years: list[int]) -> None:
+    """Record a chart's points and its table's cells: one figure per (category, exercice) drawn.
+    « autres » is derived from the categories it groups."""
+    if ctx.registre is None:
+        return
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in data:
+        groups[(r[key], r["exercice"])].append(r)  # a point sums its rows (« autres » included)
+    title_years = annees_du_titre(titre)
+    for (_k, year), rs in groups.items():
+        vals = [r[mesure] for r in rs if r.get(mesure) is not None]
+        valeur = float(sum(vals)) if vals else None
+        pole = _pole_de(rs, publie)
+        base = rs[0]["_parties"][0] if rs[0].get("_parties") else rs[0]
+        nom = publie.metrique(base)
+        adherent, detail = _dims(publie, base, key)
+        parts = [p for r in rs for p in r.get("_parties", [])]
+        derive = sorted({_cle_item(ctx, publie, p, key, year) for p in parts})
+        if parts:
+            adherent, detail = (None, AUTRES)
+        common = dict(metrique=nom, org=ctx.org, exercice=int(year), adherent=adherent, pole=pole,
+                      detail=detail, unite=publie.unite_de(base), sources=sources(_lignes(rs)),
+                      derive_de=derive, partie_de=publie.partie_de)
+        ctx.registre.noter(titre, "point", valeur, annees_titre=title_years, **common)
+        ctx.registre.noter(f"{titre} (tableau)", "cellule", valeur, **common)
+
+
+def publier_cellules(ctx: Contexte, publie: Publie, data: list[dict], key: str, mesure: str, element: str) -> None:
+    """Record the cells of a table of figures (label × exercice), as `_pivot` shows them."""
+    if ctx.registre is None:
+        return
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in data:
+        groups[(publie.metrique(r), r[key], r["exercice"])].append(r)  # two blocs may share a chapter
+    for (_m, _k, year), rs in groups.items():
+        vals = [r[mesure] for r in rs if r.get(mesure) is not None]
+        adherent, detail = _dims(publie, rs[0], key)
+        ctx.registre.noter(element, "cellule", float(sum(vals)) if vals else None, metrique=publie.metrique(rs[0]),
+                           org=ctx.org, exercice=int(year), pole=_pole_de(rs, publie), adherent=adherent,
+                           detail=detail, unite=publie.unite_de(rs[0]), sources=sources(_lignes(rs)))
+
+
+def publier_repartition(ctx: Contexte, publie: Publie, rows: list[dict], titre: str) -> None:
+    """A breakdown of one year with its printed total: the items are parts of the total's element."""
+    if ctx.registre is None:
+        return
+    totals = [r for r in rows if est_total(r.get("indicateur"))]
+    total_element = f"{titre} — total"
+    for r in rows:
+        is_total = r in totals
+        ctx.registre.noter(total_element if is_total else f"{titre} (tableau)", "cellule", r.get("valeur"),
+                           metrique=publie.metrique(r), org=ctx.org, exercice=r["exercice"],
+                           pole=_pole_de([r], publie), detail=str(r.get(publie.poste_de or "indicateur")),
+                           unite=publie.unite_de(r), sources=sources(_lignes([r])),
+                           partie_de=None if is_total or not totals else total_element)
+
+
+def publier_resume(ctx: Contexte, res: Resume) -> None:
+    """Record the figures of « L'essentiel »: each sentence's current figure, the one it is compared
+    with, and the change (derived from both)."""
+    if ctx.registre is None:
+        return
+    for i, ev, publie in res.publies:
+        element = f"L'essentiel, phrase {i}"
+        keys = []
+        for fig in (ev.courant, ev.precedent):
+            if fig is None or fig.valeur is None:
+                continue
+            adherent, detail = (publie.detail, None) if publie.adherent_item() else (None, publie.detail)
+            pub = ctx.registre.noter(
+                element, "titre", float(fig.valeur), metrique=publie.metrique(), org=ctx.org, exercice=fig.exercice,
+                pole=publie.pole, adherent=adherent, detail=detail, unite=publie.unite_de(),
+                sources=sources(fig.lignes), partie_de=None)
+            keys.append(pub.cle)
+        if ev.comparable and len(keys) == 2:
+            ctx.registre.noter(element, "titre", float(ev.variation), metrique=f"{publie.metrique()}.variation",
+                               org=ctx.org, exercice=ev.courant.exercice, pole=publie.pole, detail=publie.detail,
+                               unite="%", derive_de=keys)
 
 
 def indicateurs(ctx: Contexte) -> list[dict]:

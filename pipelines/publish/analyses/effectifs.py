@@ -8,7 +8,9 @@ import datetime as dt
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
     MAX_INDICATEURS_RESUME,
+    NIVEAUX_FEUILLES,
     Contexte,
+    Publie,
     Resume,
     _by_exercice,
     _dedupe,
@@ -27,9 +29,16 @@ from pipelines.publish.comparaison import Chiffre, compare, evolution
 
 # ---------------------------------------------------------------- ressources humaines
 
+# The declared metric (metriques.toml) of each staff column the page shows.
+METRIQUES_RH = {"emplois": "emplois_budgetaires", "pourvus": "postes_pourvus"}
+
+
 def effectifs(ctx: Contexte) -> list[dict]:
+    """Staff by grade: items only (no total, sub-total nor « dont » line: « (*) dont 2 ingénieurs à 80 % » is
+    already counted in its grade)."""
     data = latest(ctx.con, "effectifs", ctx.org, ctx.year, ("date", "filiere", "categorie", "grade"))
-    return ctx.marquer([r for r in data if not est_total(r.get("grade")) and not est_total(r.get("filiere"))])
+    return ctx.marquer([r for r in data if not est_total(r.get("grade")) and not est_total(r.get("filiere"))
+                        and r.get("niveau") in NIVEAUX_FEUILLES])
 
 
 def _date_fr(iso: str | None) -> str:
@@ -62,7 +71,7 @@ def resume_rh(ctx: Contexte) -> Resume:
                 continue
             ev = compare(cur, _effectif(by[prev_year], column) if prev_year else None)
             parts.append(f"{cur.texte()} {what} ({ev.texte()})")
-            _noter(res, ev)
+            _noter(res, ev, Publie("effectifs", column, nom=METRIQUES_RH[column]))
         if parts:
             res.phrases.append(f"Au {_date_fr(date)} : {', '.join(parts)}.")
     cond, pats = _domaine_sql(ctx.template)
@@ -77,7 +86,7 @@ def resume_rh(ctx: Contexte) -> Resume:
             continue
         unit = f" {r['unite']}" if r.get("unite") else ""
         res.phrases.append(f"{r['indicateur']} : {ev.courant.texte()}{unit} ({ev.texte()}).")
-        _noter(res, ev)
+        _noter(res, ev, Publie("indicateurs", "valeur", detail=r.get("concept"), unite=r.get("unite")))
     if not res.phrases:
         res.phrases.append(f"Le bilan {ctx.year} ne donne pas d'effectifs pour l'exercice {ctx.year}.")
     res.constats = _dedupe(res.constats)
@@ -90,6 +99,6 @@ def graphique_effectifs(ctx: Contexte) -> None:
         return
     for r in data:
         r["filiere"] = r.get("filiere") or "non précisée"
-    _barres(ctx, data, "filiere", "pourvus", titre=f"Postes pourvus par filière, jusqu'en {ctx.year}",
+    _barres(ctx, data, "filiere", "pourvus", titre="Postes pourvus par filière",
             cle_titre="Filière", entete="Filière (postes pourvus)", mesure_titre="Postes pourvus",
-            formatter=fmt.nombre)
+            formatter=fmt.nombre, publie=Publie("effectifs", "pourvus", nom=METRIQUES_RH["pourvus"]))

@@ -7,6 +7,7 @@ from pipelines.metrics import Metrique, declarations, usage
 from pipelines.publish import fmt
 from pipelines.publish.analyses.commun import (
     Contexte,
+    Publie,
     Resume,
     _dedupe,
     _noter,
@@ -15,6 +16,7 @@ from pipelines.publish.analyses.commun import (
     du_texte,
     message,
     metrique,
+    publier_cellules,
     somme,
 )
 from pipelines.publish.analyses.graphiques import _barres, _figure, _signal_encoding
@@ -87,7 +89,7 @@ def resume_finances(ctx: Contexte) -> Resume:
         res.phrases.append(
             f"{sens.capitalize()} {_de(section)} {quoi} en {ctx.year} : "
             f"{ev.courant.texte(fmt.euros)} ({ev.texte()}){taux_txt}.")
-        _noter(res, ev)
+        _noter(res, ev, Publie("finances", m.cle_mesure, nom=m.nom))
     _resume_contributions(ctx, res)
     if not res.phrases:
         res.phrases.append(f"Le bilan {ctx.year} ne donne ni budget ni contributions pour l'exercice {ctx.year}.")
@@ -121,7 +123,7 @@ def _resume_contributions(ctx: Contexte, res: Resume) -> None:
         phrase += (f" ; premier contributeur : {top} ({fmt.euros(cur.composition[top])}, "
                    f"{fmt.pourcent(share)} du total)")
     res.phrases.append(phrase + ".")
-    _noter(res, ev)
+    _noter(res, ev, Publie("contributions", "montant", nom=m.nom))
 
 
 def lignee(org: str, adherent: str) -> str:
@@ -173,8 +175,22 @@ def graphique_budget(ctx: Contexte) -> None:
         body.append([r["bloc"], r["chapitre_libelle"], somme([r], "prevu").texte(fmt.euros),
                      somme([r], "realise").texte(fmt.euros), r["mesure_realise"],
                      fmt.pourcent(taux + 100 if taux is not None else None)])
+    publier_chapitres(ctx, data, f"Chapitres budgétaires {ctx.year}, prévu et réalisé (tableau)")
     _figure(ctx, chart, data, ["Bloc", "Chapitre", "Prévu", "Réalisé", "Mesure du réalisé", "Taux de réalisation"],
             body)
+
+
+def publier_chapitres(ctx: Contexte, data: list[dict], element: str) -> None:
+    """Record the prévu and réalisé cells of the chapters, each under its budget metric."""
+    for col in ("prevu", "realise"):
+        rows = []
+        for r in data:
+            mesures = budget()[r["bloc"]]
+            m = mesures.get("prevu") if col == "prevu" else next(
+                (x for x in mesures.values() if x.mesure == r["mesure_realise"]), None)
+            if r.get(col) is not None and m is not None:
+                rows.append({**r, "_metrique": m.nom, "detail": r["chapitre_libelle"], "adherent": None})
+        publier_cellules(ctx, Publie("finances", col, nom_de="_metrique"), rows, "chapitre_libelle", col, element)
 
 
 def chapitres(ctx: Contexte) -> list[dict]:
@@ -202,9 +218,9 @@ def graphique_budget_historique(ctx: Contexte) -> None:
     data = _rubrique(ctx, "Réalisé par exercice", historique_budget, "tableau budgétaire")
     if not data:
         return
-    _barres(ctx, data, "bloc", "realise", titre=f"Réalisé par section et sens, jusqu'en {ctx.year}",
+    _barres(ctx, data, "bloc", "realise", titre="Réalisé par section et sens",
             cle_titre="Section, sens et mesure", entete="Bloc (mesure)", mesure_titre="Réalisé",
-            formatter=fmt.euros, euros=True, ligne=True)
+            formatter=fmt.euros, euros=True, ligne=True, publie=Publie("finances", "realise"))
 
 
 def graphique_contributions(ctx: Contexte) -> None:
@@ -218,8 +234,9 @@ def graphique_contributions(ctx: Contexte) -> None:
             continue
         mesure = data[0]["mesure"]
         _section(f"Contributions par adhérent : {mesure}")
-        _barres(ctx, data, "adherent", "montant", titre=f"{mesure.capitalize()} par adhérent, jusqu'en {ctx.year}",
-                cle_titre="Adhérent", mesure_titre=mesure.capitalize(), formatter=fmt.euros, euros=True)
+        _barres(ctx, data, "adherent", "montant", titre=f"{mesure.capitalize()} par adhérent",
+                cle_titre="Adhérent", mesure_titre=mesure.capitalize(), formatter=fmt.euros, euros=True,
+                publie=Publie("contributions", "montant"))
         shown = True
     if not shown:
         _section("Contributions par adhérent")

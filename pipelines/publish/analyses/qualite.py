@@ -13,9 +13,11 @@ from pipelines.publish.analyses.graphiques import montrer
 
 def constats_document(ctx: Contexte, year: int | None = None) -> list[dict]:
     year = ctx.year if year is None else year
+    # publication.* findings are about a page of the workbench (no document): by the page's org and year
     return rows(ctx.con, """
-        SELECT f.* FROM findings f JOIN documents d USING (document_id)
-        WHERE d.org = ? AND d.report_year = ?
+        SELECT f.* FROM findings f LEFT JOIN documents d USING (document_id)
+        WHERE coalesce(d.org, f.org) = ? AND coalesce(d.report_year, f.report_year) = ?
+          AND (d.document_id IS NOT NULL OR f.document_id IS NULL)
         ORDER BY CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.line""",
                 [ctx.org, year])
 
@@ -33,6 +35,10 @@ def resume_qualite(ctx: Contexte) -> Resume:
     if prev_years:
         py = max(prev_years)
         prev_txt = f" (bilan {py} : {_compte(len(constats_document(ctx, py)), 'constat', 'constats')})"
+    if ctx.registre is not None:  # the workbench's own counts: figures of no report, traced to no line
+        for gravite, n in (("toutes", len(found)), *counts.items()):
+            ctx.registre.noter("L'essentiel, phrase 0", "titre", float(n), metrique=f"constats.{gravite}",
+                               org=ctx.org, exercice=ctx.year, unite="constats")
     res.phrases.append(
         f"Le bilan {ctx.year} du {ctx.org} compte {_compte(len(found), 'constat', 'constats')} : "
         f"{_compte(counts['error'], 'erreur', 'erreurs')}, "

@@ -12,6 +12,8 @@ from pipelines.validate.expectations.rules import (
     ExpectNarrativeYearsToMatchReport,
     ExpectNumbersToBeReadable,
     ExpectPercentToMatchRatio,
+    ExpectPublicationsToBeConsistent,
+    ExpectPublicationsToMatchMetrics,
     ExpectSeriesToStayComparable,
     ExpectStatedChangesToMatchFigures,
     ExpectTablesToAgree,
@@ -22,7 +24,8 @@ from pipelines.validate.expectations.rules import (
 __all__ = [
     "CheckRows", "RuleExpectation", "ExpectBudgetSectionsToBalance", "ExpectFiguresToMatchEarlierReports",
     "ExpectHeaderLabelsToBeMeaningful", "ExpectNarrativeFiguresToMatchTables", "ExpectNarrativeYearsToMatchReport",
-    "ExpectNumbersToBeReadable", "ExpectPercentToMatchRatio", "ExpectSeriesToStayComparable",
+    "ExpectNumbersToBeReadable", "ExpectPercentToMatchRatio", "ExpectPublicationsToBeConsistent",
+    "ExpectPublicationsToMatchMetrics", "ExpectSeriesToStayComparable",
     "ExpectStatedChangesToMatchFigures", "ExpectTablesToAgree", "ExpectTotalsToFoot",
     "ExpectYearHeadersToBeWellFormed",
 ]

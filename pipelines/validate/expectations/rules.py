@@ -171,3 +171,32 @@ class ExpectSeriesToStayComparable(StatusExpectation):
     ecart_renommage: float = 0.02
     ecart_reprise: float = 0.10
     part_expliquee: float = 0.5
+
+
+class ExpectPublicationsToMatchMetrics(RuleExpectation):
+    """A figure the workbench publishes equals its metric in the store (view `metriques`), and a total
+    it shows equals the sum of the parts it shows under it, unless the page says why (`motif`).
+
+    A figure whose metric the view declares but has no value for is a warning (publication.metric):
+    the page shows a number the metrics layer does not give.
+    """
+
+    rules: ClassVar[tuple[str, ...]] = ("publication.metric", "publication.total")
+    template_fr: ClassVar[str] = (
+        "Chaque chiffre publié (page d'analyse, briefing) doit valoir sa métrique dans le magasin, et un total "
+        "montré la somme des parties montrées sous lui, sauf motif donné (écart toléré : {epsilon})")
+    epsilon: float = 0.005
+
+    def verdict(self, row):
+        return verdicts.published(row, self.epsilon)
+
+
+class ExpectPublicationsToBeConsistent(StatusExpectation):
+    """One value per figure across every page and the briefing; a chart's title years are the years it
+    draws, and no drawn point is empty."""
+
+    rules: ClassVar[tuple[str, ...]] = ("publication.unique", "publication.title", "publication.null")
+    template_fr: ClassVar[str] = (
+        "Un même chiffre (métrique, organisme, adhérent, exercice, pôle, détail) n'a qu'une valeur sur toutes "
+        "les pages et le briefing ; le titre d'un graphique annonce les années qu'il dessine ; aucun point "
+        "dessiné n'est vide")

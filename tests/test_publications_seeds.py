@@ -90,19 +90,23 @@ def test_every_page_of_the_analyses_and_of_the_briefing_is_registered(published)
     assert pubs["sources"].notna().any() and set(pubs["role"]) == {"titre", "cellule", "point", "tuile"}
 
 
-def test_the_suite_finds_only_the_known_false_figures_on_the_seeds(published):
-    """Errors the suite finds on the seeds (each checked by hand); the list shrinks as they are fixed."""
+def test_the_suite_finds_no_error_on_the_seeds(published):
+    """The workbench passes its own checks on the seeds. Fixed on the way (each checked by hand):
+    - LOGIREP 2021 (briefing) is LOGIREP 88 458,31 (siim94_2021.txt l. 1049) + OPH de Thiais 18 256,66
+      (l. 1055), printed apart: recorded as a lineage sum derived from both (`.lignee`), not as LOGIREP's;
+    - « Indicateurs clés » of the RH page no longer hold fragments labelled « ans »;
+    - postes pourvus leave out the « Total général / ETP » row (siim94_2022.txt l. 413): 45 and 40 (l. 412)."""
     *_, found, rc_run, rc_export, lines = published
-    keys = sorted(set(found["key"]))
-    assert keys == [
-        # briefing: LOGIREP 2021 shown as 106 714,97 € = LOGIREP 88 458,31 (siim94_2021.txt l. 1049) + OPH de
-        # Thiais 18 256,66 (l. 1055), two entities printed apart, summed under the successor's name
-        "contribution_totale|SIIM94|LOGIREP|2021||",
-        # « Indicateurs clés » of the RH page: two fragments labelled « ans » (« 49 ans de - », « 79 ans »)
-        "indicateurs.valeur|SIIM94||2022||ans",
-        # the metric counts the « Total général / ETP » row (siim94_2022.txt l. 413: 2 ; 39,6) as a poste:
-        # 47 and 79,6 ; the page shows the true 45 and 40 (l. 412)
-        "postes_pourvus|SIIM94||2021||",
-        "postes_pourvus|SIIM94||2022||",
-    ], found.to_string()
-    assert rc_export == 1 and rc_run == 1
+    assert found.empty, found.to_string()
+    assert rc_export == 0 and rc_run == 0
+
+
+def test_a_lineage_sum_names_the_figures_it_adds(published):
+    """siim94_2021.txt l. 1049 LOGIREP 88 458,31 € and l. 1055 OPH THIAIS 18 256,66 €, successor and
+    predecessor printed apart in 2021: the briefing's LOGIREP line adds both and says so."""
+    _, pubs, *_ = published
+    rows = pubs[(pubs["adherent"] == "LOGIREP") & (pubs["exercice"] == 2021)
+                & (pubs["metrique"] == "contribution_totale.lignee")]
+    assert not rows.empty
+    assert set(rows["valeur"].round(2)) == {106714.97}
+    assert all("OPH de Thiais" in d and "LOGIREP" in d for d in rows["derive_de"])

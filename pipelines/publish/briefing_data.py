@@ -468,6 +468,11 @@ class BriefingData:
                        cle=(self.mesure_label(measure), adherent), composition=dict(composition),
                        libelles={a: a for a in composition})
 
+    def composition(self, org: str, year: int, adherent: str, measure: str | None = None) -> list[str]:
+        """The entities printed that year whose amounts make the adhérent's line: [adherent] itself, or
+        a successor and its predecessors printed apart (OPH de Thiais beside LOGIREP in 2021)."""
+        return sorted({r["adherent"] for r in self._contribution_rows(org, year, adherent, measure)})
+
     def contribution_evolution(self, org: str, adherent: str, year: int) -> str:
         """The change from the previous exercice printed in the same measure (comparaison.compare:
         one series only, the measure named)."""

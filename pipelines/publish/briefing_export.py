@@ -120,6 +120,15 @@ def _noter_source(sources: list) -> str:
     return registre.sources((s.document_id, s.line) for s in sources)
 
 
+def _montant(data: BriefingData, measure: str, org: str, adherent: str, year: int) -> dict:
+    """How an adhérent's amount is recorded: the value of its metric, or, when its line adds a successor
+    and predecessors printed apart that year, a sum derived from each entity's value (`.lignee`)."""
+    entities = data.composition(org, year, adherent, measure)
+    if entities in ([], [adherent]):
+        return {"metrique": measure}
+    return {"metrique": f"{measure}.lignee", "derive_de": [registre.cle(measure, org, e, year) for e in entities]}
+
+
 def publier(reg: registre.Registre, data: BriefingData, kf, points: list[HistoryPoint],
             comp: list[ComparisonRow]) -> None:
     """Record every figure of a briefing page: tiles, history cells and bars, comparison rows and bars.
@@ -132,8 +141,9 @@ def publier(reg: registre.Registre, data: BriefingData, kf, points: list[History
     total = registre.cle(contrib, org, None, year)
     others = [registre.cle(contrib, org, r.adherent, year) for r in comp]
     if contrib and kf.contribution.value is not None:
-        reg.noter(kf.contribution.label, "tuile", kf.contribution.value, metrique=contrib, org=org, adherent=adh,
-                  exercice=year, unite="€", sources=_noter_source(kf.contribution.sources))
+        reg.noter(kf.contribution.label, "tuile", kf.contribution.value, org=org, adherent=adh,
+                  exercice=year, unite="€", sources=_noter_source(kf.contribution.sources),
+                  **_montant(data, contrib, org, adh, year))
     if contrib and kf.part.value is not None:
         reg.noter(kf.part.label, "tuile", kf.part.value, metrique=f"{contrib}.part", org=org, adherent=adh,
                   exercice=year, unite="%", derive_de=[registre.cle(contrib, org, adh, year), total])
@@ -155,8 +165,8 @@ def publier(reg: registre.Registre, data: BriefingData, kf, points: list[History
         for m, value in p.par_mesure.items():
             src = _noter_source(p.sources) if m == p.mesure else ""
             for element, role in (("Évolution (tableau)", "cellule"), ("Contribution par exercice (graphique)", "point")):
-                reg.noter(element, role, value, metrique=m, org=org, adherent=adh, exercice=p.year, unite="€",
-                          sources=src)
+                reg.noter(element, role, value, org=org, adherent=adh, exercice=p.year, unite="€",
+                          sources=src, **_montant(data, m, org, adh, p.year))
         if p.part is not None and p.mesure:
             reg.noter("Évolution (tableau)", "cellule", p.part, metrique=f"{p.mesure}.part", org=org, adherent=adh,
                       exercice=p.year, unite="%", derive_de=[registre.cle(p.mesure, org, adh, p.year),
@@ -171,8 +181,8 @@ def publier(reg: registre.Registre, data: BriefingData, kf, points: list[History
         key = registre.cle(contrib, org, r.adherent, year)
         table = f"Comparaison avec les autres adhérents en {year} (tableau)"
         for element, role in ((table, "cellule"), ("Contributions des adhérents (graphique)", "point")):
-            reg.noter(element, role, r.contribution, metrique=contrib, org=org, adherent=r.adherent, exercice=year,
-                      unite="€")
+            reg.noter(element, role, r.contribution, org=org, adherent=r.adherent, exercice=year,
+                      unite="€", **_montant(data, contrib, org, r.adherent, year))
         reg.noter(table, "cellule", float(rank), metrique=f"{contrib}.rang", org=org, adherent=r.adherent,
                   exercice=year, unite="rang", derive_de=others)
         if r.part is not None:

@@ -77,3 +77,14 @@ def test_check_compares_with_vintages_of_the_store(tmp_path, capsys):
     assert rc == 0
     assert sorted((f["rule"], f["line"], f["found"], f["expected"]) for f in out if f["rule"].startswith("vintage")) == [
         ("vintage.restated", 10, "150", "134"), ("vintage.restated", 11, "608", "592")]
+
+
+def test_a_missing_store_is_said_not_silently_skipped(tmp_path, capsys):
+    """Run outside the repository (relative --db not found): the cross-report rules cannot run, and
+    the user is told so in one line on stderr; the findings of the file itself are unchanged."""
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--json"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.count("\n") == 1 and "magasin introuvable" in err and "contrôles entre rapports" in err

@@ -175,3 +175,13 @@ def test_data_docs_offline_and_in_french(tmp_path):
             for tr in re.findall(r"<tr[^>]*>((?:(?!<tr).)*?)</tr>", totaux, re.DOTALL)]
     i = rows.index(["Document", "Tableau", "Ligne", "Règle", "Gravité", "Trouvé", "Attendu"])
     assert rows[i + 1:i + 2] == [["d", "Répartition", "10", "total.rounding", "information", "31", "30"]]
+
+
+def test_offline_html_drops_css_urls_to_the_internet():
+    """GE's stylesheet puts its logo on S3 (`url('https://…')`): offline, nothing is fetched."""
+    from pipelines.publish.offline import offline_html
+
+    page = ("<html><head><style>.navbar-brand a { background: url('https://example.org/logo.png') }"
+            " .x { background: url(data:image/png;base64,AAAA) }</style></head><body></body></html>")
+    out = offline_html(page, "")
+    assert "https://" not in out and "background: none" in out and "url(data:image/png" in out

@@ -17,12 +17,14 @@ _LINK = re.compile(rf"""<link\b[^>]*\bhref=["']{_EXTERNAL}["'][^>]*>""", re.IGNO
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.IGNORECASE | re.DOTALL)  # all of them need jQuery
 _IMG = re.compile(rf"""<img\b[^>]*\bsrc=["']{_EXTERNAL}["'][^>]*>""", re.IGNORECASE)
 _ATTR = re.compile(rf"""\s(?:href|src)=["']{_EXTERNAL}["']""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//[^)]*\)""", re.IGNORECASE)  # GE's logo on S3
 
 
 def offline_html(text: str, css: str) -> str:
     """The page without external resources, with the stylesheet inlined."""
     for pattern in (_LINK, _SCRIPT, _IMG, _ATTR):
         text = pattern.sub("", text)
+    text = _CSS_URL.sub("none", text)
     style = f"<style>\n{css}</style>"
     return text.replace("</head>", style + "\n</head>", 1) if "</head>" in text else style + text
 

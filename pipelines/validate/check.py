@@ -33,7 +33,10 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     con = duckdb.connect(":memory:")
     create_schema(con)
     ids = [d.document_id for d in docs]
-    _copy_vintages(con, db_path, docs)
+    missing = _copy_vintages(con, db_path, docs)
+    if missing:  # said, never silent: a check run outside the repository lost every cross-report rule
+        print(f"bilans : avertissement : {missing} ; contrôles entre rapports (millésimes, séries) non faits",
+              file=sys.stderr)
     from pipelines.curate import curate
     from pipelines.curate.views import create_views
 
@@ -57,16 +60,17 @@ def _unique_ids(docs) -> None:
             d.document_id = f"{d.document_id}~{n}"
 
 
-def _copy_vintages(con, db_path: Path, docs) -> None:
+def _copy_vintages(con, db_path: Path, docs) -> str | None:
     """Other reports of the same organismes, for vintage.* and series.break (the draft replaces
-    its own year). The store is attached read-only and copied table to table inside DuckDB."""
-    if not db_path or not Path(db_path).exists():
-        return
+    its own year). The store is attached read-only and copied table to table inside DuckDB.
+    Returns why the store could not be read (None when it was)."""
+    if not db_path or not Path(db_path).is_file():
+        return f"magasin introuvable : {db_path} (--db, ou lancez « bilans build » à la racine du projet)"
     path = str(Path(db_path).resolve()).replace("'", "''")
     try:
         con.execute(f"ATTACH '{path}' AS magasin (READ_ONLY)")
-    except duckdb.Error:
-        return  # a store being rebuilt, locked or unreadable: check the files alone
+    except duckdb.Error as exc:  # a store being rebuilt, locked or unreadable: check the files alone
+        return f"magasin illisible : {db_path} ({str(exc).splitlines()[0][:120]})"
     try:
         wanted = _other_reports(con, docs)
         if wanted:

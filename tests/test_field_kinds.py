@@ -131,6 +131,16 @@ def test_twelve_months_row_total_errors(tmp_path):
     assert "12 colonnes de « janv. » à « déc. »" in df.iloc[0]["message"]
 
 
+def test_a_count_row_total_is_exact_even_on_a_two_row_table(tmp_path):
+    """« Demandes » are counted, not rounded: a row total off by 3 over 12 whole months is an error
+    (the rounding tolerance would have granted ± 6,5), and a column headed « Total » says what it adds
+    even when only one of two rows foots."""
+    text = _fixture("mois.txt").splitlines()
+    two_rows = "\n".join(text[:3] + [text[3].replace("\t78", "\t81")]) + "\n"
+    df = run(tmp_path, two_rows, org="SIIM94", year=2021)
+    assert summary(df) == [("total.row", 4, "error", "81", "78")]
+
+
 # 10. Prose: a change stated in one sentence is checked within the rounding of its printed figures;
 #     dotted thousands and « M » (millions) are read in the prose too.
 def test_change_stated_in_one_sentence_is_consistent(tmp_path):

@@ -408,10 +408,11 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
             headers[c] if c < len(headers) else "")]
         if len(left) < 2:
             continue
+        exact = _counts_things(table, header, body, tcol, "value")  # tickets per month add up exactly
         evaluable = []
         for r in body:
-            tv = _val(r, tcol, "value")
-            vals = [_val(r, c, "value") for c in left]
+            tv = _val(r, tcol, "value", exact)
+            vals = [_val(r, c, "value", exact) for c in left]
             if tv and tv.value is not None and any(v and v.value is not None for v in vals):
                 evaluable.append((r, tv, vals))
         if len(evaluable) < 2:
@@ -457,7 +458,7 @@ def _columns_named(names: list[str], adjacent: bool) -> str:
 def _row_rule(left: list[int], evaluable: list[tuple]) -> tuple[int, ...] | None:
     """Which columns the « Total » column adds up: the subset that explains most rows, when it
     explains 60 % of them; failing that, all of them (the natural reading of « Total ») when they
-    explain half the rows, at least two."""
+    explain half the rows (a column headed « Total » says what it adds)."""
     def ok(subset):
         return sum(1 for _, tv, vals in evaluable if _row_ok(tv, [vals[i] for i in subset]))
 
@@ -474,7 +475,7 @@ def _row_rule(left: list[int], evaluable: list[tuple]) -> tuple[int, ...] | None
     if best is not None and best_score[0] >= max(2, math.ceil(0.6 * len(evaluable))):
         return best
     every = tuple(range(n))
-    return every if ok(every) >= max(2, math.ceil(0.5 * len(evaluable))) else None
+    return every if ok(every) >= max(1, math.ceil(0.5 * len(evaluable))) else None
 
 
 def _row_ok(tv: Val, parts: list[Val | None]) -> bool:

@@ -114,7 +114,7 @@ def _entry(row: dict, raw_dir: Path) -> Entry:
         raise BilansError(f"chemin hors de {raw_dir} refusé ({safe(name)})")
     org = parse_org(row.get("org") or "")
     year = parse_year(row.get("report_year") or "")
-    if not path.is_file():
+    if not path.exists():  # a FIFO or a folder exists: the reading budget refuses it and the build records it
         raise BilansError(f"fichier introuvable : {safe(name)}")
     return Entry(path, org, year, (row.get("title") or "").strip(), (row.get("original_file") or "").strip())
 

@@ -110,3 +110,16 @@ def test_a_lineage_sum_names_the_figures_it_adds(published):
     assert not rows.empty
     assert set(rows["valeur"].round(2)) == {106714.97}
     assert all("OPH de Thiais" in d and "LOGIREP" in d for d in rows["derive_de"])
+
+
+def test_finances_page_draws_the_realise_of_each_exercice(published):
+    """siim94_2022.txt l. 370, « TOTAL DEPENSES REELLES » (réalisé + reports): 1 169 503,81 € for 2021 and
+    785 337,41 € for 2022, drawn and tabled on the 2022 finances page (a line per series: the series'
+    own total is what is drawn, not dropped as a total)."""
+    _, pubs, *_ = published
+    rows = pubs[(pubs["page"] == "analyses/SIIM94/2022/finances")
+                & (pubs["metrique"] == "depenses_investissement_realise_reports")
+                & pubs["element"].str.startswith("Réalisé par section et sens")]
+    assert {(r.role, r.exercice, round(r.valeur, 2)) for r in rows.itertuples() if r.exercice >= 2021} == {
+        ("point", 2021, 1169503.81), ("cellule", 2021, 1169503.81),
+        ("point", 2022, 785337.41), ("cellule", 2022, 785337.41)}

@@ -182,7 +182,9 @@ def _barres(ctx: Contexte, data: list[dict], cle: str, mesure: str, *, titre: st
     """
     import altair as alt
 
-    data = regrouper(feuilles(data, cle, mesure), cle, mesure)
+    # lines are series side by side (one per key), never stacked: a series' own total is what they draw
+    drawn = [r for r in data if r.get(mesure) is not None] if ligne else feuilles(data, cle, mesure)
+    data = regrouper(drawn, cle, mesure)
     titre = titre_annees(titre, annees(data))
     axe_format = "$,.0f" if euros else ",.0f"
     if ligne:  # a line joins the points of one key: tooltips must aggregate, not split by source

@@ -59,18 +59,22 @@ def pdf_text(text: str = "Bilan d'activite 2023 du SIIM94") -> bytes:
     return _pdf(_one_page(_stream(b"BT /F1 12 Tf 72 760 Td (%s) Tj ET\n" % text.encode("latin-1"))))
 
 
-def pdf_inflating(inflated: int = 200 * 1024 * 1024) -> bytes:
-    """One page whose content stream inflates to ``inflated`` bytes (spaces after a line of text):
-    a few hundred kB on disk per 100 MB inflated, compressed piece by piece to keep memory flat."""
-    comp = zlib.compressobj(9)
-    parts = [comp.compress(_TEXT)]
+def _deflate_padded(comp, head: bytes, inflated: int) -> bytes:
+    """``head`` then spaces up to ``inflated`` bytes, compressed piece by piece to keep memory flat."""
+    parts = [comp.compress(head)]
     chunk = b" " * (8 * 1024 * 1024)
-    left = inflated - len(_TEXT)
+    left = inflated - len(head)
     while left > 0:
         parts.append(comp.compress(chunk[:min(left, len(chunk))]))
         left -= len(chunk)
     parts.append(comp.flush())
-    data = b"".join(parts)
+    return b"".join(parts)
+
+
+def pdf_inflating(inflated: int = 200 * 1024 * 1024) -> bytes:
+    """One page whose content stream inflates to ``inflated`` bytes (spaces after a line of text):
+    a few hundred kB on disk per 100 MB inflated, compressed piece by piece to keep memory flat."""
+    data = _deflate_padded(zlib.compressobj(9), _TEXT, inflated)
     content = b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream"
     return _pdf(_one_page(content))
 
@@ -171,16 +175,8 @@ def docx_lying_zip(inflated: int = 1024 * 1024 * 1024, declared: int = 4096) -> 
     """A DOCX whose word/document.xml really inflates to ``inflated`` bytes while its ZIP headers
     (local and central) say ``declared``: a reader that trusts the headers is fooled."""
     good = zipfile.ZipFile(io.BytesIO(docx_text()))
-    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
     head = good.read("word/document.xml").replace(b"</w:body>", b"")
-    parts = [comp.compress(head)]
-    chunk = b" " * (8 * 1024 * 1024)
-    left = inflated - len(head)
-    while left > 0:
-        parts.append(comp.compress(chunk[:min(left, len(chunk))]))
-        left -= len(chunk)
-    parts.append(comp.flush())
-    raw = b"".join(parts)
+    raw = _deflate_padded(zlib.compressobj(9, zlib.DEFLATED, -15), head, inflated)
     out = io.BytesIO()
     central = []
     for info in good.infolist():

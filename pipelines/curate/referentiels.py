@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+
+from pipelines.extract.numbers import fold
 
 REF_DIR = Path(__file__).resolve().parents[2] / "data" / "referentiels"
 _DROP = {"mairie", "ville", "de", "d", "du", "des", "la", "le", "l", "sur", "s", "en"}
@@ -21,7 +22,7 @@ _DROP = {"mairie", "ville", "de", "d", "du", "des", "la", "le", "l", "sur", "s",
 def key(text: str) -> str:
     """« MAIRIE D'IVRY » / « Ivry/Seine » / « Ivry-sur-Seine » -> comparable keys."""
     text = re.sub(r"[’‘`´]", " ", text)  # « MAIRIE D’IVRY » as « MAIRIE D'IVRY »
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    text = fold(text)
     words = re.split(r"[^a-z0-9]+", text.replace("**", ""))
     return " ".join(w for w in words if w and w not in _DROP)
 

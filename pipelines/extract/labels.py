@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from pipelines.extract.numbers import fold
 
 REF_DIR = Path(__file__).resolve().parents[2] / "data" / "referentiels"
 TOTAL, SUBTOTAL = "total", "sous_total"
@@ -29,7 +30,7 @@ class _Label:
 
 def normalise(text: str) -> str:
     """« **TOTAL général :** » -> « total general »."""
-    text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    text = fold(text)
     text = re.sub(r"[*_]+|<[^>]*>", " ", text)
     return " ".join(text.split()).strip(" :.-–")
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 
 SPACES = "\u00a0\u202f\u2009\u2007"
@@ -92,6 +93,11 @@ class Parsed:
     def scale(self) -> float:
         """What one unit of ``value`` is worth: 1e6 for « 4,2 M€ », 1e3 for « 730 k€ », else 1."""
         return SCALES.get(self.unit or "", 1.0)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, for comparing labels: « Général » -> « general » (NFKD, ASCII)."""
+    return unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
 
 
 def clean(text: str) -> str:

@@ -26,28 +26,19 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     from pipelines.validate.series import series_break_checks
     from pipelines.validate.text import percent_text_checks, table_figures, table_text_checks, year_checks
     from pipelines.validate.totals import table_checks
-    from pipelines.validate.vintages import (
-        dated_figures,
-        narrative_checks,
-        restated_checks,
-        shifted_columns,
-        shifted_header_checks,
-        stale_checks,
-    )
+    from pipelines.validate.vintages import cross_report_checks
 
     store = store or load(con)
     lignes = _lignes(con, document_ids)
     tc = table_figures(store)
-    dated = dated_figures(store, tc)
-    shifts = shifted_columns(dated)
-    prose_years, prose_restated = narrative_checks(store)
+    cross = cross_report_checks(con, store, tc, document_ids)
     frames = {
         "totaux": frame(table_checks(store)),
-        "entetes": frame(header_checks(store) + shifted_header_checks(store, shifts)),
+        "entetes": frame(header_checks(store) + cross["entetes"]),
         "valeurs": frame(malformed_checks(store)),
         "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)
-                       + prose_years),
-        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store) + prose_restated),
+                       + cross["texte"]),
+        "millesimes": frame(cross["millesimes"]),
         "budget": frame(balance_checks(store) + crosstable_checks(store)),
         "series": frame(series_break_checks(con)),
     }
@@ -83,7 +74,7 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     if found.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     docs = con.execute("SELECT document_id, path, org, report_year FROM documents").df()
-    tables = con.execute("SELECT table_id, caption, section, family FROM tables").df()
+    tables = con.execute("SELECT table_id, caption, section, family AS table_family FROM tables").df()
     sections = con.execute("SELECT document_id, number, title, line FROM sections ORDER BY document_id, line").df()
     out = found.merge(docs, on="document_id", how="left").merge(tables, on="table_id", how="left")
     pairs = out[["document_id", "line"]].drop_duplicates()
@@ -98,6 +89,7 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     out["section"] = [
         s if isinstance(s, str) and s else _section_at(sections, d, ln)
         for s, d, ln in zip(out["section"], out["document_id"], out["line"], strict=False)]
+    out["family"] = out["family"].where(out["family"].notna(), out["table_family"])  # the check's, else the table's
     out["table"] = out["caption"].where(out["caption"].notna(), out["table_id"])
     out["document"] = out["path"]
     for col in FINDING_COLUMNS:

@@ -42,19 +42,14 @@ def shifted_header_checks(store, shifts: list[tuple]) -> list[dict]:
         head = _header_cell(store, later[0]["table_id"], later[0]["col"])
         line = int(head["line"]) if head else int(later[0]["line"])
         a0 = earlier[0]
-        out.append(check_row(
-            rule="header.year", severity="warning", statut="decale", document_id=later[0]["document_id"],
-            line=line, table_id=later[0]["table_id"], found=str(year), expected=str(year + shift),
-            highlight=str(year), exercice=year,
-            message=f"Les chiffres de la colonne « {year} » sont, ligne pour ligne ({equal} lignes), ceux de "
-                    f"{year + shift} dans le rapport {int(a0['report_year'])} (ligne {a0['line']}), et diffèrent de "
-                    f"ses chiffres {year} : l'en-tête semble décalé d'un an.",
-            suggestion=f"Vérifier l'année de la colonne (« {year + shift} » ?) et celles des colonnes voisines."))
+        out.append(_shift_row(later[0]["document_id"], later[0]["table_id"], line, year, shift, equal,
+                              int(a0["report_year"]), int(a0["line"])))
     return out
 
 
-def shifted_columns(dated: list[dict]) -> list[tuple]:
-    """(figures of the later column, of the earlier one, year, shift, rows equal) per shifted column."""
+def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) -> list[tuple]:
+    """(figures of the later column, of the earlier one, year, shift, rows equal) per shifted column.
+    Pairs of two curated tables are left to curated_shifts."""
     cols: dict[tuple, dict[str, dict]] = {}
     for c in dated:
         cols.setdefault((c["table_id"], c["year"]), {}).setdefault(c["label"], c)
@@ -64,6 +59,8 @@ def shifted_columns(dated: list[dict]) -> list[tuple]:
     meta = {c["table_id"]: (c["org"], c["report_year"]) for c in dated}
     out, seen = [], set()
     for b, a in _table_pairs(dated, meta):
+        if b in curated and a in curated:
+            continue
         for year in by_table[b]:
             if (b, year) in seen:
                 continue  # one finding per column, whichever earlier report showed the shift first
@@ -108,7 +105,9 @@ def _header_cell(store, table_id: str, col: int) -> dict | None:
     return heads[-1] if heads else None
 
 
-def restated_checks(store, dated: list[dict], shifts: list[tuple]) -> list[dict]:
+def restated_checks(store, dated: list[dict], shifts: list[tuple], curated: frozenset[str] = frozenset()) -> list[dict]:
+    """vintage.restated by raw row label and year column: the fallback for the tables the curated
+    series miss (a pair of two curated tables is curated_restated_checks')."""
     out: list[dict] = []
     shifted = {(cols[0]["table_id"], year) for cols, _, year, _, _ in shifts}
     dated = [c for c in dated if (c["table_id"], c["year"]) not in shifted]  # header.year says it once
@@ -124,7 +123,9 @@ def restated_checks(store, dated: list[dict], shifts: list[tuple]) -> list[dict]
             for b in recs:
                 if a["report_year"] < b["report_year"] and _units_match(a["unit"], b["unit"]):
                     pairs.setdefault((a["table_id"], b["table_id"]), []).append((a, b))
-    for matches in pairs.values():
+    for (table_a, table_b), matches in pairs.items():
+        if table_a in curated and table_b in curated:
+            continue
         if len(matches) < 3:  # two tables share a series only when they share several figures
             continue
         equal = [m for m in matches if _same(m[0], m[1])]
@@ -312,3 +313,245 @@ def _against(store, b: dict | None, year: int, a_years: dict[int, list[dict]]) -
                 f"{fr(a['value'], unit)} dans le rapport {a_ry} (ligne {a['line']}).",
         suggestion="Si le chiffre a été révisé, le signaler en note ; sinon reprendre la valeur publiée "
                    f"({fr(a['value'], unit)}).")
+
+
+# --- The same checks over the curated series of every family -------------------------------------------------
+
+def _wanted(document_ids: list[str] | None, alias: str) -> str:
+    """SQL condition keeping the figures of the documents checked (all when None)."""
+    if document_ids is None:
+        return "TRUE"
+    ids = ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) or "''"
+    return f"{alias}.document_id IN ({ids})"
+
+
+# Two figures of one series key, same unit when both print one (« % » is never a count).
+_UNITS = """(coalesce(nullif({a}.unite, ''), nullif({a}.unite_cellule, '')) IS NOT DISTINCT FROM
+             coalesce(nullif({b}.unite, ''), nullif({b}.unite_cellule, ''))
+          OR ((coalesce(nullif({a}.unite, ''), nullif({a}.unite_cellule, '')) IS NULL
+               OR coalesce(nullif({b}.unite, ''), nullif({b}.unite_cellule, '')) IS NULL)
+              AND coalesce({a}.unite, {a}.unite_cellule, '') <> '%' AND coalesce({b}.unite, {b}.unite_cellule, '') <> '%'))"""
+_SAME_KEY = "a.famille = b.famille AND a.org = b.org AND a.cle = b.cle AND a.mesure = b.mesure"
+# Within the rounding of both printed figures.
+_EQUAL = "abs(a.valeur - b.valeur) <= 0.5 * pow(10, -a.decimals) + 0.5 * pow(10, -b.decimals) + 1e-6"
+
+
+def _rows(con, sql: str) -> list[dict]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def curated_shifts(con, document_ids: list[str] | None = None) -> list[dict]:
+    """Year columns of curated tables whose figures are, key for key, an earlier report's figures of
+    the next (or previous) year, while they differ from its figures of that year. One dict per
+    shifted column: document_id, table_id, col, year, shift, equal, a_report_year, a_line."""
+    from pipelines.validate.points import figures_sql, has_curated
+
+    if not has_curated(con):
+        return []
+    rows = _rows(con, f"""
+        WITH f AS ({figures_sql()})
+        SELECT b.document_id, b.table_id, b.exercice AS year, a.document_id AS a_document_id,
+               any_value(a.report_year) AS a_report_year, a.exercice - b.exercice AS shift,
+               count(*) AS n, count(*) FILTER (WHERE {_EQUAL}) AS equal, min(a.line) AS a_line,
+               min(b.col) AS col, min(b.line) AS line
+        FROM f b JOIN f a ON {_SAME_KEY} AND a.exercice BETWEEN b.exercice - 1 AND b.exercice + 1
+             AND a.report_year < b.report_year AND {_UNITS.format(a='a', b='b')}
+        WHERE {_wanted(document_ids, 'b')}
+        GROUP BY b.document_id, b.table_id, b.exercice, a.document_id, a.exercice - b.exercice
+        ORDER BY b.document_id, b.table_id, b.exercice, a_report_year DESC, a.document_id""")
+    found: dict[tuple, dict] = {}
+    stats: dict[tuple, dict[int, dict]] = {}
+    for r in rows:
+        stats.setdefault((r["document_id"], r["table_id"], r["year"], r["a_document_id"]), {})[r["shift"]] = r
+    for (doc, table, year, _a), by_shift in stats.items():
+        same = by_shift.get(0)
+        if (doc, table, year) in found or same is None or same["n"] < 3 or same["equal"] * 3 >= same["n"]:
+            continue  # one finding per column; an earlier column of that year must exist and disagree
+        for shift in (1, -1):
+            other = by_shift.get(shift)
+            if other and other["equal"] >= 3 and other["equal"] * 3 >= other["n"] * 2:
+                found[(doc, table, year)] = {**other, "equal": other["equal"]}
+                break
+    return list(found.values())
+
+
+def curated_restated_checks(con, document_ids: list[str] | None = None,
+                            shifts: list[dict] | None = None) -> list[dict]:
+    """vintage.restated over the curated series: a figure compared with the same key, measure and
+    exercice in the latest earlier report that prints it. Two tables are read as one series only when
+    they share three figures of which a third agree (as for the raw labels). An earlier total that its
+    own items contradict is compared by their sum; one whose items give the later value is not a
+    restatement (total.column reports it in the earlier report)."""
+    from pipelines.validate.points import figures_sql, has_curated
+
+    if not has_curated(con):
+        return []
+    shifted = {(s["document_id"], s["table_id"], s["year"]) for s in shifts or []}
+    rows = _rows(con, f"""
+        WITH f AS ({figures_sql()}),
+        items AS (
+            SELECT table_id, col, coalesce(unit, '') AS unit, sum(value) AS s, count(*) AS n
+            FROM cells WHERE row_kind = 'item' AND role = 'value' AND value IS NOT NULL GROUP BY ALL),
+        pairs AS (
+            SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.valeur AS a_valeur,
+                   a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
+                   a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
+            FROM f b JOIN f a ON {_SAME_KEY} AND a.exercice = b.exercice AND a.report_year < b.report_year
+                 AND {_UNITS.format(a='a', b='b')}
+            WHERE {_wanted(document_ids, 'b')}
+            QUALIFY row_number() OVER (PARTITION BY b.document_id, b.famille, b.cle, b.mesure, b.exercice
+                                       ORDER BY a.report_year DESC, a.document_id) = 1)
+        SELECT p.*, i.s AS items_s, i.n AS items_n,
+               count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal
+        FROM pairs p LEFT JOIN items i
+          ON p.a_kind IN ('total', 'subtotal') AND i.table_id = p.a_table_id AND i.col = p.a_col
+         AND i.unit = coalesce(p.a_unite_cellule, '')
+        WINDOW t AS (PARTITION BY p.a_document_id, p.a_table_id, p.document_id, p.table_id)
+        ORDER BY p.document_id, p.line, p.exercice""")
+    out = []
+    for r in rows:
+        if r["n_pair"] < 3 or r["n_equal"] * 3 < r["n_pair"]:
+            continue  # two tables share a series only when they share several figures
+        if (r["document_id"], r["table_id"], r["exercice"]) in shifted:
+            continue  # header.year says it once, for the whole column
+        out.append(_curated_restated_row(r))
+    return out
+
+
+def _earlier_agrees(r: dict) -> bool:
+    """The later figure is what the earlier report printed, what its items gave when they contradict
+    its total, or what those items give anyway (an earlier total gone wrong is total.column's)."""
+    if r["egal"]:
+        return True
+    s, n = r["items_s"], r["items_n"] or 0
+    if not n:
+        return False
+    half = 0.5 * 10 ** -r["decimals"] + 0.5 * 10 ** -r["a_decimals"] + 1e-6
+    return items_give(s, n, r["valeur"]) or (not items_give(s, n, r["a_valeur"]) and abs(s - r["valeur"]) <= half)
+
+
+def _curated_restated_row(r: dict) -> dict:
+    if _earlier_agrees(r):
+        return check_row(rule="vintage.restated", statut="ok", document_id=r["document_id"], line=int(r["line"]),
+                         table_id=r["table_id"], exercice=int(r["exercice"]), family=r["famille"])
+    unit = r["unite"] or r["unite_cellule"]
+    a_value = r["a_valeur"]
+    if r["items_n"] and not items_give(r["items_s"], r["items_n"], a_value):
+        a_value = float(r["items_s"])  # the earlier total as its own items give it
+    found, expected, year = fr(r["valeur"], unit), fr(a_value, unit), int(r["exercice"])
+    return check_row(
+        rule="vintage.restated", severity="warning", statut="modifie", document_id=r["document_id"],
+        line=int(r["line"]), table_id=r["table_id"], found=found, expected=expected, highlight=clean(r["texte"] or "") or None,
+        exercice=year, family=r["famille"], key=f"{r['famille']} | {r['cle']} | {r['mesure']} | {year}",
+        message=f"« {r['libelle']} » {year} vaut {found} dans ce rapport ({int(r['report_year'])}, ligne "
+                f"{int(r['line'])}) mais {expected} dans le rapport {int(r['a_report_year'])} "
+                f"({r['a_document_id']}, ligne {int(r['a_line'])}).",
+        suggestion=f"Si le chiffre a été révisé, le signaler en note ; sinon reprendre la valeur publiée ({expected}).")
+
+
+def curated_stale_checks(con, document_ids: list[str] | None = None) -> list[dict]:
+    """vintage.stale over the curated tables that give one year only, the report's own (« Mandats
+    émis » with no year column): a table whose figures are, key for key, those the previous report
+    gave for its own year was copied without being updated. Same bar as for the prose: three equal
+    figures of at least 10, two of at least 100, and two thirds of the figures compared."""
+    from pipelines.validate.points import figures_sql, has_curated
+
+    if not has_curated(con):
+        return []
+    rows = _rows(con, f"""
+        WITH f AS ({figures_sql()}),
+        own AS (SELECT document_id, table_id FROM f GROUP BY ALL
+                HAVING count(DISTINCT exercice) = 1 AND min(exercice) = any_value(report_year)),
+        pairs AS (
+            SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.line AS a_line,
+                   {_EQUAL} AND abs(b.valeur) >= 10 AS egal
+            FROM f b JOIN own o ON o.document_id = b.document_id AND o.table_id = b.table_id
+                 JOIN f a ON {_SAME_KEY} AND a.exercice = a.report_year AND a.report_year = b.report_year - 1
+                 AND {_UNITS.format(a='a', b='b')}
+            WHERE b.exercice = b.report_year AND {_wanted(document_ids, 'b')}
+            QUALIFY row_number() OVER (PARTITION BY b.document_id, b.famille, b.cle, b.mesure
+                                       ORDER BY a.document_id) = 1)
+        SELECT *, count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal,
+               count(*) FILTER (WHERE egal AND abs(valeur) >= 100) OVER t AS n_large
+        FROM pairs WINDOW t AS (PARTITION BY document_id, table_id, a_document_id)
+        ORDER BY document_id, line""")
+    out = []
+    for r in rows:
+        copied = r["n_equal"] >= 3 and r["n_large"] >= 2 and r["n_equal"] * 3 >= r["n_pair"] * 2
+        if not (copied and r["egal"]):
+            continue
+        year, prev, unit = int(r["report_year"]), int(r["a_report_year"]), r["unite"] or r["unite_cellule"]
+        printed = clean(r["texte"] or "") or fr(r["valeur"], unit)
+        out.append(check_row(
+            rule="vintage.stale", severity="warning", statut="reprise", document_id=r["document_id"],
+            line=int(r["line"]), table_id=r["table_id"], found=f"{r['libelle']} : {printed}",
+            expected=f"valeur {year} (pas celle de {prev})", highlight=printed, exercice=year,
+            family=r["famille"], key=f"{r['famille']} | {r['cle']} | {r['mesure']}",
+            message=f"« {r['libelle']} : {printed} » est présenté comme un chiffre {year} mais figure à "
+                    f"l'identique dans le rapport {prev} ({r['a_document_id']}, ligne {int(r['a_line'])}), comme "
+                    f"{int(r['n_equal']) - 1} autres chiffres du même tableau : tableau recopié sans mise à jour ?",
+            suggestion=f"Mettre à jour le chiffre pour {year} ou préciser l'année à laquelle il se rapporte."))
+    return out
+
+
+def curated_shift_checks(con, shifts: list[dict]) -> list[dict]:
+    """header.year « décalé » for the shifted columns curated_shifts found, on the column's header."""
+    out = []
+    for s in shifts:
+        head = con.execute("SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
+                           "ORDER BY row DESC LIMIT 1", [s["table_id"], s["col"]]).fetchone()
+        out.append(_shift_row(s["document_id"], s["table_id"], int(head[0]) if head else int(s["line"]),
+                              int(s["year"]), int(s["shift"]), int(s["equal"]), int(s["a_report_year"]),
+                              int(s["a_line"])))
+    return out
+
+
+def _shift_row(document_id: str, table_id: str, line: int, year: int, shift: int, equal: int,
+               a_report_year: int, a_line: int) -> dict:
+    return check_row(
+        rule="header.year", severity="warning", statut="decale", document_id=document_id,
+        line=line, table_id=table_id, found=str(year), expected=str(year + shift),
+        highlight=str(year), exercice=year,
+        message=f"Les chiffres de la colonne « {year} » sont, ligne pour ligne ({equal} lignes), ceux de "
+                f"{year + shift} dans le rapport {a_report_year} (ligne {a_line}), et diffèrent de "
+                f"ses chiffres {year} : l'en-tête semble décalé d'un an.",
+        suggestion=f"Vérifier l'année de la colonne (« {year + shift} » ?) et celles des colonnes voisines.")
+
+
+def curated_tables(con) -> set[str]:
+    """Tables whose figures are curated: the raw-label matching leaves their pairs to the series."""
+    from pipelines.validate.points import has_curated, points_sql
+
+    if not has_curated(con):
+        return set()
+    return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM ({points_sql()}) WHERE table_id IS NOT NULL"
+                                      ).fetchall()}
+
+
+def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | None = None) -> dict[str, list[dict]]:
+    """Every check of a report against the other reports, by suite: « entetes » (shifted year
+    headers), « millesimes » (vintage.restated, vintage.stale), « texte » (text.year of the prose).
+    The curated series come first; the raw labels and the prose only add what they do not cover,
+    so that a figure is never reported twice."""
+    curated = frozenset(curated_tables(con))
+    dated = dated_figures(store, tc)
+    raw_shifts = shifted_columns(dated, curated)
+    shifts = curated_shifts(con, document_ids)
+    prose_years, prose_restated = narrative_checks(store)
+    restated = curated_restated_checks(con, document_ids, shifts)
+    stale = curated_stale_checks(con, document_ids)
+    return {
+        "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts),
+        "millesimes": restated + _not_in(restated_checks(store, dated, raw_shifts, curated) + prose_restated, restated)
+                      + stale + _not_in(stale_checks(store), stale),
+        "texte": prose_years,
+    }
+
+
+def _not_in(rows: list[dict], first: list[dict]) -> list[dict]:
+    """The rows of a fallback that no earlier check row already made for the same figure
+    (document, line, exercice); passing rows are kept, they make no finding."""
+    seen = {(r["document_id"], r["line"], r["exercice"]) for r in first}
+    return [r for r in rows if r["statut"] == "ok" or (r["document_id"], r["line"], r["exercice"]) not in seen]

@@ -1,0 +1,77 @@
+"""Les chiffres curés d'un rapport, prêts à être comparés à ceux des autres rapports.
+
+One row per printed figure of a curated family (finances, contributions, activite,
+formations, tickets, indicateurs, effectifs), with its full series key: the key
+columns the family declares (pipelines/curate/views.py KEYS, the same that pick the
+latest vintage) and the measure of the value column (views.SERIES). The year is the
+curated `exercice`, whether it came from a column header or from the report itself
+(« Mandats émis » with no year column).
+
+The relation is SQL text, evaluated inside DuckDB by the checks that use it
+(vintage.restated, vintage.stale, header.year « décalé »): nothing of the corpus is
+held in Python, only the pairs a check reports.
+"""
+
+from __future__ import annotations
+
+# Families whose figures are printed once per row: the value column, not the row, carries the measure.
+_NO_LEVEL = ("formations", "tickets", "indicateurs")
+
+
+def _families():
+    """(family, key columns, [(value column, measure expression)], printed label) per curated series family."""
+    from pipelines.curate.views import KEYS, SERIES
+
+    return [(family, KEYS[family], values, label) for family, (values, label) in SERIES.items()]
+
+
+def _family_sql(family: str, keys: tuple[str, ...], column: str, mesure: str, label: str) -> str:
+    key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in keys) or "''"
+    niveau = "NULL" if family in _NO_LEVEL else "niveau"
+    unite = "unite" if family == "indicateurs" else "NULL"
+    return f"""
+        SELECT '{family}' AS famille, org, exercice, report_year, {key} AS cle, {mesure} AS mesure,
+               CAST({column} AS DOUBLE) AS valeur, CAST({label} AS VARCHAR) AS libelle,
+               CAST({niveau} AS VARCHAR) AS niveau, CAST({unite} AS VARCHAR) AS unite,
+               document_id, line, table_id
+        FROM {family}
+        WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'"""
+
+
+def points_sql() -> str:
+    """Every table figure of the curated families: famille, org, exercice, report_year, cle (the key
+    columns), mesure, valeur, libelle, niveau, unite, document_id, line, table_id, plus the printed
+    decimals, unit and column of its cell (NULL when no cell holds that value on that line).
+    Figures of the prose are left to their own rule (narratifs: vintage.restated, text.year)."""
+    union = " UNION ALL ".join(_family_sql(f, keys, col, mesure, label)
+                               for f, keys, values, label in _families() for col, mesure in values)
+    return f"""
+        SELECT p.*, c.decimals, c.unit AS unite_cellule, c.col, c.row_kind, c.text AS texte
+        FROM ({union}) p
+        LEFT JOIN (
+            SELECT table_id, line, value, max(decimals) AS decimals, any_value(unit) AS unit, min(col) AS col,
+                   any_value(row_kind) AS row_kind, any_value(text) AS text
+            FROM cells WHERE value IS NOT NULL GROUP BY table_id, line, value) c
+          ON c.table_id = p.table_id AND c.line = p.line AND abs(c.value - p.valeur) < 1e-6"""
+
+
+def figures_sql() -> str:
+    """One figure per report and series key (same family, key columns, measure and exercice): the
+    report's value with its first line. A key printed with two different values in one report is
+    ambiguous and left out (the cross-table rules of that report speak of it)."""
+    return f"""
+        SELECT famille, org, cle, mesure, exercice, document_id, any_value(report_year) AS report_year,
+               min(valeur) AS valeur, min(line) AS line, arg_min(table_id, line) AS table_id,
+               arg_min(libelle, line) AS libelle, arg_min(niveau, line) AS niveau,
+               arg_min(unite, line) AS unite, arg_min(unite_cellule, line) AS unite_cellule,
+               max(coalesce(decimals, 0)) AS decimals, arg_min(col, line) AS col,
+               arg_min(row_kind, line) AS row_kind, arg_min(texte, line) AS texte
+        FROM ({points_sql()})
+        GROUP BY famille, org, cle, mesure, exercice, document_id
+        HAVING count(DISTINCT valeur) = 1"""
+
+
+def has_curated(con) -> bool:
+    """True when the connection holds the curated families (a store built before them has none)."""
+    names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    return all(f in names for f, *_ in _families()) and "cells" in names

@@ -41,18 +41,24 @@ def _family_sql(family: str, keys: tuple[str, ...], column: str, mesure: str, la
 def points_sql() -> str:
     """Every table figure of the curated families: famille, org, exercice, report_year, cle (the key
     columns), mesure, valeur, libelle, niveau, unite, document_id, line, table_id, plus the printed
-    decimals, unit and column of its cell (NULL when no cell holds that value on that line).
+    unit and column of its cell (NULL when no cell holds that value on that line) and the decimals of
+    that column (its precision: 0 when unknown).
     Figures of the prose are left to their own rule (narratifs: vintage.restated, text.year)."""
     union = " UNION ALL ".join(_family_sql(f, keys, col, mesure, label)
                                for f, keys, values, label in _families() for col, mesure in values)
     return f"""
-        SELECT p.*, c.decimals, c.unit AS unite_cellule, c.col, c.row_kind, c.text AS texte
+        SELECT p.*, coalesce(k.decimals, 0) AS decimals, c.unit AS unite_cellule, c.col, c.row_kind,
+               c.text AS texte
         FROM ({union}) p
         LEFT JOIN (
-            SELECT table_id, line, value, max(decimals) AS decimals, any_value(unit) AS unit, min(col) AS col,
+            SELECT table_id, line, value, any_value(unit) AS unit, min(col) AS col,
                    any_value(row_kind) AS row_kind, any_value(text) AS text
             FROM cells WHERE value IS NOT NULL GROUP BY table_id, line, value) c
-          ON c.table_id = p.table_id AND c.line = p.line AND abs(c.value - p.valeur) < 1e-6"""
+          ON c.table_id = p.table_id AND c.line = p.line AND abs(c.value - p.valeur) < 1e-6
+        LEFT JOIN (  -- a column printed to the half-day prints its whole days exactly (« 68 » is 68,0)
+            SELECT table_id, col, max(coalesce(decimals, 0)) AS decimals FROM cells
+            WHERE value IS NOT NULL GROUP BY table_id, col) k
+          ON k.table_id = p.table_id AND k.col = c.col"""
 
 
 def figures_sql() -> str:

@@ -332,8 +332,16 @@ _UNITS = """(coalesce(nullif({a}.unite, ''), nullif({a}.unite_cellule, '')) IS N
                OR coalesce(nullif({b}.unite, ''), nullif({b}.unite_cellule, '')) IS NULL)
               AND coalesce({a}.unite, {a}.unite_cellule, '') <> '%' AND coalesce({b}.unite, {b}.unite_cellule, '') <> '%'))"""
 _SAME_KEY = "a.famille = b.famille AND a.org = b.org AND a.cle = b.cle AND a.mesure = b.mesure"
-# Within the rounding of both printed figures.
-_EQUAL = "abs(a.valeur - b.valeur) <= 0.5 * pow(10, -a.decimals) + 0.5 * pow(10, -b.decimals) + 1e-6"
+# Two printings of one figure: equal at the same precision (counts and amounts are exact, and one value
+# rounded twice the same way gives one figure); otherwise within half a unit of the coarser one
+# (« 100,5 » and « 101 »).
+_EQUAL = ("abs(a.valeur - b.valeur) <= CASE WHEN a.decimals = b.decimals THEN 0 "
+          "ELSE 0.5 * pow(10, -least(a.decimals, b.decimals)) END + 1e-6")
+
+
+def _tolerance(d_a: int, d_b: int) -> float:
+    """_EQUAL's tolerance, for the figures compared in Python."""
+    return (0.0 if d_a == d_b else 0.5 * 10 ** -min(d_a, d_b)) + 1e-6
 
 
 def _rows(con, sql: str) -> list[dict]:
@@ -391,9 +399,11 @@ def curated_restated_checks(con, document_ids: list[str] | None = None,
     shifted = {(s["document_id"], s["table_id"], s["year"]) for s in shifts or []}
     rows = _rows(con, f"""
         WITH f AS ({figures_sql()}),
-        items AS (
-            SELECT table_id, col, coalesce(unit, '') AS unit, sum(value) AS s, count(*) AS n
-            FROM cells WHERE row_kind = 'item' AND role = 'value' AND value IS NOT NULL GROUP BY ALL),
+        items AS (  -- the items of a column that has one total: what that total should be
+            SELECT table_id, col, coalesce(unit, '') AS unit, sum(value) FILTER (WHERE row_kind = 'item') AS s,
+                   count(*) FILTER (WHERE row_kind = 'item') AS n
+            FROM cells WHERE role IN ('value', 'total') AND value IS NOT NULL GROUP BY ALL
+            HAVING count(*) FILTER (WHERE row_kind = 'total') = 1),
         pairs AS (
             SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.valeur AS a_valeur,
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
@@ -406,7 +416,7 @@ def curated_restated_checks(con, document_ids: list[str] | None = None,
         SELECT p.*, i.s AS items_s, i.n AS items_n,
                count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal
         FROM pairs p LEFT JOIN items i
-          ON p.a_kind IN ('total', 'subtotal') AND i.table_id = p.a_table_id AND i.col = p.a_col
+          ON p.a_kind = 'total' AND i.table_id = p.a_table_id AND i.col = p.a_col
          AND i.unit = coalesce(p.a_unite_cellule, '')
         WINDOW t AS (PARTITION BY p.a_document_id, p.a_table_id, p.document_id, p.table_id)
         ORDER BY p.document_id, p.line, p.exercice""")
@@ -421,15 +431,19 @@ def curated_restated_checks(con, document_ids: list[str] | None = None,
 
 
 def _earlier_agrees(r: dict) -> bool:
-    """The later figure is what the earlier report printed, what its items gave when they contradict
-    its total, or what those items give anyway (an earlier total gone wrong is total.column's)."""
+    """The later figure is what the earlier report printed or, when the earlier total contradicts its
+    own items, what those items give (the wrong total is total.column's, in the earlier report)."""
     if r["egal"]:
         return True
     s, n = r["items_s"], r["items_n"] or 0
-    if not n:
+    if not n or items_give(s, n, r["a_valeur"]):
         return False
-    half = 0.5 * 10 ** -r["decimals"] + 0.5 * 10 ** -r["a_decimals"] + 1e-6
-    return items_give(s, n, r["valeur"]) or (not items_give(s, n, r["a_valeur"]) and abs(s - r["valeur"]) <= half)
+    return abs(s - r["valeur"]) <= _tolerance(r["decimals"], r["a_decimals"]) or items_give(s, n, r["valeur"])
+
+
+def _shown(value: float, unit: str | None, decimals: int) -> str:
+    """A figure as its column prints it: cents kept (« 412 350,20 € »), whole days without « ,0 »."""
+    return fr(value, unit, decimals if decimals >= 2 else None)
 
 
 def _curated_restated_row(r: dict) -> dict:
@@ -437,17 +451,20 @@ def _curated_restated_row(r: dict) -> dict:
         return check_row(rule="vintage.restated", statut="ok", document_id=r["document_id"], line=int(r["line"]),
                          table_id=r["table_id"], exercice=int(r["exercice"]), family=r["famille"])
     unit = r["unite"] or r["unite_cellule"]
-    a_value = r["a_valeur"]
+    a_value, printed = r["a_valeur"], ""
     if r["items_n"] and not items_give(r["items_s"], r["items_n"], a_value):
         a_value = float(r["items_s"])  # the earlier total as its own items give it
-    found, expected, year = fr(r["valeur"], unit), fr(a_value, unit), int(r["exercice"])
+        printed = (f" : {_shown(r['a_valeur'], unit, r['a_decimals'])} imprimé, "
+                   f"{_shown(a_value, unit, r['a_decimals'])} par la somme de ses lignes")
+    found, expected = _shown(r["valeur"], unit, r["decimals"]), _shown(a_value, unit, r["a_decimals"])
+    year = int(r["exercice"])
     return check_row(
         rule="vintage.restated", severity="warning", statut="modifie", document_id=r["document_id"],
-        line=int(r["line"]), table_id=r["table_id"], found=found, expected=expected, highlight=clean(r["texte"] or "") or None,
-        exercice=year, family=r["famille"], key=f"{r['famille']} | {r['cle']} | {r['mesure']} | {year}",
+        line=int(r["line"]), table_id=r["table_id"], found=found, expected=expected,
+        highlight=clean(r["texte"] or "") or None, exercice=year, family=r["famille"], key=f"{r['famille']} | {r['cle']} | {r['mesure']} | {year}",
         message=f"« {r['libelle']} » {year} vaut {found} dans ce rapport ({int(r['report_year'])}, ligne "
                 f"{int(r['line'])}) mais {expected} dans le rapport {int(r['a_report_year'])} "
-                f"({r['a_document_id']}, ligne {int(r['a_line'])}).",
+                f"({r['a_document_id']}, ligne {int(r['a_line'])}{printed}).",
         suggestion=f"Si le chiffre a été révisé, le signaler en note ; sinon reprendre la valeur publiée ({expected}).")
 
 

@@ -138,3 +138,28 @@ def test_invented_reports_budget_contribution_and_staff_restated(store, tmp_path
         row = by_line[line_of(t, needle)]
         assert row["family"] == family
         assert f"rapport 2020 (sii_2020, ligne {line_of(old, needle)})" in row["message"]
+
+
+def test_invented_reports_shifted_header_and_stale_tables(store, tmp_path, capsys):
+    """Two more drafts of 2021: the contributions printed under « 2019 | 2020 » instead of
+    « 2020 | 2021 » (header.year, no restatement on top); the 2020 report sent again as 2021, its
+    one-year budget tables (« Titres émis », « Mandats émis ») unchanged (vintage.stale)."""
+    later, old = (INVENTED / "sii_2021.txt").read_text(encoding="utf-8"), (INVENTED / "sii_2020.txt").read_text(
+        encoding="utf-8")
+    shifted = tmp_path / "decale.txt"
+    shifted.write_text(edited(later, ("Adhérent\t2020\t2021", "Adhérent\t2019\t2020")), encoding="utf-8")
+    copied = tmp_path / "recopie.txt"
+    copied.write_text(edited(old, ("Rapport d'activité 2020 du SII", "Rapport d'activité 2021 du SII")),
+                      encoding="utf-8")
+    found = check(store, [shifted, copied], "SII", 2021, capsys)
+    head = line_of(later, "Adhérent")
+    assert [(f["rule"], f["line"], f["found"], f["expected"]) for f in found if f["document"] == str(shifted)] == [
+        ("header.year", head, "2019", "2020")]
+    assert f"ceux de 2020 dans le rapport 2020 (sii_2020, ligne {line_of(old, 'Bobigny')})" in next(
+        f["message"] for f in found if f["document"] == str(shifted))
+    stale = sorted(f["line"] for f in found if f["document"] == str(copied) and f["rule"] == "vintage.stale")
+    budget = [line_of(old, needle) for needle in (
+        "70 Produits", "74 Dotations", "75 Autres", "Total des recettes réelles", "011 Charges", "012 Charges",
+        "65 Autres", "Total des dépenses réelles")]
+    assert stale == budget
+    assert [f["rule"] for f in found if f["document"] == str(copied) and f["rule"] != "vintage.stale"] == []

@@ -43,7 +43,7 @@ def shifted_header_checks(store, shifts: list[tuple]) -> list[dict]:
         line = int(head["line"]) if head else int(later[0]["line"])
         a0 = earlier[0]
         out.append(_shift_row(later[0]["document_id"], later[0]["table_id"], line, year, shift, equal,
-                              int(a0["report_year"]), int(a0["line"])))
+                              int(a0["report_year"]), a0["document_id"], int(a0["line"])))
     return out
 
 
@@ -521,18 +521,18 @@ def curated_shift_checks(con, shifts: list[dict]) -> list[dict]:
                            "ORDER BY row DESC LIMIT 1", [s["table_id"], s["col"]]).fetchone()
         out.append(_shift_row(s["document_id"], s["table_id"], int(head[0]) if head else int(s["line"]),
                               int(s["year"]), int(s["shift"]), int(s["equal"]), int(s["a_report_year"]),
-                              int(s["a_line"])))
+                              s["a_document_id"], int(s["a_line"])))
     return out
 
 
 def _shift_row(document_id: str, table_id: str, line: int, year: int, shift: int, equal: int,
-               a_report_year: int, a_line: int) -> dict:
+               a_report_year: int, a_document_id: str, a_line: int) -> dict:
     return check_row(
         rule="header.year", severity="warning", statut="decale", document_id=document_id,
         line=line, table_id=table_id, found=str(year), expected=str(year + shift),
         highlight=str(year), exercice=year,
         message=f"Les chiffres de la colonne « {year} » sont, ligne pour ligne ({equal} lignes), ceux de "
-                f"{year + shift} dans le rapport {a_report_year} (ligne {a_line}), et diffèrent de "
+                f"{year + shift} dans le rapport {a_report_year} ({a_document_id}, ligne {a_line}), et diffèrent de "
                 f"ses chiffres {year} : l'en-tête semble décalé d'un an.",
         suggestion=f"Vérifier l'année de la colonne (« {year + shift} » ?) et celles des colonnes voisines.")
 

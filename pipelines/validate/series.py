@@ -15,6 +15,7 @@ figure). Two kinds of break, each reported once, citing both reports:
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from itertools import combinations
 
 from pipelines.extract.numbers import format_fr
@@ -38,14 +39,27 @@ def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= max(1.0, rel * max(abs(a), abs(b)))
 
 
-def _points(con) -> list[dict]:
+def _groups(con, batch: int = 5000) -> Iterator[dict[int, list[dict]]]:
+    """The table figures of the `series` view, one series (org, family, perimeter, measure) at a
+    time, by report year: read from DuckDB in batches, so that memory holds one series, not the corpus."""
     if not _has_series(con):
-        return []
+        return
     cur = con.execute("""
         SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL
         ORDER BY org, famille, perimetre, mesure, report_year, line""")
     names = [c[0] for c in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+    key, group = None, defaultdict(list)
+    while rows := cur.fetchmany(batch):
+        for row in rows:
+            p = dict(zip(names, row, strict=True))
+            k = (p["org"], p["famille"], p["perimetre"], p["mesure"])
+            if k != key and group:
+                yield group
+                group = defaultdict(list)
+            key = k
+            group[p["report_year"]].append(p)
+    if group:
+        yield group
 
 
 def _has_series(con) -> bool:
@@ -53,19 +67,18 @@ def _has_series(con) -> bool:
 
 
 def series_break_checks(con, document_ids: list[str] | None = None) -> list[dict]:
-    groups: dict[tuple, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for p in _points(con):
-        groups[(p["org"], p["famille"], p["perimetre"], p["mesure"])][p["report_year"]].append(p)
     params = _params()
+    wanted = set(document_ids) if document_ids is not None else None
     out: list[dict] = []
-    for by_report in groups.values():
+    for by_report in _groups(con):
+        found = []
         reports = sorted(by_report)
         for a, b in zip(reports, reports[1:], strict=False):
-            out += _renamed(by_report[a], by_report[b], params)
-        if by_report and next(iter(by_report.values()))[0]["famille"] in _PERIMETER_FAMILIES:
-            out += _total_moves(by_report, params["part"])
-    wanted = set(document_ids) if document_ids is not None else None
-    return [c for c in out if wanted is None or c["document_id"] in wanted]
+            found += _renamed(by_report[a], by_report[b], params)
+        if next(iter(by_report.values()))[0]["famille"] in _PERIMETER_FAMILIES:
+            found += _total_moves(by_report, params["part"])
+        out += [c for c in found if wanted is None or c["document_id"] in wanted]
+    return out
 
 
 def _by_concept(points: list[dict]) -> dict[str, dict[int, dict]]:

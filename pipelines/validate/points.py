@@ -14,6 +14,9 @@ held in Python, only the pairs a check reports.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 # Families whose figures are printed once per row: the value column, not the row, carries the measure.
 _NO_LEVEL = ("formations", "tickets", "indicateurs")
 
@@ -81,3 +84,18 @@ def has_curated(con) -> bool:
     """True when the connection holds the curated families (a store built before them has none)."""
     names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     return all(f in names for f, *_ in _families()) and "cells" in names
+
+
+@contextmanager
+def figures_table(con) -> Iterator[str | None]:
+    """figures_sql() computed once into a temporary table for the checks of one run (the name is
+    yielded; None when the connection has no curated families), dropped afterwards."""
+    if not has_curated(con):
+        yield None
+        return
+    name = "_chiffres_series"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql()}")
+    try:
+        yield name
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {name}")

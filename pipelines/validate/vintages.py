@@ -350,56 +350,50 @@ def _rows(con, sql: str) -> list[dict]:
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
-def curated_shifts(con, document_ids: list[str] | None = None) -> list[dict]:
-    """Year columns of curated tables whose figures are, key for key, an earlier report's figures of
-    the next (or previous) year, while they differ from its figures of that year. One dict per
-    shifted column: document_id, table_id, col, year, shift, equal, a_report_year, a_line."""
-    from pipelines.validate.points import figures_sql, has_curated
-
-    if not has_curated(con):
-        return []
+def curated_shifts(con, figures: str, document_ids: list[str] | None = None) -> list[dict]:
+    """Year columns of curated tables whose figures are, key for key, the next (or previous) year's
+    figures of the latest earlier report that prints them, while they differ from its figures of that
+    year. figures: the relation of points.figures_table. One dict per shifted column: document_id,
+    table_id, col, line, year, shift, equal, a_document_id, a_report_year, a_line."""
+    nearest = " UNION ALL ".join(f"""
+        SELECT b.*, {shift} AS shift, a.document_id AS a_document_id, a.report_year AS a_report_year,
+               a.line AS a_line, {_EQUAL} AS egal, {_UNITS.format(a='a', b='b')} AS comparable
+        FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
+             AND b.report_year > a.report_year
+        WHERE {_wanted(document_ids, 'b')}""" for shift in (0, 1, -1))
     rows = _rows(con, f"""
-        WITH f AS ({figures_sql()})
-        SELECT b.document_id, b.table_id, b.exercice AS year, a.document_id AS a_document_id,
-               any_value(a.report_year) AS a_report_year, a.exercice - b.exercice AS shift,
-               count(*) AS n, count(*) FILTER (WHERE {_EQUAL}) AS equal, min(a.line) AS a_line,
-               min(b.col) AS col, min(b.line) AS line
-        FROM f b JOIN f a ON {_SAME_KEY} AND a.exercice BETWEEN b.exercice - 1 AND b.exercice + 1
-             AND a.report_year < b.report_year AND {_UNITS.format(a='a', b='b')}
-        WHERE {_wanted(document_ids, 'b')}
-        GROUP BY b.document_id, b.table_id, b.exercice, a.document_id, a.exercice - b.exercice
-        ORDER BY b.document_id, b.table_id, b.exercice, a_report_year DESC, a.document_id""")
-    found: dict[tuple, dict] = {}
+        SELECT document_id, table_id, exercice AS year, shift, count(*) AS n, count(*) FILTER (WHERE egal) AS equal,
+               arg_min(a_document_id, a_line) AS a_document_id, max(a_report_year) AS a_report_year,
+               min(a_line) AS a_line, min(col) AS col, min(line) AS line
+        FROM ({nearest}) WHERE comparable
+        GROUP BY document_id, table_id, exercice, shift
+        ORDER BY document_id, table_id, exercice""")
     stats: dict[tuple, dict[int, dict]] = {}
     for r in rows:
-        stats.setdefault((r["document_id"], r["table_id"], r["year"], r["a_document_id"]), {})[r["shift"]] = r
-    for (doc, table, year, _a), by_shift in stats.items():
+        stats.setdefault((r["document_id"], r["table_id"], r["year"]), {})[r["shift"]] = r
+    out = []
+    for by_shift in stats.values():
         same = by_shift.get(0)
-        if (doc, table, year) in found or same is None or same["n"] < 3 or same["equal"] * 3 >= same["n"]:
-            continue  # one finding per column; an earlier column of that year must exist and disagree
+        if same is None or same["n"] < 3 or same["equal"] * 3 >= same["n"]:
+            continue  # an earlier column of that year must exist and disagree
         for shift in (1, -1):
             other = by_shift.get(shift)
             if other and other["equal"] >= 3 and other["equal"] * 3 >= other["n"] * 2:
-                found[(doc, table, year)] = {**other, "equal": other["equal"]}
+                out.append(other)
                 break
-    return list(found.values())
+    return out
 
 
-def curated_restated_checks(con, document_ids: list[str] | None = None,
+def curated_restated_checks(con, figures: str, document_ids: list[str] | None = None,
                             shifts: list[dict] | None = None) -> list[dict]:
     """vintage.restated over the curated series: a figure compared with the same key, measure and
-    exercice in the latest earlier report that prints it. Two tables are read as one series only when
-    they share three figures of which a third agree (as for the raw labels). An earlier total that its
-    own items contradict is compared by their sum; one whose items give the later value is not a
-    restatement (total.column reports it in the earlier report)."""
-    from pipelines.validate.points import figures_sql, has_curated
-
-    if not has_curated(con):
-        return []
+    exercice in the latest earlier report that prints it (figures: the relation of
+    points.figures_table). Two tables are read as one series only when they share three figures of
+    which a third agree (as for the raw labels). An earlier total that its own items contradict is
+    compared by their sum (total.column reports it in the earlier report)."""
     shifted = {(s["document_id"], s["table_id"], s["year"]) for s in shifts or []}
     rows = _rows(con, f"""
-        WITH f AS ({figures_sql()}),
-        items AS (  -- the items of a column that has one total: what that total should be
+        WITH items AS (  -- the items of a column that has one total: what that total should be
             SELECT table_id, col, coalesce(unit, '') AS unit, sum(value) FILTER (WHERE row_kind = 'item') AS s,
                    count(*) FILTER (WHERE row_kind = 'item') AS n
             FROM cells WHERE role IN ('value', 'total') AND value IS NOT NULL GROUP BY ALL
@@ -408,11 +402,9 @@ def curated_restated_checks(con, document_ids: list[str] | None = None,
             SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.valeur AS a_valeur,
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
                    a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
-            FROM f b JOIN f a ON {_SAME_KEY} AND a.exercice = b.exercice AND a.report_year < b.report_year
-                 AND {_UNITS.format(a='a', b='b')}
-            WHERE {_wanted(document_ids, 'b')}
-            QUALIFY row_number() OVER (PARTITION BY b.document_id, b.famille, b.cle, b.mesure, b.exercice
-                                       ORDER BY a.report_year DESC, a.document_id) = 1)
+            FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice
+                 AND b.report_year > a.report_year
+            WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')})
         SELECT p.*, i.s AS items_s, i.n AS items_n,
                count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal
         FROM pairs p LEFT JOIN items i
@@ -468,17 +460,14 @@ def _curated_restated_row(r: dict) -> dict:
         suggestion=f"Si le chiffre a été révisé, le signaler en note ; sinon reprendre la valeur publiée ({expected}).")
 
 
-def curated_stale_checks(con, document_ids: list[str] | None = None) -> list[dict]:
+def curated_stale_checks(con, figures: str, document_ids: list[str] | None = None) -> list[dict]:
     """vintage.stale over the curated tables that give one year only, the report's own (« Mandats
     émis » with no year column): a table whose figures are, key for key, those the previous report
     gave for its own year was copied without being updated. Same bar as for the prose: three equal
-    figures of at least 10, two of at least 100, and two thirds of the figures compared."""
-    from pipelines.validate.points import figures_sql, has_curated
-
-    if not has_curated(con):
-        return []
+    figures of at least 10, two of at least 100, and two thirds of the figures compared.
+    figures: the relation of points.figures_table."""
     rows = _rows(con, f"""
-        WITH f AS ({figures_sql()}),
+        WITH f AS (SELECT * FROM {figures}),
         own AS (SELECT document_id, table_id FROM f GROUP BY ALL
                 HAVING count(DISTINCT exercice) = 1 AND min(exercice) = any_value(report_year)),
         pairs AS (
@@ -537,14 +526,9 @@ def _shift_row(document_id: str, table_id: str, line: int, year: int, shift: int
         suggestion=f"Vérifier l'année de la colonne (« {year + shift} » ?) et celles des colonnes voisines.")
 
 
-def curated_tables(con) -> set[str]:
+def curated_tables(con, figures: str) -> set[str]:
     """Tables whose figures are curated: the raw-label matching leaves their pairs to the series."""
-    from pipelines.validate.points import has_curated, points_sql
-
-    if not has_curated(con):
-        return set()
-    return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM ({points_sql()}) WHERE table_id IS NOT NULL"
-                                      ).fetchall()}
+    return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM {figures} WHERE table_id IS NOT NULL").fetchall()}
 
 
 def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | None = None) -> dict[str, list[dict]]:
@@ -552,13 +536,16 @@ def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | No
     headers), « millesimes » (vintage.restated, vintage.stale), « texte » (text.year of the prose).
     The curated series come first; the raw labels and the prose only add what they do not cover,
     so that a figure is never reported twice."""
-    curated = frozenset(curated_tables(con))
+    from pipelines.validate.points import figures_table
+
     dated = dated_figures(store, tc)
+    with figures_table(con) as figures:
+        curated = frozenset(curated_tables(con, figures)) if figures else frozenset()
+        shifts = curated_shifts(con, figures, document_ids) if figures else []
+        restated = curated_restated_checks(con, figures, document_ids, shifts) if figures else []
+        stale = curated_stale_checks(con, figures, document_ids) if figures else []
     raw_shifts = shifted_columns(dated, curated)
-    shifts = curated_shifts(con, document_ids)
     prose_years, prose_restated = narrative_checks(store)
-    restated = curated_restated_checks(con, document_ids, shifts)
-    stale = curated_stale_checks(con, document_ids)
     return {
         "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts),
         "millesimes": restated + _not_in(restated_checks(store, dated, raw_shifts, curated) + prose_restated, restated)

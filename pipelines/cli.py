@@ -45,7 +45,8 @@ def _check(args: argparse.Namespace) -> int:
 
     _cache_beside(args.db)
     return check([Path(f) for f in args.files], org=args.org, year=args.year,
-                 as_json=args.json, db_path=Path(args.db))
+                 as_json=args.json, db_path=Path(args.db),
+                 annotate=Path(args.annotate) if args.annotate else None, include_info=args.all)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -134,6 +135,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
     c.add_argument("--year", type=_year)
     c.add_argument("--json", action="store_true")
+    c.add_argument("--annotate", metavar="SORTIE",
+                   help="écrire une copie du brouillon DOCX ou PDF avec un commentaire par constat "
+                        "(un dossier pour plusieurs brouillons)")
+    c.add_argument("--all", action="store_true", help="avec --annotate : annoter aussi les informations")
     c.set_defaults(func=_check)
 
     r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")

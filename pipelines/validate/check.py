@@ -17,7 +17,10 @@ _COPIED = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
 _CURATED = ("finances", "contributions", "activite", "formations", "tickets", "indicateurs", "effectifs")
 
 
-def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path) -> int:
+def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path,
+          annotate: Path | None = None, include_info: bool = False) -> int:
+    """Check the files; print their findings; with ``annotate``, write the annotated copy of each
+    DOCX or PDF draft there (pipelines.publish.annotate). Exit code 1 when a finding is an error."""
     from pipelines.build import extract_files, write_store
     from pipelines.store import create_schema
 
@@ -48,7 +51,22 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     paths = {d.document_id: str(f) for d, f in zip(docs, files, strict=True)}
     found["document"] = found["document_id"].map(paths)
     _print(found, docs, as_json)
+    if annotate is not None:
+        _annotate(docs, found, annotate, include_info)
     return 1 if (found["severity"] == "error").any() else 0
+
+
+def _annotate(docs, found, out: Path, include_info: bool) -> None:
+    """The annotated copies, said on stderr (stdout may be --json); a text draft is said, not annotated."""
+    from pipelines.publish.annotate import annotate_drafts
+
+    for d in docs:
+        if d.format not in ("docx", "pdf"):
+            print(f"bilans : --annotate annote seulement les brouillons DOCX ou PDF ; {d.path} est un texte "
+                  "(constats ci-dessus)", file=sys.stderr)
+    for a in annotate_drafts(docs, found, out, include_info):
+        print(f"bilans : copie annotée : {a.path} ({a.placed} commentaire(s) dans le texte"
+              + (f", {a.summary} en tête du document" if a.summary else "") + ")", file=sys.stderr)
 
 
 def _unique_ids(docs) -> None:

@@ -55,33 +55,51 @@ class Annotated:
 
 # --- the findings of a draft -------------------------------------------------------------------------
 
-def annotate_drafts(docs: list, found: pd.DataFrame, out: Path, include_info: bool = False) -> list[Annotated]:
-    """Annotated copies of the DOCX and PDF drafts among ``docs`` (pipelines.extract.model.Document,
-    as read by the check). ``out`` is the copy's path for one draft, a folder for several (or when
-    it is one): ``<folder>/<name>.annote.docx``. Errors and warnings are annotated, infos too with
-    ``include_info``. Raises BilansError (one French line) when a copy cannot be written."""
+def targets(docs: list, out: Path) -> dict[str, Path]:
+    """document_id -> the path of its annotated copy, for the DOCX and PDF drafts among ``docs``
+    (pipelines.extract.model.Document). ``out`` is the copy's path for one draft, a folder for
+    several (or when it is one): ``<folder>/<name>.annote.docx``. Checked before the (longer)
+    check runs: a wrong suffix, the draft itself, a missing or read-only folder raise BilansError."""
     drafts = [d for d in docs if d.format in FORMATS]
     out = Path(out)
     as_folder = len(drafts) > 1 or out.is_dir()
-    written = []
+    if len(drafts) > 1 and not out.is_dir():
+        raise BilansError(f"{out} : dossier introuvable ; avec plusieurs brouillons, --annotate attend un dossier")
+    found = {}
     for doc in drafts:
         target = out / f"{Path(doc.path).stem}.annote{FORMATS[doc.format]}" if as_folder else out
-        mine = found[found["document_id"] == doc.document_id]
-        written.append(annotate(doc, mine, target, include_info))
-    return written
+        if target.suffix.lower() != FORMATS[doc.format]:
+            raise BilansError(f"{target} : la copie annotée d'un brouillon {doc.format.upper()} doit finir "
+                              f"par {FORMATS[doc.format]}")
+        if target.exists() and target.resolve() == Path(doc.path).resolve():
+            raise BilansError(f"{target} : la copie annotée ne peut pas remplacer le brouillon ; "
+                              "choisissez un autre nom")
+        folder = target.parent
+        if not folder.is_dir():
+            raise BilansError(f"{target} : impossible d'écrire la copie annotée (dossier introuvable)")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise BilansError(f"{target} : impossible d'écrire la copie annotée (droits insuffisants)")
+        found[doc.document_id] = target
+    return found
+
+
+def annotate_drafts(docs: list, found: pd.DataFrame, out: Path, include_info: bool = False) -> list[Annotated]:
+    """The annotated copies of the DOCX and PDF drafts among ``docs`` (paths by :func:`targets`);
+    errors and warnings are annotated, infos too with ``include_info``. Raises BilansError (one
+    French line) when a copy cannot be written."""
+    where = targets(docs, out)
+    return [annotate(d, found[found["document_id"] == d.document_id], where[d.document_id], include_info)
+            for d in docs if d.document_id in where]
 
 
 def annotate(doc, findings: pd.DataFrame, out: Path, include_info: bool = False) -> Annotated:
     """One draft: ``doc`` a Document of format docx or pdf (its ``origins`` per line), ``findings``
-    its findings. Writes ``out`` and returns what was written."""
-    source = Path(doc.path)
+    its findings (columns of pipelines.validate.FINDING_COLUMNS). Writes ``out`` and returns what
+    was written."""
     out = Path(out)
-    if out.suffix.lower() != FORMATS[doc.format]:
-        raise BilansError(f"{out} : la copie annotée d'un brouillon {doc.format.upper()} doit finir "
-                          f"par {FORMATS[doc.format]}")
-    if out.exists() and out.resolve() == source.resolve():
+    if out.exists() and out.resolve() == Path(doc.path).resolve():
         raise BilansError(f"{out} : la copie annotée ne peut pas remplacer le brouillon ; choisissez un autre nom")
-    data = _draft_bytes(source, doc.sha256)
+    data = _draft_bytes(Path(doc.path), doc.sha256)
     kept = ("error", "warning", "info") if include_info else ("error", "warning")
     rows = [r for r in findings.to_dict("records") if r["severity"] in kept]
     rows.sort(key=lambda r: ({"error": 0, "warning": 1, "info": 2}[r["severity"]], _line(r) or 0))

@@ -32,6 +32,10 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
         if not any(line.strip() for line in doc.lines):
             raise UnusableInput(f"{f} : fichier vide")
     _unique_ids(docs)
+    if annotate is not None:  # a copy that cannot be written is said before the check, not after
+        from pipelines.publish.annotate import targets
+
+        targets(docs, annotate)
 
     con = duckdb.connect(":memory:")
     create_schema(con)

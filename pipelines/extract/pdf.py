@@ -226,7 +226,7 @@ def _unruled_rows(lines: list[Line]) -> tuple[list[str], list[list[float]]]:
     columns = [(min(ln.segments[k]["x0"] for ln in model), max(ln.segments[k]["x1"] for ln in model))
                for k in range(width)]
     rows, start = _group_header(lines, columns)
-    boxes = [words_box([w for ln in lines[:start] for w in ln.words])] * start
+    boxes = [words_box([w for ln in lines[:start] for w in ln.words])] * start if start else []
     for group in _printed_rows(lines[start:]):
         cells = [""] * width
         for ln in group:

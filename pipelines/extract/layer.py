@@ -10,8 +10,10 @@ it for a program, to put a comment on the author's own file (:mod:`pipelines.pub
 - DOCX table row: ``{"block": i, "row": r, "cells": [k, …]}``, r the 0-based ``w:tr`` of the
   table, one k per tab-separated cell of the line: the 0-based ``w:tc`` of the row it comes from,
   -1 for the empty cells that stand for the rest of a horizontal merge;
-- PDF: ``{"page": n, "box": [x0, top, x1, bottom]}``, n from 1, the box in pdfplumber's points
-  (from the top-left corner of the page) around the words the line was made of.
+- PDF: ``{"page": n, "box": [x0, top, x1, bottom], "words": [[text, x0, top, x1, bottom], …]}``,
+  n from 1, in pdfplumber's points (from the top-left corner of the page): the words the line was
+  made of (all the words of a ruled row, when a band of printed rows shares one row of the grid)
+  and the box around them.
 """
 
 from __future__ import annotations

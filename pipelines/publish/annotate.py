@@ -7,7 +7,7 @@ the author's own file, instead of an HTML page that cites « ligne 740 » of a t
   offending figure (the run is split around the figure when it holds more text), else the cell,
   else the paragraph; author « Atelier bilans ».
 - PDF: one highlight annotation (pypdf) per finding over the offending words (word boxes from
-  pdfplumber), on the finding's page, the same text as its note.
+  pdfplumber, kept by the reader in the line's origin), on the finding's page, the same text as its note.
 - Findings with no place in the document (between reports, series) go into one summary comment
   at the start of the document.
 
@@ -324,26 +324,24 @@ def _first_runs(document) -> list:
 # --- PDF ----------------------------------------------------------------------------------------------
 
 def _pdf(data: bytes, doc, rows: list[dict]) -> tuple[bytes, int, int]:
-    import pdfplumber
     from pypdf import PdfReader, PdfWriter
     from pypdf.annotations import Text
 
     try:
         writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-        plumber = pdfplumber.open(io.BytesIO(data))
+        n_pages = len(writer.pages)
     except Exception as exc:  # noqa: BLE001 - the check read it: only a damaged file lands here
         raise BilansError(f"{doc.path} : PDF illisible pour l'annoter ({type(exc).__name__})") from None
     placed, elsewhere = 0, []
-    words_of: dict[int, list[dict]] = {}
-    with plumber:
-        for f in rows:
-            origin = _origin(doc, f)
-            spot = _pdf_spot(plumber, words_of, origin, f) if origin and "page" in origin else None
-            if spot is None or not 0 < origin["page"] <= len(writer.pages):
-                elsewhere.append(f)
-                continue
-            writer.add_annotation(origin["page"] - 1, _highlight(spot, comment_text(f)))
-            placed += 1
+    for f in rows:
+        origin = _origin(doc, f) or {}
+        boxes = _pdf_boxes(origin, f) if 0 < origin.get("page", 0) <= n_pages else None
+        if not boxes:
+            elsewhere.append(f)
+            continue
+        page = writer.pages[origin["page"] - 1]
+        writer.add_annotation(page, _highlight(boxes, float(page.mediabox.height), comment_text(f)))
+        placed += 1
     if elsewhere:
         box = writer.pages[0].mediabox
         x, y = float(box.left) + 10, float(box.top) - 30
@@ -354,31 +352,32 @@ def _pdf(data: bytes, doc, rows: list[dict]) -> tuple[bytes, int, int]:
     return buffer.getvalue(), placed, len(elsewhere)
 
 
-@dataclass
-class _Spot:
-    """Boxes (x0, top, x1, bottom; pdfplumber's points) of the highlighted words, one per printed
-    line, and the page height that turns them into PDF coordinates."""
-
-    boxes: list[tuple[float, float, float, float]]
-    height: float
-
-
-def _pdf_spot(plumber, words_of: dict, origin: dict, f: dict) -> _Spot | None:
-    n = origin["page"]
-    if not 0 < n <= len(plumber.pages):
+def _pdf_boxes(origin: dict, f: dict) -> list[tuple[float, float, float, float]] | None:
+    """Boxes (x0, top, x1, bottom; pdfplumber's points) of the figure's words, one per printed
+    line; all the line's words when the figure is not found among them. The words are those the
+    reader kept in the line's origin: the PDF is not parsed again."""
+    words = [dict(zip(("text", "x0", "top", "x1", "bottom"), w, strict=True)) for w in origin.get("words") or []]
+    if not words:
         return None
-    page = plumber.pages[n - 1]
-    if n not in words_of:
-        words_of[n] = page.extract_words()
-    x0, top, x1, bottom = origin["box"]
-    inside = [w for w in words_of[n] if x0 - 1 <= (w["x0"] + w["x1"]) / 2 <= x1 + 1
-              and top - 1 <= (w["top"] + w["bottom"]) / 2 <= bottom + 1]
-    if not inside:
-        return None
-    lines = _printed_lines(inside)
+    lines = _printed_lines(words)
     ordered = [w for ln in lines for w in ln]
-    chosen = _figure_words(ordered, lines, f) or ordered
-    return _Spot([_union(ln) for ln in _printed_lines(chosen)], float(page.height))
+    chosen = _figure_words(ordered, lines, f) or _figure_words(_by_column(words), lines, f) or ordered
+    return [_union(ln) for ln in _printed_lines(chosen)]
+
+
+def _by_column(words: list[dict]) -> list[dict]:
+    """The words column by column: a figure wrapped in its cell (« 288 » at the end of a printed
+    line, « 000 » under it) is read whole, not cut by the label printed beside its second line.
+    Columns are the runs of x that the words of every printed line leave no gap in."""
+    columns: list[list[float]] = []
+    for w in sorted(words, key=lambda w: w["x0"]):
+        if columns and w["x0"] <= columns[-1][1] + 2.0:
+            columns[-1][1] = max(columns[-1][1], w["x1"])
+        else:
+            columns.append([w["x0"], w["x1"]])
+    def column(w: dict) -> int:
+        return next(k for k, (x0, x1) in enumerate(columns) if x0 <= w["x0"] <= x1)
+    return [w for k in range(len(columns)) for ln in _printed_lines([w for w in words if column(w) == k]) for w in ln]
 
 
 def _printed_lines(words: list[dict]) -> list[list[dict]]:
@@ -419,15 +418,15 @@ def _union(words: list[dict]) -> tuple[float, float, float, float]:
             max(w["x1"] for w in words), max(w["bottom"] for w in words))
 
 
-def _highlight(spot: _Spot, text: str):
-    """A highlight over the boxes; pdfplumber's top is measured from the top of the media box, the
-    PDF's y from its bottom (rotated pages are not handled)."""
+def _highlight(boxes: list[tuple[float, float, float, float]], height: float, text: str):
+    """A highlight over the boxes. pdfplumber's top is measured down from the top of the media box,
+    the PDF's y up from its bottom: y = height − top (rotated pages are not handled)."""
     from pypdf.annotations import Highlight
     from pypdf.generic import ArrayObject, FloatObject, NameObject, TextStringObject
 
     quads = []
-    for x0, top, x1, bottom in spot.boxes:
-        y0, y1 = spot.height - bottom, spot.height - top
+    for x0, top, x1, bottom in boxes:
+        y0, y1 = height - bottom, height - top
         quads += [x0, y1, x1, y1, x0, y0, x1, y0]
     xs, ys = quads[0::2], quads[1::2]
     annotation = Highlight(rect=(min(xs), min(ys), max(xs), max(ys)),

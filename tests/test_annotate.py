@@ -89,10 +89,17 @@ def test_docx_draft_gets_two_comments_on_the_offending_figures(tmp_path, capsys)
     # the text of the copy is the draft's: only comment marks were added
     assert [p.text for p in document.paragraphs] == [p.text for p in docx.Document(str(draft)).paragraphs]
 
-    # a second check reads the text layer from the cache: same origins, same comments
+    # a second check reads the text layer from the cache, the origins from their own file; a third
+    # finds no origins there and reads the draft again: same comments each time
+    origins = list((tmp_path / "cache").glob("*.origines.json"))
+    assert len(origins) == 1
     again = tmp_path / "encore.docx"
     assert _check(tmp_path, draft, "--annotate", str(again)) == 1
     assert sorted(anchored(again).values()) == sorted(ranges.values())
+    origins[0].unlink()
+    third = tmp_path / "relu.docx"
+    assert _check(tmp_path, draft, "--annotate", str(third)) == 1
+    assert sorted(anchored(third).values()) == sorted(ranges.values())
 
 
 def _word_boxes(pdf_path: Path, page: int, texts: list[str]) -> list[tuple[float, float, float, float]]:

@@ -14,6 +14,8 @@ it for a program, to put a comment on the author's own file (:mod:`pipelines.pub
   n from 1, in pdfplumber's points (from the top-left corner of the page): the words the line was
   made of (all the words of a ruled row, when a band of printed rows shares one row of the grid)
   and the box around them.
+
+``origins`` is empty when the layer comes from the cache (:func:`pipelines.extract.cache.origins`).
 """
 
 from __future__ import annotations
@@ -46,8 +48,7 @@ class TextLayer:
 
     @classmethod
     def from_json(cls, data: dict) -> TextLayer:
-        origins = data.get("origins") or [None] * len(data["lines"])
-        return cls(data["lines"], data["pages"], data["places"], data.get("n_pages"), origins)
+        return cls(data["lines"], data["pages"], data["places"], data.get("n_pages"), data.get("origins") or [])
 
 
 def cell_text(text: str | None) -> str:

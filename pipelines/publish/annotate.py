@@ -104,9 +104,20 @@ def annotate(doc, findings: pd.DataFrame, out: Path, include_info: bool = False)
     rows = [r for r in findings.to_dict("records") if r["severity"] in kept]
     rows.sort(key=lambda r: ({"error": 0, "warning": 1, "info": 2}[r["severity"]], _line(r) or 0))
     write = _docx if doc.format == "docx" else _pdf
-    payload, placed, summary = write(data, doc, rows)
+    payload, placed, summary = write(data, doc, rows, _origins(doc, data))
     _replace(out, payload)
     return Annotated(out, placed, summary)
+
+
+def _origins(doc, data: bytes) -> list[dict | None]:
+    """The origins of the draft's lines: read with it, else from the cache, else read again
+    (within the reading budget)."""
+    from pipelines.extract import budget, cache
+
+    found = doc.origins or cache.origins(doc.sha256)
+    if found is None or len(found) != len(doc.lines):
+        found = budget.read_document(doc.format, data, Path(doc.path).name).origins
+    return found
 
 
 def _draft_bytes(path: Path, sha256: str) -> bytes:
@@ -175,9 +186,8 @@ def _line(f: dict) -> int | None:
     return None if n is None or pd.isna(n) else int(n)
 
 
-def _origin(doc, f: dict) -> dict | None:
+def _origin(origins: list[dict | None], f: dict) -> dict | None:
     n = _line(f)
-    origins = doc.origins or []
     return origins[n - 1] if n and 0 < n <= len(origins) else None
 
 
@@ -203,7 +213,7 @@ def figure_pattern(needle: str) -> re.Pattern:
 
 # --- DOCX ---------------------------------------------------------------------------------------------
 
-def _docx(data: bytes, doc, rows: list[dict]) -> tuple[bytes, int, int]:
+def _docx(data: bytes, doc, rows: list[dict], origins: list) -> tuple[bytes, int, int]:
     import docx
 
     from pipelines.extract.docx import transitional
@@ -215,7 +225,7 @@ def _docx(data: bytes, doc, rows: list[dict]) -> tuple[bytes, int, int]:
         raise BilansError(f"{doc.path} : DOCX illisible pour l'annoter ({type(exc).__name__})") from None
     placed, elsewhere = 0, []
     for f in rows:
-        runs = _docx_runs(blocks, _origin(doc, f), f)
+        runs = _docx_runs(blocks, _origin(origins, f), f)
         if runs:
             document.add_comment(runs, text=comment_text(f), author=AUTHOR, initials=INITIALS)
             placed += 1
@@ -323,7 +333,7 @@ def _first_runs(document) -> list:
 
 # --- PDF ----------------------------------------------------------------------------------------------
 
-def _pdf(data: bytes, doc, rows: list[dict]) -> tuple[bytes, int, int]:
+def _pdf(data: bytes, doc, rows: list[dict], origins: list) -> tuple[bytes, int, int]:
     from pypdf import PdfReader, PdfWriter
     from pypdf.annotations import Text
 
@@ -334,7 +344,7 @@ def _pdf(data: bytes, doc, rows: list[dict]) -> tuple[bytes, int, int]:
         raise BilansError(f"{doc.path} : PDF illisible pour l'annoter ({type(exc).__name__})") from None
     placed, elsewhere = 0, []
     for f in rows:
-        origin = _origin(doc, f) or {}
+        origin = _origin(origins, f) or {}
         boxes = _pdf_boxes(origin, f) if 0 < origin.get("page", 0) <= n_pages else None
         if not boxes:
             elsewhere.append(f)

@@ -236,3 +236,27 @@ def test_libreoffice_converts_the_annotated_copy(tmp_path):
     subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "lo"), str(out)],
                    check=True, timeout=180, capture_output=True)
     assert (tmp_path / "lo" / "annote.pdf").stat().st_size > 0
+
+
+def test_several_drafts_are_annotated_into_a_folder(tmp_path):
+    (tmp_path / "copies").mkdir()
+    drafts = [tmp_path / "rapport.docx", tmp_path / "note.docx", tmp_path / "imprime.pdf"]
+    to_docx(BLOCKS, drafts[0])
+    to_docx(BLOCKS[:3], drafts[1])  # the sentence without its table: nothing to say
+    to_pdf(BLOCKS, drafts[2])
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", *map(str, drafts), "--annotate", str(tmp_path / "copies")])
+    assert rc == 1
+    assert sorted(p.name for p in (tmp_path / "copies").iterdir()) == [
+        "imprime.annote.pdf", "note.annote.docx", "rapport.annote.docx"]
+    assert len(anchored(tmp_path / "copies" / "rapport.annote.docx")) == 2
+    assert anchored(tmp_path / "copies" / "note.annote.docx") == {}
+
+
+def test_two_drafts_of_one_name_get_two_copies(tmp_path):
+    from types import SimpleNamespace
+
+    from pipelines.publish.annotate import targets
+
+    docs = [SimpleNamespace(document_id=i, path=str(tmp_path / d / "brouillon.docx"), format="docx")
+            for i, d in (("x", "a"), ("y", "b"))]
+    assert targets(docs, tmp_path) == {"x": tmp_path / "brouillon.annote.docx", "y": tmp_path / "brouillon~2.annote.docx"}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import hashlib
 import io
 import os
@@ -68,6 +69,10 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
     found = {}
     for doc in drafts:
         target = out / f"{Path(doc.path).stem}.annote{FORMATS[doc.format]}" if as_folder else out
+        n = 1
+        while target in found.values():  # two drafts of the same name in two folders
+            n += 1
+            target = out / f"{Path(doc.path).stem}~{n}.annote{FORMATS[doc.format]}"
         if target.suffix.lower() != FORMATS[doc.format]:
             raise BilansError(f"{target} : la copie annotée d'un brouillon {doc.format.upper()} doit finir "
                               f"par {FORMATS[doc.format]}")
@@ -155,8 +160,8 @@ def _umask() -> int:
 
 
 def _why(exc: OSError) -> str:
-    return {2: "dossier introuvable", 13: "droits insuffisants", 21: "c'est un dossier",
-            28: "disque plein", 30: "support en lecture seule"}.get(exc.errno, exc.strerror or str(exc))
+    return {errno.ENOENT: "dossier introuvable", errno.EACCES: "droits insuffisants", errno.EISDIR: "c'est un dossier",
+            errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule"}.get(exc.errno, exc.strerror or str(exc))
 
 
 def comment_text(f: dict) -> str:

@@ -4,8 +4,8 @@
 the author's own file, instead of an HTML page that cites « ligne 740 » of a text they never see:
 
 - DOCX: one Word comment (python-docx ≥ 1.2) per finding, its range the run that holds the
-  offending figure (the run is split around the figure when it holds more text), else the cell,
-  else the paragraph; author « Atelier bilans ».
+  offending figure, in its cell or paragraph (the run is split around the figure when it holds
+  more text); when the figure is not found, the whole paragraph or table row; author « Atelier bilans ».
 - PDF: one highlight annotation (pypdf) per finding over the offending words (word boxes from
   pdfplumber, kept by the reader in the line's origin), on the finding's page, the same text as its note.
 - Findings with no place in the document (between reports, series) go into one summary comment
@@ -244,7 +244,8 @@ def _docx(data: bytes, doc, rows: list[dict], origins: list) -> tuple[bytes, int
 
 
 def _docx_runs(blocks: list, origin: dict | None, f: dict) -> list | None:
-    """The runs a finding's comment spans: those of its figure, else its cell, else its paragraph."""
+    """The runs a finding's comment spans: those of its figure (in the cell of the row that holds
+    it, or in the paragraph), else the whole paragraph or row; None when the origin is not in the file."""
     from docx.table import Table, _Cell
     from docx.text.paragraph import Paragraph
 

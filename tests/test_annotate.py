@@ -91,7 +91,7 @@ def test_docx_draft_gets_two_comments_on_the_offending_figures(tmp_path, capsys)
 
     # a second check reads the text layer from the cache, the origins from their own file; a third
     # finds no origins there and reads the draft again: same comments each time
-    origins = list((tmp_path / "cache").glob("*.origines.json"))
+    origins = list((tmp_path / "cache").glob("*.origines"))
     assert len(origins) == 1
     again = tmp_path / "encore.docx"
     assert _check(tmp_path, draft, "--annotate", str(again)) == 1

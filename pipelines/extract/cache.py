@@ -5,7 +5,7 @@ Parsing a PDF costs seconds, a text file milliseconds: the text layer of a PDF o
 from there. The version is a digest of the reader modules, so changing a reader invalidates the
 cache without anyone having to remember it. A cache that cannot be written is simply not used.
 The origins of the lines (where each is in the original, for ``bilans check --annotate``) are kept
-in a file of their own, ``<sha256>-<version>.origines.json``, read only when a draft is annotated:
+in a file of their own (JSON), ``<sha256>-<version>.origines``, read only when a draft is annotated:
 the word boxes of a PDF would make every other read of the layer ten times slower.
 """
 
@@ -43,8 +43,8 @@ def version() -> str:
     return digest.hexdigest()[:12]
 
 
-def _path(sha: str, part: str = "") -> Path:
-    return directory() / f"{sha}-{version()}{part}.json"
+def _path(sha: str, suffix: str = ".json") -> Path:
+    return directory() / f"{sha}-{version()}{suffix}"
 
 
 def get(sha: str) -> TextLayer | None:

@@ -58,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.publish.runs import run_notebooks
 
     return run_notebooks(db_path=Path(args.db), org=args.org, year=args.year, pole=args.pole,
-                         workers=args.workers, force=args.force, prune=args.prune)
+                         workers=args.workers, force=args.force, prune=args.prune,
+                         scheduler=args.scheduler, pool=args.pool)
 
 
 def _briefing(args: argparse.Namespace) -> int:
@@ -72,6 +73,16 @@ def _year(text: str) -> int:
         return parse_year(text)
     except BilansError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"entier positif attendu : {text!r}")
+    return value
 
 
 def _org(text: str) -> str:
@@ -144,7 +155,13 @@ def parser() -> argparse.ArgumentParser:
     n.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
     n.add_argument("--year", type=_year)
     n.add_argument("--pole")
-    n.add_argument("--workers", type=int, default=None)
+    n.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="processus du cluster Dask local lancé pour l'exécution (défaut : un par cœur)")
+    n.add_argument("--scheduler", metavar="tcp://HÔTE:PORT",
+                   help="envoyer les exécutions à un ordonnanceur Dask existant (reports/ et le magasin "
+                        "partagés, même chemin sur chaque worker)")
+    n.add_argument("--pool", action="store_true",
+                   help="pool de processus local au lieu du cluster Dask local (sans Dask)")
     n.add_argument("--force", action="store_true", help="refaire même les exécutions à jour")
     n.add_argument("--prune", action="store_true",
                    help="supprimer les sorties d'exécutions qui n'existent plus dans le magasin")

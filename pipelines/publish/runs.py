@@ -39,7 +39,7 @@ import duckdb
 
 from pipelines.errors import BilansError
 from pipelines.publish import analyses, fmt, registre
-from pipelines.terminal import duree, safe
+from pipelines.terminal import duree, nombre, safe
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
@@ -503,10 +503,11 @@ INDEX_CSS = ("body{font-family:sans-serif;max-width:64em;margin:2em auto;padding
 # ---------------------------------------------------------------- benchmark
 
 def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
-    """Time `bilans run` on every combination: serial, parallel, then again with nothing changed.
+    """Time `bilans run` on every combination: serial, the local process pool beside the local
+    Dask cluster (same runs, same number of workers), then again with nothing changed.
 
-    Each timing is a fresh `python -m pipelines.cli` process (what cron runs),
-    writing into a temporary directory so that reports/ is left alone.
+    Each timing is a fresh `python -m pipelines.cli` process (what cron runs), writing into a
+    temporary directory so that reports/ is left alone. Values are French text (« 12,3 s »).
     """
     db = Path(db_path).resolve()
 
@@ -519,23 +520,27 @@ def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
     n_workers = workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
         # « before »: the same runs without drawing the charts in SVG (spec only)
-        sans_svg, rc0 = timed(tmp, "--workers", "1", "--force", env={"BILANS_SVG": "0"})
-        serial, rc1 = timed(tmp, "--workers", "1", "--force")
+        sans_svg, rc0 = timed(tmp, "--pool", "--workers", "1", "--force", env={"BILANS_SVG": "0"})
+        serial, rc1 = timed(tmp, "--pool", "--workers", "1", "--force")
         svg = _svg_sizes(Path(tmp) / OUT_DIR)
-        parallel, rc2 = timed(tmp, "--workers", str(n_workers), "--force")
-        noop, rc3 = timed(tmp, "--workers", str(n_workers))
+        pool, rc2 = timed(tmp, "--pool", "--workers", str(n_workers), "--force")
+        cluster, rc3 = timed(tmp, "--workers", str(n_workers), "--force")
+        noop, rc4 = timed(tmp, "--workers", str(n_workers))
         state = _load_state(Path(tmp) / OUT_DIR / STATE_FILE)
     n = len(state.get("runs", {}))
     return {
-        "runs": n, "workers": n_workers,
-        "serial_without_svg_s": round(sans_svg, 2),
-        "svg_cost_pct": round((serial / sans_svg - 1) * 100, 1) if sans_svg else None,
-        "charts": svg["charts"], "svg_kb_per_chart": svg["kb_per_chart"],
-        "serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
-        "speedup": round(serial / parallel, 2) if parallel else None,
-        "per_run_serial_s": round(serial / n, 2) if n else None,
-        "noop_s": round(noop, 2), "noop_goal_s": 2.0, "noop_ok": noop < 2.0,
-        "exit_codes": [rc0, rc1, rc2, rc3],
+        "exécutions": nombre(n), "processus": nombre(n_workers),
+        "série sans SVG": duree(sans_svg),
+        "coût du SVG": fmt.pourcent(serial / sans_svg * 100 - 100, signe=True) if sans_svg else "—",
+        "graphiques": nombre(svg["charts"]),
+        "SVG par graphique": f"{nombre(svg['kb_per_chart'], 1)} Kio" if svg["kb_per_chart"] else "—",
+        "série (1 processus)": duree(serial),
+        f"pool de processus ({n_workers})": f"{duree(pool)} (×{nombre(serial / pool, 2)})",
+        f"cluster Dask local ({n_workers})": f"{duree(cluster)} (×{nombre(serial / cluster, 2)} ; "
+                                             f"{fmt.pourcent(cluster / pool * 100 - 100, signe=True)} contre la pool)",
+        "par exécution (série)": duree(serial / n) if n else "—",
+        "relance sans changement (objectif < 2 s)": f"{duree(noop)} ({'tenu' if noop < 2.0 else 'manqué'})",
+        "codes de sortie": ", ".join(str(rc) for rc in (rc0, rc1, rc2, rc3, rc4)),
     }
 
 

@@ -321,7 +321,8 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     if complete:
         _stale_outputs(out, known, {r.key for r in runs}, prune, echo)
 
-    echo(f"{len(runs)} exécution(s) prévue(s) : {len(todo)} à faire, {skipped} à jour (ignorée(s)).")
+    echo(f"{nombre(len(runs))} exécution(s) prévue(s) : {nombre(len(todo))} à faire, {nombre(skipped)} à jour "
+         "(ignorée(s)).")
     failures: list[tuple[Run, str]] = []
     if todo:
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
@@ -332,7 +333,7 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
         by_key = {r.key: r for r in todo}
         for i, res in enumerate(_results(tasks, n_workers, scheduler, pool), 1):
             run = by_key[res["key"]]
-            echo(f"[{i}/{len(todo)}] {run.label()} : {res['status']} ({duree(res['duration'])})"
+            echo(f"[{nombre(i)}/{nombre(len(todo))}] {run.label()} : {res['status']} ({duree(res['duration'])})"
                  + (f" — {res['error']}" if res["error"] else ""))
             known[run.key] = {
                 "titre": res.get("titre"),
@@ -347,8 +348,8 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     write_index(out, known)
     ok = len(todo) - len(failures)
-    echo(f"Terminé en {duree(time.perf_counter() - started)} : {ok} réussie(s), {len(failures)} en échec, "
-         f"{skipped} ignorée(s) car à jour. Index : {out / 'index.html'}")
+    echo(f"Terminé en {duree(time.perf_counter() - started)} : {nombre(ok)} réussie(s), "
+         f"{nombre(len(failures))} en échec, {nombre(skipped)} ignorée(s) car à jour. Index : {out / 'index.html'}")
     for run, error in failures:
         echo(f"  échec : {run.label()} — {error}")
     erreurs = controler_publications(db, out, known, echo)
@@ -428,7 +429,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
     if not stale:
         return
     if not prune:
-        echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin, gardées : "
+        echo(f"{nombre(len(stale))} sortie(s) d'exécutions absentes du magasin, gardées : "
              f"{', '.join(safe(k) for k in stale)} (« bilans run --prune » pour les supprimer).")
         for key in stale:
             known[key] = {**known.get(key, {}), "absente": True}
@@ -439,7 +440,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
         vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
         registre.sidecar_of(out / f"{key}.ipynb").unlink(missing_ok=True)
         known.pop(key, None)
-    echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
+    echo(f"{nombre(len(stale))} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
 
 
 def _vignette_html(out: Path, key: str, name: str) -> str:

@@ -1,10 +1,13 @@
 """uv avec la configuration d'index de pip : `python tools/uv.py pip sync requirements.txt`.
 
 uv reads neither pip.conf nor the PIP_* variables. A machine whose pip is set up with mirrors,
-find-links, a CA bundle or constraints (CI, a network without PyPI) would see `make run` install
+find-links or a CA bundle (CI, a network without PyPI) would see `make run` install
 from elsewhere than `pip install` does, or fail. This wrapper reads pip's own configuration
 (`pip config list`: files then environment, the later one winning) and hands it to uv through
 uv's variables, then runs the uv beside this interpreter. A variable already set is left alone.
+
+pip's `constraint` files are not handed over: the lock is exact already (and uv refuses an
+unpinned constraint under --require-hashes), and a lock must not depend on one machine's caps.
 
 pip merges all its indexes and takes the best version; uv stops at the first index that knows a
 package unless told otherwise, hence UV_INDEX_STRATEGY=unsafe-best-match (the lock's hashes still
@@ -26,7 +29,6 @@ _OPTIONS = {
     "extra-index-url": ("UV_INDEX", " "),
     "find-links": ("UV_FIND_LINKS", ","),
     "cert": ("SSL_CERT_FILE", " "),
-    "constraint": ("UV_CONSTRAINT", " "),
     "trusted-host": ("UV_INSECURE_HOST", " "),
     "timeout": ("UV_HTTP_TIMEOUT", " "),
     "default-timeout": ("UV_HTTP_TIMEOUT", " "),

@@ -125,7 +125,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
-    p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
+    p.add_argument("--db", default="data/curated/bilans.duckdb", metavar="CHEMIN", help="magasin DuckDB")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
@@ -136,14 +136,14 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_build)
 
     e = sub.add_parser("extract", help="montrer comment un rapport (texte, PDF, DOCX) est lu : tableaux, cellules")
-    e.add_argument("file")
+    e.add_argument("file", metavar="FICHIER")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_extract)
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
-    c.add_argument("files", nargs="+")
-    c.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
-    c.add_argument("--year", type=_year)
+    c.add_argument("files", nargs="+", metavar="FICHIER")
+    c.add_argument("--org", type=_org, metavar="ORGANISME", help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    c.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_check)
 
@@ -152,9 +152,9 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
-    n.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
-    n.add_argument("--year", type=_year)
-    n.add_argument("--pole")
+    n.add_argument("--org", type=_org, metavar="ORGANISME", help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    n.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
+    n.add_argument("--pole", metavar="PÔLE", help="si, infrastructures, support, ou un carnet")
     n.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="processus du cluster Dask local lancé pour l'exécution (défaut : un par cœur)")
     n.add_argument("--scheduler", metavar="tcp://HÔTE:PORT",

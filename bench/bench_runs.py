@@ -54,7 +54,7 @@ def bench_extraction(raw_dir: Path, n_reports: int = 48, workers: int | None = N
         pool = time.perf_counter() - t0
         t0 = time.perf_counter()
         with (LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=40) as cluster,
+                           dashboard_address=None, silence_logs=50) as cluster,
               Client(cluster, set_as_default=False) as client):
             started = time.perf_counter() - t0
             t0 = time.perf_counter()

@@ -385,7 +385,8 @@ def _result_of(future, task: dict) -> dict:
 @contextmanager
 def _dask_client(scheduler: str | None, n_workers: int):
     """A Dask client on the scheduler at `scheduler`, or on a local cluster started for the run
-    (127.0.0.1 only, one thread per worker process, no dashboard, no log chatter)."""
+    (127.0.0.1 only, one thread per worker process, no dashboard, no log chatter: not even the heartbeat
+    errors of workers outliving the scheduler at shutdown; a worker that dies is a failed run anyway)."""
     import logging
 
     from distributed import Client, LocalCluster
@@ -400,7 +401,7 @@ def _dask_client(scheduler: str | None, n_workers: int):
             yield client
         return
     with (LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+                       dashboard_address=None, silence_logs=logging.CRITICAL) as cluster,
           Client(cluster, set_as_default=False) as client):
         yield client
 

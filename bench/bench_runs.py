@@ -25,6 +25,7 @@ from bench.corpus import generate  # noqa: E402
 from pipelines.build import extract_files  # noqa: E402
 from pipelines.extract import extract_document  # noqa: E402
 from pipelines.manifest import read_manifest  # noqa: E402
+from pipelines.publish.runs import LOCAL_CLUSTER  # noqa: E402
 from pipelines.publish.runs import bench_runs as bench_notebooks  # noqa: E402
 from pipelines.terminal import duree, nombre  # noqa: E402
 
@@ -53,8 +54,7 @@ def bench_extraction(raw_dir: Path, n_reports: int = 48, workers: int | None = N
         extract_files(specs, workers=n_workers)
         pool = time.perf_counter() - t0
         t0 = time.perf_counter()
-        with (LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, silence_logs=50) as cluster,
+        with (LocalCluster(n_workers=n_workers, **LOCAL_CLUSTER) as cluster,
               Client(cluster, set_as_default=False) as client):
             started = time.perf_counter() - t0
             t0 = time.perf_counter()

@@ -19,8 +19,7 @@ from pipelines.publish.runs import STATE_FILE, run_notebooks
 @pytest.fixture(scope="module")
 def scheduler():
     # one worker thread in this process: quick to start; execute() takes its per-process lock
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, protocol="tcp", host="127.0.0.1",
-                      dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, **{**runs.LOCAL_CLUSTER, "processes": False}, protocol="tcp") as cluster:
         yield cluster.scheduler_address
 
 

@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import html
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -54,6 +55,12 @@ GABARITS = Path(__file__).with_name("gabarits")
 GABARIT = "bilans"
 # Pseudo-table of the fingerprint: the publication.* findings the qualité page lists.
 PUBLICATION_FINDINGS = "constats_publications"
+# The local cluster `bilans run` starts: 127.0.0.1 only, one thread per worker process (see execute),
+# no dashboard (its HTTP server, health routes only, on a free port: 8787 may be another cluster's),
+# no log chatter, not even the heartbeat errors of workers outliving the scheduler at shutdown (a
+# worker that dies is a failed run anyway).
+LOCAL_CLUSTER = {"threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None,
+                 "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}, "silence_logs": logging.CRITICAL}
 # Seconds to reach an existing Dask scheduler before giving up with a one-line message.
 CONNECT_TIMEOUT_S = 10
 # execute() redirects fd 2 and sets an environment variable for the kernel it starts: both are
@@ -385,10 +392,7 @@ def _result_of(future, task: dict) -> dict:
 @contextmanager
 def _dask_client(scheduler: str | None, n_workers: int):
     """A Dask client on the scheduler at `scheduler`, or on a local cluster started for the run
-    (127.0.0.1 only, one thread per worker process, no dashboard, no log chatter: not even the heartbeat
-    errors of workers outliving the scheduler at shutdown; a worker that dies is a failed run anyway)."""
-    import logging
-
+    (LOCAL_CLUSTER)."""
     from distributed import Client, LocalCluster
 
     if scheduler:
@@ -400,8 +404,7 @@ def _dask_client(scheduler: str | None, n_workers: int):
         with client:
             yield client
         return
-    with (LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                       dashboard_address=None, silence_logs=logging.CRITICAL) as cluster,
+    with (LocalCluster(n_workers=n_workers, **LOCAL_CLUSTER) as cluster,
           Client(cluster, set_as_default=False) as client):
         yield client
 

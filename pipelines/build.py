@@ -129,8 +129,9 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
             n_findings = 0
             if validate:
                 from pipelines.validate import validate_store
+                from pipelines.validate.stored_results import gx_dir
 
-                n_findings = validate_store(con)
+                n_findings = validate_store(con, gx_dir=gx_dir(db_path))
         export_parquet(db_path)
     _summary(documents, curated, unmapped, n_findings, db_path, time.perf_counter() - started)
     _refusals(refusals)

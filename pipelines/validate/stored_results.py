@@ -53,3 +53,9 @@ def copy_data_docs(db_path: str | Path, out: Path) -> Path | None:
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(site, out)
     return out
+
+
+def forget(db_path: str | Path) -> None:
+    """Remove the results and Data Docs of a store (rebuilt without its checks: they would describe
+    findings it no longer has)."""
+    shutil.rmtree(gx_dir(db_path), ignore_errors=True)

@@ -7,8 +7,8 @@ ExpectationSuitePageRenderer, DefaultJinjaPageView) from the results in hand, th
   site builder puts one folder off; every external link and script, the favicon link and CSS
   `url(//…)` are dropped and a small stylesheet shipped with the package (data_docs.css) is inlined;
 - in French: GE's interface strings (« Overview », « Status: », « Show more info… ») are replaced
-  by the table of data_docs_fr.toml, text node by text node (the findings' own text is never matched:
-  only a whole text node equal to an entry is replaced);
+  by the table of data_docs_fr.toml, text node by text node; only a text node that is, whole, one of
+  GE's strings is replaced (a finding's cell is touched only if it reads exactly « Status » or the like);
 - every page sits one folder below the index (validations/<suite>.html, expectations/<suite>.html),
   so a page's links to the index and to its suite are `../…`.
 

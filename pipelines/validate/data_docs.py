@@ -92,9 +92,15 @@ def french(text: str) -> str:
     return re.sub(r"<html\b[^>]*>", '<html lang="fr">', text, count=1)
 
 
+@cache
+def _view() -> DefaultJinjaPageView:
+    """One view per process: its Jinja environment compiles GE's templates once (seconds per page else)."""
+    return DefaultJinjaPageView()
+
+
 def _page(document) -> str:
     """A rendered GE document as a page one folder below the index, offline and in French."""
-    text = DefaultJinjaPageView().render(document, show_how_to_buttons=False)
+    text = _view().render(document, show_how_to_buttons=False)
     text = _UP.sub(r"\1../", text)
     return french(offline_html(text, CSS.read_text(encoding="utf-8")))
 

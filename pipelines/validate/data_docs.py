@@ -106,10 +106,12 @@ def _page(document) -> str:
 
 
 def validation_page(result: ExpectationSuiteValidationResult) -> str:
+    """The page of one suite's validation result (HTML text, for validations/<suite>.html)."""
     return _page(ValidationResultsPageRenderer().render(result))
 
 
 def suite_page(suite: ExpectationSuite) -> str:
+    """The page of one suite: its expectations described in French (for expectations/<suite>.html)."""
     return _page(ExpectationSuitePageRenderer().render(suite))
 
 

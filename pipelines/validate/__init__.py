@@ -7,6 +7,8 @@ fail; failures become findings with their exact source line.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from pipelines.validate.frames import Store, frame, load
@@ -70,12 +72,14 @@ def _lignes(con, document_ids):
     return [dict(document_id=d, line=n, text=t) for d, n, t in cur.fetchall()]
 
 
-def findings(con, document_ids: list[str] | None = None) -> pd.DataFrame:
-    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS)."""
+def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None) -> pd.DataFrame:
+    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
+    (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
+    every earlier result: the findings of the store are all made again."""
     from pipelines.validate.suites import run_suites
 
     frames = check_frames(con, document_ids=document_ids)
-    found = run_suites(frames)
+    found = run_suites(frames, gx_dir=gx_dir, replace_all=True)
     return _enrich(con, found)
 
 
@@ -147,7 +151,8 @@ def write_findings(con, df: pd.DataFrame) -> int:
     return len(frame_)
 
 
-def validate_store(con) -> int:
-    """Run all rule families on every document of the store and fill `findings`."""
+def validate_store(con, gx_dir: Path | None = None) -> int:
+    """Run all rule families on every document of the store and fill `findings` (and, with `gx_dir`,
+    write GE's results and Data Docs there)."""
     con.execute("DELETE FROM findings")
-    return write_findings(con, findings(con))
+    return write_findings(con, findings(con, gx_dir=gx_dir))

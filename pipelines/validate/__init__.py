@@ -36,19 +36,23 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     )
 
     store = store or load(con)
+    # the rules that read one report at a time run on the documents asked only (not on the other
+    # reports a draft is checked against); the cross-report rules read the whole store
+    mine = store if document_ids is None else store.only(document_ids)
     lignes = _lignes(con, document_ids)
     tc = table_figures(store)
+    tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
     dated = dated_figures(store, tc)
     shifts = shifted_columns(dated)
     prose_years, prose_restated = narrative_checks(store)
     frames = {
-        "totaux": frame(table_checks(store)),
-        "entetes": frame(header_checks(store) + shifted_header_checks(store, shifts)),
-        "valeurs": frame(malformed_checks(store)),
-        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)
-                       + prose_years),
+        "totaux": frame(table_checks(mine)),
+        "entetes": frame(header_checks(mine) + shifted_header_checks(store, shifts)),
+        "valeurs": frame(malformed_checks(mine)),
+        "texte": frame(year_checks(mine, lignes) + table_text_checks(mine, tc_mine)
+                       + percent_text_checks(mine, tc_mine) + prose_years),
         "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store) + prose_restated),
-        "budget": frame(balance_checks(store) + crosstable_checks(store)),
+        "budget": frame(balance_checks(mine) + crosstable_checks(mine)),
         "series": frame(series_break_checks(con)),
     }
     pct = frames["totaux"]["rule"] == "percent.ratio"
@@ -70,11 +74,12 @@ def _lignes(con, document_ids):
     return [dict(document_id=d, line=n, text=t) for d, n, t in cur.fetchall()]
 
 
-def findings(con, document_ids: list[str] | None = None) -> pd.DataFrame:
-    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS)."""
+def findings(con, document_ids: list[str] | None = None, store: Store | None = None) -> pd.DataFrame:
+    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS).
+    `store`: the store already read (`frames.load`), when the caller keeps part of it between checks."""
     from pipelines.validate.suites import run_suites
 
-    frames = check_frames(con, document_ids=document_ids)
+    frames = check_frames(con, store=store, document_ids=document_ids)
     found = run_suites(frames)
     return _enrich(con, found)
 

@@ -52,7 +52,7 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     ids = [d.document_id for d in docs]
     with (session or _Fresh(db_path)).scratch(docs) as con:
         write_store(con, docs, curate(docs)[0])
-        found = findings(con, document_ids=ids)
+        found = findings(con, document_ids=ids, store=session.store(con, ids) if session else None)
     paths = {d.document_id: str(f) for d, f in zip(docs, files, strict=True)}
     found["document"] = found["document_id"].map(paths)
     return found, docs

@@ -19,6 +19,7 @@ import pandas as pd
 
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.validate.check import _SEVERITY_FR, _copy_vintages, findings_for, warn_missing
+from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
 # watchfiles: yield 30 ms after the last event of a save (an editor writes, renames, touches),
@@ -35,6 +36,7 @@ class Session:
         self._con = None
         self._key = None
         self._warned = False
+        self._vintages: Store | None = None
 
     def _reload(self, docs, key) -> None:
         import duckdb
@@ -50,7 +52,12 @@ class Session:
             warn_missing(missing)
             self._warned = missing is not None
         create_views(self._con)  # plain views: they see each draft written afterwards
+        self._vintages = load(self._con)
         self._key = key
+
+    def store(self, con, document_ids: list[str]) -> Store:
+        """What the rules read: the vintages read once, and the drafts just written."""
+        return self._vintages.plus(load(con, document_ids))
 
     @contextmanager
     def scratch(self, docs):

@@ -51,7 +51,8 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
         "valeurs": frame(malformed_checks(mine)),
         "texte": frame(year_checks(mine, lignes) + table_text_checks(mine, tc_mine)
                        + percent_text_checks(mine, tc_mine) + prose_years),
-        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(store) + prose_restated),
+        "millesimes": frame(restated_checks(store, dated, shifts) + stale_checks(_with_year_before(store, mine))
+                             + prose_restated),
         "budget": frame(balance_checks(mine) + crosstable_checks(mine)),
         "series": frame(series_break_checks(con)),
     }
@@ -64,6 +65,16 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     if document_ids is not None:
         frames = {k: v[v["document_id"].isin(document_ids)].reset_index(drop=True) for k, v in frames.items()}
     return frames
+
+
+def _with_year_before(store: Store, mine: Store) -> Store:
+    """vintage.stale compares a report with the report of the year before it only: the documents
+    asked and those of the year before theirs."""
+    if mine is store:
+        return store
+    years = {(d["org"], d["report_year"] - 1) for d in mine.documents.values() if d["report_year"] is not None}
+    before = [i for i, d in store.documents.items() if (d["org"], d["report_year"]) in years]
+    return store.only([*mine.documents, *before])
 
 
 def _lignes(con, document_ids):

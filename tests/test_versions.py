@@ -205,3 +205,20 @@ def test_watch_stops_on_ctrl_c_with_one_french_line(tmp_path):
             proc.kill()
     err = [x for x in proc.stderr.read().splitlines() if "avertissement" not in x]
     assert rc == 0 and err == ["bilans : surveillance arrêtée"]
+
+
+def test_since_across_formats_pdf_then_docx(tmp_path, capsys):
+    """The same two versions, the old one printed to PDF, the new one written in Word."""
+    from docgen import from_text, to_docx, to_pdf
+
+    old, new = tmp_path / "v1.pdf", tmp_path / "v2.docx"
+    to_pdf(from_text(V1.read_text(encoding="utf-8")), old)
+    to_docx(from_text(V2.read_text(encoding="utf-8")), new)
+    rc, out = _since(tmp_path, capsys, new, old)
+    got = sorted((f["version_status"], f["table"], f["document"], f["found"], f["expected"]) for f in out)
+    assert got == [("fixed", "Interventions sur site", str(old), "262", "272"),
+                   ("new", "Formations suivies", str(new), "25", "23"),
+                   ("open", "Demandes traitées", str(new), "480", "470")]
+    fixed = next(f for f in out if f["version_status"] == "fixed")
+    assert fixed["place"].startswith("page 1, ligne ")  # its place in the old PDF
+    assert rc == 1

@@ -55,10 +55,10 @@ def _authors_loop(args: argparse.Namespace) -> int:
     from pipelines.validate import live
 
     files = [Path(f) for f in args.files]
+    if args.html and not args.since:
+        raise BilansError("--html demande --since : la page compare deux versions d'un rapport")
     if args.watch:
         return live.watch(files, org=args.org, year=args.year, as_json=args.json, db_path=Path(args.db))
-    if not args.since:
-        raise BilansError("--html demande --since : la page compare deux versions d'un rapport")
     return live.check_since(files, Path(args.since), org=args.org, year=args.year, as_json=args.json,
                             db_path=Path(args.db), html_out=Path(args.html) if args.html else None)
 

@@ -44,8 +44,24 @@ def _check(args: argparse.Namespace) -> int:
     from pipelines.validate.check import check
 
     _cache_beside(args.db)
+    if args.since or args.watch or args.html:
+        return _authors_loop(args)
     return check([Path(f) for f in args.files], org=args.org, year=args.year,
-                 as_json=args.json, db_path=Path(args.db))
+                 as_json=args.json, db_path=Path(args.db),
+                 annotate=Path(args.annotate) if args.annotate else None, include_info=args.all)
+
+
+def _authors_loop(args: argparse.Namespace) -> int:
+    """--since (two versions compared) and --watch (a re-check on every save): pipelines.validate.live."""
+    from pipelines.validate import live
+
+    files = [Path(f) for f in args.files]
+    if args.html and not args.since:
+        raise BilansError("--html demande --since : la page compare deux versions d'un rapport")
+    if args.watch:
+        return live.watch(files, org=args.org, year=args.year, as_json=args.json, db_path=Path(args.db))
+    return live.check_since(files, Path(args.since), org=args.org, year=args.year, as_json=args.json,
+                            db_path=Path(args.db), html_out=Path(args.html) if args.html else None)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -145,6 +161,16 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--org", type=_org, metavar="ORGANISME", help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
     c.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
     c.add_argument("--json", action="store_true")
+    loop = c.add_mutually_exclusive_group()
+    loop.add_argument("--since", metavar="ANCIEN",
+                      help="version précédente : constats corrigés, toujours présents, nouveaux")
+    loop.add_argument("--watch", action="store_true",
+                      help="recontrôler à chaque enregistrement (Ctrl-C pour arrêter)")
+    c.add_argument("--html", metavar="PAGE", help="avec --since : page HTML des trois listes pour les auteurs")
+    c.add_argument("--annotate", metavar="SORTIE",
+                   help="écrire une copie du brouillon DOCX ou PDF avec un commentaire par constat "
+                        "(un dossier pour plusieurs brouillons)")
+    c.add_argument("--all", action="store_true", help="avec --annotate : annoter aussi les informations")
     c.set_defaults(func=_check)
 
     r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")

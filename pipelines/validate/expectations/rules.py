@@ -34,6 +34,7 @@ class ExpectTotalsToFoot(RuleExpectation):
     denombrements: str = "exact"
     epsilon: float = 1e-6
     seuil_arrondi: float = 1e-6
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "reference", "relation", "unites", "unite", "denombrement")
 
     def verdict(self, row):
         return verdicts.foot(row, self.arrondi, self.denombrements, self.epsilon, self.seuil_arrondi)
@@ -44,6 +45,8 @@ class ExpectPercentToMatchRatio(RuleExpectation):
     printed figures taken within its rounding interval (`arrondi` « u/2 »)."""
 
     rules: ClassVar[tuple[str, ...]] = ("percent.ratio",)
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "unite", "numerateur", "unite_numerateur", "denominateur",
+                                          "unite_denominateur")
     template_fr: ClassVar[str] = (
         "Une colonne de pourcentage doit valoir réalisé / prévu, ou la part du total de sa colonne, "
         "chaque chiffre imprimé pris à l'arrondi près ({arrondi})")
@@ -57,6 +60,7 @@ class ExpectPercentToMatchRatio(RuleExpectation):
 class StatusExpectation(RuleExpectation):
     """A qualitative rule: a row passes when the builder's `statut` is in `statuts_acceptes`."""
 
+    columns: ClassVar[tuple[str, ...]] = ("statut",)
     statuts_acceptes: list[str] = ["ok"]  # noqa: RUF012 — a pydantic field, copied per instance
     defauts: dict[str, str] = {}  # noqa: RUF012
 
@@ -112,6 +116,7 @@ class ExpectStatedChangesToMatchFigures(RuleExpectation):
     computes the gap outside that interval (`ecart`), the suite holds the margin."""
 
     rules: ClassVar[tuple[str, ...]] = ("text.percent",)
+    columns: ClassVar[tuple[str, ...]] = ("ecart",)
     template_fr: ClassVar[str] = (
         "Une évolution annoncée dans le texte doit être celle que donnent les chiffres, "
         "à l'arrondi près des chiffres et du pourcentage (marge {epsilon})")
@@ -133,6 +138,7 @@ class ExpectBudgetSectionsToBalance(RuleExpectation):
     """Voted prévisions of recettes and dépenses of a section are equal, within `tolerance` euros."""
 
     rules: ClassVar[tuple[str, ...]] = ("budget.balance",)
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "reference")
     template_fr: ClassVar[str] = (
         "Les prévisions de recettes et de dépenses de chaque section doivent s'équilibrer "
         "(tolérance {tolerance} €)")
@@ -147,6 +153,7 @@ class ExpectTablesToAgree(RuleExpectation):
     revenue by adhérent); each pairing brings its own rounding tolerance (`tolerance` column)."""
 
     rules: ClassVar[tuple[str, ...]] = ("crosstable",)
+    columns: ClassVar[tuple[str, ...]] = ("ecart", "tolerance")
     template_fr: ClassVar[str] = (
         "Deux tableaux d'un même rapport qui donnent le même chiffre doivent concorder, à l'arrondi près")
 
@@ -182,6 +189,7 @@ class ExpectPublicationsToMatchMetrics(RuleExpectation):
     """
 
     rules: ClassVar[tuple[str, ...]] = ("publication.metric", "publication.total")
+    columns: ClassVar[tuple[str, ...]] = ("statut", "valeur", "reference")
     template_fr: ClassVar[str] = (
         "Chaque chiffre publié (page d'analyse, briefing) doit valoir sa métrique dans le magasin, et un total "
         "montré la somme des parties montrées sous lui, sauf motif donné (écart toléré : {epsilon})")

@@ -1,4 +1,4 @@
-"""`bilans` : la ligne de commande de l'atelier (contrat de DESIGN.md).
+"""`bilans` : la ligne de commande de l'atelier (contrat : ARCHITECTURE.md).
 
 Each sub-command imports its stage lazily so that `bilans check` does not pay
 for papermill or Voilà, and `bilans extract` does not pay for Great Expectations.
@@ -13,8 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
+from pipelines.catalogue import codes_organismes
 from pipelines.errors import BilansError, Terminated
-from pipelines.manifest import ORGS, parse_org, parse_year
+from pipelines.manifest import parse_org, parse_year
 from pipelines.terminal import filtered_output, safe
 
 
@@ -113,7 +114,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
+    p = _Parser(prog="bilans", description=f"Atelier bilans : bilans d'activité {' / '.join(codes_organismes())}")
     p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -131,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
     c.add_argument("files", nargs="+")
-    c.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    c.add_argument("--org", type=_org, help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
     c.add_argument("--year", type=_year)
     c.add_argument("--json", action="store_true")
     c.set_defaults(func=_check)
@@ -141,7 +142,7 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
-    n.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    n.add_argument("--org", type=_org, help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
     n.add_argument("--year", type=_year)
     n.add_argument("--pole")
     n.add_argument("--workers", type=int, default=None)

@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.publish import fmt
 from pipelines.publish.comparaison import Chiffre, compare
@@ -27,7 +28,8 @@ REFERENTIEL_ADHERENTS = Path("data") / "referentiels" / "adherents.csv"
 
 NOT_ADHERENT = {"interne", "mutualise", "groupe"}  # referential types that are not members
 
-POLES = {"si": "Pôle SI", "infrastructures": "Pôle infrastructures", "support": "Pôle support"}
+# activite.pole -> the pôle's title, in the catalogue's order (pipelines/catalogue/carnets.toml)
+POLES = {p.nom: p.titre for p in catalogue.poles()}
 
 
 def _key(name: str | None) -> str:

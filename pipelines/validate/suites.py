@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.catalogue import completer_suite
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 
 @lru_cache(maxsize=1)
 def load_suites(directory: str | None = None) -> dict[str, dict]:
     base = Path(directory) if directory else EXPECTATIONS_DIR
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(base.glob("*.json"))}
+    return {p.stem: completer_suite(p.stem, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(base.glob("*.json"))}
 
 
 def suite_for_rule(rule: str) -> str:

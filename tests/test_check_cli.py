@@ -1,4 +1,4 @@
-"""`bilans check` : contract of DESIGN.md (exit codes, --json fields, drafts, vintages of the store)."""
+"""`bilans check` : contract of ARCHITECTURE.md (exit codes, --json fields, drafts, vintages of the store)."""
 
 from __future__ import annotations
 

@@ -65,6 +65,7 @@ class Famille:
     mise_en_forme: str  # function of pipelines/curate/shapers.py
     libelle: str | None  # printed label column of the series
     valeurs: tuple[Valeur, ...]  # empty: no series
+    nomenclature: bool = False  # rows are categories: one entering or leaving changes a total's perimeter
 
     @property
     def a_des_series(self) -> bool:
@@ -79,7 +80,8 @@ class Famille:
 def familles() -> tuple[Famille, ...]:
     return tuple(
         Famille(nom, spec["colonnes"], tuple(spec["cles"]), spec["mise_en_forme"], spec.get("libelle"),
-                tuple(Valeur(v["colonne"], v["mesure"], v.get("condition")) for v in spec.get("valeurs", ())))
+                tuple(Valeur(v["colonne"], v["mesure"], v.get("condition")) for v in spec.get("valeurs", ())),
+                spec.get("nomenclature", False))
         for nom, spec in _load("familles.toml")["famille"].items())
 
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from pipelines.extract.numbers import clean, year_in_header
+from pipelines.extract.numbers import clean, plain, year_in_header
 from pipelines.validate.frames import check_row, fr, items_give
 
 _PREVU = re.compile(r"pr[ée]vision|pr[ée]vu|cr[ée]dits ouverts|budget", re.IGNORECASE)
@@ -22,8 +21,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def _norm(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", clean(text or "").lower()).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    return plain(text)
 
 
 def _total_cell(cells: list[dict], header_re: re.Pattern) -> dict | None:

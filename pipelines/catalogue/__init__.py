@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
@@ -85,11 +85,16 @@ def familles() -> tuple[Famille, ...]:
         for nom, spec in _load("familles.toml")["famille"].items())
 
 
-def famille(nom: str) -> Famille:
-    found = next((f for f in familles() if f.nom == nom), None)
+def _one(entries, name: str, what: str):
+    """The entry called `name` (its first field), or a BilansError naming the unknown `what`."""
+    found = next((e for e in entries if getattr(e, fields(e)[0].name) == name), None)
     if found is None:
-        raise BilansError(f"famille inconnue du catalogue : {nom}")
+        raise BilansError(f"{what} inconnue du catalogue : {name}")
     return found
+
+
+def famille(nom: str) -> Famille:
+    return _one(familles(), nom, "famille")
 
 
 def noms_familles(series_seulement: bool = False) -> tuple[str, ...]:
@@ -150,10 +155,7 @@ def attentes() -> tuple[Attente, ...]:
 
 
 def attente(type_: str) -> Attente:
-    found = next((a for a in attentes() if a.type == type_), None)
-    if found is None:
-        raise BilansError(f"attente inconnue du catalogue : {type_}")
-    return found
+    return _one(attentes(), type_, "attente")
 
 
 def regles_de(type_: str) -> tuple[str, ...]:

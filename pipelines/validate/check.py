@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,8 +20,14 @@ _CURATED = catalogue.noms_familles(series_seulement=True)
 
 
 def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path) -> int:
-    from pipelines.build import extract_files, write_store
-    from pipelines.store import create_schema
+    found, docs = findings_for(files, org, year, db_path)
+    _print(found, docs, as_json)
+    return 1 if (found["severity"] == "error").any() else 0
+
+
+def read_drafts(files: list[Path], org: str | None, year: int | None) -> list:
+    """The files read as Documents (ids made unique). UnusableInput: missing or empty file."""
+    from pipelines.build import extract_files
 
     for f in files:
         if not Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
@@ -30,26 +37,54 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
         if not any(line.strip() for line in doc.lines):
             raise UnusableInput(f"{f} : fichier vide")
     _unique_ids(docs)
+    return docs
 
-    con = duckdb.connect(":memory:")
-    create_schema(con)
+
+def findings_for(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
+                 session=None) -> tuple[pd.DataFrame, list]:
+    """(findings of FINDING_COLUMNS with `document` = the path given, Documents read) for the files.
+    `session` (pipelines.validate.live.Session) keeps the store's vintages and GE loaded between
+    calls (--since, --watch); without it the vintages are copied afresh into a store in memory."""
+    from pipelines.build import write_store
+    from pipelines.curate import curate
+    from pipelines.validate import findings
+
+    docs = read_drafts(files, org, year)
     ids = [d.document_id for d in docs]
-    missing = _copy_vintages(con, db_path, docs)
+    with (session or _Fresh(db_path)).scratch(docs) as con:
+        write_store(con, docs, curate(docs)[0])
+        found = findings(con, document_ids=ids, store=session.store(con, ids) if session else None)
+    paths = {d.document_id: str(f) for d, f in zip(docs, files, strict=True)}
+    found["document"] = found["document_id"].map(paths)
+    return found, docs
+
+
+class _Fresh:
+    """A store in memory for one check: schema, vintages of the store, views (plain views: the files
+    written afterwards are seen by them)."""
+
+    def __init__(self, db_path: Path | None):
+        self.db_path = db_path
+
+    @contextmanager
+    def scratch(self, docs):
+        from pipelines.curate.views import create_views
+        from pipelines.store import create_schema
+
+        con = duckdb.connect(":memory:")
+        try:
+            create_schema(con)
+            warn_missing(_copy_vintages(con, self.db_path, docs))
+            create_views(con)
+            yield con
+        finally:
+            con.close()
+
+
+def warn_missing(missing: str | None) -> None:
     if missing:  # said, never silent: a check run outside the repository lost every cross-report rule
         print(f"bilans : avertissement : {missing} ; contrôles entre rapports (millésimes, séries) non faits",
               file=sys.stderr)
-    from pipelines.curate import curate
-    from pipelines.curate.views import create_views
-
-    write_store(con, docs, curate(docs)[0])
-    create_views(con)
-    from pipelines.validate import findings
-
-    found = findings(con, document_ids=ids)
-    paths = {d.document_id: str(f) for d, f in zip(docs, files, strict=True)}
-    found["document"] = found["document_id"].map(paths)
-    _print(found, docs, as_json)
-    return 1 if (found["severity"] == "error").any() else 0
 
 
 def _unique_ids(docs) -> None:

@@ -19,9 +19,9 @@ FIELDS = ("check_id", "rule", "severity", "document_id", "line", "found", "expec
 
 def _validate(expectation, rows: list[dict]) -> list[tuple]:
     """Run one expectation through GE on the check rows; its unexpected rows as tuples."""
-    from pipelines.validate.suites import _context
+    from pipelines.validate.suites import ge_context
 
-    _, _, source = _context()
+    _, source = ge_context()
     df = frame(rows)
     df["check_id"] = range(len(df))
     df["tableau"] = "Répartition"
@@ -152,12 +152,13 @@ def test_data_docs_offline_and_in_french(tmp_path):
 
     from pipelines.publish.authors import write_reports
     from pipelines.validate import validate_store
+    from pipelines.validate.stored_results import gx_dir
 
     text = ("Bilan d'activité 2017 du SIIM94\n\n1 Pôle SI\n\nRépartition\n\n"
             "Activité\t2016\t2017\nMCO\t10\t4\nProjet\t20\t5\nTotal\t31\t9\n")
     con = store_of(tmp_path, {"d": (text, "SIIM94", 2017)})
-    validate_store(con)
     db = tmp_path / "s.duckdb"
+    validate_store(con, gx_dir=gx_dir(db))  # the check run writes the Data Docs, the report copies them
     con.execute(f"ATTACH '{db}' AS disk")
     for t in ("documents", "sections", "lignes", "tables", "cells", "narratifs", "findings"):
         con.execute(f'CREATE TABLE disk."{t}" AS SELECT * FROM "{t}"')
@@ -169,7 +170,7 @@ def test_data_docs_offline_and_in_french(tmp_path):
     assert docs / "index.html" in pages
     external = re.compile(r"""\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
     assert [p for p, t in pages.items() if external.search(t)] == []
-    totaux = next(t for p, t in pages.items() if "validations" in p.parts and p.parent.parent.parent.name == "totaux")
+    totaux = pages[docs / "validations" / "totaux.html"]
     assert "Les totaux doivent être la somme de leurs lignes, à l'arrondi près (n·u/2)" in totaux
     rows = [[re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re.DOTALL)]
             for tr in re.findall(r"<tr[^>]*>((?:(?!<tr).)*?)</tr>", totaux, re.DOTALL)]
@@ -179,7 +180,7 @@ def test_data_docs_offline_and_in_french(tmp_path):
 
 def test_offline_html_drops_css_urls_to_the_internet():
     """GE's stylesheet puts its logo on S3 (`url('https://…')`): offline, nothing is fetched."""
-    from pipelines.publish.offline import offline_html
+    from pipelines.validate.data_docs import offline_html
 
     page = ("<html><head><style>.navbar-brand a { background: url('https://example.org/logo.png') }"
             " .x { background: url(data:image/png;base64,AAAA) }</style></head><body></body></html>")

@@ -31,6 +31,7 @@ class ExpectTotalsToFoot(RuleExpectation):
     denombrements: str = "exact"
     epsilon: float = 1e-6
     seuil_arrondi: float = 1e-6
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "reference", "relation", "unites", "unite", "denombrement")
 
     def verdict(self, row):
         return verdicts.foot(row, self.arrondi, self.denombrements, self.epsilon, self.seuil_arrondi)
@@ -41,6 +42,8 @@ class ExpectPercentToMatchRatio(RuleExpectation):
     printed figures taken within its rounding interval (`arrondi` « u/2 »)."""
 
     rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_percent_to_match_ratio")
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "unite", "numerateur", "unite_numerateur", "denominateur",
+                                          "unite_denominateur")
     template_fr: ClassVar[str] = catalogue.attente("expect_percent_to_match_ratio").modele
     arrondi: str = "u/2"
     epsilon: float = 1e-6
@@ -52,6 +55,7 @@ class ExpectPercentToMatchRatio(RuleExpectation):
 class StatusExpectation(RuleExpectation):
     """A qualitative rule: a row passes when the builder's `statut` is in `statuts_acceptes`."""
 
+    columns: ClassVar[tuple[str, ...]] = ("statut",)
     statuts_acceptes: list[str] = ["ok"]  # noqa: RUF012 — a pydantic field, copied per instance
     defauts: dict[str, str] = {}  # noqa: RUF012
 
@@ -107,6 +111,7 @@ class ExpectStatedChangesToMatchFigures(RuleExpectation):
     computes the gap outside that interval (`ecart`), the suite holds the margin."""
 
     rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_stated_changes_to_match_figures")
+    columns: ClassVar[tuple[str, ...]] = ("ecart",)
     template_fr: ClassVar[str] = catalogue.attente("expect_stated_changes_to_match_figures").modele
     epsilon: float = 1e-6
 
@@ -126,6 +131,7 @@ class ExpectBudgetSectionsToBalance(RuleExpectation):
     """Voted prévisions of recettes and dépenses of a section are equal, within `tolerance` euros."""
 
     rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_budget_sections_to_balance")
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "reference")
     template_fr: ClassVar[str] = catalogue.attente("expect_budget_sections_to_balance").modele
     tolerance: float = 0.01
 
@@ -138,6 +144,7 @@ class ExpectTablesToAgree(RuleExpectation):
     revenue by adhérent); each pairing brings its own rounding tolerance (`tolerance` column)."""
 
     rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_tables_to_agree")
+    columns: ClassVar[tuple[str, ...]] = ("ecart", "tolerance")
     template_fr: ClassVar[str] = catalogue.attente("expect_tables_to_agree").modele
 
     def verdict(self, row):
@@ -169,6 +176,7 @@ class ExpectPublicationsToMatchMetrics(RuleExpectation):
     """
 
     rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_publications_to_match_metrics")
+    columns: ClassVar[tuple[str, ...]] = ("statut", "valeur", "reference")
     template_fr: ClassVar[str] = catalogue.attente("expect_publications_to_match_metrics").modele
     epsilon: float = 0.005
 

@@ -48,7 +48,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.since or args.watch or args.html:
         return _authors_loop(args)
     return check([Path(f) for f in args.files], org=args.org, year=args.year,
-                 as_json=args.json, db_path=Path(args.db))
+                 as_json=args.json, db_path=Path(args.db),
+                 annotate=Path(args.annotate) if args.annotate else None, include_info=args.all)
 
 
 def _authors_loop(args: argparse.Namespace) -> int:
@@ -168,6 +169,10 @@ def parser() -> argparse.ArgumentParser:
     loop.add_argument("--watch", action="store_true",
                       help="recontrôler à chaque enregistrement (Ctrl-C pour arrêter)")
     c.add_argument("--html", metavar="PAGE", help="avec --since : page HTML des trois listes pour les auteurs")
+    c.add_argument("--annotate", metavar="SORTIE",
+                   help="écrire une copie du brouillon DOCX ou PDF avec un commentaire par constat "
+                        "(un dossier pour plusieurs brouillons)")
+    c.add_argument("--all", action="store_true", help="avec --annotate : annoter aussi les informations")
     c.set_defaults(func=_check)
 
     r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")

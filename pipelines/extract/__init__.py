@@ -52,7 +52,7 @@ def extract_document(path: Path, org: str | None = None, report_year: int | None
         document_id=document_id or document_id_for(path), path=str(path),
         org=org or infer_org(lines), report_year=report_year or infer_year(lines),
         sha256=source.sha256, encoding=source.encoding, lines=lines, format=source.format,
-        pages=source.pages, places=source.places, n_pages=source.n_pages,
+        pages=source.pages, places=source.places, n_pages=source.n_pages, origins=source.origins,
     )
     doc.toc_lines = find_toc(lines)
     skip: set[int] = set(range(doc.toc_lines[0], doc.toc_lines[1] + 1)) if doc.toc_lines else set()

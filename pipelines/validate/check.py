@@ -19,9 +19,14 @@ _COPIED = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
 _CURATED = catalogue.noms_familles(series_seulement=True)
 
 
-def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path) -> int:
-    found, docs = findings_for(files, org, year, db_path)
+def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path,
+          annotate: Path | None = None, include_info: bool = False) -> int:
+    """Check the files; print their findings; with ``annotate``, write the annotated copy of each
+    DOCX or PDF draft there (pipelines.publish.annotate). Exit code 1 when a finding is an error."""
+    found, docs = findings_for(files, org, year, db_path, annotate=annotate)
     _print(found, docs, as_json)
+    if annotate is not None:
+        _annotate(docs, found, annotate, include_info)
     return 1 if (found["severity"] == "error").any() else 0
 
 
@@ -41,15 +46,20 @@ def read_drafts(files: list[Path], org: str | None, year: int | None) -> list:
 
 
 def findings_for(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
-                 session=None) -> tuple[pd.DataFrame, list]:
+                 session=None, annotate: Path | None = None) -> tuple[pd.DataFrame, list]:
     """(findings of FINDING_COLUMNS with `document` = the path given, Documents read) for the files.
     `session` (pipelines.validate.live.Session) keeps the store's vintages and GE loaded between
-    calls (--since, --watch); without it the vintages are copied afresh into a store in memory."""
+    calls (--since, --watch); without it the vintages are copied afresh into a store in memory.
+    With ``annotate``, a copy that cannot be written there is said before the check, not after."""
     from pipelines.build import write_store
     from pipelines.curate import curate
     from pipelines.validate import findings
 
     docs = read_drafts(files, org, year)
+    if annotate is not None:
+        from pipelines.publish.annotate import targets
+
+        targets(docs, annotate)
     ids = [d.document_id for d in docs]
     with (session or _Fresh(db_path)).scratch(docs) as con:
         write_store(con, docs, curate(docs)[0])
@@ -85,6 +95,19 @@ def warn_missing(missing: str | None) -> None:
     if missing:  # said, never silent: a check run outside the repository lost every cross-report rule
         print(f"bilans : avertissement : {missing} ; contrôles entre rapports (millésimes, séries) non faits",
               file=sys.stderr)
+
+
+def _annotate(docs, found, out: Path, include_info: bool) -> None:
+    """The annotated copies, said on stderr (stdout may be --json); a text draft is said, not annotated."""
+    from pipelines.publish.annotate import annotate_drafts
+
+    for d in docs:
+        if d.format not in ("docx", "pdf"):
+            print(f"bilans : --annotate annote seulement les brouillons DOCX ou PDF ; {d.path} est un texte "
+                  "(constats ci-dessus)", file=sys.stderr)
+    for a in annotate_drafts(docs, found, out, include_info):
+        print(f"bilans : copie annotée : {a.path} ({a.placed} commentaire(s) dans le texte"
+              + (f", {a.summary} en tête du document" if a.summary else "") + ")", file=sys.stderr)
 
 
 def _unique_ids(docs) -> None:

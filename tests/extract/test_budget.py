@@ -141,7 +141,8 @@ def test_good_documents_pass_the_budget(tmp_path, capsys):
         (tmp_path / name).write_bytes(data)
         assert main(["--db", str(tmp_path / "db" / "bilans.duckdb"), "extract", str(tmp_path / name)]) == 0
         assert "SIIM94" in capsys.readouterr().out
-    assert len(list((tmp_path / "db").glob("cache/*.json"))) == 2
+    cached = sorted(p.name for p in (tmp_path / "db").glob("cache/*.json"))
+    assert len(cached) == 4 and sum(n.endswith(".origines.json") for n in cached) == 2  # layer + line origins
 
 
 def test_docx_styles_are_resolved_once(monkeypatch):

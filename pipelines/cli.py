@@ -1,4 +1,4 @@
-"""`bilans` : la ligne de commande de l'atelier (contrat de DESIGN.md).
+"""`bilans` : la ligne de commande de l'atelier (contrat : ARCHITECTURE.md).
 
 Each sub-command imports its stage lazily so that `bilans check` does not pay
 for papermill or Voilà, and `bilans extract` does not pay for Great Expectations.
@@ -13,8 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
+from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
-from pipelines.manifest import ORGS, parse_org, parse_year
+from pipelines.manifest import parse_org, parse_year
 from pipelines.terminal import filtered_output, safe
 
 
@@ -140,7 +141,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
+    p = _Parser(prog="bilans", description=f"Atelier bilans : bilans d'activité {' / '.join(codes_organismes())}")
     p.add_argument("--db", default="data/curated/bilans.duckdb", metavar="CHEMIN", help="magasin DuckDB")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -158,7 +159,8 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
     c.add_argument("files", nargs="+", metavar="FICHIER")
-    c.add_argument("--org", type=_org, metavar="ORGANISME", help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    c.add_argument("--org", type=_org, metavar="ORGANISME",
+                   help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
     c.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
     c.add_argument("--json", action="store_true")
     loop = c.add_mutually_exclusive_group()
@@ -178,9 +180,10 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
-    n.add_argument("--org", type=_org, metavar="ORGANISME", help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
+    n.add_argument("--org", type=_org, metavar="ORGANISME",
+                   help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
     n.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
-    n.add_argument("--pole", metavar="PÔLE", help="si, infrastructures, support, ou un carnet")
+    n.add_argument("--pole", metavar="PÔLE", help=f"{', '.join(p.nom for p in poles())}, ou un carnet")
     n.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="processus du cluster Dask local lancé pour l'exécution (défaut : un par cœur)")
     n.add_argument("--scheduler", metavar="tcp://HÔTE:PORT",

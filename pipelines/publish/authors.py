@@ -16,40 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.terminal import strip_controls
 from pipelines.validate.stored_results import DATA_DOCS, copy_data_docs, gx_dir
 
 SEVERITY_FR = {"error": "Erreur", "warning": "Alerte", "info": "Information"}
-RULES_FR = {
-    "total.column": "Un total (ou sous-total) doit être la somme des lignes qu'il résume.",
-    "total.row": "Une colonne « Total » doit être la somme des colonnes qu'elle additionne, ligne par ligne.",
-    "total.rounding": "Petit écart entre un total et la somme de ses lignes, explicable par l'arrondi des "
-                      "lignes imprimées : rien à corriger, sauf à vouloir une somme exacte.",
-    "percent.ratio": "Un pourcentage doit être le rapport des deux colonnes dont il est issu (réalisé / prévu).",
-    "header.year": "Les années des en-têtes doivent être bien écrites, dans l'ordre, sans doublon ni année "
-                   "postérieure au rapport, et porter sur les bons chiffres (pas décalées d'un an par "
-                   "rapport au rapport précédent).",
-    "header.label": "Un en-tête doit décrire sa colonne ; les dates d'une même série doivent concorder.",
-    "text.year": "Le texte doit comparer l'année du rapport avec une année antérieure.",
-    "text.table": "Un chiffre cité dans le texte doit être celui du tableau qu'il commente.",
-    "text.percent": "Une évolution en % annoncée doit correspondre aux chiffres de départ et d'arrivée.",
-    "vintage.restated": "Un même chiffre (même année) ne devrait pas changer d'un rapport à l'autre sans "
-                        "explication.",
-    "vintage.stale": "Des chiffres présentés pour la nouvelle année sont identiques à ceux du rapport "
-                     "précédent : bloc peut-être recopié sans mise à jour.",
-    "budget.balance": "Les prévisions de recettes et de dépenses d'une section doivent s'équilibrer.",
-    "crosstable": "Deux tableaux du rapport qui décrivent la même chose doivent donner le même chiffre.",
-    "value.malformed": "Un nombre doit pouvoir être lu tel qu'il est imprimé.",
-    "value.missing": "Un total ne doit pas être laissé vide quand les lignes qu'il résume ont des valeurs.",
-    "series.break": "Une série doit garder son nom, sa mesure et son périmètre d'un rapport à l'autre.",
-    "publication.metric": "Un chiffre publié par l'atelier (page d'analyse, briefing) doit valoir sa métrique "
-                          "dans le magasin (vue metriques).",
-    "publication.unique": "Un même chiffre ne doit avoir qu'une valeur sur toutes les pages et le briefing.",
-    "publication.total": "Un total montré doit être la somme des parties montrées avec lui, ou dire pourquoi.",
-    "publication.title": "Le titre d'un graphique doit annoncer les années qu'il dessine.",
-    "publication.null": "Un graphique ne doit dessiner aucun point sans valeur.",
-}
+RULES_FR = catalogue.descriptions()  # rule id -> its French description (pipelines/catalogue/regles.toml)
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:62rem;
 color:#1d1d1f;line-height:1.45;padding:0 1rem}

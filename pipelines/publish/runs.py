@@ -38,6 +38,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.publish import analyses, fmt, registre
 from pipelines.terminal import duree, nombre, safe
@@ -83,14 +84,17 @@ class Run:
 
 
 def _template_filter(pole: str | None) -> set[str]:
+    """`--pole`: a template's name, or a pôle's (pipelines/catalogue/carnets.toml)."""
     if not pole:
         return set(analyses.TEMPLATES)
     name = pole.lower()
-    for candidate in (name, f"pole_{name}"):
-        if candidate in analyses.TEMPLATES:
-            return {candidate}
+    if name in analyses.TEMPLATES:
+        return {name}
+    found = {p.carnet for p in catalogue.poles() if p.nom == name}
+    if found:
+        return found
     raise BilansError(f"pôle ou carnet inconnu : {pole} (attendu : {', '.join(analyses.TEMPLATES)}, "
-                      "ou si, infrastructures, support)")
+                      f"ou {', '.join(p.nom for p in catalogue.poles())})")
 
 
 def plan(con: duckdb.DuckDBPyConnection, org: str | None = None, year: int | None = None,

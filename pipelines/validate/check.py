@@ -10,12 +10,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipelines import catalogue
 from pipelines.errors import UnusableInput
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
 # curated rows of the other reports, for the series checks (series.break)
-_CURATED = ("finances", "contributions", "activite", "formations", "tickets", "indicateurs", "effectifs")
+_CURATED = catalogue.noms_familles(series_seulement=True)
 
 
 def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path,

@@ -38,6 +38,8 @@ class Store:
     tables: list[dict]  # in document order (document_id, line_start)
     cells: dict[str, list[dict]]  # table_id -> cells in (row, col) order
     narratifs: list[dict]  # in (document_id, line) order
+    # table_id -> (section, sens) of the budget tables, as curation read them (table `finances`)
+    budget: dict[str, tuple[str, str]] = field(default_factory=dict)
     _by_doc: dict[str, list[dict]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -93,7 +95,16 @@ def load(con, document_ids: list[str] | None = None) -> Store:
                       + where.replace("document_id", "t.document_id") + " ORDER BY table_id, row, col"):
         cells.setdefault(c["table_id"], []).append(c)
     narr = _records(con, f"SELECT * FROM narratifs{where} ORDER BY document_id, line")
-    return Store(docs, tables, cells, narr)
+    return Store(docs, tables, cells, narr, _budget_tables(con, where))
+
+
+def _budget_tables(con, where: str) -> dict[str, tuple[str, str]]:
+    """table_id -> (section, sens) of the curated budget tables; none in a store without curation."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'finances'").fetchone()[0]:
+        return {}
+    return {r["table_id"]: (r["section"], r["sens"]) for r in _records(
+        con, f"SELECT table_id, any_value(section) AS section, any_value(sens) AS sens FROM finances{where} "
+             "GROUP BY table_id HAVING count(DISTINCT section) = 1 AND count(DISTINCT sens) = 1")}
 
 
 def fr(value: float | None, unit: str | None = None, decimals: int | None = None) -> str | None:

@@ -11,15 +11,18 @@ import json
 from functools import cache, lru_cache
 from pathlib import Path
 
+from pipelines.catalogue import completer_suite
+
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 
 
 @lru_cache(maxsize=1)
 def load_suites(directory: str | None = None) -> dict[str, dict]:
     """Suite name (file stem) -> the suite file's JSON: {"name", "meta": {"rules", "description"…},
-    "expectations": [{"type", "kwargs", "meta"}]}."""
+    "expectations": [{"type", "kwargs", "meta"}]}; the rules, description and notes come from the
+    catalogue (pipelines/catalogue/regles.toml), the file keeps the parameters."""
     base = Path(directory) if directory else EXPECTATIONS_DIR
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(base.glob("*.json"))}
+    return {p.stem: completer_suite(p.stem, json.loads(p.read_text(encoding="utf-8"))) for p in sorted(base.glob("*.json"))}
 
 
 def suite_for_rule(rule: str) -> str:

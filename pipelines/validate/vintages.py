@@ -9,17 +9,15 @@ only when it shares several figures.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import pandas as pd
 
-from pipelines.extract.numbers import clean, decimals_of
+from pipelines.extract.numbers import clean, decimals_of, plain
 from pipelines.validate.frames import check_row, fr, items_give
 
 
 def _norm(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", clean(text or "").lower()).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    return plain(text)
 
 
 def dated_figures(store, tc: list[dict]) -> list[dict]:

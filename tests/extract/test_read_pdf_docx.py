@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from docgen import from_text, to_docx, to_pdf, to_text  # noqa: E402
 
@@ -20,7 +20,7 @@ from pipelines.cli import main  # noqa: E402
 from pipelines.extract import cache, extract_document  # noqa: E402
 from pipelines.extract.numbers import clean  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SEED_2017 = ROOT / "data" / "raw" / "siim94_2017.txt"
 FORMATS = ["pdf-ruled", "pdf-unruled", "docx"]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from test_validate_helpers import run, summary  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "notations"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "notations"
 
 
 def _fixture(name: str, replace: tuple[str, str] | None = None) -> str:

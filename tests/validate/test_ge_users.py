@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # A table whose 2016 total is wrong (10 + 20 = 30, printed 35) and whose 2017 total is off by
 # rounding only (4 + 5 = 9, printed 10: within 2·1/2 + 1/2).
 REPORT = ("Bilan d'activité 2017 du SIIM94\n\n1 Pôle SI\n\nRépartition\n\n"

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import hostile  # noqa: E402
 
 from pipelines.cli import main  # noqa: E402

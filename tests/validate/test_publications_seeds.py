@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.publish import analyses as a
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

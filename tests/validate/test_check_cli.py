@@ -1,4 +1,4 @@
-"""`bilans check` : contract of DESIGN.md (exit codes, --json fields, drafts, vintages of the store)."""
+"""`bilans check` : contract of ARCHITECTURE.md (exit codes, --json fields, drafts, vintages of the store)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from test_validate_helpers import TOC  # noqa: E402
 
 from pipelines.cli import main  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 DRAFT = ("Bilan d'activité 2018 du SIIM94\n\n1 Pôle SI\n\nRépartition générale\n\n"
          "Activité (en jours)\t2016\t2017\t2018\nMCO\t1 046 jours\t1 136 jours\t1 083 jours\n"

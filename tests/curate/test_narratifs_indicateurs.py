@@ -8,7 +8,7 @@ from pathlib import Path
 from pipelines.curate import _narratifs as published
 from pipelines.extract import extract_document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _extract(tmp_path, text, year=2022):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from docgen import banded_pdf, to_docx, to_pdf, two_columns_pdf  # noqa: E402
 
@@ -21,7 +21,7 @@ from pipelines.cli import main  # noqa: E402
 from pipelines.extract import cache, extract_document  # noqa: E402
 from pipelines.extract.numbers import clean, parse_cell  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIELD = ROOT.parent / "shared" / "field"
 
 

@@ -23,7 +23,7 @@ from html_checks import external_references, live_payloads
 from pipelines.cli import main
 from pipelines.validate.versions import changes, compare, match, row_label
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "versions"
 V1, V2 = FIXTURES / "brouillon_v1.txt", FIXTURES / "brouillon_v2.txt"
 SCOPE = ["--org", "SIIM94", "--year", "2023"]

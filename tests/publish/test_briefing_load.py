@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from test_briefing import _descendants, _free_port, start_briefing  # noqa: E402
 
 from pipelines.publish.briefing_server import CULL, MAX_KERNELS  # noqa: E402

@@ -13,7 +13,7 @@ from pipelines.publish.briefing import Dashboard
 from pipelines.publish.briefing_data import BriefingData
 from pipelines.publish.briefing_export import export, slug
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 NB, EUR = "\u202f", "\u00a0€"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from pipelines.curate import curate
 from pipelines.extract import extract_document
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LABELS = ROOT / "tests" / "fixtures" / "narratifs_siim94_2022_etiquetes.csv"
 
 

@@ -7,7 +7,7 @@ import pytest
 from pipelines.errors import UnusableInput
 from pipelines.extract import extract_document
 
-FIX = Path(__file__).parent / "fixtures" / "layouts"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "layouts"
 
 
 def rows(table):

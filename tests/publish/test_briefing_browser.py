@@ -15,7 +15,7 @@ from store_fixture import build_fixture_store
 
 from pipelines.publish import fmt
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = BROWSER_MARKS
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.build import build
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # (document, line, rule, severity) -> number of findings: every error and warning of the seeds, each
 # read in the source file and judged a true defect (the closing note of issue 4 gives the reasons).

@@ -15,7 +15,7 @@ from pipelines.build import build
 from pipelines.publish import analyses as a
 from pipelines.publish.runs import run_notebooks
 
-RAW = Path(__file__).resolve().parents[1] / "data" / "raw"
+RAW = Path(__file__).resolve().parents[2] / "data" / "raw"
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,46 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
+# Locked installs: exact versions and sha256 of every file, for `make run` (LOCK) and `make test`
+# (DEVLOCK, a superset); uv installs them, with the index settings of this machine's pip.
+LOCK := requirements.txt
+DEVLOCK := requirements-dev.txt
+UVLOCK := requirements-uv.txt
+UV := $(BIN)/python tools/uv.py
+# Lowest Python the universal lock is solved for (soupsieve, through nbconvert, needs 3.11.5).
+LOCK_PYTHON := 3.11.5
 
-.PHONY: run test lab build check report analyses briefing bench lint clean browser
+.PHONY: run test lab build check report analyses briefing bench lint clean browser lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+# uv itself, bootstrapped by the venv's pip from its own locked, hash-checked line
+$(BIN)/uv: $(UVLOCK) | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes --no-deps -r $(UVLOCK)
 	touch $@
 
-$(DEVSTAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+# sync: the venv holds exactly the lock (plus pip, uv and the project, editable, without its deps)
+$(STAMP): $(LOCK) pyproject.toml | $(BIN)/uv
+	$(UV) pip sync -q --require-hashes -p $(BIN)/python $(LOCK)
+	$(UV) pip install -q --no-deps -p $(BIN)/python -e .
+	rm -f $(DEVSTAMP)
+	touch $@
+
+$(DEVSTAMP): $(DEVLOCK) pyproject.toml | $(BIN)/uv
+	$(UV) pip sync -q --require-hashes -p $(BIN)/python $(DEVLOCK)
+	$(UV) pip install -q --no-deps -p $(BIN)/python -e .
 	touch $(STAMP) $@
+
+## make lock : recalcule les verrous depuis pyproject.toml (versions gardées ; LOCK_ARGS=--upgrade pour monter)
+lock: | $(BIN)/uv
+	$(UV) pip compile -q pyproject.toml --extra dev --universal --python-version $(LOCK_PYTHON) \
+	  --generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS) -o $(DEVLOCK)
+	$(UV) pip compile -q pyproject.toml --universal --python-version $(LOCK_PYTHON) \
+	  --generate-hashes --custom-compile-command "make lock" -c $(DEVLOCK) -o $(LOCK)
+	echo uv | $(UV) pip compile -q - --universal --python-version $(LOCK_PYTHON) \
+	  --generate-hashes --custom-compile-command "make lock" -c $(LOCK) -o $(UVLOCK)
+	rm -f $(STAMP) $(DEVSTAMP)
 
 ## make run : construit le magasin, valide, rapports pour les auteurs, carnets d'analyse
 run: $(STAMP)
@@ -39,7 +65,7 @@ lab: $(STAMP) | $(DB)
 
 ## make test : toute la suite de tests (CI)
 test: $(DEVSTAMP) browser
-	$(BIN)/ruff check pipelines tests bench
+	$(BIN)/ruff check pipelines tests bench tools
 	$(BIN)/python -m pytest -q
 
 # Debian's Chromium for the end-to-end briefing test (no browser download).
@@ -65,7 +91,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python bench/run.py
 
 lint: $(DEVSTAMP)
-	$(BIN)/ruff check pipelines tests bench
+	$(BIN)/ruff check pipelines tests bench tools
 
 clean:
 	rm -rf data/curated reports

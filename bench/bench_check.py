@@ -44,6 +44,86 @@ def bench_check(paths: list[Path], db_path, corpus: list[Path] | None = None) ->
     return out
 
 
-if __name__ == "__main__":
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux /proc), None elsewhere: on a shared machine
+    the CPU a re-check costs says more than its wall time."""
+    import os
+
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], list[float]]:
+    """(seconds from each save of `draft` to the JSON line `bilans check --watch --json` prints for it,
+    CPU seconds the watcher spent on it)."""
+    import queue
+    import threading
+
+    proc = subprocess.Popen(cli + [str(draft), "--watch", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    original = draft.read_text(encoding="utf-8")
+    head, _, rest = original.partition("\n")
+    times, cpu = [], []
+    try:
+        lines.get(timeout=600)  # the first check: GE imported, store copied
+        for i in range(edits):
+            time.sleep(1.0)  # an author types between two saves
+            # a paragraph inserted under the title: every line below it moves, as in a real edit
+            text = original if i % 2 else f"{head}\nParagraphe ajouté pendant la relecture n° {i}.\n{rest}"
+            started, cpu_before = time.perf_counter(), _cpu_seconds(proc.pid)
+            draft.write_text(text, encoding="utf-8")
+            lines.get(timeout=600)
+            times.append(time.perf_counter() - started)
+            cpu_after = _cpu_seconds(proc.pid)
+            if cpu_before is not None and cpu_after is not None:
+                cpu.append(cpu_after - cpu_before)
+    finally:
+        proc.send_signal(2)  # SIGINT: Ctrl-C
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return times, cpu
+
+
+def bench_watch(paths: list[Path], db_path, tmp: Path, edits: int = 5) -> dict:
+    """`bilans check --watch` on the shortest report of at least 1 000 lines (a 60-page report):
+    median of `edits` saves (save -> output) beside the cold `bilans check` of the same file
+    (median of 3, a fresh interpreter each). Goal: at most 0,5 s per save on 2 cores."""
+    from pipelines.extract.numbers import format_fr
+
+    sized = sorted((len(p.read_text(encoding="utf-8").splitlines()), p) for p in paths)
+    lines, source = next(((n, p) for n, p in sized if n >= 1000), sized[-1])
+    draft = Path(tmp) / f"brouillon_{source.name}"
+    draft.write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
+    cli = [sys.executable, "-m", "pipelines.cli", "--db", str(db_path), "check"]
+    cold = statistics.median(_time(cli + ["--json", str(draft)]) for _ in range(3))
+    times, cpu = _watch_edits(cli, draft, edits)
+    watch = statistics.median(times)
+    fr = lambda s: f"{format_fr(s, 2)} s"  # noqa: E731
+    out = {f"fichier surveillé ({lines} lignes)": source.name,
+           "check à froid (médiane de 3)": fr(cold),
+           f"--watch, enregistrement -> sortie (médiane de {edits}, objectif <= 0,5 s)": fr(watch),
+           "accélération": f"×{format_fr(cold / watch, 1)}"}
+    if cpu:
+        out[f"--watch, temps CPU par enregistrement (médiane de {edits})"] = fr(statistics.median(cpu))
+    return out
+
+
+if __name__ == "__main__":  # `python -m bench.bench_check [watch]` against the store of the worktree
+    import tempfile
+
     files = sorted(Path("data/raw").glob("*.txt"))
-    print(bench_check(files, Path("data/curated/bilans.duckdb")))
+    if sys.argv[1:] == ["watch"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            for key, value in bench_watch(files, Path("data/curated/bilans.duckdb"), Path(tmp)).items():
+                print(f"  {key:<70} {value}")
+    else:
+        print(bench_check(files, Path("data/curated/bilans.duckdb")))

@@ -94,6 +94,7 @@ def main() -> None:
             ("bench.bench_formats", "bench_formats", (tmp,)),
             ("bench.bench_check", "bench_check", ([e.path for e in entries], tmp / "seeds_full.duckdb",
                                                   sorted(corpus.glob("*.txt")))),
+            ("bench.bench_check", "bench_watch", ([e.path for e in entries], tmp / "seeds_full.duckdb", tmp)),
             ("bench.bench_runs", "bench_runs", (tmp / "seeds_full.duckdb",)),
             ("bench.bench_briefing", "bench_briefing", (tmp / "seeds_full.duckdb",)),
         ):

@@ -127,10 +127,14 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
 
             create_views(con)
             n_findings = 0
+            from pipelines.validate.stored_results import forget, gx_dir
+
             if validate:
                 from pipelines.validate import validate_store
 
-                n_findings = validate_store(con)
+                n_findings = validate_store(con, gx_dir=gx_dir(db_path))
+            else:
+                forget(db_path)  # no stale Data Docs beside a store without findings
         export_parquet(db_path)
     _summary(documents, curated, unmapped, n_findings, db_path, time.perf_counter() - started)
     _refusals(refusals)

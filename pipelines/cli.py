@@ -1,4 +1,4 @@
-"""`bilans` : la ligne de commande de l'atelier (contrat de DESIGN.md).
+"""`bilans` : la ligne de commande de l'atelier (contrat : ARCHITECTURE.md).
 
 Each sub-command imports its stage lazily so that `bilans check` does not pay
 for papermill or Voilà, and `bilans extract` does not pay for Great Expectations.
@@ -13,8 +13,9 @@ import sys
 import threading
 from pathlib import Path
 
+from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
-from pipelines.manifest import ORGS, parse_org, parse_year
+from pipelines.manifest import parse_org, parse_year
 from pipelines.terminal import filtered_output, safe
 
 
@@ -44,8 +45,24 @@ def _check(args: argparse.Namespace) -> int:
     from pipelines.validate.check import check
 
     _cache_beside(args.db)
+    if args.since or args.watch or args.html:
+        return _authors_loop(args)
     return check([Path(f) for f in args.files], org=args.org, year=args.year,
-                 as_json=args.json, db_path=Path(args.db))
+                 as_json=args.json, db_path=Path(args.db),
+                 annotate=Path(args.annotate) if args.annotate else None, include_info=args.all)
+
+
+def _authors_loop(args: argparse.Namespace) -> int:
+    """--since (two versions compared) and --watch (a re-check on every save): pipelines.validate.live."""
+    from pipelines.validate import live
+
+    files = [Path(f) for f in args.files]
+    if args.html and not args.since:
+        raise BilansError("--html demande --since : la page compare deux versions d'un rapport")
+    if args.watch:
+        return live.watch(files, org=args.org, year=args.year, as_json=args.json, db_path=Path(args.db))
+    return live.check_since(files, Path(args.since), org=args.org, year=args.year, as_json=args.json,
+                            db_path=Path(args.db), html_out=Path(args.html) if args.html else None)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -58,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     from pipelines.publish.runs import run_notebooks
 
     return run_notebooks(db_path=Path(args.db), org=args.org, year=args.year, pole=args.pole,
-                         workers=args.workers, force=args.force, prune=args.prune)
+                         workers=args.workers, force=args.force, prune=args.prune,
+                         scheduler=args.scheduler, pool=args.pool)
 
 
 def _briefing(args: argparse.Namespace) -> int:
@@ -72,6 +90,16 @@ def _year(text: str) -> int:
         return parse_year(text)
     except BilansError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"entier positif attendu : {text!r}")
+    return value
 
 
 def _org(text: str) -> str:
@@ -113,8 +141,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
-    p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
+    p = _Parser(prog="bilans", description=f"Atelier bilans : bilans d'activité {' / '.join(codes_organismes())}")
+    p.add_argument("--db", default="data/curated/bilans.duckdb", metavar="CHEMIN", help="magasin DuckDB")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
@@ -125,15 +153,26 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_build)
 
     e = sub.add_parser("extract", help="montrer comment un rapport (texte, PDF, DOCX) est lu : tableaux, cellules")
-    e.add_argument("file")
+    e.add_argument("file", metavar="FICHIER")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=_extract)
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
-    c.add_argument("files", nargs="+")
-    c.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
-    c.add_argument("--year", type=_year)
+    c.add_argument("files", nargs="+", metavar="FICHIER")
+    c.add_argument("--org", type=_org, metavar="ORGANISME",
+                   help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
+    c.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
     c.add_argument("--json", action="store_true")
+    loop = c.add_mutually_exclusive_group()
+    loop.add_argument("--since", metavar="ANCIEN",
+                      help="version précédente : constats corrigés, toujours présents, nouveaux")
+    loop.add_argument("--watch", action="store_true",
+                      help="recontrôler à chaque enregistrement (Ctrl-C pour arrêter)")
+    c.add_argument("--html", metavar="PAGE", help="avec --since : page HTML des trois listes pour les auteurs")
+    c.add_argument("--annotate", metavar="SORTIE",
+                   help="écrire une copie du brouillon DOCX ou PDF avec un commentaire par constat "
+                        "(un dossier pour plusieurs brouillons)")
+    c.add_argument("--all", action="store_true", help="avec --annotate : annoter aussi les informations")
     c.set_defaults(func=_check)
 
     r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")
@@ -141,10 +180,17 @@ def parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
-    n.add_argument("--org", type=_org, help=f"organisme ({', '.join(ORGS)}, casse indifférente)")
-    n.add_argument("--year", type=_year)
-    n.add_argument("--pole")
-    n.add_argument("--workers", type=int, default=None)
+    n.add_argument("--org", type=_org, metavar="ORGANISME",
+                   help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
+    n.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
+    n.add_argument("--pole", metavar="PÔLE", help=f"{', '.join(p.nom for p in poles())}, ou un carnet")
+    n.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="processus du cluster Dask local lancé pour l'exécution (défaut : un par cœur)")
+    n.add_argument("--scheduler", metavar="tcp://HÔTE:PORT",
+                   help="envoyer les exécutions à un ordonnanceur Dask existant (reports/ et le magasin "
+                        "partagés, même chemin sur chaque worker)")
+    n.add_argument("--pool", action="store_true",
+                   help="pool de processus local au lieu du cluster Dask local (sans Dask)")
     n.add_argument("--force", action="store_true", help="refaire même les exécutions à jour")
     n.add_argument("--prune", action="store_true",
                    help="supprimer les sorties d'exécutions qui n'existent plus dans le magasin")

@@ -18,10 +18,10 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.terminal import safe
 
-ORGS = ("SIIM94", "SII")
 # Bounds of a plausible report year or exercice (manifest, --year): a typo such as 20222 or -5
 # is refused instead of flowing into queries and file names.
 YEAR_MIN, YEAR_MAX = 1900, 2100
@@ -53,10 +53,11 @@ class Manifest:
 
 
 def parse_org(text: str) -> str:
-    """« siim94 » -> « SIIM94 »; BilansError naming the valid values otherwise."""
-    org = (text or "").strip().upper()
-    if org not in ORGS:
-        raise BilansError(f"organisme inconnu « {safe(text)} » (attendu : {', '.join(ORGS)})")
+    """« siim94 » -> « SIIM94 »; BilansError naming the valid values (pipelines/catalogue/organismes.toml)
+    otherwise."""
+    org, known = (text or "").strip().upper(), catalogue.codes_organismes()
+    if org not in known:
+        raise BilansError(f"organisme inconnu « {safe(text)} » (attendu : {', '.join(known)})")
     return org
 
 

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 
-DECLARATIONS = Path(__file__).resolve().parents[1] / "data" / "referentiels" / "metriques.toml"
+DECLARATIONS = catalogue.METRIQUES  # data/referentiels/metriques.toml, named by the catalogue
 COLUMNS = ("metrique", "libelle", "org", "exercice", "adherent", "pole", "detail", "valeur", "unite",
            "report_year", "niveau", "sources")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -1,7 +1,8 @@
 """Le magasin DuckDB : schéma du dictionnaire de données, connexion, écriture atomique.
 
-Every stage reads the previous one through this module; the DDL here is the
-contract of DESIGN.md (column names must not change, columns may be added).
+Every stage reads the previous one through this module; the DDL here, with that of the
+curated families (pipelines/catalogue/familles.toml), is the contract of ARCHITECTURE.md
+(column names must not change, columns may be added).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
+
+from pipelines import catalogue
 
 DEFAULT_DB = Path("data/curated/bilans.duckdb")
 # Temp stores (and their .wal) are written beside the store under this prefix, then swapped in.
@@ -36,21 +39,6 @@ SCHEMA: dict[str, str] = {
     "narratifs": "document_id VARCHAR, line INTEGER, section VARCHAR, label VARCHAR, value DOUBLE, "
     "unit VARCHAR, exercice INTEGER, text VARCHAR, sentence VARCHAR, table_id VARCHAR, parse_status VARCHAR, "
     "page INTEGER, place VARCHAR, sujet VARCHAR, mesure VARCHAR, sentence_start INTEGER, sentence_end INTEGER",
-    "finances": f"{_COMMON}, section VARCHAR, sens VARCHAR, chapitre VARCHAR, libelle VARCHAR, "
-    "prevu DECIMAL(18,2), realise DECIMAL(18,2), reports DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, "
-    "taux DOUBLE, total DECIMAL(18,2), taux_total DOUBLE, reports_anterieurs DECIMAL(18,2)",
-    "contributions": f"{_COMMON}, adherent VARCHAR, adherent_imprime VARCHAR, categorie VARCHAR, "
-    "categorie_imprimee VARCHAR, montant DECIMAL(18,2), table_id VARCHAR, niveau VARCHAR, lignee VARCHAR",
-    "activite": f"{_COMMON}, pole VARCHAR, axe VARCHAR, categorie VARCHAR, categorie_norm VARCHAR, "
-    "jours DOUBLE, table_id VARCHAR, niveau VARCHAR",
-    "formations": f"{_COMMON}, type VARCHAR, agents DOUBLE, jours DOUBLE, table_id VARCHAR, type_imprime VARCHAR",
-    "tickets": f"{_COMMON}, entite VARCHAR, tickets DOUBLE, table_id VARCHAR, entite_imprimee VARCHAR",
-    "indicateurs": f"{_COMMON}, domaine VARCHAR, indicateur VARCHAR, valeur DOUBLE, unite VARCHAR, "
-    "table_id VARCHAR, pole VARCHAR",
-    "effectifs": f"{_COMMON}, date DATE, filiere VARCHAR, categorie VARCHAR, grade VARCHAR, "
-    "emplois DOUBLE, titulaires DOUBLE, contractuels DOUBLE, pourvus DOUBLE, table_id VARCHAR, niveau VARCHAR",
-    "applications": f"{_COMMON}, domaine VARCHAR, fonctionnalite VARCHAR, logiciel VARCHAR, "
-    "fournisseur VARCHAR, table_id VARCHAR",
     "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "
     "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
@@ -66,15 +54,14 @@ SCHEMA: dict[str, str] = {
 # perimeter beside the printed label, and whether the figure was read in a table or in the prose.
 SERIES_COLUMNS = "concept VARCHAR, mesure VARCHAR, perimetre VARCHAR, source VARCHAR"
 
-CURATED_FAMILIES = (
-    "finances", "contributions", "activite", "formations", "tickets",
-    "indicateurs", "effectifs", "applications",
-)
+# The curated families, one table each, are declared once: pipelines/catalogue/familles.toml.
+CURATED_FAMILIES = catalogue.noms_familles()
+SCHEMA.update({f.nom: f"{_COMMON}, {f.colonnes}" for f in catalogue.familles()})
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     for name, columns in SCHEMA.items():
-        if name in CURATED_FAMILIES and name != "applications":
+        if name in CURATED_FAMILIES and catalogue.famille(name).a_des_series:
             columns += ", " + SERIES_COLUMNS
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})')
 

@@ -1,4 +1,5 @@
-"""Texte pour le terminal : aucun caractère de contrôle venu d'un rapport n'atteint l'écran.
+"""Texte pour le terminal : aucun caractère de contrôle venu d'un rapport n'atteint l'écran,
+et les nombres écrits à la française (« 8,2 s », « 1 600 documents »).
 
 A label printed raw can carry ANSI/OSC escapes (`\\e]0;titre\\a`, `\\e[2J`) that retitle or clear
 the terminal and hide findings, or bidi overrides that reorder what is shown. Whole escape
@@ -12,11 +13,23 @@ import re
 import sys
 from contextlib import contextmanager
 
+from pipelines.publish.fmt import nombre
+
+__all__ = ["duree", "filtered_output", "nombre", "safe", "strip_controls"]
+
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
                         r"|\x9b[0-?]*[ -/]*[@-~]|\x9d[^\x07\x9c]*(?:\x07|\x9c)?")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile("[\n\t]")
+
+
+def duree(seconds: float) -> str:
+    """A duration for the user, in seconds with one decimal: 8.24 -> « 8,2 s », 1234.5 -> « 1 234,5 s ».
+
+    Every duration the command line prints goes through here (`bilans build`, `run`, `make bench`);
+    counts use `nombre` (thin no-break space between thousands, comma as the decimal mark)."""
+    return f"{nombre(seconds, 1)} s"
 
 
 def strip_controls(text: str) -> str:

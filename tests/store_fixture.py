@@ -1,4 +1,4 @@
-"""A small hand-written curated store (DESIGN.md schema) for publish-stage tests.
+"""A small hand-written curated store (schema of ARCHITECTURE.md) for publish-stage tests.
 
 Figures are invented but shaped like the reports: two vintages of one year,
 an adhérent renamed (OPALY -> VALDEVY), a flagged total, and SII with one report.

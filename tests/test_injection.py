@@ -122,10 +122,10 @@ def test_the_chain_ran_and_the_payloads_reached_the_outputs(outputs):
     assert {k: code for k, (code, _) in terminal.items()} == {
         "build": 0, "report": 0, "check": 1, "check --json": 1, "extract": 0, "extract --json": 0, "briefing": 0}
     pages = {p.relative_to(root): p.read_text(encoding="utf-8") for p in root.rglob("*.html")}
-    # the payloads are there, as text: escaped once (not « &amp;lt; »); GE's context lives as long as the
-    # process, so earlier tests may add validation pages of their own beside these
+    # the payloads are there, as text: escaped once (not « &amp;lt; »), in the validation page of each
+    # suite the report copied (Data Docs: validations/<suite>.html)
     def suite(name: str) -> str:
-        return "".join(t for p, t in pages.items() if f"validations/{name}/" in str(p))
+        return pages[Path("reports/data_docs/validations") / f"{name}.html"]
 
     assert "Répartition des recettes par adhérents &lt;img src=x onerror=alert(1)&gt;" in suite("totaux")
     assert "par domaine &lt;svg onload=alert(1)&gt;" in suite("entetes")

@@ -16,18 +16,26 @@ TOC = "\n\nSommaire\n" + "".join(f"{i} Chapitre numéro {i}\t{i + 2}\n" for i in
 def store_of(tmp_path: Path, texts: dict[str, tuple[str, str, int]]):
     """texts: document_id -> (text, org, report_year). Returns the connection."""
     from pipelines.build import insert
+    from pipelines.curate import curate
+    from pipelines.curate.views import create_views
     from pipelines.extract import extract_document
     from pipelines.extract.records import document_records
     from pipelines.store import create_schema
 
     con = duckdb.connect(":memory:")
     create_schema(con)
+    docs = []
     for doc_id, (text, org, year) in texts.items():
         path = tmp_path / f"{doc_id}.txt"
         path.write_text(textwrap.dedent(text).lstrip("\n") + TOC, encoding="utf-8")
         doc = extract_document(path, org, year, doc_id)
+        docs.append(doc)
         for table, rows in document_records(doc).items():
             insert(con, table, rows)
+    # validation reads what curation knows (the section and sens of a budget table), as in a build
+    for table, rows in curate(docs)[0].items():
+        insert(con, table, rows)
+    create_views(con)
     return con
 
 

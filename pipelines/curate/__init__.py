@@ -1,7 +1,7 @@
 """Curation : tableaux extraits -> tables pluriannuelles du dictionnaire de données.
 
-Each table is mapped to a family by the declarative rules of familles.toml and
-reshaped by that family's shaper; every row carries its canonical concept,
+Each table is mapped to a family by the declarative rules of the catalogue
+(pipelines/catalogue/familles.toml) and reshaped by that family's shaper; every row carries its canonical concept,
 measure and perimeter beside the printed label (the series key, see views.py).
 Figures quoted in the prose join the series they belong to (a cotisation
 printed as a bullet joins `contributions`) or become `indicateurs` rows, with
@@ -13,13 +13,20 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from pipelines import catalogue
+from pipelines.curate import shapers
 from pipelines.curate.matching import family_of
 from pipelines.curate.referentiels import Referentiels, load
-from pipelines.curate.shapers import SHAPERS, indicateurs_texte
+from pipelines.curate.shapers import indicateurs_texte
 from pipelines.extract.model import Document, Narratif, Table
 from pipelines.extract.numbers import clean
 
 _BULLET = re.compile(r"^\s*(?:[-–•➤○▪*]|\d+[.)])\s+")
+
+
+def shaper(family: str):
+    """The function that turns a table of this family into rows (its `mise_en_forme` in the catalogue)."""
+    return getattr(shapers, catalogue.famille(family).mise_en_forme)
 
 
 def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table]]:
@@ -35,7 +42,7 @@ def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table
             if table.family is None:
                 unmapped.append(table)
                 continue
-            rows[table.family] += SHAPERS[table.family](doc, table, refs)
+            rows[table.family] += shaper(table.family)(doc, table, refs)
         joined = _contributions_texte(doc, refs, rows["contributions"])
         rows["contributions"] += joined
         rows["indicateurs"] += _narratifs(doc, {(r["line"], r["montant"]) for r in joined}, refs)

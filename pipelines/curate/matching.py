@@ -1,21 +1,12 @@
-"""Quel tableau va dans quelle famille : règles de familles.toml, évaluées dans l'ordre."""
+"""Quel tableau va dans quelle famille : règles [[rattachement]] du catalogue
+(pipelines/catalogue/familles.toml), évaluées dans l'ordre."""
 
 from __future__ import annotations
 
 import re
-import tomllib
-from functools import lru_cache
-from pathlib import Path
 
+from pipelines import catalogue
 from pipelines.extract.model import Document, Table
-
-RULES_FILE = Path(__file__).with_name("familles.toml")
-
-
-@lru_cache(maxsize=2)
-def rules(path: Path = RULES_FILE) -> list[dict]:
-    with path.open("rb") as fh:
-        return tomllib.load(fh)["famille"]
 
 
 def section_chain(doc: Document, table: Table) -> list[str]:
@@ -40,7 +31,7 @@ def family_of(doc: Document, table: Table) -> str | None:
     values = [c for r in table.body for c in r.cells[table.n_label_cols:]]
     units = {c.unit for c in values} | {c.unit2 for c in values}
     numeric = any(c.value is not None for c in values)
-    for rule in rules():
+    for rule in catalogue.rattachements():
         if "entete" in rule and not all(re.search(p, headers, re.IGNORECASE) for p in rule["entete"]):
             continue
         if "legende" in rule and not re.search(rule["legende"], caption, re.IGNORECASE):
@@ -53,5 +44,5 @@ def family_of(doc: Document, table: Table) -> str | None:
             continue
         if "exclure" in rule and re.search(rule["exclure"], caption + " " + headers, re.IGNORECASE):
             continue
-        return rule["nom"]
+        return rule["famille"]
     return None

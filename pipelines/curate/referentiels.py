@@ -143,7 +143,7 @@ class Referentiels:
 @lru_cache(maxsize=4)
 def load(ref_dir: Path = REF_DIR) -> Referentiels:
     adherents: dict[tuple[str, str], Adherent] = {}
-    for row in _rows(ref_dir / "adherents.csv"):
+    for row in adherent_rows(ref_dir / "adherents.csv"):
         a = Adherent(row["org"], row["canonique"], row["type"], row["successeur"] or None,
                      row["date_succession"] or None)
         for alias in [row["canonique"], *row["alias"].split("|")]:
@@ -170,6 +170,13 @@ def load(ref_dir: Path = REF_DIR) -> Referentiels:
                                            for role in ("projection", "evolution", "generique"))
     return Referentiels(adherents, domaines, chapitres, poles, concepts, axes, mesures, unites, projections,
                         evolutions, generiques)
+
+
+def adherent_rows(path: Path | None = None) -> list[dict]:
+    """The rows of adherents.csv (org, canonique, type, alias « a|b », successeur, date_succession);
+    [] when the file is absent: a reader such as the briefing then assumes no alias nor succession."""
+    path = Path(path) if path else REF_DIR / "adherents.csv"
+    return _rows(path) if path.is_file() else []
 
 
 def _rows(path: Path) -> list[dict]:

@@ -469,8 +469,3 @@ def _clause_before(n: Narratif) -> str:
     head = n.sentence[:pos] if pos >= 0 else n.sentence
     return re.split(r"[.;!?]\s", head)[-1]
 
-
-SHAPERS = {
-    "finances": finances, "contributions": contributions, "activite": activite, "formations": formations,
-    "tickets": tickets, "effectifs": effectifs, "applications": applications, "indicateurs": indicateurs,
-}

@@ -4,54 +4,28 @@
 (même série imprimée sous un autre libellé).
 
 A series is keyed by org, family, canonical concept, measure and perimeter (the
-columns every curated row carries): a label renamed between two reports stays one
+columns every curated row carries; each family's value columns and row key are declared in
+pipelines/catalogue/familles.toml): a label renamed between two reports stays one
 series, a total over another perimeter or another measure is another series.
 """
 
 from __future__ import annotations
 
-# family -> key columns besides org and exercice (the series key, plus what tells two rows of
-# one report apart: the pôle and axis of a day count, the date of a staff count)
-KEYS: dict[str, tuple[str, ...]] = {
-    "finances": ("perimetre", "concept", "mesure", "niveau"),
-    "contributions": ("concept", "mesure", "perimetre"),
-    "activite": ("pole", "axe", "concept"),
-    "formations": ("concept",),
-    "tickets": ("concept",),
-    "indicateurs": ("perimetre", "concept", "mesure"),
-    "effectifs": ("date", "perimetre", "concept"),
-    "applications": ("domaine", "fonctionnalite", "logiciel"),
-}
-
-# family -> (value column, measure of the series: a SQL expression over the row), printed label
-SERIES: dict[str, tuple[list[tuple[str, str]], str]] = {
-    "finances": ([("prevu", "'prevu'"), ("realise", "coalesce(mesure, 'realise')"), ("reports", "'reports'"),
-                  ("total", "'realise_reports'")], "libelle"),
-    "contributions": ([("montant", "mesure")], "adherent_imprime"),
-    "activite": ([("jours", "mesure")], "categorie"),
-    "formations": ([("agents", "'agents'"), ("jours", "'jours'")], "type_imprime"),
-    "tickets": ([("tickets", "mesure")], "entite_imprimee"),
-    "indicateurs": ([("valeur", "mesure")], "indicateur"),
-    "effectifs": ([(c, f"'{c}'") for c in ("emplois", "titulaires", "contractuels", "pourvus")], "grade"),
-}
+from pipelines import catalogue
 
 
 def _series_sql() -> str:
     parts = []
-    for family, (values, label) in SERIES.items():
-        niveau = "niveau" if family not in ("formations", "tickets", "indicateurs") else "NULL"
-        for column, mesure in values:
-            if family == "finances" and column == "total":
-                # « Total » = réalisé + reports: a series of its own unless `realise` already is that measure
-                where = f"{column} IS NOT NULL AND coalesce(mesure, '') <> 'realise_reports'"
-            else:
-                where = f"{column} IS NOT NULL"
+    for fam in catalogue.familles():  # the series of each family: pipelines/catalogue/familles.toml
+        niveau = "niveau" if "niveau" in fam.noms_colonnes else "NULL"
+        for v in fam.valeurs:
+            where = f"{v.colonne} IS NOT NULL" + (f" AND {v.condition}" if v.condition else "")
             parts.append(f"""
-                SELECT '{family}' AS famille, org, exercice, report_year, concept, {mesure} AS mesure,
-                       coalesce(perimetre, '') AS perimetre, CAST({column} AS DOUBLE) AS valeur,
-                       CAST({label} AS VARCHAR) AS libelle, CAST({niveau} AS VARCHAR) AS niveau,
+                SELECT '{fam.nom}' AS famille, org, exercice, report_year, concept, {v.mesure} AS mesure,
+                       coalesce(perimetre, '') AS perimetre, CAST({v.colonne} AS DOUBLE) AS valeur,
+                       CAST({fam.libelle} AS VARCHAR) AS libelle, CAST({niveau} AS VARCHAR) AS niveau,
                        coalesce(source, 'tableau') AS source, document_id, line, table_id
-                FROM {family} WHERE {where}""")
+                FROM {fam.nom} WHERE {where}""")
     union = " UNION ALL ".join(parts)
     return f"""
         SELECT *, famille || ' | ' || concept || ' | ' || mesure || ' | ' || perimetre AS serie
@@ -62,9 +36,9 @@ def create_views(con) -> None:
     from pipelines.metrics import create_metric_views, dernier_millesime
 
     con.execute("CREATE OR REPLACE VIEW series AS " + _series_sql())
-    for family, keys in KEYS.items():
-        partition = ", ".join(("org", "exercice", *keys))
-        con.execute(f"CREATE OR REPLACE VIEW {family}_latest AS SELECT * FROM {family} "
+    for fam in catalogue.familles():
+        partition = ", ".join(("org", "exercice", *fam.cles))
+        con.execute(f"CREATE OR REPLACE VIEW {fam.nom}_latest AS SELECT * FROM {fam.nom} "
                     f"{dernier_millesime(partition)}")
     # restatements keeps the column names it always had (family, key, measure, *_a, *_b)
     con.execute("""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pipelines import catalogue
 from pipelines.extract.model import Document, Narratif, Table
 from pipelines.extract.narrative import figures_in, sentence_figures, sentences
 from pipelines.extract.numbers import FR, clean, decide_notation
@@ -13,7 +14,6 @@ from pipelines.extract.reader import read_source
 from pipelines.extract.sections import find_sections, find_toc, section_at
 from pipelines.extract.tables import Block, build_table, find_blocks
 
-_ORG_PATTERNS = (("SIIM94", re.compile(r"\bSIIM\s?94\b")), ("SII", re.compile(r"\bSII\b")))
 _YEAR_HINT = re.compile(
     r"(?:bilan|rapport)s? d['’]activit[ée]s?\s*(?:\w+\s){0,3}?((?:19|20)\d{2})|activit[ée]s? ((?:19|20)\d{2})"
     r"|\bBILAN D'ACTIVITES\s*\n\s*\n?((?:19|20)\d{2})",
@@ -22,8 +22,9 @@ _YEAR_HINT = re.compile(
 
 
 def infer_org(lines: list[str]) -> str | None:
+    """The organisme the first pages name most often (motifs of pipelines/catalogue/organismes.toml)."""
     text = "\n".join(lines[:400])
-    counts = {org: len(p.findall(text)) for org, p in _ORG_PATTERNS}
+    counts = {o.code: len(o.motif.findall(text)) for o in catalogue.organismes()}
     best = max(counts, key=counts.get)
     return best if counts[best] else None
 
@@ -51,7 +52,7 @@ def extract_document(path: Path, org: str | None = None, report_year: int | None
         document_id=document_id or document_id_for(path), path=str(path),
         org=org or infer_org(lines), report_year=report_year or infer_year(lines),
         sha256=source.sha256, encoding=source.encoding, lines=lines, format=source.format,
-        pages=source.pages, places=source.places, n_pages=source.n_pages,
+        pages=source.pages, places=source.places, n_pages=source.n_pages, origins=source.origins,
     )
     doc.toc_lines = find_toc(lines)
     skip: set[int] = set(range(doc.toc_lines[0], doc.toc_lines[1] + 1)) if doc.toc_lines else set()

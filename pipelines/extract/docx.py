@@ -8,7 +8,8 @@ others empty); bold and italic kept in table cells as <b>/<i>, like the SII repo
 A « Strict Open XML » file (ISO/IEC 29500 Strict, namespaces http://purl.oclc.org/ooxml/...) is
 mapped to the transitional namespaces in memory before python-docx reads it.
 A line's place is « paragraphe 14 » (non-empty paragraphs counted from the start) or
-« tableau 3, rangée 2 ».
+« tableau 3, rangée 2 »; its origin (:class:`pipelines.extract.layer.TextLayer`) the body block,
+table row and cells it comes from.
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ def _layer(document) -> TextLayer:
     styles = _Styles(document)
     counters: list[int] = []
     n_par = n_tab = 0
-    for block in document.iter_inner_content():
+    for i, block in enumerate(document.iter_inner_content()):
         if isinstance(block, Table):
             n_tab += 1
-            _table(block, n_tab, layer)
+            _table(block, n_tab, layer, i)
             continue
         lines = _paragraph_lines(block, counters, styles.of(block))
         if not lines:
@@ -122,7 +123,7 @@ def _layer(document) -> TextLayer:
             continue
         n_par += 1
         for text in lines:
-            layer.add(text, None, f"paragraphe {n_par}")
+            layer.add(text, None, f"paragraphe {n_par}", {"block": i})
         layer.blank()
     return layer
 
@@ -174,35 +175,40 @@ def _heading(text: str, level: int, counters: list[int], numbered: bool) -> str:
     return ".".join(str(n) for n in counters) + " " + text
 
 
-def _table(table, n_tab: int, layer: TextLayer) -> None:
+def _table(table, n_tab: int, layer: TextLayer, block: int) -> None:
     grid = table._tbl.tblGrid
     width = len(grid.gridCol_lst) if grid is not None else 0
     rows = [_row_cells(tr, table, width) for tr in table._tbl.tr_lst]
     layer.blank()
-    one_column = max((len(r) for r in rows), default=0) < 2
-    for r, cells in enumerate(rows, 1):
+    one_column = max((len(r[0]) for r in rows), default=0) < 2
+    for r, (cells, tcs) in enumerate(rows, 1):
         if not any(c.strip() for c in cells):
             continue
         place = f"tableau {n_tab}, rangée {r}"
+        origin = {"block": block, "row": r - 1, "cells": tcs}
         if one_column:  # a framed paragraph, not a table
             for line in cells[0].split("\n"):
-                layer.add(line, None, place)
+                layer.add(line, None, place, origin)
         else:
-            layer.add(table_line(cells), None, place)
+            layer.add(table_line(cells), None, place, origin)
     layer.blank()
 
 
-def _row_cells(tr, table, width: int) -> list[str]:
-    """A row's cells; a span counts at most what the table's width leaves it (budget.span)."""
+def _row_cells(tr, table, width: int) -> tuple[list[str], list[int]]:
+    """A row's cells, and the ``w:tc`` each comes from (-1 for the rest of a horizontal merge);
+    a span counts at most what the table's width leaves it (budget.span)."""
     from docx.table import _Cell
 
     cells: list[str] = []
+    origins: list[int] = []
     tcs = tr.tc_lst
     for k, tc in enumerate(tcs):
         text = "" if tc.vMerge == "continue" else _rich(_Cell(tc, table))
         taken = len(cells) + len(tcs) - k - 1  # the cells after this one keep their place
-        cells += [text] + [""] * (budget.span(tc.grid_span, width, taken) - 1)
-    return cells
+        span = budget.span(tc.grid_span, width, taken)
+        cells += [text] + [""] * (span - 1)
+        origins += [k] + [-1] * (span - 1)
+    return cells, origins
 
 
 def _rich(cell) -> str:

@@ -108,6 +108,7 @@ class Document:
     pages: list[int | None] | None = None  # per line of a PDF's extracted text
     places: list[str | None] | None = None  # per line: « page 12, ligne 5 », « tableau 3, rangée 2 »
     n_pages: int | None = None
+    origins: list[dict | None] | None = None  # per line: body block, table row or PDF box (layer.TextLayer)
 
     @property
     def n_lines(self) -> int:

@@ -108,6 +108,12 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def plain(text: str | None) -> str:
+    """The words of a printed label, folded: « Chapitre 011 – Charges générales » -> « chapitre 011
+    charges generales » (clean, then fold, punctuation as spaces)."""
+    return re.sub(r"[^a-z0-9]+", " ", fold(clean(text or ""))).strip()
+
+
 def to_float(num: str) -> float:
     num = num.replace("−", "-").replace(" ", "")
     if re.fullmatch(r"[-+]?\d{1,3}(?:\.\d{3})+,\d+", num):

@@ -97,12 +97,12 @@ def _read_page(page, number: int, layer: TextLayer) -> None:
     layer.blank()
     k = 0
     last: Line | None = None
-    for kind, rows, first in _groups(items):
+    for kind, rows, first, words in _groups(items):
         if kind != "text" or (last is not None and first.top - last.bottom > 0.8 * last.height):
             layer.blank(number)  # a paragraph break, or a table set apart from the text
-        for text in rows:
+        for text, mine in zip(rows, words, strict=True):
             k += 1
-            layer.add(text, number, f"page {number}, ligne {k}")
+            layer.add(text, number, f"page {number}, ligne {k}", origin(number, mine))
         if kind != "text":
             layer.blank(number)
         last = first if kind == "text" else None
@@ -148,23 +148,35 @@ def _furniture(line: Line, page_height: float) -> bool:
 
 # --- Grouping: text lines, ruled tables, unruled tables ---------------------------------------------
 
-def _groups(items: list[tuple]) -> list[tuple[str, list[str], Line | None]]:
-    """Items of a page -> (kind, rows as text, first line): a ruled table, an unruled table or a text line."""
-    out: list[tuple[str, list[str], Line | None]] = []
+def _groups(items: list[tuple]) -> list[tuple[str, list[str], Line | None, list[list[dict]]]]:
+    """Items of a page -> (kind, rows as text, first line, words of each row): a ruled table, an
+    unruled table or a text line."""
+    out: list[tuple[str, list[str], Line | None, list[list[dict]]]] = []
     i = 0
     while i < len(items):
         _, kind, obj = items[i]
         if kind == "table":
             grid: Grid = obj
-            out.append(("table", [table_line(r) for r in grid.rows], None))
+            out.append(("table", [table_line(r) for r in grid.rows], None, grid.words))
             i += 1
         elif (j := _unruled_end(items, i)) > i:
-            out.append(("table", _unruled_rows([it[2] for it in items[i:j]]), None))
+            rows, words = _unruled_rows([it[2] for it in items[i:j]])
+            out.append(("table", rows, None, words))
             i = j
         else:
-            out.append(("text", [obj.text], obj))
+            out.append(("text", [obj.text], obj, [obj.words]))
             i += 1
     return out
+
+
+def origin(page: int, words: list[dict]) -> dict:
+    """Where a line is, for a program (layer.TextLayer): its page, the box around its words and
+    each word as [text, x0, top, x1, bottom], points to the tenth (pdfplumber's coordinates)."""
+    if not words:
+        return {"page": page}
+    kept = [[w["text"], *(round(float(w[k]), 1) for k in ("x0", "top", "x1", "bottom"))] for w in words]
+    box = [min(w[1] for w in kept), min(w[2] for w in kept), max(w[3] for w in kept), max(w[4] for w in kept)]
+    return {"page": page, "box": box, "words": kept}
 
 
 def _unruled_end(items: list[tuple], i: int) -> int:
@@ -207,12 +219,14 @@ def _over_columns(line: Line, below: Line) -> bool:
             and _spans(line.segments, [(s["x0"], s["x1"]) for s in below.segments]) is not None)
 
 
-def _unruled_rows(lines: list[Line]) -> list[str]:
+def _unruled_rows(lines: list[Line]) -> tuple[list[str], list[list[dict]]]:
+    """The rows of an unruled table as text, and the words of each row."""
     width = max(len(ln.segments) for ln in lines)
     model = [ln for ln in lines if len(ln.segments) == width]
     columns = [(min(ln.segments[k]["x0"] for ln in model), max(ln.segments[k]["x1"] for ln in model))
                for k in range(width)]
     rows, start = _group_header(lines, columns)
+    words = [[w for ln in lines[:start] for w in ln.words]] * start
     for group in _printed_rows(lines[start:]):
         cells = [""] * width
         for ln in group:
@@ -220,7 +234,8 @@ def _unruled_rows(lines: list[Line]) -> list[str]:
                 k = _column_of(seg, columns)
                 cells[k] = f"{cells[k]} {seg['text']}".strip()
         rows.append(cells)
-    return [table_line(r) for r in rows]
+        words.append([w for ln in group for w in ln.words])
+    return [table_line(r) for r in rows], words
 
 
 def _printed_rows(lines: list[Line]) -> list[list[Line]]:

@@ -34,10 +34,12 @@ _TOL = 1.5  # points: a word or a rule this close to a boundary is on it
 @dataclass
 class Grid:
     """A ruled table as read: ``rows`` of cell texts (all the same width), ``bbox`` the part of the
-    page they cover (a framed title or notes outside it are read as text)."""
+    page they cover (a framed title or notes outside it are read as text), ``words`` the words of
+    each row (those of the finder's row: the rows of a band share them)."""
 
     bbox: tuple[float, float, float, float]
     rows: list[list[str]]
+    words: list[list[dict]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,12 +82,17 @@ def _read(table, words: list[dict]) -> Grid | None:
         return None
     first, last = body[0], body[-1]  # a full-width row inside the grid stays a row (a section label)
     rows: list[list[str]] = []
+    words_of: list[list[dict]] = []
     for i in range(first, last + 1):
-        rows += _row(i, [c for c in cells if c.row == i], xs)
-    rows = _drop_empty_columns([r for r in rows if any(t.strip() for t in r)])
+        own = [c for c in cells if c.row == i]
+        printed = _row(i, own, xs)
+        rows += printed
+        words_of += [[w for c in own for w in c.words]] * len(printed)
+    kept = [k for k, r in enumerate(rows) if any(t.strip() for t in r)]
+    rows = _drop_empty_columns([rows[k] for k in kept])
     if len(rows) < 2 or len(rows[0]) < 2:
         return None
-    return Grid((x0, table.rows[first].bbox[1], x1, table.rows[last].bbox[3]), rows)
+    return Grid((x0, table.rows[first].bbox[1], x1, table.rows[last].bbox[3]), rows, [words_of[k] for k in kept])
 
 
 def _cells(table, xs: list[float]) -> list[_Cell]:

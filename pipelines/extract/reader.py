@@ -32,6 +32,7 @@ class Source:
     pages: list[int | None] | None = None
     places: list[str | None] | None = None
     n_pages: int | None = None
+    origins: list[dict | None] | None = None  # per line, for a program (layer.TextLayer); None from the cache
 
 
 def decode(data: bytes, name: str) -> tuple[str, str]:
@@ -80,7 +81,7 @@ def read_source(path: Path) -> Source:
     kind = binary_format(data, path.name)
     if kind:
         layer = _layer(kind, data, path.name, sha)
-        return Source(layer.lines, None, sha, kind, layer.pages, layer.places, layer.n_pages)
+        return Source(layer.lines, None, sha, kind, layer.pages, layer.places, layer.n_pages, layer.origins or None)
     text, encoding = decode(data, path.name)
     lines = split_lines(text)
     if lines and lines[-1] == "":

@@ -1,7 +1,9 @@
 """`bilans report` : rapports de validation pour les auteurs (HTML autonome + Markdown) et Data Docs GE.
 
-Reads only the store (findings, lignes, documents); never re-parses a report.
-All source text is escaped; the offending figure is marked in the quoted line.
+Reads only the store (findings, lignes, documents); never re-parses a report, never runs a suite:
+the Data Docs are those the check run wrote beside the store (pipelines.validate.stored_results),
+copied to `<out>/data_docs`. All source text is escaped; the offending figure is marked in the
+quoted line.
 """
 
 from __future__ import annotations
@@ -14,39 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.terminal import strip_controls
+from pipelines.validate.stored_results import DATA_DOCS, copy_data_docs, gx_dir
 
 SEVERITY_FR = {"error": "Erreur", "warning": "Alerte", "info": "Information"}
-RULES_FR = {
-    "total.column": "Un total (ou sous-total) doit être la somme des lignes qu'il résume.",
-    "total.row": "Une colonne « Total » doit être la somme des colonnes qu'elle additionne, ligne par ligne.",
-    "total.rounding": "Petit écart entre un total et la somme de ses lignes, explicable par l'arrondi des "
-                      "lignes imprimées : rien à corriger, sauf à vouloir une somme exacte.",
-    "percent.ratio": "Un pourcentage doit être le rapport des deux colonnes dont il est issu (réalisé / prévu).",
-    "header.year": "Les années des en-têtes doivent être bien écrites, dans l'ordre, sans doublon ni année "
-                   "postérieure au rapport, et porter sur les bons chiffres (pas décalées d'un an par "
-                   "rapport au rapport précédent).",
-    "header.label": "Un en-tête doit décrire sa colonne ; les dates d'une même série doivent concorder.",
-    "text.year": "Le texte doit comparer l'année du rapport avec une année antérieure.",
-    "text.table": "Un chiffre cité dans le texte doit être celui du tableau qu'il commente.",
-    "text.percent": "Une évolution en % annoncée doit correspondre aux chiffres de départ et d'arrivée.",
-    "vintage.restated": "Un même chiffre (même année) ne devrait pas changer d'un rapport à l'autre sans "
-                        "explication.",
-    "vintage.stale": "Des chiffres présentés pour la nouvelle année sont identiques à ceux du rapport "
-                     "précédent : bloc peut-être recopié sans mise à jour.",
-    "budget.balance": "Les prévisions de recettes et de dépenses d'une section doivent s'équilibrer.",
-    "crosstable": "Deux tableaux du rapport qui décrivent la même chose doivent donner le même chiffre.",
-    "value.malformed": "Un nombre doit pouvoir être lu tel qu'il est imprimé.",
-    "value.missing": "Un total ne doit pas être laissé vide quand les lignes qu'il résume ont des valeurs.",
-    "series.break": "Une série doit garder son nom, sa mesure et son périmètre d'un rapport à l'autre.",
-    "publication.metric": "Un chiffre publié par l'atelier (page d'analyse, briefing) doit valoir sa métrique "
-                          "dans le magasin (vue metriques).",
-    "publication.unique": "Un même chiffre ne doit avoir qu'une valeur sur toutes les pages et le briefing.",
-    "publication.total": "Un total montré doit être la somme des parties montrées avec lui, ou dire pourquoi.",
-    "publication.title": "Le titre d'un graphique doit annoncer les années qu'il dessine.",
-    "publication.null": "Un graphique ne doit dessiner aucun point sans valeur.",
-}
+RULES_FR = catalogue.descriptions()  # rule id -> its French description (pipelines/catalogue/regles.toml)
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:62rem;
 color:#1d1d1f;line-height:1.45;padding:0 1rem}
@@ -81,10 +57,12 @@ def write_reports(db_path: Path, out_dir: Path) -> int:
             (target / f"{d['document_id']}.html").write_text(render_html(d, mine), encoding="utf-8")
             (target / f"{d['document_id']}.md").write_text(render_markdown(d, mine), encoding="utf-8")
         n_docs = len(docs)
-        docs_dir = build_data_docs(con, Path(out_dir) / "data_docs")
     finally:
         con.close()
-    print(f"{n_docs} rapports de validation écrits dans {target} ; Data Docs : {docs_dir}")
+    docs_dir = copy_data_docs(db_path, Path(out_dir) / "data_docs")
+    where = (f"Data Docs : {docs_dir}" if docs_dir else
+             f"Data Docs absentes ({gx_dir(db_path) / DATA_DOCS} : relancez « bilans build » pour les écrire)")
+    print(f"{n_docs} rapports de validation écrits dans {target} ; {where}")
     sys.stdout.flush()
     return 0
 
@@ -240,69 +218,3 @@ def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
                       f"  Correction suggérée : {md(f['suggestion']) or '—'}",
                       f"  _Règle : {md(RULES_FR.get(f['rule'], f['rule']))}_"]
     return "\n".join(lines) + "\n"
-
-
-def build_data_docs(con, out: Path) -> Path:
-    """GE Data Docs of the suites, validated again on the check frames drawn from the store."""
-    import shutil
-
-    from pipelines.publish.offline import make_offline
-    from pipelines.validate import check_frames
-    from pipelines.validate.suites import _context, _suite, load_suites
-
-    gx, context, source = _context()
-    shutil.rmtree(out, ignore_errors=True)
-    site = "bilans"
-    if site in (context.get_site_names() or []):  # one context per process: aim the site at this `out`
-        context.delete_data_docs_site(site)
-    context.add_data_docs_site(site_name=site, site_config={
-        "class_name": "SiteBuilder",
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out.resolve())},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder", "show_cta_footer": False}})
-    frames = check_frames(con)
-    frames["publications"] = _publication_frame(con)
-    suites = load_suites()
-    summary = []
-    for name, df in frames.items():
-        if df.empty:
-            continue
-        asset_name = f"docs_{name}"
-        try:
-            asset = source.get_asset(asset_name)
-            bd = asset.get_batch_definition("tout")
-        except Exception:  # noqa: BLE001
-            asset = source.add_dataframe_asset(asset_name)
-            bd = asset.add_batch_definition_whole_dataframe("tout")
-        suite = context.suites.add_or_update(_suite(gx, name, suites[name]))
-        vd = context.validation_definitions.add_or_update(gx.ValidationDefinition(data=bd, suite=suite, name=f"vd_{name}"))
-        cp = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"cp_{name}", validation_definitions=[vd],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=[site])]))
-        run = cp.run(batch_parameters={"dataframe": df.reset_index(drop=True)})
-        summary.append(_suite_summary(name, suites[name], run))
-    context.build_data_docs(site_names=[site])
-    make_offline(out, summary)
-    return out
-
-
-def _publication_frame(con):
-    """The check rows of the workbench's own publications (empty before any `bilans run`)."""
-    import pandas as pd
-
-    from pipelines.validate.publications import publication_frame
-
-    present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if "publications" not in present:
-        return pd.DataFrame()
-    pubs = con.execute("SELECT * FROM publications").df()
-    pubs = pubs.astype(object).where(pubs.notna(), None)
-    pubs["valeur"] = pd.to_numeric(pubs["valeur"]).astype(float)
-    return publication_frame(con, pubs)
-
-
-def _suite_summary(name: str, spec: dict, run) -> dict:
-    """What the offline index says of a suite: its rules, rows checked, findings."""
-    results = [r for v in run.run_results.values() for r in v.results]
-    return {"name": name, "description": f"{spec['meta']['description']} ({', '.join(spec['meta']['rules'])})",
-            "success": run.success, "checked": sum(r.result.get("element_count") or 0 for r in results),
-            "unexpected": sum(r.result.get("unexpected_count") or 0 for r in results)}

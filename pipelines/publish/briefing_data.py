@@ -12,29 +12,31 @@ from __future__ import annotations
 import csv
 import os
 import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines import catalogue
+from pipelines.curate.referentiels import adherent_rows, key
 from pipelines.errors import BilansError
+from pipelines.extract.numbers import fold
 from pipelines.publish import fmt
 from pipelines.publish.comparaison import Chiffre, compare
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENTIEL_ADHERENTS = Path("data") / "referentiels" / "adherents.csv"
-
-
 NOT_ADHERENT = {"interne", "mutualise", "groupe"}  # referential types that are not members
 
-POLES = {"si": "Pôle SI", "infrastructures": "Pôle infrastructures", "support": "Pôle support"}
+# activite.pole -> the pôle's title, in the catalogue's order (pipelines/catalogue/carnets.toml)
+POLES = {p.nom: p.titre for p in catalogue.poles()}
 
 
 def _key(name: str | None) -> str:
-    """Matching key for entity names: accents, case, apostrophes and punctuation ignored."""
-    text = unicodedata.normalize("NFKD", str(name or ""))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^0-9a-z]+", " ", text).strip()
+    """Matching key for entity names: the referentials' one (curate/referentiels.key)."""
+    return key(str(name or ""))
+
+
+def _sort_key(name: str | None) -> str:
+    """Alphabetical order of names, accents and case ignored."""
+    return fold(str(name or ""))
 
 
 def _last_year_before(date_succession: str | None) -> int | None:
@@ -120,45 +122,32 @@ class Referentiel:
 
 
 def load_referentiel(path: str | os.PathLike | None = None) -> Referentiel:
-    """Read data/referentiels/adherents.csv when it exists; tolerant of its exact columns.
-
-    Columns used (others ignored): canonique (or canonical/adherent/nom), alias
-    (several separated by '|'), successeur, date_succession. Without the file, or without a
-    successeur column, no succession is assumed: names come from the referential, never from code.
-    """
-    candidates = [Path(path)] if path else [Path.cwd() / REFERENTIEL_ADHERENTS, REPO_ROOT / REFERENTIEL_ADHERENTS]
+    """The adhérents' aliases and successions, as curate/referentiels.py reads them
+    (data/referentiels/adherents.csv, or `path`). Without the file, or without a successeur column,
+    no succession is assumed: names come from the referential, never from code. A file that cannot be
+    read leaves the briefing with the printed names (a broken referential must not take it down)."""
     ref = Referentiel(successions={})
-    for candidate in candidates:
-        if not candidate.is_file():
+    try:
+        rows = adherent_rows(Path(path) if path else None)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        ref.source = f"référentiel illisible ({exc})"
+        return ref
+    successions: dict[str, tuple[str, int | None]] = {}
+    for row in rows:
+        canonical = (row.get("canonique") or "").strip()
+        if not canonical:
             continue
-        try:
-            text = candidate.read_text(encoding="utf-8-sig")
-            sample = text[:2048]
-            delimiter = ";" if sample.count(";") > sample.count(",") else ","
-            rows = list(csv.DictReader(text.splitlines(), delimiter=delimiter))
-        except (OSError, UnicodeDecodeError, csv.Error):
-            continue  # a broken referential must not take the briefing down
-        successions: dict[str, tuple[str, int | None]] = {}
-        has_successions = False
-        for row in rows:
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-            canonical = row.get("canonique") or row.get("canonical") or row.get("adherent") or row.get("nom")
-            if not canonical:
-                continue
-            ref.aliases.setdefault(_key(canonical), canonical)
-            if row.get("type"):
-                ref.kinds[_key(canonical)] = row["type"].lower()
-            for alias in (row.get("alias") or row.get("aliases") or "").split("|"):
-                if alias.strip():
-                    ref.aliases[_key(alias)] = canonical
-            if "successeur" in row:
-                has_successions = True
-                if row["successeur"]:
-                    successions[canonical] = (row["successeur"], _last_year_before(row.get("date_succession")))
-        if has_successions:
-            ref.successions = successions
-        ref.source = str(candidate)
-        break
+        ref.aliases.setdefault(_key(canonical), canonical)
+        if row.get("type"):
+            ref.kinds[_key(canonical)] = row["type"].strip().lower()
+        for alias in (row.get("alias") or "").split("|"):
+            if alias.strip():
+                ref.aliases[_key(alias)] = canonical
+        if (row.get("successeur") or "").strip():
+            successions[canonical] = (row["successeur"].strip(), _last_year_before(row.get("date_succession")))
+    ref.successions = successions
+    if rows:
+        ref.source = str(path or "data/referentiels/adherents.csv")
     return ref
 
 
@@ -321,6 +310,9 @@ class BriefingData:
                                        "FROM activite", "activite")
             printed += self._rows(con, "SELECT document_id, line, entite_imprimee AS imprime, 'tableau' AS source "
                                        "FROM tickets", "tickets")
+            # successions as curation stored them (contributions.lignee: today's name of the adhérent)
+            lignees = self._rows(con, "SELECT DISTINCT org, adherent, lignee FROM contributions "
+                                      "WHERE lignee IS NOT NULL", "contributions")
             findings = self._rows(con, """
                 SELECT document_id, line, rule, severity, message, family FROM findings
                 WHERE document_id IS NOT NULL AND line IS NOT NULL""", "findings")
@@ -337,7 +329,9 @@ class BriefingData:
         for f in findings:
             self.findings[(f["document_id"], f["line"])].append(
                 (f["family"], Finding(f["rule"] or "", f["severity"] or "", f["message"] or "")))
-        # Group every name under today's name once, so selections compare strings only.
+        # Group every name under today's name once, so selections compare strings only: the lineage
+        # stored by curation, else the referential's (activity and tickets print other names).
+        stored = {(r["org"], _key(r["adherent"])): r["lignee"] for r in lignees if r["adherent"]}
         # Total rows and the syndicate's own or pooled lines would be counted twice in the shares.
         self.contributions = [r for r in self.contributions if self.ref.is_adherent(r["adherent"])]
         self._seen: dict[str, set[str]] = defaultdict(set)
@@ -345,7 +339,7 @@ class BriefingData:
         for rows, name_col in ((self.contributions, "adherent"), (self.activite, "entite"),
                                (self.tickets, "entite"), (self.projections_rows, "adherent")):
             for r in rows:
-                r["groupe"] = self.ref.final(r[name_col])
+                r["groupe"] = stored.get((r["org"], _key(r[name_col]))) or self.ref.final(r[name_col])
                 self._seen[r["groupe"]].update(n for n in (r[name_col], r.get("imprime")) if n)
 
     def lineage(self, adherent: str) -> str:
@@ -388,7 +382,7 @@ class BriefingData:
 
     def adherents(self, org: str) -> list[str]:
         names = {r["groupe"] for r in self.contributions if r["org"] == org}
-        return sorted(names, key=_key)
+        return sorted(names, key=_sort_key)
 
     def adherent_label(self, name: str) -> str:
         """Dropdown label: 'VALDEVY (ex-OPALY)'."""
@@ -584,4 +578,4 @@ class BriefingData:
         grand_total = self._grand_total(org, year, measure, totals)[0]
         rows = [ComparisonRow(name, value, value / grand_total * 100 if grand_total else None, name == adherent)
                 for name, value in totals.items()]
-        return sorted(rows, key=lambda r: (-r.contribution, _key(r.adherent)))
+        return sorted(rows, key=lambda r: (-r.contribution, _sort_key(r.adherent)))

@@ -8,9 +8,9 @@ opens offline, prints on one A4 page and can be attached to an e-mail.
 from __future__ import annotations
 
 import re
-import unicodedata
 from pathlib import Path
 
+from pipelines.extract.numbers import fold
 from pipelines.publish import fmt, registre
 from pipelines.publish.briefing_data import BriefingData, ComparisonRow, HistoryPoint
 from pipelines.publish.briefing_html import (
@@ -46,9 +46,7 @@ body { margin: 24px; background: #fff; }
 
 
 def slug(text: str) -> str:
-    text = unicodedata.normalize("NFKD", str(text))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^0-9a-z]+", "-", text).strip("-") or "adherent"
+    return re.sub(r"[^0-9a-z]+", "-", fold(str(text))).strip("-") or "adherent"
 
 
 def svg_history(points: list[HistoryPoint], year: int, width: int = 420, height: int = 240) -> str:

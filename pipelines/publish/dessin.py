@@ -1,8 +1,10 @@
 """Dessin des graphiques en SVG, sans réseau : vl-convert (Vega et Vega-Lite compilés dans
 une bibliothèque native) transforme une spécification Vega-Lite en SVG.
 
-Shared by the notebooks' HTML, the briefing export and the analyses index: every
-chart of a generated page is drawn here, in the page itself. vl-convert is told
+Used by the analysis notebooks (pipelines/publish/analyses/graphiques.py: each chart's output carries
+its SVG beside the interactive spec, which the page's HTML shows offline) and by the analyses index (runs.a_la_une: the
+thumbnail of a page's first chart). The briefing does not use it: its export draws its two
+charts as hand-written SVG (briefing_export.svg_history, svg_comparison). vl-convert is told
 to load nothing (`allowed_base_urls=[]`): the specs carry their data inline.
 """
 

@@ -1,7 +1,13 @@
 """`bilans run` : exécution papermill des carnets par organisme × bilan × carnet.
 
 One run = (org, report year, template) with data in the store. Runs are
-independent tasks (a process pool here, an orchestrator's fan-out later).
+independent tasks sent to Dask distributed: an existing cluster (`scheduler`,
+« tcp://HOST:PORT »), or by default a local cluster of `workers` processes
+started for the run; `pool=True` keeps the plain local process pool (no Dask).
+The workers write the outputs into `out_dir` themselves (a folder every worker
+sees at the same path); only the caller reads the store's fingerprints and
+writes the state file, so a worker needs the atelier installed, the store and
+the templates, nothing else.
 A run is skipped when its inputs have not changed since its last success:
 the fingerprint hashes the template, the shared code the notebooks call, the
 parameters, and the store rows the notebook can read (org, report_year <= year).
@@ -16,21 +22,26 @@ import datetime as dt
 import hashlib
 import html
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 
 import duckdb
 
+from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.publish import analyses, fmt, registre
-from pipelines.terminal import safe
+from pipelines.terminal import duree, nombre, safe
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
@@ -45,6 +56,17 @@ GABARITS = Path(__file__).with_name("gabarits")
 GABARIT = "bilans"
 # Pseudo-table of the fingerprint: the publication.* findings the qualité page lists.
 PUBLICATION_FINDINGS = "constats_publications"
+# The local cluster `bilans run` starts: 127.0.0.1 only, one thread per worker process (see execute),
+# no dashboard (its HTTP server, health routes only, on a free port: 8787 may be another cluster's),
+# no log chatter, not even the heartbeat errors of workers outliving the scheduler at shutdown (a
+# worker that dies is a failed run anyway).
+LOCAL_CLUSTER = {"threads_per_worker": 1, "processes": True, "host": "127.0.0.1", "dashboard_address": None,
+                 "scheduler_kwargs": {"dashboard_address": "127.0.0.1:0"}, "silence_logs": logging.CRITICAL}
+# Seconds to reach an existing Dask scheduler before giving up with a one-line message.
+CONNECT_TIMEOUT_S = 10
+# execute() redirects fd 2 and sets an environment variable for the kernel it starts: both are
+# per process, so a Dask worker with several threads runs its notebooks one after the other.
+_ONE_NOTEBOOK_PER_PROCESS = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -62,14 +84,17 @@ class Run:
 
 
 def _template_filter(pole: str | None) -> set[str]:
+    """`--pole`: a template's name, or a pôle's (pipelines/catalogue/carnets.toml)."""
     if not pole:
         return set(analyses.TEMPLATES)
     name = pole.lower()
-    for candidate in (name, f"pole_{name}"):
-        if candidate in analyses.TEMPLATES:
-            return {candidate}
+    if name in analyses.TEMPLATES:
+        return {name}
+    found = {p.carnet for p in catalogue.poles() if p.nom == name}
+    if found:
+        return found
     raise BilansError(f"pôle ou carnet inconnu : {pole} (attendu : {', '.join(analyses.TEMPLATES)}, "
-                      "ou si, infrastructures, support)")
+                      f"ou {', '.join(p.nom for p in catalogue.poles())})")
 
 
 def plan(con: duckdb.DuckDBPyConnection, org: str | None = None, year: int | None = None,
@@ -168,7 +193,15 @@ def to_html(notebook_path: Path, title: str) -> Path:
 
 
 def execute(task: dict) -> dict:
-    """Run one notebook and export it; never raises (failures are reported, not propagated)."""
+    """Run one notebook and export it; never raises (failures are reported, not propagated).
+
+    task: key, template, output (absolute paths), parameters, cwd, title. Returns key, status
+    (« ok » or « échec »), error, duration (s), titre."""
+    with _ONE_NOTEBOOK_PER_PROCESS:
+        return _execute(task)
+
+
+def _execute(task: dict) -> dict:
     import papermill as pm
 
     start = time.perf_counter()
@@ -247,20 +280,24 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _secondes(s: float) -> str:
-    return f"{fmt.nombre(s, 1)} s"
-
-
 def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int | None = None,
                   pole: str | None = None, workers: int | None = None, force: bool = False,
                   out_dir: str | os.PathLike = OUT_DIR, templates_dir: str | os.PathLike | None = None,
-                  templates: tuple[str, ...] = analyses.TEMPLATES, echo=print, prune: bool = False) -> int:
+                  templates: tuple[str, ...] = analyses.TEMPLATES, echo=print, prune: bool = False,
+                  scheduler: str | None = None, pool: bool = False) -> int:
     """Execute every run with data (filtered), skipping up-to-date ones. Exit code: 1 if any failed.
+
+    The runs go to the Dask scheduler at `scheduler` (« tcp://HOST:PORT »), else to a local
+    cluster of `workers` processes (default: one per core), or with `pool` to a local process
+    pool. Raises BilansError when the store is missing or the scheduler cannot be reached.
 
     Outputs of runs absent from the plan (their store rows are gone, or exploration moved to a
     later bilan) are listed, and deleted only with `prune`; a filtered run never deletes anything.
     """
     started = time.perf_counter()
+    if scheduler and (workers or pool):
+        raise BilansError("--scheduler envoie les exécutions à un ordonnanceur existant : "
+                          "--workers et --pool ne s'y appliquent pas")
     db = Path(db_path).resolve()
     out = Path(out_dir).resolve()
     tdir = Path(templates_dir).resolve() if templates_dir else TEMPLATES_DIR
@@ -295,7 +332,8 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     if complete:
         _stale_outputs(out, known, {r.key for r in runs}, prune, echo)
 
-    echo(f"{len(runs)} exécution(s) prévue(s) : {len(todo)} à faire, {skipped} à jour (ignorée(s)).")
+    echo(f"{nombre(len(runs))} exécution(s) prévue(s) : {nombre(len(todo))} à faire, {nombre(skipped)} à jour "
+         "(ignorée(s)).")
     failures: list[tuple[Run, str]] = []
     if todo:
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
@@ -304,37 +342,75 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
                   "parameters": params[r.key], "cwd": str(analyses.ROOT),
                   "title": f"{analyses.TITRES[r.template]} — {r.org}, bilan {r.year}"} for r in todo]
         by_key = {r.key: r for r in todo}
-        # spawn: workers inherit no DuckDB handle nor thread state from the caller
-        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(execute, t) for t in tasks]
-            for i, fut in enumerate(as_completed(futures), 1):
-                try:
-                    res = fut.result()
-                except Exception as exc:  # the worker process itself died
-                    res = {"key": tasks[futures.index(fut)]["key"], "status": "échec",
-                           "error": f"{type(exc).__name__}: {exc}", "duration": 0.0}
-                run = by_key[res["key"]]
-                echo(f"[{i}/{len(todo)}] {run.label()} : {res['status']} ({_secondes(res['duration'])})"
-                     + (f" — {res['error']}" if res["error"] else ""))
-                known[run.key] = {
-                    "titre": res.get("titre"),
-                    "fingerprint": fingerprints[run.key] if res["status"] == "ok" else None,
-                    "status": res["status"], "error": res["error"], "duration": round(res["duration"], 2),
-                    "finished": dt.datetime.now().isoformat(timespec="seconds"),
-                }
-                if res["status"] != "ok":
-                    failures.append((run, res["error"] or ""))
-                # state saved as we go: an interrupted run keeps what succeeded
-                _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
+        for i, res in enumerate(_results(tasks, n_workers, scheduler, pool), 1):
+            run = by_key[res["key"]]
+            echo(f"[{nombre(i)}/{nombre(len(todo))}] {run.label()} : {res['status']} ({duree(res['duration'])})"
+                 + (f" — {res['error']}" if res["error"] else ""))
+            known[run.key] = {
+                "titre": res.get("titre"),
+                "fingerprint": fingerprints[run.key] if res["status"] == "ok" else None,
+                "status": res["status"], "error": res["error"], "duration": round(res["duration"], 2),
+                "finished": dt.datetime.now().isoformat(timespec="seconds"),
+            }
+            if res["status"] != "ok":
+                failures.append((run, res["error"] or ""))
+            # state saved as we go: an interrupted run keeps what succeeded
+            _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     write_index(out, known)
     ok = len(todo) - len(failures)
-    echo(f"Terminé en {_secondes(time.perf_counter() - started)} : {ok} réussie(s), {len(failures)} en échec, "
-         f"{skipped} ignorée(s) car à jour. Index : {out / 'index.html'}")
+    echo(f"Terminé en {duree(time.perf_counter() - started)} : {nombre(ok)} réussie(s), "
+         f"{nombre(len(failures))} en échec, {nombre(skipped)} ignorée(s) car à jour. Index : {out / 'index.html'}")
     for run, error in failures:
         echo(f"  échec : {run.label()} — {error}")
     erreurs = controler_publications(db, out, known, echo)
     return 1 if failures or erreurs else 0
+
+
+def _results(tasks: list[dict], n_workers: int, scheduler: str | None, pool: bool) -> Iterator[dict]:
+    """execute(task) for every task, as the runs finish; a run whose worker died is a failure."""
+    if pool:
+        # spawn: workers inherit no DuckDB handle nor thread state from the caller
+        with ProcessPoolExecutor(max_workers=n_workers, mp_context=get_context("spawn")) as executor:
+            futures = {executor.submit(execute, t): t for t in tasks}
+            for fut in as_completed(futures):
+                yield _result_of(fut, futures[fut])
+        return
+    from distributed import as_completed as dask_completed
+
+    with _dask_client(scheduler, n_workers) as client:
+        futures = {}
+        for t in tasks:  # pure=False: a run redone with the same inputs (--force) is executed again
+            futures[client.submit(execute, t, pure=False, key=f"bilans-run-{t['key']}-{os.urandom(4).hex()}")] = t
+        for fut in dask_completed(list(futures), loop=client.loop):
+            yield _result_of(fut, futures[fut])
+
+
+def _result_of(future, task: dict) -> dict:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker process itself died (KilledWorker, BrokenProcessPool…)
+        return {"key": task["key"], "status": "échec", "error": f"{type(exc).__name__}: {exc}", "duration": 0.0}
+
+
+@contextmanager
+def _dask_client(scheduler: str | None, n_workers: int):
+    """A Dask client on the scheduler at `scheduler`, or on a local cluster started for the run
+    (LOCAL_CLUSTER)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
+        except Exception as exc:  # OSError, TimeoutError, ValueError on a malformed address…
+            raise BilansError(f"ordonnanceur Dask injoignable : {scheduler} ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else 'délai dépassé'})") from None
+        with client:
+            yield client
+        return
+    with (LocalCluster(n_workers=n_workers, **LOCAL_CLUSTER) as cluster,
+          Client(cluster, set_as_default=False) as client):
+        yield client
 
 
 def controler_publications(db: Path, out: Path, known: dict, echo=print) -> int:
@@ -361,7 +437,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
     if not stale:
         return
     if not prune:
-        echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin, gardées : "
+        echo(f"{nombre(len(stale))} sortie(s) d'exécutions absentes du magasin, gardées : "
              f"{', '.join(safe(k) for k in stale)} (« bilans run --prune » pour les supprimer).")
         for key in stale:
             known[key] = {**known.get(key, {}), "absente": True}
@@ -372,7 +448,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
         vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
         registre.sidecar_of(out / f"{key}.ipynb").unlink(missing_ok=True)
         known.pop(key, None)
-    echo(f"{len(stale)} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
+    echo(f"{nombre(len(stale))} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
 
 
 def _vignette_html(out: Path, key: str, name: str) -> str:
@@ -436,10 +512,11 @@ INDEX_CSS = ("body{font-family:sans-serif;max-width:64em;margin:2em auto;padding
 # ---------------------------------------------------------------- benchmark
 
 def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
-    """Time `bilans run` on every combination: serial, parallel, then again with nothing changed.
+    """Time `bilans run` on every combination: serial, the local process pool beside the local
+    Dask cluster (same runs, same number of workers), then again with nothing changed.
 
-    Each timing is a fresh `python -m pipelines.cli` process (what cron runs),
-    writing into a temporary directory so that reports/ is left alone.
+    Each timing is a fresh `python -m pipelines.cli` process (what cron runs), writing into a
+    temporary directory so that reports/ is left alone. Values are French text (« 12,3 s »).
     """
     db = Path(db_path).resolve()
 
@@ -452,23 +529,27 @@ def bench_runs(db_path: str | os.PathLike, workers: int | None = None) -> dict:
     n_workers = workers or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="bench-runs-") as tmp:
         # « before »: the same runs without drawing the charts in SVG (spec only)
-        sans_svg, rc0 = timed(tmp, "--workers", "1", "--force", env={"BILANS_SVG": "0"})
-        serial, rc1 = timed(tmp, "--workers", "1", "--force")
+        sans_svg, rc0 = timed(tmp, "--pool", "--workers", "1", "--force", env={"BILANS_SVG": "0"})
+        serial, rc1 = timed(tmp, "--pool", "--workers", "1", "--force")
         svg = _svg_sizes(Path(tmp) / OUT_DIR)
-        parallel, rc2 = timed(tmp, "--workers", str(n_workers), "--force")
-        noop, rc3 = timed(tmp, "--workers", str(n_workers))
+        pool, rc2 = timed(tmp, "--pool", "--workers", str(n_workers), "--force")
+        cluster, rc3 = timed(tmp, "--workers", str(n_workers), "--force")
+        noop, rc4 = timed(tmp, "--workers", str(n_workers))
         state = _load_state(Path(tmp) / OUT_DIR / STATE_FILE)
     n = len(state.get("runs", {}))
     return {
-        "runs": n, "workers": n_workers,
-        "serial_without_svg_s": round(sans_svg, 2),
-        "svg_cost_pct": round((serial / sans_svg - 1) * 100, 1) if sans_svg else None,
-        "charts": svg["charts"], "svg_kb_per_chart": svg["kb_per_chart"],
-        "serial_s": round(serial, 2), "parallel_s": round(parallel, 2),
-        "speedup": round(serial / parallel, 2) if parallel else None,
-        "per_run_serial_s": round(serial / n, 2) if n else None,
-        "noop_s": round(noop, 2), "noop_goal_s": 2.0, "noop_ok": noop < 2.0,
-        "exit_codes": [rc0, rc1, rc2, rc3],
+        "exécutions": nombre(n), "processus": nombre(n_workers),
+        "série sans SVG": duree(sans_svg),
+        "coût du SVG": fmt.pourcent(serial / sans_svg * 100 - 100, signe=True) if sans_svg else "—",
+        "graphiques": nombre(svg["charts"]),
+        "SVG par graphique": f"{nombre(svg['kb_per_chart'], 1)} Kio" if svg["kb_per_chart"] else "—",
+        "série (1 processus)": duree(serial),
+        f"pool de processus ({n_workers})": f"{duree(pool)} (×{nombre(serial / pool, 2)})",
+        f"cluster Dask local ({n_workers})": f"{duree(cluster)} (×{nombre(serial / cluster, 2)} ; "
+                                             f"{fmt.pourcent(cluster / pool * 100 - 100, signe=True)} contre la pool)",
+        "par exécution (série)": duree(serial / n) if n else "—",
+        "relance sans changement (objectif < 2 s)": f"{duree(noop)} ({'tenu' if noop < 2.0 else 'manqué'})",
+        "codes de sortie": ", ".join(str(rc) for rc in (rc0, rc1, rc2, rc3, rc4)),
     }
 
 

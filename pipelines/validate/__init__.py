@@ -7,6 +7,8 @@ fail; failures become findings with their exact source line.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from pipelines.validate.frames import Store, frame, load
@@ -29,17 +31,21 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     from pipelines.validate.vintages import cross_report_checks
 
     store = store or load(con)
+    # the rules that read one report at a time run on the documents asked only (not on the other
+    # reports a draft is checked against); the cross-report rules read the whole store
+    mine = store if document_ids is None else store.only(document_ids)
     lignes = _lignes(con, document_ids)
     tc = table_figures(store)
-    cross = cross_report_checks(con, store, tc, document_ids)
+    tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
+    cross = cross_report_checks(con, store, tc, document_ids, stale_store=_with_year_before(store, mine))
     frames = {
-        "totaux": frame(table_checks(store)),
-        "entetes": frame(header_checks(store) + cross["entetes"]),
-        "valeurs": frame(malformed_checks(store)),
-        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)
-                       + cross["texte"]),
+        "totaux": frame(table_checks(mine)),
+        "entetes": frame(header_checks(mine) + cross["entetes"]),
+        "valeurs": frame(malformed_checks(mine)),
+        "texte": frame(year_checks(mine, lignes) + table_text_checks(mine, tc_mine)
+                       + percent_text_checks(mine, tc_mine) + cross["texte"]),
         "millesimes": frame(cross["millesimes"]),
-        "budget": frame(balance_checks(store) + crosstable_checks(store)),
+        "budget": frame(balance_checks(mine) + crosstable_checks(mine)),
         "series": frame(series_break_checks(con)),
     }
     pct = frames["totaux"]["rule"] == "percent.ratio"
@@ -53,6 +59,16 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     return frames
 
 
+def _with_year_before(store: Store, mine: Store) -> Store:
+    """vintage.stale compares a report with the report of the year before it only: the documents
+    asked and those of the year before theirs."""
+    if mine is store:
+        return store
+    years = {(d["org"], d["report_year"] - 1) for d in mine.documents.values() if d["report_year"] is not None}
+    before = [i for i, d in store.documents.items() if (d["org"], d["report_year"]) in years]
+    return store.only([*mine.documents, *before])
+
+
 def _lignes(con, document_ids):
     where = ""
     if document_ids is not None:
@@ -61,12 +77,16 @@ def _lignes(con, document_ids):
     return [dict(document_id=d, line=n, text=t) for d, n, t in cur.fetchall()]
 
 
-def findings(con, document_ids: list[str] | None = None) -> pd.DataFrame:
-    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS)."""
+def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None,
+             store: Store | None = None) -> pd.DataFrame:
+    """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
+    (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
+    every earlier result: the findings of the store are all made again.
+    `store`: the store already read (`frames.load`), when the caller keeps part of it between checks."""
     from pipelines.validate.suites import run_suites
 
-    frames = check_frames(con, document_ids=document_ids)
-    found = run_suites(frames)
+    frames = check_frames(con, store=store, document_ids=document_ids)
+    found = run_suites(frames, gx_dir=gx_dir, replace_all=True)
     return _enrich(con, found)
 
 
@@ -139,7 +159,8 @@ def write_findings(con, df: pd.DataFrame) -> int:
     return len(frame_)
 
 
-def validate_store(con) -> int:
-    """Run all rule families on every document of the store and fill `findings`."""
+def validate_store(con, gx_dir: Path | None = None) -> int:
+    """Run all rule families on every document of the store and fill `findings` (and, with `gx_dir`,
+    write GE's results and Data Docs there)."""
     con.execute("DELETE FROM findings")
-    return write_findings(con, findings(con))
+    return write_findings(con, findings(con, gx_dir=gx_dir))

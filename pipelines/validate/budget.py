@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
-from pipelines.extract.numbers import clean, year_in_header
+from pipelines.extract.numbers import clean, plain, year_in_header
 from pipelines.validate.frames import check_row, fr, items_give
 
-_PREVU = re.compile(r"pr[ée]vision|pr[ée]vu|cr[ée]dits ouverts|budget", re.IGNORECASE)
-_RECETTES = re.compile(r"recette", re.IGNORECASE)
-_DEPENSES = re.compile(r"d[ée]pense", re.IGNORECASE)
-_INVEST = re.compile(r"invest", re.IGNORECASE)
 _ADHERENTS = re.compile(r"adh[ée]rent", re.IGNORECASE)
+_PREVU = re.compile(r"pr[ée]vision|pr[ée]vu|cr[ée]dits ouverts|budget", re.IGNORECASE)
 # « MCO (en jours) » names the row « MCO »; « Dématérialisation (charge Projet en nb de jours) » does not.
 _UNIT_PAREN = re.compile(r"\((?:en\s+)?(?:nb|nombre)?\s*(?:de\s+)?(?:jours?|agents?|euros?|€|k€|%)\)", re.IGNORECASE)
 _REALISE = re.compile(r"r[ée]alis|titres [ée]mis", re.IGNORECASE)
@@ -22,8 +18,7 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 
 
 def _norm(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", clean(text or "").lower()).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    return plain(text)
 
 
 def _total_cell(cells: list[dict], header_re: re.Pattern) -> dict | None:
@@ -38,11 +33,9 @@ def balance_checks(store) -> list[dict]:
     for doc in store.documents:
         found: dict[tuple[str, str], dict] = {}
         for t in store.tables_of(doc):
-            text = f"{t['caption'] or ''} {t['section'] or ''}"
-            sens = "recettes" if _RECETTES.search(text) else "depenses" if _DEPENSES.search(text) else None
-            if sens is None or _ADHERENTS.search(text):
+            if t["table_id"] not in store.budget:  # a budget table, its section and sens as curated
                 continue
-            section = "investissement" if _INVEST.search(text) else "fonctionnement"
+            section, sens = store.budget[t["table_id"]]
             cell = _total_cell(store.table_cells(t["table_id"]), _PREVU)
             if cell and (section, sens) not in found:
                 found[(section, sens)] = cell
@@ -171,8 +164,7 @@ def _chapter_vs_adherents(store) -> list[dict]:
     for doc in store.documents:
         tabs = store.tables_of(doc)
         adh = [t for t in tabs if _ADHERENTS.search(t["caption"] or "")]
-        fin = [t for t in tabs if _RECETTES.search(f"{t['caption']} {t['section']}")
-               and not _ADHERENTS.search(t["caption"] or "") and not _INVEST.search(f"{t['caption']} {t['section']}")]
+        fin = [t for t in tabs if store.budget.get(t["table_id"]) == ("fonctionnement", "recettes")]
         for a in adh:
             ac = store.value_cells(a["table_id"])
             tot = [c for c in ac if c["row_kind"] == "total" and _TOTAL.search(c["header"] or "")]

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from pipelines import catalogue
 from pipelines.errors import UnusableInput
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
 # curated rows of the other reports, for the series checks (series.break)
-_CURATED = ("finances", "contributions", "activite", "formations", "tickets", "indicateurs", "effectifs")
+_CURATED = catalogue.noms_familles(series_seulement=True)
 
 
-def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path) -> int:
-    from pipelines.build import extract_files, write_store
-    from pipelines.store import create_schema
+def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path,
+          annotate: Path | None = None, include_info: bool = False) -> int:
+    """Check the files; print their findings; with ``annotate``, write the annotated copy of each
+    DOCX or PDF draft there (pipelines.publish.annotate). Exit code 1 when a finding is an error."""
+    found, docs = findings_for(files, org, year, db_path, annotate=annotate)
+    _print(found, docs, as_json)
+    if annotate is not None:
+        _annotate(docs, found, annotate, include_info)
+    return 1 if (found["severity"] == "error").any() else 0
+
+
+def read_drafts(files: list[Path], org: str | None, year: int | None) -> list:
+    """The files read as Documents (ids made unique). UnusableInput: missing or empty file."""
+    from pipelines.build import extract_files
 
     for f in files:
         if not Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
@@ -29,26 +42,72 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
         if not any(line.strip() for line in doc.lines):
             raise UnusableInput(f"{f} : fichier vide")
     _unique_ids(docs)
+    return docs
 
-    con = duckdb.connect(":memory:")
-    create_schema(con)
+
+def findings_for(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
+                 session=None, annotate: Path | None = None) -> tuple[pd.DataFrame, list]:
+    """(findings of FINDING_COLUMNS with `document` = the path given, Documents read) for the files.
+    `session` (pipelines.validate.live.Session) keeps the store's vintages and GE loaded between
+    calls (--since, --watch); without it the vintages are copied afresh into a store in memory.
+    With ``annotate``, a copy that cannot be written there is said before the check, not after."""
+    from pipelines.build import write_store
+    from pipelines.curate import curate
+    from pipelines.validate import findings
+
+    docs = read_drafts(files, org, year)
+    if annotate is not None:
+        from pipelines.publish.annotate import targets
+
+        targets(docs, annotate)
     ids = [d.document_id for d in docs]
-    missing = _copy_vintages(con, db_path, docs)
+    with (session or _Fresh(db_path)).scratch(docs) as con:
+        write_store(con, docs, curate(docs)[0])
+        found = findings(con, document_ids=ids, store=session.store(con, ids) if session else None)
+    paths = {d.document_id: str(f) for d, f in zip(docs, files, strict=True)}
+    found["document"] = found["document_id"].map(paths)
+    return found, docs
+
+
+class _Fresh:
+    """A store in memory for one check: schema, vintages of the store, views (plain views: the files
+    written afterwards are seen by them)."""
+
+    def __init__(self, db_path: Path | None):
+        self.db_path = db_path
+
+    @contextmanager
+    def scratch(self, docs):
+        from pipelines.curate.views import create_views
+        from pipelines.store import create_schema
+
+        con = duckdb.connect(":memory:")
+        try:
+            create_schema(con)
+            warn_missing(_copy_vintages(con, self.db_path, docs))
+            create_views(con)
+            yield con
+        finally:
+            con.close()
+
+
+def warn_missing(missing: str | None) -> None:
     if missing:  # said, never silent: a check run outside the repository lost every cross-report rule
         print(f"bilans : avertissement : {missing} ; contrôles entre rapports (millésimes, séries) non faits",
               file=sys.stderr)
-    from pipelines.curate import curate
-    from pipelines.curate.views import create_views
 
-    write_store(con, docs, curate(docs)[0])
-    create_views(con)
-    from pipelines.validate import findings
 
-    found = findings(con, document_ids=ids)
-    paths = {d.document_id: str(f) for d, f in zip(docs, files, strict=True)}
-    found["document"] = found["document_id"].map(paths)
-    _print(found, docs, as_json)
-    return 1 if (found["severity"] == "error").any() else 0
+def _annotate(docs, found, out: Path, include_info: bool) -> None:
+    """The annotated copies, said on stderr (stdout may be --json); a text draft is said, not annotated."""
+    from pipelines.publish.annotate import annotate_drafts
+
+    for d in docs:
+        if d.format not in ("docx", "pdf"):
+            print(f"bilans : --annotate annote seulement les brouillons DOCX ou PDF ; {d.path} est un texte "
+                  "(constats ci-dessus)", file=sys.stderr)
+    for a in annotate_drafts(docs, found, out, include_info):
+        print(f"bilans : copie annotée : {a.path} ({a.placed} commentaire(s) dans le texte"
+              + (f", {a.summary} en tête du document" if a.summary else "") + ")", file=sys.stderr)
 
 
 def _unique_ids(docs) -> None:

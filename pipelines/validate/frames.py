@@ -38,6 +38,8 @@ class Store:
     tables: list[dict]  # in document order (document_id, line_start)
     cells: dict[str, list[dict]]  # table_id -> cells in (row, col) order
     narratifs: list[dict]  # in (document_id, line) order
+    # table_id -> (section, sens) of the budget tables, as curation read them (table `finances`)
+    budget: dict[str, tuple[str, str]] = field(default_factory=dict)
     _by_doc: dict[str, list[dict]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
@@ -56,6 +58,21 @@ class Store:
 
     def report_year(self, document_id: str) -> int | None:
         return (self.documents.get(document_id) or {}).get("report_year")
+
+    def only(self, document_ids) -> Store:
+        """The documents asked, alone: what the rules that read one report at a time need."""
+        keep = set(document_ids)
+        tables = [t for t in self.tables if t["document_id"] in keep]
+        return Store({k: v for k, v in self.documents.items() if k in keep}, tables,
+                     {t["table_id"]: self.cells[t["table_id"]] for t in tables if t["table_id"] in self.cells},
+                     [n for n in self.narratifs if n["document_id"] in keep])
+
+    def plus(self, other: Store) -> Store:
+        """Both stores' documents, in the order `load` gives (a session's vintages and a draft)."""
+        return Store({**self.documents, **other.documents},
+                     sorted(self.tables + other.tables, key=lambda t: (t["document_id"], t["line_start"], t["table_id"])),
+                     {**self.cells, **other.cells},
+                     sorted(self.narratifs + other.narratifs, key=lambda n: (n["document_id"], n["line"])))
 
 
 def _records(con, query: str) -> list[dict]:
@@ -78,7 +95,16 @@ def load(con, document_ids: list[str] | None = None) -> Store:
                       + where.replace("document_id", "t.document_id") + " ORDER BY table_id, row, col"):
         cells.setdefault(c["table_id"], []).append(c)
     narr = _records(con, f"SELECT * FROM narratifs{where} ORDER BY document_id, line")
-    return Store(docs, tables, cells, narr)
+    return Store(docs, tables, cells, narr, _budget_tables(con, where))
+
+
+def _budget_tables(con, where: str) -> dict[str, tuple[str, str]]:
+    """table_id -> (section, sens) of the curated budget tables; none in a store without curation."""
+    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'finances'").fetchone()[0]:
+        return {}
+    return {r["table_id"]: (r["section"], r["sens"]) for r in _records(
+        con, f"SELECT table_id, any_value(section) AS section, any_value(sens) AS sens FROM finances{where} "
+             "GROUP BY table_id HAVING count(DISTINCT section) = 1 AND count(DISTINCT sens) = 1")}
 
 
 def fr(value: float | None, unit: str | None = None, decimals: int | None = None) -> str | None:

@@ -2,8 +2,8 @@
 
 One row per printed figure of a curated family (finances, contributions, activite,
 formations, tickets, indicateurs, effectifs), with its full series key: the key
-columns the family declares (pipelines/curate/views.py KEYS, the same that pick the
-latest vintage) and the measure of the value column (views.SERIES). The year is the
+columns the family declares (pipelines/catalogue/familles.toml `cles`, the same that pick the
+latest vintage) and the measure of the value column (`valeurs`). The year is the
 curated `exercice`, whether it came from a column header or from the report itself
 (« Mandats émis » with no year column).
 
@@ -17,28 +17,26 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# Families whose figures are printed once per row: the value column, not the row, carries the measure.
-_NO_LEVEL = ("formations", "tickets", "indicateurs")
+
+def _family_sql(fam, column: str, mesure: str, condition: str | None) -> str:
+    key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in fam.cles) or "''"
+    niveau = "niveau" if "niveau" in fam.noms_colonnes else "NULL"
+    unite = "unite" if "unite" in fam.noms_colonnes else "NULL"
+    extra = f" AND {condition}" if condition else ""
+    return f"""
+        SELECT '{fam.nom}' AS famille, org, exercice, report_year, {key} AS cle, {mesure} AS mesure,
+               CAST({column} AS DOUBLE) AS valeur, CAST({fam.libelle} AS VARCHAR) AS libelle,
+               CAST({niveau} AS VARCHAR) AS niveau, CAST({unite} AS VARCHAR) AS unite,
+               document_id, line, table_id
+        FROM {fam.nom}
+        WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'{extra}"""
 
 
 def _families():
-    """(family, key columns, [(value column, measure expression)], printed label) per curated series family."""
-    from pipelines.curate.views import KEYS, SERIES
+    """The curated families that have series (pipelines/catalogue/familles.toml)."""
+    from pipelines import catalogue
 
-    return [(family, KEYS[family], values, label) for family, (values, label) in SERIES.items()]
-
-
-def _family_sql(family: str, keys: tuple[str, ...], column: str, mesure: str, label: str) -> str:
-    key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in keys) or "''"
-    niveau = "NULL" if family in _NO_LEVEL else "niveau"
-    unite = "unite" if family == "indicateurs" else "NULL"
-    return f"""
-        SELECT '{family}' AS famille, org, exercice, report_year, {key} AS cle, {mesure} AS mesure,
-               CAST({column} AS DOUBLE) AS valeur, CAST({label} AS VARCHAR) AS libelle,
-               CAST({niveau} AS VARCHAR) AS niveau, CAST({unite} AS VARCHAR) AS unite,
-               document_id, line, table_id
-        FROM {family}
-        WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'"""
+    return [f for f in catalogue.familles() if f.a_des_series]
 
 
 def points_sql() -> str:
@@ -47,8 +45,8 @@ def points_sql() -> str:
     unit and column of its cell (NULL when no cell holds that value on that line) and the decimals of
     that column (its precision: 0 when unknown).
     Figures of the prose are left to their own rule (narratifs: vintage.restated, text.year)."""
-    union = " UNION ALL ".join(_family_sql(f, keys, col, mesure, label)
-                               for f, keys, values, label in _families() for col, mesure in values)
+    union = " UNION ALL ".join(_family_sql(f, v.colonne, v.mesure, v.condition)
+                               for f in _families() for v in f.valeurs)
     return f"""
         SELECT p.*, coalesce(k.decimals, 0) AS decimals, c.unit AS unite_cellule, c.col, c.row_kind,
                c.text AS texte
@@ -83,7 +81,7 @@ def figures_sql() -> str:
 def has_curated(con) -> bool:
     """True when the connection holds the curated families (a store built before them has none)."""
     names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    return all(f in names for f, *_ in _families()) and "cells" in names
+    return all(f.nom in names for f in _families()) and "cells" in names
 
 
 @contextmanager

@@ -185,13 +185,14 @@ def publication_frame(con, pubs: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def findings_of(con, pubs: pd.DataFrame) -> pd.DataFrame:
-    """Run the suite on the register and return its findings (columns of FINDING_COLUMNS)."""
+def findings_of(con, pubs: pd.DataFrame, gx_dir=None) -> pd.DataFrame:
+    """Run the suite on the register and return its findings (columns of FINDING_COLUMNS); with
+    `gx_dir`, GE's result and Data Docs of the suite are written there."""
     from pipelines.validate import FINDING_COLUMNS
     from pipelines.validate.suites import run_suites
 
     df = publication_frame(con, pubs)
-    found = run_suites({FAMILY: df}) if not df.empty else pd.DataFrame()
+    found = run_suites({FAMILY: df}, gx_dir=gx_dir)
     if found.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     years = {page: _page_year(page) for page in found["page"].unique()}
@@ -222,6 +223,7 @@ def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print) -> int:
 
     from pipelines.store import replace_rows
     from pipelines.validate import write_findings
+    from pipelines.validate.stored_results import gx_dir
 
     pubs = pubs.copy()
     pubs["exercice"] = pd.to_numeric(pubs["exercice"], errors="coerce").astype("Int64")
@@ -232,7 +234,7 @@ def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print) -> int:
         every = con.execute("SELECT * FROM publications").df()
         every = every.astype(object).where(every.notna(), None)
         every["valeur"] = pd.to_numeric(every["valeur"]).astype(float)
-        found = findings_of(con, every)
+        found = findings_of(con, every, gx_dir(db_path))
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM findings WHERE family = ?", [FAMILY])
         write_findings(con, found)

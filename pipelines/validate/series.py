@@ -18,12 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from itertools import combinations
 
+from pipelines import catalogue
 from pipelines.extract.numbers import format_fr
 from pipelines.validate.frames import check_row
 
 # Families whose rows are a nomenclature (types, domains, adhérents): a category entering or
 # leaving changes the perimeter of the total. Budget chapters come and go with the flows.
-_PERIMETER_FAMILIES = ("activite", "contributions", "formations", "tickets")
+_PERIMETER_FAMILIES = tuple(f.nom for f in catalogue.familles() if f.nomenclature)
 
 
 def _params() -> dict:

@@ -1,64 +1,61 @@
 """Les suites Great Expectations de `expectations/` exécutées sur les tableaux de contrôles.
 
-GE is the engine of record: a check row becomes a finding only when an
-expectation of its suite reports it as unexpected. GE is imported lazily and
-once (its import costs seconds), in an ephemeral context with progress bars off.
+GE is the engine of record: a check row becomes a finding only when an expectation of its
+suite reports it as unexpected. This is the one place where the suites run (`bilans build`,
+`bilans check`, the publications check of `bilans run`); given a results folder, the run also
+stores GE's validation results and writes the Data Docs there (data_docs.py), so that
+`bilans report` only reads them. Importing this module imports GE (seconds): the modules that
+only read the suite files use suite_specs.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from functools import lru_cache
 from pathlib import Path
 
+import great_expectations as gx
 import pandas as pd
+from great_expectations.core import ExpectationSuiteValidationResult
+from great_expectations.data_context.types.base import ProgressBarsConfig
+from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+import pipelines.validate.expectations  # noqa: F401 — registers the workbench's expectations with GE
+from pipelines.errors import BilansError
+from pipelines.validate import data_docs
+from pipelines.validate.suite_specs import EXPECTATIONS_DIR, load_suites, suite_for_rule
+
+__all__ = ["EXPECTATIONS_DIR", "ge_context", "load_suites", "run_suites", "suite", "suite_for_rule"]
+
+# Asked by the validation of each suite: every unexpected row, with its check_id to find it back.
+RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]}
+# What makes a finding readable but is judged by no expectation: GE gets the check rows without
+# these texts (fingerprinting and copying them was a third of a validation); `_unexpected` brings
+# them back to the rows it flags, by check_id.
+NOT_JUDGED = ("message", "suggestion", "highlight", "key", "family", "exercice")
 
 
 @lru_cache(maxsize=1)
-def load_suites(directory: str | None = None) -> dict[str, dict]:
-    base = Path(directory) if directory else EXPECTATIONS_DIR
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(base.glob("*.json"))}
-
-
-def suite_for_rule(rule: str) -> str:
-    for name, suite in load_suites().items():
-        if rule in suite["meta"]["rules"]:
-            return name
-    raise KeyError(rule)
-
-
-@lru_cache(maxsize=1)
-def _context():
-    os.environ.setdefault("TQDM_DISABLE", "1")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+def ge_context():
+    """(ephemeral GE context, its pandas data source « bilans »), created once per process, with
+    progress bars and usage statistics off (a CLI prints French lines, not GE's bars)."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # read when the context is created
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
-    import great_expectations as gx
-
-    import pipelines.validate.expectations  # noqa: F401 — registers the rule expectations with GE
-
     context = gx.get_context(mode="ephemeral")
-    try:
-        from great_expectations.data_context.types.base import ProgressBarsConfig
-
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    except Exception:  # noqa: BLE001 — cosmetic only
-        pass
-    source = context.data_sources.add_pandas("bilans")
-    return gx, context, source
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    return context, context.data_sources.add_pandas("bilans")
 
 
-def _suite(gx, name: str, spec: dict):
-    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
-
-    suite = gx.ExpectationSuite(name=name, meta=spec.get("meta", {}))
+def suite(name: str, spec: dict | None = None) -> gx.ExpectationSuite:
+    """The GE suite of `expectations/<name>.json` (or of the given spec). An expectation GE refuses
+    raises (ExpectationSuite(expectations=…) would only log it and drop it)."""
+    spec = spec or load_suites()[name]
+    out = gx.ExpectationSuite(name=name, meta=spec.get("meta", {}))
     for e in spec["expectations"]:
-        suite.add_expectation_configuration(
+        out.add_expectation_configuration(
             ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e.get("meta", {})))
-    return suite
+    return out
 
 
 def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
@@ -72,41 +69,80 @@ def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
     return rows.sort_values("check_id", kind="stable")[list(df.columns)]
 
 
-def _asset(source, suite: str):
+def _asset(source, name: str):
     """One dataframe asset per suite (its name titles the Data Docs page), created once per process:
     each creation rewrites GE's project configuration."""
-    name = f"controles_{suite}"
+    asset_name = f"controles_{name}"
     try:
-        return source.get_asset(name)
+        return source.get_asset(asset_name)
     except LookupError:
-        asset = source.add_dataframe_asset(name)
+        asset = source.add_dataframe_asset(asset_name)
         asset.add_batch_definition_whole_dataframe("tout")
         return asset
 
 
-def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False):
-    """frames: suite name -> check frame. Returns the unexpected rows (with the rule and
-    severity the expectation's verdict assigns) and, if asked, the GE validation results."""
-    gx, context, source = _context()
-    suites = load_suites()
+def failure(name: str, result: ExpectationSuiteValidationResult) -> str | None:
+    """Why a validation gave no verdict, in one French line: an expectation that raised, or a batch
+    without the columns an expectation reads. None when every expectation judged its rows."""
+    for r in result.results:
+        kind = r.expectation_config.type if r.expectation_config is not None else "?"
+        missing = (r.result or {}).get("colonnes_absentes")
+        if missing:
+            return (f"suite « {name} » : le lot n'a pas les colonnes {', '.join(missing)} que lit "
+                    f"{kind} ; validation en échec, aucun constat n'a pu être établi")
+        for info in _exception_infos(r.exception_info):
+            if info.get("raised_exception"):
+                message = (str(info.get("exception_message") or "").strip().splitlines() or ["?"])[0][:200]
+                return f"suite « {name} » : {kind} a échoué ({message}) ; validation en échec"
+    return None
+
+
+def _exception_infos(info) -> list[dict]:
+    """GE gives one exception_info dict, or one per failed metric."""
+    if not isinstance(info, dict):
+        return []
+    if "raised_exception" in info:
+        return [info]
+    return [v for v in info.values() if isinstance(v, dict)]
+
+
+def validate_frame(name: str, df: pd.DataFrame) -> ExpectationSuiteValidationResult:
+    """GE's validation of the suite `name` on a check frame (which carries `check_id`).
+    BilansError (one French line) when the validation gave no verdict (see `failure`)."""
+    _, source = ge_context()
+    batch = _asset(source, name).get_batch_definition("tout").get_batch(batch_parameters={"dataframe": df})
+    result = batch.validate(suite(name), result_format=RESULT_FORMAT)
+    why = failure(name, result)
+    if why:
+        raise BilansError(why)
+    return result
+
+
+def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_dir: Path | None = None,
+               replace_all: bool = False):
+    """frames: suite name -> check frame. Returns the unexpected rows (with the rule and severity the
+    expectation's verdict assigns) and, if asked, the GE validation results (suite name -> result).
+
+    With `gx_dir`, the results of the suites of `frames` are stored there with their Data Docs
+    (data_docs.write: a suite whose frame is empty loses its old result; `replace_all` drops the
+    results of the other suites too, for a store rebuilt from scratch).
+    BilansError when a suite gives no verdict (missing columns, an expectation that raised)."""
     unexpected: list[pd.DataFrame] = []
     results = {}
     for name, df in frames.items():
         if df.empty:
             continue
-        spec = suites[name]
         df = df.reset_index(drop=True).copy()
         df["check_id"] = range(len(df))
-        batch = _asset(source, name).get_batch_definition("tout").get_batch(batch_parameters={"dataframe": df})
-        result = batch.validate(_suite(gx, name, spec), result_format={
-            "result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]})
-        if keep_results:
-            results[name] = result
+        judged = df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
+        results[name] = result = validate_frame(name, judged)
         for r in result.results:
             rows = _unexpected(df, r.result.get("unexpected_rows") or [])
             if not rows.empty:
                 rows["suite"] = name
                 unexpected.append(rows)
+    if gx_dir is not None:
+        data_docs.write(Path(gx_dir), results, {n: suite(n) for n in results}, list(frames), replace_all)
     found = pd.concat(unexpected, ignore_index=True) if unexpected else pd.DataFrame()
     if not found.empty:
         found = found.drop_duplicates(["suite", "check_id", "rule"])

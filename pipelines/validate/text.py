@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
 
-from pipelines.extract.numbers import clean, decimals_of, year_in_header
+from pipelines.extract.numbers import clean, decimals_of, fold, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 
 _COMPARE_YEAR = re.compile(
@@ -26,7 +25,7 @@ _STOP = {"dans", "pour", "avec", "sont", "nombre", "total", "cette", "leur", "pl
 
 
 def _stems(text: str) -> set[str]:
-    plain = unicodedata.normalize("NFKD", clean(text).lower()).encode("ascii", "ignore").decode()
+    plain = fold(clean(text))
     return {w[:4] for w in re.findall(r"[a-z]{4,}", plain) if w not in _STOP}
 
 

@@ -1,6 +1,6 @@
 """Les verdicts des règles, calculés à partir des chiffres bruts d'une ligne de contrôle.
 
-Pure functions, without Great Expectations: the custom expectations of
+Pure functions, without Great Expectations (nor its import): the custom expectations of
 `pipelines/validate/expectations/` call them with their suite kwargs, and the
 rule builders (totals.py) call the same tolerance with the same kwargs when
 they choose which lines a total sums, so that the suite JSON is the single
@@ -12,7 +12,12 @@ A verdict is (rule, severity) for an unexpected row, None for a row that passes.
 from __future__ import annotations
 
 import math
-from functools import cache
+
+# Re-exported: the rule builders take the suite's parameters from here, beside the tolerance they feed.
+from pipelines.validate.suite_specs import suite_kwargs
+
+__all__ = ["POLICIES", "balance", "foot", "half_width", "published", "ratio", "status", "suite_kwargs",
+           "total_tolerance", "within"]
 
 # Rounding policies: how much a figure printed to the unit u may differ from the true value.
 POLICIES = {"n*u/2": 0.5, "u/2": 0.5, "exact": 0.0}
@@ -34,17 +39,6 @@ def total_tolerance(units, unit: float, exact: bool, arrondi: str = "n*u/2",
     """n items printed to the units u_i and their total printed to u: Σ u_i/2 + u/2, or 0 for counts."""
     policy = denombrements if exact else arrondi
     return sum(half_width(u, policy) for u in units) + half_width(unit, policy) + epsilon
-
-
-@cache
-def suite_kwargs(suite: str, expectation_type: str) -> dict:
-    """The kwargs an expectation has in its suite JSON (the rule's parameters)."""
-    from pipelines.validate.suites import load_suites
-
-    for e in load_suites()[suite]["expectations"]:
-        if e["type"] == expectation_type:
-            return dict(e["kwargs"])
-    return {}
 
 
 def foot(row: dict, arrondi: str, denombrements: str, epsilon: float, seuil_arrondi: float):

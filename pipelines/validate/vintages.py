@@ -9,17 +9,15 @@ only when it shares several figures.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import pandas as pd
 
-from pipelines.extract.numbers import clean, decimals_of
+from pipelines.extract.numbers import clean, decimals_of, plain
 from pipelines.validate.frames import check_row, fr, items_give
 
 
 def _norm(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", clean(text or "").lower()).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", plain).strip()
+    return plain(text)
 
 
 def dated_figures(store, tc: list[dict]) -> list[dict]:
@@ -531,7 +529,8 @@ def curated_tables(con, figures: str) -> set[str]:
     return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM {figures} WHERE table_id IS NOT NULL").fetchall()}
 
 
-def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | None = None) -> dict[str, list[dict]]:
+def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | None = None,
+                        stale_store=None) -> dict[str, list[dict]]:
     """Every check of a report against the other reports, by suite: « entetes » (shifted year
     headers), « millesimes » (vintage.restated, vintage.stale), « texte » (text.year of the prose).
     The curated series come first; the raw labels and the prose only add what they do not cover,
@@ -549,7 +548,7 @@ def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | No
     return {
         "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts),
         "millesimes": restated + _not_in(restated_checks(store, dated, raw_shifts, curated) + prose_restated, restated)
-                      + stale + _not_in(stale_checks(store), stale),
+                      + stale + _not_in(stale_checks(stale_store or store), stale),
         "texte": prose_years,
     }
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines import catalogue
 from pipelines.errors import InvalidParameters
 from pipelines.publish.comparaison import Chiffre, Evolution
 from pipelines.publish.registre import Registre, annees_du_titre, cle, sources, unite
@@ -22,18 +23,19 @@ from pipelines.publish.registre import metrique as non_declaree
 
 ROOT = Path(__file__).resolve().parents[3]
 
-POLE_TEMPLATES = ("pole_si", "pole_infrastructures", "pole_support")
-TEMPLATES = (*POLE_TEMPLATES, "finances", "ressources_humaines", "qualite", "exploration")
-
+# The notebook templates, their pôles, titles and tables: pipelines/catalogue/carnets.toml.
+TEMPLATES = tuple(c.nom for c in catalogue.carnets())
+POLE_TEMPLATES = tuple(p.carnet for p in catalogue.poles())
 # activite.pole values covered by each pôle notebook
-POLES = {"pole_si": ("si",), "pole_infrastructures": ("infrastructures",),
-         "pole_support": ("support", "assistance", "assistance_technique")}
+POLES = {p.carnet: p.activite for p in catalogue.poles()}
 # indicateurs.domaine patterns (lower-case LIKE) shown by each notebook: curation may
 # store a domain code ('rh') or the section title the figure was read in.
-DOMAINES = {"pole_si": ("si", "%pôle si%", "%pole si%", "%systèmes d'information%"),
-            "pole_infrastructures": ("%infrastructure%",),
-            "pole_support": ("%support%", "%assistance%"),
-            "ressources_humaines": ("rh", "ressources_humaines", "%ressources humaines%")}
+DOMAINES = {c.nom: c.domaines for c in catalogue.carnets() if c.domaines}
+TITRES = {c.nom: c.titre for c in catalogue.carnets()}
+LIBELLES = {c.nom: c.libelle for c in catalogue.carnets()}
+# Curated tables each template reads (besides documents and findings): the
+# run fingerprint in runs.py hashes exactly these rows.
+TABLES: dict[str, tuple[str, ...]] = {c.nom: c.tables for c in catalogue.carnets()}
 
 
 def _domaine_sql(template: str) -> tuple[str, list[str]]:
@@ -56,29 +58,6 @@ def indicateurs_sql(con: duckdb.DuckDBPyConnection, template: str) -> tuple[str,
         return f"({cond} OR pole IN ({', '.join('?' * len(poles))}))", [*pats, *poles]
     return cond, pats
 
-TITRES = {
-    "pole_si": "Pôle SI", "pole_infrastructures": "Pôle Infrastructures", "pole_support": "Pôle Support",
-    "finances": "Finances", "ressources_humaines": "Ressources humaines", "qualite": "Qualité des données",
-    "exploration": "Exploration",
-}
-LIBELLES = {
-    "pole_si": "le pôle SI", "pole_infrastructures": "le pôle Infrastructures",
-    "pole_support": "le pôle Support", "finances": "les finances",
-    "ressources_humaines": "les ressources humaines", "qualite": "la qualité des données",
-    "exploration": "l'exploration",
-}
-
-# Curated tables each template reads (besides documents and findings): the
-# run fingerprint in runs.py hashes exactly these rows.
-TABLES: dict[str, tuple[str, ...]] = {
-    "pole_si": ("activite", "indicateurs"),
-    "pole_infrastructures": ("activite", "indicateurs"),
-    "pole_support": ("activite", "tickets", "formations", "indicateurs"),
-    "finances": ("finances", "contributions"),
-    "ressources_humaines": ("effectifs", "indicateurs"),
-    "qualite": (),  # + the publication.* findings of its org and year (runs.PUBLICATION_FINDINGS)
-    "exploration": ("activite", "contributions"),
-}
 
 AXES = ("type", "domaine", "collectivite", "oph", "application")
 AXE_LIBELLES = {"type": "type d'activité", "domaine": "domaine", "collectivite": "adhérent",

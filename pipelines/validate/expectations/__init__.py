@@ -1,6 +1,8 @@
 """Attentes Great Expectations de l'atelier (importer ce paquet les enregistre auprès de GE).
 
-Importing this package imports great_expectations: do it lazily (suites._context).
+Importing this package imports great_expectations (seconds): suites.py imports it, and the modules
+that only read the suite files (suite_specs.py, verdicts.py) do not. A GE user registers the
+workbench's expectations with `import pipelines.validate.expectations` (README, « La voie GE »).
 """
 
 from pipelines.validate.expectations.base import CheckRows, RuleExpectation

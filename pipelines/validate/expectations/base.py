@@ -31,6 +31,8 @@ METRIC = "bilans.lignes_de_controle"
 # What an unexpected row shows, in Data Docs and in the result: key -> French column title.
 UNEXPECTED_FIELDS = {"document_id": "Document", "table_id": "Tableau", "line": "Ligne", "rule": "Règle",
                      "severity": "Gravité", "found": "Trouvé", "expected": "Attendu"}
+# The columns every rule expectation reads: which rule a row checks, and where its finding is.
+IDENTITY = ("rule", "severity", "document_id", "line")
 SEVERITIES_FR = {"error": "erreur", "warning": "avertissement", "info": "information"}
 SAMPLE = 200  # unexpected rows drawn in Data Docs (all of them stay in the result)
 
@@ -61,6 +63,8 @@ class RuleExpectation(BatchExpectation):
 
     rules: ClassVar[tuple[str, ...]] = ()
     template_fr: ClassVar[str] = ""
+    # The check frame's columns the verdict reads, besides IDENTITY (CHECK_COLUMNS of frames.py).
+    columns: ClassVar[tuple[str, ...]] = ()
     metric_dependencies: ClassVar[tuple[str, ...]] = (METRIC,)
     success_keys: ClassVar[tuple[str, ...]] = ()
     library_metadata: ClassVar[dict] = {"maturity": "experimental", "tags": ["bilans"], "contributors": []}
@@ -80,9 +84,14 @@ class RuleExpectation(BatchExpectation):
         params = {k: v.replace("*", "·") if isinstance(v, str) else v for k, v in params.items()}
         return cls.template_fr.format(**params) + f" (règles : {', '.join(cls.rules)})"
 
+    @classmethod
+    def missing_columns(cls, df: pd.DataFrame) -> list[str]:
+        """The columns this expectation reads that the batch lacks."""
+        return [c for c in (*IDENTITY, *cls.columns) if c not in df.columns]
+
     def judge(self, df: pd.DataFrame) -> tuple[int, list[dict]]:
-        """(rows judged, unexpected rows in frame order)."""
-        mine = df[df["rule"].isin(self.rules)] if "rule" in df else df.iloc[0:0]
+        """(rows judged, unexpected rows in frame order); df has every column `missing_columns` asks."""
+        mine = df[df["rule"].isin(self.rules)]
         out = []
         for row in mine.to_dict("records"):
             v = self.verdict(row)
@@ -95,7 +104,14 @@ class RuleExpectation(BatchExpectation):
         return len(mine), out
 
     def _validate(self, metrics: dict, runtime_configuration=None, execution_engine=None):
-        n, unexpected = self.judge(metrics[METRIC])
+        df = metrics[METRIC]
+        missing = self.missing_columns(df)
+        if missing:  # a batch of other rows is a failure, never « 0 constat sur 0 contrôle »
+            return {"success": False, "result": {
+                "observed_value": f"colonnes absentes du lot : {', '.join(missing)}",
+                "colonnes_absentes": missing, "element_count": 0, "unexpected_count": 0,
+                "unexpected_rows": [], "unexpected_index_list": []}}
+        n, unexpected = self.judge(df)
         return {"success": not unexpected, "result": {
             "observed_value": f"{len(unexpected)} constat(s) sur {n} contrôle(s)",
             "element_count": n, "unexpected_count": len(unexpected),

@@ -1,4 +1,4 @@
-"""Une attente Great Expectations par famille de règles du catalogue (DESIGN.md).
+"""Une attente Great Expectations par famille de règles du catalogue (pipelines/catalogue/regles.toml).
 
 Each class names its rules, carries the rule's parameters as kwargs (written in the suites of
 expectations/*.json) and judges a check row with a verdict of pipelines.validate.verdicts.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pipelines import catalogue
 from pipelines.validate import verdicts
 from pipelines.validate.expectations.base import RuleExpectation
 
@@ -24,16 +25,13 @@ class ExpectTotalsToFoot(RuleExpectation):
     value.missing. « dont » lines (`relation` « >= ») may add up to less than their line.
     """
 
-    rules: ClassVar[tuple[str, ...]] = ("total.column", "total.row", "total.rounding", "value.missing")
-    template_fr: ClassVar[str] = (
-        "Les totaux doivent être la somme de leurs lignes, à l'arrondi près ({arrondi}) : n lignes imprimées "
-        "à l'unité u et leur total peuvent s'écarter de n·u/2 + u/2 ; les dénombrements (agents, tickets…) "
-        "doivent tomber juste ({denombrements}). Un écart dans la tolérance est une information "
-        "(total.rounding), un total vide sur des lignes renseignées une erreur (value.missing)")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_totals_to_foot")
+    template_fr: ClassVar[str] = catalogue.attente("expect_totals_to_foot").modele
     arrondi: str = "n*u/2"
     denombrements: str = "exact"
     epsilon: float = 1e-6
     seuil_arrondi: float = 1e-6
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "reference", "relation", "unites", "unite", "denombrement")
 
     def verdict(self, row):
         return verdicts.foot(row, self.arrondi, self.denombrements, self.epsilon, self.seuil_arrondi)
@@ -43,10 +41,10 @@ class ExpectPercentToMatchRatio(RuleExpectation):
     """A % column is réalisé / prévu (or the share of the column's total), each of the three
     printed figures taken within its rounding interval (`arrondi` « u/2 »)."""
 
-    rules: ClassVar[tuple[str, ...]] = ("percent.ratio",)
-    template_fr: ClassVar[str] = (
-        "Une colonne de pourcentage doit valoir réalisé / prévu, ou la part du total de sa colonne, "
-        "chaque chiffre imprimé pris à l'arrondi près ({arrondi})")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_percent_to_match_ratio")
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "unite", "numerateur", "unite_numerateur", "denominateur",
+                                          "unite_denominateur")
+    template_fr: ClassVar[str] = catalogue.attente("expect_percent_to_match_ratio").modele
     arrondi: str = "u/2"
     epsilon: float = 1e-6
 
@@ -57,6 +55,7 @@ class ExpectPercentToMatchRatio(RuleExpectation):
 class StatusExpectation(RuleExpectation):
     """A qualitative rule: a row passes when the builder's `statut` is in `statuts_acceptes`."""
 
+    columns: ClassVar[tuple[str, ...]] = ("statut",)
     statuts_acceptes: list[str] = ["ok"]  # noqa: RUF012 — a pydantic field, copied per instance
     defauts: dict[str, str] = {}  # noqa: RUF012
 
@@ -74,47 +73,46 @@ class ExpectYearHeadersToBeWellFormed(StatusExpectation):
     """Year headers: well typed (« 2 021 »), not later than the report, not duplicated, in
     sequence, and not shifted by a year against the previous report."""
 
-    rules: ClassVar[tuple[str, ...]] = ("header.year",)
-    template_fr: ClassVar[str] = "Les années des en-têtes de colonnes doivent être bien saisies et à leur place"
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_year_headers_to_be_well_formed")
+    template_fr: ClassVar[str] = catalogue.attente("expect_year_headers_to_be_well_formed").modele
 
 
 class ExpectHeaderLabelsToBeMeaningful(StatusExpectation):
     """Column titles: no spreadsheet placeholder (« Colonne1 »), dates that agree within a table."""
 
-    rules: ClassVar[tuple[str, ...]] = ("header.label",)
-    template_fr: ClassVar[str] = "Les en-têtes de colonnes doivent être de vrais titres, aux dates concordantes"
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_header_labels_to_be_meaningful")
+    template_fr: ClassVar[str] = catalogue.attente("expect_header_labels_to_be_meaningful").modele
 
 
 class ExpectNumbersToBeReadable(StatusExpectation):
     """Every number printed in a table or in the prose can be read as printed."""
 
-    rules: ClassVar[tuple[str, ...]] = ("value.malformed",)
-    template_fr: ClassVar[str] = "Chaque nombre imprimé doit pouvoir être lu tel quel"
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_numbers_to_be_readable")
+    template_fr: ClassVar[str] = catalogue.attente("expect_numbers_to_be_readable").modele
 
 
 class ExpectNarrativeYearsToMatchReport(StatusExpectation):
     """The prose compares with the right year, and dates a figure as the earlier reports do."""
 
-    rules: ClassVar[tuple[str, ...]] = ("text.year",)
-    template_fr: ClassVar[str] = "Le texte doit dater ses chiffres et ses comparaisons de la bonne année"
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_narrative_years_to_match_report")
+    template_fr: ClassVar[str] = catalogue.attente("expect_narrative_years_to_match_report").modele
 
 
 class ExpectNarrativeFiguresToMatchTables(StatusExpectation):
     """A figure cited in the prose agrees with the table it describes (to the cent when both
     are printed to the cent; « environ » and round tens are not typos)."""
 
-    rules: ClassVar[tuple[str, ...]] = ("text.table",)
-    template_fr: ClassVar[str] = "Un chiffre cité dans le texte doit être celui du tableau qu'il décrit"
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_narrative_figures_to_match_tables")
+    template_fr: ClassVar[str] = catalogue.attente("expect_narrative_figures_to_match_tables").modele
 
 
 class ExpectStatedChangesToMatchFigures(RuleExpectation):
     """A stated change (« +48 % ») lies in the interval the rounded figures give; the builder
     computes the gap outside that interval (`ecart`), the suite holds the margin."""
 
-    rules: ClassVar[tuple[str, ...]] = ("text.percent",)
-    template_fr: ClassVar[str] = (
-        "Une évolution annoncée dans le texte doit être celle que donnent les chiffres, "
-        "à l'arrondi près des chiffres et du pourcentage (marge {epsilon})")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_stated_changes_to_match_figures")
+    columns: ClassVar[tuple[str, ...]] = ("ecart",)
+    template_fr: ClassVar[str] = catalogue.attente("expect_stated_changes_to_match_figures").modele
     epsilon: float = 1e-6
 
     def verdict(self, row):
@@ -125,17 +123,16 @@ class ExpectFiguresToMatchEarlierReports(StatusExpectation):
     """The same figure of the same year is the same in every report (tables and prose, same
     subject and measure), and a block is not copied unchanged while its year moves on."""
 
-    rules: ClassVar[tuple[str, ...]] = ("vintage.restated", "vintage.stale")
-    template_fr: ClassVar[str] = "Un chiffre doit être le même d'un rapport à l'autre pour une même année"
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_figures_to_match_earlier_reports")
+    template_fr: ClassVar[str] = catalogue.attente("expect_figures_to_match_earlier_reports").modele
 
 
 class ExpectBudgetSectionsToBalance(RuleExpectation):
     """Voted prévisions of recettes and dépenses of a section are equal, within `tolerance` euros."""
 
-    rules: ClassVar[tuple[str, ...]] = ("budget.balance",)
-    template_fr: ClassVar[str] = (
-        "Les prévisions de recettes et de dépenses de chaque section doivent s'équilibrer "
-        "(tolérance {tolerance} €)")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_budget_sections_to_balance")
+    columns: ClassVar[tuple[str, ...]] = ("valeur", "reference")
+    template_fr: ClassVar[str] = catalogue.attente("expect_budget_sections_to_balance").modele
     tolerance: float = 0.01
 
     def verdict(self, row):
@@ -146,9 +143,9 @@ class ExpectTablesToAgree(RuleExpectation):
     """Two tables of a report that must agree do (detail against summary, chapter 74 against the
     revenue by adhérent); each pairing brings its own rounding tolerance (`tolerance` column)."""
 
-    rules: ClassVar[tuple[str, ...]] = ("crosstable",)
-    template_fr: ClassVar[str] = (
-        "Deux tableaux d'un même rapport qui donnent le même chiffre doivent concorder, à l'arrondi près")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_tables_to_agree")
+    columns: ClassVar[tuple[str, ...]] = ("ecart", "tolerance")
+    template_fr: ClassVar[str] = catalogue.attente("expect_tables_to_agree").modele
 
     def verdict(self, row):
         return verdicts.within(row)
@@ -163,11 +160,8 @@ class ExpectSeriesToStayComparable(StatusExpectation):
     leaving when they account for at least `part_expliquee` of it.
     """
 
-    rules: ClassVar[tuple[str, ...]] = ("series.break",)
-    template_fr: ClassVar[str] = (
-        "Une série doit garder son nom, sa mesure et son périmètre d'un rapport à l'autre (renommage : "
-        "chiffres à {ecart_renommage} près, {ecart_reprise} pour une année reprise ; périmètre : catégories "
-        "entrées ou sorties expliquant au moins {part_expliquee} de l'évolution d'un total)")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_series_to_stay_comparable")
+    template_fr: ClassVar[str] = catalogue.attente("expect_series_to_stay_comparable").modele
     ecart_renommage: float = 0.02
     ecart_reprise: float = 0.10
     part_expliquee: float = 0.5
@@ -181,10 +175,9 @@ class ExpectPublicationsToMatchMetrics(RuleExpectation):
     the page shows a number the metrics layer does not give.
     """
 
-    rules: ClassVar[tuple[str, ...]] = ("publication.metric", "publication.total")
-    template_fr: ClassVar[str] = (
-        "Chaque chiffre publié (page d'analyse, briefing) doit valoir sa métrique dans le magasin, et un total "
-        "montré la somme des parties montrées sous lui, sauf motif donné (écart toléré : {epsilon})")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_publications_to_match_metrics")
+    columns: ClassVar[tuple[str, ...]] = ("statut", "valeur", "reference")
+    template_fr: ClassVar[str] = catalogue.attente("expect_publications_to_match_metrics").modele
     epsilon: float = 0.005
 
     def verdict(self, row):
@@ -195,8 +188,5 @@ class ExpectPublicationsToBeConsistent(StatusExpectation):
     """One value per figure across every page and the briefing; a chart's title years are the years it
     draws, and no drawn point is empty."""
 
-    rules: ClassVar[tuple[str, ...]] = ("publication.unique", "publication.title", "publication.null")
-    template_fr: ClassVar[str] = (
-        "Un même chiffre (métrique, organisme, adhérent, exercice, pôle, détail) n'a qu'une valeur sur toutes "
-        "les pages et le briefing ; le titre d'un graphique annonce les années qu'il dessine ; aucun point "
-        "dessiné n'est vide")
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_publications_to_be_consistent")
+    template_fr: ClassVar[str] = catalogue.attente("expect_publications_to_be_consistent").modele

@@ -1,0 +1,178 @@
+"""Les Data Docs de Great Expectations, écrites au moment des contrôles : en français, lisibles hors ligne.
+
+Each page is rendered by GE's own renderers and Jinja view (ValidationResultsPageRenderer,
+ExpectationSuitePageRenderer, DefaultJinjaPageView) from the results in hand, then:
+
+- offline: GE's templates load Bootstrap, jQuery and fonts from CDNs, and link a favicon that its
+  site builder puts one folder off; every external link and script, the favicon link and CSS
+  `url(//…)` are dropped and a small stylesheet shipped with the package (data_docs.css) is inlined;
+- in French: GE's interface strings (« Overview », « Status: », « Show more info… ») are replaced
+  by the table of data_docs_fr.toml, text node by text node; only a text node that is, whole, one of
+  GE's strings is replaced (a finding's cell is touched only if it reads exactly « Status » or the like);
+- every page sits one folder below the index (validations/<suite>.html, expectations/<suite>.html),
+  so a page's links to the index and to its suite are `../…`.
+
+The index is written here, in French, from every stored result (stored_results.py).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import tomllib
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
+from great_expectations.render.renderer import ExpectationSuitePageRenderer, ValidationResultsPageRenderer
+from great_expectations.render.view import DefaultJinjaPageView
+
+from pipelines.validate.stored_results import DATA_DOCS, VALIDATIONS, stored, summary
+from pipelines.validate.suite_specs import load_suites
+
+CSS = Path(__file__).with_name("data_docs.css")
+STRINGS_FR = Path(__file__).with_name("data_docs_fr.toml")
+
+_EXTERNAL = r"""(?:https?:)?//[^"']*"""
+_LINK = re.compile(rf"""<link\b[^>]*\bhref=["']{_EXTERNAL}["'][^>]*>""", re.IGNORECASE)
+_FAVICON = re.compile(r"""<link\b[^>]*\brel=["'][^"']*\bicon\b[^"']*["'][^>]*>""", re.IGNORECASE)
+_FOOTER = re.compile(r"<footer\b.*?</footer>", re.IGNORECASE | re.DOTALL)  # GE's newsletter, a link out
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.IGNORECASE | re.DOTALL)  # all of them need jQuery
+_IMG = re.compile(rf"""<img\b[^>]*\bsrc=["']{_EXTERNAL}["'][^>]*>""", re.IGNORECASE)
+_ATTR = re.compile(rf"""\s(?:href|src)=["']{_EXTERNAL}["']""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//[^)]*\)""", re.IGNORECASE)  # GE's logo on S3
+_UP = re.compile(r"""(\s(?:href|src)=["'])(?:\.\./)+""", re.IGNORECASE)
+_TEXT = re.compile(r">([^<]+)<")
+
+
+def offline_html(text: str, css: str) -> str:
+    """The page without external resources nor favicon link, with the stylesheet inlined."""
+    for pattern in (_LINK, _FAVICON, _FOOTER, _SCRIPT, _IMG, _ATTR):
+        text = pattern.sub("", text)
+    text = _CSS_URL.sub("none", text)
+    style = f"<style>\n{css}</style>"
+    return text.replace("</head>", style + "\n</head>", 1) if "</head>" in text else style + text
+
+
+@cache
+def strings_fr() -> tuple[dict[str, str], list[tuple[re.Pattern, str]]]:
+    """(GE's interface string -> French, [(pattern of a whole text node, replacement)]) of data_docs_fr.toml."""
+    with STRINGS_FR.open("rb") as f:
+        table = tomllib.load(f)
+    return dict(table["interface"]), [(re.compile(k), v) for k, v in table.get("motifs", {}).items()]
+
+
+def translate(text: str) -> str | None:
+    """A text node of GE's interface in French; None when it is not one (the findings' own text)."""
+    strings, patterns = strings_fr()
+    if text in strings:
+        return strings[text]
+    for pattern, replacement in patterns:
+        if pattern.fullmatch(text):
+            return pattern.sub(replacement, text)
+    return None
+
+
+def french(text: str) -> str:
+    """The page with every text node that is one of GE's interface strings in French, and `lang="fr"`."""
+
+    def swap(m: re.Match) -> str:
+        raw = m[1]
+        fr = translate(html.unescape(raw).strip())
+        if fr is None:
+            return m[0]
+        start = len(raw) - len(raw.lstrip())
+        end = len(raw.rstrip())
+        return ">" + raw[:start] + html.escape(fr, quote=False) + raw[end:] + "<"
+
+    text = _TEXT.sub(swap, text)
+    return re.sub(r"<html\b[^>]*>", '<html lang="fr">', text, count=1)
+
+
+@cache
+def _view() -> DefaultJinjaPageView:
+    """One view per process: its Jinja environment compiles GE's templates once (seconds per page else)."""
+    return DefaultJinjaPageView()
+
+
+def _page(document) -> str:
+    """A rendered GE document as a page one folder below the index, offline and in French."""
+    text = _view().render(document, show_how_to_buttons=False)
+    text = _UP.sub(r"\1../", text)
+    return french(offline_html(text, CSS.read_text(encoding="utf-8")))
+
+
+def validation_page(result: ExpectationSuiteValidationResult) -> str:
+    """The page of one suite's validation result (HTML text, for validations/<suite>.html)."""
+    return _page(ValidationResultsPageRenderer().render(result))
+
+
+def suite_page(suite: ExpectationSuite) -> str:
+    """The page of one suite: its expectations described in French (for expectations/<suite>.html)."""
+    return _page(ExpectationSuitePageRenderer().render(suite))
+
+
+def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], suites: dict[str, ExpectationSuite],
+          ran: Iterable[str], replace_all: bool = False) -> Path:
+    """Store the results of the suites `ran` under gx_dir/validations (a suite ran on an empty frame,
+    absent from `results`, loses its old result; `replace_all` drops every other stored result too),
+    write their pages and rewrite the index from every stored result. Returns the site folder."""
+    site = gx_dir / DATA_DOCS
+    for sub in (gx_dir / VALIDATIONS, site / "validations", site / "expectations"):
+        sub.mkdir(parents=True, exist_ok=True)
+    gone = set(stored(gx_dir)) if replace_all else set()
+    gone |= set(ran) - set(results)
+    for name in gone - set(results):
+        for path in (gx_dir / VALIDATIONS / f"{name}.json", site / "validations" / f"{name}.html",
+                     site / "expectations" / f"{name}.html"):
+            path.unlink(missing_ok=True)
+    now = datetime.now(UTC).isoformat()
+    for name, result in results.items():
+        _stamp(result, name, now)
+        _write(gx_dir / VALIDATIONS / f"{name}.json", _json(result))
+        _write(site / "validations" / f"{name}.html", validation_page(result))
+        _write(site / "expectations" / f"{name}.html", suite_page(suites[name]))
+    specs = load_suites()
+    index = [summary(name, r, specs.get(name, {})) for name, r in stored(gx_dir).items()]
+    _write(site / "index.html", index_page(index, CSS.read_text(encoding="utf-8")))
+    return site
+
+
+def _stamp(result: ExpectationSuiteValidationResult, name: str, when: str) -> None:
+    """Name the run and the batch in the result: GE 1.x's batch.validate leaves both out, and its page
+    renderer would title the page « __none__ » and the data « None »."""
+    result.meta["run_id"] = {"run_name": "bilans", "run_time": when}
+    result.meta.setdefault("batch_spec", {})["data_asset_name"] = f"controles_{name}"
+
+
+def _json(result: ExpectationSuiteValidationResult) -> str:
+    return json.dumps(result.to_json_dict(), ensure_ascii=False, indent=1)
+
+
+def _write(path: Path, text: str) -> None:
+    """Written beside, then renamed: a reader of the site never sees half a page."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
+def index_page(suites: list[dict], css: str) -> str:
+    """The site's index (suites: name, description, success, unexpected, checked)."""
+    rows = []
+    for s in suites:
+        name = html.escape(s["name"])
+        state = ('<span class="ok">conforme</span>' if s["success"] else
+                 f'<span class="ko">{s["unexpected"]} constat(s)</span>')
+        rows.append(f'<tr><td><a href="expectations/{name}.html">{name}</a></td>'
+                    f'<td>{html.escape(s["description"])}</td><td>{s["checked"]}</td><td>{state}</td>'
+                    f'<td><a href="validations/{name}.html">résultats</a></td></tr>')
+    return ("<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Data Docs — bilans</title>"
+            f"<style>\n{css}</style></head><body><div class=\"container\"><h1>Contrôles des bilans — Data Docs</h1>"
+            "<p>Une suite par famille de règles (<code>expectations/*.json</code>) ; chaque suite donne ses règles "
+            "et leurs paramètres, chaque résultat les constats avec le document, le tableau, la ligne, le chiffre "
+            "trouvé et le chiffre attendu.</p><table><thead><tr><th>Suite</th><th>Règles</th>"
+            "<th>Contrôles</th><th>Résultat</th><th>Détail</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table></div></body></html>\n")

@@ -1,0 +1,235 @@
+"""La boucle des auteurs : `bilans check NEW --since OLD` et `bilans check DRAFT --watch`.
+
+Both run several checks in one process. A `Session` keeps what does not change between them:
+Great Expectations (its import and context, built once in pipelines.validate.suites), and the
+store's other reports copied into memory once — each check writes its draft inside a transaction
+that is rolled back, so the next check starts from the same copy.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines.errors import BilansError, Terminated, UnusableInput
+from pipelines.validate.check import _SEVERITY_FR, _copy_vintages, findings_for, warn_missing
+from pipelines.validate.frames import Store, load
+from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
+
+# watchfiles: yield 30 ms after the last event of a save (an editor writes, renames, touches),
+# at most 300 ms after the first; wake every 500 ms to catch a save made while a check ran.
+_STEP_MS, _DEBOUNCE_MS, _WAKE_MS = 30, 300, 500
+
+
+class Session:
+    """An in-memory copy of the store's vintages, reused by every check of the same drafts
+    (same organismes and years); `scratch` is what `check.findings_for` writes a draft into."""
+
+    def __init__(self, db_path: Path | None):
+        self.db_path = db_path
+        self._con = None
+        self._key = None
+        self._warned = False
+        self._frozen = False
+        self._vintages: Store | None = None
+
+    def _reload(self, docs, key) -> None:
+        import duckdb
+
+        from pipelines.curate.views import create_views
+        from pipelines.store import create_schema
+
+        self.close()
+        self._con = duckdb.connect(":memory:")
+        create_schema(self._con)
+        missing = _copy_vintages(self._con, self.db_path, docs)
+        if not self._warned:  # the same store each time: said once
+            warn_missing(missing)
+            self._warned = missing is not None
+        create_views(self._con)  # plain views: they see each draft written afterwards
+        self._vintages = load(self._con)
+        self._key = key
+
+    def store(self, con, document_ids: list[str]) -> Store:
+        """What the rules read: the vintages read once, and the drafts just written."""
+        return self._vintages.plus(load(con, document_ids))
+
+    @contextmanager
+    def scratch(self, docs):
+        key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
+        if key != self._key:  # another organisme or year: other vintages
+            self._reload(docs, key)
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self._con
+        finally:
+            self._con.execute("ROLLBACK")
+            self._freeze()
+
+    def _freeze(self) -> None:
+        """After the first check, what stays (GE, its context, the vintages) leaves the garbage
+        collector's reach: a full collection over that heap cost a third of each re-check."""
+        if not self._frozen:
+            gc.collect()
+            gc.freeze()
+            self._frozen = True
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con, self._key = None, None
+
+
+def finding_line(r: dict, mark: str = " ") -> str:
+    """« + brouillon.txt:12 (page 3)  ERREUR  [total.column] message (attendu : 2 018) »."""
+    exp = f" (attendu : {r['expected']})" if r.get("expected") else ""
+    place = f" ({r['place']})" if r.get("place") else ""
+    return (f" {mark} {r['document']}:{r['line']}{place}  {_SEVERITY_FR.get(r['severity'], r['severity'])}  "
+            f"[{r['rule']}] {r['message']}{exp}")
+
+
+def _records(found: pd.DataFrame, **extra) -> list[dict]:
+    """JSON-ready findings (NaN as null, without the internal `highlight`), with `extra` fields."""
+    frame = found.drop(columns=["highlight"], errors="ignore").assign(**extra)
+    return json.loads(frame.to_json(orient="records", force_ascii=False))
+
+
+def _exit_code(found: pd.DataFrame) -> int:
+    return 1 if (found["severity"] == "error").any() else 0
+
+
+# --- bilans check NEW --since OLD ---------------------------------------------------------------
+
+def check_since(files: list[Path], old: Path, org: str | None, year: int | None, as_json: bool,
+                db_path: Path | None, html_out: Path | None = None) -> int:
+    """Check NEW, check OLD, print the three lists; exit code of NEW alone (1: an error in NEW)."""
+    if len(files) != 1:
+        raise BilansError("--since compare un seul rapport à sa version précédente "
+                          f"({len(files)} fichiers donnés)")
+    session = Session(db_path)
+    try:
+        new, _ = findings_for(files, org, year, db_path, session)
+        before, _ = findings_for([old], org, year, db_path, session)
+    finally:
+        session.close()
+    compared = compare(new, before)
+    if html_out is not None:
+        from pipelines.publish.versions_report import render_versions_html
+
+        Path(html_out).write_text(render_versions_html(compared, str(files[0]), str(old)), encoding="utf-8")
+    if as_json:
+        json.dump(_records(compared), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        _print_since(compared, str(files[0]), str(old), html_out)
+    return _exit_code(new)
+
+
+def _print_since(compared: pd.DataFrame, new_path: str, old_path: str, html_out) -> None:
+    n = counts(compared)
+    print(f"{new_path} depuis {old_path} : {n[FIXED]} corrigé(s), {n[OPEN]} toujours présent(s), "
+          f"{n[NEW]} nouveau(x)")
+    for status, heading in ((FIXED, f"Corrigés (lignes de {old_path})"), (OPEN, "Toujours présents"),
+                            (NEW, "Nouveaux")):
+        group = compared[compared["version_status"] == status]
+        print(f"{heading} : {len(group) or 'aucun'}")
+        for r in group.to_dict("records"):
+            was = f" (avant : ligne {r['old_line']})" if status == OPEN and r["old_line"] != r["line"] else ""
+            print(finding_line(r) + was)
+    if html_out is not None:
+        print(f"Page pour les auteurs : {html_out}")
+
+
+# --- bilans check DRAFT --watch ------------------------------------------------------------------
+
+def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path | None,
+          stop_event=None, out=None) -> int:
+    """Check the files, then again on every save, printing the findings that appeared (+) or
+    disappeared (−); with `as_json` one JSON array per check on one line (`change`: « appeared »,
+    « disappeared »). Ctrl-C (or `stop_event` set) stops: exit 0. A missing file: UnusableInput."""
+    import watchfiles
+
+    out = out or sys.stdout
+    for f in files:
+        if not Path(f).is_file():
+            raise UnusableInput(f"fichier introuvable : {f}")
+    targets = {str(Path(f).resolve()) for f in files}
+    session = Session(db_path)
+    state = _Watched(files, org, year, db_path, session, as_json, out)
+    try:
+        state.recheck()
+        if not as_json:
+            print(f"Surveillance de {', '.join(map(str, files))} : chaque enregistrement est recontrôlé "
+                  "(Ctrl-C pour arrêter).", file=out, flush=True)
+        for events in watchfiles.watch(*{str(Path(t).parent) for t in targets}, recursive=False,
+                                       watch_filter=lambda _change, path: str(Path(path).resolve()) in targets,
+                                       step=_STEP_MS, debounce=_DEBOUNCE_MS, rust_timeout=_WAKE_MS,
+                                       yield_on_timeout=True, stop_event=stop_event):
+            if events or state.stamp() != state.checked:
+                state.recheck()
+    except KeyboardInterrupt as exc:
+        if isinstance(exc, Terminated):  # a service stop keeps its own exit code
+            raise
+        print("bilans : surveillance arrêtée", file=sys.stderr, flush=True)
+    finally:
+        session.close()
+    return 0
+
+
+class _Watched:
+    """The files under watch, their last findings and the stamp (mtime, size) they were checked at."""
+
+    def __init__(self, files, org, year, db_path, session, as_json: bool, out):
+        self.files, self.org, self.year, self.db_path = files, org, year, db_path
+        self.session, self.as_json, self.out = session, as_json, out
+        self.found: pd.DataFrame | None = None
+        self.checked = None
+
+    def stamp(self):
+        stamps = []
+        for f in self.files:
+            try:
+                st = Path(f).stat()
+                stamps.append((st.st_mtime_ns, st.st_size))
+            except OSError:  # between an editor's delete and its rename
+                stamps.append(None)
+        return tuple(stamps)
+
+    def recheck(self) -> None:
+        self.checked = self.stamp()
+        started = time.perf_counter()
+        try:
+            found, _ = findings_for(self.files, self.org, self.year, self.db_path, self.session)
+        except BilansError as exc:  # a half-written or emptied file: say it, keep watching
+            print(f"bilans : {exc}", file=sys.stderr, flush=True)
+            return
+        before = self.found if self.found is not None else found.iloc[0:0]
+        appeared, gone = changes(before, found)
+        self.found = found
+        self._show(appeared, gone, len(found), time.perf_counter() - started)
+
+    def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, total: int, seconds: float) -> None:
+        if self.as_json:
+            records = _records(appeared, change="appeared") + _records(gone, change="disappeared")
+            print(json.dumps(records, ensure_ascii=False), file=self.out, flush=True)
+            return
+        when = datetime.now().strftime("%H:%M:%S")
+        took = f"{seconds:.2f}".replace(".", ",")
+        if appeared.empty and gone.empty:
+            print(f"[{when}] aucun changement ({total} constat(s), {took} s)", file=self.out, flush=True)
+            return
+        print(f"[{when}] {len(appeared)} constat(s) apparu(s), {len(gone)} disparu(s) ; {total} en tout "
+              f"({took} s)", file=self.out, flush=True)
+        for r in appeared.to_dict("records"):
+            print(finding_line(r, "+"), file=self.out)
+        for r in gone.to_dict("records"):
+            print(finding_line(r, "-"), file=self.out)
+        self.out.flush()
+

@@ -1,0 +1,90 @@
+"""`bilans check` : contract of ARCHITECTURE.md (exit codes, --json fields, drafts, vintages of the store)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from test_validate_helpers import TOC  # noqa: E402
+
+from pipelines.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+DRAFT = ("Bilan d'activité 2018 du SIIM94\n\n1 Pôle SI\n\nRépartition générale\n\n"
+         "Activité (en jours)\t2016\t2017\t2018\nMCO\t1 046 jours\t1 136 jours\t1 083 jours\n"
+         "Projet\t965 jours\t968 jours\t935 jours\nTotal général\t2 011 jours\t2 104 jours\t1 999 jours\n\n"
+         "L'activité est stable par rapport à 2018.\n" + TOC)
+
+
+def test_check_json_contract_and_exit_1(tmp_path, capsys):
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 1
+    keys = {"document", "line", "rule", "severity", "message", "found", "expected", "table"}
+    assert all(keys <= set(f) for f in out)
+    got = sorted((f["rule"], f["line"], f["severity"], f["found"], f["expected"]) for f in out)
+    assert got == [
+        ("text.year", 12, "error", "par rapport à 2018", "par rapport à 2017"),
+        ("total.column", 10, "error", "1 999 jours", "2 018 jours"),
+    ]
+    assert {f["document"] for f in out} == {str(draft)}
+
+
+def test_check_clean_file_exits_0(tmp_path, capsys):
+    ok = DRAFT.replace("1 999 jours", "2 018 jours").replace("par rapport à 2018", "par rapport à 2017")
+    draft = tmp_path / "propre.txt"
+    draft.write_text(ok, encoding="utf-8")
+    assert main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft)]) == 0
+    assert "0 erreur(s)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01\x02binaire\x00" * 20])
+def test_unusable_input_exits_2_with_one_line(tmp_path, capsys, content):
+    bad = tmp_path / "mauvais.txt"
+    bad.write_bytes(content)
+    assert main(["check", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bilans : ") and "\n" not in err
+
+
+def test_check_compares_with_vintages_of_the_store(tmp_path, capsys):
+    """A 2018 draft restating 2017 figures of the 2017 report already in the store."""
+    from test_validate_helpers import store_of
+
+    old = ("Bilan d'activité 2017 du SIIM94\n\n1 Pôle SI\n\nCharge\n\n"
+           "Domaines\t2016\t2017\nAction sociale\t81\t118\nFinances\t327\t340\nSanté\t191\t134\nTotal\t599\t592\n")
+    con = store_of(tmp_path, {"old2017": (old, "SIIM94", 2017)})
+    db = tmp_path / "store.duckdb"
+    con.execute(f"ATTACH '{db}' AS disk")
+    for t in ("documents", "sections", "lignes", "tables", "cells", "narratifs", "findings"):
+        con.execute(f'CREATE TABLE disk."{t}" AS SELECT * FROM "{t}"')
+    con.execute("DETACH disk")
+    con.close()
+    new = ("Bilan d'activité 2018 du SIIM94\n\n1 Pôle SI\n\nCharge\n\n"
+           "Domaines\t2017\t2018\nAction sociale\t118\t114\nFinances\t340\t437\nSanté\t150\t147\nTotal\t608\t698\n" + TOC)
+    draft = tmp_path / "b2018.txt"
+    draft.write_text(new, encoding="utf-8")
+    rc = main(["--db", str(db), "check", str(draft), "--json", "--org", "SIIM94", "--year", "2018"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert sorted((f["rule"], f["line"], f["found"], f["expected"]) for f in out if f["rule"].startswith("vintage")) == [
+        ("vintage.restated", 10, "150", "134"), ("vintage.restated", 11, "608", "592")]
+
+
+def test_a_missing_store_is_said_not_silently_skipped(tmp_path, capsys):
+    """Run outside the repository (relative --db not found): the cross-report rules cannot run, and
+    the user is told so in one line on stderr; the findings of the file itself are unchanged."""
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--json"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert err.count("\n") == 1 and "magasin introuvable" in err and "contrôles entre rapports" in err

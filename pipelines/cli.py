@@ -41,11 +41,14 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pipelines.validate.check import check
+    from pipelines.check import check
+    from pipelines.store import find_store
 
-    _cache_beside(args.db)
-    return check([Path(f) for f in args.files], org=args.org, year=args.year,
-                 as_json=args.json, db_path=Path(args.db))
+    db, _ = find_store(args.db)
+    if db is not None:
+        _cache_beside(str(db))
+        args.db = str(db)
+    return check([Path(f) for f in args.files], org=args.org, year=args.year, as_json=args.json, db_path=db)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -114,7 +117,8 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bilans", description="Atelier bilans : bilans d'activité SIIM94 / SII")
-    p.add_argument("--db", default="data/curated/bilans.duckdb", help="magasin DuckDB")
+    p.add_argument("--db", default=None, help="magasin DuckDB (défaut : data/curated/bilans.duckdb ; bilans check "
+                   "cherche aussi BILANS_DB, puis le projet du dossier courant, puis celui du paquet installé)")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
@@ -164,6 +168,10 @@ def _terminate(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
+        from pipelines.store import DEFAULT_DB
+
+        args.db = str(DEFAULT_DB)
     if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)

@@ -280,7 +280,7 @@ def _copy_findings(con, ids: list[str]) -> int:
         con.execute("UPDATE findings f SET document = d.path FROM documents d "
                     "WHERE f.document_id = d.document_id AND f.document_id IN (SELECT document_id FROM _kept)")
         return con.execute("SELECT count(*) FROM findings WHERE document_id IN "
-                           "(SELECT document_id FROM _kept)").fetchone()[0]
+                           "(SELECT document_id FROM _kept)").fetchall()[0][0]
     finally:
         con.unregister("_kept")
 

@@ -16,6 +16,7 @@ import duckdb
 
 DEFAULT_DB = Path("data/curated/bilans.duckdb")
 PROJECT_NAME = "atelier-bilans"  # the `name` of pyproject.toml: what marks a project folder
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the project this package is installed from
 # Temp stores (and their .wal) are written beside the store under this prefix, then swapped in.
 TEMP_PREFIX = ".bilans-"
 
@@ -105,7 +106,7 @@ def find_store(explicit: str | os.PathLike | None = None, cwd: Path | None = Non
         return Path(os.environ["BILANS_DB"]), "BILANS_DB"
     here = Path(cwd or Path.cwd()).resolve()
     for folder, how in [*((p, "projet") for p in (here, *here.parents)),
-                        (Path(__file__).resolve().parents[1], "paquet")]:
+                        (PACKAGE_ROOT, "paquet")]:
         if _is_project(folder) and (folder / DEFAULT_DB).is_file():
             return folder / DEFAULT_DB, how
     return None, ""

@@ -115,7 +115,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         for line in manifest.refused:
             print(f"bilans : {line}", file=sys.stderr)
         guard(manifest, db_path, force)
-        previous = db_path if incremental and stored_documents(db_path) is not None else None
+        previous = _previous_store(db_path) if incremental else None
         with atomic_store(db_path) as con:
             outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
                                  workers=workers, previous=previous, echo=say)
@@ -127,6 +127,14 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
     _summary(outcome, counts, db_path, time.perf_counter() - started)
     _refusals(outcome.refusals)
     return 0
+
+
+def _previous_store(db_path: Path) -> Path | None:
+    """The current store, when readable: its unchanged documents are copied, not read again."""
+    try:
+        return db_path if stored_documents(db_path) is not None else None
+    except BilansError:  # --force over a file that is not a store: nothing to reuse
+        return None
 
 
 def _family_counts(con) -> dict[str, int]:

@@ -309,8 +309,11 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
     outcome = Outcome()
     known: dict[str, tuple] = {}
     if previous is not None:
-        con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
-        known = _previous_fingerprints(con)
+        try:
+            con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
+            known = _previous_fingerprints(con)
+        except duckdb.Error:  # unreadable now (another version, damaged): everything is read again
+            previous = None
     try:
         kept = {s.document_id for s in sources if known and _reusable(s, known)}
         reused = [s for s in sources if s.document_id in kept]

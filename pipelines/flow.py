@@ -366,7 +366,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     """Findings of the documents read, and of every document of an organisme that changed (a new,
     changed or removed report of it); the others keep the findings of the previous store when
     they were made by the same checks."""
-    from pipelines.validate import findings
+    from pipelines.validate import findings_in_batches as findings
     from pipelines.validate import write_findings as write
 
     present = {d["document_id"] for d in outcome.documents}

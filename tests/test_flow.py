@@ -264,3 +264,23 @@ def test_progress_of_a_long_corpus(total, every):
 
 def test_seconds_in_french():
     assert flow.seconds_fr(8.24) == "8,2 s" and flow.seconds_fr(1234.56) == "1 234,6 s"
+
+
+def test_findings_in_batches_equal_findings_of_the_whole_store(tmp_path, monkeypatch):
+    """Memory bounded by a batch of reports: batches of one report give the findings of the whole
+    store, cross-report ones included (the restated 2017 figure)."""
+    from pipelines.validate import findings, findings_in_batches
+
+    monkeypatch.chdir(tmp_path)
+    _corpus(Path("raw"), list(REPORTS))
+    build(Path("raw"), Path("s.duckdb"), validate=False)
+    con = duckdb.connect("s.duckdb", read_only=True)
+    try:
+        whole = findings(con).to_dict("records")
+        for ids in (None, ["siim94_2018", "sii_2019"]):
+            batched = findings_in_batches(con, ids, batch=1).to_dict("records")
+            expected = [f for f in whole if ids is None or f["document_id"] in ids]
+            assert sorted(map(repr, batched)) == sorted(map(repr, expected))
+    finally:
+        con.close()
+    assert any(f["rule"] == "vintage.restated" and f["severity"] == "warning" for f in whole)

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.corpus import generate  # noqa: E402
+from bench.growth import fr  # noqa: E402
 from pipelines.build import build, extract_all  # noqa: E402
 from pipelines.extract import extract_document  # noqa: E402
 from pipelines.manifest import read_manifest  # noqa: E402
@@ -46,7 +47,7 @@ def command_time(args: list[str], repeat: int = 3) -> float:
 
 
 def line(label: str, seconds: float, extra: str = "") -> None:
-    print(f"  {label:<52} {seconds * 1000:>9.1f} ms  {extra}")
+    print(f"  {label:<52} {fr(seconds * 1000):>9} ms  {extra}")
 
 
 def main() -> None:
@@ -76,20 +77,24 @@ def main() -> None:
             serial = median_time(lambda ents=ents: extract_all(ents, workers=1), 1)
             parallel = median_time(lambda ents=ents: extract_all(ents), 1)
             sizes[n] = serial
-            line(f"extraction de {n} rapports, 1 processus", serial, f"{serial / n * 1000:.1f} ms/rapport")
-            line(f"extraction de {n} rapports, parallèle", parallel, f"accélération ×{serial / parallel:.2f}")
-        line("croissance 50 -> 200 rapports (linéaire = ×4)", sizes[200], f"×{sizes[200] / sizes[50]:.2f}")
+            line(f"extraction de {n} rapports, 1 processus", serial, f"{fr(serial / n * 1000)} ms/rapport")
+            line(f"extraction de {n} rapports, parallèle", parallel, f"accélération ×{fr(serial / parallel, 2)}")
+        line("croissance 50 -> 200 rapports (linéaire = ×4)", sizes[200], f"×{fr(sizes[200] / sizes[50], 2)}")
         corpus = tmp / "corpus200"
         t_build = median_time(lambda: quiet_build(corpus, tmp / "c200.duckdb", validate=False), 1)
         line("bilans build (200 rapports, sans contrôles)", t_build)
         t_full200 = median_time(lambda: quiet_build(corpus, tmp / "c200_full.duckdb", validate=True), 1)
         line("bilans build (200 rapports, avec contrôles)", t_full200,
-             f"contrôles seuls ≈ {t_full200 - t_build:.1f} s (objectif < 60 s)")
+             f"contrôles seuls ≈ {fr(t_full200 - t_build)} s (objectif < 60 s)")
         t_seeds = median_time(lambda: quiet_build(RAW, tmp / "seeds.duckdb", validate=False), 3)
         line("bilans build (5 rapports, sans contrôles)", t_seeds)
         t_full = median_time(lambda: quiet_build(RAW, tmp / "seeds_full.duckdb", validate=True), 1)
         line("bilans build (5 rapports, avec contrôles)", t_full)
 
+        print("Croissance de bilans build (100, 400, 1 600 rapports ; pointe = le plus gros processus)")
+        from bench.growth import bench_growth
+
+        bench_growth(tmp / "croissance", echo=print)
         for module, fn_name, args in (
             ("bench.bench_formats", "bench_formats", (tmp,)),
             ("bench.bench_check", "bench_check", ([e.path for e in entries], tmp / "seeds_full.duckdb",
@@ -111,7 +116,7 @@ def main() -> None:
                 continue
             for key, value in (results or {}).items():
                 print(f"  {key:<52} {value}")
-    print(f"Référence : import great_expectations = {ge_floor:.2f} s ; plancher atelier = {floor:.2f} s")
+    print(f"Référence : import great_expectations = {fr(ge_floor, 2)} s ; plancher atelier = {fr(floor, 2)} s")
 
 
 if __name__ == "__main__":

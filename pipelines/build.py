@@ -13,15 +13,15 @@ from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import pandas as pd
-
 from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
+from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say, seconds_fr
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store
 from pipelines.terminal import safe
+from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"
@@ -42,23 +42,32 @@ def _extract_or_refusal(spec: tuple) -> Document | str:
         return str(exc)
 
 
+def shown_path(path: Path) -> str:
+    """The path a store quotes: relative to the working directory when under it (« data/raw/… »,
+    not a machine's path)."""
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else str(path)
+
+
+def sources_of(entries: list[Entry]) -> list[Source]:
+    """The manifest's reports, titled as the manifest says."""
+    return [Source(e.path, e.org, e.report_year, e.document_id, e.title or None, shown_path(e.path))
+            for e in entries]
+
+
 def extract_all(entries: list[Entry], workers: int | None = None) -> tuple[list[Document], list[dict]]:
-    """Extract every report of the manifest, titled as the manifest says and located by a path
-    relative to the working directory when under it (« data/raw/… », not a machine's path).
-    Returns (documents read, refusals): a document refused is a row for `documents_refuses`
-    and the build goes on with the others."""
+    """Extract every report of the manifest into Documents (for the bench and the analysts; a build
+    streams them through pipelines.flow instead). Returns (documents read, refusal rows)."""
     read = extract_files([(e.path, e.org, e.report_year, e.document_id) for e in entries], workers,
                          keep_going=True)
     docs, refusals = [], []
     for doc, e in zip(read, entries, strict=True):
-        relative = os.path.relpath(e.path)
-        path = relative if not relative.startswith("..") else str(e.path)
         if isinstance(doc, str):
             refusals.append({"document_id": e.document_id, "org": e.org, "report_year": e.report_year,
-                             "path": path, "message": doc})
+                             "path": shown_path(e.path), "message": doc})
             continue
         doc.title = e.title or doc.title
-        doc.path = path
+        doc.path = shown_path(e.path)
         docs.append(doc)
     return docs, refusals
 
@@ -69,35 +78,28 @@ def extract_files(specs: list[tuple], workers: int | None = None, keep_going: bo
     ``keep_going`` takes the place of its Document as its one-line refusal (a str)."""
     one = _extract_or_refusal if keep_going else _extract
     workers = workers or (os.cpu_count() or 1)
-    if len(specs) < 12 or workers == 1:
+    if len(specs) < PARALLEL_FROM or workers == 1:
         return [one(s) for s in specs]
     with ProcessPoolExecutor(workers) as pool:
         return list(pool.map(one, specs, chunksize=8))
 
 
-def insert(con, table: str, rows: list[dict]) -> None:
-    if not rows:
-        return
-    columns = [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
-    frame = pd.DataFrame(rows)
-    frame = frame[[c for c in columns if c in frame.columns]]  # extra keys of a shaper are not stored
-    con.register("_rows", frame)
-    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _rows')
-    con.unregister("_rows")
-
-
 def write_store(con, documents: list[Document], curated: dict[str, list[dict]]) -> None:
-    records: dict[str, list[dict]] = defaultdict(list)
+    """Documents already extracted and curated (tests, notebooks) into `con`."""
     for doc in documents:
         for table, rows in document_records(doc).items():
-            records[table] += rows
-    for table, rows in {**records, **curated}.items():
+            insert(con, table, rows)
+    for table, rows in curated.items():
         insert(con, table, rows)
 
 
 def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | None = None,
-          force: bool = False) -> int:
+          force: bool = False, incremental: bool = True) -> int:
     """Build the store from the manifest of raw_dir; 0 on success.
+
+    The stages run through `pipelines.flow.run_stages` into a new store swapped in atomically;
+    with `incremental`, the documents of the current store whose bytes and reader version are
+    unchanged are copied from it rather than read again.
 
     BilansError (exit 2, store untouched) when the manifest or its header is unusable, when
     another build holds the lock, or — unless `force` — when the build would hold no document
@@ -114,31 +116,35 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         for line in manifest.refused:
             print(f"bilans : {line}", file=sys.stderr)
         guard(manifest, db_path, force)
-        documents, refusals = extract_all(manifest.entries, workers)
-        if manifest.entries and not documents:
-            raise BilansError(f"aucun document lisible, magasin inchangé ({refusals[0]['message']})")
-        from pipelines.curate import curate
-
-        curated, unmapped = curate(documents)
+        previous = _previous_store(db_path) if incremental else None
         with atomic_store(db_path) as con:
-            write_store(con, documents, curated)
-            insert(con, "documents_refuses", refusals)
-            from pipelines.curate.views import create_views
-
-            create_views(con)
-            n_findings = 0
-            from pipelines.validate.stored_results import forget, gx_dir
-
-            if validate:
-                from pipelines.validate import validate_store
-
-                n_findings = validate_store(con, gx_dir=gx_dir(db_path))
-            else:
+            outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
+                                 workers=workers, previous=previous, echo=say,
+                                 gx_dir=gx_dir(db_path) if validate else None)
+            if not validate:
                 forget(db_path)  # no stale Data Docs beside a store without findings
+            if manifest.entries and not outcome.documents:
+                raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
+            insert(con, "documents_refuses", outcome.refusals)
+            counts = _family_counts(con)
         export_parquet(db_path)
-    _summary(documents, curated, unmapped, n_findings, db_path, time.perf_counter() - started)
-    _refusals(refusals)
+    _summary(outcome, counts, db_path, time.perf_counter() - started)
+    _refusals(outcome.refusals)
     return 0
+
+
+def _previous_store(db_path: Path) -> Path | None:
+    """The current store, when readable: its unchanged documents are copied, not read again."""
+    try:
+        return db_path if stored_documents(db_path) is not None else None
+    except BilansError:  # --force over a file that is not a store: nothing to reuse
+        return None
+
+
+def _family_counts(con) -> dict[str, int]:
+    from pipelines.store import CURATED_FAMILIES
+
+    return {f: con.execute(f'SELECT count(*) FROM "{f}"').fetchone()[0] for f in ("tables", *CURATED_FAMILIES)}
 
 
 def stored_documents(db_path: Path) -> set[str] | None:
@@ -266,20 +272,18 @@ def _refusals(refusals: list[dict]) -> None:
     sys.stdout.flush()
 
 
-def _summary(documents, curated, unmapped, n_findings, db_path, seconds) -> None:
-    n_tables = sum(len(d.tables) for d in documents)
-    print(f"Magasin écrit : {db_path} ({len(documents)} documents, {n_tables} tableaux, "
-          f"{n_findings} constats, {seconds:.1f} s)")
-    for family, rows in curated.items():
-        if family != "findings":
-            print(f"  {family:<14} {len(rows):>6} lignes")
-    if unmapped:
-        print(f"  {len(unmapped)} tableaux non rattachés à une famille :")
-        for t in unmapped:
-            print(f"    {safe(t.table_id)} « {safe(t.caption or '—')[:70]} »")
-    from pipelines.curate import unknown_labels
-
-    unknown = unknown_labels()
+def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: float) -> None:
+    reused = f" dont {outcome.reused} repris du magasin précédent" if outcome.reused else ""
+    print(f"Magasin écrit : {db_path} ({len(outcome.documents)} documents{reused}, {counts.pop('tables')} tableaux, "
+          f"{outcome.n_findings} constats, {seconds_fr(seconds)})")
+    for family, n in counts.items():
+        if n:
+            print(f"  {family:<14} {n:>6} lignes")
+    if outcome.unmapped:
+        print(f"  {len(outcome.unmapped)} tableaux non rattachés à une famille :")
+        for table_id, caption in outcome.unmapped:
+            print(f"    {safe(table_id)} « {safe(caption or '—')[:70]} »")
+    unknown = sorted(set(outcome.unknown))
     if unknown:
         print(f"  {len(unknown)} libellés ou en-têtes absents des référentiels (gardés tels qu'imprimés ; "
               "à ajouter dans data/referentiels/ s'ils désignent une entité, un concept ou une mesure connus) :")

@@ -42,27 +42,30 @@ def _extract(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pipelines.validate.check import check
+    from pipelines.check import check
+    from pipelines.store import find_store
 
-    _cache_beside(args.db)
+    db, _ = find_store(args.db)
+    if db is not None:
+        _cache_beside(str(db))
+        args.db = str(db)
     if args.since or args.watch or args.html:
-        return _authors_loop(args)
-    return check([Path(f) for f in args.files], org=args.org, year=args.year,
-                 as_json=args.json, db_path=Path(args.db),
+        return _authors_loop(args, db)
+    return check([Path(f) for f in args.files], org=args.org, year=args.year, as_json=args.json, db_path=db,
                  annotate=Path(args.annotate) if args.annotate else None, include_info=args.all)
 
 
-def _authors_loop(args: argparse.Namespace) -> int:
-    """--since (two versions compared) and --watch (a re-check on every save): pipelines.validate.live."""
-    from pipelines.validate import live
+def _authors_loop(args: argparse.Namespace, db: Path | None) -> int:
+    """--since (two versions compared) and --watch (a re-check on every save): pipelines.live."""
+    from pipelines import live
 
     files = [Path(f) for f in args.files]
     if args.html and not args.since:
         raise BilansError("--html demande --since : la page compare deux versions d'un rapport")
     if args.watch:
-        return live.watch(files, org=args.org, year=args.year, as_json=args.json, db_path=Path(args.db))
+        return live.watch(files, org=args.org, year=args.year, as_json=args.json, db_path=db)
     return live.check_since(files, Path(args.since), org=args.org, year=args.year, as_json=args.json,
-                            db_path=Path(args.db), html_out=Path(args.html) if args.html else None)
+                            db_path=db, html_out=Path(args.html) if args.html else None)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -142,7 +145,9 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bilans", description=f"Atelier bilans : bilans d'activité {' / '.join(codes_organismes())}")
-    p.add_argument("--db", default="data/curated/bilans.duckdb", metavar="CHEMIN", help="magasin DuckDB")
+    p.add_argument("--db", default=None, metavar="CHEMIN",
+                   help="magasin DuckDB (défaut : data/curated/bilans.duckdb ; bilans check cherche aussi "
+                        "BILANS_DB, puis le projet du dossier courant, puis celui du paquet installé)")
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
@@ -210,6 +215,10 @@ def _terminate(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
+        from pipelines.store import DEFAULT_DB
+
+        args.db = str(DEFAULT_DB)
     if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)

@@ -18,6 +18,8 @@ import duckdb
 from pipelines import catalogue
 
 DEFAULT_DB = Path("data/curated/bilans.duckdb")
+PROJECT_NAME = "atelier-bilans"  # the `name` of pyproject.toml: what marks a project folder
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the project this package is installed from
 # Temp stores (and their .wal) are written beside the store under this prefix, then swapped in.
 TEMP_PREFIX = ".bilans-"
 
@@ -25,7 +27,10 @@ _COMMON = "org VARCHAR, exercice INTEGER, report_year INTEGER, document_id VARCH
 
 SCHEMA: dict[str, str] = {
     "documents": "document_id VARCHAR PRIMARY KEY, org VARCHAR, report_year INTEGER, path VARCHAR, "
-    "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR, format VARCHAR, n_pages INTEGER",
+    "sha256 VARCHAR, n_lines INTEGER, title VARCHAR, encoding VARCHAR, format VARCHAR, n_pages INTEGER, "
+    # digests of the code and referentiels that gave the document's rows and findings (pipelines/flow.py):
+    # an incremental build reuses what they still describe
+    "reader_version VARCHAR, checks_version VARCHAR",
     "documents_refuses": "document_id VARCHAR, org VARCHAR, report_year INTEGER, path VARCHAR, message VARCHAR",
     "sections": "document_id VARCHAR, number VARCHAR, title VARCHAR, level INTEGER, line INTEGER",
     "lignes": "document_id VARCHAR, line INTEGER, text VARCHAR, page INTEGER, place VARCHAR",
@@ -72,6 +77,36 @@ def connect(db_path: str | os.PathLike | None = None, read_only: bool = True) ->
     if read_only and not path.exists():
         raise FileNotFoundError(f"Magasin introuvable : {path} (lancez d'abord « bilans build »)")
     return duckdb.connect(str(path), read_only=read_only)
+
+
+def find_store(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> tuple[Path | None, str]:
+    """The store a command reads, and how it was found (« --db », « BILANS_DB », « projet », « paquet »).
+
+    In order: `explicit` (--db, returned even when absent: the caller says it is missing), then
+    $BILANS_DB, then the store of the project holding `cwd` (the nearest parent with a
+    pyproject.toml named PROJECT_NAME and a DEFAULT_DB), then that of the project this package is
+    installed from. (None, "") when none holds a store.
+    """
+    if explicit:
+        return Path(explicit), "--db"
+    if os.environ.get("BILANS_DB"):
+        return Path(os.environ["BILANS_DB"]), "BILANS_DB"
+    here = Path(cwd or Path.cwd()).resolve()
+    for folder, how in [*((p, "projet") for p in (here, *here.parents)),
+                        (PACKAGE_ROOT, "paquet")]:
+        if _is_project(folder) and (folder / DEFAULT_DB).is_file():
+            return folder / DEFAULT_DB, how
+    return None, ""
+
+
+def _is_project(folder: Path) -> bool:
+    import tomllib
+
+    try:
+        with open(folder / "pyproject.toml", "rb") as f:
+            return tomllib.load(f).get("project", {}).get("name") == PROJECT_NAME
+    except (OSError, ValueError):
+        return False
 
 
 @contextlib.contextmanager

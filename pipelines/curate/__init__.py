@@ -36,19 +36,28 @@ def curate(documents: list[Document]) -> tuple[dict[str, list[dict]], list[Table
     out: dict[str, list[dict]] = defaultdict(list)
     unmapped: list[Table] = []
     for doc in documents:
-        rows: dict[str, list[dict]] = defaultdict(list)
-        for table in doc.tables:
-            table.family = family_of(doc, table)
-            if table.family is None:
-                unmapped.append(table)
-                continue
-            rows[table.family] += shaper(table.family)(doc, table, refs)
-        joined = _contributions_texte(doc, refs, rows["contributions"])
-        rows["contributions"] += joined
-        rows["indicateurs"] += _narratifs(doc, {(r["line"], r["montant"]) for r in joined}, refs)
+        rows, left = curate_document(doc, refs)
+        unmapped += left
         for family, family_rows in rows.items():
             out[family] += family_rows
     return dict(out), unmapped
+
+
+def curate_document(doc: Document, refs: Referentiels) -> tuple[dict[str, list[dict]], list[Table]]:
+    """One document's (rows per curated family, tables left unmapped); sets each table's `family`.
+    Labels absent from the referentiels are added to `refs.unknown`."""
+    rows: dict[str, list[dict]] = defaultdict(list)
+    unmapped: list[Table] = []
+    for table in doc.tables:
+        table.family = family_of(doc, table)
+        if table.family is None:
+            unmapped.append(table)
+            continue
+        rows[table.family] += shaper(table.family)(doc, table, refs)
+    joined = _contributions_texte(doc, refs, rows["contributions"])
+    rows["contributions"] += joined
+    rows["indicateurs"] += _narratifs(doc, {(r["line"], r["montant"]) for r in joined}, refs)
+    return dict(rows), unmapped
 
 
 def _narratifs(doc: Document, joined: set[tuple[int, float]] = frozenset(),

@@ -81,7 +81,8 @@ def _records(con, query: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def load(con, document_ids: list[str] | None = None) -> Store:
+def load(con, document_ids: list[str] | None = None, cell_roles: tuple[str, ...] | None = None) -> Store:
+    """The documents asked (all by default); with `cell_roles`, only the cells of those roles."""
     where = ""
     if document_ids is not None:
         ids = ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) or "''"
@@ -91,8 +92,11 @@ def load(con, document_ids: list[str] | None = None) -> Store:
     for t in tables:
         t["headers"] = list(t["headers"] or [])
     cells: dict[str, list[dict]] = {}
+    roles = ""
+    if cell_roles:
+        roles = (" AND " if where else " WHERE ") + "c.role IN (" + ", ".join(f"'{r}'" for r in cell_roles) + ")"
     for c in _records(con, "SELECT c.*, t.document_id FROM cells c JOIN tables t USING (table_id)"
-                      + where.replace("document_id", "t.document_id") + " ORDER BY table_id, row, col"):
+                      + where.replace("document_id", "t.document_id") + roles + " ORDER BY table_id, row, col"):
         cells.setdefault(c["table_id"], []).append(c)
     narr = _records(con, f"SELECT * FROM narratifs{where} ORDER BY document_id, line")
     return Store(docs, tables, cells, narr, _budget_tables(con, where))

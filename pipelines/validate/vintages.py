@@ -9,6 +9,7 @@ only when it shares several figures.
 from __future__ import annotations
 
 import re
+from contextlib import nullcontext
 
 import pandas as pd
 
@@ -529,7 +530,7 @@ def curated_tables(con, figures: str) -> set[str]:
     return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM {figures} WHERE table_id IS NOT NULL").fetchall()}
 
 
-def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | None = None,
+def cross_report_checks(con, store, dated: list[dict], document_ids: list[str] | None = None,
                         stale_store=None) -> dict[str, list[dict]]:
     """Every check of a report against the other reports, by suite: « entetes » (shifted year
     headers), « millesimes » (vintage.restated, vintage.stale), « texte » (text.year of the prose).
@@ -537,8 +538,7 @@ def cross_report_checks(con, store, tc: list[dict], document_ids: list[str] | No
     so that a figure is never reported twice."""
     from pipelines.validate.points import figures_table
 
-    dated = dated_figures(store, tc)
-    with figures_table(con) as figures:
+    with figures_table(con) if con is not None else nullcontext() as figures:
         curated = frozenset(curated_tables(con, figures)) if figures else frozenset()
         shifts = curated_shifts(con, figures, document_ids) if figures else []
         restated = curated_restated_checks(con, figures, document_ids, shifts) if figures else []

@@ -161,7 +161,7 @@ class _Lines:
 
 
 def test_watch_prints_the_changes_of_each_save(tmp_path):
-    from pipelines.validate.live import watch
+    from pipelines.live import watch
 
     draft = tmp_path / "brouillon.txt"
     draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
-from pipelines.validate.check import _SEVERITY_FR, _copy_vintages, findings_for, warn_missing
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
@@ -49,7 +49,8 @@ class Session:
         self.close()
         self._con = duckdb.connect(":memory:")
         create_schema(self._con)
-        missing = _copy_vintages(self._con, self.db_path, docs)
+        missing = copy_vintages(self._con, self.db_path, [
+            {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])
         if not self._warned:  # the same store each time: said once
             warn_missing(missing)
             self._warned = missing is not None

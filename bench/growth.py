@@ -1,0 +1,106 @@
+"""Croissance de `bilans build` avec le corpus : temps et mémoire de pointe pour 100, 400, 1 600 rapports,
+puis l'ajout d'un rapport à un corpus déjà construit (construction incrémentale).
+
+Each build runs in a fresh interpreter (`python -m pipelines.cli build`), as a user would; its peak
+memory is the largest resident set of the process tree (the build or one of its workers), read from
+the kernel with `wait4` once it ends. Run alone:
+
+    PYTHONPATH=. .venv/bin/python bench/growth.py [100 400 1600]
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.corpus import generate  # noqa: E402
+
+RAW = ROOT / "data" / "raw"
+SIZES = (100, 400, 1600)
+GOAL_PEAK_GB = 1.0
+GOAL_ADD_ONE_S = 10.0
+
+
+def fr(value: float, digits: int = 1) -> str:
+    """« 8,2 » : a French decimal comma."""
+    return f"{value:.{digits}f}".replace(".", ",")
+
+
+def timed_build(raw: Path, db: Path, *extra: str) -> tuple[float, float, float, int]:
+    """(wall seconds, CPU seconds of the process tree, peak memory in GB, exit code) of one
+    `bilans build` in a fresh interpreter. CPU time is what a busy machine does not inflate."""
+    cmd = [sys.executable, "-m", "pipelines.cli", "--db", str(db), "build", "--raw", str(raw), *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    # wait4 gives the child's rusage merged with its reaped descendants (the worker processes)
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024 / 1024, proc.returncode
+
+
+def _manifest_head(corpus: Path, n: int) -> None:
+    """Keep the first n reports of a generated corpus in its manifest (the files stay)."""
+    manifest = corpus / "manifest.csv"
+    lines = manifest.read_text(encoding="utf-8").splitlines()
+    manifest.write_text("\n".join(lines[: n + 1]) + "\n", encoding="utf-8")
+
+
+def add_one(tmp: Path, n: int) -> dict[str, str]:
+    """Build n reports, add one to the manifest, rebuild: the time of the second build."""
+    corpus = generate(RAW, tmp / f"ajout{n}", n + 1)
+    full = (corpus / "manifest.csv").read_text(encoding="utf-8")
+    _manifest_head(corpus, n)
+    db = tmp / f"ajout{n}.duckdb"
+    first, first_cpu, _, _ = timed_build(corpus, db)
+    (corpus / "manifest.csv").write_text(full, encoding="utf-8")
+    again, cpu, peak, code = timed_build(corpus, db)
+    label = f"ajout d'un rapport à {n} rapports (objectif < {fr(GOAL_ADD_ONE_S, 0)} s)"
+    return {label: f"{fr(again)} s (UC {fr(cpu)} s), pointe {fr(peak, 2)} Go (construction complète : "
+                   f"{fr(first)} s, UC {fr(first_cpu)} s)" + ("" if code == 0 else f" — code de sortie {code}")}
+
+
+def growth(tmp: Path, sizes=SIZES):
+    """bilans build over generated corpora of each size: (label, time, CPU per report, peak memory),
+    yielded as each build ends."""
+    previous = None
+    for n in sizes:
+        corpus = generate(RAW, tmp / f"corpus{n}", n)
+        seconds, cpu, peak, code = timed_build(corpus, tmp / f"corpus{n}.duckdb")
+        ratio = f", ×{fr(cpu / previous[1], 2)} pour ×{fr(n / previous[0], 0)} rapports" if previous else ""
+        failed = "" if code == 0 else f" — code de sortie {code}"
+        yield (f"bilans build, {n} rapports (objectif pointe < {fr(GOAL_PEAK_GB, 0)} Go)",
+               f"{fr(seconds)} s, UC {fr(cpu)} s ({fr(cpu / n * 1000, 0)} ms UC/rapport{ratio}), "
+               f"pointe {fr(peak, 2)} Go{failed}")
+        previous = (n, cpu)
+        (tmp / f"corpus{n}.duckdb").unlink(missing_ok=True)
+
+
+def bench_growth(tmp: Path, sizes=SIZES, echo=None) -> dict[str, str]:
+    """The growth, then the add-one time at 400 reports (or the smallest size)."""
+    results: dict[str, str] = {}
+
+    def keep(key: str, value: str) -> None:
+        results[key] = value
+        if echo:
+            echo(f"  {key:<60} {value}")
+
+    for key, value in growth(tmp, sizes):
+        keep(key, value)
+    for key, value in add_one(tmp, 400 if 400 in sizes else sizes[0]).items():
+        keep(key, value)
+    return results
+
+
+if __name__ == "__main__":
+    sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
+    with tempfile.TemporaryDirectory() as d:
+        bench_growth(Path(d), sizes, echo=lambda text: print(text, flush=True))

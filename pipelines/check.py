@@ -1,0 +1,235 @@
+"""`bilans check FILE…` : contrôler des rapports, brouillons compris, contre les millésimes du magasin.
+
+The drafts run through the stages (pipelines.flow) into an in-memory store that first receives,
+from the project's store (pipelines.locate), the other reports of the same organismes: the
+cross-report checks (vintage.*, series.break) compare the drafts with them. `check` returns the
+exit code; `print_findings` is the only place that writes the result. `findings_for` is the
+same check for the authors' loop (pipelines/live.py: --since, --watch), which keeps the store's
+vintages and Great Expectations loaded between checks in a `Session`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+import pandas as pd
+
+from pipelines.errors import UnusableInput
+from pipelines.extract import document_id_for, extract_document
+from pipelines.flow import Read, Source, flush, read_one, run_stages
+from pipelines.store import CURATED_FAMILIES, create_schema
+
+_SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
+_COPIED = ("documents", "sections", "tables", "cells", "narratifs")  # lignes: findings quote only the drafts
+# curated rows of the other reports, for the series checks (series.break)
+_CURATED = tuple(f for f in CURATED_FAMILIES if f != "applications")
+
+
+def check(files: list[Path], org: str | None, year: int | None, as_json: bool, db_path: Path | None,
+          annotate: Path | None = None, include_info: bool = False) -> int:
+    """Exit code: 1 when a finding is an error, else 0; UnusableInput (exit 2) for a file that
+    cannot be read. db_path None: no store (the cross-report checks are said not made). With
+    ``annotate``, the annotated copy of each DOCX or PDF draft is written there
+    (pipelines.publish.annotate); a copy that cannot be written is said before the check."""
+    if annotate is not None:
+        from pipelines.publish.annotate import targets
+
+        targets(_planned(files), annotate)
+    found, documents, missing = check_findings(files, org, year, db_path)
+    print_findings(found, documents, as_json, missing)
+    if annotate is not None:
+        _annotate(files, org, year, found, annotate, include_info)
+    return 1 if (found["severity"] == "error").any() else 0
+
+
+_FORMATS = {".docx": "docx", ".pdf": "pdf"}
+
+
+def _planned(files: list[Path]) -> list[SimpleNamespace]:
+    """What `annotate.targets` needs of each draft before it is read: its path, format and id."""
+    return [SimpleNamespace(path=str(f), format=_FORMATS.get(Path(f).suffix.lower(), "texte"), document_id=i)
+            for f, i in zip(files, _unique_ids(files), strict=True)]
+
+
+def _annotate(files, org, year, found: pd.DataFrame, out: Path, include_info: bool) -> None:
+    """The annotated copies, said on stderr (stdout may be --json); a text draft is said, not annotated.
+    The drafts are read again as Documents (their text layers and line origins come from the cache)."""
+    from pipelines.publish.annotate import annotate_drafts
+
+    docs = []
+    for f, i in zip(files, _unique_ids(files), strict=True):
+        doc = extract_document(Path(f), org, year, i)
+        doc.path = str(f)
+        if doc.format not in _FORMATS.values():
+            print(f"bilans : --annotate annote seulement les brouillons DOCX ou PDF ; {f} est un texte "
+                  "(constats ci-dessus)", file=sys.stderr)
+        docs.append(doc)
+    for a in annotate_drafts(docs, found, out, include_info):
+        print(f"bilans : copie annotée : {a.path} ({a.placed} commentaire(s) dans le texte"
+              + (f", {a.summary} en tête du document" if a.summary else "") + ")", file=sys.stderr)
+
+
+def check_findings(files: list[Path], org: str | None, year: int | None,
+                   db_path: Path | None) -> tuple[pd.DataFrame, list[dict], str | None]:
+    """(findings of the files, their documents in order, why the store was not read or None)."""
+    for f in files:
+        if not Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
+            raise UnusableInput(f"fichier introuvable : {f}")
+    sources = [Source(Path(f), org, year, i, shown=str(f)) for f, i in zip(files, _unique_ids(files), strict=True)]
+    con = duckdb.connect(":memory:")
+    create_schema(con)
+    missing: list[str | None] = [None]
+
+    def vintages(con, outcome) -> None:  # once read: an organisme or year may come from the text
+        missing[0] = copy_vintages(con, db_path, outcome.documents)
+
+    outcome = run_stages(con, sources, keep_going=False, on_read=_not_blank, before_checks=vintages)
+    found = outcome.findings
+    paths = {s.document_id: str(s.path) for s in sources}
+    found["document"] = found["document_id"].map(paths)
+    return found, outcome.documents, missing[0]
+
+
+def findings_for(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
+                 session=None) -> tuple[pd.DataFrame, list[Read]]:
+    """(findings of FINDING_COLUMNS with `document` = the path given, the drafts read) — the check
+    of `check_findings`; with `session` (pipelines.live.Session) the store's vintages and GE stay
+    loaded between calls (--since, --watch) and each draft is written into the session's store
+    inside a transaction rolled back afterwards."""
+    if session is None:
+        found, _, missing = check_findings(files, org, year, db_path)
+        warn_missing(missing)
+        return found, []
+    from pipelines.validate import findings
+
+    for f in files:
+        if not Path(f).exists():
+            raise UnusableInput(f"fichier introuvable : {f}")
+    sources = [Source(Path(f), org, year, i, shown=str(f)) for f, i in zip(files, _unique_ids(files), strict=True)]
+    reads = [read_one(s, keep_going=False) for s in sources]
+    for read in reads:
+        _not_blank(read)
+    ids = [r.document_id for r in reads]
+    with session.scratch(reads) as con:
+        flush(con, list(reads))
+        found = findings(con, document_ids=ids, store=session.store(con, ids))
+    found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
+    return found, reads
+
+
+def warn_missing(missing: str | None) -> None:
+    """Said, never silent: a check without a store loses every cross-report rule."""
+    if missing:
+        print(f"bilans : avertissement : {not_made(missing)}", file=sys.stderr)
+
+
+# The checks that compare a report with the other reports of its organisme (see validate/vintages.py
+# and validate/series.py): what a check without a store cannot do.
+CROSS_REPORT_RULES = ("vintage.restated", "vintage.stale", "header.year (en-tête décalé d'un an)", "series.break")
+
+
+def not_made(missing: str) -> str:
+    """One French line: why there is no store, and which cross-report checks were not made."""
+    return (f"{missing} ; contrôles entre rapports non faits ({', '.join(CROSS_REPORT_RULES)}) — "
+            "indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet")
+
+
+def _missing_row(document: dict, missing: str) -> dict:
+    """The finding-like row of --json that says the cross-report checks were not made."""
+    return {"document": document["path"], "line": None, "rule": "check.magasin", "severity": "info",
+            "message": not_made(missing), "found": None, "expected": None, "table": None,
+            "document_id": document["document_id"], "org": document["org"], "report_year": document["report_year"]}
+
+
+def _not_blank(read: Read) -> None:
+    if read.blank:
+        raise UnusableInput(f"{read.source.path} : fichier vide")
+
+
+def _unique_ids(files: list[Path]) -> list[str]:
+    """Document ids of the files, `~n` added to repeats (two drafts named alike in two folders)."""
+    seen: dict[str, int] = {}
+    out = []
+    for f in files:
+        base = document_id_for(Path(f))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out.append(f"{base}~{n}" if n else base)
+    return out
+
+
+def copy_vintages(con, db_path: Path | None, documents: list[dict]) -> str | None:
+    """Other reports of the same organismes, for vintage.* and series.break (a draft replaces
+    its own year). The store is attached read-only and copied table to table inside DuckDB.
+    Returns why the store could not be read (None when it was)."""
+    if db_path is None:
+        return "aucun magasin trouvé (ni --db, ni BILANS_DB, ni projet atelier-bilans autour du dossier courant)"
+    if not Path(db_path).is_file():
+        return f"magasin introuvable : {db_path}"
+    path = str(Path(db_path).resolve()).replace("'", "''")
+    try:
+        con.execute(f"ATTACH '{path}' AS magasin (READ_ONLY)")
+    except duckdb.Error as exc:  # a store being rebuilt, locked or unreadable: check the files alone
+        return f"magasin illisible : {db_path} ({str(exc).splitlines()[0][:120]})"
+    try:
+        wanted = _other_reports(con, documents)
+        if wanted:
+            con.register("_voulus", pd.DataFrame({"document_id": wanted}))
+            for table in _COPIED + _CURATED:
+                _copy_table(con, table)
+            con.unregister("_voulus")
+    finally:
+        con.execute("DETACH magasin")
+    return None
+
+
+def _other_reports(con, documents: list[dict]) -> list[str]:
+    drafts = {(d["org"], d["report_year"]) for d in documents}
+    orgs = {d["org"] for d in documents}
+    ids_new = {d["document_id"] for d in documents}
+    rows = con.execute("SELECT document_id, org, report_year FROM magasin.documents").fetchall()
+    return [i for i, org, year in rows if org in orgs and i not in ids_new and (org, year) not in drafts]
+
+
+def _copy_table(con, table: str) -> None:
+    if table == "cells":
+        source = ("SELECT c.* FROM magasin.cells c JOIN magasin.tables t USING (table_id) "
+                  "WHERE t.document_id IN (SELECT document_id FROM _voulus)")
+    else:
+        source = f'SELECT * FROM magasin."{table}" WHERE document_id IN (SELECT document_id FROM _voulus)'
+    try:
+        con.execute(f'INSERT INTO "{table}" BY NAME {source}')
+    except duckdb.CatalogException:
+        pass  # a store written before this table existed
+    except duckdb.BinderException:
+        pass  # a store whose columns differ beyond what BY NAME reconciles
+
+
+def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, missing: str | None = None) -> None:
+    """The findings as a JSON array (--json) or one French line each, per document. `missing`:
+    why the cross-report checks were not made (see `not_made`), said on stderr, and in --json
+    as an info row of rule `check.magasin` per document."""
+    warn_missing(missing)
+    if as_json:
+        records = json.loads(found.drop(columns=["highlight"], errors="ignore").to_json(orient="records",
+                                                                                         force_ascii=False))
+        if missing:
+            records += [_missing_row(d, missing) for d in documents]
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return
+    for d in documents:
+        mine = found[found["document_id"] == d["document_id"]]
+        counts = mine["severity"].value_counts()
+        print(f"{d['path']} : {d['org'] or 'organisme ?'} {d['report_year'] or 'année ?'} — "
+              f"{counts.get('error', 0)} erreur(s), {counts.get('warning', 0)} alerte(s), "
+              f"{counts.get('info', 0)} information(s)")
+        for r in mine.to_dict("records"):
+            exp = f" (attendu : {r['expected']})" if r["expected"] else ""
+            place = f" ({r['place']})" if r.get("place") else ""
+            print(f"  {d['path']}:{r['line']}{place}  {_SEVERITY_FR.get(r['severity'], r['severity'])}  "
+                  f"[{r['rule']}] {r['message']}{exp}")

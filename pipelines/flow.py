@@ -1,0 +1,398 @@
+"""Le flux : extraction -> curation -> validation, dans une connexion DuckDB donnée.
+
+One function, `run_stages`, runs the stages for a list of sources into a connection whose
+schema exists: `bilans build` over the manifest into a new store (pipelines/build.py),
+`bilans check` over drafts into an in-memory store that holds the other reports of the same
+organismes (pipelines/check.py). validate/ only computes findings from a connection.
+
+Memory stays flat with the corpus: a document is extracted and curated by a worker (or in
+process for a few), travels back as rows, and is written in batches of `BATCH` documents;
+nothing holds the whole corpus in Python. With `previous` (the store being replaced), a
+document whose bytes, reader version, organisme and year are unchanged is not read again: its
+rows are copied from there, and its findings too unless its organisme changed (cross-report
+checks compare the reports of one organisme).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipelines.errors import UnusableInput
+from pipelines.extract import extract_document
+from pipelines.extract.numbers import format_fr
+from pipelines.extract.records import document_records
+
+ROOT = Path(__file__).resolve().parents[1]
+# What decides the rows a document gives: its readers, its curation, the referentiels and the
+# schema. A change to any of them changes `reader_version`, so no stale row is ever reused.
+READER_INPUTS = ("pipelines/extract", "pipelines/curate", "pipelines/store.py", "data/referentiels")
+# What decides the findings besides the rows: the checks and their suites (see `checks_version`).
+CHECK_INPUTS = ("pipelines/validate", "expectations")
+BATCH = 16  # documents per insert: the memory of a build is that of a batch, not of the corpus
+PARALLEL_FROM = 12  # a worker process costs ~0.3 s to start: a few documents are read in process
+# Tables whose rows belong to one document (documents_refuses and findings are handled apart).
+DOCUMENT_TABLES = ("documents", "sections", "lignes", "tables", "cells", "narratifs")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A document to read: org and year None are inferred from its text; `shown` is the path the
+    store and the findings quote (a path relative to the project, or the path as given)."""
+
+    path: Path
+    org: str | None = None
+    report_year: int | None = None
+    document_id: str | None = None
+    title: str | None = None
+    shown: str | None = None
+
+
+@dataclass
+class Read:
+    """One document once extracted and curated, as the rows of every store table it feeds;
+    or its one-line refusal."""
+
+    source: Source
+    document_id: str | None = None
+    org: str | None = None
+    report_year: int | None = None
+    rows: dict[str, list[dict]] = field(default_factory=dict)
+    n_tables: int = 0
+    unmapped: list[tuple[str, str | None]] = field(default_factory=list)
+    unknown: list[tuple[str, str, str]] = field(default_factory=list)
+    blank: bool = False
+    refusal: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a run of the stages did: documents (document_id, org, report_year, path, n_tables,
+    reused) in source order, refusals (rows of `documents_refuses`), tables of no family
+    (table_id, caption), labels absent from the referentiels, findings of the validated scope."""
+
+    documents: list[dict] = field(default_factory=list)
+    refusals: list[dict] = field(default_factory=list)
+    unmapped: list[tuple[str, str | None]] = field(default_factory=list)
+    unknown: list[tuple[str, str, str]] = field(default_factory=list)
+    findings: pd.DataFrame | None = None
+    n_findings: int = 0
+
+    @property
+    def reused(self) -> int:
+        return sum(d["reused"] for d in self.documents)
+
+
+@cache
+def reader_version() -> str:
+    """Digest of READER_INPUTS (every file under them), 12 hex digits."""
+    return _digest(READER_INPUTS)
+
+
+@cache
+def checks_version() -> str:
+    """Digest of READER_INPUTS and CHECK_INPUTS: findings kept from a previous store are those
+    of the same rows under the same checks."""
+    return _digest(READER_INPUTS + CHECK_INPUTS)
+
+
+def _digest(roots: tuple[str, ...]) -> str:
+    digest = hashlib.sha256()
+    for root in roots:
+        base = ROOT / root
+        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
+        for path in files:
+            if path.suffix == ".pyc" or not path.exists():
+                continue
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def sha256_of(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+# ---------------------------------------------------------------- extraction and curation
+
+
+def read_one(source: Source, keep_going: bool = True) -> Read:
+    """Extract and curate one document (in a worker process for a corpus). An unusable document
+    is its refusal with `keep_going`, else raises UnusableInput."""
+    from pipelines.curate import curate_document
+    from pipelines.curate.referentiels import load
+
+    try:
+        try:
+            doc = extract_document(source.path, source.org, source.report_year, source.document_id)
+        except UnicodeDecodeError as exc:  # the reader should have said so; never a traceback
+            raise UnusableInput(f"{source.path} : encodage illisible ({exc.reason})") from exc
+    except UnusableInput as exc:
+        if not keep_going:
+            raise
+        return Read(source, refusal=str(exc))
+    doc.title = source.title or doc.title
+    doc.path = source.shown or str(source.path)
+    refs = load()
+    known = set(refs.unknown)
+    curated, unmapped = curate_document(doc, refs)
+    rows = document_records(doc)  # after curation, which gives each table its family
+    rows["documents"][0]["reader_version"] = reader_version()
+    for family, family_rows in curated.items():
+        rows.setdefault(family, []).extend(family_rows)
+    return Read(source, doc.document_id, doc.org, doc.report_year, rows, len(doc.tables),
+                [(t.table_id, t.caption) for t in unmapped], sorted(refs.unknown - known),
+                blank=not any(line.strip() for line in doc.lines))
+
+
+def _read_kept(source: Source) -> Read:
+    return read_one(source, keep_going=True)
+
+
+def _read_strict(source: Source) -> Read:
+    return read_one(source, keep_going=False)
+
+
+def read_all(sources: list[Source], workers: int | None = None, keep_going: bool = True) -> Iterator[Read]:
+    """Read every source, in order, one at a time; in worker processes for a corpus."""
+    one = _read_kept if keep_going else _read_strict
+    workers = workers or (os.cpu_count() or 1)
+    if len(sources) < PARALLEL_FROM or workers == 1:
+        yield from map(one, sources)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        yield from pool.map(one, sources, chunksize=4)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def insert(con, table: str, rows: list[dict]) -> None:
+    """Append rows (dicts) to a store table; keys the table lacks are not stored."""
+    if not rows:
+        return
+    columns = [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+    frame = pd.DataFrame(rows)
+    frame = frame[[c for c in columns if c in frame.columns]]  # extra keys of a shaper are not stored
+    con.register("_rows", frame)
+    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _rows')
+    con.unregister("_rows")
+
+
+def flush(con, batch: list[Read]) -> None:
+    tables: dict[str, list[dict]] = {}
+    for read in batch:
+        for table, rows in read.rows.items():
+            tables.setdefault(table, []).extend(rows)
+    for table, rows in tables.items():
+        insert(con, table, rows)
+    batch.clear()
+
+
+class Progress:
+    """« lecture : 120/400 documents (30 %), 42,1 s » every tenth of a long corpus."""
+
+    def __init__(self, total: int, echo: Callable[[str], None] | None, every: int = 10, minimum: int = 40):
+        self.total, self.echo, self.started = total, echo, time.perf_counter()
+        self.step = max(1, -(-total // every)) if echo and total >= minimum else 0
+        self.done = 0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.step and (self.done % self.step == 0 or self.done == self.total):
+            elapsed = time.perf_counter() - self.started
+            self.echo(f"  lecture : {self.done}/{self.total} documents ({100 * self.done // self.total} %), "
+                      f"{seconds_fr(elapsed)}")
+
+
+def seconds_fr(seconds: float) -> str:
+    """« 8,2 s »."""
+    return f"{format_fr(seconds, 1)} s"
+
+
+# ---------------------------------------------------------------- reuse of the previous store
+
+
+def _previous_fingerprints(con) -> dict[str, tuple]:
+    try:
+        rows = con.execute("SELECT document_id, sha256, reader_version, org, report_year, checks_version "
+                           "FROM previous.documents").fetchall()
+    except duckdb.Error:  # a store from before reader_version: nothing is reused
+        return {}
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _reusable(source: Source, known: dict[str, tuple]) -> bool:
+    """Same document id, bytes, reader version, and the organisme and year the manifest gives
+    (a document whose org or year is inferred is always read again)."""
+    before = known.get(source.document_id or "")
+    if before is None or source.org is None or source.report_year is None:
+        return False
+    return before[:4] == (sha256_of(source.path), reader_version(), source.org, source.report_year)
+
+
+def _copy_previous(con, ids: list[str], sources: dict[str, Source]) -> None:
+    """Every row of the documents `ids` from the attached previous store, with the title and path
+    the manifest gives now."""
+    from pipelines.store import CURATED_FAMILIES
+
+    con.register("_reused", pd.DataFrame({"document_id": ids}))
+    try:
+        for table in (*DOCUMENT_TABLES, *CURATED_FAMILIES):
+            if table == "cells":
+                source = ("SELECT c.* FROM previous.cells c JOIN previous.tables t USING (table_id) "
+                          "WHERE t.document_id IN (SELECT document_id FROM _reused)")
+            else:
+                source = f'SELECT * FROM previous."{table}" WHERE document_id IN (SELECT document_id FROM _reused)'
+            con.execute(f'INSERT INTO "{table}" BY NAME {source}')
+        shown = pd.DataFrame({"document_id": ids, "path": [sources[i].shown or str(sources[i].path) for i in ids],
+                              "title": [sources[i].title for i in ids]})
+        con.register("_shown", shown)
+        con.execute("UPDATE documents d SET path = s.path, title = coalesce(s.title, d.title) "
+                    "FROM _shown s WHERE d.document_id = s.document_id")
+        con.unregister("_shown")
+    finally:
+        con.unregister("_reused")
+
+
+def _copy_findings(con, ids: list[str]) -> int:
+    """Findings of unchanged documents of unchanged organismes, quoting the path of today."""
+    if not ids:
+        return 0
+    con.register("_kept", pd.DataFrame({"document_id": ids}))
+    try:
+        con.execute("INSERT INTO findings BY NAME SELECT * FROM previous.findings "
+                    "WHERE document_id IN (SELECT document_id FROM _kept)")
+        con.execute("UPDATE findings f SET document = d.path FROM documents d "
+                    "WHERE f.document_id = d.document_id AND f.document_id IN (SELECT document_id FROM _kept)")
+        return con.execute("SELECT count(*) FROM findings WHERE document_id IN "
+                           "(SELECT document_id FROM _kept)").fetchall()[0][0]
+    finally:
+        con.unregister("_kept")
+
+
+# ---------------------------------------------------------------- the flow
+
+
+def run_stages(con, sources: list[Source], *, validate: bool = True, write_findings: bool = False,
+               keep_going: bool = True, workers: int | None = None, previous: Path | None = None,
+               on_read: Callable[[Read], None] | None = None,
+               before_checks: Callable[[object, Outcome], None] | None = None,
+               echo: Callable[[str], None] | None = None, gx_dir: Path | None = None) -> Outcome:
+    """Extract, curate and validate `sources` into `con` (a store whose schema exists).
+
+    - keep_going: an unusable document becomes a refusal row (build) instead of raising
+      UnusableInput (check); `on_read(read)` may refuse a read document by raising;
+      `before_checks(con, outcome)` runs once every document is written (check adds the other
+      reports of the drafts' organismes there).
+    - previous: a store whose unchanged documents are copied rather than read again; the
+      documents of `con` and the refusals are written, not `documents_refuses` (the caller's).
+    - validate: findings for the documents of this run (and, when some organisme changed, for
+      every document of that organisme in `con`); with write_findings they go to `findings`,
+      together with the kept findings of the documents whose organisme did not change.
+    - echo: where the progress of a long corpus is said (None: silent).
+    - gx_dir: where GE's results and Data Docs of the checks made by this run are written
+      (stored_results.gx_dir of the store); None: not written.
+    """
+    outcome = Outcome()
+    known: dict[str, tuple] = {}
+    if previous is not None:
+        try:
+            con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
+            known = _previous_fingerprints(con)
+        except duckdb.Error:  # unreadable now (another version, damaged): everything is read again
+            previous = None
+    try:
+        kept = {s.document_id for s in sources if known and _reusable(s, known)}
+        reused = [s for s in sources if s.document_id in kept]
+        fresh = [s for s in sources if s.document_id not in kept]
+        by_id = {s.document_id: s for s in reused}
+        if reused:
+            _copy_previous(con, list(by_id), by_id)
+        _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
+        for s in reused:
+            org, year = known[s.document_id][2:4]
+            outcome.documents.append({"document_id": s.document_id, "org": org, "report_year": year,
+                                      "path": s.shown or str(s.path), "n_tables": None, "reused": True})
+        if before_checks is not None:
+            before_checks(con, outcome)
+        from pipelines.curate.views import create_views
+
+        create_views(con)
+        if validate:
+            _validate(con, outcome, known, write_findings, gx_dir)
+    finally:
+        if previous is not None:
+            con.execute("DETACH previous")
+    return outcome
+
+
+def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read, echo) -> None:
+    progress = Progress(len(sources), echo)
+    batch: list[Read] = []
+    for read in read_all(sources, workers, keep_going):
+        progress.tick()
+        if read.refusal is not None:
+            s = read.source
+            outcome.refusals.append({"document_id": s.document_id, "org": s.org, "report_year": s.report_year,
+                                     "path": s.shown or str(s.path), "message": read.refusal})
+            continue
+        if on_read is not None:
+            on_read(read)
+        outcome.documents.append({"document_id": read.document_id, "org": read.org,
+                                  "report_year": read.report_year, "path": read.source.shown or str(read.source.path),
+                                  "n_tables": read.n_tables, "reused": False})
+        outcome.unmapped += read.unmapped
+        outcome.unknown += read.unknown
+        batch.append(read)
+        if len(batch) >= BATCH:
+            flush(con, batch)
+    flush(con, batch)
+
+
+def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
+              gx_dir: Path | None = None) -> None:
+    """Findings of the documents read, and of every document of an organisme that changed (a new,
+    changed or removed report of it); the others keep the findings of the previous store when
+    they were made by the same checks."""
+    from pipelines.validate import findings_in_batches as findings
+    from pipelines.validate import write_findings as write
+
+    present = {d["document_id"] for d in outcome.documents}
+    changed = ({d["org"] for d in outcome.documents if not d["reused"]}
+               | {fp[2] for i, fp in known.items() if i not in present})
+    version = checks_version()
+    kept = [d["document_id"] for d in outcome.documents
+            if d["reused"] and d["org"] not in changed and known[d["document_id"]][4] == version]
+    scope = [d["document_id"] for d in outcome.documents if d["document_id"] not in set(kept)]
+    found = findings(con, document_ids=scope, gx_dir=gx_dir) if scope else None
+    outcome.findings = found
+    if not write_findings:
+        outcome.n_findings = 0 if found is None else len(found)
+        return
+    outcome.n_findings = (write(con, found) if found is not None else 0) + _copy_findings(con, kept)
+    con.execute("UPDATE documents SET checks_version = ?", [version])
+
+
+def _sql_string(text: str) -> str:
+    """A SQL string literal (ATTACH and COPY … TO take no bound parameter for their file)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def say(line: str) -> None:
+    print(line)
+    sys.stdout.flush()

@@ -1,0 +1,286 @@
+"""Un seul flux (pipelines/flow.py) : les étapes ne remontent pas, `bilans check` trouve son magasin,
+une construction incrémentale donne le magasin d'une construction complète."""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_validate_helpers import TOC  # noqa: E402
+
+from pipelines import flow, store  # noqa: E402
+from pipelines.build import build  # noqa: E402
+from pipelines.cli import main  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+VALIDATE = ROOT / "pipelines" / "validate"
+UPSTREAM = ("pipelines.build", "pipelines.curate", "pipelines.flow", "pipelines.check")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module an import statement of the file names (module level or in a function)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names |= {f"{node.module}.{a.name}" for a in node.names}
+    return names
+
+
+def test_validate_imports_no_stage_before_it():
+    offending = {
+        str(p.relative_to(ROOT)): sorted(n for n in _imports(p) if n.startswith(UPSTREAM))
+        for p in VALIDATE.rglob("*.py")
+    }
+    assert {p: names for p, names in offending.items() if names} == {}
+
+
+def test_the_ast_walk_sees_a_lazy_upstream_import(tmp_path):
+    """The check above would see an import hidden in a function (what used to keep check.py quiet)."""
+    sample = tmp_path / "sample.py"
+    sample.write_text("def f():\n    from pipelines.build import extract_files\n    import pipelines.curate\n")
+    assert {"pipelines.build", "pipelines.build.extract_files", "pipelines.curate"} <= _imports(sample)
+
+
+def _modules() -> list[str]:
+    pkgs = [ROOT / "pipelines" / "validate", ROOT / "pipelines"]
+    names = [f"pipelines.validate.{p.stem}" for p in sorted(pkgs[0].glob("*.py")) if p.stem != "__init__"]
+    return ["pipelines.validate", *names, "pipelines.flow", "pipelines.check", "pipelines.build", "pipelines.store"]
+
+
+def test_each_module_imports_alone_in_a_fresh_interpreter():
+    """No module-level import cycle: each module is imported first, in a fresh module table for the
+    project (third-party modules stay loaded, to keep the test short)."""
+    script = (
+        "import importlib, sys\n"
+        "failed = []\n"
+        f"for name in {_modules()!r}:\n"
+        "    for loaded in [m for m in sys.modules if m == 'pipelines' or m.startswith('pipelines.')]:\n"
+        "        del sys.modules[loaded]\n"
+        "    try:\n"
+        "        importlib.import_module(name)\n"
+        "    except Exception as exc:\n"
+        "        failed.append(f'{name}: {type(exc).__name__}: {exc}')\n"
+        "print('\\n'.join(failed))\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == ""
+
+
+# ---------------------------------------------------------------- bilans check finds its store
+
+OLD = ("Bilan d'activité 2017 du SIIM94\n\n1 Pôle SI\n\nCharge\n\n"
+       "Domaines\t2016\t2017\nAction sociale\t81\t118\nFinances\t327\t340\nSanté\t191\t134\nTotal\t599\t592\n" + TOC)
+NEW = ("Bilan d'activité 2018 du SIIM94\n\n1 Pôle SI\n\nCharge\n\n"
+       "Domaines\t2017\t2018\nAction sociale\t118\t114\nFinances\t340\t437\nSanté\t150\t147\nTotal\t608\t698\n" + TOC)
+RESTATED = [("vintage.restated", 10, "150", "134"), ("vintage.restated", 11, "608", "592")]
+
+
+def _project(tmp_path: Path) -> Path:
+    """A project folder (pyproject named atelier-bilans) whose store holds the 2017 report."""
+    project = tmp_path / "projet"
+    raw = project / "data" / "raw"
+    raw.mkdir(parents=True)
+    (project / "pyproject.toml").write_text(f'[project]\nname = "{store.PROJECT_NAME}"\n', encoding="utf-8")
+    (raw / "siim94_2017.txt").write_text(OLD, encoding="utf-8")
+    (raw / "manifest.csv").write_text("file,org,report_year\nsiim94_2017.txt,SIIM94,2017\n", encoding="utf-8")
+    build(raw, project / store.DEFAULT_DB)
+    return project
+
+
+def _check_json(draft: Path, capsys) -> tuple[list[dict], str]:
+    main(["check", str(draft), "--json", "--org", "SIIM94", "--year", "2018"])
+    captured = capsys.readouterr()
+    return json.loads(captured.out), captured.err
+
+
+def _key(findings: list[dict]) -> list[tuple]:
+    return sorted((f["rule"], f["line"], f["found"], f["expected"]) for f in findings)
+
+
+def test_check_gives_the_same_findings_from_any_folder(tmp_path, monkeypatch, capsys):
+    project = _project(tmp_path)
+    capsys.readouterr()
+    elsewhere = tmp_path / "ailleurs"
+    elsewhere.mkdir()
+    draft = elsewhere / "b2018.txt"
+    draft.write_text(NEW, encoding="utf-8")
+    monkeypatch.delenv("BILANS_DB", raising=False)
+    monkeypatch.setattr(store, "PACKAGE_ROOT", tmp_path / "paquet-sans-magasin")
+
+    monkeypatch.chdir(project)
+    at_root, err = _check_json(draft, capsys)
+    assert [k for k in _key(at_root) if k[0].startswith("vintage")] == RESTATED and err == ""
+
+    monkeypatch.chdir(project / "data" / "raw")  # a sub-folder of the project
+    assert _key(_check_json(draft, capsys)[0]) == _key(at_root)
+
+    monkeypatch.chdir(elsewhere)  # outside any project: BILANS_DB, then the installed package's project
+    monkeypatch.setenv("BILANS_DB", str(project / store.DEFAULT_DB))
+    assert _key(_check_json(draft, capsys)[0]) == _key(at_root)
+    monkeypatch.delenv("BILANS_DB")
+    monkeypatch.setattr(store, "PACKAGE_ROOT", project)
+    assert _key(_check_json(draft, capsys)[0]) == _key(at_root)
+
+
+def test_find_store_order(tmp_path, monkeypatch):
+    project = tmp_path / "p"
+    (project / "data" / "curated").mkdir(parents=True)
+    (project / "pyproject.toml").write_text('[project]\nname = "atelier-bilans"\n', encoding="utf-8")
+    (project / store.DEFAULT_DB).write_bytes(b"")
+    other = tmp_path / "autre"
+    other.mkdir()
+    (other / "pyproject.toml").write_text('[project]\nname = "autre-chose"\n', encoding="utf-8")
+    monkeypatch.setattr(store, "PACKAGE_ROOT", tmp_path / "nulle-part")
+    monkeypatch.setenv("BILANS_DB", "/x/env.duckdb")
+    assert store.find_store("/x/option.duckdb", cwd=project) == (Path("/x/option.duckdb"), "--db")
+    assert store.find_store(None, cwd=project) == (Path("/x/env.duckdb"), "BILANS_DB")
+    monkeypatch.delenv("BILANS_DB")
+    assert store.find_store(None, cwd=project / "data") == (project / store.DEFAULT_DB, "projet")
+    assert store.find_store(None, cwd=other) == (None, "")  # another project's pyproject is not ours
+    monkeypatch.setattr(store, "PACKAGE_ROOT", project)
+    assert store.find_store(None, cwd=other) == (project / store.DEFAULT_DB, "paquet")
+
+
+def test_no_store_is_said_in_one_line_and_in_the_json(tmp_path, monkeypatch, capsys):
+    draft = tmp_path / "b2018.txt"
+    draft.write_text(NEW, encoding="utf-8")
+    monkeypatch.delenv("BILANS_DB", raising=False)
+    monkeypatch.setattr(store, "PACKAGE_ROOT", tmp_path / "paquet")
+    monkeypatch.chdir(tmp_path)
+    found, err = _check_json(draft, capsys)
+    assert err.count("\n") == 1 and "aucun magasin trouvé" in err
+    assert "vintage.restated" in err and "series.break" in err
+    info = [f for f in found if f["rule"] == "check.magasin"]
+    assert len(info) == 1 and info[0]["severity"] == "info" and info[0]["document"] == str(draft)
+    assert info[0]["message"] in err and info[0]["line"] is None
+    assert not [f for f in found if f["rule"].startswith("vintage")]
+
+
+# ---------------------------------------------------------------- incremental builds
+
+def _report(org: str, year: int, figures: tuple[int, int, int]) -> str:
+    a, b, c = figures
+    return (f"Bilan d'activité {year} du {org}\n\n1 Pôle SI\n\nCharge\n\n"
+            f"Domaines\t{year - 1}\t{year}\nAction sociale\t{a}\t{a + 3}\nFinances\t{b}\t{b + 7}\n"
+            f"Santé\t{c}\t{c + 1}\nTotal\t{a + b + c}\t{a + b + c + 11}\n\n"
+            f"Le pôle a réalisé {a + b + c + 11} jours en {year}.\n" + TOC)
+
+
+REPORTS = {  # file -> (org, year, figures of year - 1); 2018 restates a 2017 figure of 2017
+    "siim94_2017.txt": ("SIIM94", 2017, (81, 327, 191)),
+    "siim94_2018.txt": ("SIIM94", 2018, (84, 334, 150)),
+    "sii_2018.txt": ("SII", 2018, (40, 50, 60)),
+    "sii_2019.txt": ("SII", 2019, (43, 57, 61)),
+}
+
+
+def _corpus(raw: Path, files: list[str]) -> None:
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        if not (raw / name).exists():
+            org, year, figures = REPORTS[name]
+            (raw / name).write_text(_report(org, year, figures), encoding="utf-8")
+    lines = ["file,org,report_year,title"] + [f"{n},{REPORTS[n][0]},{REPORTS[n][1]},bilan {n}" for n in files]
+    (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _tables(db: Path) -> dict[str, list]:
+    """Every table of a store, rows sorted (order-insensitive)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in store.SCHEMA}
+    finally:
+        con.close()
+
+
+def test_incremental_build_equals_a_full_build(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the store quotes paths relative to the working folder
+    files = list(REPORTS)
+    _corpus(Path("full"), files)
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    full = _tables(Path("full.duckdb"))
+    assert any(r for r in full["findings"] if "vintage.restated" in r)  # a cross-report finding to redo
+
+    inc = Path("inc")
+    inc.mkdir()
+    for name in files:
+        (inc / name).write_bytes((Path("full") / name).read_bytes())
+    _corpus(inc, files[:3])  # the store before the new SII report
+    build(inc, Path("inc.duckdb"))
+    _corpus(inc, files)
+    capsys.readouterr()
+    build(inc, Path("inc.duckdb"))
+    said = capsys.readouterr().out
+    assert "4 documents dont 3 repris du magasin précédent" in said
+    got = _tables(Path("inc.duckdb"))
+    full = {t: [r.replace("'full/", "'inc/") for r in rows] for t, rows in full.items()}  # the folder differs
+    full = {t: sorted(rows) for t, rows in full.items()}
+    assert {t: rows for t, rows in got.items() if rows != full[t]} == {}
+
+
+def test_a_changed_document_or_reader_is_read_again(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    raw = Path("raw")
+    _corpus(raw, list(REPORTS))
+    build(raw, Path("s.duckdb"))
+    # the 2018 report corrected: its bytes change, the SIIM94 findings are redone (no more restatement)
+    text = (raw / "siim94_2018.txt").read_text(encoding="utf-8").replace("Santé\t150", "Santé\t192")
+    (raw / "siim94_2018.txt").write_text(text.replace("Total\t568", "Total\t610"), encoding="utf-8")
+    capsys.readouterr()
+    build(raw, Path("s.duckdb"))
+    assert "dont 3 repris" in capsys.readouterr().out
+    build(raw, Path("ref.duckdb"), incremental=False)
+    assert _tables(Path("s.duckdb")) == _tables(Path("ref.duckdb"))
+    assert not [r for r in _tables(Path("s.duckdb"))["findings"] if "vintage.restated" in r and "'warning'" in r]
+
+    monkeypatch.setattr(flow, "reader_version", lambda: "autre-lecteur")
+    capsys.readouterr()
+    build(raw, Path("s.duckdb"))
+    assert "repris" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("total,every", [(400, 40), (39, 0)])
+def test_progress_of_a_long_corpus(total, every):
+    said: list[str] = []
+    progress = flow.Progress(total, said.append)
+    for _ in range(total):
+        progress.tick()
+    assert len(said) == (total // every if every else 0)
+    if said:
+        assert said[0].startswith(f"  lecture : {every}/{total} documents (10 %), ") and said[0].endswith(" s")
+        assert said[-1].startswith(f"  lecture : {total}/{total} documents (100 %)")
+
+
+def test_seconds_in_french():
+    assert flow.seconds_fr(8.24) == "8,2 s" and flow.seconds_fr(1234.56) == "1 234,6 s"
+
+
+def test_findings_in_batches_equal_findings_of_the_whole_store(tmp_path, monkeypatch):
+    """Memory bounded by a batch of reports: batches of one report give the findings of the whole
+    store, cross-report ones included (the restated 2017 figure)."""
+    from pipelines.validate import findings, findings_in_batches
+
+    monkeypatch.chdir(tmp_path)
+    _corpus(Path("raw"), list(REPORTS))
+    build(Path("raw"), Path("s.duckdb"), validate=False)
+    con = duckdb.connect("s.duckdb", read_only=True)
+    try:
+        whole = findings(con).to_dict("records")
+        for ids in (None, ["siim94_2018", "sii_2019"]):
+            batched = findings_in_batches(con, ids, batch=1).to_dict("records")
+            expected = [f for f in whole if ids is None or f["document_id"] in ids]
+            assert sorted(map(repr, batched)) == sorted(map(repr, expected))
+    finally:
+        con.close()
+    assert any(f["rule"] == "vintage.restated" and f["severity"] == "warning" for f in whole)

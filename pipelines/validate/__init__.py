@@ -196,7 +196,7 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     if found.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     docs = con.execute("SELECT document_id, path, org, report_year FROM documents").df()
-    tables = con.execute("SELECT table_id, caption, section, family FROM tables").df()
+    tables = con.execute("SELECT table_id, caption, section, family AS table_family FROM tables").df()
     sections = con.execute("SELECT document_id, number, title, line FROM sections ORDER BY document_id, line").df()
     out = found.merge(docs, on="document_id", how="left").merge(tables, on="table_id", how="left")
     pairs = out[["document_id", "line"]].drop_duplicates()
@@ -211,6 +211,7 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     out["section"] = [
         s if isinstance(s, str) and s else _section_at(sections, d, ln)
         for s, d, ln in zip(out["section"], out["document_id"], out["line"], strict=False)]
+    out["family"] = out["family"].where(out["family"].notna(), out["table_family"])  # the check's, else the table's
     out["table"] = out["caption"].where(out["caption"].notna(), out["table_id"])
     out["document"] = out["path"]
     for col in FINDING_COLUMNS:

@@ -65,14 +65,16 @@ class Store:
         tables = [t for t in self.tables if t["document_id"] in keep]
         return Store({k: v for k, v in self.documents.items() if k in keep}, tables,
                      {t["table_id"]: self.cells[t["table_id"]] for t in tables if t["table_id"] in self.cells},
-                     [n for n in self.narratifs if n["document_id"] in keep])
+                     [n for n in self.narratifs if n["document_id"] in keep],
+                     {t["table_id"]: self.budget[t["table_id"]] for t in tables if t["table_id"] in self.budget})
 
     def plus(self, other: Store) -> Store:
         """Both stores' documents, in the order `load` gives (a session's vintages and a draft)."""
         return Store({**self.documents, **other.documents},
                      sorted(self.tables + other.tables, key=lambda t: (t["document_id"], t["line_start"], t["table_id"])),
                      {**self.cells, **other.cells},
-                     sorted(self.narratifs + other.narratifs, key=lambda n: (n["document_id"], n["line"])))
+                     sorted(self.narratifs + other.narratifs, key=lambda n: (n["document_id"], n["line"])),
+                     {**self.budget, **other.budget})
 
 
 def _records(con, query: str) -> list[dict]:

@@ -134,7 +134,7 @@ def _framed_text(i: int, cells: list[_Cell], n_cols: int) -> bool:
 
 def _row(i: int, own: list[_Cell], xs: list[float]) -> list[list[str]]:
     width = len(xs) - 1
-    lines = _lines([w for c in own if c.single_row for w in c.words])
+    lines = printed_lines([w for c in own if c.single_row for w in c.words])
     values = [ln for ln in lines if _is_value_line(ln, own)]
     if len(values) >= 2:
         return _band(own, lines, values, xs, width)
@@ -142,7 +142,7 @@ def _row(i: int, own: list[_Cell], xs: list[float]) -> list[list[str]]:
         return _group_header(own, xs, width)
     out = [""] * width
     for c in own:
-        _put(out, c, _lines(c.words), xs)
+        _put(out, c, printed_lines(c.words), xs)
     return [out]
 
 
@@ -167,12 +167,12 @@ def _band(own: list[_Cell], lines: list[list[dict]], values: list[list[dict]], x
     by_word = {id(w): owner[n] for n, ln in enumerate(lines) for w in ln}
     for c in own:
         if not c.single_row:  # a cell merged over the rows of the band: its text in the first
-            _put(rows[0], c, _lines(c.words), xs)
+            _put(rows[0], c, printed_lines(c.words), xs)
             continue
         for k in range(len(values)):
             mine = [w for w in c.words if by_word.get(id(w)) == k]
             if mine:
-                _put(rows[k], c, _lines(mine), xs)
+                _put(rows[k], c, printed_lines(mine), xs)
     return rows
 
 
@@ -180,7 +180,7 @@ def _group_header(own: list[_Cell], xs: list[float], width: int) -> list[list[st
     """Two header rows: group labels (and cells spanning both lines) above, column labels below."""
     top, bottom = [""] * width, [""] * width
     for c in own:
-        lines = _lines(c.words)
+        lines = printed_lines(c.words)
         if _grouped(c, xs):
             n = _first_fitting(lines, xs)
             top[c.col0] = _join([w for ln in lines[:n] for w in ln])
@@ -211,7 +211,7 @@ def _grouped(cell: _Cell, xs: list[float]) -> bool:
     """A cell across columns with a label over them, then one label per column."""
     if cell.col1 - cell.col0 < 2:
         return False
-    lines = _lines(cell.words)
+    lines = printed_lines(cell.words)
     n = _first_fitting(lines, xs)
     return 0 < n < len(lines) and all(_fits(ln, xs) for ln in lines[n:])
 
@@ -253,7 +253,7 @@ def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
 
 # --- words -> printed lines and runs ----------------------------------------------------------------
 
-def _lines(words: list[dict]) -> list[list[dict]]:
+def printed_lines(words: list[dict]) -> list[list[dict]]:
     """Words -> printed lines, top to bottom: a word is on a line when its top is within half its height."""
     lines: list[list[dict]] = []
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):

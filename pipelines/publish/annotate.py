@@ -35,6 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.errors import BilansError
+from pipelines.extract.pdfgrid import printed_lines
 from pipelines.publish.authors import RULES_FR, SEVERITY_FR, _needles
 from pipelines.terminal import strip_controls
 
@@ -375,10 +376,10 @@ def _pdf_boxes(origin: dict, f: dict) -> list[tuple[float, float, float, float]]
     words = [dict(zip(("text", "x0", "top", "x1", "bottom"), w, strict=True)) for w in origin.get("words") or []]
     if not words:
         return None
-    lines = _printed_lines(words)
+    lines = printed_lines(words)
     ordered = [w for ln in lines for w in ln]
     chosen = _figure_words(ordered, lines, f) or _figure_words(_by_column(words), lines, f) or ordered
-    return [_union(ln) for ln in _printed_lines(chosen)]
+    return [_union(ln) for ln in printed_lines(chosen)]
 
 
 def _by_column(words: list[dict]) -> list[dict]:
@@ -393,17 +394,7 @@ def _by_column(words: list[dict]) -> list[dict]:
             columns.append([w["x0"], w["x1"]])
     def column(w: dict) -> int:
         return next(k for k, (x0, x1) in enumerate(columns) if x0 <= w["x0"] <= x1)
-    return [w for k in range(len(columns)) for ln in _printed_lines([w for w in words if column(w) == k]) for w in ln]
-
-
-def _printed_lines(words: list[dict]) -> list[list[dict]]:
-    lines: list[list[dict]] = []
-    for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
-        if lines and abs(w["top"] - lines[-1][0]["top"]) <= 0.5 * max(w["bottom"] - w["top"], 1.0):
-            lines[-1].append(w)
-        else:
-            lines.append([w])
-    return [sorted(ln, key=lambda w: w["x0"]) for ln in lines]
+    return [w for k in range(len(columns)) for ln in printed_lines([w for w in words if column(w) == k]) for w in ln]
 
 
 def _figure_words(words: list[dict], lines: list[list[dict]], f: dict) -> list[dict] | None:

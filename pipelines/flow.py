@@ -148,14 +148,14 @@ def read_one(source: Source, keep_going: bool = True) -> Read:
     doc.title = source.title or doc.title
     doc.path = source.shown or str(source.path)
     refs = load()
-    known = set(refs.unknown)
+    refs.unknown.clear()  # the referentiels are cached per process: this document's labels only
     curated, unmapped = curate_document(doc, refs)
     rows = document_records(doc)  # after curation, which gives each table its family
     rows["documents"][0]["reader_version"] = reader_version()
     for family, family_rows in curated.items():
         rows.setdefault(family, []).extend(family_rows)
     return Read(source, doc.document_id, doc.org, doc.report_year, rows, len(doc.tables),
-                [(t.table_id, t.caption) for t in unmapped], sorted(refs.unknown - known),
+                [(t.table_id, t.caption) for t in unmapped], sorted(refs.unknown),
                 blank=not any(line.strip() for line in doc.lines))
 
 

@@ -129,7 +129,8 @@ def warn_missing(missing: str | None) -> None:
 
 # The checks that compare a report with the other reports of its organisme (see validate/vintages.py
 # and validate/series.py): what a check without a store cannot do.
-CROSS_REPORT_RULES = ("vintage.restated", "vintage.stale", "header.year (en-tête décalé d'un an)", "series.break")
+CROSS_REPORT_RULES = ("vintage.restated", "vintage.stale", "header.year (en-tête décalé d'un an)",
+                      "text.year (chiffre du texte redonné par un autre rapport)", "series.break")
 
 
 def not_made(missing: str) -> str:

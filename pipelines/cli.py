@@ -50,6 +50,9 @@ def _check(args: argparse.Namespace) -> int:
         _cache_beside(str(db))
         args.db = str(db)
     if args.since or args.watch or args.html:
+        if args.annotate:
+            raise BilansError("--annotate se donne sans --since ni --watch : annoter un brouillon, c'est un contrôle "
+                              "simple (bilans check BROUILLON --annotate SORTIE)")
         return _authors_loop(args, db)
     return check([Path(f) for f in args.files], org=args.org, year=args.year, as_json=args.json, db_path=db,
                  annotate=Path(args.annotate) if args.annotate else None, include_info=args.all)

@@ -114,6 +114,8 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
     if len(files) != 1:
         raise BilansError("--since compare un seul rapport à sa version précédente "
                           f"({len(files)} fichiers donnés)")
+    if html_out is not None and (Path(html_out).is_dir() or not Path(html_out).parent.is_dir()):
+        raise BilansError(f"--html {html_out} : donnez le chemin d'une page dans un dossier existant")
     session = Session(db_path)
     try:
         new, _ = findings_for(files, org, year, db_path, session)
@@ -159,6 +161,8 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
 
     out = out or sys.stdout
     for f in files:
+        if Path(f).is_dir():
+            raise UnusableInput(f"{f} : c'est un dossier, pas un fichier")
         if not Path(f).is_file():
             raise UnusableInput(f"fichier introuvable : {f}")
     targets = {str(Path(f).resolve()) for f in files}

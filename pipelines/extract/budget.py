@@ -75,10 +75,11 @@ def read_regular(path: Path) -> bytes:
         raise UnusableInput(f"{path} : c'est un dossier, pas un fichier") from None
     except OSError as exc:
         raise UnusableInput(f"{path} : illisible ({exc.strerror})") from None
+    info = os.fstat(fd)
+    if stat.S_ISDIR(info.st_mode):  # before fdopen, which refuses a folder with an English message
+        os.close(fd)
+        raise UnusableInput(f"{path} : c'est un dossier, pas un fichier")
     with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UnusableInput(f"{path} : c'est un dossier, pas un fichier")
         if not stat.S_ISREG(info.st_mode):
             raise UnusableInput(f"{path} : pas un fichier ordinaire (tube, périphérique ou socket), refusé")
         cap = LIMITS.fichier_mo * MB

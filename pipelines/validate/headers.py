@@ -24,8 +24,12 @@ def header_checks(store) -> list[dict]:
         report_year = store.report_year(table["document_id"])
         caption = (table["caption"] or "") + " " + " ".join(h or "" for h in table["headers"])
         years = []
+        first_row: dict[int, tuple[int, str]] = {}  # col -> (row, text) of its first header cell
         for c in cells:
             text = clean(c["text"] or "")
+            row, text0 = first_row.setdefault(c["col"], (c["row"], text))
+            if row != c["row"] and text0 == text:
+                continue  # the header printed again (a table continued on the next page): one header
             base = dict(document_id=table["document_id"], line=int(c["line"]), table_id=table_id)
             if _PLACEHOLDER.match(text):
                 out.append(check_row(

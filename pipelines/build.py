@@ -17,10 +17,10 @@ from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
-from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say, seconds_fr
+from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store
-from pipelines.terminal import safe
+from pipelines.terminal import duree, safe
 from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
@@ -275,7 +275,7 @@ def _refusals(refusals: list[dict]) -> None:
 def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: float) -> None:
     reused = f" dont {outcome.reused} repris du magasin précédent" if outcome.reused else ""
     print(f"Magasin écrit : {db_path} ({len(outcome.documents)} documents{reused}, {counts.pop('tables')} tableaux, "
-          f"{outcome.n_findings} constats, {seconds_fr(seconds)})")
+          f"{outcome.n_findings} constats, {duree(seconds)})")
     for family, n in counts.items():
         if n:
             print(f"  {family:<14} {n:>6} lignes")

@@ -30,8 +30,8 @@ import pandas as pd
 
 from pipelines.errors import UnusableInput
 from pipelines.extract import extract_document
-from pipelines.extract.numbers import format_fr
 from pipelines.extract.records import document_records
+from pipelines.terminal import duree
 
 ROOT = Path(__file__).resolve().parents[1]
 # What decides the rows a document gives: its readers, its curation, the referentiels and the
@@ -216,12 +216,7 @@ class Progress:
         if self.step and (self.done % self.step == 0 or self.done == self.total):
             elapsed = time.perf_counter() - self.started
             self.echo(f"  lecture : {self.done}/{self.total} documents ({100 * self.done // self.total} %), "
-                      f"{seconds_fr(elapsed)}")
-
-
-def seconds_fr(seconds: float) -> str:
-    """« 8,2 s »."""
-    return f"{format_fr(seconds, 1)} s"
+                      f"{duree(elapsed)}")
 
 
 # ---------------------------------------------------------------- reuse of the previous store

@@ -263,7 +263,11 @@ def test_progress_of_a_long_corpus(total, every):
 
 
 def test_seconds_in_french():
-    assert flow.seconds_fr(8.24) == "8,2 s" and flow.seconds_fr(1234.56) == "1 234,6 s"
+    """bilans build says its durations with the command line's one formatter (terminal.duree)."""
+    from pipelines.terminal import duree
+
+    assert flow.duree is duree
+    assert duree(8.24) == "8,2 s" and duree(1234.56) == "1\u202f234,6 s"
 
 
 def test_findings_in_batches_equal_findings_of_the_whole_store(tmp_path, monkeypatch):

@@ -264,18 +264,21 @@ def _copy_previous(con, ids: list[str], sources: dict[str, Source]) -> None:
         con.unregister("_reused")
 
 
-def _copy_findings(con, ids: list[str]) -> int:
-    """Findings of unchanged documents of unchanged organismes, quoting the path of today."""
+def _copy_findings(con, ids: list[str], scope: str | None = None) -> int:
+    """Findings of unchanged documents made by the same checks (those of `scope` only, when given),
+    quoting the path of today. Returns how many were copied."""
     if not ids:
         return 0
     con.register("_kept", pd.DataFrame({"document_id": ids}))
     try:
+        only = "" if scope is None else " AND scope = ?"
+        params = [] if scope is None else [scope]
+        before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
         con.execute("INSERT INTO findings BY NAME SELECT * FROM previous.findings "
-                    "WHERE document_id IN (SELECT document_id FROM _kept)")
+                    f"WHERE document_id IN (SELECT document_id FROM _kept){only}", params)
         con.execute("UPDATE findings f SET document = d.path FROM documents d "
                     "WHERE f.document_id = d.document_id AND f.document_id IN (SELECT document_id FROM _kept)")
-        return con.execute("SELECT count(*) FROM findings WHERE document_id IN "
-                           "(SELECT document_id FROM _kept)").fetchall()[0][0]
+        return con.execute("SELECT count(*) FROM findings").fetchall()[0][0] - before
     finally:
         con.unregister("_kept")
 
@@ -361,26 +364,39 @@ def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read, ech
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
               gx_dir: Path | None = None) -> None:
-    """Findings of the documents read, and of every document of an organisme that changed (a new,
-    changed or removed report of it); the others keep the findings of the previous store when
-    they were made by the same checks."""
+    """Findings of the documents read (every rule), and the cross-report findings of the unchanged
+    documents of an organisme that changed (a report of it new, changed, moved or removed); the
+    unchanged documents keep the findings of the previous store made by the same checks: all of them
+    when their organisme did not change, those of one report (SCOPE_REPORT) otherwise."""
+    from pipelines.validate import SCOPE_REPORT
     from pipelines.validate import findings_in_batches as findings
     from pipelines.validate import write_findings as write
 
-    present = {d["document_id"] for d in outcome.documents}
-    changed = ({d["org"] for d in outcome.documents if not d["reused"]}
-               | {fp[2] for i, fp in known.items() if i not in present})
-    version = checks_version()
-    kept = [d["document_id"] for d in outcome.documents
-            if d["reused"] and d["org"] not in changed and known[d["document_id"]][4] == version]
-    scope = [d["document_id"] for d in outcome.documents if d["document_id"] not in set(kept)]
-    found = findings(con, document_ids=scope, gx_dir=gx_dir) if scope else None
+    kept, own, scope = _validation_scope(outcome, known, checks_version())
+    found = findings(con, document_ids=scope, cross_only=own, gx_dir=gx_dir) if scope or own else None
     outcome.findings = found
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)
         return
-    outcome.n_findings = (write(con, found) if found is not None else 0) + _copy_findings(con, kept)
-    con.execute("UPDATE documents SET checks_version = ?", [version])
+    outcome.n_findings = ((write(con, found) if found is not None else 0) + _copy_findings(con, kept)
+                          + _copy_findings(con, own, SCOPE_REPORT))
+    con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
+
+
+def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -> tuple[list, list, list]:
+    """(documents whose findings are all kept, documents whose single-report findings are kept and
+    cross-report ones redone, documents checked by every rule), in source order. A document is
+    unchanged when it was reused (same bytes, reader, organisme and year) and its findings were made
+    by the checks of `version`; an organisme changed when one of its reports was read again (under
+    its organisme of today or of the previous store) or left the store."""
+    reused = {d["document_id"] for d in outcome.documents if d["reused"]}
+    changed = {d["org"] for d in outcome.documents if not d["reused"]}
+    changed |= {fp[2] for i, fp in known.items() if i not in reused}  # removed, or read again
+    same = [d for d in outcome.documents if d["reused"] and known[d["document_id"]][4] == version]
+    kept = [d["document_id"] for d in same if d["org"] not in changed]
+    own = [d["document_id"] for d in same if d["org"] in changed]
+    done = set(kept) | set(own)
+    return kept, own, [d["document_id"] for d in outcome.documents if d["document_id"] not in done]
 
 
 def _sql_string(text: str) -> str:

@@ -32,6 +32,52 @@ def dated_figures(store, tc: list[dict]) -> list[dict]:
     return dated
 
 
+def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
+    """dated_figures(load(con, document_ids), table_figures(…)) read from DuckDB: the value cells
+    under a year header, and only them, without loading the reports. Same rows in the same order
+    (reports, their tables, cells by row and column, a composite cell's first figure first), with the
+    keys the cross-report checks read: document_id, table_id, row, col, line, value, unit ('' when
+    none), year, kind, text, row_label, label, org, report_year."""
+    from pipelines.extract.numbers import year_in_header
+    from pipelines.validate.frames import VALUE_ROLES
+
+    con.register("_dated_ids", pd.DataFrame({"document_id": pd.Series(document_ids, dtype=object)}))
+    roles = ", ".join(f"'{r}'" for r in VALUE_ROLES)
+    value_cells = f"""
+        SELECT t.document_id, t.line_start, t.table_id, c.row, c.col, c.line, c.header, c.row_label,
+               c.row_kind, c.text, c.value, c.unit, c.value2, c.unit2
+        FROM cells c JOIN tables t USING (table_id)
+        WHERE t.document_id IN (SELECT document_id FROM _dated_ids) AND c.role IN ({roles})"""
+    try:
+        headers = [h for (h,) in con.execute(f"SELECT DISTINCT header FROM ({value_cells}) WHERE header <> ''").fetchall()]
+        years = [(h, ref.year) for h in headers if (ref := year_in_header(h)) is not None and ref.year is not None]
+        con.register("_dated_years", pd.DataFrame(years, columns=["header", "year"]).astype({"header": object}))
+        cur = con.execute(f"""
+            WITH v AS (SELECT v.*, y.year FROM ({value_cells}) v JOIN _dated_years y USING (header))
+            SELECT v.document_id, v.table_id, v.row, v.col, v.line, v.value, coalesce(v.unit, '') AS unit,
+                   v.year, v.row_kind AS kind, v.text, coalesce(v.row_label, '') AS row_label, d.org, d.report_year
+            FROM (SELECT *, 0 AS k FROM v WHERE value IS NOT NULL
+                  UNION ALL SELECT * REPLACE (value2 AS value, unit2 AS unit), 1 AS k FROM v WHERE value2 IS NOT NULL) v
+            JOIN documents d USING (document_id)
+            ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""")
+        names = [d[0] for d in cur.description]
+        labels: dict[str, str] = {}
+        out = []
+        while rows := cur.fetchmany(10000):
+            for row in rows:
+                c = dict(zip(names, row, strict=True))
+                label = labels.get(c["row_label"])
+                if label is None:
+                    label = labels[c["row_label"]] = _norm(c["row_label"])
+                if label:
+                    c["label"] = label
+                    out.append(c)
+        return out
+    finally:
+        con.unregister("_dated_ids")
+        con.unregister("_dated_years")
+
+
 def shifted_header_checks(store, shifts: list[tuple]) -> list[dict]:
     """A year column whose figures are, row for row, those of the next (or previous) year in an
     earlier report, while they differ from that report's figures for its own year: the header

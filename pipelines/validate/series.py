@@ -52,7 +52,8 @@ def _groups(con, orgs: list | None = None, batch: int = 5000) -> Iterator[dict[i
                                                                               None in orgs]
     cur = con.execute(f"""
         SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL{only}
-        ORDER BY org, famille, perimetre, mesure, report_year, line""", params)
+        ORDER BY org, famille, perimetre, mesure, report_year, document_id, line  -- one order for two reports of a year
+        """, params)
     names = [c[0] for c in cur.description]
     key, group = None, defaultdict(list)
     while rows := cur.fetchmany(batch):

@@ -15,6 +15,7 @@ import pandas as pd
 
 from pipelines.extract.numbers import clean, decimals_of, plain
 from pipelines.validate.frames import check_row, fr, items_give
+from pipelines.validate.points import earlier
 
 
 def _norm(text: str) -> str:
@@ -129,8 +130,9 @@ def _table_pairs(dated: list[dict], meta: dict[str, tuple]) -> list[tuple[str, s
         tables_of.setdefault((c["org"], c["label"]), set()).add(c["table_id"])
     shared: dict[tuple[str, str], set[str]] = {}
     for (_org, label), tables in tables_of.items():
-        for b in tables:
-            for a in tables:
+        ordered = sorted(tables)  # one order in every process (a set of str has none)
+        for b in ordered:
+            for a in ordered:
                 rb, ra = meta[b][1], meta[a][1]
                 if ra is not None and rb is not None and ra < rb:
                     shared.setdefault((b, a), set()).add(label)
@@ -404,7 +406,7 @@ def curated_shifts(con, figures: str, document_ids: list[str] | None = None) -> 
         SELECT b.*, {shift} AS shift, a.document_id AS a_document_id, a.report_year AS a_report_year,
                a.line AS a_line, {_EQUAL} AS egal, {_UNITS.format(a='a', b='b')} AS comparable
         FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
-             AND b.report_year > a.report_year
+             AND {earlier('a', 'b')}
         WHERE {_wanted(document_ids, 'b')}""" for shift in (0, 1, -1))
     rows = _rows(con, f"""
         SELECT document_id, table_id, exercice AS year, shift, count(*) AS n, count(*) FILTER (WHERE egal) AS equal,
@@ -448,7 +450,7 @@ def curated_restated_checks(con, figures: str, document_ids: list[str] | None = 
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
                    a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
             FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice
-                 AND b.report_year > a.report_year
+                 AND {earlier('a', 'b')}
             WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')})
         SELECT p.*, i.s AS items_s, i.n AS items_n,
                count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal

@@ -264,6 +264,21 @@ def _copy_previous(con, ids: list[str], sources: dict[str, Source]) -> None:
         con.unregister("_reused")
 
 
+def _stored_unmapped(con, ids: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """document_id -> (table_id, caption) of its tables of no family, for the documents `ids` copied
+    from the previous store (what their reading said when they were read)."""
+    con.register("_reused", pd.DataFrame({"document_id": ids}))
+    try:
+        rows = con.execute("SELECT document_id, table_id, caption FROM tables WHERE family IS NULL AND document_id "
+                           "IN (SELECT document_id FROM _reused) ORDER BY line_start, table_id").fetchall()
+    finally:
+        con.unregister("_reused")
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for document_id, table_id, caption in rows:
+        out.setdefault(document_id, []).append((table_id, caption))
+    return out
+
+
 def _copy_findings(con, ids: list[str], scope: str | None = None) -> int:
     """Findings of unchanged documents made by the same checks (those of `scope` only, when given),
     quoting the path of today. Returns how many were copied."""
@@ -321,7 +336,10 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         by_id = {s.document_id: s for s in reused}
         if reused:
             _copy_previous(con, list(by_id), by_id)
-        _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
+        unmapped = _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
+        unmapped.update(_stored_unmapped(con, list(by_id)) if reused else {})
+        outcome.unmapped = [t for s in sources for t in unmapped.pop(s.document_id, [])]
+        outcome.unmapped += [t for tables in unmapped.values() for t in tables]  # a document whose reading gave another id
         for s in reused:
             org, year = known[s.document_id][2:4]
             outcome.documents.append({"document_id": s.document_id, "org": org, "report_year": year,
@@ -339,7 +357,10 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
     return outcome
 
 
-def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read, echo) -> None:
+def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,
+               echo) -> dict[str, list[tuple[str, str | None]]]:
+    """Read `sources` into `con` and `outcome`; returns document_id -> its tables of no family."""
+    unmapped: dict[str, list[tuple[str, str | None]]] = {}
     progress = Progress(len(sources), echo)
     batch: list[Read] = []
     for read in read_all(sources, workers, keep_going):
@@ -354,12 +375,13 @@ def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read, ech
         outcome.documents.append({"document_id": read.document_id, "org": read.org,
                                   "report_year": read.report_year, "path": read.source.shown or str(read.source.path),
                                   "n_tables": read.n_tables, "reused": False})
-        outcome.unmapped += read.unmapped
+        unmapped.setdefault(read.document_id, []).extend(read.unmapped)
         outcome.unknown += read.unknown
         batch.append(read)
         if len(batch) >= BATCH:
             flush(con, batch)
     flush(con, batch)
+    return unmapped
 
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,

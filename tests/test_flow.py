@@ -352,8 +352,11 @@ def test_a_report_added_before_a_reused_one_gives_the_findings_of_a_full_build(t
     checked = _checked_alone(monkeypatch)
     capsys.readouterr()
     build(Path("inc"), Path("inc.duckdb"))
-    assert "4 documents dont 3 repris du magasin précédent" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "4 documents dont 3 repris du magasin précédent" in said
     assert checked == ["sii_2020"]  # the reused reports' own findings were copied, not redone
+    # the tables of no family of a reused report are still said, in the manifest's order
+    assert "2 tableaux non rattachés à une famille :\n    sii_2020@4 « Sommaire »\n    sii_2021@4 « Sommaire »" in said
 
     _sii(Path("full"), [2020, 2021])
     build(Path("full"), Path("full.duckdb"), incremental=False)

@@ -68,7 +68,7 @@ def points_sql() -> str:
 _RANG_SPAN = 1_000_000  # more than the reports of a store
 
 
-def earlier(a: str, b: str) -> str:
+def earlier_report(a: str, b: str) -> str:
     """SQL condition: the report of figure `a` is of an earlier year than that of `b`. With it as the
     inequality of an ASOF JOIN on figures_sql(), `a` is the figure of the latest earlier report, the
     last by document_id when several reports share that year."""
@@ -77,7 +77,7 @@ def earlier(a: str, b: str) -> str:
 
 def figures_sql() -> str:
     """One figure per report and series key (same family, key columns, measure and exercice): the
-    report's value with its first line, and its report's `rang` (see `earlier`). A key printed with
+    report's value with its first line, and its report's `rang` (see `earlier_report`). A key printed with
     two different values in one report is ambiguous and left out (the cross-table rules of that
     report speak of it)."""
     return f"""

@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipelines.extract.numbers import clean, decimals_of, plain
 from pipelines.validate.frames import check_row, fr, items_give
-from pipelines.validate.points import earlier
+from pipelines.validate.points import earlier_report
 
 
 def _norm(text: str) -> str:
@@ -406,7 +406,7 @@ def curated_shifts(con, figures: str, document_ids: list[str] | None = None) -> 
         SELECT b.*, {shift} AS shift, a.document_id AS a_document_id, a.report_year AS a_report_year,
                a.line AS a_line, {_EQUAL} AS egal, {_UNITS.format(a='a', b='b')} AS comparable
         FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
-             AND {earlier('a', 'b')}
+             AND {earlier_report('a', 'b')}
         WHERE {_wanted(document_ids, 'b')}""" for shift in (0, 1, -1))
     rows = _rows(con, f"""
         SELECT document_id, table_id, exercice AS year, shift, count(*) AS n, count(*) FILTER (WHERE egal) AS equal,
@@ -450,7 +450,7 @@ def curated_restated_checks(con, figures: str, document_ids: list[str] | None = 
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
                    a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
             FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice
-                 AND {earlier('a', 'b')}
+                 AND {earlier_report('a', 'b')}
             WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')})
         SELECT p.*, i.s AS items_s, i.n AS items_n,
                count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal

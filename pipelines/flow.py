@@ -9,15 +9,18 @@ Memory stays flat with the corpus: a document is extracted and curated by a work
 process for a few), travels back as rows, and is written in batches of `BATCH` documents;
 nothing holds the whole corpus in Python. With `previous` (the store being replaced), a
 document whose bytes, reader version, organisme and year are unchanged is not read again: its
-rows are copied from there, and its findings too unless its organisme changed (cross-report
-checks compare the reports of one organisme).
+rows are copied from there, and so are its findings made by the same checks — all of them when
+its organisme did not change, else those of the rules that read it alone (findings.scope
+« rapport »), while those comparing it with the other reports of its organisme are redone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -314,9 +317,10 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
       reports of the drafts' organismes there).
     - previous: a store whose unchanged documents are copied rather than read again; the
       documents of `con` and the refusals are written, not `documents_refuses` (the caller's).
-    - validate: findings for the documents of this run (and, when some organisme changed, for
-      every document of that organisme in `con`); with write_findings they go to `findings`,
-      together with the kept findings of the documents whose organisme did not change.
+    - validate: findings of every rule for the documents read by this run, and of the cross-report
+      rules for the other documents of an organisme that changed; with write_findings they go to
+      `findings`, together with the kept findings of the unchanged documents (all of them when
+      their organisme did not change, their single-report ones otherwise).
     - echo: where the progress of a long corpus is said (None: silent).
     - gx_dir: where GE's results and Data Docs of the checks made by this run are written
       (stored_results.gx_dir of the store); None: not written.
@@ -334,6 +338,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         reused = [s for s in sources if s.document_id in kept]
         fresh = [s for s in sources if s.document_id not in kept]
         by_id = {s.document_id: s for s in reused}
+        if validate and len(fresh) < PARALLEL_FROM:
+            _import_checks_meanwhile()
         if reused:
             _copy_previous(con, list(by_id), by_id)
         unmapped = _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
@@ -355,6 +361,17 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         if previous is not None:
             con.execute("DETACH previous")
     return outcome
+
+
+def _import_checks_meanwhile() -> None:
+    """Import the checks (Great Expectations: about 5 s) in a thread while the documents are copied
+    and read: DuckDB releases the GIL, so an incremental build waits for the longer of the two, not
+    for their sum. Not beside worker processes (a fork during an import would inherit its locks)."""
+    def target() -> None:
+        with contextlib.suppress(Exception):  # the checks' own import says what went wrong
+            import pipelines.validate.suites  # noqa: F401
+
+    threading.Thread(target=target, name="import-ge", daemon=True).start()
 
 
 def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,

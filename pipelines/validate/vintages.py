@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from contextlib import nullcontext
+from functools import lru_cache
 
 import pandas as pd
 
@@ -18,7 +19,9 @@ from pipelines.validate.frames import check_row, fr, items_give
 from pipelines.validate.points import earlier_report
 
 
+@lru_cache(maxsize=1 << 16)
 def _norm(text: str) -> str:
+    """A label compared across reports (cached: every report of an organisme repeats its labels)."""
     return plain(text)
 
 
@@ -62,15 +65,11 @@ def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
             JOIN documents d USING (document_id)
             ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""")
         names = [d[0] for d in cur.description]
-        labels: dict[str, str] = {}
         out = []
         while rows := cur.fetchmany(10000):
             for row in rows:
                 c = dict(zip(names, row, strict=True))
-                label = labels.get(c["row_label"])
-                if label is None:
-                    label = labels[c["row_label"]] = _norm(c["row_label"])
-                if label:
+                if label := _norm(c["row_label"]):
                     c["label"] = label
                     out.append(c)
         return out
@@ -128,15 +127,15 @@ def _table_pairs(dated: list[dict], meta: dict[str, tuple]) -> list[tuple[str, s
     tables_of: dict[tuple, set[str]] = {}
     for c in dated:
         tables_of.setdefault((c["org"], c["label"]), set()).add(c["table_id"])
-    shared: dict[tuple[str, str], set[str]] = {}
-    for (_org, label), tables in tables_of.items():
-        ordered = sorted(tables)  # one order in every process (a set of str has none)
-        for b in ordered:
-            for a in ordered:
-                rb, ra = meta[b][1], meta[a][1]
-                if ra is not None and rb is not None and ra < rb:
-                    shared.setdefault((b, a), set()).add(label)
-    return [pair for pair, labels in shared.items() if len(labels) >= 3]
+    shared: dict[tuple[str, str], int] = {}  # labels shared (each (org, label) counts once)
+    for tables in tables_of.values():
+        # one order in every process (a set of str has none); reports of no year are compared with none
+        dated_tables = [(t, meta[t][1]) for t in sorted(tables) if meta[t][1] is not None]
+        for b, rb in dated_tables:
+            for a, ra in dated_tables:
+                if ra < rb:
+                    shared[(b, a)] = shared.get((b, a), 0) + 1
+    return [pair for pair, n in shared.items() if n >= 3]
 
 
 def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int] | None:
@@ -293,10 +292,14 @@ def narrative_checks(store) -> tuple[list[dict], list[dict]]:
     series = _narrative_series(store)
     years, restated = [], []
     for by_doc in series.values():
+        ry = {d: _ry(store, d) for d in by_doc}
+        latest_first = sorted(by_doc, key=lambda d: -ry[d])  # stable: reports of one year in store order
         for b_doc, b_years in by_doc.items():
-            earlier = sorted((d for d in by_doc if _ry(store, d) < _ry(store, b_doc)), key=lambda d: -_ry(store, d))
+            earlier = [d for d in latest_first if ry[d] < ry[b_doc]]
             for year, bs in b_years.items():
                 b = _single(bs)
+                if b is None:
+                    continue  # no figure, or two: nothing to compare
                 for a_doc in earlier:
                     row = _against(store, b, year, by_doc[a_doc])
                     if row is not None:

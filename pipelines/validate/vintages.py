@@ -259,7 +259,9 @@ def stale_checks(store) -> list[dict]:
         for prev_y, cur_y in zip(years, years[1:], strict=False):
             if cur_y - prev_y != 1:
                 continue
-            prev = g[g["report_year"] == prev_y]
+            # a figure of the year's report is quoted against the first earlier one equal to it: the others
+            # (several reports of a year) would only multiply the rows before they are dropped
+            prev = g[g["report_year"] == prev_y].drop_duplicates(["lab", "value"])
             cur = g[g["report_year"] == cur_y]
             merged = cur.merge(prev[["lab", "value", "unit", "line", "document_id"]], on=["lab", "value"],
                                suffixes=("", "_prev"))

@@ -239,10 +239,12 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     and the section around the line; read from DuckDB for the documents and tables found only."""
     if found.empty:
         return pd.DataFrame(columns=STORED_COLUMNS)
+    # an execute first: it closes a result an earlier check left half read, which `register` refuses
+    docs = con.execute("SELECT document_id, path, org, report_year FROM documents "
+                       "WHERE list_contains(?::VARCHAR[], document_id)",
+                       [found["document_id"].dropna().unique().tolist()]).df()
     con.register("_found", found[["document_id", "table_id", "line"]].drop_duplicates())
     try:
-        docs = con.execute("SELECT document_id, path, org, report_year FROM documents "
-                           "WHERE document_id IN (SELECT document_id FROM _found)").df()
         tables = con.execute("SELECT table_id, caption, section, family AS table_family FROM tables "
                              "WHERE table_id IN (SELECT table_id FROM _found)").df()
         src = con.execute("""

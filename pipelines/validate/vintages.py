@@ -45,15 +45,16 @@ def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
     from pipelines.extract.numbers import year_in_header
     from pipelines.validate.frames import VALUE_ROLES
 
-    con.register("_dated_ids", pd.DataFrame({"document_id": pd.Series(document_ids, dtype=object)}))
     roles = ", ".join(f"'{r}'" for r in VALUE_ROLES)
     value_cells = f"""
         SELECT t.document_id, t.line_start, t.table_id, c.row, c.col, c.line, c.header, c.row_label,
                c.row_kind, c.text, c.value, c.unit, c.value2, c.unit2
         FROM cells c JOIN tables t USING (table_id)
-        WHERE t.document_id IN (SELECT document_id FROM _dated_ids) AND c.role IN ({roles})"""
+        WHERE list_contains(?::VARCHAR[], t.document_id) AND c.role IN ({roles})"""
+    ids = list(document_ids)
     try:
-        headers = [h for (h,) in con.execute(f"SELECT DISTINCT header FROM ({value_cells}) WHERE header <> ''").fetchall()]
+        headers = [h for (h,) in con.execute(f"SELECT DISTINCT header FROM ({value_cells}) WHERE header <> ''",
+                                             [ids]).fetchall()]
         years = [(h, ref.year) for h in headers if (ref := year_in_header(h)) is not None and ref.year is not None]
         con.register("_dated_years", pd.DataFrame(years, columns=["header", "year"]).astype({"header": object}))
         cur = con.execute(f"""
@@ -63,7 +64,7 @@ def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
             FROM (SELECT *, 0 AS k FROM v WHERE value IS NOT NULL
                   UNION ALL SELECT * REPLACE (value2 AS value, unit2 AS unit), 1 AS k FROM v WHERE value2 IS NOT NULL) v
             JOIN documents d USING (document_id)
-            ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""")
+            ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""", [ids])
         names = [d[0] for d in cur.description]
         out = []
         while rows := cur.fetchmany(10000):
@@ -74,7 +75,6 @@ def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
                     out.append(c)
         return out
     finally:
-        con.unregister("_dated_ids")
         con.unregister("_dated_years")
 
 

@@ -103,9 +103,7 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
         by_table.setdefault(table_id, []).append(year)
     meta = {c["table_id"]: (c["org"], c["report_year"]) for c in dated}
     out, seen = [], set()
-    for b, a in _table_pairs(dated, meta):
-        if b in curated and a in curated:
-            continue
+    for b, a in _table_pairs(dated, meta, curated):
         for year in by_table[b]:
             if (b, year) in seen:
                 continue  # one finding per column, whichever earlier report showed the shift first
@@ -122,8 +120,9 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
     return out
 
 
-def _table_pairs(dated: list[dict], meta: dict[str, tuple]) -> list[tuple[str, str]]:
-    """(later table, earlier table) of one organisme sharing at least three row labels."""
+def _table_pairs(dated: list[dict], meta: dict[str, tuple], curated: frozenset[str]) -> list[tuple[str, str]]:
+    """(later table, earlier table) of one organisme sharing at least three row labels, but for the
+    pairs of two `curated` tables (curated_shifts compares those)."""
     tables_of: dict[tuple, set[str]] = {}
     for c in dated:
         tables_of.setdefault((c["org"], c["label"]), set()).add(c["table_id"])
@@ -131,8 +130,9 @@ def _table_pairs(dated: list[dict], meta: dict[str, tuple]) -> list[tuple[str, s
     for tables in tables_of.values():
         # one order in every process (a set of str has none); reports of no year are compared with none
         dated_tables = [(t, meta[t][1]) for t in sorted(tables) if meta[t][1] is not None]
+        loose = [(t, r) for t, r in dated_tables if t not in curated]
         for b, rb in dated_tables:
-            for a, ra in dated_tables:
+            for a, ra in loose if b in curated else dated_tables:
                 if ra < rb:
                     shared[(b, a)] = shared.get((b, a), 0) + 1
     return [pair for pair, n in shared.items() if n >= 3]
@@ -165,13 +165,12 @@ def restated_checks(store, dated: list[dict], shifts: list[tuple], curated: froz
     for recs in keyed.values():
         if len({r["document_id"] for r in recs}) < 2:
             continue
-        for a in recs:
-            for b in recs:
+        loose = [r for r in recs if r["table_id"] not in curated]
+        for a in recs:  # a pair of two curated tables is the curated series' (never built here)
+            for b in loose if a["table_id"] in curated else recs:
                 if a["report_year"] < b["report_year"] and _units_match(a["unit"], b["unit"]):
                     pairs.setdefault((a["table_id"], b["table_id"]), []).append((a, b))
-    for (table_a, table_b), matches in pairs.items():
-        if table_a in curated and table_b in curated:
-            continue
+    for matches in pairs.values():
         if len(matches) < 3:  # two tables share a series only when they share several figures
             continue
         equal = [m for m in matches if _same(m[0], m[1])]

@@ -282,15 +282,15 @@ def _stored_unmapped(con, ids: list[str]) -> dict[str, list[tuple[str, str | Non
     return out
 
 
-def _copy_findings(con, ids: list[str], scope: str | None = None) -> int:
-    """Findings of unchanged documents made by the same checks (those of `scope` only, when given),
+def _copy_findings(con, ids: list[str], scopes: tuple[str, ...] | None = None) -> int:
+    """Findings of unchanged documents made by the same checks (those of `scopes` only, when given),
     quoting the path of today. Returns how many were copied."""
     if not ids:
         return 0
     con.register("_kept", pd.DataFrame({"document_id": ids}))
     try:
-        only = "" if scope is None else " AND scope = ?"
-        params = [] if scope is None else [scope]
+        only = "" if scopes is None else " AND list_contains(?, scope)"
+        params = [] if scopes is None else [list(scopes)]
         before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
         con.execute("INSERT INTO findings BY NAME SELECT * FROM previous.findings "
                     f"WHERE document_id IN (SELECT document_id FROM _kept){only}", params)
@@ -403,39 +403,54 @@ def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
               gx_dir: Path | None = None) -> None:
-    """Findings of the documents read (every rule), and the cross-report findings of the unchanged
-    documents of an organisme that changed (a report of it new, changed, moved or removed); the
-    unchanged documents keep the findings of the previous store made by the same checks: all of them
-    when their organisme did not change, those of one report (SCOPE_REPORT) otherwise."""
-    from pipelines.validate import SCOPE_REPORT
+    """Findings of the documents read (every rule); the unchanged documents keep the findings of
+    the previous store made by the same checks, except those a change in their organisme may reach
+    (see `_validation_scope`), which are redone."""
+    from pipelines.validate import SCOPE_CROSS, SCOPE_REPORT
     from pipelines.validate import findings_in_batches as findings
     from pipelines.validate import write_findings as write
 
-    kept, own, scope = _validation_scope(outcome, known, checks_version())
-    found = findings(con, document_ids=scope, cross_only=own, gx_dir=gx_dir) if scope or own else None
+    kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
+    found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier, gx_dir=gx_dir)
+             if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)
         return
     outcome.n_findings = ((write(con, found) if found is not None else 0) + _copy_findings(con, kept)
-                          + _copy_findings(con, own, SCOPE_REPORT))
+                          + _copy_findings(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
+                          + _copy_findings(con, own, (SCOPE_REPORT,)))
     con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
 
 
-def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -> tuple[list, list, list]:
-    """(documents whose findings are all kept, documents whose single-report findings are kept and
-    cross-report ones redone, documents checked by every rule), in source order. A document is
-    unchanged when it was reused (same bytes, reader, organisme and year) and its findings were made
-    by the checks of `version`; an organisme changed when one of its reports was read again (under
-    its organisme of today or of the previous store) or left the store."""
+def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -> tuple[list, list, list, list]:
+    """Which findings are kept, in source order: (documents whose findings are all kept; documents
+    whose SCOPE_ORG findings only are redone; documents whose SCOPE_CROSS and SCOPE_ORG findings are
+    redone; documents checked by every rule).
+
+    A document is unchanged when it was reused (same bytes, reader, organisme and year) and its
+    findings were made by the checks of `version`. An organisme changed when one of its reports was
+    read again (under its organisme of today or of the previous store) or left the store. The
+    cross-report rules compare a report with reports of earlier years only (validate._cross_frames):
+    an unchanged report of a year up to the earliest year changed in its organisme keeps them. A
+    report of no year there makes every report of the organisme redo them."""
     reused = {d["document_id"] for d in outcome.documents if d["reused"]}
-    changed = {d["org"] for d in outcome.documents if not d["reused"]}
-    changed |= {fp[2] for i, fp in known.items() if i not in reused}  # removed, or read again
+    events = [(d["org"], d["report_year"]) for d in outcome.documents if not d["reused"]]
+    events += [(fp[2], fp[3]) for i, fp in known.items() if i not in reused]  # removed, or read again
+    events += [(d["org"], None) for d in outcome.documents if d["report_year"] is None]
+    since: dict[object, int | None] = {}  # organisme changed -> its earliest year changed (None: any)
+    for org, year in events:
+        if org in since or year is None:
+            since[org] = None if year is None or since.get(org) is None else min(since[org], year)
+        else:
+            since[org] = year
     same = [d for d in outcome.documents if d["reused"] and known[d["document_id"]][4] == version]
-    kept = [d["document_id"] for d in same if d["org"] not in changed]
-    own = [d["document_id"] for d in same if d["org"] in changed]
-    done = set(kept) | set(own)
-    return kept, own, [d["document_id"] for d in outcome.documents if d["document_id"] not in done]
+    kept = [d["document_id"] for d in same if d["org"] not in since]
+    earlier = [d["document_id"] for d in same if d["org"] in since and since[d["org"]] is not None
+               and d["report_year"] <= since[d["org"]]]
+    own = [d["document_id"] for d in same if d["org"] in since and d["document_id"] not in set(earlier)]
+    done = set(kept) | set(earlier) | set(own)
+    return kept, earlier, own, [d["document_id"] for d in outcome.documents if d["document_id"] not in done]
 
 
 def _sql_string(text: str) -> str:

@@ -349,12 +349,13 @@ def test_a_report_added_before_a_reused_one_gives_the_findings_of_a_full_build(t
     assert not [f for f in before if f[0] == "sii_2021" and f[2] == "vintage.restated" and f[3] == "warning"]
 
     _sii(Path("inc"), [2020, 2021])
-    checked = _checked_alone(monkeypatch)
+    checked, compared = _checked_alone(monkeypatch), _compared(monkeypatch)
     capsys.readouterr()
     build(Path("inc"), Path("inc.duckdb"))
     said = capsys.readouterr().out
     assert "4 documents dont 3 repris du magasin précédent" in said
     assert checked == ["sii_2020"]  # the reused reports' own findings were copied, not redone
+    assert compared == ["sii_2020", "sii_2021"]  # the 2021 report now has an earlier one to compare with
     # the tables of no family of a reused report are still said, in the manifest's order
     assert "2 tableaux non rattachés à une famille :\n    sii_2020@4 « Sommaire »\n    sii_2021@4 « Sommaire »" in said
 
@@ -369,6 +370,44 @@ def test_a_report_added_before_a_reused_one_gives_the_findings_of_a_full_build(t
     assert {f[6] for f in got if f[0] == "sii_2021" and f[2].startswith("total.")} <= {"rapport"}
     full = {t: [r.replace("'full/", "'inc/") for r in rows] for t, rows in _tables(Path("full.duckdb")).items()}
     assert {t: rows for t, rows in _tables(Path("inc.duckdb")).items() if rows != sorted(full[t])} == {}
+
+
+def _compared(monkeypatch) -> list[str]:
+    """The reports the cross-report rules check during the builds that follow."""
+    from pipelines import validate
+
+    seen: list[str] = []
+    frames = validate._organisme_frames
+
+    def spy(con, ids, targets):
+        seen.extend(targets)
+        return frames(con, ids, targets)
+
+    monkeypatch.setattr(validate, "_organisme_frames", spy)
+    return seen
+
+
+def test_a_report_added_after_the_reused_ones_leaves_their_comparisons(tmp_path, monkeypatch, capsys):
+    """The 2021 report comes after the 2020 one: the 2020 report compares its figures with earlier
+    reports only, so it keeps its cross-report findings too (only its organisme-wide series are
+    redone); the new report restates two of its figures; the store equals a full build's."""
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("inc"), [2020])
+    build(Path("inc"), Path("inc.duckdb"))
+    _sii(Path("inc"), [2020, 2021])
+    checked, compared = _checked_alone(monkeypatch), _compared(monkeypatch)
+    capsys.readouterr()
+    build(Path("inc"), Path("inc.duckdb"))
+    assert "4 documents dont 3 repris du magasin précédent" in capsys.readouterr().out
+    assert (checked, compared) == (["sii_2021"], ["sii_2021"])
+
+    _sii(Path("full"), [2020, 2021])
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    got = _findings(Path("inc.duckdb"))
+    assert got == _findings(Path("full.duckdb"))
+    assert [(f[0], f[4], f[5]) for f in got if f[0].startswith("sii_") and f[2] == "vintage.restated"
+            and f[3] == "warning"] == [("sii_2021", "415 350,20 €", "412 350,20 €"),
+                                       ("sii_2021", "3 597 860,55 €", "3 594 860,55 €")]
 
 
 def test_a_report_removed_takes_its_cross_report_findings_away(tmp_path, monkeypatch, capsys):

@@ -26,12 +26,15 @@ FINDING_COLUMNS = [
     "page", "place", "label_line", "label_source",
 ]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-# What decides a finding (column `scope` of the findings, beside FINDING_COLUMNS): the report alone
-# (totals, headers, values, text, budget: `_document_frames`), or the report against the other
-# reports of its organisme (vintages, shifted year headers, prose figures given again, series:
-# `_cross_frames`, `_series_frames`), which a report added, changed or removed elsewhere may change.
-# An incremental build keeps the first kind for an unchanged report and redoes the second.
-SCOPE_REPORT, SCOPE_CROSS = "rapport", "entre_rapports"
+# What decides a finding (column `scope` of the findings, beside FINDING_COLUMNS):
+# - SCOPE_REPORT: the report alone (totals, headers, values, text, budget: `_document_frames`);
+# - SCOPE_CROSS: the report against the earlier reports of its organisme (vintages, shifted year
+#   headers, prose figures given again: `_cross_frames`), which only a report of an earlier or equal
+#   year added, changed or removed may change;
+# - SCOPE_ORG: the series of the whole organisme (series.break: `_series_frames`), whose latest
+#   vintage of a year may move to another report when any report of the organisme changes.
+# An incremental build keeps what the change cannot reach and redoes the rest (pipelines/flow.py).
+SCOPE_REPORT, SCOPE_CROSS, SCOPE_ORG = "rapport", "entre_rapports", "organisme"
 STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
 
 
@@ -85,12 +88,12 @@ def _series_frames(con, orgs: list | None = None) -> dict[str, pd.DataFrame]:
     """series.break over the curated series of the store (of the organismes `orgs` only, when given)."""
     from pipelines.validate.series import series_break_checks
 
-    return _scoped({"series": frame(series_break_checks(con, orgs=orgs))}, SCOPE_CROSS)
+    return _scoped({"series": frame(series_break_checks(con, orgs=orgs))}, SCOPE_ORG)
 
 
 def _scoped(frames: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
-    """Each check row says which kind of rule made it (SCOPE_REPORT or SCOPE_CROSS): its finding
-    keeps it in the column `scope`."""
+    """Each check row says which kind of rule made it (SCOPE_REPORT, SCOPE_CROSS or SCOPE_ORG): its
+    finding keeps it in the column `scope`."""
     for df in frames.values():
         df["scope"] = scope
     return frames
@@ -156,19 +159,21 @@ BATCH = 64  # reports loaded at a time by `findings_in_batches`
 
 
 def findings_in_batches(con, document_ids: list[str] | None = None, batch: int = BATCH,
-                        gx_dir: Path | None = None, cross_only: list[str] | None = None) -> pd.DataFrame:
+                        gx_dir: Path | None = None, cross_only: list[str] | None = None,
+                        series_only: list[str] | None = None) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
-    figures, year headers, curated series). `cross_only`: reports whose cross-report findings only
-    are wanted (SCOPE_CROSS: an unchanged report of an organisme that changed, whose own findings
-    are kept). Frames are judged by the suites batch by batch; with `gx_dir`, the results of a suite
-    over every batch are combined into one (suites.combine) and stored with their Data Docs, in
-    place of every earlier result."""
+    figures, year headers, curated series). Unchanged reports of an organisme that changed get only
+    part of the rules: `cross_only` those of SCOPE_CROSS and SCOPE_ORG, `series_only` those of
+    SCOPE_ORG (the caller keeps their other findings). Frames are judged by the suites batch by
+    batch; with `gx_dir`, the results of a suite over every batch are combined into one
+    (suites.combine) and stored with their Data Docs, in place of every earlier result."""
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
-    wanted = None if full is None else full | set(cross_only or ())
+    cross = None if full is None else full | set(cross_only or ())
+    wanted = None if cross is None else cross | set(series_only or ())
     found: list[pd.DataFrame] = []
     results: dict[str, list] = {}
 
@@ -183,8 +188,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
         mine = [i for i in ids if full is None or i in full]
         for start in range(0, len(mine), batch):
             found.append(run_suites(_report_frames(con, mine[start:start + batch])))
-        targets = [i for i in ids if wanted is None or i in wanted]
-        found.append(run_suites(_organisme_frames(con, ids, targets)))
+        targets = [i for i in ids if cross is None or i in cross]
+        if targets:
+            found.append(run_suites(_organisme_frames(con, ids, targets)))
     if orgs:
         series = _series_frames(con, None if wanted is None else list(orgs))
         found.append(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))

@@ -10,8 +10,9 @@ process for a few), travels back as rows, and is written in batches of `BATCH` d
 nothing holds the whole corpus in Python. With `previous` (the store being replaced), a
 document whose bytes, reader version, organisme and year are unchanged is not read again: its
 rows are copied from there, and so are its findings made by the same checks — all of them when
-its organisme did not change, else those of the rules that read it alone (findings.scope
-« rapport »), while those comparing it with the other reports of its organisme are redone.
+its organisme did not change, else those the change cannot reach (findings.scope: « rapport »,
+and « entre_rapports » for a report no later than the earliest one changed), the others being
+redone (see `_validation_scope`).
 """
 
 from __future__ import annotations
@@ -318,9 +319,9 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
     - previous: a store whose unchanged documents are copied rather than read again; the
       documents of `con` and the refusals are written, not `documents_refuses` (the caller's).
     - validate: findings of every rule for the documents read by this run, and of the cross-report
-      rules for the other documents of an organisme that changed; with write_findings they go to
-      `findings`, together with the kept findings of the unchanged documents (all of them when
-      their organisme did not change, their single-report ones otherwise).
+      rules that a change may reach for the other documents of an organisme that changed; with
+      write_findings they go to `findings`, together with the kept findings of the unchanged
+      documents (`_validation_scope`).
     - echo: where the progress of a long corpus is said (None: silent).
     - gx_dir: where GE's results and Data Docs of the checks made by this run are written
       (stored_results.gx_dir of the store); None: not written.

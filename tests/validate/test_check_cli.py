@@ -39,6 +39,24 @@ def test_check_json_contract_and_exit_1(tmp_path, capsys):
     assert {f["document"] for f in out} == {str(draft)}
 
 
+def test_check_json_row_without_store_has_every_column_of_a_finding(tmp_path, capsys):
+    from pipelines.validate import FINDING_COLUMNS
+
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    columns = [c for c in FINDING_COLUMNS if c != "highlight"]  # --json leaves out the annotation's needle
+    assert [list(f) for f in out] == [columns] * 3  # the same columns, in the same order, on every row
+    magasin = next(f for f in out if f["rule"] == "check.magasin")
+    assert {k: v for k, v in magasin.items() if v is not None} == {
+        "document": str(draft), "rule": "check.magasin", "severity": "info", "document_id": "brouillon",
+        "org": "SIIM94", "report_year": 2018, "message": magasin["message"],
+        "suggestion": "Indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet."}
+    assert magasin["message"].startswith(f"magasin introuvable : {tmp_path / 'absent.duckdb'} ; contrôles entre "
+                                         "rapports non faits (vintage.restated")
+
+
 def test_check_clean_file_exits_0(tmp_path, capsys):
     ok = DRAFT.replace("1 999 jours", "2 018 jours").replace("par rapport à 2018", "par rapport à 2017")
     draft = tmp_path / "propre.txt"

@@ -107,3 +107,43 @@ def test_a_missing_store_is_said_not_silently_skipped(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1
     assert err.count("\n") == 1 and "magasin introuvable" in err and "contrôles entre rapports" in err
+
+
+FOLDER_REFUSED = "n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, par exemple data/curated/bilans.duckdb"
+
+
+@pytest.mark.parametrize("where", ["before", "after", "env"])
+def test_check_refuses_a_store_that_is_a_folder(tmp_path, capsys, monkeypatch, where):
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    folder = tmp_path / "magasins"
+    folder.mkdir()
+    args = {"before": ["--db", str(folder), "check", str(draft)], "after": ["check", "--db", str(folder), str(draft)],
+            "env": ["check", str(draft)]}[where]
+    if where == "env":
+        monkeypatch.setenv("BILANS_DB", str(folder))
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    given = f"BILANS_DB={folder}" if where == "env" else f"--db {folder}"
+    assert captured.err == f"bilans : {given} {FOLDER_REFUSED}\n" and captured.out == ""
+
+
+@pytest.mark.parametrize("command", [["build"], ["extract", "r.pdf"], ["check", "r.pdf"], ["report"], ["run"],
+                                     ["briefing"]])
+def test_db_is_accepted_before_or_after_every_sub_command(command, capsys):
+    from pipelines.cli import parser
+
+    assert parser().parse_args(["--db", "a.duckdb", *command]).db == "a.duckdb"
+    assert parser().parse_args([command[0], "--db", "b.duckdb", *command[1:]]).db == "b.duckdb"
+    assert parser().parse_args(["--db", "a.duckdb", command[0], "--db", "b.duckdb", *command[1:]]).db == "b.duckdb"
+    assert parser().parse_args(command).db is None  # main() then finds the store (find_store, DEFAULT_DB)
+    with pytest.raises(SystemExit):
+        parser().parse_args([command[0], "--help"])
+    assert "--db CHEMIN" in capsys.readouterr().out
+
+
+def test_check_reads_the_store_given_after_the_sub_command(tmp_path, capsys):
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    main(["check", "--db", str(tmp_path / "absent.duckdb"), str(draft)])
+    assert f"magasin introuvable : {tmp_path / 'absent.duckdb'} ;" in capsys.readouterr().err

@@ -61,7 +61,8 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
     """document_id -> the path of its annotated copy, for the DOCX and PDF drafts among ``docs``
     (pipelines.extract.model.Document). ``out`` is the copy's path for one draft, a folder for
     several (or when it is one): ``<folder>/<name>.annote.docx``. Checked before the (longer)
-    check runs: a wrong suffix, the draft itself, a missing or read-only folder raise BilansError."""
+    check runs: a folder where nothing can be written (tried: the OS's own reason is given), a wrong
+    suffix, the draft itself raise BilansError."""
     drafts = [d for d in docs if d.format in FORMATS]
     out = Path(out)
     as_folder = len(drafts) > 1 or out.is_dir()
@@ -74,19 +75,27 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
         while target in found.values():  # two drafts of the same name in two folders
             n += 1
             target = out / f"{Path(doc.path).stem}~{n}.annote{FORMATS[doc.format]}"
+        _writable(target)
         if target.suffix.lower() != FORMATS[doc.format]:
             raise BilansError(f"{target} : la copie annotée d'un brouillon {doc.format.upper()} doit finir "
                               f"par {FORMATS[doc.format]}")
         if target.exists() and target.resolve() == Path(doc.path).resolve():
             raise BilansError(f"{target} : la copie annotée ne peut pas remplacer le brouillon ; "
                               "choisissez un autre nom")
-        folder = target.parent
-        if not folder.is_dir():
-            raise BilansError(f"{target} : impossible d'écrire la copie annotée (dossier introuvable)")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise BilansError(f"{target} : impossible d'écrire la copie annotée (droits insuffisants)")
         found[doc.document_id] = target
     return found
+
+
+def _writable(target: Path) -> None:
+    """A file can be created beside ``target``: tried (and removed), since permissions do not tell
+    (root, a read-only mount, /proc); BilansError with the OS's reason otherwise."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".annote-", dir=folder)
+    except OSError as exc:
+        raise BilansError(f"{target} : impossible d'écrire la copie annotée ({_why(exc, folder)})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def annotate_drafts(docs: list, found: pd.DataFrame, out: Path, include_info: bool = False) -> list[Annotated]:
@@ -138,17 +147,18 @@ def _draft_bytes(path: Path, sha256: str) -> bytes:
 
 def _replace(out: Path, payload: bytes) -> None:
     """Atomic: a copy is whole or absent. An unwritable place is one French line."""
+    folder = out.parent if str(out.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".annote-", dir=out.parent if str(out.parent) else ".")
+        fd, tmp = tempfile.mkstemp(prefix=".annote-", dir=folder)
     except OSError as exc:
-        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc)})") from None
+        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc, folder)})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
         os.chmod(tmp, 0o666 & ~_umask())  # a file as any other the user writes (mkstemp makes it 0600)
         os.replace(tmp, out)
     except OSError as exc:
-        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc)})") from None
+        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc, folder)})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -160,9 +170,21 @@ def _umask() -> int:
     return mask
 
 
-def _why(exc: OSError) -> str:
-    return {errno.ENOENT: "dossier introuvable", errno.EACCES: "droits insuffisants", errno.EISDIR: "c'est un dossier",
-            errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule"}.get(exc.errno, exc.strerror or str(exc))
+_WHY_FR = {errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants", errno.EISDIR: "c'est un dossier",
+           errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule"}
+
+
+def _why(exc: OSError, folder: Path) -> str:
+    """Why nothing can be written in ``folder``, in French, with the OS's own words: « dossier
+    introuvable » only when the folder is absent (/proc answers ENOENT although it exists)."""
+    os_words = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT and not folder.exists():
+        return f"dossier introuvable : {folder}"
+    if exc.errno == errno.ENOTDIR or (folder.exists() and not folder.is_dir()):
+        return f"{folder} n'est pas un dossier"
+    if exc.errno in _WHY_FR:
+        return f"{_WHY_FR[exc.errno]} : {os_words}"
+    return f"le système refuse d'y créer un fichier : {os_words}"
 
 
 def comment_text(f: dict) -> str:

@@ -6,7 +6,9 @@ of its rows (2 018 jours) and a sentence citing 953 jours where the table prints
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -199,10 +201,19 @@ def test_a_text_draft_keeps_its_report_and_says_it_is_not_annotated(tmp_path, ca
     assert not out.exists()
 
 
+_PROC = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="pas de /proc")
+
+
 @pytest.mark.parametrize("target, reason", [
-    ("absent/annote.docx", "dossier introuvable"),
+    ("absent/annote.docx", "impossible d'écrire la copie annotée (dossier introuvable : "),
     ("annote.pdf", "doit finir par .docx"),
     ("brouillon.docx", "ne peut pas remplacer le brouillon"),
+    ("brouillon.docx/annote.docx", "impossible d'écrire la copie annotée (",),  # a file, not a folder
+    # /proc exists (not « dossier introuvable ») but takes no file; its name says nothing of the suffix
+    pytest.param("/proc/annote.docx", "impossible d'écrire la copie annotée (le système refuse d'y créer un fichier : "
+                 f"{os.strerror(errno.ENOENT)})", marks=_PROC),
+    pytest.param("/proc/x", "impossible d'écrire la copie annotée (le système refuse d'y créer un fichier : "
+                 f"{os.strerror(errno.ENOENT)})", marks=_PROC),
 ])
 def test_an_impossible_copy_is_one_french_line_and_the_draft_is_untouched(tmp_path, capsys, target, reason):
     draft = tmp_path / "brouillon.docx"
@@ -212,6 +223,8 @@ def test_an_impossible_copy_is_one_french_line_and_the_draft_is_untouched(tmp_pa
     err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("bilans : avertissement")]
     assert len(err) == 1 and err[0].startswith("bilans : ") and reason in err[0], err
     assert "Traceback" not in err[0]
+    if target.startswith("brouillon.docx/"):
+        assert err[0].endswith(f"({draft} n'est pas un dossier)")
     assert _sha(draft) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".docx", ".pdf")) == ["brouillon.docx"]
 

@@ -70,11 +70,12 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
         raise BilansError(f"{out} : dossier introuvable ; avec plusieurs brouillons, --annotate attend un dossier")
     found = {}
     for doc in drafts:
-        target = out / f"{Path(doc.path).stem}.annote{FORMATS[doc.format]}" if as_folder else out
-        n = 1
-        while target in found.values():  # two drafts of the same name in two folders
+        name = f"{Path(doc.path).stem}{_repeat(doc)}"
+        target = out / f"{name}.annote{FORMATS[doc.format]}" if as_folder else out
+        n = 0
+        while target in found.values():  # ids that do not say the repeat: numbered here
             n += 1
-            target = out / f"{Path(doc.path).stem}~{n}.annote{FORMATS[doc.format]}"
+            target = out / f"{name}~{n}.annote{FORMATS[doc.format]}"
         _writable(target)
         if target.suffix.lower() != FORMATS[doc.format]:
             raise BilansError(f"{target} : la copie annotée d'un brouillon {doc.format.upper()} doit finir "
@@ -84,6 +85,16 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
                               "choisissez un autre nom")
         found[doc.document_id] = target
     return found
+
+
+def _repeat(doc) -> str:
+    """« ~n » when the draft's document id is its name's repeat (pipelines.check numbers two drafts
+    of one name in two folders `name`, `name~1`): its copy is `name~1.annote.docx`, as its findings say."""
+    from pipelines.extract import document_id_for
+
+    base = document_id_for(Path(doc.path))
+    tail = str(doc.document_id)[len(base):] if str(doc.document_id).startswith(base) else ""
+    return tail if re.fullmatch(r"~\d+", tail) else ""
 
 
 def _writable(target: Path) -> None:

@@ -265,11 +265,34 @@ def test_several_drafts_are_annotated_into_a_folder(tmp_path):
     assert anchored(tmp_path / "copies" / "note.annote.docx") == {}
 
 
-def test_two_drafts_of_one_name_get_two_copies(tmp_path):
+def test_two_drafts_of_one_name_get_two_copies_numbered_as_their_ids(tmp_path, capsys):
+    import json
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "copies").mkdir()
+    to_docx(BLOCKS, tmp_path / "a" / "brouillon.docx")
+    to_docx(BLOCKS[:3], tmp_path / "b" / "brouillon.docx")  # the sentence without its table: nothing to say
+    to_pdf(BLOCKS, tmp_path / "b" / "brouillon.pdf")
+    drafts = [str(tmp_path / d / f) for d, f in (("a", "brouillon.docx"), ("b", "brouillon.docx"),
+                                                  ("b", "brouillon.pdf"))]
+    _check(tmp_path, drafts[0], *drafts[1:], "--annotate", str(tmp_path / "copies"), "--json")
+    captured = capsys.readouterr()
+    ids = {f["document"]: f["document_id"] for f in json.loads(captured.out)}
+    assert ids == {drafts[0]: "brouillon", drafts[1]: "brouillon~1", drafts[2]: "brouillon~2"}
+    copies = tmp_path / "copies"
+    assert sorted(p.name for p in copies.iterdir()) == [
+        "brouillon.annote.docx", "brouillon~1.annote.docx", "brouillon~2.annote.pdf"]
+    assert len(anchored(copies / "brouillon.annote.docx")) == 2  # a/: the two findings
+    assert anchored(copies / "brouillon~1.annote.docx") == {}  # b/: nothing to say
+    assert f"copie annotée : {copies / 'brouillon~1.annote.docx'} (0 commentaire(s)" in captured.err
+
+
+def test_copies_named_apart_when_the_ids_do_not_say_the_repeat(tmp_path):
     from types import SimpleNamespace
 
     from pipelines.publish.annotate import targets
 
     docs = [SimpleNamespace(document_id=i, path=str(tmp_path / d / "brouillon.docx"), format="docx")
             for i, d in (("x", "a"), ("y", "b"))]
-    assert targets(docs, tmp_path) == {"x": tmp_path / "brouillon.annote.docx", "y": tmp_path / "brouillon~2.annote.docx"}
+    assert targets(docs, tmp_path) == {"x": tmp_path / "brouillon.annote.docx", "y": tmp_path / "brouillon~1.annote.docx"}

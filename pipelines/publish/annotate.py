@@ -235,18 +235,27 @@ def _origin(origins: list[dict | None], f: dict) -> dict | None:
 def figure_span(text: str, f: dict) -> tuple[int, int] | None:
     """(start, end) of the finding's figure in ``text``: its printed form (``highlight``), else
     ``found``, else their digits; spaces inside ignored, never part of a longer number."""
-    for needle in _needles(f.get("highlight"), f.get("found")):
+    found = _figure_match(text, f)
+    return found[1] if found else None
+
+
+def _figure_match(text: str, f: dict) -> tuple[int, tuple[int, int]] | None:
+    """(rank of the needle that matched — 0 the printed form —, span) of the figure in ``text``."""
+    for rank, needle in enumerate(_needles(f.get("highlight"), f.get("found"))):
         m = figure_pattern(needle).search(text)
         if m:
-            return m.span()
+            return rank, m.span()
     return None
 
 
 def figure_pattern(needle: str) -> re.Pattern:
+    """The needle as printed, spaces inside ignored. A digit edge never meets another digit, nor a
+    decimal or date separator followed by one: « 31 » is not found in « 31/12/2022 », a date is
+    one printed token (its digits are a needle's last resort, see authors._needles)."""
     parts = [re.escape(p) for p in needle.split()]
     body = _SPACES.join(parts)
-    before = r"(?<![\d,.])" if needle[:1].isdigit() else ""
-    after = r"(?![\d]|[,.]\d)" if needle[-1:].isdigit() else ""
+    before = r"(?<![\d,.])(?<!\d/)" if needle[:1].isdigit() else ""
+    after = r"(?![\d]|[,./]\d)" if needle[-1:].isdigit() else ""
     return re.compile(before + body + after)
 
 
@@ -305,10 +314,16 @@ def _docx_runs(blocks: list, origin: dict | None, f: dict) -> list | None:
 
 
 def _cell_order(cells: list[int], f: dict) -> list[int]:
-    """The cells of the line, those whose text (in the extracted line) holds the figure first."""
+    """The cells of the line, those whose text (in the extracted line) holds the figure first: the
+    cell that prints it whole before one that holds only its digits (a date « 31/12/2022 » is not
+    the « 31 » of « 31/12/2021 » in the cell before)."""
     texts = _s(f.get("source_line")).split("\t")
-    holding = [k for col, k in enumerate(cells)
-               if k >= 0 and col < len(texts) and figure_span(re.sub(r"</?[bi]>", "", texts[col]), f)]
+    ranked = []
+    for col, k in enumerate(cells):
+        found = _figure_match(re.sub(r"</?[bi]>", "", texts[col]), f) if k >= 0 and col < len(texts) else None
+        if found:
+            ranked.append((found[0], col, k))
+    holding = [k for _, _, k in sorted(ranked)]
     return holding + [k for k in cells if k >= 0 and k not in holding]
 
 

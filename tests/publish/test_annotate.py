@@ -296,3 +296,24 @@ def test_copies_named_apart_when_the_ids_do_not_say_the_repeat(tmp_path):
     docs = [SimpleNamespace(document_id=i, path=str(tmp_path / d / "brouillon.docx"), format="docx")
             for i, d in (("x", "a"), ("y", "b"))]
     assert targets(docs, tmp_path) == {"x": tmp_path / "brouillon.annote.docx", "y": tmp_path / "brouillon~1.annote.docx"}
+
+
+def test_a_date_header_is_anchored_on_the_whole_date_in_its_own_cell(tmp_path):
+    """header.label: one 2022 column dated 31/12/2022 among columns at 07/11/2022. The comment covers
+    the printed date, in its cell; not the « 31 » of the 31/12/2021 printed in the cell before."""
+    from pipelines.publish.annotate import figure_span
+
+    rows = [["Grade", "Emplois 31/12/2021", "Emplois 31/12/2022", "Pourvus 31/12/2021", "Pourvus 07/11/2022",
+             "Contractuels 07/11/2022"], ["Attaché", "1", "1", "1", "1", "0"], ["Adjoint", "2", "2", "2", "1", "1"]]
+    draft = tmp_path / "effectifs.docx"
+    to_docx([("p", "Bilan d'activité 2022 du SIIM94"), ("table", rows)], draft)
+    out = tmp_path / "annote.docx"
+    assert _check(tmp_path, draft, "--annotate", str(out)) == 0  # a warning
+    assert anchored(out) == {0: ("31/12/2022", "tc")}
+    import docx
+
+    cell = docx.Document(str(out)).tables[0].rows[0].cells[2]
+    assert [r.text for r in cell.paragraphs[0].runs if r.text] == ["Emplois ", "31/12/2022"]  # split before the date
+    date = {"highlight": "31/12/2022", "found": "31/12/2022"}
+    assert figure_span("Emplois 31/12/2021", date) is None  # its digits « 31 » are not this date
+    assert figure_span("Emplois 31/12/2022", date) == (8, 18)

@@ -147,3 +147,14 @@ def test_check_reads_the_store_given_after_the_sub_command(tmp_path, capsys):
     draft.write_text(DRAFT, encoding="utf-8")
     main(["check", "--db", str(tmp_path / "absent.duckdb"), str(draft)])
     assert f"magasin introuvable : {tmp_path / 'absent.duckdb'} ;" in capsys.readouterr().err
+
+
+def test_check_has_one_address():
+    """`bilans check` is pipelines.check; the old alias under validate/ (which validate/ must not
+    import from: it computes findings from a connection, below the stages) is gone."""
+    import importlib.util
+
+    from pipelines import check
+
+    assert importlib.util.find_spec("pipelines.validate.check") is None
+    assert callable(check.check) and callable(check.findings_for)

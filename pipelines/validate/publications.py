@@ -211,11 +211,18 @@ def _as_findings(found: pd.DataFrame) -> pd.DataFrame:
         "document": found["page"], "line": None, "rule": found["rule"], "severity": found["severity"],
         "message": found["message"], "found": found["found"], "expected": found["expected"],
         "table": found["element"], "document_id": None, "section": found["page"], "source_line": None,
-        "suggestion": None, "org": found["org"], "report_year": found["page"].map(years),
+        "suggestion": found["rule"].map(_suggestions()), "org": found["org"], "report_year": found["page"].map(years),
         "family": FAMILY, "exercice": found["exercice"], "key": found["key"], "highlight": None,
         "page": None, "place": None, "label_line": None, "label_source": None})
     out = out[FINDING_COLUMNS].astype(object)
     return out.where(out.notna(), None)
+
+
+def _suggestions() -> dict[str, str]:
+    """The fix each publication.* rule suggests (pipelines/catalogue/regles.toml)."""
+    from pipelines import catalogue
+
+    return {r.id: r.suggestion for r in catalogue.regles() if r.id in RULES}
 
 
 def _page_year(page: str) -> int | None:

@@ -250,7 +250,9 @@ def test_a_filtered_run_counts_only_the_errors_of_its_pages(store, tmp_path):
     assert rc == 0, lines
     assert ("  1 erreur(s) publication.* sur des pages hors du filtre, non comptée(s) dans le code de sortie : "
             "briefing/siim94/siim94_2018.") in lines, lines
-    # the finding stays in the store: the qualité page and a run of the whole store see it
+    # the finding stays in the store: the qualité page and a run of the whole store see it, with its fix
     con = duckdb.connect(str(store), read_only=True)
-    assert con.execute("SELECT count(*) FROM findings WHERE rule = 'publication.metric'").fetchone()[0] == 1
+    assert con.execute("SELECT suggestion FROM findings WHERE rule = 'publication.metric'").fetchall() == [(
+        "Si le magasin a changé depuis que la page a été faite, la refaire (« bilans run », « bilans briefing "
+        "--export ») ; sinon, lui faire lire sa métrique dans la couche de métriques.",)]
     con.close()

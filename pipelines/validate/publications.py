@@ -262,18 +262,18 @@ def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print, perimetre: 
         con.execute("COMMIT")
     finally:
         con.close()
-    errors = found[found["severity"] == "error"] if len(found) else found
+    errors = found[found["severity"] == "error"]
+    mine = errors[_about(flagged.loc[errors.index, "pages"], perimetre)] if len(errors) else errors
+    elsewhere = errors.drop(mine.index)
     pages = every["page"].nunique() if len(every) else 0
     echo(f"Publications : {len(every)} chiffre(s) sur {pages} page(s), {len(found)} constat(s) "
          f"publication.* dont {len(errors)} erreur(s).")
-    mine = _about(flagged.loc[errors.index, "pages"], perimetre) if len(errors) else []
-    for f in errors[mine].head(20).to_dict("records") if len(errors) else []:
+    for f in mine.head(20).to_dict("records"):
         echo(f"  {f['rule']} : {f['message']}")
-    elsewhere = errors[[not m for m in mine]] if len(errors) else errors
     if len(elsewhere):
         echo(f"  {len(elsewhere)} erreur(s) publication.* sur des pages hors du filtre, non comptée(s) dans le "
              f"code de sortie : {', '.join(sorted(set(elsewhere['document'])))}.")
-    return int(sum(mine))
+    return len(mine)
 
 
 def _about(pages: pd.Series, perimetre: set[str] | None) -> list[bool]:

@@ -365,8 +365,10 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     for run, error in failures:
         echo(f"  échec : {run.label()} — {error}")
     if outdated:
+        from pipelines.validate.publications import abrege
+
         echo(f"{nombre(len(outdated))} page(s) hors du filtre ne sont plus à jour du magasin, leurs chiffres ne "
-             f"sont pas contrôlés : {', '.join(safe(k) for k in outdated)} (« bilans run » sans filtre les refait).")
+             f"sont pas contrôlés : {abrege([safe(k) for k in outdated])} (« bilans run » sans filtre les refait).")
     # a filtered run answers for the pages of its filter: errors elsewhere are said, not counted
     erreurs = controler_publications(db, out, known, echo, skip=set(outdated),
                                      perimetre=None if complete else {f"analyses/{k}" for k in fingerprints})

@@ -272,8 +272,14 @@ def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print, perimetre: 
         echo(f"  {f['rule']} : {f['message']}")
     if len(elsewhere):
         echo(f"  {len(elsewhere)} erreur(s) publication.* sur des pages hors du filtre, non comptée(s) dans le "
-             f"code de sortie : {', '.join(sorted(set(elsewhere['document'])))}.")
+             f"code de sortie : {abrege(sorted(set(elsewhere['document'])))}.")
     return len(mine)
+
+
+def abrege(items: list[str], n: int = 10) -> str:
+    """The first `n` items, comma-separated, and how many more: a line stays a line."""
+    shown = ", ".join(items[:n])
+    return shown + (f" et {len(items) - n} autre(s)" if len(items) > n else "")
 
 
 def _about(pages: pd.Series, perimetre: set[str] | None) -> list[bool]:

@@ -256,3 +256,11 @@ def test_a_filtered_run_counts_only_the_errors_of_its_pages(store, tmp_path):
         "Si le magasin a changé depuis que la page a été faite, la refaire (« bilans run », « bilans briefing "
         "--export ») ; sinon, lui faire lire sa métrique dans la couche de métriques.",)]
     con.close()
+
+
+def test_a_long_list_of_pages_stays_one_line():
+    from pipelines.validate.publications import abrege
+
+    pages = [f"SIIM94/{y}/finances" for y in range(2010, 2024)]
+    assert abrege(pages, 3) == "SIIM94/2010/finances, SIIM94/2011/finances, SIIM94/2012/finances et 11 autre(s)"
+    assert abrege(pages[:2], 3) == "SIIM94/2010/finances, SIIM94/2011/finances"

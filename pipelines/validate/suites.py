@@ -136,6 +136,7 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
         df["check_id"] = range(len(df))
         judged = df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
         results[name] = result = validate_frame(name, judged)
+        data_docs.with_messages(result, df)  # the texts GE did not get, back on the rows it flags
         for r in result.results:
             rows = _unexpected(df, r.result.get("unexpected_rows") or [])
             if not rows.empty:

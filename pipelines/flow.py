@@ -412,8 +412,8 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     from pipelines.validate import write_findings as write
 
     kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
-    found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier, gx_dir=gx_dir)
-             if scope or own or earlier else None)
+    found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier, gx_dir=gx_dir,
+                      with_scope=write_findings) if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)

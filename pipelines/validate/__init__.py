@@ -152,7 +152,7 @@ def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = N
 
     frames = check_frames(con, store=store, document_ids=document_ids)
     found = run_suites(frames, gx_dir=gx_dir, replace_all=True)
-    return _enrich(con, found)
+    return _enrich(con, found)[FINDING_COLUMNS]
 
 
 BATCH = 64  # reports loaded at a time by `findings_in_batches`
@@ -160,13 +160,14 @@ BATCH = 64  # reports loaded at a time by `findings_in_batches`
 
 def findings_in_batches(con, document_ids: list[str] | None = None, batch: int = BATCH,
                         gx_dir: Path | None = None, cross_only: list[str] | None = None,
-                        series_only: list[str] | None = None) -> pd.DataFrame:
+                        series_only: list[str] | None = None, with_scope: bool = False) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
     figures, year headers, curated series). Unchanged reports of an organisme that changed get only
     part of the rules: `cross_only` those of SCOPE_CROSS and SCOPE_ORG, `series_only` those of
-    SCOPE_ORG (the caller keeps their other findings). Frames are judged by the suites batch by
+    SCOPE_ORG (the caller keeps their other findings). With `with_scope`, the findings have the
+    column `scope` after FINDING_COLUMNS (STORED_COLUMNS, what the store keeps). Frames are judged by the suites batch by
     batch; with `gx_dir`, the results of a suite over every batch are combined into one
     (suites.combine) and stored with their Data Docs, in place of every earlier result."""
     from pipelines.validate.suites import run_suites as run_batch
@@ -201,7 +202,8 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
         combined = {name: combine(parts) for name, parts in results.items()}
         data_docs.write(Path(gx_dir), combined, {n: suite(n) for n in combined}, list(combined), True)
     found = [f for f in found if not f.empty]
-    return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())
+    columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
+    return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())[columns]
 
 
 def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
@@ -318,4 +320,4 @@ def validate_store(con, gx_dir: Path | None = None) -> int:
     """Run all rule families on every document of the store and fill `findings` (and, with `gx_dir`,
     write GE's results and Data Docs there)."""
     con.execute("DELETE FROM findings")
-    return write_findings(con, findings_in_batches(con, gx_dir=gx_dir))
+    return write_findings(con, findings_in_batches(con, gx_dir=gx_dir, with_scope=True))

@@ -47,6 +47,12 @@ def timed_build(raw: Path, db: Path, *extra: str) -> tuple[float, float, float, 
     return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024 / 1024, proc.returncode
 
 
+def load() -> str:
+    """« charge 2,4 » : the machine's load over the last minute, said beside each time (2 cores shared
+    by others inflate the wall time, not the CPU time)."""
+    return f"charge {fr(os.getloadavg()[0])}"
+
+
 def _manifest_head(corpus: Path, n: int) -> None:
     """Keep the first n reports of a generated corpus in its manifest (the files stay)."""
     manifest = corpus / "manifest.csv"
@@ -62,9 +68,10 @@ def add_one(tmp: Path, n: int) -> dict[str, str]:
     db = tmp / f"ajout{n}.duckdb"
     first, first_cpu, _, _ = timed_build(corpus, db)
     (corpus / "manifest.csv").write_text(full, encoding="utf-8")
+    said = load()
     again, cpu, peak, code = timed_build(corpus, db)
     label = f"ajout d'un rapport à {n} rapports (objectif < {fr(GOAL_ADD_ONE_S, 0)} s)"
-    return {label: f"{fr(again)} s (UC {fr(cpu)} s), pointe {fr(peak, 2)} Go (construction complète : "
+    return {label: f"{fr(again)} s (UC {fr(cpu)} s, {said}), pointe {fr(peak, 2)} Go (construction complète : "
                    f"{fr(first)} s, UC {fr(first_cpu)} s)" + ("" if code == 0 else f" — code de sortie {code}")}
 
 
@@ -74,11 +81,12 @@ def growth(tmp: Path, sizes=SIZES):
     previous = None
     for n in sizes:
         corpus = generate(RAW, tmp / f"corpus{n}", n)
+        said = load()
         seconds, cpu, peak, code = timed_build(corpus, tmp / f"corpus{n}.duckdb")
         ratio = f", ×{fr(cpu / previous[1], 2)} pour ×{fr(n / previous[0], 0)} rapports" if previous else ""
         failed = "" if code == 0 else f" — code de sortie {code}"
         yield (f"bilans build, {n} rapports (objectif pointe < {fr(GOAL_PEAK_GB, 0)} Go)",
-               f"{fr(seconds)} s, UC {fr(cpu)} s ({fr(cpu / n * 1000, 0)} ms UC/rapport{ratio}), "
+               f"{fr(seconds)} s, UC {fr(cpu)} s ({fr(cpu / n * 1000, 0)} ms UC/rapport{ratio}, {said}), "
                f"pointe {fr(peak, 2)} Go{failed}")
         previous = (n, cpu)
         (tmp / f"corpus{n}.duckdb").unlink(missing_ok=True)

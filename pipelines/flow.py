@@ -9,15 +9,19 @@ Memory stays flat with the corpus: a document is extracted and curated by a work
 process for a few), travels back as rows, and is written in batches of `BATCH` documents;
 nothing holds the whole corpus in Python. With `previous` (the store being replaced), a
 document whose bytes, reader version, organisme and year are unchanged is not read again: its
-rows are copied from there, and its findings too unless its organisme changed (cross-report
-checks compare the reports of one organisme).
+rows are copied from there, and so are its findings made by the same checks — all of them when
+its organisme did not change, else those the change cannot reach (findings.scope: « rapport »,
+and « entre_rapports » for a report no later than the earliest one changed), the others being
+redone (see `_validation_scope`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -264,18 +268,36 @@ def _copy_previous(con, ids: list[str], sources: dict[str, Source]) -> None:
         con.unregister("_reused")
 
 
-def _copy_findings(con, ids: list[str]) -> int:
-    """Findings of unchanged documents of unchanged organismes, quoting the path of today."""
+def _stored_unmapped(con, ids: list[str]) -> dict[str, list[tuple[str, str | None]]]:
+    """document_id -> (table_id, caption) of its tables of no family, for the documents `ids` copied
+    from the previous store (what their reading said when they were read)."""
+    con.register("_reused", pd.DataFrame({"document_id": ids}))
+    try:
+        rows = con.execute("SELECT document_id, table_id, caption FROM tables WHERE family IS NULL AND document_id "
+                           "IN (SELECT document_id FROM _reused) ORDER BY line_start, table_id").fetchall()
+    finally:
+        con.unregister("_reused")
+    out: dict[str, list[tuple[str, str | None]]] = {}
+    for document_id, table_id, caption in rows:
+        out.setdefault(document_id, []).append((table_id, caption))
+    return out
+
+
+def _copy_findings(con, ids: list[str], scopes: tuple[str, ...] | None = None) -> int:
+    """Findings of unchanged documents made by the same checks (those of `scopes` only, when given),
+    quoting the path of today. Returns how many were copied."""
     if not ids:
         return 0
     con.register("_kept", pd.DataFrame({"document_id": ids}))
     try:
+        only = "" if scopes is None else " AND list_contains(?, scope)"
+        params = [] if scopes is None else [list(scopes)]
+        before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
         con.execute("INSERT INTO findings BY NAME SELECT * FROM previous.findings "
-                    "WHERE document_id IN (SELECT document_id FROM _kept)")
+                    f"WHERE document_id IN (SELECT document_id FROM _kept){only}", params)
         con.execute("UPDATE findings f SET document = d.path FROM documents d "
                     "WHERE f.document_id = d.document_id AND f.document_id IN (SELECT document_id FROM _kept)")
-        return con.execute("SELECT count(*) FROM findings WHERE document_id IN "
-                           "(SELECT document_id FROM _kept)").fetchall()[0][0]
+        return con.execute("SELECT count(*) FROM findings").fetchall()[0][0] - before
     finally:
         con.unregister("_kept")
 
@@ -296,9 +318,10 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
       reports of the drafts' organismes there).
     - previous: a store whose unchanged documents are copied rather than read again; the
       documents of `con` and the refusals are written, not `documents_refuses` (the caller's).
-    - validate: findings for the documents of this run (and, when some organisme changed, for
-      every document of that organisme in `con`); with write_findings they go to `findings`,
-      together with the kept findings of the documents whose organisme did not change.
+    - validate: findings of every rule for the documents read by this run, and of the cross-report
+      rules that a change may reach for the other documents of an organisme that changed; with
+      write_findings they go to `findings`, together with the kept findings of the unchanged
+      documents (`_validation_scope`).
     - echo: where the progress of a long corpus is said (None: silent).
     - gx_dir: where GE's results and Data Docs of the checks made by this run are written
       (stored_results.gx_dir of the store); None: not written.
@@ -316,9 +339,14 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         reused = [s for s in sources if s.document_id in kept]
         fresh = [s for s in sources if s.document_id not in kept]
         by_id = {s.document_id: s for s in reused}
+        if validate and len(fresh) < PARALLEL_FROM:
+            _import_checks_meanwhile()
         if reused:
             _copy_previous(con, list(by_id), by_id)
-        _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
+        unmapped = _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
+        unmapped.update(_stored_unmapped(con, list(by_id)) if reused else {})
+        outcome.unmapped = [t for s in sources for t in unmapped.pop(s.document_id, [])]
+        outcome.unmapped += [t for tables in unmapped.values() for t in tables]  # a document whose reading gave another id
         for s in reused:
             org, year = known[s.document_id][2:4]
             outcome.documents.append({"document_id": s.document_id, "org": org, "report_year": year,
@@ -336,7 +364,21 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
     return outcome
 
 
-def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read, echo) -> None:
+def _import_checks_meanwhile() -> None:
+    """Import the checks (Great Expectations: about 5 s) in a thread while the documents are copied
+    and read: DuckDB releases the GIL, so an incremental build waits for the longer of the two, not
+    for their sum. Not beside worker processes (a fork during an import would inherit its locks)."""
+    def target() -> None:
+        with contextlib.suppress(Exception):  # the checks' own import says what went wrong
+            import pipelines.validate.suites  # noqa: F401
+
+    threading.Thread(target=target, name="import-ge", daemon=True).start()
+
+
+def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,
+               echo) -> dict[str, list[tuple[str, str | None]]]:
+    """Read `sources` into `con` and `outcome`; returns document_id -> its tables of no family."""
+    unmapped: dict[str, list[tuple[str, str | None]]] = {}
     progress = Progress(len(sources), echo)
     batch: list[Read] = []
     for read in read_all(sources, workers, keep_going):
@@ -351,36 +393,65 @@ def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read, ech
         outcome.documents.append({"document_id": read.document_id, "org": read.org,
                                   "report_year": read.report_year, "path": read.source.shown or str(read.source.path),
                                   "n_tables": read.n_tables, "reused": False})
-        outcome.unmapped += read.unmapped
+        unmapped.setdefault(read.document_id, []).extend(read.unmapped)
         outcome.unknown += read.unknown
         batch.append(read)
         if len(batch) >= BATCH:
             flush(con, batch)
     flush(con, batch)
+    return unmapped
 
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
               gx_dir: Path | None = None) -> None:
-    """Findings of the documents read, and of every document of an organisme that changed (a new,
-    changed or removed report of it); the others keep the findings of the previous store when
-    they were made by the same checks."""
+    """Findings of the documents read (every rule); the unchanged documents keep the findings of
+    the previous store made by the same checks, except those a change in their organisme may reach
+    (see `_validation_scope`), which are redone."""
+    from pipelines.validate import SCOPE_CROSS, SCOPE_REPORT
     from pipelines.validate import findings_in_batches as findings
     from pipelines.validate import write_findings as write
 
-    present = {d["document_id"] for d in outcome.documents}
-    changed = ({d["org"] for d in outcome.documents if not d["reused"]}
-               | {fp[2] for i, fp in known.items() if i not in present})
-    version = checks_version()
-    kept = [d["document_id"] for d in outcome.documents
-            if d["reused"] and d["org"] not in changed and known[d["document_id"]][4] == version]
-    scope = [d["document_id"] for d in outcome.documents if d["document_id"] not in set(kept)]
-    found = findings(con, document_ids=scope, gx_dir=gx_dir) if scope else None
+    kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
+    found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier, gx_dir=gx_dir,
+                      with_scope=write_findings) if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)
         return
-    outcome.n_findings = (write(con, found) if found is not None else 0) + _copy_findings(con, kept)
-    con.execute("UPDATE documents SET checks_version = ?", [version])
+    outcome.n_findings = ((write(con, found) if found is not None else 0) + _copy_findings(con, kept)
+                          + _copy_findings(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
+                          + _copy_findings(con, own, (SCOPE_REPORT,)))
+    con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
+
+
+def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -> tuple[list, list, list, list]:
+    """Which findings are kept, in source order: (documents whose findings are all kept; documents
+    whose SCOPE_ORG findings only are redone; documents whose SCOPE_CROSS and SCOPE_ORG findings are
+    redone; documents checked by every rule).
+
+    A document is unchanged when it was reused (same bytes, reader, organisme and year) and its
+    findings were made by the checks of `version`. An organisme changed when one of its reports was
+    read again (under its organisme of today or of the previous store) or left the store. The
+    cross-report rules compare a report with reports of earlier years only (validate._cross_frames):
+    an unchanged report of a year up to the earliest year changed in its organisme keeps them. A
+    report of no year there makes every report of the organisme redo them."""
+    reused = {d["document_id"] for d in outcome.documents if d["reused"]}
+    events = [(d["org"], d["report_year"]) for d in outcome.documents if not d["reused"]]
+    events += [(fp[2], fp[3]) for i, fp in known.items() if i not in reused]  # removed, or read again
+    events += [(d["org"], None) for d in outcome.documents if d["report_year"] is None]
+    since: dict[object, int | None] = {}  # organisme changed -> its earliest year changed (None: any)
+    for org, year in events:
+        if org in since or year is None:
+            since[org] = None if year is None or since.get(org) is None else min(since[org], year)
+        else:
+            since[org] = year
+    same = [d for d in outcome.documents if d["reused"] and known[d["document_id"]][4] == version]
+    kept = [d["document_id"] for d in same if d["org"] not in since]
+    earlier = [d["document_id"] for d in same if d["org"] in since and since[d["org"]] is not None
+               and d["report_year"] <= since[d["org"]]]
+    own = [d["document_id"] for d in same if d["org"] in since and d["document_id"] not in set(earlier)]
+    done = set(kept) | set(earlier) | set(own)
+    return kept, earlier, own, [d["document_id"] for d in outcome.documents if d["document_id"] not in done]
 
 
 def _sql_string(text: str) -> str:

@@ -47,7 +47,8 @@ SCHEMA: dict[str, str] = {
     "findings": "document VARCHAR, line INTEGER, rule VARCHAR, severity VARCHAR, message VARCHAR, "
     "found VARCHAR, expected VARCHAR, \"table\" VARCHAR, document_id VARCHAR, section VARCHAR, "
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
-    "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR, label_line INTEGER, label_source VARCHAR",
+    "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR, label_line INTEGER, label_source VARCHAR, "
+    "scope VARCHAR",  # rapport | entre_rapports: what decides the finding (pipelines/validate SCOPE_*)
     # Every figure the workbench publishes (pipelines/publish/registre.py), gathered by `bilans run` and
     # `bilans briefing --export`, checked by the suite `publications`.
     "publications": "page VARCHAR, element VARCHAR, role VARCHAR, metrique VARCHAR, org VARCHAR, adherent VARCHAR, "

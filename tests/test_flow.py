@@ -288,3 +288,165 @@ def test_findings_in_batches_equal_findings_of_the_whole_store(tmp_path, monkeyp
     finally:
         con.close()
     assert any(f["rule"] == "vintage.restated" and f["severity"] == "warning" for f in whole)
+
+
+# ---------------------------------------------------------------- incremental builds: cross-report findings
+
+MILLESIMES = ROOT / "tests" / "fixtures" / "millesimes"
+SII_2021_RESTATED = (("412 350,20 €\t455 020,00 €", "415 350,20 €\t455 020,00 €"),  # chapter 70 of 2020 restated
+                     ("3 594 860,55 €\t3 697 000,10 €", "3 597 860,55 €\t3 697 000,10 €"))  # and its total
+
+
+def _sii(raw: Path, years: list[int]) -> None:
+    """The invented SII reports of `years` (tests/fixtures/millesimes/), the 2021 one restating two
+    2020 figures, beside the two SIIM94 reports of REPORTS (an organisme that does not change)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    for year in years:
+        text = (MILLESIMES / f"sii_{year}.txt").read_text(encoding="utf-8")
+        for old, new in SII_2021_RESTATED if year == 2021 else ():
+            assert old in text
+            text = text.replace(old, new)
+        (raw / f"sii_{year}.txt").write_text(text, encoding="utf-8")
+    siim = ["siim94_2017.txt", "siim94_2018.txt"]
+    _corpus(raw, siim)
+    lines = [f"sii_{y}.txt,SII,{y},Rapport d'activité {y} du SII" for y in years]
+    with open(raw / "manifest.csv", "a", encoding="utf-8") as manifest:
+        manifest.write("\n".join(lines) + "\n")
+
+
+def _findings(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT document_id, line, rule, severity, found, expected, scope FROM findings "
+                           "ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def _checked_alone(monkeypatch) -> list[str]:
+    """The reports the single-report rules read during the builds that follow."""
+    from pipelines import validate
+
+    seen: list[str] = []
+    frames = validate._report_frames
+
+    def spy(con, chunk):
+        seen.extend(chunk)
+        return frames(con, chunk)
+
+    monkeypatch.setattr(validate, "_report_frames", spy)
+    return seen
+
+
+def test_a_report_added_before_a_reused_one_gives_the_findings_of_a_full_build(tmp_path, monkeypatch, capsys):
+    """The 2020 report comes after the 2021 one was built: the reused 2021 report now restates two of
+    its figures (cross-report findings of a reused report), its own findings are kept, the SIIM94
+    reports keep all of theirs; the store equals a full build's, findings included."""
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("inc"), [2021])
+    build(Path("inc"), Path("inc.duckdb"))
+    before = _findings(Path("inc.duckdb"))
+    assert not [f for f in before if f[0] == "sii_2021" and f[2] == "vintage.restated" and f[3] == "warning"]
+
+    _sii(Path("inc"), [2020, 2021])
+    checked, compared = _checked_alone(monkeypatch), _compared(monkeypatch)
+    capsys.readouterr()
+    build(Path("inc"), Path("inc.duckdb"))
+    said = capsys.readouterr().out
+    assert "4 documents dont 3 repris du magasin précédent" in said
+    assert checked == ["sii_2020"]  # the reused reports' own findings were copied, not redone
+    assert compared == ["sii_2020", "sii_2021"]  # the 2021 report now has an earlier one to compare with
+    # the tables of no family of a reused report are still said, in the manifest's order
+    assert "2 tableaux non rattachés à une famille :\n    sii_2020@4 « Sommaire »\n    sii_2021@4 « Sommaire »" in said
+
+    _sii(Path("full"), [2020, 2021])
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    got = _findings(Path("inc.duckdb"))
+    assert got == _findings(Path("full.duckdb"))
+    restated = [(f[0], f[4], f[5], f[6]) for f in got
+                if f[0].startswith("sii_") and f[2] == "vintage.restated" and f[3] == "warning"]
+    assert restated == [("sii_2021", "415 350,20 €", "412 350,20 €", "entre_rapports"),
+                        ("sii_2021", "3 597 860,55 €", "3 594 860,55 €", "entre_rapports")]
+    assert {f[6] for f in got if f[0] == "sii_2021" and f[2].startswith("total.")} <= {"rapport"}
+    full = {t: [r.replace("'full/", "'inc/") for r in rows] for t, rows in _tables(Path("full.duckdb")).items()}
+    assert {t: rows for t, rows in _tables(Path("inc.duckdb")).items() if rows != sorted(full[t])} == {}
+
+
+def _compared(monkeypatch) -> list[str]:
+    """The reports the cross-report rules check during the builds that follow."""
+    from pipelines import validate
+
+    seen: list[str] = []
+    frames = validate._organisme_frames
+
+    def spy(con, ids, targets):
+        seen.extend(targets)
+        return frames(con, ids, targets)
+
+    monkeypatch.setattr(validate, "_organisme_frames", spy)
+    return seen
+
+
+def test_a_report_added_after_the_reused_ones_leaves_their_comparisons(tmp_path, monkeypatch, capsys):
+    """The 2021 report comes after the 2020 one: the 2020 report compares its figures with earlier
+    reports only, so it keeps its cross-report findings too (only its organisme-wide series are
+    redone); the new report restates two of its figures; the store equals a full build's."""
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("inc"), [2020])
+    build(Path("inc"), Path("inc.duckdb"))
+    _sii(Path("inc"), [2020, 2021])
+    checked, compared = _checked_alone(monkeypatch), _compared(monkeypatch)
+    capsys.readouterr()
+    build(Path("inc"), Path("inc.duckdb"))
+    assert "4 documents dont 3 repris du magasin précédent" in capsys.readouterr().out
+    assert (checked, compared) == (["sii_2021"], ["sii_2021"])
+
+    _sii(Path("full"), [2020, 2021])
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    got = _findings(Path("inc.duckdb"))
+    assert got == _findings(Path("full.duckdb"))
+    assert [(f[0], f[4], f[5]) for f in got if f[0].startswith("sii_") and f[2] == "vintage.restated"
+            and f[3] == "warning"] == [("sii_2021", "415 350,20 €", "412 350,20 €"),
+                                       ("sii_2021", "3 597 860,55 €", "3 594 860,55 €")]
+
+
+def test_a_report_removed_takes_its_cross_report_findings_away(tmp_path, monkeypatch, capsys):
+    """The 2020 report leaves the manifest (--force): the 2021 one no longer restates anything, and
+    no report is read again."""
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("raw"), [2020, 2021])
+    build(Path("raw"), Path("s.duckdb"))
+    assert [f for f in _findings(Path("s.duckdb")) if f[0] == "sii_2021" and f[2] == "vintage.restated"]
+    _sii(Path("raw"), [2021])
+    (Path("raw") / "manifest.csv").write_text(  # _sii appends: keep the SIIM94 lines and the 2021 one
+        "\n".join(ln for ln in (Path("raw") / "manifest.csv").read_text(encoding="utf-8").splitlines()
+                  if "sii_2020" not in ln) + "\n", encoding="utf-8")
+    checked = _checked_alone(monkeypatch)
+    build(Path("raw"), Path("s.duckdb"), force=True)
+    assert checked == []
+    build(Path("raw"), Path("ref.duckdb"), incremental=False)
+    assert _findings(Path("s.duckdb")) == _findings(Path("ref.duckdb"))
+    assert not [f for f in _findings(Path("s.duckdb")) if f[0] == "sii_2021" and f[2] == "vintage.restated"]
+
+
+def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path, monkeypatch):
+    """The cross-report checks read the figures under a year from SQL (no report loaded): the same
+    rows, in the same order, as from the reports loaded in Python."""
+    from pipelines.validate.frames import load
+    from pipelines.validate.text import table_figures
+    from pipelines.validate.vintages import dated_figures, stored_dated_figures
+
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("raw"), [2020, 2021])
+    build(Path("raw"), Path("s.duckdb"), validate=False)
+    con = duckdb.connect("s.duckdb", read_only=True)
+    try:
+        ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+        store = load(con, ids)
+        loaded = dated_figures(store, table_figures(store))
+        stored = stored_dated_figures(con, ids)
+    finally:
+        con.close()
+    keys = list(stored[0])
+    assert len(loaded) > 50 and {c["year"] for c in loaded} >= {2016, 2017, 2020}
+    assert [tuple(c[k] for k in keys) for c in stored] == [tuple(c[k] for k in keys) for c in loaded]

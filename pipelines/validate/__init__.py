@@ -7,11 +7,18 @@ fail; failures become findings with their exact source line.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
 from pipelines.validate.frames import Store, frame, load
+
+# Great Expectations imports altair, whose jsonschema checks the « iri » format with rfc3987_syntax
+# when that package is installed (it comes with Jupyter): 38 Lark grammars compiled at import, about
+# 4 s of every build and check on 2 cores. No suite validates an IRI; marked absent before GE is
+# imported, jsonschema leaves that one format unchecked (it imports it under suppress(ImportError)).
+sys.modules.setdefault("rfc3987_syntax", None)
 
 FINDING_COLUMNS = [
     "document", "line", "rule", "severity", "message", "found", "expected", "table", "document_id",
@@ -19,11 +26,20 @@ FINDING_COLUMNS = [
     "page", "place", "label_line", "label_source",
 ]
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+# What decides a finding (column `scope` of the findings, beside FINDING_COLUMNS):
+# - SCOPE_REPORT: the report alone (totals, headers, values, text, budget: `_document_frames`);
+# - SCOPE_CROSS: the report against the earlier reports of its organisme (vintages, shifted year
+#   headers, prose figures given again: `_cross_frames`), which only a report of an earlier or equal
+#   year added, changed or removed may change;
+# - SCOPE_ORG: the series of the whole organisme (series.break: `_series_frames`), whose latest
+#   vintage of a year may move to another report when any report of the organisme changes.
+# An incremental build keeps what the change cannot reach and redoes the rest (pipelines/flow.py).
+SCOPE_REPORT, SCOPE_CROSS, SCOPE_ORG = "rapport", "entre_rapports", "organisme"
+STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
 
 
 def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """The check frames of every suite, for the documents asked (all by default)."""
-    from pipelines.validate.series import series_break_checks
     from pipelines.validate.text import table_figures
     from pipelines.validate.vintages import dated_figures
 
@@ -35,7 +51,7 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
     frames = _document_frames(mine, _lignes(con, document_ids), tc_mine)
     cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
-    frames = _merged([frames, cross, {"series": frame(series_break_checks(con))}])
+    frames = _merged([frames, cross, _series_frames(con)])
     return _finish(frames, _captions(store), document_ids)
 
 
@@ -47,13 +63,13 @@ def _document_frames(store: Store, lignes: list[dict], tc: list[dict]) -> dict[s
     from pipelines.validate.text import percent_text_checks, table_text_checks, year_checks
     from pipelines.validate.totals import table_checks
 
-    return {
+    return _scoped({
         "totaux": frame(table_checks(store)),
         "entetes": frame(header_checks(store)),
         "valeurs": frame(malformed_checks(store)),
         "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
         "budget": frame(balance_checks(store) + crosstable_checks(store)),
-    }
+    }, SCOPE_REPORT)
 
 
 def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, con=None,
@@ -65,7 +81,22 @@ def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, c
     from pipelines.validate.vintages import cross_report_checks
 
     cross = cross_report_checks(con, store, dated, document_ids, stale_store=stale)
-    return {name: frame(rows) for name, rows in cross.items()}
+    return _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
+
+
+def _series_frames(con, orgs: list | None = None) -> dict[str, pd.DataFrame]:
+    """series.break over the curated series of the store (of the organismes `orgs` only, when given)."""
+    from pipelines.validate.series import series_break_checks
+
+    return _scoped({"series": frame(series_break_checks(con, orgs=orgs))}, SCOPE_ORG)
+
+
+def _scoped(frames: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
+    """Each check row says which kind of rule made it (SCOPE_REPORT, SCOPE_CROSS or SCOPE_ORG): its
+    finding keeps it in the column `scope`."""
+    for df in frames.values():
+        df["scope"] = scope
+    return frames
 
 
 def _merged(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
@@ -121,26 +152,29 @@ def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = N
 
     frames = check_frames(con, store=store, document_ids=document_ids)
     found = run_suites(frames, gx_dir=gx_dir, replace_all=True)
-    return _enrich(con, found)
+    return _enrich(con, found)[FINDING_COLUMNS]
 
 
 BATCH = 64  # reports loaded at a time by `findings_in_batches`
 
 
 def findings_in_batches(con, document_ids: list[str] | None = None, batch: int = BATCH,
-                        gx_dir: Path | None = None) -> pd.DataFrame:
+                        gx_dir: Path | None = None, cross_only: list[str] | None = None,
+                        series_only: list[str] | None = None, with_scope: bool = False) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
-    reports once per organisme over what they compare (figures under a year, prose figures, year
-    headers), the series from DuckDB. Frames are judged by the suites batch by batch; with `gx_dir`,
-    the results of a suite over every batch are combined into one (suites.combine) and stored with
-    their Data Docs, in place of every earlier result."""
-    from pipelines.validate.series import series_break_checks
+    reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
+    figures, year headers, curated series). Unchanged reports of an organisme that changed get only
+    part of the rules: `cross_only` those of SCOPE_CROSS and SCOPE_ORG, `series_only` those of
+    SCOPE_ORG (the caller keeps their other findings). With `with_scope`, the findings have the
+    column `scope` after FINDING_COLUMNS (STORED_COLUMNS, what the store keeps). Frames are judged by the suites batch by
+    batch; with `gx_dir`, the results of a suite over every batch are combined into one
+    (suites.combine) and stored with their Data Docs, in place of every earlier result."""
     from pipelines.validate.suites import run_suites as run_batch
-    from pipelines.validate.text import table_figures
-    from pipelines.validate.vintages import dated_figures
 
-    wanted = None if document_ids is None else set(document_ids)
+    full = None if document_ids is None else set(document_ids)
+    cross = None if full is None else full | set(cross_only or ())
+    wanted = None if cross is None else cross | set(series_only or ())
     found: list[pd.DataFrame] = []
     results: dict[str, list] = {}
 
@@ -150,25 +184,17 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             results.setdefault(name, []).append(result)
         return rows
 
-    for ids in _organismes(con, wanted):
-        dated: list[dict] = []
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            store = load(con, chunk)
-            tc = table_figures(store)
-            dated += dated_figures(store, tc)
-            targets = [i for i in chunk if wanted is None or i in wanted]
-            if targets:
-                frames = _document_frames(store, _lignes(con, targets), tc)
-                frames = _finish({**_empty_frames(), **frames}, _captions(store), targets)
-                found.append(run_suites(frames))
-            del store, tc
-        light = load(con, ids, cell_roles=("header",))
-        targets = [i for i in ids if wanted is None or i in wanted]
-        frames = _finish({**_empty_frames(), **_cross_frames(light, dated, None, con, targets)}, _captions(light), targets)
-        found.append(run_suites(frames))
-    series = _finish({**_empty_frames(), "series": frame(series_break_checks(con))}, {}, document_ids)
-    found.append(run_suites(series))
+    orgs = _organismes(con, wanted)
+    for ids in orgs.values():
+        mine = [i for i in ids if full is None or i in full]
+        for start in range(0, len(mine), batch):
+            found.append(run_suites(_report_frames(con, mine[start:start + batch])))
+        targets = [i for i in ids if cross is None or i in cross]
+        if targets:
+            found.append(run_suites(_organisme_frames(con, ids, targets)))
+    if orgs:
+        series = _series_frames(con, None if wanted is None else list(orgs))
+        found.append(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
     if gx_dir is not None:
         from pipelines.validate import data_docs
         from pipelines.validate.suites import combine, suite
@@ -176,71 +202,100 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
         combined = {name: combine(parts) for name, parts in results.items()}
         data_docs.write(Path(gx_dir), combined, {n: suite(n) for n in combined}, list(combined), True)
     found = [f for f in found if not f.empty]
-    return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())
+    columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
+    return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())[columns]
+
+
+def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
+    """The check frames of the rules that read one report at a time, for the reports `chunk`."""
+    from pipelines.validate.text import table_figures
+
+    store = load(con, chunk)
+    frames = _document_frames(store, _lignes(con, chunk), table_figures(store))
+    return _finish({**_empty_frames(), **frames}, _captions(store), chunk)
+
+
+def _organisme_frames(con, ids: list[str], targets: list[str]) -> dict[str, pd.DataFrame]:
+    """The check frames of the cross-report rules for the reports `targets`, against every report
+    `ids` of their organisme: figures under a year read from DuckDB (vintages.stored_dated_figures),
+    the prose figures and the year headers of the reports (no value cell is loaded)."""
+    from pipelines.validate.vintages import stored_dated_figures
+
+    dated = stored_dated_figures(con, ids)
+    light = load(con, ids, cell_roles=("header",))
+    frames = _cross_frames(light, dated, None, con, targets)
+    return _finish({**_empty_frames(), **frames}, _captions(light), targets)
 
 
 def _empty_frames() -> dict[str, pd.DataFrame]:
     return {"totaux": frame([])}
 
 
-def _organismes(con, wanted: set[str] | None) -> list[list[str]]:
-    """document_id of every report of each organisme holding a wanted report, in document order."""
+def _organismes(con, wanted: set[str] | None) -> dict[object, list[str]]:
+    """organisme -> document_id of its every report, for each organisme holding a wanted report
+    (every organisme when `wanted` is None), in document order."""
     rows = con.execute("SELECT document_id, org FROM documents ORDER BY document_id").fetchall()
     by_org: dict[object, list[str]] = {}
     for document_id, org in rows:
         by_org.setdefault(org, []).append(document_id)
-    return [ids for ids in by_org.values() if wanted is None or wanted & set(ids)]
+    return {org: ids for org, ids in by_org.items() if wanted is None or wanted & set(ids)}
 
 
 def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
+    """The found check rows as findings (STORED_COLUMNS): the document's path, organisme and year,
+    the table's caption, the source line, its page and place, the row label printed on another line,
+    and the section around the line; read from DuckDB for the documents and tables found only."""
     if found.empty:
-        return pd.DataFrame(columns=FINDING_COLUMNS)
-    docs = con.execute("SELECT document_id, path, org, report_year FROM documents").df()
-    tables = con.execute("SELECT table_id, caption, section, family AS table_family FROM tables").df()
-    sections = con.execute("SELECT document_id, number, title, line FROM sections ORDER BY document_id, line").df()
+        return pd.DataFrame(columns=STORED_COLUMNS)
+    # an execute first: it closes a result an earlier check left half read, which `register` refuses
+    docs = con.execute("SELECT document_id, path, org, report_year FROM documents "
+                       "WHERE list_contains(?::VARCHAR[], document_id)",
+                       [found["document_id"].dropna().unique().tolist()]).df()
+    con.register("_found", found[["document_id", "table_id", "line"]].drop_duplicates())
+    try:
+        tables = con.execute("SELECT table_id, caption, section, family AS table_family FROM tables "
+                             "WHERE table_id IN (SELECT table_id FROM _found)").df()
+        src = con.execute("""
+            SELECT DISTINCT w.document_id, w.line, l.text AS source_line, l.page, l.place,
+                   s.number AS section_number, s.title AS section_title
+            FROM (SELECT DISTINCT document_id, line FROM _found) w
+            LEFT JOIN lignes l ON l.document_id = w.document_id AND l.line = w.line
+            ASOF LEFT JOIN sections s ON s.document_id = w.document_id AND w.line >= s.line""").df()
+        labels = _label_lines(con)
+    finally:
+        con.unregister("_found")
     out = found.merge(docs, on="document_id", how="left").merge(tables, on="table_id", how="left")
-    pairs = out[["document_id", "line"]].drop_duplicates()
-    con.register("_wanted", pairs)
-    src = con.execute("SELECT l.document_id, l.line, l.text AS source_line, l.page, l.place FROM lignes l "
-                      "JOIN _wanted w USING (document_id, line)").df()
-    con.unregister("_wanted")
     out = out.merge(src, on=["document_id", "line"], how="left")
     out["page"] = out["page"].astype("Int64")  # a page number, not 12.0
-    out = out.merge(_label_lines(con), on=["table_id", "line"], how="left")
+    out = out.merge(labels, on=["table_id", "line"], how="left")
     out["label_line"] = out["label_line"].astype("Int64")
-    out["section"] = [
-        s if isinstance(s, str) and s else _section_at(sections, d, ln)
-        for s, d, ln in zip(out["section"], out["document_id"], out["line"], strict=False)]
+    out["section"] = [  # the table's section, else the last heading above the line
+        s if isinstance(s, str) and s else (f"{n} {t}".strip() if isinstance(t, str) else None)
+        for s, n, t in zip(out["section"], out["section_number"], out["section_title"], strict=True)]
     out["family"] = out["family"].where(out["family"].notna(), out["table_family"])  # the check's, else the table's
     out["table"] = out["caption"].where(out["caption"].notna(), out["table_id"])
     out["document"] = out["path"]
-    for col in FINDING_COLUMNS:
+    for col in STORED_COLUMNS:
         if col not in out:
             out[col] = None
     out["_order"] = out["severity"].map(SEVERITY_ORDER)
     out = out.sort_values(["document_id", "line", "_order", "rule"]).drop(columns="_order")
-    out = out[FINDING_COLUMNS].reset_index(drop=True).astype(object)
+    out = out[STORED_COLUMNS].reset_index(drop=True).astype(object)
     return out.where(out.notna(), None)
 
 
 def _label_lines(con) -> pd.DataFrame:
     """(table, line of a value) -> line and text of its row label, when the value is printed on
-    another line (PDF text: « TOTAL » nine lines above « 1282 agents »): the report quotes both."""
+    another line (PDF text: « TOTAL » nine lines above « 1282 agents »): the report quotes both.
+    For the tables of the registered relation `_found` (table_id)."""
     return con.execute("""
         SELECT v.table_id, v.line, min(l.line) AS label_line, any_value(t.text) AS label_source
         FROM cells v JOIN cells l ON l.table_id = v.table_id AND l.row = v.row AND l.role = 'label'
         JOIN tables d ON d.table_id = v.table_id
         JOIN lignes t ON t.document_id = d.document_id AND t.line = l.line
         WHERE v.role IN ('value', 'subtotal', 'total') AND v.line <> l.line
+          AND v.table_id IN (SELECT table_id FROM _found)
         GROUP BY v.table_id, v.line HAVING count(DISTINCT l.line) = 1""").df()
-
-
-def _section_at(sections: pd.DataFrame, document_id: str, line: int) -> str | None:
-    s = sections[(sections["document_id"] == document_id) & (sections["line"] <= line)]
-    if s.empty:
-        return None
-    last = s.iloc[-1]
-    return f"{last['number']} {last['title']}".strip()
 
 
 def write_findings(con, df: pd.DataFrame) -> int:
@@ -248,7 +303,7 @@ def write_findings(con, df: pd.DataFrame) -> int:
         return 0
     existing = {r[0] for r in con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_name = 'findings'").fetchall()}
-    cols = [c for c in FINDING_COLUMNS if c in existing]
+    cols = [c for c in STORED_COLUMNS if c in existing and c in df.columns]
     frame_ = df[cols].copy()
     frame_["line"] = frame_["line"].astype("Int64")
     for c in ("report_year", "exercice", "page", "label_line"):
@@ -265,4 +320,4 @@ def validate_store(con, gx_dir: Path | None = None) -> int:
     """Run all rule families on every document of the store and fill `findings` (and, with `gx_dir`,
     write GE's results and Data Docs there)."""
     con.execute("DELETE FROM findings")
-    return write_findings(con, findings_in_batches(con, gx_dir=gx_dir))
+    return write_findings(con, findings_in_batches(con, gx_dir=gx_dir, with_scope=True))

@@ -62,11 +62,26 @@ def points_sql() -> str:
           ON k.table_id = p.table_id AND k.col = c.col"""
 
 
+# `rang` orders the reports by year, then by document_id: two reports of one organisme and one year
+# (a corrected edition, a generated corpus) are compared in one order, whatever order the store
+# holds their rows in — an incremental build compares them as a full build does.
+_RANG_SPAN = 1_000_000  # more than the reports of a store
+
+
+def earlier_report(a: str, b: str) -> str:
+    """SQL condition: the report of figure `a` is of an earlier year than that of `b`. With it as the
+    inequality of an ASOF JOIN on figures_sql(), `a` is the figure of the latest earlier report, the
+    last by document_id when several reports share that year."""
+    return f"{a}.rang < {b}.report_year * {_RANG_SPAN}"
+
+
 def figures_sql() -> str:
     """One figure per report and series key (same family, key columns, measure and exercice): the
-    report's value with its first line. A key printed with two different values in one report is
-    ambiguous and left out (the cross-table rules of that report speak of it)."""
+    report's value with its first line, and its report's `rang` (see `earlier_report`). A key printed with
+    two different values in one report is ambiguous and left out (the cross-table rules of that
+    report speak of it)."""
     return f"""
+        SELECT *, report_year * {_RANG_SPAN} + dense_rank() OVER (ORDER BY document_id) AS rang FROM (
         SELECT famille, org, cle, mesure, exercice, document_id, any_value(report_year) AS report_year,
                min(valeur) AS valeur, min(line) AS line, arg_min(table_id, line) AS table_id,
                arg_min(libelle, line) AS libelle, arg_min(niveau, line) AS niveau,
@@ -75,7 +90,7 @@ def figures_sql() -> str:
                arg_min(row_kind, line) AS row_kind, arg_min(texte, line) AS texte
         FROM ({points_sql()})
         GROUP BY famille, org, cle, mesure, exercice, document_id
-        HAVING count(DISTINCT valeur) = 1"""
+        HAVING count(DISTINCT valeur) = 1)"""
 
 
 def has_curated(con) -> bool:

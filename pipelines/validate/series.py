@@ -40,14 +40,20 @@ def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= max(1.0, rel * max(abs(a), abs(b)))
 
 
-def _groups(con, batch: int = 5000) -> Iterator[dict[int, list[dict]]]:
-    """The table figures of the `series` view, one series (org, family, perimeter, measure) at a
-    time, by report year: read from DuckDB in batches, so that memory holds one series, not the corpus."""
+def _groups(con, orgs: list | None = None, batch: int = 5000) -> Iterator[dict[int, list[dict]]]:
+    """The table figures of the `series` view (of the organismes `orgs` only, when given), one series
+    (org, family, perimeter, measure) at a time, by report year: read from DuckDB in batches, so that
+    memory holds one series, not the corpus."""
     if not _has_series(con):
         return
-    cur = con.execute("""
-        SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL
-        ORDER BY org, famille, perimetre, mesure, report_year, line""")
+    only, params = "", []
+    if orgs is not None:
+        only, params = " AND (list_contains(?, org) OR (org IS NULL AND ?))", [[o for o in orgs if o is not None],
+                                                                              None in orgs]
+    cur = con.execute(f"""
+        SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL{only}
+        ORDER BY org, famille, perimetre, mesure, report_year, document_id, line  -- one order for two reports of a year
+        """, params)
     names = [c[0] for c in cur.description]
     key, group = None, defaultdict(list)
     while rows := cur.fetchmany(batch):
@@ -67,11 +73,13 @@ def _has_series(con) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'series'").fetchone()[0] > 0
 
 
-def series_break_checks(con, document_ids: list[str] | None = None) -> list[dict]:
+def series_break_checks(con, document_ids: list[str] | None = None, orgs: list | None = None) -> list[dict]:
+    """series.break check rows of the reports `document_ids` (all by default), from the series of the
+    organismes `orgs` (all by default: a series never crosses organismes)."""
     params = _params()
     wanted = set(document_ids) if document_ids is not None else None
     out: list[dict] = []
-    for by_report in _groups(con):
+    for by_report in _groups(con, orgs):
         found = []
         reports = sorted(by_report)
         for a, b in zip(reports, reports[1:], strict=False):

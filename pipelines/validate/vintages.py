@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import re
 from contextlib import nullcontext
+from functools import lru_cache
 
 import pandas as pd
 
 from pipelines.extract.numbers import clean, decimals_of, plain
 from pipelines.validate.frames import check_row, fr, items_give
+from pipelines.validate.points import earlier_report
 
 
+@lru_cache(maxsize=1 << 16)
 def _norm(text: str) -> str:
+    """A label compared across reports (cached: every report of an organisme repeats its labels)."""
     return plain(text)
 
 
@@ -30,6 +34,48 @@ def dated_figures(store, tc: list[dict]) -> list[dict]:
         if c["year"] is not None and label:
             dated.append({**c, "org": doc.get("org"), "report_year": doc.get("report_year"), "label": label})
     return dated
+
+
+def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
+    """dated_figures(load(con, document_ids), table_figures(…)) read from DuckDB: the value cells
+    under a year header, and only them, without loading the reports. Same rows in the same order
+    (reports, their tables, cells by row and column, a composite cell's first figure first), with the
+    keys the cross-report checks read: document_id, table_id, row, col, line, value, unit ('' when
+    none), year, kind, text, row_label, label, org, report_year."""
+    from pipelines.extract.numbers import year_in_header
+    from pipelines.validate.frames import VALUE_ROLES
+
+    roles = ", ".join(f"'{r}'" for r in VALUE_ROLES)
+    value_cells = f"""
+        SELECT t.document_id, t.line_start, t.table_id, c.row, c.col, c.line, c.header, c.row_label,
+               c.row_kind, c.text, c.value, c.unit, c.value2, c.unit2
+        FROM cells c JOIN tables t USING (table_id)
+        WHERE list_contains(?::VARCHAR[], t.document_id) AND c.role IN ({roles})"""
+    ids = list(document_ids)
+    try:
+        headers = [h for (h,) in con.execute(f"SELECT DISTINCT header FROM ({value_cells}) WHERE header <> ''",
+                                             [ids]).fetchall()]
+        years = [(h, ref.year) for h in headers if (ref := year_in_header(h)) is not None and ref.year is not None]
+        con.register("_dated_years", pd.DataFrame(years, columns=["header", "year"]).astype({"header": object}))
+        cur = con.execute(f"""
+            WITH v AS (SELECT v.*, y.year FROM ({value_cells}) v JOIN _dated_years y USING (header))
+            SELECT v.document_id, v.table_id, v.row, v.col, v.line, v.value, coalesce(v.unit, '') AS unit,
+                   v.year, v.row_kind AS kind, v.text, coalesce(v.row_label, '') AS row_label, d.org, d.report_year
+            FROM (SELECT *, 0 AS k FROM v WHERE value IS NOT NULL
+                  UNION ALL SELECT * REPLACE (value2 AS value, unit2 AS unit), 1 AS k FROM v WHERE value2 IS NOT NULL) v
+            JOIN documents d USING (document_id)
+            ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""", [ids])
+        names = [d[0] for d in cur.description]
+        out = []
+        while rows := cur.fetchmany(10000):
+            for row in rows:
+                c = dict(zip(names, row, strict=True))
+                if label := _norm(c["row_label"]):
+                    c["label"] = label
+                    out.append(c)
+        return out
+    finally:
+        con.unregister("_dated_years")
 
 
 def shifted_header_checks(store, shifts: list[tuple]) -> list[dict]:
@@ -57,9 +103,7 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
         by_table.setdefault(table_id, []).append(year)
     meta = {c["table_id"]: (c["org"], c["report_year"]) for c in dated}
     out, seen = [], set()
-    for b, a in _table_pairs(dated, meta):
-        if b in curated and a in curated:
-            continue
+    for b, a in _table_pairs(dated, meta, curated):
         for year in by_table[b]:
             if (b, year) in seen:
                 continue  # one finding per column, whichever earlier report showed the shift first
@@ -76,19 +120,22 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
     return out
 
 
-def _table_pairs(dated: list[dict], meta: dict[str, tuple]) -> list[tuple[str, str]]:
-    """(later table, earlier table) of one organisme sharing at least three row labels."""
+def _table_pairs(dated: list[dict], meta: dict[str, tuple], curated: frozenset[str]) -> list[tuple[str, str]]:
+    """(later table, earlier table) of one organisme sharing at least three row labels, but for the
+    pairs of two `curated` tables (curated_shifts compares those)."""
     tables_of: dict[tuple, set[str]] = {}
     for c in dated:
         tables_of.setdefault((c["org"], c["label"]), set()).add(c["table_id"])
-    shared: dict[tuple[str, str], set[str]] = {}
-    for (_org, label), tables in tables_of.items():
-        for b in tables:
-            for a in tables:
-                rb, ra = meta[b][1], meta[a][1]
-                if ra is not None and rb is not None and ra < rb:
-                    shared.setdefault((b, a), set()).add(label)
-    return [pair for pair, labels in shared.items() if len(labels) >= 3]
+    shared: dict[tuple[str, str], int] = {}  # labels shared (each (org, label) counts once)
+    for tables in tables_of.values():
+        # one order in every process (a set of str has none); reports of no year are compared with none
+        dated_tables = [(t, meta[t][1]) for t in sorted(tables) if meta[t][1] is not None]
+        loose = [(t, r) for t, r in dated_tables if t not in curated]
+        for b, rb in dated_tables:
+            for a, ra in loose if b in curated else dated_tables:
+                if ra < rb:
+                    shared[(b, a)] = shared.get((b, a), 0) + 1
+    return [pair for pair, n in shared.items() if n >= 3]
 
 
 def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int] | None:
@@ -118,13 +165,12 @@ def restated_checks(store, dated: list[dict], shifts: list[tuple], curated: froz
     for recs in keyed.values():
         if len({r["document_id"] for r in recs}) < 2:
             continue
-        for a in recs:
-            for b in recs:
+        loose = [r for r in recs if r["table_id"] not in curated]
+        for a in recs:  # a pair of two curated tables is the curated series' (never built here)
+            for b in loose if a["table_id"] in curated else recs:
                 if a["report_year"] < b["report_year"] and _units_match(a["unit"], b["unit"]):
                     pairs.setdefault((a["table_id"], b["table_id"]), []).append((a, b))
-    for (table_a, table_b), matches in pairs.items():
-        if table_a in curated and table_b in curated:
-            continue
+    for matches in pairs.values():
         if len(matches) < 3:  # two tables share a series only when they share several figures
             continue
         equal = [m for m in matches if _same(m[0], m[1])]
@@ -212,7 +258,9 @@ def stale_checks(store) -> list[dict]:
         for prev_y, cur_y in zip(years, years[1:], strict=False):
             if cur_y - prev_y != 1:
                 continue
-            prev = g[g["report_year"] == prev_y]
+            # a figure of the year's report is quoted against the first earlier one equal to it: the others
+            # (several reports of a year) would only multiply the rows before they are dropped
+            prev = g[g["report_year"] == prev_y].drop_duplicates(["lab", "value"])
             cur = g[g["report_year"] == cur_y]
             merged = cur.merge(prev[["lab", "value", "unit", "line", "document_id"]], on=["lab", "value"],
                                suffixes=("", "_prev"))
@@ -245,10 +293,14 @@ def narrative_checks(store) -> tuple[list[dict], list[dict]]:
     series = _narrative_series(store)
     years, restated = [], []
     for by_doc in series.values():
+        ry = {d: _ry(store, d) for d in by_doc}
+        latest_first = sorted(by_doc, key=lambda d: -ry[d])  # stable: reports of one year in store order
         for b_doc, b_years in by_doc.items():
-            earlier = sorted((d for d in by_doc if _ry(store, d) < _ry(store, b_doc)), key=lambda d: -_ry(store, d))
+            earlier = [d for d in latest_first if ry[d] < ry[b_doc]]
             for year, bs in b_years.items():
                 b = _single(bs)
+                if b is None:
+                    continue  # no figure, or two: nothing to compare
                 for a_doc in earlier:
                     row = _against(store, b, year, by_doc[a_doc])
                     if row is not None:
@@ -358,7 +410,7 @@ def curated_shifts(con, figures: str, document_ids: list[str] | None = None) -> 
         SELECT b.*, {shift} AS shift, a.document_id AS a_document_id, a.report_year AS a_report_year,
                a.line AS a_line, {_EQUAL} AS egal, {_UNITS.format(a='a', b='b')} AS comparable
         FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
-             AND b.report_year > a.report_year
+             AND {earlier_report('a', 'b')}
         WHERE {_wanted(document_ids, 'b')}""" for shift in (0, 1, -1))
     rows = _rows(con, f"""
         SELECT document_id, table_id, exercice AS year, shift, count(*) AS n, count(*) FILTER (WHERE egal) AS equal,
@@ -402,7 +454,7 @@ def curated_restated_checks(con, figures: str, document_ids: list[str] | None = 
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
                    a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
             FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice
-                 AND b.report_year > a.report_year
+                 AND {earlier_report('a', 'b')}
             WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')})
         SELECT p.*, i.s AS items_s, i.n AS items_n,
                count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal

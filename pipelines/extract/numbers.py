@@ -149,6 +149,7 @@ def readable(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and abs(value) < MAX_FIGURE
 
 
+@lru_cache(maxsize=_MEMO)  # Parsed is frozen: one instance may serve every cell printed alike
 def parse_cell(raw: str, notation: str = FR) -> Parsed:
     """A printed cell read in the table's notation (FR, FR_POINTS or EN, see NOTATIONS).
 

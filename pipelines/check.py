@@ -140,10 +140,15 @@ def not_made(missing: str) -> str:
 
 
 def _missing_row(document: dict, missing: str) -> dict:
-    """The finding-like row of --json that says the cross-report checks were not made."""
-    return {"document": document["path"], "line": None, "rule": "check.magasin", "severity": "info",
-            "message": not_made(missing), "found": None, "expected": None, "table": None,
-            "document_id": document["document_id"], "org": document["org"], "report_year": document["report_year"]}
+    """The finding row of --json that says the cross-report checks were not made: every column of
+    FINDING_COLUMNS, like the other rows, None where nothing applies (no line, table, figure)."""
+    from pipelines.validate import FINDING_COLUMNS
+
+    row = dict.fromkeys(FINDING_COLUMNS)
+    row.update(document=document["path"], rule="check.magasin", severity="info", message=not_made(missing),
+               suggestion="Indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet.",
+               document_id=document["document_id"], org=document["org"], report_year=document["report_year"])
+    return row
 
 
 def _not_blank(read: Read) -> None:
@@ -216,10 +221,11 @@ def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, mi
     as an info row of rule `check.magasin` per document."""
     warn_missing(missing)
     if as_json:
-        records = json.loads(found.drop(columns=["highlight"], errors="ignore").to_json(orient="records",
-                                                                                         force_ascii=False))
+        hidden = ("highlight",)  # the printed form the annotation looks for, not part of the answer
+        records = json.loads(found.drop(columns=list(hidden), errors="ignore").to_json(orient="records",
+                                                                                        force_ascii=False))
         if missing:
-            records += [_missing_row(d, missing) for d in documents]
+            records += [{k: v for k, v in _missing_row(d, missing).items() if k not in hidden} for d in documents]
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return

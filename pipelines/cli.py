@@ -41,11 +41,21 @@ def _extract(args: argparse.Namespace) -> int:
     return show(Path(args.file), as_json=args.json)
 
 
+def refuse_folder(db: str | Path | None, how: str = "--db") -> None:
+    """A store path that names a folder is refused in one French line (BilansError, exit 2), whatever
+    the command: `how` says where it was given (« --db », « BILANS_DB »)."""
+    if db is not None and Path(db).is_dir():
+        given = f"{how}={db}" if how == "BILANS_DB" else f"{how} {db}"
+        raise BilansError(f"{given} n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, "
+                          "par exemple data/curated/bilans.duckdb")
+
+
 def _check(args: argparse.Namespace) -> int:
     from pipelines.check import check
     from pipelines.store import find_store
 
-    db, _ = find_store(args.db)
+    db, how = find_store(args.db)
+    refuse_folder(db, how)
     if db is not None:
         _cache_beside(str(db))
         args.db = str(db)
@@ -146,11 +156,19 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog} : erreur : {safe(_fr(message))}\n")
 
 
+_DB_HELP = ("magasin DuckDB, avant ou après la sous-commande (défaut : data/curated/bilans.duckdb ; bilans "
+            "check cherche aussi BILANS_DB, puis le projet du dossier courant, puis celui du paquet installé)")
+
+
+def _store_option(p: argparse.ArgumentParser, default=argparse.SUPPRESS) -> None:
+    """--db on the main parser and on every sub-command (all read or write the store): given after
+    the sub-command it wins, absent there it leaves the main parser's value (SUPPRESS)."""
+    p.add_argument("--db", default=default, metavar="CHEMIN", help=_DB_HELP)
+
+
 def parser() -> argparse.ArgumentParser:
     p = _Parser(prog="bilans", description=f"Atelier bilans : bilans d'activité {' / '.join(codes_organismes())}")
-    p.add_argument("--db", default=None, metavar="CHEMIN",
-                   help="magasin DuckDB (défaut : data/curated/bilans.duckdb ; bilans check cherche aussi "
-                        "BILANS_DB, puis le projet du dossier courant, puis celui du paquet installé)")
+    _store_option(p, default=None)
     sub = p.add_subparsers(dest="command", required=True)
 
     b = sub.add_parser("build", help="extraire, curer et valider tous les documents du manifeste (texte, PDF, DOCX)")
@@ -208,6 +226,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--port", type=int, default=8866)
     f.add_argument("--export", default=None, help="écrire des pages HTML statiques dans ce dossier")
     f.set_defaults(func=_briefing)
+    for command in (b, e, c, r, n, f):
+        _store_option(command)
     return p
 
 
@@ -235,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
+        refuse_folder(args.db)
         return int(args.func(args) or 0)
     except BilansError as exc:
         print(f"bilans : {exc}", file=sys.stderr)

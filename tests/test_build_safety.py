@@ -165,7 +165,7 @@ def test_db_aimed_at_a_folder_or_another_file(tmp_path, capsys):
                                        "chemin du magasin, par exemple data/curated/bilans.duckdb\n")
     assert list(folder.iterdir()) == []
     assert main(["--db", str(folder), "report", "--out", str(tmp_path / "reports")]) == 2
-    assert capsys.readouterr().err.startswith(f"bilans : magasin illisible : {folder} (IO Error: ")
+    assert capsys.readouterr().err.startswith(f"bilans : --db {folder} n'est pas un fichier (un dossier ?)")
     notes = tmp_path / "notes.duckdb"
     notes.write_text("pas un magasin", encoding="utf-8")
     assert main(["--db", str(notes), "build", "--raw", str(raw), "--no-validate"]) == 2

@@ -61,7 +61,8 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
     """document_id -> the path of its annotated copy, for the DOCX and PDF drafts among ``docs``
     (pipelines.extract.model.Document). ``out`` is the copy's path for one draft, a folder for
     several (or when it is one): ``<folder>/<name>.annote.docx``. Checked before the (longer)
-    check runs: a wrong suffix, the draft itself, a missing or read-only folder raise BilansError."""
+    check runs: a folder where nothing can be written (tried: the OS's own reason is given), a wrong
+    suffix, the draft itself raise BilansError."""
     drafts = [d for d in docs if d.format in FORMATS]
     out = Path(out)
     as_folder = len(drafts) > 1 or out.is_dir()
@@ -69,24 +70,43 @@ def targets(docs: list, out: Path) -> dict[str, Path]:
         raise BilansError(f"{out} : dossier introuvable ; avec plusieurs brouillons, --annotate attend un dossier")
     found = {}
     for doc in drafts:
-        target = out / f"{Path(doc.path).stem}.annote{FORMATS[doc.format]}" if as_folder else out
-        n = 1
-        while target in found.values():  # two drafts of the same name in two folders
+        name = f"{Path(doc.path).stem}{_repeat(doc)}"
+        target = out / f"{name}.annote{FORMATS[doc.format]}" if as_folder else out
+        n = 0
+        while target in found.values():  # ids that do not say the repeat: numbered here
             n += 1
-            target = out / f"{Path(doc.path).stem}~{n}.annote{FORMATS[doc.format]}"
+            target = out / f"{name}~{n}.annote{FORMATS[doc.format]}"
+        _writable(target)
         if target.suffix.lower() != FORMATS[doc.format]:
             raise BilansError(f"{target} : la copie annotée d'un brouillon {doc.format.upper()} doit finir "
                               f"par {FORMATS[doc.format]}")
         if target.exists() and target.resolve() == Path(doc.path).resolve():
             raise BilansError(f"{target} : la copie annotée ne peut pas remplacer le brouillon ; "
                               "choisissez un autre nom")
-        folder = target.parent
-        if not folder.is_dir():
-            raise BilansError(f"{target} : impossible d'écrire la copie annotée (dossier introuvable)")
-        if not os.access(folder, os.W_OK | os.X_OK):
-            raise BilansError(f"{target} : impossible d'écrire la copie annotée (droits insuffisants)")
         found[doc.document_id] = target
     return found
+
+
+def _repeat(doc) -> str:
+    """« ~n » when the draft's document id is its name's repeat (pipelines.check numbers two drafts
+    of one name in two folders `name`, `name~1`): its copy is `name~1.annote.docx`, as its findings say."""
+    from pipelines.extract import document_id_for
+
+    base = document_id_for(Path(doc.path))
+    tail = str(doc.document_id)[len(base):] if str(doc.document_id).startswith(base) else ""
+    return tail if re.fullmatch(r"~\d+", tail) else ""
+
+
+def _writable(target: Path) -> None:
+    """A file can be created beside ``target``: tried (and removed), since permissions do not tell
+    (root, a read-only mount, /proc); BilansError with the OS's reason otherwise."""
+    folder = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".annote-", dir=folder)
+    except OSError as exc:
+        raise BilansError(f"{target} : impossible d'écrire la copie annotée ({_why(exc, folder)})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def annotate_drafts(docs: list, found: pd.DataFrame, out: Path, include_info: bool = False) -> list[Annotated]:
@@ -138,17 +158,18 @@ def _draft_bytes(path: Path, sha256: str) -> bytes:
 
 def _replace(out: Path, payload: bytes) -> None:
     """Atomic: a copy is whole or absent. An unwritable place is one French line."""
+    folder = out.parent if str(out.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".annote-", dir=out.parent if str(out.parent) else ".")
+        fd, tmp = tempfile.mkstemp(prefix=".annote-", dir=folder)
     except OSError as exc:
-        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc)})") from None
+        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc, folder)})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
         os.chmod(tmp, 0o666 & ~_umask())  # a file as any other the user writes (mkstemp makes it 0600)
         os.replace(tmp, out)
     except OSError as exc:
-        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc)})") from None
+        raise BilansError(f"{out} : impossible d'écrire la copie annotée ({_why(exc, folder)})") from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -160,9 +181,21 @@ def _umask() -> int:
     return mask
 
 
-def _why(exc: OSError) -> str:
-    return {errno.ENOENT: "dossier introuvable", errno.EACCES: "droits insuffisants", errno.EISDIR: "c'est un dossier",
-            errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule"}.get(exc.errno, exc.strerror or str(exc))
+_WHY_FR = {errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants", errno.EISDIR: "c'est un dossier",
+           errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule"}
+
+
+def _why(exc: OSError, folder: Path) -> str:
+    """Why nothing can be written in ``folder``, in French, with the OS's own words: « dossier
+    introuvable » only when the folder is absent (/proc answers ENOENT although it exists)."""
+    os_words = exc.strerror or str(exc)
+    if exc.errno == errno.ENOENT and not folder.exists():
+        return f"dossier introuvable : {folder}"
+    if exc.errno == errno.ENOTDIR or (folder.exists() and not folder.is_dir()):
+        return f"{folder} n'est pas un dossier"
+    if exc.errno in _WHY_FR:
+        return f"{_WHY_FR[exc.errno]} : {os_words}"
+    return f"le système refuse d'y créer un fichier : {os_words}"
 
 
 def comment_text(f: dict) -> str:
@@ -202,18 +235,27 @@ def _origin(origins: list[dict | None], f: dict) -> dict | None:
 def figure_span(text: str, f: dict) -> tuple[int, int] | None:
     """(start, end) of the finding's figure in ``text``: its printed form (``highlight``), else
     ``found``, else their digits; spaces inside ignored, never part of a longer number."""
-    for needle in _needles(f.get("highlight"), f.get("found")):
+    found = _figure_match(text, f)
+    return found[1] if found else None
+
+
+def _figure_match(text: str, f: dict) -> tuple[int, tuple[int, int]] | None:
+    """(rank of the needle that matched — 0 the printed form —, span) of the figure in ``text``."""
+    for rank, needle in enumerate(_needles(f.get("highlight"), f.get("found"))):
         m = figure_pattern(needle).search(text)
         if m:
-            return m.span()
+            return rank, m.span()
     return None
 
 
 def figure_pattern(needle: str) -> re.Pattern:
+    """The needle as printed, spaces inside ignored. A digit edge never meets another digit, nor a
+    decimal or date separator followed by one: « 31 » is not found in « 31/12/2022 », a date is
+    one printed token (its digits are a needle's last resort, see authors._needles)."""
     parts = [re.escape(p) for p in needle.split()]
     body = _SPACES.join(parts)
-    before = r"(?<![\d,.])" if needle[:1].isdigit() else ""
-    after = r"(?![\d]|[,.]\d)" if needle[-1:].isdigit() else ""
+    before = r"(?<![\d,.])(?<!\d/)" if needle[:1].isdigit() else ""
+    after = r"(?![\d]|[,./]\d)" if needle[-1:].isdigit() else ""
     return re.compile(before + body + after)
 
 
@@ -272,10 +314,16 @@ def _docx_runs(blocks: list, origin: dict | None, f: dict) -> list | None:
 
 
 def _cell_order(cells: list[int], f: dict) -> list[int]:
-    """The cells of the line, those whose text (in the extracted line) holds the figure first."""
+    """The cells of the line, those whose text (in the extracted line) holds the figure first: the
+    cell that prints it whole before one that holds only its digits (a date « 31/12/2022 » is not
+    the « 31 » of « 31/12/2021 » in the cell before)."""
     texts = _s(f.get("source_line")).split("\t")
-    holding = [k for col, k in enumerate(cells)
-               if k >= 0 and col < len(texts) and figure_span(re.sub(r"</?[bi]>", "", texts[col]), f)]
+    ranked = []
+    for col, k in enumerate(cells):
+        found = _figure_match(re.sub(r"</?[bi]>", "", texts[col]), f) if k >= 0 and col < len(texts) else None
+        if found:
+            ranked.append((found[0], col, k))
+    holding = [k for _, _, k in sorted(ranked)]
     return holding + [k for k in cells if k >= 0 and k not in holding]
 
 

@@ -318,6 +318,7 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
             present = con.execute("SELECT DISTINCT org, report_year FROM documents ORDER BY 1, 2").fetchall()
             echo("Aucune exécution pour ce filtre ; bilans du magasin : "
                  + (", ".join(f"{o} {y}" for o, y in present) or "aucun") + ".")
+        outdated = [] if complete else _outdated_outside(fps, known, set(fingerprints), tdir)
     finally:
         con.close()
 
@@ -363,7 +364,14 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
          f"{nombre(len(failures))} en échec, {nombre(skipped)} ignorée(s) car à jour. Index : {out / 'index.html'}")
     for run, error in failures:
         echo(f"  échec : {run.label()} — {error}")
-    erreurs = controler_publications(db, out, known, echo)
+    if outdated:
+        from pipelines.validate.publications import abrege
+
+        echo(f"{nombre(len(outdated))} page(s) hors du filtre ne sont plus à jour du magasin, leurs chiffres ne "
+             f"sont pas contrôlés : {abrege([safe(k) for k in outdated])} (« bilans run » sans filtre les refait).")
+    # a filtered run answers for the pages of its filter: errors elsewhere are said, not counted
+    erreurs = controler_publications(db, out, known, echo, skip=set(outdated),
+                                     perimetre=None if complete else {f"analyses/{k}" for k in fingerprints})
     return 1 if failures or erreurs else 0
 
 
@@ -413,14 +421,36 @@ def _dask_client(scheduler: str | None, n_workers: int):
         yield client
 
 
-def controler_publications(db: Path, out: Path, known: dict, echo=print) -> int:
+def controler_publications(db: Path, out: Path, known: dict, echo=print, skip: set[str] = frozenset(),
+                           perimetre: set[str] | None = None) -> int:
     """Gather the figures of every page of the index (runs skipped as unchanged included: their sidecar
-    stays beside their notebook) into `publications`, and check them (suite `publications`)."""
+    stays beside their notebook) but those of `skip` (keys « org/année/carnet ») into `publications`, and
+    check them (suite `publications`). Returns the errors on the pages of `perimetre` (all when None)."""
     from pipelines.validate.publications import controler
 
-    # outputs kept although their run left the store (« absente ») are not publications of this store
-    sidecars = [registre.sidecar_of(out / f"{key}.ipynb") for key in sorted(known) if not known[key].get("absente")]
-    return controler(db, registre.lire(sidecars), "analyses/", echo)
+    # outputs kept although their run left the store (« absente »), or computed from an older store
+    # (`skip`), are not publications of this store
+    sidecars = [registre.sidecar_of(out / f"{key}.ipynb") for key in sorted(known)
+                if not known[key].get("absente") and key not in skip]
+    return controler(db, registre.lire(sidecars), "analyses/", echo, perimetre=perimetre)
+
+
+def _outdated_outside(fps: Fingerprints, known: dict, planned: set[str], templates_dir: Path) -> list[str]:
+    """Keys of the outputs of earlier runs outside this run's filter that are not up to date with the
+    store: their last run failed, or their inputs (store rows, template, shared code) changed since,
+    so their figures are those of an older store. Outputs of runs gone from the store are not listed
+    (« absente » : a run of the whole store lists them)."""
+    out = []
+    for key in sorted(set(known) - planned):
+        info = known[key]
+        if info.get("absente"):
+            continue
+        org, year, template = key.split("/")
+        current = (info.get("status") == "ok" and year.isdigit() and (templates_dir / f"{template}.ipynb").exists()
+                   and info.get("fingerprint") == fps.of(Run(org, int(year), template)))
+        if not current:
+            out.append(key)
+    return out
 
 
 def _outputs_on_disk(out: Path) -> set[str]:

@@ -105,6 +105,19 @@ def _page(document) -> str:
     return french(offline_html(text, CSS.read_text(encoding="utf-8")))
 
 
+def with_messages(result: ExpectationSuiteValidationResult, frame) -> None:
+    """Give each unexpected row of `result` the message of its check row in `frame` (indexed by
+    check_id): the suites judge frames without their texts (suites.NOT_JUDGED), the Data Docs and
+    the stored result show them, so that two findings of one line are told apart."""
+    messages = frame["message"] if "message" in frame.columns else None
+    if messages is None:
+        return
+    for r in result.results:
+        for u in (r.result or {}).get("unexpected_rows") or []:
+            if u.get("message") is None and u.get("check_id") in messages.index:
+                u["message"] = messages.at[u["check_id"]]
+
+
 def validation_page(result: ExpectationSuiteValidationResult) -> str:
     """The page of one suite's validation result (HTML text, for validations/<suite>.html)."""
     return _page(ValidationResultsPageRenderer().render(result))

@@ -26,6 +26,7 @@ import pandas as pd
 from pipelines.validate.frames import frame
 
 FAMILY = "publications"
+PAGES_SEP = "\n"  # between the pages of one finding (column `pages` of the check frame)
 RULES = ("publication.metric", "publication.unique", "publication.total", "publication.title",
          "publication.null")
 
@@ -37,12 +38,13 @@ def _fmt(v) -> str:
 
 
 def _row(rule: str, pub: dict, *, found: str, expected: str, message: str, statut: str = "ok",
-         valeur: float | None = None, reference: float | None = None) -> dict:
+         valeur: float | None = None, reference: float | None = None, pages: list[str] | None = None) -> dict:
+    """A check row about `pub`'s element; `pages`: every page the finding is about (default: pub's)."""
     return {"rule": rule, "severity": "error", "statut": statut, "document_id": None, "line": None,
             "table_id": None, "found": found, "expected": expected, "message": message,
             "exercice": pub.get("exercice"), "family": FAMILY, "key": pub.get("cle"),
             "valeur": valeur, "reference": reference, "page": pub.get("page"), "element": pub.get("element"),
-            "org": pub.get("org")}
+            "org": pub.get("org"), "pages": PAGES_SEP.join(pages or [pub.get("page") or ""])}
 
 
 def _where(pub: dict) -> str:
@@ -126,7 +128,7 @@ def unique_checks(con, pubs: pd.DataFrame) -> list[dict]:
                            for v in sorted(values))
         first = recs[0]
         out.append(_row("publication.unique", first, statut="plusieurs_valeurs", found=shown,
-                        expected="une seule valeur",
+                        expected="une seule valeur", pages=sorted(group["page"].unique()),
                         message=f"{_quoi(first)}, {first['org']}, est publié avec {len(values)} valeurs : {shown}."))
     return out
 
@@ -176,10 +178,11 @@ def chart_checks(pubs: pd.DataFrame) -> list[dict]:
 
 
 def publication_frame(con, pubs: pd.DataFrame) -> pd.DataFrame:
-    """The check frame of the suite `publications` (columns of CHECK_COLUMNS plus page, element, org)."""
+    """The check frame of the suite `publications` (columns of CHECK_COLUMNS plus page, element, org,
+    and pages: the pages a row is about, separated by PAGES_SEP)."""
     rows = metric_checks(con, pubs) + unique_checks(con, pubs) + total_checks(pubs) + chart_checks(pubs)
     df = frame(rows)
-    for col in ("page", "element", "org"):
+    for col in ("page", "element", "org", "pages"):
         df[col] = [r.get(col) for r in rows]
     df["tableau"] = df["element"]
     return df
@@ -188,11 +191,19 @@ def publication_frame(con, pubs: pd.DataFrame) -> pd.DataFrame:
 def findings_of(con, pubs: pd.DataFrame, gx_dir=None) -> pd.DataFrame:
     """Run the suite on the register and return its findings (columns of FINDING_COLUMNS); with
     `gx_dir`, GE's result and Data Docs of the suite are written there."""
-    from pipelines.validate import FINDING_COLUMNS
+    return _as_findings(_flagged(con, pubs, gx_dir))
+
+
+def _flagged(con, pubs: pd.DataFrame, gx_dir=None) -> pd.DataFrame:
+    """The check rows the suite flags (columns of publication_frame, rule and severity of the verdict)."""
     from pipelines.validate.suites import run_suites
 
-    df = publication_frame(con, pubs)
-    found = run_suites({FAMILY: df}, gx_dir=gx_dir)
+    return run_suites({FAMILY: publication_frame(con, pubs)}, gx_dir=gx_dir)
+
+
+def _as_findings(found: pd.DataFrame) -> pd.DataFrame:
+    from pipelines.validate import FINDING_COLUMNS
+
     if found.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
     years = {page: _page_year(page) for page in found["page"].unique()}
@@ -200,11 +211,18 @@ def findings_of(con, pubs: pd.DataFrame, gx_dir=None) -> pd.DataFrame:
         "document": found["page"], "line": None, "rule": found["rule"], "severity": found["severity"],
         "message": found["message"], "found": found["found"], "expected": found["expected"],
         "table": found["element"], "document_id": None, "section": found["page"], "source_line": None,
-        "suggestion": None, "org": found["org"], "report_year": found["page"].map(years),
+        "suggestion": found["rule"].map(_suggestions()), "org": found["org"], "report_year": found["page"].map(years),
         "family": FAMILY, "exercice": found["exercice"], "key": found["key"], "highlight": None,
         "page": None, "place": None, "label_line": None, "label_source": None})
     out = out[FINDING_COLUMNS].astype(object)
     return out.where(out.notna(), None)
+
+
+def _suggestions() -> dict[str, str]:
+    """The fix each publication.* rule suggests (pipelines/catalogue/regles.toml)."""
+    from pipelines import catalogue
+
+    return {r.id: r.suggestion for r in catalogue.regles() if r.id in RULES}
 
 
 def _page_year(page: str) -> int | None:
@@ -215,10 +233,12 @@ def _page_year(page: str) -> int | None:
     return None
 
 
-def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print) -> int:
+def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print, perimetre: set[str] | None = None) -> int:
     """Write the register of the pages under `prefixe` (« analyses/ », « briefing/ ») into `publications`,
     check every publication of the store with the suite, replace the `publication.*` findings, and say so.
-    Returns the number of errors (a scheduled `bilans run` exits 1 on any)."""
+    Returns the number of errors (a scheduled `bilans run` exits 1 on any) about a page of `perimetre`
+    (every page when None: a filtered `bilans run` answers for its own pages); the others are said
+    in one line, and stay in `findings`."""
     import duckdb
 
     from pipelines.store import replace_rows
@@ -234,17 +254,34 @@ def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print) -> int:
         every = con.execute("SELECT * FROM publications").df()
         every = every.astype(object).where(every.notna(), None)
         every["valeur"] = pd.to_numeric(every["valeur"]).astype(float)
-        found = findings_of(con, every, gx_dir(db_path))
+        flagged = _flagged(con, every, gx_dir(db_path))
+        found = _as_findings(flagged)
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM findings WHERE family = ?", [FAMILY])
         write_findings(con, found)
         con.execute("COMMIT")
     finally:
         con.close()
-    errors = int((found["severity"] == "error").sum()) if len(found) else 0
+    errors = found[found["severity"] == "error"]
+    mine = errors[_about(flagged.loc[errors.index, "pages"], perimetre)] if len(errors) else errors
+    elsewhere = errors.drop(mine.index)
     pages = every["page"].nunique() if len(every) else 0
     echo(f"Publications : {len(every)} chiffre(s) sur {pages} page(s), {len(found)} constat(s) "
-         f"publication.* dont {errors} erreur(s).")
-    for f in found[found["severity"] == "error"].head(20).to_dict("records") if len(found) else []:
+         f"publication.* dont {len(errors)} erreur(s).")
+    for f in mine.head(20).to_dict("records"):
         echo(f"  {f['rule']} : {f['message']}")
-    return errors
+    if len(elsewhere):
+        echo(f"  {len(elsewhere)} erreur(s) publication.* sur des pages hors du filtre, non comptée(s) dans le "
+             f"code de sortie : {abrege(sorted(set(elsewhere['document'])))}.")
+    return len(mine)
+
+
+def abrege(items: list[str], n: int = 10) -> str:
+    """The first `n` items, comma-separated, and how many more: a line stays a line."""
+    shown = ", ".join(items[:n])
+    return shown + (f" et {len(items) - n} autre(s)" if len(items) > n else "")
+
+
+def _about(pages: pd.Series, perimetre: set[str] | None) -> list[bool]:
+    """Whether each finding (its pages, PAGES_SEP-separated) is about a page of `perimetre` (None: all)."""
+    return [perimetre is None or bool(set(p.split(PAGES_SEP)) & perimetre) for p in pages]

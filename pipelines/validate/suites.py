@@ -189,6 +189,7 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
         result, flagged = _flagged(name, judged, None if gx_dir or keep_results else verdicts)
         if result is not None:
             results[name] = result
+            data_docs.with_messages(result, df)  # the texts GE did not get, back on the rows it flags
         for rows_flagged in flagged:
             rows = _unexpected(df, rows_flagged)
             if not rows.empty:

@@ -6,7 +6,9 @@ of its rows (2 018 jours) and a sentence citing 953 jours where the table prints
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -200,10 +202,19 @@ def test_a_text_draft_keeps_its_report_and_says_it_is_not_annotated(tmp_path, ca
     assert not out.exists()
 
 
+_PROC = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="pas de /proc")
+
+
 @pytest.mark.parametrize("target, reason", [
-    ("absent/annote.docx", "dossier introuvable"),
+    ("absent/annote.docx", "impossible d'écrire la copie annotée (dossier introuvable : "),
     ("annote.pdf", "doit finir par .docx"),
     ("brouillon.docx", "ne peut pas remplacer le brouillon"),
+    ("brouillon.docx/annote.docx", "impossible d'écrire la copie annotée (",),  # a file, not a folder
+    # /proc exists (not « dossier introuvable ») but takes no file; its name says nothing of the suffix
+    pytest.param("/proc/annote.docx", "impossible d'écrire la copie annotée (le système refuse d'y créer un fichier : "
+                 f"{os.strerror(errno.ENOENT)})", marks=_PROC),
+    pytest.param("/proc/x", "impossible d'écrire la copie annotée (le système refuse d'y créer un fichier : "
+                 f"{os.strerror(errno.ENOENT)})", marks=_PROC),
 ])
 def test_an_impossible_copy_is_one_french_line_and_the_draft_is_untouched(tmp_path, capsys, target, reason):
     draft = tmp_path / "brouillon.docx"
@@ -213,6 +224,8 @@ def test_an_impossible_copy_is_one_french_line_and_the_draft_is_untouched(tmp_pa
     err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("bilans : avertissement")]
     assert len(err) == 1 and err[0].startswith("bilans : ") and reason in err[0], err
     assert "Traceback" not in err[0]
+    if target.startswith("brouillon.docx/"):
+        assert err[0].endswith(f"({draft} n'est pas un dossier)")
     assert _sha(draft) == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".docx", ".pdf")) == ["brouillon.docx"]
 
@@ -257,11 +270,55 @@ def test_several_drafts_are_annotated_into_a_folder(tmp_path):
     assert anchored(tmp_path / "copies" / "note.annote.docx") == {}
 
 
-def test_two_drafts_of_one_name_get_two_copies(tmp_path):
+def test_two_drafts_of_one_name_get_two_copies_numbered_as_their_ids(tmp_path, capsys):
+    import json
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "copies").mkdir()
+    to_docx(BLOCKS, tmp_path / "a" / "brouillon.docx")
+    to_docx(BLOCKS[:3], tmp_path / "b" / "brouillon.docx")  # the sentence without its table: nothing to say
+    to_pdf(BLOCKS, tmp_path / "b" / "brouillon.pdf")
+    drafts = [str(tmp_path / d / f) for d, f in (("a", "brouillon.docx"), ("b", "brouillon.docx"),
+                                                  ("b", "brouillon.pdf"))]
+    _check(tmp_path, drafts[0], *drafts[1:], "--annotate", str(tmp_path / "copies"), "--json")
+    captured = capsys.readouterr()
+    ids = {f["document"]: f["document_id"] for f in json.loads(captured.out)}
+    assert ids == {drafts[0]: "brouillon", drafts[1]: "brouillon~1", drafts[2]: "brouillon~2"}
+    copies = tmp_path / "copies"
+    assert sorted(p.name for p in copies.iterdir()) == [
+        "brouillon.annote.docx", "brouillon~1.annote.docx", "brouillon~2.annote.pdf"]
+    assert len(anchored(copies / "brouillon.annote.docx")) == 2  # a/: the two findings
+    assert anchored(copies / "brouillon~1.annote.docx") == {}  # b/: nothing to say
+    assert f"copie annotée : {copies / 'brouillon~1.annote.docx'} (0 commentaire(s)" in captured.err
+
+
+def test_copies_named_apart_when_the_ids_do_not_say_the_repeat(tmp_path):
     from types import SimpleNamespace
 
     from pipelines.publish.annotate import targets
 
     docs = [SimpleNamespace(document_id=i, path=str(tmp_path / d / "brouillon.docx"), format="docx")
             for i, d in (("x", "a"), ("y", "b"))]
-    assert targets(docs, tmp_path) == {"x": tmp_path / "brouillon.annote.docx", "y": tmp_path / "brouillon~2.annote.docx"}
+    assert targets(docs, tmp_path) == {"x": tmp_path / "brouillon.annote.docx", "y": tmp_path / "brouillon~1.annote.docx"}
+
+
+def test_a_date_header_is_anchored_on_the_whole_date_in_its_own_cell(tmp_path):
+    """header.label: one 2022 column dated 31/12/2022 among columns at 07/11/2022. The comment covers
+    the printed date, in its cell; not the « 31 » of the 31/12/2021 printed in the cell before."""
+    from pipelines.publish.annotate import figure_span
+
+    rows = [["Grade", "Emplois 31/12/2021", "Emplois 31/12/2022", "Pourvus 31/12/2021", "Pourvus 07/11/2022",
+             "Contractuels 07/11/2022"], ["Attaché", "1", "1", "1", "1", "0"], ["Adjoint", "2", "2", "2", "1", "1"]]
+    draft = tmp_path / "effectifs.docx"
+    to_docx([("p", "Bilan d'activité 2022 du SIIM94"), ("table", rows)], draft)
+    out = tmp_path / "annote.docx"
+    assert _check(tmp_path, draft, "--annotate", str(out)) == 0  # a warning
+    assert anchored(out) == {0: ("31/12/2022", "tc")}
+    import docx
+
+    cell = docx.Document(str(out)).tables[0].rows[0].cells[2]
+    assert [r.text for r in cell.paragraphs[0].runs if r.text] == ["Emplois ", "31/12/2022"]  # split before the date
+    date = {"highlight": "31/12/2022", "found": "31/12/2022"}
+    assert figure_span("Emplois 31/12/2021", date) is None  # its digits « 31 » are not this date
+    assert figure_span("Emplois 31/12/2022", date) == (8, 18)

@@ -39,6 +39,24 @@ def test_check_json_contract_and_exit_1(tmp_path, capsys):
     assert {f["document"] for f in out} == {str(draft)}
 
 
+def test_check_json_row_without_store_has_every_column_of_a_finding(tmp_path, capsys):
+    from pipelines.validate import FINDING_COLUMNS
+
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    columns = [c for c in FINDING_COLUMNS if c != "highlight"]  # --json leaves out the annotation's needle
+    assert [list(f) for f in out] == [columns] * 3  # the same columns, in the same order, on every row
+    magasin = next(f for f in out if f["rule"] == "check.magasin")
+    assert {k: v for k, v in magasin.items() if v is not None} == {
+        "document": str(draft), "rule": "check.magasin", "severity": "info", "document_id": "brouillon",
+        "org": "SIIM94", "report_year": 2018, "message": magasin["message"],
+        "suggestion": "Indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet."}
+    assert magasin["message"].startswith(f"magasin introuvable : {tmp_path / 'absent.duckdb'} ; contrôles entre "
+                                         "rapports non faits (vintage.restated")
+
+
 def test_check_clean_file_exits_0(tmp_path, capsys):
     ok = DRAFT.replace("1 999 jours", "2 018 jours").replace("par rapport à 2018", "par rapport à 2017")
     draft = tmp_path / "propre.txt"
@@ -89,3 +107,54 @@ def test_a_missing_store_is_said_not_silently_skipped(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 1
     assert err.count("\n") == 1 and "magasin introuvable" in err and "contrôles entre rapports" in err
+
+
+FOLDER_REFUSED = "n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, par exemple data/curated/bilans.duckdb"
+
+
+@pytest.mark.parametrize("where", ["before", "after", "env"])
+def test_check_refuses_a_store_that_is_a_folder(tmp_path, capsys, monkeypatch, where):
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    folder = tmp_path / "magasins"
+    folder.mkdir()
+    args = {"before": ["--db", str(folder), "check", str(draft)], "after": ["check", "--db", str(folder), str(draft)],
+            "env": ["check", str(draft)]}[where]
+    if where == "env":
+        monkeypatch.setenv("BILANS_DB", str(folder))
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    given = f"BILANS_DB={folder}" if where == "env" else f"--db {folder}"
+    assert captured.err == f"bilans : {given} {FOLDER_REFUSED}\n" and captured.out == ""
+
+
+@pytest.mark.parametrize("command", [["build"], ["extract", "r.pdf"], ["check", "r.pdf"], ["report"], ["run"],
+                                     ["briefing"]])
+def test_db_is_accepted_before_or_after_every_sub_command(command, capsys):
+    from pipelines.cli import parser
+
+    assert parser().parse_args(["--db", "a.duckdb", *command]).db == "a.duckdb"
+    assert parser().parse_args([command[0], "--db", "b.duckdb", *command[1:]]).db == "b.duckdb"
+    assert parser().parse_args(["--db", "a.duckdb", command[0], "--db", "b.duckdb", *command[1:]]).db == "b.duckdb"
+    assert parser().parse_args(command).db is None  # main() then finds the store (find_store, DEFAULT_DB)
+    with pytest.raises(SystemExit):
+        parser().parse_args([command[0], "--help"])
+    assert "--db CHEMIN" in capsys.readouterr().out
+
+
+def test_check_reads_the_store_given_after_the_sub_command(tmp_path, capsys):
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(DRAFT, encoding="utf-8")
+    main(["check", "--db", str(tmp_path / "absent.duckdb"), str(draft)])
+    assert f"magasin introuvable : {tmp_path / 'absent.duckdb'} ;" in capsys.readouterr().err
+
+
+def test_check_has_one_address():
+    """`bilans check` is pipelines.check; the old alias under validate/ (which validate/ must not
+    import from: it computes findings from a connection, below the stages) is gone."""
+    import importlib.util
+
+    from pipelines import check
+
+    assert importlib.util.find_spec("pipelines.validate.check") is None
+    assert callable(check.check) and callable(check.findings_for)

@@ -174,8 +174,38 @@ def test_data_docs_offline_and_in_french(tmp_path):
     assert "Les totaux doivent être la somme de leurs lignes, à l'arrondi près (n·u/2)" in totaux
     rows = [[re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re.DOTALL)]
             for tr in re.findall(r"<tr[^>]*>((?:(?!<tr).)*?)</tr>", totaux, re.DOTALL)]
-    i = rows.index(["Document", "Tableau", "Ligne", "Règle", "Gravité", "Trouvé", "Attendu"])
-    assert rows[i + 1:i + 2] == [["d", "Répartition", "10", "total.rounding", "information", "31", "30"]]
+    i = rows.index(["Document", "Tableau", "Ligne", "Règle", "Gravité", "Trouvé", "Attendu", "Constat"])
+    assert rows[i + 1][:7] == ["d", "Répartition", "10", "total.rounding", "information", "31", "30"]
+    assert rows[i + 1][7].startswith("Le total « Total », colonne « 2016 » (31)")
+
+
+def test_data_docs_tell_apart_two_findings_of_one_line(tmp_path):
+    """Two totals left blank on one row: same document, table, line, rule, found and expected; the
+    Data Docs row and the stored result say which column each is about."""
+    import html
+    import json
+
+    from test_validate_helpers import store_of
+
+    from pipelines.validate import validate_store
+    from pipelines.validate.stored_results import gx_dir
+
+    text = ("Bilan d'activité 2017 du SIIM94\n\n1 Pôle SI\n\nRépartition\n\n"
+            "Activité\tReports 2016\tReports 2017\nMCO\t10\t10\nProjet\t20\t20\nTotal\t\t\n")
+    con = store_of(tmp_path, {"d": (text, "SIIM94", 2017)})
+    gx = gx_dir(tmp_path / "s.duckdb")
+    validate_store(con, gx_dir=gx)
+    page = (gx / "data_docs" / "validations" / "totaux.html").read_text(encoding="utf-8")
+    rows = [[html.unescape(re.sub(r"<[^>]+>|\s+", " ", c).strip())
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", tr, re.DOTALL)]
+            for tr in re.findall(r"<tr[^>]*>((?:(?!<tr).)*?)</tr>", page, re.DOTALL)]
+    missing = [r for r in rows if "value.missing" in r]
+    assert [r[:7] for r in missing] == [["d", "Répartition", "10", "value.missing", "erreur", "—", "30"]] * 2
+    assert [r[7] for r in missing] == [
+        f"Le total « Total », colonne « Reports {y} » est vide alors que les lignes qu'il résume ont des valeurs "
+        "(somme : 30)." for y in (2016, 2017)]
+    stored = json.loads((gx / "validations" / "totaux.json").read_text(encoding="utf-8"))
+    assert [u["message"] for r in stored["results"] for u in r["result"]["unexpected_rows"]] == [r[7] for r in missing]
 
 
 def test_offline_html_drops_css_urls_to_the_internet():

@@ -28,9 +28,11 @@ from great_expectations.render import (
 from great_expectations.render.renderer.renderer import renderer
 
 METRIC = "bilans.lignes_de_controle"
-# What an unexpected row shows, in Data Docs and in the result: key -> French column title.
+# What an unexpected row shows, in Data Docs and in the result: key -> French column title. The
+# finding's message tells apart two findings of one line (two columns of a total row left blank:
+# « colonne « Reports 2016 » », « colonne « Reports 2017 » ») whose other fields are equal.
 UNEXPECTED_FIELDS = {"document_id": "Document", "table_id": "Tableau", "line": "Ligne", "rule": "Règle",
-                     "severity": "Gravité", "found": "Trouvé", "expected": "Attendu"}
+                     "severity": "Gravité", "found": "Trouvé", "expected": "Attendu", "message": "Constat"}
 # The columns every rule expectation reads: which rule a row checks, and where its finding is.
 IDENTITY = ("rule", "severity", "document_id", "line")
 SEVERITIES_FR = {"error": "erreur", "warning": "avertissement", "info": "information"}

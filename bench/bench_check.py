@@ -6,6 +6,7 @@ fresh interpreter, as a user would, so that the GE import is counted once per co
 
 from __future__ import annotations
 
+import re
 import statistics
 import subprocess
 import sys
@@ -58,6 +59,26 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _edits(original: str) -> list[str]:
+    """The saves of the bench, in turn: a paragraph inserted under the title (every line below it
+    moves, no figure changes), the original back, a figure of the first table row that prints one changed (its units digit) (one
+    suite sees another batch), the original back."""
+    head, _, rest = original.partition("\n")
+    moved = f"{head}\nParagraphe ajouté pendant la relecture.\n{rest}"
+    lines = original.split("\n")
+    for n, line in enumerate(lines):  # a table row: a label in words, then a cell that is a figure
+        label, *cells = line.split("\t")
+        figure = next((i for i, c in enumerate(cells) if re.fullmatch(r"\d[\d ]*\d\d(?:,\d+)?", c.strip())), None)
+        if cells and label[:1].isalpha() and figure is not None:
+            digits = cells[figure]
+            last = max(i for i, ch in enumerate(digits.split(",")[0]) if ch.isdigit())
+            cells[figure] = digits[:last] + str((int(digits[last]) + 1) % 10) + digits[last + 1:]
+            lines[n] = "\t".join([label, *cells])
+            break
+    changed = "\n".join(lines)
+    return [moved, original, changed, original]
+
+
 def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], list[float]]:
     """(seconds from each save of `draft` to the JSON line `bilans check --watch --json` prints for it,
     CPU seconds the watcher spent on it)."""
@@ -68,15 +89,13 @@ def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], 
                             stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
-    original = draft.read_text(encoding="utf-8")
-    head, _, rest = original.partition("\n")
+    versions = _edits(draft.read_text(encoding="utf-8"))
     times, cpu = [], []
     try:
         lines.get(timeout=600)  # the first check: GE imported, store copied
         for i in range(edits):
             time.sleep(1.0)  # an author types between two saves
-            # a paragraph inserted under the title: every line below it moves, as in a real edit
-            text = original if i % 2 else f"{head}\nParagraphe ajouté pendant la relecture n° {i}.\n{rest}"
+            text = versions[i % len(versions)]
             started, cpu_before = time.perf_counter(), _cpu_seconds(proc.pid)
             draft.write_text(text, encoding="utf-8")
             lines.get(timeout=600)

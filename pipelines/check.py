@@ -116,7 +116,7 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     ids = [r.document_id for r in reads]
     with session.scratch(reads) as con:
         flush(con, list(reads))
-        found = findings(con, document_ids=ids, store=session.store(con, ids))
+        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts)
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
     return found, reads
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipelines.errors import UnusableInput
 from pipelines.extract import extract_document
@@ -190,8 +191,12 @@ def insert(con, table: str, rows: list[dict]) -> None:
     if not rows:
         return
     columns = [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
-    frame = pd.DataFrame(rows)
-    frame = frame[[c for c in columns if c in frame.columns]]  # extra keys of a shaper are not stored
+    present = set().union(*rows)
+    kept = [c for c in columns if c in present]  # extra keys of a shaper are not stored
+    try:  # column by column into Arrow: a third of the time of a pandas frame (--watch re-checks)
+        frame = pa.table({c: pa.array([r.get(c) for r in rows]) for c in kept})
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # a column of mixed types: pandas keeps it as objects
+        frame = pd.DataFrame(rows)[kept]
     con.register("_rows", frame)
     con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _rows')
     con.unregister("_rows")

@@ -1,8 +1,8 @@
 """La boucle des auteurs : `bilans check NEW --since OLD` et `bilans check DRAFT --watch`.
 
 Both run several checks in one process. A `Session` keeps what does not change between them:
-Great Expectations (its import and context, built once in pipelines.validate.suites), and the
-store's other reports copied into memory once — each check writes its draft inside a transaction
+Great Expectations (its import and context, built once in pipelines.validate.suites, and the
+verdicts of each suite's last batch), and the store's other reports copied into memory once — each check writes its draft inside a transaction
 that is rolled back, so the next check starts from the same copy.
 """
 
@@ -39,6 +39,16 @@ class Session:
         self._warned = False
         self._frozen = False
         self._vintages: Store | None = None
+        self._verdicts = None
+
+    @property
+    def verdicts(self):
+        """GE's last verdicts of each suite (suites.Verdicts), reused for a batch that only moved."""
+        if self._verdicts is None:
+            from pipelines.validate.suites import Verdicts
+
+            self._verdicts = Verdicts()
+        return self._verdicts
 
     def _reload(self, docs, key) -> None:
         import duckdb
@@ -47,7 +57,9 @@ class Session:
         from pipelines.store import create_schema
 
         self.close()
-        self._con = duckdb.connect(":memory:")
+        # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
+        # more to start and join than they save
+        self._con = duckdb.connect(":memory:", config={"threads": 1})
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])

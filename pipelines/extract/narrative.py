@@ -20,7 +20,8 @@ table-of-contents entries (dot leaders), list numbers (« 1. ») and codes print
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from pipelines.extract.model import Narratif
 from pipelines.extract.numbers import canonical_unit, clean, prose_float, readable
@@ -132,6 +133,26 @@ def figures_in(text: str, line: int, section: str | None, report_year: int | Non
 
 def sentence_figures(sentence: Sentence, section: str | None, report_year: int | None,
                      table_id: str | None = None) -> list[Narratif]:
+    """The figures of one sentence, each on the source line that prints it."""
+    if not sentence.starts:
+        return []
+    first = sentence.first
+    moved = tuple((start, line - first) for start, line in sentence.starts)
+    return [replace(n, line=n.line + first, sentence_start=n.sentence_start + first,
+                    sentence_end=n.sentence_end + first)
+            for n in _figures_from_line_0(sentence.text, moved, section, report_year, table_id)]
+
+
+@lru_cache(maxsize=4096)
+def _figures_from_line_0(text: str, starts: tuple, section, report_year, table_id) -> tuple[Narratif, ...]:
+    """sentence_figures of a sentence whose first line is 0: a pure function of its text and line
+    breaks, memoized — a draft checked again on every save (`bilans check --watch`) reads the same
+    sentences, most of them only moved by the lines inserted above them. Copied by the caller."""
+    return tuple(_sentence_figures(Sentence(text, list(starts)), section, report_year, table_id))
+
+
+def _sentence_figures(sentence: Sentence, section: str | None, report_year: int | None,
+                      table_id: str | None = None) -> list[Narratif]:
     plain = sentence.text
     if not re.search(r"\d", plain) or _TOC_ENTRY.search(plain):
         return []  # a table-of-contents entry: its numbers are pages

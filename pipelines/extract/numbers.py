@@ -19,6 +19,7 @@ import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 SPACES = "\u00a0\u202f\u2009\u2007"
 _SPACE_RE = re.compile(f"[{SPACES}]")
@@ -95,11 +96,18 @@ class Parsed:
         return SCALES.get(self.unit or "", 1.0)
 
 
+# Pure functions of one printed text, called on the same cell and sentence texts by the reader, the
+# curation and several rules (and again on every re-check of `bilans check --watch`): memoized.
+_MEMO = 1 << 16
+
+
+@lru_cache(maxsize=_MEMO)
 def fold(text: str) -> str:
     """Lower case without accents, for comparing labels: « Général » -> « general » (NFKD, ASCII)."""
     return unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
 
 
+@lru_cache(maxsize=_MEMO)
 def clean(text: str) -> str:
     """Strip HTML/markdown emphasis and normalise spaces; the raw text is kept elsewhere."""
     text = html.unescape(_TAG_RE.sub(" ", text))
@@ -108,6 +116,7 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+@lru_cache(maxsize=_MEMO)
 def plain(text: str | None) -> str:
     """The words of a printed label, folded: « Chapitre 011 – Charges générales » -> « chapitre 011
     charges generales » (clean, then fold, punctuation as spaces)."""
@@ -140,6 +149,7 @@ def readable(value: float | None) -> bool:
     return value is not None and math.isfinite(value) and abs(value) < MAX_FIGURE
 
 
+@lru_cache(maxsize=_MEMO)  # Parsed is frozen: one instance may serve every cell printed alike
 def parse_cell(raw: str, notation: str = FR) -> Parsed:
     """A printed cell read in the table's notation (FR, FR_POINTS or EN, see NOTATIONS).
 
@@ -254,6 +264,7 @@ def format_fr(value: float, decimals: int | None = None) -> str:
     return text
 
 
+@lru_cache(maxsize=_MEMO)
 def decimals_of(text: str, notation: str = FR) -> int:
     """Number of printed decimals: the rounding unit of an item is 10**-decimals."""
     m = re.search(r"\d([.,])(\d+)(?!.*\d)", _in_french_groups(clean(text), notation))

@@ -35,6 +35,10 @@ class Source:
     origins: list[dict | None] | None = None  # per line, for a program (layer.TextLayer); None from the cache
 
 
+# Control characters a text report never holds (tabs, line and page breaks aside).
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Return (text, encoding); refuse what is not a text report with a French reason."""
     if not data.strip():
@@ -54,7 +58,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             text, encoding = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             text, encoding = data.decode("latin-1"), "latin-1"
-    controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f\v")
+    controls = len(_CONTROL.findall(text, 0, 65536))
     if controls > max(8, len(text[:65536]) // 50):
         raise UnusableInput(f"{name} : contenu binaire (caractères de contrôle), pas un rapport texte")
     return text, encoding

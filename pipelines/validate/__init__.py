@@ -143,15 +143,16 @@ def _lignes(con, document_ids):
 
 
 def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None,
-             store: Store | None = None) -> pd.DataFrame:
+             store: Store | None = None, verdicts=None) -> pd.DataFrame:
     """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
     (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
     every earlier result.
-    `store`: the store already read (`frames.load`), when the caller keeps part of it between checks."""
+    `store`: the store already read (`frames.load`), when the caller keeps part of it between checks;
+    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites)."""
     from pipelines.validate.suites import run_suites
 
     frames = check_frames(con, store=store, document_ids=document_ids)
-    found = run_suites(frames, gx_dir=gx_dir, replace_all=True)
+    found = run_suites(frames, gx_dir=gx_dir, replace_all=True, verdicts=verdicts)
     return _enrich(con, found)[FINDING_COLUMNS]
 
 

@@ -26,7 +26,7 @@ from pipelines.errors import BilansError
 from pipelines.validate import data_docs
 from pipelines.validate.suite_specs import EXPECTATIONS_DIR, load_suites, suite_for_rule
 
-__all__ = ["EXPECTATIONS_DIR", "ge_context", "load_suites", "run_suites", "suite", "suite_for_rule"]
+__all__ = ["EXPECTATIONS_DIR", "Verdicts", "ge_context", "load_suites", "run_suites", "suite", "suite_for_rule"]
 
 # Asked by the validation of each suite: every unexpected row, with its check_id to find it back.
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]}
@@ -63,10 +63,11 @@ def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
     (total.rounding for a total within the rounding tolerance)."""
     if not flagged:
         return df.iloc[0:0]
-    verdict = pd.DataFrame([(u["check_id"], u["rule"], u["severity"]) for u in flagged],
-                           columns=["check_id", "rule", "severity"])
-    rows = df.drop(columns=["rule", "severity"]).merge(verdict, on="check_id")
-    return rows.sort_values("check_id", kind="stable")[list(df.columns)]
+    flagged = sorted(flagged, key=lambda u: u["check_id"])
+    rows = df.iloc[[u["check_id"] for u in flagged]].copy()  # check_id is the row's position
+    rows["rule"] = [u["rule"] for u in flagged]
+    rows["severity"] = [u["severity"] for u in flagged]
+    return rows
 
 
 def _asset(source, name: str):
@@ -118,14 +119,64 @@ def validate_frame(name: str, df: pd.DataFrame) -> ExpectationSuiteValidationRes
     return result
 
 
+# Where a finding is, not what it says: no verdict of expectations/ reads these columns (a test checks
+# it), so two batches equal but for them get the same verdicts, row for row.
+LOCATION = ("document_id", "line", "table_id", "check_id", "tableau")
+
+
+def batch_key(judged: pd.DataFrame) -> str:
+    """Digest of what the expectations judge in a batch (every column but LOCATION, row order kept):
+    the key under which `Verdicts` keeps GE's verdicts."""
+    import hashlib
+    import pickle
+
+    what = judged.drop(columns=[c for c in LOCATION if c in judged.columns])
+    columns = [(c, what[c].tolist()) for c in what.columns]  # column by column: C loops, not rows
+    return hashlib.blake2b(pickle.dumps(columns, protocol=5), digest_size=16).hexdigest()
+
+
+class Verdicts:
+    """GE's verdicts of each suite's last batch, for a process that checks one draft again and again
+    (`bilans check --watch`): a batch equal to the last one but for where its rows are (lines move
+    when a paragraph is inserted) gets the same unexpected rows, by position, without running GE."""
+
+    def __init__(self):
+        self._last: dict[str, tuple[str, list[list[dict]]]] = {}
+        self.reused = 0
+
+    def get(self, name: str, key: str) -> list[list[dict]] | None:
+        last = self._last.get(name)
+        if last is not None and last[0] == key:
+            self.reused += 1
+            return last[1]
+        return None
+
+    def keep(self, name: str, key: str, flagged: list[list[dict]]) -> None:
+        self._last[name] = (key, flagged)
+
+
+def _flagged(name: str, judged: pd.DataFrame, verdicts: Verdicts | None):
+    """(GE's result or None when reused, the unexpected rows of each expectation of the suite)."""
+    key = batch_key(judged) if verdicts is not None else None
+    if verdicts is not None and (kept := verdicts.get(name, key)) is not None:
+        return None, kept
+    result = validate_frame(name, judged)
+    flagged = [list(r.result.get("unexpected_rows") or []) for r in result.results]
+    if verdicts is not None:
+        verdicts.keep(name, key, flagged)
+    return result, flagged
+
+
 def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_dir: Path | None = None,
-               replace_all: bool = False):
+               replace_all: bool = False, verdicts: Verdicts | None = None):
     """frames: suite name -> check frame. Returns the unexpected rows (with the rule and severity the
     expectation's verdict assigns) and, if asked, the GE validation results (suite name -> result).
 
     With `gx_dir`, the results of the suites of `frames` are stored there with their Data Docs
     (data_docs.write: a suite whose frame is empty loses its old result; `replace_all` drops the
     results of the other suites too, for a store rebuilt from scratch).
+    With `verdicts` (a session's Verdicts; not with gx_dir or keep_results, which need every result),
+    a suite whose batch is unchanged but for LOCATION reuses its last verdicts.
     BilansError when a suite gives no verdict (missing columns, an expectation that raised)."""
     unexpected: list[pd.DataFrame] = []
     results = {}
@@ -135,10 +186,12 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
         df = df.reset_index(drop=True).copy()
         df["check_id"] = range(len(df))
         judged = df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
-        results[name] = result = validate_frame(name, judged)
-        data_docs.with_messages(result, df)  # the texts GE did not get, back on the rows it flags
-        for r in result.results:
-            rows = _unexpected(df, r.result.get("unexpected_rows") or [])
+        result, flagged = _flagged(name, judged, None if gx_dir or keep_results else verdicts)
+        if result is not None:
+            results[name] = result
+            data_docs.with_messages(result, df)  # the texts GE did not get, back on the rows it flags
+        for rows_flagged in flagged:
+            rows = _unexpected(df, rows_flagged)
             if not rows.empty:
                 rows["suite"] = name
                 unexpected.append(rows)

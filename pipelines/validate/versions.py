@@ -95,9 +95,10 @@ def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
 def changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(appeared, disappeared) between two checks of the same file: the findings of `after` that
     `before` did not have, and those of `before` that `after` no longer has (lines may have moved)."""
-    both = compare(after, before)
-    appeared = both[both["version_status"] == NEW].drop(columns=["version_status", "old_document", "old_line"])
-    gone = both[both["version_status"] == FIXED].drop(columns=["version_status", "old_document", "old_line"])
+    after, before = after.reset_index(drop=True), before.reset_index(drop=True)
+    pairs = match(after, before)
+    appeared = after.drop(index=[i for i, _ in pairs])
+    gone = before.drop(index=[j for _, j in pairs])
     return appeared.reset_index(drop=True), gone.reset_index(drop=True)
 
 

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -246,9 +247,13 @@ def test_libreoffice_converts_the_annotated_copy(tmp_path):
     to_docx(BLOCKS, draft)
     out = tmp_path / "annote.docx"
     _check(tmp_path, draft, "--annotate", str(out))
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "lo"), str(out)],
+    subprocess.run(["soffice", "--headless", "--convert-to", "odt", "--outdir", str(tmp_path / "lo"), str(out)],
                    check=True, timeout=180, capture_output=True)
-    assert (tmp_path / "lo" / "annote.pdf").stat().st_size > 0
+    # LibreOffice read the copy and kept its Word comments, as annotations by « Atelier bilans »
+    with zipfile.ZipFile(tmp_path / "lo" / "annote.odt") as odt:
+        content = odt.read("content.xml").decode("utf-8")
+    assert content.count("<office:annotation>") + content.count("<office:annotation ") == 2
+    assert content.count("<dc:creator>Atelier bilans</dc:creator>") == 2
 
 
 def test_several_drafts_are_annotated_into_a_folder(tmp_path):

@@ -216,3 +216,62 @@ def test_offline_html_drops_css_urls_to_the_internet():
             " .x { background: url(data:image/png;base64,AAAA) }</style></head><body></body></html>")
     out = offline_html(page, "")
     assert "https://" not in out and "background: none" in out and "url(data:image/png" in out
+
+
+# --- verdicts reused by a session (bilans check --watch) --------------------------------------------
+
+class _Reads(dict):
+    """A check row that records the columns a verdict reads."""
+
+    def __init__(self, row, seen: set):
+        super().__init__(row)
+        self.seen = seen
+
+    def __getitem__(self, key):
+        self.seen.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.seen.add(key)
+        return super().get(key, default)
+
+
+def test_verdicts_read_only_their_declared_columns_never_where_a_row_is():
+    """What lets a session reuse GE's verdicts of a batch whose lines moved (suites.Verdicts)."""
+    import pipelines.validate.expectations as exps
+    from pipelines.validate.expectations.base import IDENTITY, RuleExpectation
+    from pipelines.validate.suites import LOCATION
+
+    figures = dict(valeur=31.0, reference=30.0, unites=[1.0, 1.0], unite=1.0, relation="=", denombrement=True,
+                   numerateur=1.0, unite_numerateur=1.0, denominateur=4.0, unite_denominateur=1.0,
+                   ecart=2.0, tolerance=0.5)
+    checked = 0
+    for cls in vars(exps).values():
+        if not (isinstance(cls, type) and issubclass(cls, RuleExpectation)) or cls.is_abstract():
+            continue
+        seen: set[str] = set()
+        for rule in cls.rules:
+            for statut in ("ok", "malformed", "placeholder", "contredit", "reprise", "rupture", "annee", "ecart"):
+                cls().verdict(_Reads(_row(rule, 3, statut=statut, **figures), seen))
+                checked += 1
+        assert not seen & set(LOCATION), cls.__name__
+        assert seen <= {*IDENTITY, *cls.columns}, (cls.__name__, seen - {*IDENTITY, *cls.columns})
+    assert checked > 100
+
+
+def test_a_batch_that_only_moved_reuses_the_verdicts_a_changed_one_does_not():
+    from pipelines.validate.suites import Verdicts, run_suites
+
+    def totals(shift: int, wrong: float) -> dict:
+        return {"totaux": frame([_total(3 + shift, 31, [10, 20]), _total(4 + shift, wrong, [10, 20])])}
+
+    verdicts = Verdicts()
+    first = run_suites(totals(0, 35), verdicts=verdicts)
+    assert sorted(zip(first["line"], first["rule"], strict=True)) == [(3, "total.rounding"), (4, "total.column")]
+    moved = run_suites(totals(10, 35), verdicts=verdicts)  # a paragraph inserted above the table
+    assert verdicts.reused == 1
+    assert sorted(zip(moved["line"], moved["rule"], moved["found"], strict=True)) == [
+        (13, "total.rounding", "31"), (14, "total.column", "35")]
+    fixed = run_suites(totals(10, 30), verdicts=verdicts)  # the wrong total corrected
+    assert verdicts.reused == 1
+    assert list(zip(fixed["line"], fixed["rule"], strict=True)) == [(13, "total.rounding")]

@@ -133,21 +133,24 @@ def test_pages_record_their_figures_with_metrics_and_sources(store):
         "rule == 'publication.title' and statut != 'ok'").empty
 
 
-def _planting_template(tmp_path):
-    """A « finances » notebook that adds the printed total of the trainings to their items."""
-    nb = nbformat.v4.new_notebook(metadata=nbformat.read(a.ROOT / "notebooks" / "finances.ipynb", 4).metadata)
+def _one_page_template(tmp_path, notebook: str, folder: str, code: str):
+    """A templates folder holding one notebook `notebook` (its kernel metadata) whose page runs `code`."""
+    nb = nbformat.v4.new_notebook(metadata=nbformat.read(a.ROOT / "notebooks" / f"{notebook}.ipynb", 4).metadata)
     nb.cells = [
         nbformat.v4.new_code_cell('org = "SIIM94"\nyear = 2018\ndb_path = "x"', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(
-            "from pipelines.publish import analyses as a\n"
-            "ctx = a.ouvrir(db_path, org, year, 'finances')\n"
-            "n = ctx.con.execute(\"SELECT sum(agents) FROM formations WHERE exercice = 2018\").fetchone()[0]\n"
-            "ctx.registre.noter('Agents formés', 'titre', n, metrique='agents_formes', org=org, exercice=2018)\n"
-            "a.entete(ctx)")]
-    templates = tmp_path / "templates"
+        nbformat.v4.new_code_cell(f"from pipelines.publish import analyses as a\nctx = a.ouvrir(db_path, org, year, '{notebook}')\n"
+                                  + code + "a.entete(ctx)")]
+    templates = tmp_path / folder
     templates.mkdir()
-    nbformat.write(nb, templates / "finances.ipynb")
+    nbformat.write(nb, templates / f"{notebook}.ipynb")
     return templates
+
+
+def _planting_template(tmp_path):
+    """A « finances » notebook that adds the printed total of the trainings to their items."""
+    return _one_page_template(tmp_path, "finances", "templates", (
+        "n = ctx.con.execute(\"SELECT sum(agents) FROM formations WHERE exercice = 2018\").fetchone()[0]\n"
+        "ctx.registre.noter('Agents formés', 'titre', n, metrique='agents_formes', org=org, exercice=2018)\n"))
 
 
 def test_bilans_run_exits_1_on_a_planted_contradiction(store, tmp_path):
@@ -180,21 +183,11 @@ def test_years_of_a_title(titre, years):
 def _faithful_template(tmp_path):
     """A « pole_support » notebook that publishes the trainings' total as the store gives it when it runs
     (the metric as of the page's report): right when written, stale once the store changes."""
-    nb = nbformat.v4.new_notebook(metadata=nbformat.read(a.ROOT / "notebooks" / "pole_support.ipynb", 4).metadata)
-    nb.cells = [
-        nbformat.v4.new_code_cell('org = "SIIM94"\nyear = 2018\ndb_path = "x"', metadata={"tags": ["parameters"]}),
-        nbformat.v4.new_code_cell(
-            "from pipelines.publish import analyses as a\n"
-            "ctx = a.ouvrir(db_path, org, year, 'pole_support')\n"
-            "for n, in ctx.con.execute(\"SELECT arg_max(valeur, report_year) FROM metriques_millesimes WHERE \"\n"
-            "        \"metrique = 'agents_formes' AND detail IS NULL AND org = ? AND exercice = ? AND report_year <= ? \"\n"
-            "        \"HAVING count(*) > 0\", [org, year, year]).fetchall():\n"
-            "    ctx.registre.noter('Agents formés', 'titre', n, metrique='agents_formes', org=org, exercice=year)\n"
-            "a.entete(ctx)")]
-    templates = tmp_path / "fideles"
-    templates.mkdir()
-    nbformat.write(nb, templates / "pole_support.ipynb")
-    return templates
+    return _one_page_template(tmp_path, "pole_support", "fideles", (
+        "for n, in ctx.con.execute(\"SELECT arg_max(valeur, report_year) FROM metriques_millesimes WHERE \"\n"
+        "        \"metrique = 'agents_formes' AND detail IS NULL AND org = ? AND exercice = ? AND report_year <= ? \"\n"
+        "        \"HAVING count(*) > 0\", [org, year, year]).fetchall():\n"
+        "    ctx.registre.noter('Agents formés', 'titre', n, metrique='agents_formes', org=org, exercice=year)\n"))
 
 
 def _restate_trainings(db) -> None:

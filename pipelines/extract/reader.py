@@ -39,6 +39,19 @@ class Source:
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
+def _cut_utf8(data: bytes, exc: UnicodeDecodeError) -> bool:
+    """A UTF-8 text whose last character is cut (a file being written, a truncated copy): the only
+    error is an unfinished sequence in the last 3 bytes, and the text before it has accented UTF-8
+    characters. A cp1252 text ending in « é » (one byte, E9) has none before: it is not cut."""
+    if exc.reason != "unexpected end of data" or exc.start < len(data) - 3:
+        return False
+    try:
+        before = data[:exc.start].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return not before.isascii()
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Return (text, encoding); refuse what is not a text report with a French reason."""
     if not data.strip():
@@ -50,7 +63,10 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         try:
             text = data.decode(encoding)
             break
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            if _cut_utf8(data, exc):
+                raise UnusableInput(f"{name} : fichier UTF-8 coupé au milieu d'un caractère (écriture en cours "
+                                    "ou copie tronquée ?)") from None
             continue
     else:
         # Windows exports of the reports are cp1252; latin-1 never fails, so it is last.

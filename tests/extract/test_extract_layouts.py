@@ -104,8 +104,18 @@ def test_cp1252_report_is_read():
     assert doc.tables[0].rows[-1].cells[3].value == 900.0
 
 
+def test_cp1252_text_ending_in_an_accent_is_not_a_cut_utf8_file(tmp_path):
+    path = tmp_path / "note.txt"
+    path.write_bytes("Recettes émises : voir l'année passée".encode("cp1252"))
+    assert extract_document(path).encoding == "cp1252"
+    path.write_bytes("Total é".encode("cp1252"))  # only ASCII before the last byte: cp1252, as before
+    assert extract_document(path).encoding == "cp1252"
+
+
 @pytest.mark.parametrize("content, reason", [
     (b"", "vide"), (b"   \n\n", "vide"), (b"\x00\x01\x02binary\x00", "binaire"), (b"%PDF-1.7\n...", "PDF"),
+    # a UTF-8 file saved while it is read (bilans check --watch), cut inside « é »: not read as cp1252
+    ("Titres émis en 2022\t1 256\nRecettes de l'été".encode()[:-1], "coupé au milieu d'un caractère"),
 ])
 def test_unusable_input_gives_one_line_reason(tmp_path, content, reason):
     path = tmp_path / "draft.txt"

@@ -94,12 +94,19 @@ def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
 
 def changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(appeared, disappeared) between two checks of the same file: the findings of `after` that
-    `before` did not have, and those of `before` that `after` no longer has (lines may have moved)."""
+    `before` did not have, and those of `before` that `after` no longer has (lines may have moved).
+    A finding still there whose figures changed (a wrong total changed again: « écart -10 » now
+    « écart -30 ») is in both, so that the author sees its new figures."""
     after, before = after.reset_index(drop=True), before.reset_index(drop=True)
-    pairs = match(after, before)
+    pairs = [(i, j) for i, j in match(after, before) if _same_figures(after.loc[i], before.loc[j])]
     appeared = after.drop(index=[i for i, _ in pairs])
     gone = before.drop(index=[j for _, j in pairs])
     return appeared.reset_index(drop=True), gone.reset_index(drop=True)
+
+
+def _same_figures(a: pd.Series, b: pd.Series) -> bool:
+    """Same figures found and expected (not the same message: messages quote lines, which move)."""
+    return all(_text(a.get(k)) == _text(b.get(k)) for k in ("found", "expected"))
 
 
 def counts(compared: pd.DataFrame) -> dict[str, int]:

@@ -138,6 +138,9 @@ def test_changes_appeared_and_disappeared():
     assert list(appeared["table"]) == ["B"] and list(gone["table"]) == ["A"]
     appeared, gone = changes(after, after.assign(line=9))
     assert appeared.empty and gone.empty
+    # the same wrong total changed again: shown again, with its new figure
+    appeared, gone = changes(after, after.assign(found="9"))
+    assert list(appeared["found"]) == ["9"] and list(gone["found"]) == ["7"]
 
 
 # --- --watch ------------------------------------------------------------------------------------

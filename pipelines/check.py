@@ -40,10 +40,24 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
 
         targets(_planned(files), annotate)
     found, documents, missing = check_findings(files, org, year, db_path)
-    print_findings(found, documents, as_json, missing)
+    code = 1 if (found["severity"] == "error").any() else 0
+    try:
+        print_findings(found, documents, as_json, missing)
+    except BrokenPipeError:  # `bilans check … | head`: the reader left, the verdict is still the exit code
+        reader_gone()
+        return code
     if annotate is not None:
         _annotate(files, org, year, found, annotate, include_info)
-    return 1 if (found["severity"] == "error").any() else 0
+    return code
+
+
+def reader_gone() -> None:
+    """stdout's reader closed the pipe: what is left to write goes nowhere, without the interpreter's
+    « Exception ignored … BrokenPipeError » at exit (as the Python documentation advises for SIGPIPE)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 _FORMATS = {".docx": "docx", ".pdf": "pdf"}

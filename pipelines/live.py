@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, warn_missing
+from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, reader_gone, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
@@ -139,11 +139,14 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
         from pipelines.publish.versions_report import render_versions_html
 
         Path(html_out).write_text(render_versions_html(compared, str(files[0]), str(old)), encoding="utf-8")
-    if as_json:
-        json.dump(_records(compared), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-    else:
-        _print_since(compared, str(files[0]), str(old), html_out)
+    try:
+        if as_json:
+            json.dump(_records(compared), sys.stdout, ensure_ascii=False, indent=1)
+            sys.stdout.write("\n")
+        else:
+            _print_since(compared, str(files[0]), str(old), html_out)
+    except BrokenPipeError:  # `… --since OLD | head`: the exit code still says NEW's verdict
+        reader_gone()
     return _exit_code(new)
 
 

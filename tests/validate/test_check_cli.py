@@ -158,3 +158,20 @@ def test_check_has_one_address():
 
     assert importlib.util.find_spec("pipelines.validate.check") is None
     assert callable(check.check) and callable(check.findings_for)
+
+
+def test_exit_code_survives_a_reader_that_closes_the_pipe(tmp_path):
+    """`bilans check F --json | head -1`: the verdict stays the exit code (it was 0 once the pipe broke)."""
+    import subprocess
+
+    tables = "".join(f"Tableau {n}\n\nActivité\t2017\t2018\nMCO\t1 046\t1 136\nProjet\t965\t968\n"
+                     f"Total\t2 011\t2 {n % 10}99\n\n" for n in range(150))  # a wrong total each: output > a pipe
+    draft = tmp_path / "long.txt"
+    draft.write_text("Bilan d'activité 2018 du SIIM94\n\n" + tables, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
+                             str(draft), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.readline().strip() == b"["
+    proc.stdout.close()  # `head -1` leaves
+    assert proc.wait(timeout=300) == 1
+    assert b"Traceback" not in proc.stderr.read()

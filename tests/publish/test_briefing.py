@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from terminal import like_a_terminal
 
 from pipelines.cli import main
 from pipelines.publish import briefing, fmt
@@ -293,7 +294,7 @@ def _alive(pid: int) -> bool:
 
 def start_briefing(db: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(db), "briefing", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=like_a_terminal)
     line = proc.stdout.readline()  # printed once Voilà accepts connections
     assert f"http://127.0.0.1:{port}/" in line, proc.stderr.read() if proc.poll() is not None else line
     return proc

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from chromium import BROWSER_MARKS, CHROMIUM, CHROMIUM_ARGS
 from store_fixture import build_fixture_store
+from terminal import like_a_terminal
 
 from pipelines.publish import fmt
 
@@ -34,7 +35,8 @@ def store(tmp_path_factory) -> Path:
 def server(store):
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(store), "briefing",
-                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=like_a_terminal)
     line = proc.stdout.readline()  # printed once Voilà accepts connections
     if f"127.0.0.1:{port}" not in line:
         proc.kill()

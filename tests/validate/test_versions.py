@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from html_checks import external_references, live_payloads
+from terminal import like_a_terminal
 
 from pipelines.cli import main
 from pipelines.validate.versions import changes, compare, match, row_label
@@ -194,7 +195,7 @@ def test_watch_stops_on_ctrl_c_with_one_french_line(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
                              str(draft), "--watch", "--json", *SCOPE], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, preexec_fn=like_a_terminal)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:

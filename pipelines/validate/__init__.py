@@ -218,14 +218,44 @@ def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
 
 def _organisme_frames(con, ids: list[str], targets: list[str]) -> dict[str, pd.DataFrame]:
     """The check frames of the cross-report rules for the reports `targets`, against every report
-    `ids` of their organisme: figures under a year read from DuckDB (vintages.stored_dated_figures),
-    the prose figures and the year headers of the reports (no value cell is loaded)."""
-    from pipelines.validate.vintages import stored_dated_figures
+    `ids` of their organisme: the curated series of these reports compared in DuckDB, the figures
+    under a year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may
+    pair, the dated prose figures (no cell, no table is loaded)."""
+    from pipelines.validate.vintages import cross_report_checks, stored_dated_figures
 
-    dated = stored_dated_figures(con, ids)
-    light = load(con, ids, cell_roles=("header",))
-    frames = _cross_frames(light, dated, None, con, targets)
-    return _finish({**_empty_frames(), **frames}, _captions(light), targets)
+    light = _prose_store(con, ids)
+    cross = cross_report_checks(con, light, lambda curated: stored_dated_figures(con, ids, curated), targets,
+                                compared=ids)
+    frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
+    return _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), targets)
+
+
+def _prose_store(con, ids: list[str]) -> Store:
+    """What the cross-report rules read of the reports `ids` besides their figures under a year: the
+    reports, and their prose figures that may be compared (parsed, of a known value and year); no
+    table, no cell."""
+    where = "WHERE list_contains(?::VARCHAR[], document_id)"
+    docs = {d["document_id"]: d for d in _records(con, f"SELECT * FROM documents {where}", [ids])}
+    narr = _records(con, f"""
+        SELECT document_id, line, section, label, value, unit, exercice, text, table_id, parse_status, sujet, mesure,
+               CASE WHEN table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL THEN sentence END AS sentence
+        FROM narratifs {where} AND parse_status = 'ok' AND value IS NOT NULL AND exercice IS NOT NULL
+        ORDER BY document_id, line""", [ids])
+    return Store(docs, [], {}, narr)
+
+
+def _records(con, query: str, params: list) -> list[dict]:
+    cur = con.execute(query, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _stored_captions(con, frames: dict[str, pd.DataFrame]) -> dict[str, str | None]:
+    """table_id -> caption of the tables the check rows name."""
+    tables = sorted({t for df in frames.values() for t in df["table_id"].dropna().unique()})
+    rows = con.execute("SELECT table_id, caption FROM tables WHERE list_contains(?::VARCHAR[], table_id)",
+                       [tables]).fetchall()
+    return dict(rows)
 
 
 def _empty_frames() -> dict[str, pd.DataFrame]:

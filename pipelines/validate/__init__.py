@@ -225,7 +225,7 @@ def _organisme_frames(con, ids: list[str], targets: list[str]) -> dict[str, pd.D
 
     light = _prose_store(con, ids)
     cross = cross_report_checks(con, light, lambda curated: stored_dated_figures(con, ids, curated), targets,
-                                compared=ids)
+                                stale_store=_with_year_before(light, light.only(targets)), compared=ids)
     frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
     return _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), targets)
 

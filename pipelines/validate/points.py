@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
+
 
 def _family_sql(fam, column: str, mesure: str, condition: str | None, only: str = "") -> str:
     key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in fam.cles) or "''"
@@ -81,13 +83,16 @@ def earlier_report(a: str, b: str) -> str:
     return f"{a}.rang < {b}.report_year * {_RANG_SPAN}"
 
 
-def figures_sql(document_ids: list[str] | None = None) -> str:
+def figures_sql(document_ids: list[str] | None = None, rangs: str | None = None) -> str:
     """One figure per report and series key (same family, key columns, measure and exercice): the
     report's value with its first line, and its report's `rang` (see `earlier_report`). A key printed with
     two different values in one report is ambiguous and left out (the cross-table rules of that
-    report speak of it). With `document_ids`, the figures of these reports only."""
+    report speak of it). With `document_ids`, the figures of these reports only; with `rangs`, a
+    relation (document_id, n) giving each report its place by document_id among those compared."""
+    rank = f"(SELECT n FROM {rangs} r WHERE r.document_id = f.document_id)" if rangs else \
+        "dense_rank() OVER (ORDER BY document_id)"
     return f"""
-        SELECT *, report_year * {_RANG_SPAN} + dense_rank() OVER (ORDER BY document_id) AS rang FROM (
+        SELECT *, report_year * {_RANG_SPAN} + {rank} AS rang FROM (
         SELECT famille, org, cle, mesure, exercice, document_id, any_value(report_year) AS report_year,
                min(valeur) AS valeur, min(line) AS line, arg_min(table_id, line) AS table_id,
                arg_min(libelle, line) AS libelle, arg_min(niveau, line) AS niveau,
@@ -96,7 +101,7 @@ def figures_sql(document_ids: list[str] | None = None) -> str:
                arg_min(row_kind, line) AS row_kind, arg_min(texte, line) AS texte
         FROM ({points_sql(document_ids)})
         GROUP BY famille, org, cle, mesure, exercice, document_id
-        HAVING count(DISTINCT valeur) = 1)"""
+        HAVING count(DISTINCT valeur) = 1) f"""
 
 
 def has_curated(con) -> bool:
@@ -105,17 +110,30 @@ def has_curated(con) -> bool:
     return all(f.nom in names for f in _families()) and "cells" in names
 
 
+FIGURES_BATCH = 256  # reports whose figures are computed at a time: DuckDB's memory is that of a batch
+
+
 @contextmanager
 def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | None]:
-    """figures_sql(document_ids) computed once into a temporary table for the checks of one run (the
-    name is yielded; None when the connection has no curated families), dropped afterwards. The
-    checks compare the reports of one organisme: the reports of an organisme are enough for them."""
+    """figures_sql() of the reports `document_ids` (all by default) computed once into a temporary
+    table for the checks of one run (the name is yielded; None when the connection has no curated
+    families), dropped afterwards. The checks compare the reports of one organisme: its reports are
+    enough for them. The table is filled FIGURES_BATCH reports at a time (a figure is of one report;
+    `rang` is given by the place of its report among all)."""
     if not has_curated(con):
         yield None
         return
+    if document_ids is None:
+        ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+    else:
+        ids = sorted(set(document_ids))
     name = "_chiffres_series"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(document_ids)}")
+    con.register("_rangs", pd.DataFrame({"document_id": pd.Series(ids, dtype=object), "n": range(1, len(ids) + 1)}))
     try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql([], '_rangs')}")
+        for start in range(0, len(ids), FIGURES_BATCH):
+            con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
         yield name
     finally:
+        con.unregister("_rangs")
         con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -290,13 +290,16 @@ def _same(a: dict, b: dict) -> bool:
     return abs(a["value"] - b["value"]) <= half + 1e-6
 
 
+_STALE_KEYS = ("document_id", "line", "section", "label", "value", "unit", "exercice", "text", "table_id", "mesure")
+
+
 def stale_checks(store) -> list[dict]:
     """Figures of the prose repeated unchanged from the previous report while their year moved on
     (« Mandats émis : 76070 » in both the 2017 and 2018 reports): reported when a group of
     such figures (one table or section of a report) has been copied, not for a lone coincidence."""
     out: list[dict] = []
     nar = pd.DataFrame([
-        {**n, "org": store.documents[n["document_id"]]["org"]} for n in store.narratifs
+        {**{k: n[k] for k in _STALE_KEYS}, "org": store.documents[n["document_id"]]["org"]} for n in store.narratifs
         if n["parse_status"] == "ok" and n["value"] is not None and n["exercice"] is not None
         and n["exercice"] == store.report_year(n["document_id"])])
     if nar.empty:
@@ -337,17 +340,20 @@ def stale_checks(store) -> list[dict]:
 _APPROX = re.compile(r"(?:environ|près de|pres de|plus de|moins de|\+ de|~)\s*$", re.IGNORECASE)
 
 
-def narrative_checks(store) -> tuple[list[dict], list[dict]]:
+def narrative_checks(store, document_ids: list[str] | None = None) -> tuple[list[dict], list[dict]]:
     """Prose figures against earlier reports, by subject, measure and year (« Requiem — actes
-    enregistrés » 2020): (text.year rows, vintage.restated rows). A figure dated Y that is the
-    other report's Y±1 figure and not its Y figure has the wrong year in the text; one that
-    simply differs was restated."""
+    enregistrés » 2020): (text.year rows, vintage.restated rows), for the reports `document_ids`
+    (all by default). A figure dated Y that is the other report's Y±1 figure and not its Y figure
+    has the wrong year in the text; one that simply differs was restated."""
     series = _narrative_series(store)
+    checked = None if document_ids is None else set(document_ids)
     years, restated = [], []
     for by_doc in series.values():
         ry = {d: _ry(store, d) for d in by_doc}
         latest_first = sorted(by_doc, key=lambda d: -ry[d])  # stable: reports of one year in store order
         for b_doc, b_years in by_doc.items():
+            if checked is not None and b_doc not in checked:
+                continue
             earlier = [d for d in latest_first if ry[d] < ry[b_doc]]
             for year, bs in b_years.items():
                 b = _single(bs)
@@ -653,7 +659,7 @@ def cross_report_checks(con, store, dated: list[dict] | Callable[[frozenset[str]
         stale = curated_stale_checks(con, figures, document_ids) if figures else []
     dated = dated(curated) if callable(dated) else dated
     raw_shifts = shifted_columns(dated, curated)
-    prose_years, prose_restated = narrative_checks(store)
+    prose_years, prose_restated = narrative_checks(store, document_ids)
     return {
         "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts, con),
         "millesimes": restated + _not_in(restated_checks(store, dated, raw_shifts, curated) + prose_restated, restated)

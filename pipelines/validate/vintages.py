@@ -320,20 +320,22 @@ def stale_checks(store) -> list[dict]:
                                suffixes=("", "_prev"))
             merged = merged[merged["value"].abs() >= 10].drop_duplicates(["document_id", "line", "lab", "value"])
             # a block of one report: the sections of two reports of a year are two blocks, though named alike
-            group_key = merged["table_id"].fillna(merged["section"].fillna(""))
-            for _, grp in merged.groupby([merged["document_id"], group_key]):
-                if len(grp) < 3 or (grp["value"].abs() >= 100).sum() < 2:
-                    continue
-                for r in grp.to_dict("records"):
-                    out.append(check_row(
-                        rule="vintage.stale", severity="warning", statut="reprise", document_id=r["document_id"],
-                        line=int(r["line"]), table_id=r["table_id"] if isinstance(r["table_id"], str) else None,
-                        found=f"{r['label']} : {r['text']}", expected=f"valeur {int(cur_y)} (pas celle de {int(prev_y)})",
-                        highlight=r["text"], exercice=int(cur_y), key=r["lab"],
-                        message=f"« {r['label']} : {r['text']} » est présenté comme un chiffre {int(cur_y)} mais "
-                                f"figure à l'identique dans le rapport {int(prev_y)} (ligne {int(r['line_prev'])}), "
-                                f"comme {len(grp) - 1} autres chiffres du même bloc : bloc recopié sans mise à jour ?",
-                        suggestion=f"Mettre à jour le chiffre pour {int(cur_y)} ou préciser l'année à laquelle il se rapporte."))
+            merged = merged.assign(bloc=merged["table_id"].fillna(merged["section"].fillna("")),
+                                   grand=merged["value"].abs() >= 100)
+            blocs = merged.groupby(["document_id", "bloc"])  # sizes by a vectorized pass: thousands of blocks
+            merged = merged.assign(n=blocs["value"].transform("size"), n_grand=blocs["grand"].transform("sum"))
+            copied = merged[(merged["n"] >= 3) & (merged["n_grand"] >= 2)].sort_values(["document_id", "bloc"],
+                                                                                        kind="stable")
+            for r in copied.to_dict("records"):
+                out.append(check_row(
+                    rule="vintage.stale", severity="warning", statut="reprise", document_id=r["document_id"],
+                    line=int(r["line"]), table_id=r["table_id"] if isinstance(r["table_id"], str) else None,
+                    found=f"{r['label']} : {r['text']}", expected=f"valeur {int(cur_y)} (pas celle de {int(prev_y)})",
+                    highlight=r["text"], exercice=int(cur_y), key=r["lab"],
+                    message=f"« {r['label']} : {r['text']} » est présenté comme un chiffre {int(cur_y)} mais "
+                            f"figure à l'identique dans le rapport {int(prev_y)} (ligne {int(r['line_prev'])}), "
+                            f"comme {int(r['n']) - 1} autres chiffres du même bloc : bloc recopié sans mise à jour ?",
+                    suggestion=f"Mettre à jour le chiffre pour {int(cur_y)} ou préciser l'année à laquelle il se rapporte."))
     return out
 
 

@@ -28,7 +28,7 @@ PARQUET_PREFIX = ".parquet-"
 # What DuckDB may hold of a build (the buffers of the store, the joins of the cross-report checks); past
 # it, DuckDB writes to disk: with the Python side bounded by batches of reports, the peak memory of a
 # build stays under 1 GB whatever the corpus (bench/growth.py measures it).
-MEMORY_LIMIT = "400MB"
+MEMORY_LIMIT = "300MB"
 
 
 def _extract(spec: tuple) -> Document:

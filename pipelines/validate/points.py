@@ -110,7 +110,7 @@ def has_curated(con) -> bool:
     return all(f.nom in names for f in _families()) and "cells" in names
 
 
-FIGURES_BATCH = 256  # reports whose figures are computed at a time: DuckDB's memory is that of a batch
+FIGURES_BATCH = 64  # reports whose figures are computed at a time: DuckDB's memory is that of a batch
 
 
 @contextmanager

@@ -114,7 +114,7 @@ def _positive(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"entier positif attendu : {text!r}")
+        raise argparse.ArgumentTypeError(f"entier positif attendu : « {text} »")
     return value
 
 

@@ -202,31 +202,3 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
         found = found.drop_duplicates(["suite", "check_id", "rule"])
     return (found, results) if keep_results else found
 
-
-def combine(parts: list[ExpectationSuiteValidationResult]) -> ExpectationSuiteValidationResult:
-    """One suite's validation results over several batches (a corpus validated a batch of reports at
-    a time) as one result, for Data Docs: counts added, unexpected rows and indexes joined in batch
-    order, observed value and statistics recounted. Every part comes from the same suite, so their
-    expectation results are aligned one to one (the workbench's expectations, whose result shape
-    is expectations/base.py's)."""
-    first = parts[0]
-    for part in parts[1:]:
-        for mine, other in zip(first.results, part.results, strict=True):
-            mine.success = bool(mine.success and other.success)
-            a, b = mine.result, other.result or {}
-            for key in ("element_count", "unexpected_count"):
-                a[key] = a.get(key, 0) + b.get(key, 0)
-            for key in ("unexpected_rows", "unexpected_index_list"):
-                a[key] = list(a.get(key) or []) + list(b.get(key) or [])
-    for r in first.results:
-        n, bad = r.result.get("element_count", 0), r.result.get("unexpected_count", 0)
-        r.result["unexpected_percent"] = 100.0 * bad / n if n else 0.0
-        if "observed_value" in r.result:
-            r.result["observed_value"] = f"{bad} constat(s) sur {n} contrôle(s)"
-    ok = sum(1 for r in first.results if r.success)
-    total = len(first.results)
-    first.success = ok == total
-    first.statistics.update({"evaluated_expectations": total, "successful_expectations": ok,
-                             "unsuccessful_expectations": total - ok,
-                             "success_percent": 100.0 * ok / total if total else None})
-    return first

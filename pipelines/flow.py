@@ -384,6 +384,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         create_views(con)
         if validate:
             _validate(con, outcome, known, write_findings, gx_dir)
+        else:  # copied documents said the checks of their old findings: this store has none
+            con.execute("UPDATE documents SET checks_version = NULL")
     finally:
         if previous is not None:
             con.execute("DETACH previous")

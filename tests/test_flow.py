@@ -483,6 +483,35 @@ def test_a_report_removed_takes_its_cross_report_findings_away(tmp_path, monkeyp
     assert "sii_2020" not in {p[0] for p in _parts(Path("s.duckdb"))}
 
 
+def _sum_of_parts_is_one_validation(db: Path, direct: Path) -> None:
+    """The results written from the store's parts count what GE counts when it judges every check
+    row of the store in one batch per suite (validate.findings): rows judged, rows flagged (the same
+    ones) and success of each expectation; the rows flagged are listed report by report."""
+    from pipelines.validate import findings
+    from pipelines.validate.stored_results import stored
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        findings(con, gx_dir=direct)
+    finally:
+        con.close()
+    one, parts = stored(direct), _gx(db)
+    assert _counts(parts) == _counts(one) and parts["millesimes"]["results"][0]["result"]["unexpected_count"] == 4
+
+    def flagged(results: dict) -> dict[str, list]:
+        return {name: [[{k: v for k, v in u.items() if k != "check_id"} for u in r["result"]["unexpected_rows"]]
+                       for r in result["results"]] for name, result in results.items()}
+
+    def by_report(rows: list[dict]) -> list[dict]:
+        return sorted(rows, key=lambda u: u["document_id"])  # stable: GE's order within a report
+
+    assert flagged(parts) == {name: [by_report(rows) for rows in kinds] for name, kinds in flagged(one).items()}
+    for result in parts.values():  # check_id counts the suite's rows, report after report
+        for r in result["results"]:
+            ids = [u["check_id"] for u in r["result"]["unexpected_rows"]]
+            assert ids == sorted(ids) and r["result"]["unexpected_index_list"] == [{"check_id": i} for i in ids]
+
+
 def _parts(db: Path) -> list[tuple]:
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -501,6 +530,7 @@ def test_a_build_that_changes_nothing_leaves_the_results_of_the_whole_corpus(tmp
     monkeypatch.chdir(tmp_path)
     _sii(Path("full"), [2020, 2021])
     build(Path("full"), Path("full.duckdb"), incremental=False)
+    _sum_of_parts_is_one_validation(Path("full.duckdb"), tmp_path / "d.gx")
     _sii(Path("inc"), [2021])
     build(Path("inc"), Path("inc.duckdb"))
     _sii(Path("inc"), [2020, 2021])

@@ -1,10 +1,12 @@
 """Les résultats Great Expectations rangés à côté du magasin, lus sans Great Expectations.
 
-The check run (suites.run_suites with a results folder) writes, beside the store
-`data/curated/bilans.duckdb`, the folder `data/curated/bilans.gx/`:
+`bilans build` writes, beside the store `data/curated/bilans.duckdb`, the folder
+`data/curated/bilans.gx/` (`refresh`, from the store's result parts, see PARTS; a check run given
+a results folder, suites.run_suites, writes its own results there too):
 
 - `validations/<suite>.json`: GE's validation result of each suite (`to_json_dict()`), as GE
   writes it in a validations store;
+- `parts.sha256`: the digest of the parts and checks the folder was written from;
 - `data_docs/`: the Data Docs site (index.html, validations/<suite>.html, expectations/<suite>.html),
   in French and readable offline.
 
@@ -83,7 +85,7 @@ _ORDERED_PARTS = """
 
 
 def part_rows(name: str, frame, result) -> list[dict]:
-    """GE's result of the suite `name` on a check frame (GE object or its JSON dict), cut into the
+    """GE's result of the suite `name` on a check frame (ExpectationSuiteValidationResult), cut into the
     rows of PARTS: one per (document_id, scope) of the frame, with n_rows (its check rows), and
     part (JSON: expectation type -> {"element_count": its rows the expectation judges,
     "unexpected_rows": those it flags, check_id counted from the part's first row}). The element
@@ -119,9 +121,6 @@ def part_rows(name: str, frame, result) -> list[dict]:
 
 def _results(result) -> list[tuple[str, int, list[dict]]]:
     """(expectation type, element_count, unexpected rows) of each expectation of a suite result."""
-    if isinstance(result, dict):
-        return [(r["expectation_config"]["type"], (r.get("result") or {}).get("element_count", 0),
-                 list((r.get("result") or {}).get("unexpected_rows") or [])) for r in result["results"]]
     return [(r.expectation_config.type, (r.result or {}).get("element_count", 0),
              list((r.result or {}).get("unexpected_rows") or [])) for r in result.results]
 
@@ -181,7 +180,7 @@ def stored_names(directory: Path) -> list[str]:
 def refresh(con, directory: Path, parts: str = PARTS) -> bool:
     """Write the results folder `directory` of the store `con` from its parts (see `combined`), in
     place of every stored result, unless it was written from the same parts and checks already
-    (`up_to_date`: a build that changed nothing imports no GE). Returns whether it was written."""
+    (`up_to_date`: a build that changed nothing renders no page). Returns whether it was written."""
     results = combined(con, parts)
     checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
     stamp = digest(results, checks)

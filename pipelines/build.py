@@ -138,7 +138,7 @@ def _write_gx(db_path: Path, validate: bool) -> None:
     folder of the store still in place."""
     import duckdb
 
-    from pipelines.validate.stored_results import refresh
+    from pipelines.validate.suites import refresh
 
     if not validate:
         forget(db_path)  # no stale Data Docs beside a store without findings

@@ -349,7 +349,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
     - echo: where the progress of a long corpus is said (None: silent).
     - gx_dir: where GE's results and Data Docs are written (stored_results.gx_dir of the store):
       with write_findings, those of the whole store (the sum of its result parts, kept and made,
-      stored_results.refresh), else those of the checks made by this run; None: not written
+      suites.refresh), else those of the checks made by this run; None: not written
       (`bilans build` writes them once the store is in place).
     """
     outcome = Outcome()
@@ -455,7 +455,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     _copy_parts(con, own, (SCOPE_REPORT,))
     con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
     if gx_dir is not None:
-        from pipelines.validate.stored_results import refresh
+        from pipelines.validate.suites import refresh
 
         refresh(con, gx_dir)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.validate.frames import Store, frame, load
-from pipelines.validate.stored_results import PARTS, PARTS_COLUMNS, part_rows, refresh
+from pipelines.validate.stored_results import PARTS, PARTS_COLUMNS, part_rows
 
 # Great Expectations imports altair, whose jsonschema checks the « iri » format with rfc3987_syntax
 # when that package is installed (it comes with Jupyter): 38 Lark grammars compiled at import, about
@@ -205,6 +205,8 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     if keep_parts:
         _insert_parts(con, parts, PARTS)
     if gx_dir is not None:
+        from pipelines.validate.suites import refresh
+
         _insert_parts(con, parts, "_gx_parts_of_run", temporary=True)
         try:
             refresh(con, Path(gx_dir), "_gx_parts_of_run")
@@ -345,5 +347,7 @@ def validate_store(con, gx_dir: Path | None = None) -> int:
     con.execute(f"DROP TABLE IF EXISTS {PARTS}")
     n = write_findings(con, findings_in_batches(con, with_scope=True, keep_parts=True))
     if gx_dir is not None:
+        from pipelines.validate.suites import refresh
+
         refresh(con, Path(gx_dir))
     return n

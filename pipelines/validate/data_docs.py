@@ -167,15 +167,14 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
     return site
 
 
-def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], stamp: str) -> Path:
+def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
+                   stamp: str) -> Path:
     """Store the results of the store's parts (stored_results.combined: suite -> expectation type ->
-    result) in place of every stored result, with their Data Docs, then `stamp` (stored_results.digest)
-    last: a build stopped before it (and any other `write`, which removes it) leaves a folder that the
-    next build writes again."""
-    from pipelines.validate.suites import suite
-
-    built = {name: suite_result(suite(name), kinds) for name, kinds in results.items()}
-    site = write(gx_dir, built, {name: suite(name) for name in built}, list(built), replace_all=True)
+    result; `suites`: their GE suites) in place of every stored result, with their Data Docs, then
+    `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
+    removes it) leaves a folder that the next build writes again."""
+    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items()}
+    site = write(gx_dir, built, suites, list(built), replace_all=True)
     _write(gx_dir / STAMP, stamp + "\n")
     return site
 

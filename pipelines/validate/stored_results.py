@@ -1,7 +1,7 @@
 """Les résultats Great Expectations rangés à côté du magasin, lus sans Great Expectations.
 
 `bilans build` writes, beside the store `data/curated/bilans.duckdb`, the folder
-`data/curated/bilans.gx/` (`refresh`, from the store's result parts, see PARTS; a check run given
+`data/curated/bilans.gx/` (suites.refresh, from the store's result parts, see PARTS; a check run given
 a results folder, suites.run_suites, writes its own results there too):
 
 - `validations/<suite>.json`: GE's validation result of each suite (`to_json_dict()`), as GE
@@ -177,16 +177,12 @@ def stored_names(directory: Path) -> list[str]:
     return [p.stem for p in sorted((Path(directory) / VALIDATIONS).glob("*.json"))]
 
 
-def refresh(con, directory: Path, parts: str = PARTS) -> bool:
-    """Write the results folder `directory` of the store `con` from its parts (see `combined`), in
-    place of every stored result, unless it was written from the same parts and checks already
-    (`up_to_date`: a build that changed nothing renders no page). Returns whether it was written."""
+def pending(con, directory: Path, parts: str = PARTS) -> tuple[dict[str, dict[str, dict]], str] | None:
+    """(results of the store `con` from its parts (see `combined`), their stamp (see `digest`)) to
+    write into the results folder `directory`; None when it was written from the same parts and
+    checks already (`up_to_date`: a build that changed nothing renders no page). suites.refresh
+    writes them."""
     results = combined(con, parts)
     checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
     stamp = digest(results, checks)
-    if up_to_date(directory, stamp, list(results)):
-        return False
-    from pipelines.validate.data_docs import write_combined
-
-    write_combined(Path(directory), results, stamp)
-    return True
+    return None if up_to_date(directory, stamp, list(results)) else (results, stamp)

@@ -26,7 +26,8 @@ from pipelines.errors import BilansError
 from pipelines.validate import data_docs
 from pipelines.validate.suite_specs import EXPECTATIONS_DIR, load_suites, suite_for_rule
 
-__all__ = ["EXPECTATIONS_DIR", "Verdicts", "ge_context", "load_suites", "run_suites", "suite", "suite_for_rule"]
+__all__ = ["EXPECTATIONS_DIR", "Verdicts", "ge_context", "load_suites", "refresh", "run_suites", "suite",
+           "suite_for_rule"]
 
 # Asked by the validation of each suite: every unexpected row, with its check_id to find it back.
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]}
@@ -202,3 +203,17 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
         found = found.drop_duplicates(["suite", "check_id", "rule"])
     return (found, results) if keep_results else found
 
+
+def refresh(con, directory: Path, parts: str | None = None) -> bool:
+    """Write GE's results and Data Docs of the store `con` into its results folder `directory`, from
+    its result parts (stored_results.PARTS, or the relation `parts`), in place of every stored result;
+    nothing when they were written from the same parts and checks (stored_results.pending).
+    Returns whether they were written."""
+    from pipelines.validate.stored_results import PARTS, pending
+
+    todo = pending(con, Path(directory), parts or PARTS)
+    if todo is None:
+        return False
+    results, stamp = todo
+    data_docs.write_combined(Path(directory), results, {name: suite(name) for name in results}, stamp)
+    return True

@@ -8,6 +8,7 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -49,9 +50,13 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     mine = store if document_ids is None else store.only(document_ids)
     tc = table_figures(store)
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
-    frames = _document_frames(mine, _lignes(con, document_ids), tc_mine)
-    cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
-    frames = _merged([frames, cross, _series_frames(con)])
+    # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
+    # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
+    with ThreadPoolExecutor(1, thread_name_prefix="regles-rapport") as pool:
+        own = pool.submit(_document_frames, mine, _lignes(con, document_ids), tc_mine)
+        cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
+        series = _series_frames(con)
+        frames = _merged([own.result(), cross, series])
     return _finish(frames, _captions(store), document_ids)
 
 

@@ -59,12 +59,11 @@ def suite(name: str, spec: dict | None = None) -> gx.ExpectationSuite:
 
 
 def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
-    """The check rows an expectation flagged, with the rule and severity of its verdict
-    (total.rounding for a total within the rounding tolerance)."""
+    """The check rows flagged (in the order of `flagged`; a row flagged twice is there twice), with the
+    rule and severity of each verdict (total.rounding for a total within the rounding tolerance)."""
     if not flagged:
         return df.iloc[0:0]
-    flagged = sorted(flagged, key=lambda u: u["check_id"])
-    rows = df.iloc[[u["check_id"] for u in flagged]].copy()  # check_id is the row's position
+    rows = df.iloc[[u["check_id"] for u in flagged]]  # check_id is the row's position
     rows["rule"] = [u["rule"] for u in flagged]
     rows["severity"] = [u["severity"] for u in flagged]
     return rows
@@ -124,13 +123,12 @@ def validate_frame(name: str, df: pd.DataFrame) -> ExpectationSuiteValidationRes
 LOCATION = ("document_id", "line", "table_id", "check_id", "tableau")
 
 
-def row_keys(judged: pd.DataFrame) -> list[bytes]:
-    """What the expectations judge of each row of a batch (every column but LOCATION), as bytes: two
-    rows of equal keys get the same verdicts, wherever they are."""
+def row_keys(df: pd.DataFrame) -> list[bytes]:
+    """What the expectations judge of each row of a batch (every column but NOT_JUDGED and LOCATION),
+    as bytes: two rows of equal keys get the same verdicts, wherever they are."""
     import pickle
 
-    what = judged.drop(columns=[c for c in LOCATION if c in judged.columns])
-    columns = [what[c].tolist() for c in what.columns]  # column by column: C loops, not rows
+    columns = [df[c].tolist() for c in df.columns if c not in NOT_JUDGED and c not in LOCATION]
     return [pickle.dumps(row, protocol=5) for row in zip(*columns, strict=True)]
 
 
@@ -156,17 +154,22 @@ class Verdicts:
         return memo
 
 
-def _flagged(name: str, judged: pd.DataFrame, verdicts: Verdicts | None):
+def _judged(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
+
+
+def _flagged(name: str, df: pd.DataFrame, verdicts: Verdicts | None):
     """(GE's result, or None with `verdicts`, the unexpected rows of each expectation of the suite;
-    with `verdicts`, each one a dict of check_id, rule and severity only)."""
+    with `verdicts`, each one a dict of check_id, rule and severity only). `df`: the check frame with
+    its check_id; GE gets it without NOT_JUDGED."""
     if verdicts is None:
-        result = validate_frame(name, judged)
+        result = validate_frame(name, _judged(df))
         return result, [list(r.result.get("unexpected_rows") or []) for r in result.results]
-    keys, memo = row_keys(judged), verdicts.known(name)
+    keys, memo = row_keys(df), verdicts.known(name)
     fresh = [i for i, k in enumerate(keys) if k not in memo]
     verdicts.rows_reused += len(keys) - len(fresh)
     if fresh:
-        result = validate_frame(name, judged.iloc[fresh])  # check_id still says the row's position
+        result = validate_frame(name, _judged(df.iloc[fresh]))  # check_id still says the row's position
         by_expectation = [{u["check_id"]: (u["rule"], u["severity"]) for u in r.result.get("unexpected_rows") or []}
                           for r in result.results]
         for i in fresh:
@@ -194,18 +197,17 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     for name, df in frames.items():
         if df.empty:
             continue
-        df = df.reset_index(drop=True).copy()
+        df = df.reset_index(drop=True)  # a new frame (copy on write): the caller's keeps its columns
         df["check_id"] = range(len(df))
-        judged = df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
-        result, flagged = _flagged(name, judged, None if gx_dir or keep_results else verdicts)
+        result, flagged = _flagged(name, df, None if gx_dir or keep_results else verdicts)
         if result is not None:
             results[name] = result
             data_docs.with_messages(result, df)  # the texts GE did not get, back on the rows it flags
-        for rows_flagged in flagged:
-            rows = _unexpected(df, rows_flagged)
-            if not rows.empty:
-                rows["suite"] = name
-                unexpected.append(rows)
+        rows = _unexpected(df, [u for rows_flagged in flagged  # expectation by expectation, in row order
+                                for u in sorted(rows_flagged, key=lambda u: u["check_id"])])
+        if not rows.empty:
+            rows["suite"] = name
+            unexpected.append(rows)
     if gx_dir is not None:
         data_docs.write(Path(gx_dir), results, {n: suite(n) for n in results}, list(frames), replace_all)
     found = pd.concat(unexpected, ignore_index=True) if unexpected else pd.DataFrame()

@@ -44,6 +44,7 @@ class Session:
         self._frozen = False
         self._vintages: Store | None = None
         self._verdicts = None
+        self.columns: dict[str, list[str]] = {}  # table -> its columns, for writing each draft
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
 
@@ -104,6 +105,10 @@ class Session:
             self._warned = missing is not None
         create_views(self._con)  # plain views: they see each draft written afterwards
         self._vintages = load(self._con)
+        self.columns = {t: [c[0] for c in self._con.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
+                        for t, kind in self._con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                                         "WHERE table_schema = 'main'").fetchall()
+                        if kind == "BASE TABLE"}
         self._key = key
 
     def store(self, con, document_ids: list[str]) -> Store:

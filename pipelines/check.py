@@ -22,6 +22,7 @@ from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
 from pipelines.flow import Read, Source, flush, read_one, run_stages
 from pipelines.store import CURATED_FAMILIES, create_schema
+from pipelines.terminal import reader_gone
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "tables", "cells", "narratifs")  # lignes: findings quote only the drafts
@@ -50,14 +51,6 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
         _annotate(files, org, year, found, annotate, include_info)
     return code
 
-
-def reader_gone() -> None:
-    """stdout's reader closed the pipe: what is left to write goes nowhere, without the interpreter's
-    « Exception ignored … BrokenPipeError » at exit (as the Python documentation advises for SIGPIPE)."""
-    import os
-
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
 
 
 _FORMATS = {".docx": "docx", ".pdf": "pdf"}

@@ -16,7 +16,7 @@ from pathlib import Path
 from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import parse_org, parse_year
-from pipelines.terminal import filtered_output, safe
+from pipelines.terminal import filtered_output, reader_gone, safe
 
 
 def _cache_beside(db: str) -> None:
@@ -114,7 +114,7 @@ def _positive(text: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"entier positif attendu : {text!r}")
+        raise argparse.ArgumentTypeError(f"entier positif attendu : « {text} »")
     return value
 
 
@@ -260,8 +260,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BilansError as exc:
         print(f"bilans : {exc}", file=sys.stderr)
         return 2
-    except BrokenPipeError:  # `bilans extract … | head`
-        sys.stderr.close()
+    except BrokenPipeError:  # `bilans extract … | head`: a command without a verdict
+        reader_gone()
         return 0
     except OSError as exc:  # a --db, --out or --raw that is a folder, unwritable, on a full disk…
         where = f" : {exc.filename}" if exc.filename else ""

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, reader_gone, warn_missing
+from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
+from pipelines.terminal import reader_gone
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 

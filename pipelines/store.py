@@ -72,9 +72,20 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})')
 
 
+def resolve_store(db_path: str | os.PathLike | None = None) -> Path:
+    """The store an analysis reads (notebooks, briefing, ``connect``): `db_path` when given, else
+    $BILANS_DB, else DEFAULT_DB. A relative path absent from the current folder is taken from the
+    project root when it exists there (JupyterLab and Voilà start in notebooks/). The path may not
+    exist: the caller says so. (`bilans check` looks further: find_store.)"""
+    path = Path(db_path or os.environ.get("BILANS_DB") or DEFAULT_DB)
+    if not path.is_absolute() and not path.exists() and (PACKAGE_ROOT / path).exists():
+        return PACKAGE_ROOT / path
+    return path
+
+
 def connect(db_path: str | os.PathLike | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """One-line access for analysts: ``con = connect()``."""
-    path = Path(db_path or os.environ.get("BILANS_DB", DEFAULT_DB))
+    """One-line access for analysts: ``con = connect()`` (the store of `resolve_store`)."""
+    path = resolve_store(db_path)
     if read_only and not path.exists():
         raise FileNotFoundError(f"Magasin introuvable : {path} (lancez d'abord « bilans build »)")
     return duckdb.connect(str(path), read_only=read_only)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from pipelines.publish.fmt import nombre
 
-__all__ = ["duree", "filtered_output", "nombre", "safe", "strip_controls"]
+__all__ = ["duree", "filtered_output", "nombre", "reader_gone", "safe", "strip_controls"]
 
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
@@ -67,3 +67,15 @@ def filtered_output(stdout: bool = True):
         yield
     finally:
         sys.stdout, sys.stderr = saved
+
+
+def reader_gone() -> None:
+    """stdout's reader closed the pipe (`bilans … | head`): what is left to write goes nowhere, without
+    the interpreter's « Exception ignored … BrokenPipeError » at exit (as the Python documentation
+    advises for SIGPIPE). The one handling of a closed pipe: bilans.cli calls it for every command
+    (exit 0, no verdict lost); a command whose exit code is a verdict (check, --since) calls it
+    around its printing and keeps its code."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

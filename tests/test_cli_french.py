@@ -29,7 +29,7 @@ def test_run_help_and_errors_in_french(capsys):
         cli.main(["run", "--workers", "0"])
     err = capsys.readouterr().err.splitlines()
     assert stop.value.code == 2 and err[0].startswith("utilisation : bilans run")
-    assert err[-1] == "bilans run : erreur : argument --workers : entier positif attendu : '0'"
+    assert err[-1] == "bilans run : erreur : argument --workers : entier positif attendu : « 0 »"
 
     with pytest.raises(SystemExit):
         cli.main(["check"])

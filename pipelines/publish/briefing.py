@@ -40,6 +40,7 @@ from pipelines.publish.briefing_html import (  # noqa: F401
     render_history,
     render_projections,
 )
+from pipelines.store import resolve_store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = REPO_ROOT / "notebooks" / "briefing_elus.ipynb"
@@ -97,15 +98,6 @@ def vegalite_bundle(chart) -> dict:
 # --------------------------------------------------------------------------- dashboard
 
 
-def resolve_db(db_path: str | os.PathLike | None) -> Path:
-    """BILANS_DB, else the given path; relative paths also tried from the repository root
-    (Voilà runs the notebook from notebooks/)."""
-    path = Path(os.environ.get("BILANS_DB") or db_path or "data/curated/bilans.duckdb")
-    if not path.is_absolute() and not path.exists() and (REPO_ROOT / path).exists():
-        return REPO_ROOT / path
-    return path
-
-
 class Dashboard:
     """ipywidgets dashboard: organisme, adhérent and year dropdowns -> cards, history, chart."""
 
@@ -113,7 +105,7 @@ class Dashboard:
                  adherent: str | None = None, year: int | None = None, chart: bool = True):
         import ipywidgets as w
 
-        self.data = BriefingData(resolve_db(db_path))
+        self.data = BriefingData(resolve_store(db_path))
         self.with_chart = chart
         self._busy = False
         layout = w.Layout(width="340px", height="40px")

@@ -30,7 +30,7 @@ def _blank(x) -> bool:
 def half_width(unit: float, policy: str) -> float:
     """A figure printed to the unit u stands for [x − u/2, x + u/2] (XBRL Calculations 1.1)."""
     if policy not in POLICIES:
-        raise ValueError(f"politique d'arrondi inconnue : {policy!r} (attendu : {', '.join(POLICIES)})")
+        raise ValueError(f"politique d'arrondi inconnue : « {policy} » (attendu : {', '.join(POLICIES)})")
     return POLICIES[policy] * unit
 
 

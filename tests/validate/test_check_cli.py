@@ -175,3 +175,20 @@ def test_exit_code_survives_a_reader_that_closes_the_pipe(tmp_path):
     proc.stdout.close()  # `head -1` leaves
     assert proc.wait(timeout=300) == 1
     assert b"Traceback" not in proc.stderr.read()
+
+
+def test_a_command_without_verdict_ends_quietly_when_the_pipe_closes(tmp_path):
+    """`bilans extract F | head -1`: exit 0 and nothing on stderr (no « Exception ignored … »): the
+    closed pipe is handled once, by the command line (pipelines.terminal.reader_gone)."""
+    import subprocess
+
+    draft = tmp_path / "long.txt"
+    draft.write_text("Bilan d'activité 2018 du SIIM94\n\n" + "".join(
+        f"Tableau {n}\n\nActivité\t2017\t2018\nMCO\t1 046\t1 136\n\n" for n in range(400)), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "extract",
+                             str(draft), "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            cwd=tmp_path, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=300) == 0
+    assert proc.stderr.read() == b""

@@ -231,3 +231,32 @@ def test_english_strings_of_the_table_are_the_ones_ge_writes():
     sources = "".join(p.read_text(encoding="utf-8") for p in [*ge.rglob("*.py"), *ge.rglob("*.j2")])
     strings, _ = strings_fr()
     assert [k for k in strings if k not in sources] == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1024, 1280])
+def test_data_docs_findings_fit_the_page(project, width):
+    """A validation page in Chromium: nothing sticks out of the page and the last column of the
+    expectations (« Valeur observée ») is on screen or in a box that scrolls (it was cut)."""
+    from chromium import CHROMIUM, CHROMIUM_ARGS
+
+    if CHROMIUM is None:
+        pytest.skip("chromium absent (installé par « make browser »)")
+    from playwright.sync_api import sync_playwright
+
+    page_path = project / "data" / "curated" / "bilans.gx" / "data_docs" / "validations" / "totaux.html"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        page.goto(page_path.as_uri(), wait_until="load")
+        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        # on screen, or in a box the reader scrolls (a narrow screen): never cut
+        observed = page.evaluate("""Array.from(document.querySelectorAll('th'))
+            .filter(th => th.innerText.trim() === 'Valeur observée')
+            .map(th => { const box = th.closest('.table-responsive');
+                         const scrolls = box && getComputedStyle(box).overflowX === 'auto'
+                                         && box.scrollWidth > box.clientWidth;
+                         return scrolls ? 0 : th.getBoundingClientRect().right; })""")
+        browser.close()
+    assert overflow <= 0
+    assert observed and all(right <= width for right in observed)

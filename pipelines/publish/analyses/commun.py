@@ -86,18 +86,18 @@ _TOTAL = re.compile(r"^\s*(sous[- ]?)?total", re.IGNORECASE)
 # ---------------------------------------------------------------- store access
 
 def resolve_db(db_path: str | os.PathLike | None) -> Path:
-    """Relative paths work from the project root too (JupyterLab starts in notebooks/)."""
-    path = Path(db_path or os.environ.get("BILANS_DB", "data/curated/bilans.duckdb"))
-    if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
-        return ROOT / path
-    return path
+    """The store read: `db_path`, else $BILANS_DB, else data/curated/bilans.duckdb; a relative
+    path is also tried from the project root (JupyterLab starts in notebooks/): store.resolve_store."""
+    from pipelines.store import resolve_store
+
+    return resolve_store(db_path)
 
 
 def connecter(db_path: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
     """Read-only connection to the curated store, for analysts: ``con = connecter()``."""
     from pipelines.store import connect
 
-    return connect(resolve_db(db_path))
+    return connect(db_path)
 
 
 def _plain(value: Any) -> Any:

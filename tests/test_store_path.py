@@ -1,0 +1,37 @@
+"""Which store an analysis reads: one rule (store.resolve_store) for connect, the notebooks and the briefing."""
+
+import json
+from pathlib import Path
+
+from pipelines.publish.analyses import resolve_db
+from pipelines.store import DEFAULT_DB, PACKAGE_ROOT, resolve_store
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_given_path_then_bilans_db_then_default(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BILANS_DB", str(tmp_path / "env.duckdb"))
+    assert resolve_store(tmp_path / "given.duckdb") == tmp_path / "given.duckdb"
+    assert resolve_store(None) == tmp_path / "env.duckdb"
+    assert resolve_db(None) == resolve_store(None)  # the notebooks' name for the same rule
+    monkeypatch.delenv("BILANS_DB")
+    assert resolve_store(None) in (DEFAULT_DB, PACKAGE_ROOT / DEFAULT_DB)
+
+
+def test_relative_path_found_from_the_project_root(tmp_path, monkeypatch):
+    """JupyterLab and Voilà start in notebooks/: a relative path that exists from the root is taken there."""
+    monkeypatch.chdir(tmp_path)
+    assert resolve_store("pyproject.toml") == PACKAGE_ROOT / "pyproject.toml"
+    assert resolve_store("absent.duckdb") == Path("absent.duckdb")  # absent everywhere: the caller says so
+
+
+def test_notebooks_leave_the_store_to_bilans_db():
+    """Opened in JupyterLab, every notebook reads $BILANS_DB when set: its parameter is None, and
+    `bilans run` / papermill inject the store they run on."""
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        params = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(params) == 1, path.name
+        lines = [ln for ln in "".join(params[0]["source"]).splitlines() if ln.startswith("db_path")]
+        assert lines and lines[0].split("#")[0].strip() == "db_path = None", path.name

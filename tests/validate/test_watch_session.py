@@ -61,7 +61,7 @@ def store(tmp_path_factory) -> Path:
     shutil.copy(INVENTED / "sii_2020.txt", raw)
     (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\n"
                                       "sii_2020.txt,SII,2020,Rapport d'activité 2020 du SII,b.txt\n", encoding="utf-8")
-    db = raw.parent / "store.duckdb"
+    db = tmp_path_factory.mktemp("magasin") / "store.duckdb"  # its own folder: other modules build theirs
     assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
     return db
 

@@ -119,18 +119,35 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         previous = _previous_store(db_path) if incremental else None
         with atomic_store(db_path) as con:
             outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
-                                 workers=workers, previous=previous, echo=say,
-                                 gx_dir=gx_dir(db_path) if validate else None)
-            if not validate:
-                forget(db_path)  # no stale Data Docs beside a store without findings
+                                 workers=workers, previous=previous, echo=say)
             if manifest.entries and not outcome.documents:
                 raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
             insert(con, "documents_refuses", outcome.refusals)
             counts = _family_counts(con)
+        _write_gx(db_path, validate)
         export_parquet(db_path)
     _summary(outcome, counts, db_path, time.perf_counter() - started)
     _refusals(outcome.refusals)
     return 0
+
+
+def _write_gx(db_path: Path, validate: bool) -> None:
+    """GE's results and Data Docs of the store now in place, written from its result parts (the whole
+    corpus, whatever the build redid; not written again when they already describe it); none beside a
+    store built without its checks. After the store is swapped in: a build that failed leaves the
+    folder of the store still in place."""
+    import duckdb
+
+    from pipelines.validate.suites import refresh
+
+    if not validate:
+        forget(db_path)  # no stale Data Docs beside a store without findings
+        return
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        refresh(con, gx_dir(db_path))
+    finally:
+        con.close()
 
 
 def _previous_store(db_path: Path) -> Path | None:

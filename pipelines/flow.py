@@ -239,6 +239,10 @@ def _previous_fingerprints(con) -> dict[str, tuple]:
                            "FROM previous.documents").fetchall()
     except duckdb.Error:  # a store from before reader_version: nothing is reused
         return {}
+    try:
+        con.execute("SELECT 1 FROM previous.gx_parts LIMIT 0")
+    except duckdb.Error:  # a store from before GE's result parts: its findings are made again
+        rows = [(*r[:5], None) for r in rows]
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -309,6 +313,21 @@ def _copy_findings(con, ids: list[str], scopes: tuple[str, ...] | None = None) -
         con.unregister("_kept")
 
 
+def _copy_parts(con, ids: list[str], scopes: tuple[str, ...] | None = None) -> None:
+    """GE's result parts (stored_results.PARTS) of unchanged documents, as `_copy_findings` copies
+    their findings: the stored results and Data Docs, their sum, then describe the whole store."""
+    if not ids:
+        return
+    con.register("_kept", pd.DataFrame({"document_id": ids}))
+    try:
+        only = "" if scopes is None else " AND list_contains(?, scope)"
+        con.execute("INSERT INTO gx_parts BY NAME SELECT * FROM previous.gx_parts "
+                    f"WHERE document_id IN (SELECT document_id FROM _kept){only}",
+                    [] if scopes is None else [list(scopes)])
+    finally:
+        con.unregister("_kept")
+
+
 # ---------------------------------------------------------------- the flow
 
 
@@ -330,8 +349,10 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
       write_findings they go to `findings`, together with the kept findings of the unchanged
       documents (`_validation_scope`).
     - echo: where the progress of a long corpus is said (None: silent).
-    - gx_dir: where GE's results and Data Docs of the checks made by this run are written
-      (stored_results.gx_dir of the store); None: not written.
+    - gx_dir: where GE's results and Data Docs are written (stored_results.gx_dir of the store):
+      with write_findings, those of the whole store (the sum of its result parts, kept and made,
+      suites.refresh), else those of the checks made by this run; None: not written
+      (`bilans build` writes them once the store is in place).
     """
     outcome = Outcome()
     known: dict[str, tuple] = {}
@@ -365,6 +386,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         create_views(con)
         if validate:
             _validate(con, outcome, known, write_findings, gx_dir)
+        else:  # copied documents said the checks of their old findings: this store has none
+            con.execute("UPDATE documents SET checks_version = NULL")
     finally:
         if previous is not None:
             con.execute("DETACH previous")
@@ -419,8 +442,9 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     from pipelines.validate import write_findings as write
 
     kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
-    found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier, gx_dir=gx_dir,
-                      with_scope=write_findings) if scope or own or earlier else None)
+    found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier,
+                      gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
+                      keep_parts=write_findings) if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)
@@ -428,7 +452,14 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     outcome.n_findings = ((write(con, found) if found is not None else 0) + _copy_findings(con, kept)
                           + _copy_findings(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
                           + _copy_findings(con, own, (SCOPE_REPORT,)))
+    _copy_parts(con, kept)
+    _copy_parts(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
+    _copy_parts(con, own, (SCOPE_REPORT,))
     con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
+    if gx_dir is not None:
+        from pipelines.validate.suites import refresh
+
+        refresh(con, gx_dir)
 
 
 def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -> tuple[list, list, list, list]:

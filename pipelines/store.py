@@ -49,6 +49,9 @@ SCHEMA: dict[str, str] = {
     "source_line VARCHAR, suggestion VARCHAR, org VARCHAR, report_year INTEGER, family VARCHAR, "
     "exercice INTEGER, key VARCHAR, highlight VARCHAR, page INTEGER, place VARCHAR, label_line INTEGER, label_source VARCHAR, "
     "scope VARCHAR",  # rapport | entre_rapports: what decides the finding (pipelines/validate SCOPE_*)
+    # GE's result of each suite cut by document and scope (pipelines/validate/stored_results.py): the
+    # results and Data Docs beside the store are the sum of these parts, kept like the findings.
+    "gx_parts": "suite VARCHAR, document_id VARCHAR, scope VARCHAR, n_rows INTEGER, part VARCHAR",
     # Every figure the workbench publishes (pipelines/publish/registre.py), gathered by `bilans run` and
     # `bilans briefing --export`, checked by the suite `publications`.
     "publications": "page VARCHAR, element VARCHAR, role VARCHAR, metrique VARCHAR, org VARCHAR, adherent VARCHAR, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -323,6 +324,48 @@ def _findings(db: Path) -> list[tuple]:
         con.close()
 
 
+def _gx(db: Path) -> dict[str, dict]:
+    """GE's stored result of each suite beside the store (bilans.gx/validations/*.json), without the
+    time of its run: what a full build and an incremental one must give alike."""
+    from pipelines.validate.stored_results import gx_dir, stored
+
+    out = {}
+    for name, result in stored(gx_dir(db)).items():
+        result["meta"] = {k: v for k, v in result["meta"].items() if k != "run_id"}
+        out[name] = result
+    return out
+
+
+def _counts(gx: dict[str, dict]) -> dict[str, list[tuple]]:
+    """suite -> (expectation, element_count, unexpected_count, success) of each expectation."""
+    return {name: [(r["expectation_config"]["type"], r["result"]["element_count"], r["result"]["unexpected_count"],
+                    r["success"]) for r in result["results"]] for name, result in gx.items()}
+
+
+INDEX_ROW = re.compile(r'<tr><td><a href="expectations/(\w+)\.html">.*?</td><td>.*?</td><td>(\d+)</td>'
+                       r'<td><span class="(ok|ko)">([^<]*)</span>')
+
+
+def _index(db: Path) -> list[tuple]:
+    """The rows of the Data Docs index: (suite, rows checked, ok|ko, what it says)."""
+    from pipelines.validate.stored_results import DATA_DOCS, gx_dir
+
+    page = (gx_dir(db) / DATA_DOCS / "index.html").read_text(encoding="utf-8")
+    return [(m[1], int(m[2]), m[3], m[4]) for m in INDEX_ROW.finditer(page)]
+
+
+def _same_gx(inc: Path, full: Path) -> None:
+    """The stored results and the Data Docs index of `inc` are those of the full build `full`, and
+    the index gives the corpus' counts (the sum of the stored results)."""
+    got, expected = _gx(inc), _gx(full)
+    assert _counts(got) == _counts(expected)
+    assert got == expected  # unexpected rows, their check_id and index list included
+    index = _index(inc)
+    assert index == _index(full)
+    assert [(name, checked) for name, checked, _, _ in index] == [
+        (name, sum(r["result"]["element_count"] for r in result["results"])) for name, result in expected.items()]
+
+
 def _checked_alone(monkeypatch) -> list[str]:
     """The reports the single-report rules read during the builds that follow."""
     from pipelines import validate
@@ -370,6 +413,12 @@ def test_a_report_added_before_a_reused_one_gives_the_findings_of_a_full_build(t
     assert {f[6] for f in got if f[0] == "sii_2021" and f[2].startswith("total.")} <= {"rapport"}
     full = {t: [r.replace("'full/", "'inc/") for r in rows] for t, rows in _tables(Path("full.duckdb")).items()}
     assert {t: rows for t, rows in _tables(Path("inc.duckdb")).items() if rows != sorted(full[t])} == {}
+    # GE's results and Data Docs describe the whole corpus, not the reports checked again
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
+    millesimes = _gx(Path("inc.duckdb"))["millesimes"]["results"][0]["result"]
+    assert [u["document_id"] for u in millesimes["unexpected_rows"]] == ["sii_2021", "sii_2021",
+                                                                        "siim94_2018", "siim94_2018"]
+    assert ("millesimes", millesimes["element_count"], "ko", "4 constat(s)") in _index(Path("inc.duckdb"))
 
 
 def _compared(monkeypatch) -> list[str]:
@@ -408,6 +457,7 @@ def test_a_report_added_after_the_reused_ones_leaves_their_comparisons(tmp_path,
     assert [(f[0], f[4], f[5]) for f in got if f[0].startswith("sii_") and f[2] == "vintage.restated"
             and f[3] == "warning"] == [("sii_2021", "415 350,20 €", "412 350,20 €"),
                                        ("sii_2021", "3 597 860,55 €", "3 594 860,55 €")]
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
 
 
 def test_a_report_removed_takes_its_cross_report_findings_away(tmp_path, monkeypatch, capsys):
@@ -427,6 +477,85 @@ def test_a_report_removed_takes_its_cross_report_findings_away(tmp_path, monkeyp
     build(Path("raw"), Path("ref.duckdb"), incremental=False)
     assert _findings(Path("s.duckdb")) == _findings(Path("ref.duckdb"))
     assert not [f for f in _findings(Path("s.duckdb")) if f[0] == "sii_2021" and f[2] == "vintage.restated"]
+    _same_gx(Path("s.duckdb"), Path("ref.duckdb"))
+    assert not [u for u in _gx(Path("s.duckdb"))["totaux"]["results"][0]["result"]["unexpected_rows"]
+                if u["document_id"] == "sii_2020"]
+    assert "sii_2020" not in {p[0] for p in _parts(Path("s.duckdb"))}
+
+
+def _sum_of_parts_is_one_validation(db: Path, direct: Path) -> None:
+    """The results written from the store's parts count what GE counts when it judges every check
+    row of the store in one batch per suite (validate.findings): rows judged, rows flagged (the same
+    ones) and success of each expectation; the rows flagged are listed report by report."""
+    from pipelines.validate import findings
+    from pipelines.validate.stored_results import stored
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        findings(con, gx_dir=direct)
+    finally:
+        con.close()
+    one, parts = stored(direct), _gx(db)
+    assert _counts(parts) == _counts(one) and parts["millesimes"]["results"][0]["result"]["unexpected_count"] == 4
+
+    def flagged(results: dict) -> dict[str, list]:
+        return {name: [[{k: v for k, v in u.items() if k != "check_id"} for u in r["result"]["unexpected_rows"]]
+                       for r in result["results"]] for name, result in results.items()}
+
+    def by_report(rows: list[dict]) -> list[dict]:
+        return sorted(rows, key=lambda u: u["document_id"])  # stable: GE's order within a report
+
+    assert flagged(parts) == {name: [by_report(rows) for rows in kinds] for name, kinds in flagged(one).items()}
+    for result in parts.values():  # check_id counts the suite's rows, report after report
+        for r in result["results"]:
+            ids = [u["check_id"] for u in r["result"]["unexpected_rows"]]
+            assert ids == sorted(ids) and r["result"]["unexpected_index_list"] == [{"check_id": i} for i in ids]
+
+
+def _parts(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT document_id, scope, suite, n_rows FROM gx_parts ORDER BY ALL").fetchall()
+    finally:
+        con.close()
+
+
+def test_a_build_that_changes_nothing_leaves_the_results_of_the_whole_corpus(tmp_path, monkeypatch, capsys):
+    """After an incremental build, a build that reads nothing again still has the results of a full
+    build beside it; it writes them again only when they no longer are those of the store (removed,
+    or written by other checks); a change of the checks redoes everything; --no-validate removes them
+    and the next build with its checks writes them for the whole corpus."""
+    from pipelines.validate.stored_results import STAMP, gx_dir
+
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("full"), [2020, 2021])
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    _sum_of_parts_is_one_validation(Path("full.duckdb"), tmp_path / "d.gx")
+    _sii(Path("inc"), [2021])
+    build(Path("inc"), Path("inc.duckdb"))
+    _sii(Path("inc"), [2020, 2021])
+    build(Path("inc"), Path("inc.duckdb"))
+    stamp = (gx_dir("inc.duckdb") / STAMP).read_text(encoding="utf-8")
+    capsys.readouterr()
+    build(Path("inc"), Path("inc.duckdb"))
+    assert "4 documents dont 4 repris" in capsys.readouterr().out
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
+    assert (gx_dir("inc.duckdb") / STAMP).read_text(encoding="utf-8") == stamp  # not written again
+
+    (gx_dir("inc.duckdb") / "validations" / "totaux.json").unlink()  # a folder that no longer says the store
+    build(Path("inc"), Path("inc.duckdb"))
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
+
+    checked = _checked_alone(monkeypatch)
+    monkeypatch.setattr(flow, "checks_version", lambda: "autres-controles")
+    build(Path("inc"), Path("inc.duckdb"))
+    assert sorted(checked) == ["sii_2020", "sii_2021", "siim94_2017", "siim94_2018"]
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
+
+    build(Path("inc"), Path("inc.duckdb"), validate=False)
+    assert not gx_dir("inc.duckdb").exists() and _parts(Path("inc.duckdb")) == []
+    build(Path("inc"), Path("inc.duckdb"))
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
 
 
 def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path, monkeypatch):

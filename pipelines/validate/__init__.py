@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines.validate.frames import Store, frame, load
+from pipelines.validate.stored_results import PARTS, PARTS_COLUMNS, part_rows
 
 # Great Expectations imports altair, whose jsonschema checks the « iri » format with rfc3987_syntax
 # when that package is installed (it comes with Jupyter): 38 Lark grammars compiled at import, about
@@ -166,7 +167,8 @@ BATCH = 64  # reports loaded at a time by `findings_in_batches`
 
 def findings_in_batches(con, document_ids: list[str] | None = None, batch: int = BATCH,
                         gx_dir: Path | None = None, cross_only: list[str] | None = None,
-                        series_only: list[str] | None = None, with_scope: bool = False) -> pd.DataFrame:
+                        series_only: list[str] | None = None, with_scope: bool = False,
+                        keep_parts: bool = False) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -174,20 +176,24 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     part of the rules: `cross_only` those of SCOPE_CROSS and SCOPE_ORG, `series_only` those of
     SCOPE_ORG (the caller keeps their other findings). With `with_scope`, the findings have the
     column `scope` after FINDING_COLUMNS (STORED_COLUMNS, what the store keeps). Frames are judged by the suites batch by
-    batch; with `gx_dir`, the results of a suite over every batch are combined into one
-    (suites.combine) and stored with their Data Docs, in place of every earlier result."""
+    batch, and GE's results cut into parts, one per suite, document and scope
+    (stored_results.part_rows): with `keep_parts` they are added to the store's table
+    stored_results.PARTS (an incremental build copies the others, pipelines/flow.py); with `gx_dir`,
+    the results of this run's parts are combined per suite (stored_results.combined) and stored with
+    their Data Docs there, in place of every earlier result."""
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
     cross = None if full is None else full | set(cross_only or ())
     wanted = None if cross is None else cross | set(series_only or ())
     found: list[pd.DataFrame] = []
-    results: dict[str, list] = {}
+    parts: list[dict] = []
+    cut = keep_parts or gx_dir is not None
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rows, by_suite = run_batch(frames, keep_results=True)
-        for name, result in by_suite.items():
-            results.setdefault(name, []).append(result)
+        for name, result in by_suite.items() if cut else ():
+            parts.extend(part_rows(name, frames[name], result))
         return rows
 
     orgs = _organismes(con, wanted)
@@ -201,15 +207,32 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     if orgs:
         series = _series_frames(con, None if wanted is None else list(orgs))
         found.append(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
+    if keep_parts:
+        _insert_parts(con, parts, PARTS)
     if gx_dir is not None:
-        from pipelines.validate import data_docs
-        from pipelines.validate.suites import combine, suite
+        from pipelines.validate.suites import refresh
 
-        combined = {name: combine(parts) for name, parts in results.items()}
-        data_docs.write(Path(gx_dir), combined, {n: suite(n) for n in combined}, list(combined), True)
+        _insert_parts(con, parts, "_gx_parts_of_run", temporary=True)
+        try:
+            refresh(con, Path(gx_dir), "_gx_parts_of_run")
+        finally:
+            con.execute("DROP TABLE _gx_parts_of_run")
     found = [f for f in found if not f.empty]
     columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
     return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())[columns]
+
+
+def _insert_parts(con, parts: list[dict], table: str, temporary: bool = False) -> None:
+    """Add result parts (stored_results.part_rows) to `table` of `con`, created when absent (a store
+    built before the parts were kept)."""
+    con.execute(f'CREATE {"TEMPORARY " if temporary else ""}TABLE IF NOT EXISTS "{table}" ({PARTS_COLUMNS})')
+    if not parts:
+        return
+    con.register("_parts", pd.DataFrame(parts, columns=["suite", "document_id", "scope", "n_rows", "part"]))
+    try:
+        con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM _parts')
+    finally:
+        con.unregister("_parts")
 
 
 def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
@@ -350,6 +373,12 @@ def write_findings(con, df: pd.DataFrame) -> int:
 
 def validate_store(con, gx_dir: Path | None = None) -> int:
     """Run all rule families on every document of the store and fill `findings` (and, with `gx_dir`,
-    write GE's results and Data Docs there)."""
+    write GE's results and Data Docs there, from the store's result parts, made again)."""
     con.execute("DELETE FROM findings")
-    return write_findings(con, findings_in_batches(con, gx_dir=gx_dir, with_scope=True))
+    con.execute(f"DROP TABLE IF EXISTS {PARTS}")
+    n = write_findings(con, findings_in_batches(con, with_scope=True, keep_parts=True))
+    if gx_dir is not None:
+        from pipelines.validate.suites import refresh
+
+        refresh(con, Path(gx_dir))
+    return n

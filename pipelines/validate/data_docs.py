@@ -26,11 +26,23 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-from great_expectations.core import ExpectationSuite, ExpectationSuiteValidationResult
+import great_expectations as gx
+from great_expectations.core import (
+    ExpectationSuite,
+    ExpectationSuiteValidationResult,
+    ExpectationValidationResult,
+)
 from great_expectations.render.renderer import ExpectationSuitePageRenderer, ValidationResultsPageRenderer
 from great_expectations.render.view import DefaultJinjaPageView
 
-from pipelines.validate.stored_results import DATA_DOCS, VALIDATIONS, stored, summary
+from pipelines.validate.stored_results import (
+    DATA_DOCS,
+    STAMP,
+    VALIDATIONS,
+    expectation_result,
+    stored,
+    summary,
+)
 from pipelines.validate.suite_specs import load_suites
 
 CSS = Path(__file__).with_name("data_docs.css")
@@ -134,6 +146,7 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
     absent from `results`, loses its old result; `replace_all` drops every other stored result too),
     write their pages and rewrite the index from every stored result. Returns the site folder."""
     site = gx_dir / DATA_DOCS
+    (gx_dir / STAMP).unlink(missing_ok=True)  # the folder no longer holds only what the store's parts give
     for sub in (gx_dir / VALIDATIONS, site / "validations", site / "expectations"):
         sub.mkdir(parents=True, exist_ok=True)
     gone = set(stored(gx_dir)) if replace_all else set()
@@ -152,6 +165,40 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
     index = [summary(name, r, specs.get(name, {})) for name, r in stored(gx_dir).items()]
     _write(site / "index.html", index_page(index, CSS.read_text(encoding="utf-8")))
     return site
+
+
+def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
+                   stamp: str) -> Path:
+    """Store the results of the store's parts (stored_results.combined: suite -> expectation type ->
+    result; `suites`: their GE suites) in place of every stored result, with their Data Docs, then
+    `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
+    removes it) leaves a folder that the next build writes again."""
+    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items()}
+    site = write(gx_dir, built, suites, list(built), replace_all=True)
+    _write(gx_dir / STAMP, stamp + "\n")
+    return site
+
+
+_NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}
+
+
+def suite_result(suite: ExpectationSuite, kinds: dict[str, dict]) -> ExpectationSuiteValidationResult:
+    """GE's validation result of `suite` whose expectations gave the results `kinds` (expectation type ->
+    `result` dict as expectations/base.py gives it; an expectation absent judged no row): what GE gives
+    for one batch of every check row, built from the results of several."""
+    results = []
+    for expectation in suite.expectations:
+        config = expectation.configuration
+        result = kinds.get(config.type) or expectation_result({"element_count": 0, "unexpected_rows": []})
+        results.append(ExpectationValidationResult(success=not result["unexpected_count"], expectation_config=config,
+                                                   result=result, meta={}, exception_info=dict(_NO_EXCEPTION)))
+    ok = sum(1 for r in results if r.success)
+    total = len(results)
+    return ExpectationSuiteValidationResult(
+        success=ok == total, results=results, suite_name=suite.name, suite_parameters={},
+        statistics={"evaluated_expectations": total, "successful_expectations": ok,
+                    "unsuccessful_expectations": total - ok, "success_percent": 100.0 * ok / total if total else None},
+        meta={"great_expectations_version": gx.__version__})
 
 
 def _stamp(result: ExpectationSuiteValidationResult, name: str, when: str) -> None:

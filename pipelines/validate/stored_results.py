@@ -1,10 +1,12 @@
 """Les résultats Great Expectations rangés à côté du magasin, lus sans Great Expectations.
 
-The check run (suites.run_suites with a results folder) writes, beside the store
-`data/curated/bilans.duckdb`, the folder `data/curated/bilans.gx/`:
+`bilans build` writes, beside the store `data/curated/bilans.duckdb`, the folder
+`data/curated/bilans.gx/` (suites.refresh, from the store's result parts, see PARTS; a check run given
+a results folder, suites.run_suites, writes its own results there too):
 
 - `validations/<suite>.json`: GE's validation result of each suite (`to_json_dict()`), as GE
   writes it in a validations store;
+- `parts.sha256`: the digest of the parts and checks the folder was written from;
 - `data_docs/`: the Data Docs site (index.html, validations/<suite>.html, expectations/<suite>.html),
   in French and readable offline.
 
@@ -13,9 +15,12 @@ The check run (suites.run_suites with a results folder) writes, beside the store
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
+
+from pipelines.store import SCHEMA
 
 VALIDATIONS = "validations"
 DATA_DOCS = "data_docs"
@@ -59,3 +64,125 @@ def forget(db_path: str | Path) -> None:
     """Remove the results and Data Docs of a store (rebuilt without its checks: they would describe
     findings it no longer has)."""
     shutil.rmtree(gx_dir(db_path), ignore_errors=True)
+
+
+# ---------------------------------------------------------------- result parts kept in the store
+# GE's result of a suite is kept in the store as parts, one per (suite, document, scope): an
+# incremental build copies the parts of what it keeps (as it copies findings) and makes the
+# others, and the stored result of each suite is always the sum of the store's parts, so that it
+# describes the whole corpus whatever the build redid (pipelines/flow.py).
+PARTS = "gx_parts"
+PARTS_COLUMNS = SCHEMA[PARTS]
+STAMP = "parts.sha256"  # digest of what the stored results and Data Docs were written from
+# Parts in the order of a full build's batches: the organismes by their first document_id, each with
+# its reports' own checks then its cross-report checks (document by document), then every
+# organisme's series (pipelines/validate.findings_in_batches).
+_ORDERED_PARTS = """
+    SELECT p.suite, p.document_id, p.scope, p.n_rows, p.part
+    FROM {parts} p LEFT JOIN (SELECT document_id, min(document_id) OVER (PARTITION BY org) AS first_of_org
+                              FROM documents) d USING (document_id)
+    ORDER BY p.scope = 'organisme', d.first_of_org NULLS LAST, p.scope <> 'rapport', p.document_id NULLS LAST"""
+
+
+def part_rows(name: str, frame, result) -> list[dict]:
+    """GE's result of the suite `name` on a check frame (ExpectationSuiteValidationResult), cut into the
+    rows of PARTS: one per (document_id, scope) of the frame, with n_rows (its check rows), and
+    part (JSON: expectation type -> {"element_count": its rows the expectation judges,
+    "unexpected_rows": those it flags, check_id counted from the part's first row}). The element
+    count of a workbench expectation is the number of rows of its rules (expectations/base.py,
+    rules from pipelines/catalogue); `frame` is the frame GE judged, check_id its row position."""
+    from pipelines.catalogue import regles_de
+
+    frame = frame.reset_index(drop=True)
+    keys = list(zip(frame["document_id"].astype(object).where(frame["document_id"].notna(), None),
+                    frame["scope"], strict=True))
+    order: dict[tuple, int] = {}  # (document_id, scope) -> rows seen so far: the check_id in the part
+    local = []
+    for key in keys:
+        local.append(order.get(key, 0))
+        order[key] = local[-1] + 1
+    parts = {key: {} for key in order}
+    rules = frame["rule"].tolist()
+    for kind, judged, flagged in _results(result):
+        mine = set(regles_de(kind))
+        for key in parts:
+            parts[key][kind] = {"element_count": 0, "unexpected_rows": []}
+        for key, rule in zip(keys, rules, strict=True):
+            if rule in mine:
+                parts[key][kind]["element_count"] += 1
+        if sum(p[kind]["element_count"] for p in parts.values()) != judged:  # not a rule expectation
+            raise ValueError(f"{name} : {kind} ne compte pas les lignes de ses règles ({judged} jugées)")
+        for u in flagged:
+            at = u["check_id"]
+            parts[keys[at]][kind]["unexpected_rows"].append({**u, "check_id": local[at]})
+    return [{"suite": name, "document_id": key[0], "scope": key[1], "n_rows": order[key],
+             "part": json.dumps(part, ensure_ascii=False)} for key, part in parts.items()]
+
+
+def _results(result) -> list[tuple[str, int, list[dict]]]:
+    """(expectation type, element_count, unexpected rows) of each expectation of a suite result."""
+    return [(r.expectation_config.type, (r.result or {}).get("element_count", 0),
+             list((r.result or {}).get("unexpected_rows") or [])) for r in result.results]
+
+
+def combined(con, parts: str = PARTS) -> dict[str, dict[str, dict]]:
+    """Suite -> expectation type -> its result over every part of the relation `parts` of `con`
+    (the store's table by default), in the order of a full build's batches (_ORDERED_PARTS):
+    element_count and unexpected_count added, unexpected rows joined with their check_id counted
+    from the suite's first row, unexpected_index_list, unexpected_percent, observed_value and
+    success recounted. A suite with no check row has no result (as a suite GE never ran)."""
+    out: dict[str, dict[str, dict]] = {}
+    offsets: dict[str, int] = {}
+    for suite, _document_id, _scope, n_rows, text in con.execute(_ORDERED_PARTS.format(parts=parts)).fetchall():
+        offset = offsets.get(suite, 0)
+        offsets[suite] = offset + n_rows
+        mine = out.setdefault(suite, {})
+        for kind, part in json.loads(text).items():
+            total = mine.setdefault(kind, {"element_count": 0, "unexpected_rows": []})
+            total["element_count"] += part["element_count"]
+            total["unexpected_rows"] += [{**u, "check_id": u["check_id"] + offset} for u in part["unexpected_rows"]]
+    return {suite: {kind: expectation_result(total) for kind, total in kinds.items()}
+            for suite, kinds in out.items() if offsets[suite]}
+
+
+def expectation_result(total: dict) -> dict:
+    """The `result` of an expectation as expectations/base.py gives it, over the rows added up."""
+    n, rows = total["element_count"], total["unexpected_rows"]
+    return {"observed_value": f"{len(rows)} constat(s) sur {n} contrôle(s)", "element_count": n,
+            "unexpected_count": len(rows), "unexpected_percent": 100.0 * len(rows) / n if n else 0.0,
+            "unexpected_rows": rows, "unexpected_index_list": [{"check_id": u["check_id"]} for u in rows]}
+
+
+def digest(results: dict[str, dict[str, dict]], checks: list) -> str:
+    """Digest of the combined results and of the checks that made them (checks_version of the
+    documents): the stored results are rewritten when it changes."""
+    text = json.dumps([results, sorted(map(str, checks))], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def up_to_date(directory: Path, stamp: str, suites: list[str]) -> bool:
+    """Whether the results folder was written from `stamp` (see `digest`) with the suites `suites`
+    exactly (a suite written by another command, publications, is not the store's)."""
+    path = Path(directory) / STAMP
+    try:
+        written = path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return written == stamp and sorted(stored_names(directory)) == sorted(suites) and \
+        (Path(directory) / DATA_DOCS / "index.html").is_file()
+
+
+def stored_names(directory: Path) -> list[str]:
+    """Suite names of the stored results, without reading them."""
+    return [p.stem for p in sorted((Path(directory) / VALIDATIONS).glob("*.json"))]
+
+
+def pending(con, directory: Path, parts: str = PARTS) -> tuple[dict[str, dict[str, dict]], str] | None:
+    """(results of the store `con` from its parts (see `combined`), their stamp (see `digest`)) to
+    write into the results folder `directory`; None when it was written from the same parts and
+    checks already (`up_to_date`: a build that changed nothing renders no page). suites.refresh
+    writes them."""
+    results = combined(con, parts)
+    checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
+    stamp = digest(results, checks)
+    return None if up_to_date(directory, stamp, list(results)) else (results, stamp)

@@ -26,7 +26,8 @@ from pipelines.errors import BilansError
 from pipelines.validate import data_docs
 from pipelines.validate.suite_specs import EXPECTATIONS_DIR, load_suites, suite_for_rule
 
-__all__ = ["EXPECTATIONS_DIR", "Verdicts", "ge_context", "load_suites", "run_suites", "suite", "suite_for_rule"]
+__all__ = ["EXPECTATIONS_DIR", "Verdicts", "ge_context", "load_suites", "refresh", "run_suites", "suite",
+           "suite_for_rule"]
 
 # Asked by the validation of each suite: every unexpected row, with its check_id to find it back.
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["check_id"]}
@@ -216,30 +217,16 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     return (found, results) if keep_results else found
 
 
-def combine(parts: list[ExpectationSuiteValidationResult]) -> ExpectationSuiteValidationResult:
-    """One suite's validation results over several batches (a corpus validated a batch of reports at
-    a time) as one result, for Data Docs: counts added, unexpected rows and indexes joined in batch
-    order, observed value and statistics recounted. Every part comes from the same suite, so their
-    expectation results are aligned one to one (the workbench's expectations, whose result shape
-    is expectations/base.py's)."""
-    first = parts[0]
-    for part in parts[1:]:
-        for mine, other in zip(first.results, part.results, strict=True):
-            mine.success = bool(mine.success and other.success)
-            a, b = mine.result, other.result or {}
-            for key in ("element_count", "unexpected_count"):
-                a[key] = a.get(key, 0) + b.get(key, 0)
-            for key in ("unexpected_rows", "unexpected_index_list"):
-                a[key] = list(a.get(key) or []) + list(b.get(key) or [])
-    for r in first.results:
-        n, bad = r.result.get("element_count", 0), r.result.get("unexpected_count", 0)
-        r.result["unexpected_percent"] = 100.0 * bad / n if n else 0.0
-        if "observed_value" in r.result:
-            r.result["observed_value"] = f"{bad} constat(s) sur {n} contrôle(s)"
-    ok = sum(1 for r in first.results if r.success)
-    total = len(first.results)
-    first.success = ok == total
-    first.statistics.update({"evaluated_expectations": total, "successful_expectations": ok,
-                             "unsuccessful_expectations": total - ok,
-                             "success_percent": 100.0 * ok / total if total else None})
-    return first
+def refresh(con, directory: Path, parts: str | None = None) -> bool:
+    """Write GE's results and Data Docs of the store `con` into its results folder `directory`, from
+    its result parts (stored_results.PARTS, or the relation `parts`), in place of every stored result;
+    nothing when they were written from the same parts and checks (stored_results.pending).
+    Returns whether they were written."""
+    from pipelines.validate.stored_results import PARTS, pending
+
+    todo = pending(con, Path(directory), parts or PARTS)
+    if todo is None:
+        return False
+    results, stamp = todo
+    data_docs.write_combined(Path(directory), results, {name: suite(name) for name in results}, stamp)
+    return True

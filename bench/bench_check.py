@@ -81,7 +81,10 @@ def _edits(original: str) -> list[str]:
 
 def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], list[float]]:
     """(seconds from each save of `draft` to the JSON line `bilans check --watch --json` prints for it,
-    CPU seconds the watcher spent on it)."""
+    CPU seconds the watcher spent on it). Every save is a version the watcher has not seen (blank lines
+    at the end, one more each time, change no finding): a version seen before is not checked again
+    (pipelines/live.py), which would say nothing of a re-check. A last save, apart, repeats the
+    first one (an edit undone then redone): its two figures come last."""
     import queue
     import threading
 
@@ -93,9 +96,9 @@ def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], 
     times, cpu = [], []
     try:
         lines.get(timeout=600)  # the first check: GE imported, store copied
-        for i in range(edits):
+        saves = [versions[i % len(versions)] + "\n" * (i + 1) for i in range(edits)]
+        for text in [*saves, saves[0]]:
             time.sleep(1.0)  # an author types between two saves
-            text = versions[i % len(versions)]
             started, cpu_before = time.perf_counter(), _cpu_seconds(proc.pid)
             draft.write_text(text, encoding="utf-8")
             lines.get(timeout=600)
@@ -125,6 +128,7 @@ def bench_watch(paths: list[Path], db_path, tmp: Path, edits: int = 5) -> dict:
     cli = [sys.executable, "-m", "pipelines.cli", "--db", str(db_path), "check"]
     cold = statistics.median(_time(cli + ["--json", str(draft)]) for _ in range(3))
     times, cpu = _watch_edits(cli, draft, edits)
+    undone = (times.pop(), cpu.pop() if len(cpu) > edits else None)
     watch = statistics.median(times)
     fr = lambda s: f"{format_fr(s, 2)} s"  # noqa: E731
     out = {f"fichier surveillé ({lines} lignes)": source.name,
@@ -133,6 +137,12 @@ def bench_watch(paths: list[Path], db_path, tmp: Path, edits: int = 5) -> dict:
            "accélération": f"×{format_fr(cold / watch, 1)}"}
     if cpu:
         out[f"--watch, temps CPU par enregistrement (médiane de {edits})"] = fr(statistics.median(cpu))
+    kinds = ("paragraphe inséré", "original", "chiffre changé", "original")
+    out["--watch, chaque enregistrement (s, CPU s)"] = " ; ".join(
+        f"{kinds[i % len(kinds)]} {format_fr(t, 2)}" + (f" ({format_fr(cpu[i], 2)})" if i < len(cpu) else "")
+        for i, t in enumerate(times))
+    out["--watch, une version déjà vue (modification annulée puis refaite)"] = (
+        fr(undone[0]) + (f" (CPU {format_fr(undone[1], 2)} s)" if undone[1] is not None else ""))
     return out
 
 

@@ -186,11 +186,12 @@ def read_all(sources: list[Source], workers: int | None = None, keep_going: bool
 # ---------------------------------------------------------------- writing
 
 
-def insert(con, table: str, rows: list[dict]) -> None:
-    """Append rows (dicts) to a store table; keys the table lacks are not stored."""
+def insert(con, table: str, rows: list[dict], columns: list[str] | None = None) -> None:
+    """Append rows (dicts) to a store table; keys the table lacks are not stored. `columns`: the
+    table's columns, when the caller knows them (a query less per table)."""
     if not rows:
         return
-    columns = [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+    columns = columns or [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
     present = set().union(*rows)
     kept = [c for c in columns if c in present]  # extra keys of a shaper are not stored
     try:  # column by column into Arrow: a third of the time of a pandas frame (--watch re-checks)
@@ -202,13 +203,14 @@ def insert(con, table: str, rows: list[dict]) -> None:
     con.unregister("_rows")
 
 
-def flush(con, batch: list[Read]) -> None:
+def flush(con, batch: list[Read], columns: dict[str, list[str]] | None = None) -> None:
+    """Write the rows of `batch` and empty it; `columns`: table -> its columns, when known."""
     tables: dict[str, list[dict]] = {}
     for read in batch:
         for table, rows in read.rows.items():
             tables.setdefault(table, []).extend(rows)
     for table, rows in tables.items():
-        insert(con, table, rows)
+        insert(con, table, rows, (columns or {}).get(table))
     batch.clear()
 
 

@@ -201,10 +201,15 @@ def activite(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
     return out
 
 
+_POLE = re.compile(r"p[ôo]le", re.I)
+
+
 def _titles_above(doc: Document, table: Table) -> list[str]:
     """Short title-like lines above a table, for reports without numbered sections."""
     lines = doc.lines[max(0, table.line_start - 250): table.line_start - 1]
-    return [clean(x) for x in reversed(lines) if 3 < len(clean(x)) < 60 and re.search(r"p[ôo]le", x, re.I)]
+    # the word first: few lines hold it, and cleaning each of 250 lines twice per table was a tenth
+    # of the reading of a report (a --watch re-check reads the draft at every save)
+    return [t for x in reversed(lines) if _POLE.search(x) and 3 < len(t := clean(x)) < 60]
 
 
 def _axe(doc: Document, table: Table, refs: Referentiels):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -51,9 +52,13 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     mine = store if document_ids is None else store.only(document_ids)
     tc = table_figures(store)
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
-    frames = _document_frames(mine, _lignes(con, document_ids), tc_mine)
-    cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
-    frames = _merged([frames, cross, _series_frames(con)])
+    # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
+    # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
+    with ThreadPoolExecutor(1, thread_name_prefix="regles-rapport") as pool:
+        own = pool.submit(_document_frames, mine, _lignes(con, document_ids), tc_mine)
+        cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
+        series = _series_frames(con)
+        frames = _merged([own.result(), cross, series])
     return _finish(frames, _captions(store), document_ids)
 
 
@@ -312,32 +317,44 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     if found.empty:
         return pd.DataFrame(columns=STORED_COLUMNS)
     # an execute first: it closes a result an earlier check left half read, which `register` refuses
-    docs = con.execute("SELECT document_id, path, org, report_year FROM documents "
-                       "WHERE list_contains(?::VARCHAR[], document_id)",
-                       [found["document_id"].dropna().unique().tolist()]).df()
+    docs = _by_key(con.execute("SELECT document_id, path, org, report_year FROM documents "
+                               "WHERE list_contains(?::VARCHAR[], document_id)",
+                               [found["document_id"].dropna().unique().tolist()]).fetchall(), 1)
     con.register("_found", found[["document_id", "table_id", "line"]].drop_duplicates())
     try:
-        tables = con.execute("SELECT table_id, caption, section, family AS table_family FROM tables "
-                             "WHERE table_id IN (SELECT table_id FROM _found)").df()
-        src = con.execute("""
+        tables = _by_key(con.execute("SELECT table_id, caption, section, family FROM tables "
+                                     "WHERE table_id IN (SELECT table_id FROM _found)").fetchall(), 1)
+        src = _by_key(con.execute("""
             SELECT DISTINCT w.document_id, w.line, l.text AS source_line, l.page, l.place,
                    s.number AS section_number, s.title AS section_title
             FROM (SELECT DISTINCT document_id, line FROM _found) w
             LEFT JOIN lignes l ON l.document_id = w.document_id AND l.line = w.line
-            ASOF LEFT JOIN sections s ON s.document_id = w.document_id AND w.line >= s.line""").df()
-        labels = _label_lines(con)
+            ASOF LEFT JOIN sections s ON s.document_id = w.document_id AND w.line >= s.line""").fetchall(), 2)
+        labels = _by_key(_label_lines(con), 2)
     finally:
         con.unregister("_found")
-    out = found.merge(docs, on="document_id", how="left").merge(tables, on="table_id", how="left")
-    out = out.merge(src, on=["document_id", "line"], how="left")
-    out["page"] = out["page"].astype("Int64")  # a page number, not 12.0
-    out = out.merge(labels, on=["table_id", "line"], how="left")
-    out["label_line"] = out["label_line"].astype("Int64")
+    # one look-up per finding (documents, tables, lines and labels are unique by their key): plain
+    # Python over a few rows costs a fraction of four frame merges
+    out = found.copy()
+    ids, tids = out["document_id"].tolist(), out["table_id"].tolist()
+    where = [(d, None if pd.isna(n) else n) for d, n in zip(ids, out["line"].tolist(), strict=True)]
+    d_, t_ = [docs.get(i, (None,) * 3) for i in ids], [tables.get(t, (None,) * 3) for t in tids]
+    s_ = [src.get(w, (None,) * 5) for w in where]
+    l_ = [labels.get((t, w[1]), (None, None)) for t, w in zip(tids, where, strict=True)]
+    out["path"], out["org"], out["report_year"] = _columns(d_, 3)
+    caption, section, table_family = _columns(t_, 3)
+    out["caption"] = caption
+    out["source_line"], page, out["place"], number, title = _columns(s_, 5)
+    out["page"] = pd.array(page, dtype="Int64")  # a page number, not 12.0
+    label_line, out["label_source"] = _columns(l_, 2)
+    out["label_line"] = pd.array(label_line, dtype="Int64")
     out["section"] = [  # the table's section, else the last heading above the line
         s if isinstance(s, str) and s else (f"{n} {t}".strip() if isinstance(t, str) else None)
-        for s, n, t in zip(out["section"], out["section_number"], out["section_title"], strict=True)]
-    out["family"] = out["family"].where(out["family"].notna(), out["table_family"])  # the check's, else the table's
-    out["table"] = out["caption"].where(out["caption"].notna(), out["table_id"])
+        for s, n, t in zip(section, number, title, strict=True)]
+    out["family"] = [f if not _missing(f) else tf  # the check's, else the table's
+                     for f, tf in zip(out["family"].tolist() if "family" in out else [None] * len(out),
+                                      table_family, strict=True)]
+    out["table"] = [c if c is not None else t for c, t in zip(caption, tids, strict=True)]
     out["document"] = out["path"]
     for col in STORED_COLUMNS:
         if col not in out:
@@ -348,7 +365,21 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
     return out.where(out.notna(), None)
 
 
-def _label_lines(con) -> pd.DataFrame:
+def _by_key(rows: list[tuple], width: int) -> dict:
+    """Rows of a query as key (its first `width` columns; one column: itself) -> the other columns."""
+    return {(r[0] if width == 1 else r[:width]): r[width:] for r in rows}
+
+
+def _columns(rows: list[tuple], n: int) -> list[list]:
+    """Tuples of `n` values as `n` lists (columns)."""
+    return [list(c) for c in zip(*rows, strict=True)] if rows else [[] for _ in range(n)]
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def _label_lines(con) -> list[tuple]:
     """(table, line of a value) -> line and text of its row label, when the value is printed on
     another line (PDF text: « TOTAL » nine lines above « 1282 agents »): the report quotes both.
     For the tables of the registered relation `_found` (table_id)."""
@@ -359,7 +390,7 @@ def _label_lines(con) -> pd.DataFrame:
         JOIN lignes t ON t.document_id = d.document_id AND t.line = l.line
         WHERE v.role IN ('value', 'subtotal', 'total') AND v.line <> l.line
           AND v.table_id IN (SELECT table_id FROM _found)
-        GROUP BY v.table_id, v.line HAVING count(DISTINCT l.line) = 1""").df()
+        GROUP BY v.table_id, v.line HAVING count(DISTINCT l.line) = 1""").fetchall()
 
 
 def write_findings(con, df: pd.DataFrame) -> int:

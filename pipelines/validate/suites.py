@@ -60,12 +60,11 @@ def suite(name: str, spec: dict | None = None) -> gx.ExpectationSuite:
 
 
 def _unexpected(df: pd.DataFrame, flagged: list[dict]) -> pd.DataFrame:
-    """The check rows an expectation flagged, with the rule and severity of its verdict
-    (total.rounding for a total within the rounding tolerance)."""
+    """The check rows flagged (in the order of `flagged`; a row flagged twice is there twice), with the
+    rule and severity of each verdict (total.rounding for a total within the rounding tolerance)."""
     if not flagged:
         return df.iloc[0:0]
-    flagged = sorted(flagged, key=lambda u: u["check_id"])
-    rows = df.iloc[[u["check_id"] for u in flagged]].copy()  # check_id is the row's position
+    rows = df.iloc[[u["check_id"] for u in flagged]]  # check_id is the row's position
     rows["rule"] = [u["rule"] for u in flagged]
     rows["severity"] = [u["severity"] for u in flagged]
     return rows
@@ -125,47 +124,62 @@ def validate_frame(name: str, df: pd.DataFrame) -> ExpectationSuiteValidationRes
 LOCATION = ("document_id", "line", "table_id", "check_id", "tableau")
 
 
-def batch_key(judged: pd.DataFrame) -> str:
-    """Digest of what the expectations judge in a batch (every column but LOCATION, row order kept):
-    the key under which `Verdicts` keeps GE's verdicts."""
-    import hashlib
+def row_keys(df: pd.DataFrame) -> list[bytes]:
+    """What the expectations judge of each row of a batch (every column but NOT_JUDGED and LOCATION),
+    as bytes: two rows of equal keys get the same verdicts, wherever they are."""
     import pickle
 
-    what = judged.drop(columns=[c for c in LOCATION if c in judged.columns])
-    columns = [(c, what[c].tolist()) for c in what.columns]  # column by column: C loops, not rows
-    return hashlib.blake2b(pickle.dumps(columns, protocol=5), digest_size=16).hexdigest()
+    columns = [df[c].tolist() for c in df.columns if c not in NOT_JUDGED and c not in LOCATION]
+    return [pickle.dumps(row, protocol=5) for row in zip(*columns, strict=True)]
 
 
 class Verdicts:
-    """GE's verdicts of each suite's last batch, for a process that checks one draft again and again
-    (`bilans check --watch`): a batch equal to the last one but for where its rows are (lines move
-    when a paragraph is inserted) gets the same unexpected rows, by position, without running GE."""
+    """GE's verdicts of every row each suite judged, for a process that checks one draft again and
+    again (`bilans check --watch`). The expectations judge a row from its own columns, never from
+    where it is nor from the other rows (RuleExpectation.judge; tests/validate/test_expectations.py
+    checks what each verdict reads): a row seen before — lines moved by an inserted paragraph, a table
+    unchanged beside a changed one, an edit undone — keeps its verdicts, and GE judges only the rows
+    it has not seen (none: GE is not run at all)."""
+
+    LIMIT = 200_000  # rows remembered per suite: a session of a day's edits, not a corpus
 
     def __init__(self):
-        self._last: dict[str, tuple[str, list[list[dict]]]] = {}
-        self.reused = 0
+        self._rows: dict[str, dict[bytes, tuple]] = {}
+        self.reused = 0  # batches judged without running GE
+        self.rows_reused = 0  # rows whose verdicts were remembered
 
-    def get(self, name: str, key: str) -> list[list[dict]] | None:
-        last = self._last.get(name)
-        if last is not None and last[0] == key:
-            self.reused += 1
-            return last[1]
-        return None
-
-    def keep(self, name: str, key: str, flagged: list[list[dict]]) -> None:
-        self._last[name] = (key, flagged)
+    def known(self, name: str) -> dict[bytes, tuple]:
+        memo = self._rows.setdefault(name, {})
+        if len(memo) > self.LIMIT:
+            memo.clear()
+        return memo
 
 
-def _flagged(name: str, judged: pd.DataFrame, verdicts: Verdicts | None):
-    """(GE's result or None when reused, the unexpected rows of each expectation of the suite)."""
-    key = batch_key(judged) if verdicts is not None else None
-    if verdicts is not None and (kept := verdicts.get(name, key)) is not None:
-        return None, kept
-    result = validate_frame(name, judged)
-    flagged = [list(r.result.get("unexpected_rows") or []) for r in result.results]
-    if verdicts is not None:
-        verdicts.keep(name, key, flagged)
-    return result, flagged
+def _judged(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
+
+
+def _flagged(name: str, df: pd.DataFrame, verdicts: Verdicts | None):
+    """(GE's result, or None with `verdicts`, the unexpected rows of each expectation of the suite;
+    with `verdicts`, each one a dict of check_id, rule and severity only). `df`: the check frame with
+    its check_id; GE gets it without NOT_JUDGED."""
+    if verdicts is None:
+        result = validate_frame(name, _judged(df))
+        return result, [list(r.result.get("unexpected_rows") or []) for r in result.results]
+    keys, memo = row_keys(df), verdicts.known(name)
+    fresh = [i for i, k in enumerate(keys) if k not in memo]
+    verdicts.rows_reused += len(keys) - len(fresh)
+    if fresh:
+        result = validate_frame(name, _judged(df.iloc[fresh]))  # check_id still says the row's position
+        by_expectation = [{u["check_id"]: (u["rule"], u["severity"]) for u in r.result.get("unexpected_rows") or []}
+                          for r in result.results]
+        for i in fresh:
+            memo[keys[i]] = tuple(flags.get(i) for flags in by_expectation)
+    else:
+        verdicts.reused += 1
+    rows = [memo[k] for k in keys]
+    return None, [[{"check_id": i, "rule": v[e][0], "severity": v[e][1]} for i, v in enumerate(rows) if v[e]]
+                  for e in range(len(rows[0]))]
 
 
 def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_dir: Path | None = None,
@@ -177,25 +191,24 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     (data_docs.write: a suite whose frame is empty loses its old result; `replace_all` drops the
     results of the other suites too, for a store rebuilt from scratch).
     With `verdicts` (a session's Verdicts; not with gx_dir or keep_results, which need every result),
-    a suite whose batch is unchanged but for LOCATION reuses its last verdicts.
+    the rows judged before keep their verdicts and GE judges the others only.
     BilansError when a suite gives no verdict (missing columns, an expectation that raised)."""
     unexpected: list[pd.DataFrame] = []
     results = {}
     for name, df in frames.items():
         if df.empty:
             continue
-        df = df.reset_index(drop=True).copy()
+        df = df.reset_index(drop=True)  # a new frame (copy on write): the caller's keeps its columns
         df["check_id"] = range(len(df))
-        judged = df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
-        result, flagged = _flagged(name, judged, None if gx_dir or keep_results else verdicts)
+        result, flagged = _flagged(name, df, None if gx_dir or keep_results else verdicts)
         if result is not None:
             results[name] = result
             data_docs.with_messages(result, df)  # the texts GE did not get, back on the rows it flags
-        for rows_flagged in flagged:
-            rows = _unexpected(df, rows_flagged)
-            if not rows.empty:
-                rows["suite"] = name
-                unexpected.append(rows)
+        rows = _unexpected(df, [u for rows_flagged in flagged  # expectation by expectation, in row order
+                                for u in sorted(rows_flagged, key=lambda u: u["check_id"])])
+        if not rows.empty:
+            rows["suite"] = name
+            unexpected.append(rows)
     if gx_dir is not None:
         data_docs.write(Path(gx_dir), results, {n: suite(n) for n in results}, list(frames), replace_all)
     found = pd.concat(unexpected, ignore_index=True) if unexpected else pd.DataFrame()

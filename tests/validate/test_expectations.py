@@ -259,7 +259,7 @@ def test_verdicts_read_only_their_declared_columns_never_where_a_row_is():
     assert checked > 100
 
 
-def test_a_batch_that_only_moved_reuses_the_verdicts_a_changed_one_does_not():
+def test_rows_seen_before_keep_their_verdicts_ge_judges_the_others():
     from pipelines.validate.suites import Verdicts, run_suites
 
     def totals(shift: int, wrong: float) -> dict:
@@ -272,6 +272,12 @@ def test_a_batch_that_only_moved_reuses_the_verdicts_a_changed_one_does_not():
     assert verdicts.reused == 1
     assert sorted(zip(moved["line"], moved["rule"], moved["found"], strict=True)) == [
         (13, "total.rounding", "31"), (14, "total.column", "35")]
-    fixed = run_suites(totals(10, 30), verdicts=verdicts)  # the wrong total corrected
-    assert verdicts.reused == 1
+    fixed = run_suites(totals(10, 30), verdicts=verdicts)  # the wrong total corrected: GE judges that row
+    assert (verdicts.reused, verdicts.rows_reused) == (1, 3)
     assert list(zip(fixed["line"], fixed["rule"], strict=True)) == [(13, "total.rounding")]
+    undone = run_suites(totals(0, 35), verdicts=verdicts)  # the correction undone: every row seen before
+    assert (verdicts.reused, verdicts.rows_reused) == (2, 5)
+    assert sorted(zip(undone["line"], undone["rule"], strict=True)) == [(3, "total.rounding"), (4, "total.column")]
+    alone = run_suites({"totaux": frame([_total(7, 35, [10, 20])])}, verdicts=verdicts)  # a row removed
+    assert (verdicts.reused, verdicts.rows_reused) == (3, 6)
+    assert list(zip(alone["line"], alone["rule"], alone["found"], strict=True)) == [(7, "total.column", "35")]

@@ -1,0 +1,96 @@
+"""`bilans check DRAFT --watch` reuses work between saves (pipelines/live.py Session, suites.Verdicts):
+every re-check must give exactly the findings a cold `bilans check` gives on the same bytes.
+
+The store holds the invented SII report of 2020 (tests/fixtures/millesimes/); the draft is the 2021
+report, two of whose 2020 figures are restated (cross-report findings) and whose total of
+« Cotisations des adhérents » is made wrong (a report finding). Each edit below is saved in turn
+into one session, then checked cold in a fresh store; all columns are compared.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.check import check_findings, findings_for
+from pipelines.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTED = ROOT / "tests" / "fixtures" / "millesimes"
+RESTATED = (("412 350,20 €\t455 020,00 €", "415 350,20 €\t455 020,00 €"),
+            ("3 594 860,55 €\t3 697 000,10 €", "3 597 860,55 €\t3 697 000,10 €"),
+            ("Total\t3 180 400 €\t3 240 000 €", "Total\t3 180 400 €\t3 250 000 €"))
+
+
+def _replaced(text: str, *pairs: tuple[str, str]) -> str:
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    return text
+
+
+def _without_line(text: str, start: str) -> str:
+    lines = text.split("\n")
+    kept = [x for x in lines if not x.startswith(start)]
+    assert len(kept) == len(lines) - 1, start
+    return "\n".join(kept)
+
+
+def _versions(base: str) -> dict[str, str]:
+    """The saves of an author, each from the draft as it stands: lines move, a figure, a label, a
+    row, a year header change; some saves return to an earlier version (an undo)."""
+    head, _, rest = base.partition("\n")
+    return {
+        "original": base,
+        "paragraphe inséré": f"{head}\n\nParagraphe ajouté pendant la relecture, sans chiffre.\n{rest}",
+        "chiffre changé": _replaced(base, ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")),
+        "retour à l'original": base,
+        "libellé changé": _replaced(base, ("Produits des services", "Produits des services rendus")),
+        "ligne de tableau retirée": _without_line(base, "Tremblay-en-France\t"),
+        "en-tête d'année changé": _replaced(base, ("Adhérent\t2020\t2021", "Adhérent\t2019\t2020")),
+        "paragraphe inséré, de nouveau": f"{head}\n\nParagraphe ajouté pendant la relecture, sans chiffre.\n{rest}",
+    }
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    raw = tmp_path_factory.mktemp("raw")
+    shutil.copy(INVENTED / "sii_2020.txt", raw)
+    (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\n"
+                                      "sii_2020.txt,SII,2020,Rapport d'activité 2020 du SII,b.txt\n", encoding="utf-8")
+    db = tmp_path_factory.mktemp("magasin") / "store.duckdb"  # its own folder: other modules build theirs
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    return db
+
+
+def _records(found) -> list[dict]:
+    return json.loads(found.to_json(orient="records", force_ascii=False))
+
+
+def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_path):
+    from pipelines.live import Session
+
+    base = _replaced((INVENTED / "sii_2021.txt").read_text(encoding="utf-8"), *RESTATED)
+    draft = tmp_path / "sii_2021.txt"
+    session = Session(store)
+    seen_rules: set[str] = set()
+    try:
+        for name, text in _versions(base).items():
+            draft.write_text(text, encoding="utf-8")
+            warm, _ = findings_for([draft], "SII", 2021, store, session)
+            cold, _, missing = check_findings([draft], "SII", 2021, store)
+            assert missing is None
+            assert list(warm.columns) == list(cold.columns), name
+            assert _records(warm) == _records(cold), name
+            seen_rules |= set(warm["rule"])
+    finally:
+        session.close()
+    # the edits reach report and cross-report rules alike
+    assert {"total.column", "vintage.restated"} <= seen_rules
+    # a save that only moved lines reused GE's verdicts; the two saves of a version seen before
+    # (« retour à l'original », « paragraphe inséré, de nouveau ») were not checked again
+    assert session.verdicts.reused > 0 and session.verdicts.rows_reused > 0
+    assert session.versions_reused == 2

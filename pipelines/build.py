@@ -25,6 +25,10 @@ from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"
+# What DuckDB may hold of a build (the buffers of the store, the joins of the cross-report checks); past
+# it, DuckDB writes to disk: with the Python side bounded by batches of reports, the peak memory of a
+# build stays under 1 GB whatever the corpus (bench/growth.py measures it).
+MEMORY_LIMIT = "300MB"
 
 
 def _extract(spec: tuple) -> Document:
@@ -118,6 +122,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         guard(manifest, db_path, force)
         previous = _previous_store(db_path) if incremental else None
         with atomic_store(db_path) as con:
+            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
             outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
                                  workers=workers, previous=previous, echo=say)
             if manifest.entries and not outcome.documents:

@@ -442,14 +442,20 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     from pipelines.validate import write_findings as write
 
     kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
+    written = [0]
+
+    def sink(batch: pd.DataFrame) -> None:  # a build writes each batch's findings as they come
+        written[0] += write(con, batch)
+
     found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier,
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
-                      keep_parts=write_findings) if scope or own or earlier else None)
+                      keep_parts=write_findings, sink=sink if write_findings else None)
+             if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)
         return
-    outcome.n_findings = ((write(con, found) if found is not None else 0) + _copy_findings(con, kept)
+    outcome.n_findings = (written[0] + _copy_findings(con, kept)
                           + _copy_findings(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
                           + _copy_findings(con, own, (SCOPE_REPORT,)))
     _copy_parts(con, kept)

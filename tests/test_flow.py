@@ -558,6 +558,42 @@ def test_a_build_that_changes_nothing_leaves_the_results_of_the_whole_corpus(tmp
     _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
 
 
+def _repere(year: int, figures: str) -> str:
+    """A report whose section « 1 Activité » repeats prose figures (« - Mandats émis : 76070 »)."""
+    return (f"Bilan d'activité {year} du SIIM94\n\n1 Activité\n\nQuelques points de repère {year}\n\n"
+            f"{figures}\nFin du rapport.\n" + TOC)
+
+
+def test_a_report_of_the_same_year_leaves_the_copied_blocks_of_the_others(tmp_path, monkeypatch, capsys):
+    """A second 2018 report repeating two 2017 figures under a heading named as the first 2018 report's:
+    each report copied two figures, no block of three (vintage.stale), before and after the second
+    report comes; the first keeps its cross-report findings (a report of the same year is not compared
+    with it) and the store equals a full build's."""
+    monkeypatch.chdir(tmp_path)
+    copied = "- Mandats émis : 76070\n- Titres émis : 19207\n"
+    texts = {"r2017.txt": (2017, copied + "- Factures : 324 000 factures\n"), "a2018.txt": (2018, copied),
+             "b2018.txt": (2018, copied)}
+
+    def corpus(raw: Path, names: list[str]) -> None:
+        raw.mkdir(exist_ok=True)
+        for name in names:
+            (raw / name).write_text(_repere(*texts[name]), encoding="utf-8")
+        (raw / "manifest.csv").write_text("file,org,report_year,title\n" + "".join(
+            f"{n},SIIM94,{texts[n][0]},bilan {n}\n" for n in names), encoding="utf-8")
+
+    corpus(Path("inc"), ["r2017.txt", "a2018.txt"])
+    build(Path("inc"), Path("inc.duckdb"))
+    corpus(Path("inc"), list(texts))
+    compared = _compared(monkeypatch)
+    build(Path("inc"), Path("inc.duckdb"))
+    assert compared == ["b2018"]
+    corpus(Path("full"), list(texts))
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    got = _findings(Path("inc.duckdb"))
+    assert got == _findings(Path("full.duckdb"))
+    assert not [f for f in got if f[2] == "vintage.stale"]
+
+
 def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path, monkeypatch):
     """The cross-report checks read the figures under a year from SQL (no report loaded): the same
     rows, in the same order, as from the reports loaded in Python."""

@@ -8,6 +8,7 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -168,7 +169,8 @@ BATCH = 64  # reports loaded at a time by `findings_in_batches`
 def findings_in_batches(con, document_ids: list[str] | None = None, batch: int = BATCH,
                         gx_dir: Path | None = None, cross_only: list[str] | None = None,
                         series_only: list[str] | None = None, with_scope: bool = False,
-                        keep_parts: bool = False) -> pd.DataFrame:
+                        keep_parts: bool = False,
+                        sink: Callable[[pd.DataFrame], object] | None = None) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -180,7 +182,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     (stored_results.part_rows): with `keep_parts` they are added to the store's table
     stored_results.PARTS (an incremental build copies the others, pipelines/flow.py); with `gx_dir`,
     the results of this run's parts are combined per suite (stored_results.combined) and stored with
-    their Data Docs there, in place of every earlier result."""
+    their Data Docs there, in place of every earlier result.
+    With `sink`, the findings of each batch are given to it as they come (a build writes them to the
+    store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned."""
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
@@ -189,6 +193,13 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     found: list[pd.DataFrame] = []
     parts: list[dict] = []
     cut = keep_parts or gx_dir is not None
+    columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
+
+    def keep(rows: pd.DataFrame) -> None:
+        if sink is None:
+            found.append(rows)
+        elif not rows.empty:
+            sink(_enrich(con, rows)[columns])
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rows, by_suite = run_batch(frames, keep_results=True)
@@ -200,13 +211,13 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     for ids in orgs.values():
         mine = [i for i in ids if full is None or i in full]
         for start in range(0, len(mine), batch):
-            found.append(run_suites(_report_frames(con, mine[start:start + batch])))
+            keep(run_suites(_report_frames(con, mine[start:start + batch])))
         targets = [i for i in ids if cross is None or i in cross]
         if targets:
-            found.append(run_suites(_organisme_frames(con, ids, targets)))
+            keep(run_suites(_organisme_frames(con, ids, targets)))
     if orgs:
         series = _series_frames(con, None if wanted is None else list(orgs))
-        found.append(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
+        keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
     if keep_parts:
         _insert_parts(con, parts, PARTS)
     if gx_dir is not None:
@@ -218,7 +229,6 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
         finally:
             con.execute("DROP TABLE _gx_parts_of_run")
     found = [f for f in found if not f.empty]
-    columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
     return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())[columns]
 
 
@@ -246,14 +256,44 @@ def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
 
 def _organisme_frames(con, ids: list[str], targets: list[str]) -> dict[str, pd.DataFrame]:
     """The check frames of the cross-report rules for the reports `targets`, against every report
-    `ids` of their organisme: figures under a year read from DuckDB (vintages.stored_dated_figures),
-    the prose figures and the year headers of the reports (no value cell is loaded)."""
-    from pipelines.validate.vintages import stored_dated_figures
+    `ids` of their organisme: the curated series of these reports compared in DuckDB, the figures
+    under a year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may
+    pair, the dated prose figures (no cell, no table is loaded)."""
+    from pipelines.validate.vintages import cross_report_checks, stored_dated_figures
 
-    dated = stored_dated_figures(con, ids)
-    light = load(con, ids, cell_roles=("header",))
-    frames = _cross_frames(light, dated, None, con, targets)
-    return _finish({**_empty_frames(), **frames}, _captions(light), targets)
+    light = _prose_store(con, ids)
+    cross = cross_report_checks(con, light, lambda curated: stored_dated_figures(con, ids, curated), targets,
+                                stale_store=_with_year_before(light, light.only(targets)), compared=ids)
+    frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
+    return _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), targets)
+
+
+def _prose_store(con, ids: list[str]) -> Store:
+    """What the cross-report rules read of the reports `ids` besides their figures under a year: the
+    reports, and their prose figures that may be compared (parsed, of a known value and year); no
+    table, no cell."""
+    where = "WHERE list_contains(?::VARCHAR[], document_id)"
+    docs = {d["document_id"]: d for d in _records(con, f"SELECT * FROM documents {where}", [ids])}
+    narr = _records(con, f"""
+        SELECT document_id, line, section, label, value, unit, exercice, text, table_id, parse_status, sujet, mesure,
+               CASE WHEN table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL THEN sentence END AS sentence
+        FROM narratifs {where} AND parse_status = 'ok' AND value IS NOT NULL AND exercice IS NOT NULL
+        ORDER BY document_id, line""", [ids])
+    return Store(docs, [], {}, narr)
+
+
+def _records(con, query: str, params: list) -> list[dict]:
+    cur = con.execute(query, params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _stored_captions(con, frames: dict[str, pd.DataFrame]) -> dict[str, str | None]:
+    """table_id -> caption of the tables the check rows name."""
+    tables = sorted({t for df in frames.values() for t in df["table_id"].dropna().unique()})
+    rows = con.execute("SELECT table_id, caption FROM tables WHERE list_contains(?::VARCHAR[], table_id)",
+                       [tables]).fetchall()
+    return dict(rows)
 
 
 def _empty_frames() -> dict[str, pd.DataFrame]:

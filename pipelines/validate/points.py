@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pandas as pd
 
-def _family_sql(fam, column: str, mesure: str, condition: str | None) -> str:
+
+def _family_sql(fam, column: str, mesure: str, condition: str | None, only: str = "") -> str:
     key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in fam.cles) or "''"
     niveau = "niveau" if "niveau" in fam.noms_colonnes else "NULL"
     unite = "unite" if "unite" in fam.noms_colonnes else "NULL"
@@ -29,7 +31,7 @@ def _family_sql(fam, column: str, mesure: str, condition: str | None) -> str:
                CAST({niveau} AS VARCHAR) AS niveau, CAST({unite} AS VARCHAR) AS unite,
                document_id, line, table_id
         FROM {fam.nom}
-        WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'{extra}"""
+        WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'{extra}{only}"""
 
 
 def _families():
@@ -39,13 +41,19 @@ def _families():
     return [f for f in catalogue.familles() if f.a_des_series]
 
 
-def points_sql() -> str:
+def points_sql(document_ids: list[str] | None = None) -> str:
     """Every table figure of the curated families: famille, org, exercice, report_year, cle (the key
     columns), mesure, valeur, libelle, niveau, unite, document_id, line, table_id, plus the printed
     unit and column of its cell (NULL when no cell holds that value on that line) and the decimals of
     that column (its precision: 0 when unknown).
-    Figures of the prose are left to their own rule (narratifs: vintage.restated, text.year)."""
-    union = " UNION ALL ".join(_family_sql(f, v.colonne, v.mesure, v.condition)
+    Figures of the prose are left to their own rule (narratifs: vintage.restated, text.year).
+    With `document_ids`, those of these reports only (and only their cells are read)."""
+    only = tables = ""
+    if document_ids is not None:
+        ids = ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) or "''"
+        only = f" AND document_id IN ({ids})"
+        tables = f" AND table_id IN (SELECT table_id FROM tables WHERE document_id IN ({ids}))"
+    union = " UNION ALL ".join(_family_sql(f, v.colonne, v.mesure, v.condition, only)
                                for f in _families() for v in f.valeurs)
     return f"""
         SELECT p.*, coalesce(k.decimals, 0) AS decimals, c.unit AS unite_cellule, c.col, c.row_kind,
@@ -54,11 +62,11 @@ def points_sql() -> str:
         LEFT JOIN (
             SELECT table_id, line, value, any_value(unit) AS unit, min(col) AS col,
                    any_value(row_kind) AS row_kind, any_value(text) AS text
-            FROM cells WHERE value IS NOT NULL GROUP BY table_id, line, value) c
+            FROM cells WHERE value IS NOT NULL{tables} GROUP BY table_id, line, value) c
           ON c.table_id = p.table_id AND c.line = p.line AND abs(c.value - p.valeur) < 1e-6
         LEFT JOIN (  -- a column printed to the half-day prints its whole days exactly (« 68 » is 68,0)
             SELECT table_id, col, max(coalesce(decimals, 0)) AS decimals FROM cells
-            WHERE value IS NOT NULL GROUP BY table_id, col) k
+            WHERE value IS NOT NULL{tables} GROUP BY table_id, col) k
           ON k.table_id = p.table_id AND k.col = c.col"""
 
 
@@ -75,22 +83,25 @@ def earlier_report(a: str, b: str) -> str:
     return f"{a}.rang < {b}.report_year * {_RANG_SPAN}"
 
 
-def figures_sql() -> str:
+def figures_sql(document_ids: list[str] | None = None, rangs: str | None = None) -> str:
     """One figure per report and series key (same family, key columns, measure and exercice): the
     report's value with its first line, and its report's `rang` (see `earlier_report`). A key printed with
     two different values in one report is ambiguous and left out (the cross-table rules of that
-    report speak of it)."""
+    report speak of it). With `document_ids`, the figures of these reports only; with `rangs`, a
+    relation (document_id, n) giving each report its place by document_id among those compared."""
+    rank = f"(SELECT n FROM {rangs} r WHERE r.document_id = f.document_id)" if rangs else \
+        "dense_rank() OVER (ORDER BY document_id)"
     return f"""
-        SELECT *, report_year * {_RANG_SPAN} + dense_rank() OVER (ORDER BY document_id) AS rang FROM (
+        SELECT *, report_year * {_RANG_SPAN} + {rank} AS rang FROM (
         SELECT famille, org, cle, mesure, exercice, document_id, any_value(report_year) AS report_year,
                min(valeur) AS valeur, min(line) AS line, arg_min(table_id, line) AS table_id,
                arg_min(libelle, line) AS libelle, arg_min(niveau, line) AS niveau,
                arg_min(unite, line) AS unite, arg_min(unite_cellule, line) AS unite_cellule,
                max(coalesce(decimals, 0)) AS decimals, arg_min(col, line) AS col,
                arg_min(row_kind, line) AS row_kind, arg_min(texte, line) AS texte
-        FROM ({points_sql()})
+        FROM ({points_sql(document_ids)})
         GROUP BY famille, org, cle, mesure, exercice, document_id
-        HAVING count(DISTINCT valeur) = 1)"""
+        HAVING count(DISTINCT valeur) = 1) f"""
 
 
 def has_curated(con) -> bool:
@@ -99,16 +110,30 @@ def has_curated(con) -> bool:
     return all(f.nom in names for f in _families()) and "cells" in names
 
 
+FIGURES_BATCH = 64  # reports whose figures are computed at a time: DuckDB's memory is that of a batch
+
+
 @contextmanager
-def figures_table(con) -> Iterator[str | None]:
-    """figures_sql() computed once into a temporary table for the checks of one run (the name is
-    yielded; None when the connection has no curated families), dropped afterwards."""
+def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | None]:
+    """figures_sql() of the reports `document_ids` (all by default) computed once into a temporary
+    table for the checks of one run (the name is yielded; None when the connection has no curated
+    families), dropped afterwards. The checks compare the reports of one organisme: its reports are
+    enough for them. The table is filled FIGURES_BATCH reports at a time (a figure is of one report;
+    `rang` is given by the place of its report among all)."""
     if not has_curated(con):
         yield None
         return
+    if document_ids is None:
+        ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+    else:
+        ids = sorted(set(document_ids))
     name = "_chiffres_series"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql()}")
+    con.register("_rangs", pd.DataFrame({"document_id": pd.Series(ids, dtype=object), "n": range(1, len(ids) + 1)}))
     try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql([], '_rangs')}")
+        for start in range(0, len(ids), FIGURES_BATCH):
+            con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
         yield name
     finally:
+        con.unregister("_rangs")
         con.execute(f"DROP TABLE IF EXISTS {name}")

@@ -9,6 +9,7 @@ only when it shares several figures.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from contextlib import nullcontext
 from functools import lru_cache
 
@@ -36,12 +37,46 @@ def dated_figures(store, tc: list[dict]) -> list[dict]:
     return dated
 
 
-def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
+_FIGURE_KEYS = ("document_id", "table_id", "row", "col", "line", "value", "unit", "year", "kind", "text",
+                "row_label", "org", "report_year", "label")
+
+
+class Figure:
+    """One figure under a year, as stored_dated_figures reads it: a mapping of _FIGURE_KEYS (`c["value"]`,
+    `{**c}`) held in slots, a tenth of the memory of a dict — an organisme of a thousand reports holds
+    some hundred thousand of them."""
+
+    __slots__ = _FIGURE_KEYS
+
+    def __init__(self, values) -> None:
+        for key, value in zip(_FIGURE_KEYS, values, strict=True):
+            setattr(self, key, value)
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(_FIGURE_KEYS)
+
+    def keys(self) -> tuple[str, ...]:
+        return _FIGURE_KEYS
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Figure) and all(self[k] == other[k] for k in _FIGURE_KEYS)
+
+    __hash__ = None
+
+
+def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] = frozenset()) -> list[Figure]:
     """dated_figures(load(con, document_ids), table_figures(…)) read from DuckDB: the value cells
     under a year header, and only them, without loading the reports. Same rows in the same order
-    (reports, their tables, cells by row and column, a composite cell's first figure first), with the
-    keys the cross-report checks read: document_id, table_id, row, col, line, value, unit ('' when
-    none), year, kind, text, row_label, label, org, report_year."""
+    (reports, their tables, cells by row and column, a composite cell's first figure first), as
+    Figures with the keys the cross-report checks read: document_id, table_id, row, col, line, value,
+    unit ('' when none), year, kind, text, row_label, org, report_year, label.
+
+    The raw-label rules compare no pair of two `curated` tables (the curated series do): a curated
+    table none of whose labels is printed by a table outside `curated` is in no pair, and its figures
+    are left out (the reports of an organisme print the same tables year after year: most of them)."""
     from pipelines.extract.numbers import year_in_header
     from pipelines.validate.frames import VALUE_ROLES
 
@@ -65,26 +100,37 @@ def stored_dated_figures(con, document_ids: list[str]) -> list[dict]:
                   UNION ALL SELECT * REPLACE (value2 AS value, unit2 AS unit), 1 AS k FROM v WHERE value2 IS NOT NULL) v
             JOIN documents d USING (document_id)
             ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""", [ids])
-        names = [d[0] for d in cur.description]
         out = []
+        same: dict = {}  # one string object for the names every figure of a table or report repeats
         while rows := cur.fetchmany(10000):
             for row in rows:
-                c = dict(zip(names, row, strict=True))
-                if label := _norm(c["row_label"]):
-                    c["label"] = label
-                    out.append(c)
-        return out
+                if label := _norm(row[10]):
+                    d, t, r, c, line, value, unit, year, kind, text, row_label, org, ry = row
+                    out.append(Figure((same.setdefault(d, d), same.setdefault(t, t), r, c, line, value,
+                                       same.setdefault(unit, unit), year, same.setdefault(kind, kind), text,
+                                       same.setdefault(row_label, row_label), same.setdefault(org, org), ry,
+                                       same.setdefault(label, label))))
+        return _in_some_pair(out, curated) if curated else out
     finally:
         con.unregister("_dated_years")
 
 
-def shifted_header_checks(store, shifts: list[tuple]) -> list[dict]:
+def _in_some_pair(dated: list[Figure], curated: frozenset[str]) -> list[Figure]:
+    """The figures of the tables out of `curated`, and of the curated tables sharing a label with one
+    of those (in the order of `dated`): the only tables the raw-label rules pair."""
+    loose = {(c["org"], c["label"]) for c in dated if c["table_id"] not in curated}
+    paired = {c["table_id"] for c in dated if (c["org"], c["label"]) in loose}
+    return [c for c in dated if c["table_id"] in paired]
+
+
+def shifted_header_checks(store, shifts: list[tuple], con=None) -> list[dict]:
     """A year column whose figures are, row for row, those of the next (or previous) year in an
     earlier report, while they differ from that report's figures for its own year: the header
-    was shifted by one year (« 2016 » over the 2017 figures)."""
+    was shifted by one year (« 2016 » over the 2017 figures). The header cell is read from `store`,
+    else from `con` (a store loaded without its cells)."""
     out: list[dict] = []
     for later, earlier, year, shift, equal in shifts:
-        head = _header_cell(store, later[0]["table_id"], later[0]["col"])
+        head = _header_cell(store, later[0]["table_id"], later[0]["col"], con)
         line = int(head["line"]) if head else int(later[0]["line"])
         a0 = earlier[0]
         out.append(_shift_row(later[0]["document_id"], later[0]["table_id"], line, year, shift, equal,
@@ -146,7 +192,12 @@ def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int
     return sum(_same(col_a[lab], col_b[lab]) for lab in common), len(common)
 
 
-def _header_cell(store, table_id: str, col: int) -> dict | None:
+def _header_cell(store, table_id: str, col: int, con=None) -> dict | None:
+    """The last header cell of a column (cells in row order)."""
+    if table_id not in store.cells and con is not None:
+        line = con.execute("SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
+                           "ORDER BY row DESC LIMIT 1", [table_id, col]).fetchone()
+        return {"line": line[0]} if line else None
     heads = [c for c in store.table_cells(table_id) if c["role"] == "header" and c["col"] == col]
     return heads[-1] if heads else None
 
@@ -239,13 +290,16 @@ def _same(a: dict, b: dict) -> bool:
     return abs(a["value"] - b["value"]) <= half + 1e-6
 
 
+_STALE_KEYS = ("document_id", "line", "section", "label", "value", "unit", "exercice", "text", "table_id", "mesure")
+
+
 def stale_checks(store) -> list[dict]:
     """Figures of the prose repeated unchanged from the previous report while their year moved on
     (« Mandats émis : 76070 » in both the 2017 and 2018 reports): reported when a group of
-    such figures (one table or section) has been copied, not for a lone coincidence."""
+    such figures (one table or section of a report) has been copied, not for a lone coincidence."""
     out: list[dict] = []
     nar = pd.DataFrame([
-        {**n, "org": store.documents[n["document_id"]]["org"]} for n in store.narratifs
+        {**{k: n[k] for k in _STALE_KEYS}, "org": store.documents[n["document_id"]]["org"]} for n in store.narratifs
         if n["parse_status"] == "ok" and n["value"] is not None and n["exercice"] is not None
         and n["exercice"] == store.report_year(n["document_id"])])
     if nar.empty:
@@ -265,37 +319,43 @@ def stale_checks(store) -> list[dict]:
             merged = cur.merge(prev[["lab", "value", "unit", "line", "document_id"]], on=["lab", "value"],
                                suffixes=("", "_prev"))
             merged = merged[merged["value"].abs() >= 10].drop_duplicates(["document_id", "line", "lab", "value"])
-            group_key = merged["table_id"].fillna(merged["section"].fillna(""))
-            for _, grp in merged.groupby(group_key):
-                if len(grp) < 3 or (grp["value"].abs() >= 100).sum() < 2:
-                    continue
-                for r in grp.to_dict("records"):
-                    out.append(check_row(
-                        rule="vintage.stale", severity="warning", statut="reprise", document_id=r["document_id"],
-                        line=int(r["line"]), table_id=r["table_id"] if isinstance(r["table_id"], str) else None,
-                        found=f"{r['label']} : {r['text']}", expected=f"valeur {int(cur_y)} (pas celle de {int(prev_y)})",
-                        highlight=r["text"], exercice=int(cur_y), key=r["lab"],
-                        message=f"« {r['label']} : {r['text']} » est présenté comme un chiffre {int(cur_y)} mais "
-                                f"figure à l'identique dans le rapport {int(prev_y)} (ligne {int(r['line_prev'])}), "
-                                f"comme {len(grp) - 1} autres chiffres du même bloc : bloc recopié sans mise à jour ?",
-                        suggestion=f"Mettre à jour le chiffre pour {int(cur_y)} ou préciser l'année à laquelle il se rapporte."))
+            # a block of one report: the sections of two reports of a year are two blocks, though named alike
+            merged = merged.assign(bloc=merged["table_id"].fillna(merged["section"].fillna("")),
+                                   grand=merged["value"].abs() >= 100)
+            blocs = merged.groupby(["document_id", "bloc"])  # sizes by a vectorized pass: thousands of blocks
+            merged = merged.assign(n=blocs["value"].transform("size"), n_grand=blocs["grand"].transform("sum"))
+            copied = merged[(merged["n"] >= 3) & (merged["n_grand"] >= 2)].sort_values(["document_id", "bloc"],
+                                                                                        kind="stable")
+            for r in copied.to_dict("records"):
+                out.append(check_row(
+                    rule="vintage.stale", severity="warning", statut="reprise", document_id=r["document_id"],
+                    line=int(r["line"]), table_id=r["table_id"] if isinstance(r["table_id"], str) else None,
+                    found=f"{r['label']} : {r['text']}", expected=f"valeur {int(cur_y)} (pas celle de {int(prev_y)})",
+                    highlight=r["text"], exercice=int(cur_y), key=r["lab"],
+                    message=f"« {r['label']} : {r['text']} » est présenté comme un chiffre {int(cur_y)} mais "
+                            f"figure à l'identique dans le rapport {int(prev_y)} (ligne {int(r['line_prev'])}), "
+                            f"comme {int(r['n']) - 1} autres chiffres du même bloc : bloc recopié sans mise à jour ?",
+                    suggestion=f"Mettre à jour le chiffre pour {int(cur_y)} ou préciser l'année à laquelle il se rapporte."))
     return out
 
 
 _APPROX = re.compile(r"(?:environ|près de|pres de|plus de|moins de|\+ de|~)\s*$", re.IGNORECASE)
 
 
-def narrative_checks(store) -> tuple[list[dict], list[dict]]:
+def narrative_checks(store, document_ids: list[str] | None = None) -> tuple[list[dict], list[dict]]:
     """Prose figures against earlier reports, by subject, measure and year (« Requiem — actes
-    enregistrés » 2020): (text.year rows, vintage.restated rows). A figure dated Y that is the
-    other report's Y±1 figure and not its Y figure has the wrong year in the text; one that
-    simply differs was restated."""
+    enregistrés » 2020): (text.year rows, vintage.restated rows), for the reports `document_ids`
+    (all by default). A figure dated Y that is the other report's Y±1 figure and not its Y figure
+    has the wrong year in the text; one that simply differs was restated."""
     series = _narrative_series(store)
+    checked = None if document_ids is None else set(document_ids)
     years, restated = [], []
     for by_doc in series.values():
         ry = {d: _ry(store, d) for d in by_doc}
         latest_first = sorted(by_doc, key=lambda d: -ry[d])  # stable: reports of one year in store order
         for b_doc, b_years in by_doc.items():
+            if checked is not None and b_doc not in checked:
+                continue
             earlier = [d for d in latest_first if ry[d] < ry[b_doc]]
             for year, bs in b_years.items():
                 b = _single(bs)
@@ -582,23 +642,28 @@ def curated_tables(con, figures: str) -> set[str]:
     return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM {figures} WHERE table_id IS NOT NULL").fetchall()}
 
 
-def cross_report_checks(con, store, dated: list[dict], document_ids: list[str] | None = None,
-                        stale_store=None) -> dict[str, list[dict]]:
+def cross_report_checks(con, store, dated: list[dict] | Callable[[frozenset[str]], list[dict]],
+                        document_ids: list[str] | None = None, stale_store=None,
+                        compared: list[str] | None = None) -> dict[str, list[dict]]:
     """Every check of a report against the other reports, by suite: « entetes » (shifted year
     headers), « millesimes » (vintage.restated, vintage.stale), « texte » (text.year of the prose).
     The curated series come first; the raw labels and the prose only add what they do not cover,
-    so that a figure is never reported twice."""
+    so that a figure is never reported twice.
+    `dated`: the figures under a year, or what gives them from the curated tables (which the raw
+    labels need not pair: stored_dated_figures); `compared`: the reports whose curated series are
+    compared (those of the connection by default), among which the `document_ids` checked."""
     from pipelines.validate.points import figures_table
 
-    with figures_table(con) if con is not None else nullcontext() as figures:
+    with figures_table(con, compared) if con is not None else nullcontext() as figures:
         curated = frozenset(curated_tables(con, figures)) if figures else frozenset()
         shifts = curated_shifts(con, figures, document_ids) if figures else []
         restated = curated_restated_checks(con, figures, document_ids, shifts) if figures else []
         stale = curated_stale_checks(con, figures, document_ids) if figures else []
+    dated = dated(curated) if callable(dated) else dated
     raw_shifts = shifted_columns(dated, curated)
-    prose_years, prose_restated = narrative_checks(store)
+    prose_years, prose_restated = narrative_checks(store, document_ids)
     return {
-        "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts),
+        "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts, con),
         "millesimes": restated + _not_in(restated_checks(store, dated, raw_shifts, curated) + prose_restated, restated)
                       + stale + _not_in(stale_checks(stale_store or store), stale),
         "texte": prose_years,

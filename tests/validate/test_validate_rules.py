@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_validate_helpers import run, summary  # noqa: E402
+from test_validate_helpers import run, store_of, summary  # noqa: E402
 
 T = "\t"
 
@@ -149,6 +149,29 @@ def test_vintages(tmp_path):
     # a new year with new figures: nothing
     fresh = new.replace("76070", "80111").replace("19207", "20001").replace("324 000", "330 500")
     assert summary(run(tmp_path, fresh, extra={"old": (old, "SIIM94", 2017)}), "vintage.stale") == []
+
+
+def _stale_in_batches(tmp_path, texts: dict) -> list[tuple]:
+    """vintage.stale of the report « doc » checked as a build checks it: with every report of its
+    organisme (validate.findings_in_batches)."""
+    from pipelines.validate import findings_in_batches
+
+    found = findings_in_batches(store_of(tmp_path, texts))
+    return summary(found[found["document_id"] == "doc"], "vintage.stale")
+
+
+def test_stale_prose_is_a_block_of_one_report(tmp_path):
+    """vintage.stale wants three copied figures in one block of one report: two reports of a year that
+    each repeat two of the year before's figures, under headings of the same name, copied no block."""
+    repere = "\nQuelques points de repère {y}\n\n- Mandats émis : 76070\n- Titres émis : 19207\n"
+    old = doc(tsv("Domaine | 2017", "A | 1"), "Bilan d'activité 2017 du SIIM94") + repere.format(y=2017)
+    new = doc(tsv("Domaine | 2018", "A | 2")) + repere.format(y=2018)
+    texts = {"doc": (new, "SIIM94", 2018), "old": (old, "SIIM94", 2017), "other": (new, "SIIM94", 2018)}
+    assert _stale_in_batches(tmp_path, texts) == []
+    # the third figure copied in the report itself makes its block a copy
+    third = "- Factures : 324 000 factures\n"
+    texts = {**texts, "doc": (new + third, "SIIM94", 2018), "old": (old + third, "SIIM94", 2017)}
+    assert [s[1] for s in _stale_in_batches(tmp_path, texts)] == [14, 15, 16]
 
 
 def test_budget_balance_and_crosstable(tmp_path):

@@ -13,6 +13,8 @@ from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import duckdb
+
 from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
@@ -27,8 +29,9 @@ LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"
 # What DuckDB may hold of a build (the buffers of the store, the joins of the cross-report checks); past
 # it, DuckDB writes to disk: with the Python side bounded by batches of reports, the peak memory of a
-# build stays under 1 GB whatever the corpus (bench/growth.py measures it).
-MEMORY_LIMIT = "300MB"
+# build stays near 1 GB whatever the corpus (bench/growth.py measures it). An operator that cannot
+# write to disk and needs more raises: the build is then made again without the bound (_write_store).
+MEMORY_LIMIT_MB = 300
 
 
 def _extract(spec: tuple) -> Document:
@@ -121,19 +124,40 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
             print(f"bilans : {line}", file=sys.stderr)
         guard(manifest, db_path, force)
         previous = _previous_store(db_path) if incremental else None
-        with atomic_store(db_path) as con:
-            con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-            outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
-                                 workers=workers, previous=previous, echo=say)
-            if manifest.entries and not outcome.documents:
-                raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
-            insert(con, "documents_refuses", outcome.refusals)
-            counts = _family_counts(con)
+        try:
+            outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
+        except duckdb.Error as exc:
+            if not _out_of_memory(exc):
+                raise
+            print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
+                  "reprise sans cette borne", file=sys.stderr)
+            outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
         _write_gx(db_path, validate)
         export_parquet(db_path)
     _summary(outcome, counts, db_path, time.perf_counter() - started)
     _refusals(outcome.refusals)
     return 0
+
+
+def _write_store(db_path: Path, manifest, validate: bool, workers, previous, memory_limit_mb: int | None):
+    """(outcome, rows per family) of a new store built from `manifest` and swapped in atomically.
+    `memory_limit_mb`: what DuckDB may hold, in MB (None: its default, 80 % of the memory); past it an operator
+    that cannot write to disk raises duckdb.OutOfMemoryException, and the store is left untouched."""
+    with atomic_store(db_path) as con:
+        if memory_limit_mb is not None:
+            con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
+        outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
+                             workers=workers, previous=previous, echo=say)
+        if manifest.entries and not outcome.documents:
+            raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
+        insert(con, "documents_refuses", outcome.refusals)
+        return outcome, _family_counts(con)
+
+
+def _out_of_memory(exc: Exception) -> bool:
+    """DuckDB past its memory_limit: OutOfMemoryException, or a commit that could not allocate a
+    block (a TransactionException saying « could not allocate »)."""
+    return isinstance(exc, duckdb.OutOfMemoryException) or "could not allocate" in str(exc).lower()
 
 
 def _write_gx(db_path: Path, validate: bool) -> None:

@@ -129,3 +129,17 @@ def test_unknown_adherent_is_kept_as_printed_and_listed(tmp_path, capsys):
     (tmp_path / "again").mkdir()
     build(make_corpus(tmp_path / "again"), db, validate=False)  # a later build does not repeat it
     assert "NULLE-PART" not in capsys.readouterr().out
+
+
+def test_a_build_past_duckdbs_memory_bound_is_made_again_without_it(tmp_path, capsys, monkeypatch):
+    """DuckDB's memory bound (build.MEMORY_LIMIT_MB) is a target, not a reason to fail: a corpus
+    that needs more is built again without it, said in one line, and the store is complete."""
+    from pipelines import build as stage
+
+    monkeypatch.setattr(stage, "MEMORY_LIMIT_MB", 1)  # 1 Mo: the first write of cells does not fit
+    raw, db = make_corpus(tmp_path), tmp_path / "db.duckdb"
+    assert build(raw, db, validate=False) == 0
+    err = capsys.readouterr().err
+    assert "bilans : la construction dépasse la mémoire bornée de DuckDB (1 Mo) ; reprise sans cette borne" in err
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 2

@@ -52,8 +52,11 @@ def write_reports(db_path: Path, out_dir: Path) -> int:
         target.mkdir(parents=True, exist_ok=True)
         for d in docs.to_dict("records"):
             mine = found[found["document_id"] == d["document_id"]]
+            # the store keeps findings in no order (written batch by batch): the page sorts them
+            # fully, so two builds of the same corpus write the same page
             mine = mine.assign(_o=mine["severity"].map({"error": 0, "warning": 1, "info": 2})).sort_values(
-                ["line", "_o"]).drop(columns="_o")
+                ["line", "_o", "rule", "table", "found", "expected", "message"], kind="stable",
+                na_position="first").drop(columns="_o")
             (target / f"{d['document_id']}.html").write_text(render_html(d, mine), encoding="utf-8")
             (target / f"{d['document_id']}.md").write_text(render_markdown(d, mine), encoding="utf-8")
         n_docs = len(docs)

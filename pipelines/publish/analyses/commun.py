@@ -323,7 +323,7 @@ def ouvrir(db_path: str | os.PathLike, org: str, year: int, template: str) -> Co
         return ctx
     for f in rows(ctx.con, """
             SELECT f.* FROM findings f JOIN documents d USING (document_id)
-            WHERE d.org = ? AND d.report_year <= ? ORDER BY f.document_id, f.line""", [org, year]):
+            WHERE d.org = ? AND d.report_year <= ? ORDER BY f.document_id, f.line, f.rule, f.message""", [org, year]):
         ctx.constats.setdefault((f["document_id"], f["line"]), []).append(f)
     return ctx
 

@@ -18,7 +18,7 @@ def constats_document(ctx: Contexte, year: int | None = None) -> list[dict]:
         SELECT f.* FROM findings f LEFT JOIN documents d USING (document_id)
         WHERE coalesce(d.org, f.org) = ? AND coalesce(d.report_year, f.report_year) = ?
           AND (d.document_id IS NOT NULL OR f.document_id IS NULL)
-        ORDER BY CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.line""",
+        ORDER BY CASE f.severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, f.line, f.rule, f.message""",
                 [ctx.org, year])
 
 

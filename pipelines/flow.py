@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
 import duckdb
@@ -36,14 +35,9 @@ import pyarrow as pa
 from pipelines.errors import UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.records import document_records
+from pipelines.fingerprints import checks_version, reader_version
 from pipelines.terminal import duree
 
-ROOT = Path(__file__).resolve().parents[1]
-# What decides the rows a document gives: its readers, its curation, the referentiels and the
-# schema. A change to any of them changes `reader_version`, so no stale row is ever reused.
-READER_INPUTS = ("pipelines/extract", "pipelines/curate", "pipelines/store.py", "data/referentiels")
-# What decides the findings besides the rows: the checks and their suites (see `checks_version`).
-CHECK_INPUTS = ("pipelines/validate", "expectations")
 BATCH = 16  # documents per insert: the memory of a build is that of a batch, not of the corpus
 PARALLEL_FROM = 12  # a worker process costs ~0.3 s to start: a few documents are read in process
 # Tables whose rows belong to one document (documents_refuses and findings are handled apart).
@@ -98,30 +92,6 @@ class Outcome:
         return sum(d["reused"] for d in self.documents)
 
 
-@cache
-def reader_version() -> str:
-    """Digest of READER_INPUTS (every file under them), 12 hex digits."""
-    return _digest(READER_INPUTS)
-
-
-@cache
-def checks_version() -> str:
-    """Digest of READER_INPUTS and CHECK_INPUTS: findings kept from a previous store are those
-    of the same rows under the same checks."""
-    return _digest(READER_INPUTS + CHECK_INPUTS)
-
-
-def _digest(roots: tuple[str, ...]) -> str:
-    digest = hashlib.sha256()
-    for root in roots:
-        base = ROOT / root
-        files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
-        for path in files:
-            if path.suffix == ".pyc" or not path.exists():
-                continue
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 def sha256_of(path: Path) -> str | None:

@@ -47,9 +47,14 @@ def write_reports(db_path: Path, out_dir: Path) -> int:
     try:
         docs = con.execute("SELECT document_id, org, report_year, path, title FROM documents "
                            "ORDER BY document_id").df()
+        unchecked = con.execute("SELECT count(*) FROM documents WHERE checks_version IS NULL").fetchone()[0]
+        if unchecked:  # « aucune incohérence » would be said of reports nobody checked
+            raise BilansError(f"{unchecked} document(s) du magasin {db_path} n'ont pas été contrôlés (construit "
+                              "avec --no-validate ?) : relancez « bilans build » avant « bilans report »")
         found = con.execute("SELECT * FROM findings").df()
         target = Path(out_dir) / "validation"
         target.mkdir(parents=True, exist_ok=True)
+        _remove_gone(target, set(docs["document_id"]))
         for d in docs.to_dict("records"):
             mine = found[found["document_id"] == d["document_id"]]
             # the store keeps findings in no order (written batch by batch): the page sorts them
@@ -68,6 +73,14 @@ def write_reports(db_path: Path, out_dir: Path) -> int:
     print(f"{n_docs} rapports de validation écrits dans {target} ; {where}")
     sys.stdout.flush()
     return 0
+
+
+def _remove_gone(target: Path, documents: set[str]) -> None:
+    """Remove the reports written earlier for documents no longer in the store (removed with
+    --force): a report on a document that left the corpus would be sent to its authors."""
+    for path in [*target.glob("*.html"), *target.glob("*.md")]:
+        if path.stem not in documents:
+            path.unlink()
 
 
 def highlight(line: str, needle: str | None, found: str | None = None) -> str:

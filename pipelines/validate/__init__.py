@@ -414,9 +414,12 @@ def write_findings(con, df: pd.DataFrame) -> int:
 def validate_store(con, gx_dir: Path | None = None) -> int:
     """Run all rule families on every document of the store and fill `findings` (and, with `gx_dir`,
     write GE's results and Data Docs there, from the store's result parts, made again)."""
+    from pipelines.fingerprints import checks_version
+
     con.execute("DELETE FROM findings")
     con.execute(f"DROP TABLE IF EXISTS {PARTS}")
     n = write_findings(con, findings_in_batches(con, with_scope=True, keep_parts=True))
+    con.execute("UPDATE documents SET checks_version = ?", [checks_version()])  # checked: see bilans report
     if gx_dir is not None:
         from pipelines.validate.suites import refresh
 

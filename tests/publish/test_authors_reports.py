@@ -62,8 +62,27 @@ def test_write_reports_reads_the_store(tmp_path):
         con.execute(f'CREATE TABLE disk."{t}" AS SELECT * FROM "{t}"')
     con.execute("DETACH disk")
     con.close()
+    stale = tmp_path / "reports" / "validation"
+    stale.mkdir(parents=True)
+    for name in ("retire.html", "retire.md"):  # a report removed from the corpus since the last run
+        (stale / name).write_text("ancien", encoding="utf-8")
     assert write_reports(db, tmp_path / "reports") == 0
+    assert sorted(p.name for p in stale.iterdir()) == ["d.html", "d.md"]
     html_text = (tmp_path / "reports" / "validation" / "d.html").read_text(encoding="utf-8")
     assert "<script>" not in html_text and "<mark>31</mark>" in html_text
     assert (tmp_path / "reports" / "validation" / "d.md").exists()
     assert (tmp_path / "reports" / "data_docs" / "index.html").exists()
+
+
+def test_report_refuses_a_store_built_without_its_checks(tmp_path):
+    """After `bilans build --no-validate`, every report would say « Aucune incohérence détectée »
+    of documents nobody checked: `bilans report` refuses in one line instead."""
+    from test_build import make_corpus
+
+    from pipelines.build import build
+    from pipelines.cli import main
+
+    db = tmp_path / "db.duckdb"
+    assert build(make_corpus(tmp_path), db, validate=False) == 0
+    assert main(["--db", str(db), "report", "--out", str(tmp_path / "reports")]) == 2
+    assert not (tmp_path / "reports" / "validation").exists()

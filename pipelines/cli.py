@@ -239,9 +239,10 @@ def _terminate(signum, frame) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
-        from pipelines.store import DEFAULT_DB
+        from pipelines.store import DEFAULT_DB, resolve_store
 
-        args.db = str(DEFAULT_DB)
+        # the dashboard reads the store of the notebooks: $BILANS_DB when set (store.resolve_store)
+        args.db = str(resolve_store(None) if args.command == "briefing" else DEFAULT_DB)
     if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)

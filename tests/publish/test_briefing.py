@@ -238,6 +238,17 @@ def test_busy_port_is_one_line(fixture_store, capsys):
     assert err.count("\n") == 1 and f"port {port} est déjà utilisé" in err
 
 
+def test_export_reads_bilans_db(fixture_store, tmp_path, monkeypatch, capsys):
+    """Without --db, `bilans briefing` reads $BILANS_DB like the notebooks (store.resolve_store);
+    --db still wins over it."""
+    monkeypatch.chdir(tmp_path)  # no project store here to fall back on
+    monkeypatch.setenv("BILANS_DB", str(fixture_store))
+    assert main(["briefing", "--export", str(tmp_path / "env")]) == 0
+    assert (tmp_path / "env" / "siim94" / "ivry-sur-seine_2018.html").is_file()
+    assert main(["--db", str(tmp_path / "absent.duckdb"), "briefing", "--export", str(tmp_path / "db")]) == 2
+    assert "magasin introuvable" in capsys.readouterr().err
+
+
 def test_missing_store_is_one_line(tmp_path, capsys):
     assert main(["--db", str(tmp_path / "absent.duckdb"), "briefing"]) == 2
     assert "magasin introuvable" in capsys.readouterr().err

@@ -236,8 +236,9 @@ def test_english_strings_of_the_table_are_the_ones_ge_writes():
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1024, 1280])
 def test_data_docs_findings_fit_the_page(project, width):
-    """A validation page in Chromium: nothing sticks out of the page and the last column of the
-    expectations (« Valeur observée ») is on screen or in a box that scrolls (it was cut)."""
+    """A validation page in Chromium: nothing sticks out of the page, the last column of the
+    expectations (« Valeur observée ») is on screen or in a box that scrolls (it was cut), and no
+    control that needs GE's scripts is offered (they did nothing offline)."""
     from chromium import CHROMIUM, CHROMIUM_ARGS
 
     if CHROMIUM is None:
@@ -257,6 +258,13 @@ def test_data_docs_findings_fit_the_page(project, width):
                          const scrolls = box && getComputedStyle(box).overflowX === 'auto'
                                          && box.scrollWidth > box.clientWidth;
                          return scrolls ? 0 : th.getBoundingClientRect().right; })""")
+        # controls that need GE's scripts (absent offline) are not offered; no cell scrolls on its own
+        dead = page.evaluate("""Array.from(document.querySelectorAll('label, a'))
+            .filter(e => /Échecs seulement|Plus de détails/.test(e.innerText) && e.offsetParent !== null)
+            .map(e => e.innerText.trim())""")
+        boxed = page.evaluate("""Array.from(document.querySelectorAll('td .show-scrollbars'))
+            .filter(e => e.scrollHeight > e.clientHeight + 1).length""")
         browser.close()
     assert overflow <= 0
     assert observed and all(right <= width for right in observed)
+    assert dead == [] and boxed == 0

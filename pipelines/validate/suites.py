@@ -198,7 +198,7 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     for name, df in frames.items():
         if df.empty:
             continue
-        df = df.reset_index(drop=True)  # a new frame (copy on write): the caller's keeps its columns
+        df = _in_order(df)  # a new frame (copy on write): the caller's keeps its columns
         df["check_id"] = range(len(df))
         result, flagged = _flagged(name, df, None if gx_dir or keep_results else verdicts)
         if result is not None:
@@ -215,6 +215,21 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     if not found.empty:
         found = found.drop_duplicates(["suite", "check_id", "rule"])
     return (found, results) if keep_results else found
+
+
+# What orders the check rows of a suite before they are numbered (check_id): the rules give them in
+# the order of their queries and threads, which may vary; GE's results and Data Docs list flagged rows
+# in check_id order, so two builds of the same corpus write the same results.
+ROW_ORDER = ("document_id", "line", "table_id", "rule", "found", "expected", "message")
+
+
+def _in_order(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows sorted by ROW_ORDER (the columns it has; numbers as numbers, the rest as text), index reset."""
+    by = [c for c in ROW_ORDER if c in df.columns]
+    if not by:
+        return df.reset_index(drop=True)
+    return df.sort_values(by, kind="stable", na_position="first",
+                          key=lambda c: c if c.dtype.kind in "iuf" else c.astype(str)).reset_index(drop=True)
 
 
 def refresh(con, directory: Path, parts: str | None = None) -> bool:

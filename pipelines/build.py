@@ -165,8 +165,6 @@ def _write_gx(db_path: Path, validate: bool) -> None:
     corpus, whatever the build redid; not written again when they already describe it); none beside a
     store built without its checks. After the store is swapped in: a build that failed leaves the
     folder of the store still in place."""
-    import duckdb
-
     from pipelines.validate.suites import refresh
 
     if not validate:

@@ -264,38 +264,42 @@ def _stored_unmapped(con, ids: list[str]) -> dict[str, list[tuple[str, str | Non
     return out
 
 
+@contextlib.contextmanager
+def _kept(con, ids: list[str]):
+    """The documents `ids` as the relation `_kept` of `con`, for the block."""
+    con.register("_kept", pd.DataFrame({"document_id": ids}))
+    try:
+        yield
+    finally:
+        con.unregister("_kept")
+
+
+def _insert_kept(con, table: str, scopes: tuple[str, ...] | None) -> None:
+    """Rows of the previous store's `table` for the documents `_kept` (of `scopes` only, when given)."""
+    only = "" if scopes is None else " AND list_contains(?, scope)"
+    con.execute(f'INSERT INTO "{table}" BY NAME SELECT * FROM previous."{table}" '
+                f"WHERE document_id IN (SELECT document_id FROM _kept){only}", [] if scopes is None else [list(scopes)])
+
+
 def _copy_findings(con, ids: list[str], scopes: tuple[str, ...] | None = None) -> int:
     """Findings of unchanged documents made by the same checks (those of `scopes` only, when given),
     quoting the path of today. Returns how many were copied."""
     if not ids:
         return 0
-    con.register("_kept", pd.DataFrame({"document_id": ids}))
-    try:
-        only = "" if scopes is None else " AND list_contains(?, scope)"
-        params = [] if scopes is None else [list(scopes)]
+    with _kept(con, ids):
         before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
-        con.execute("INSERT INTO findings BY NAME SELECT * FROM previous.findings "
-                    f"WHERE document_id IN (SELECT document_id FROM _kept){only}", params)
+        _insert_kept(con, "findings", scopes)
         con.execute("UPDATE findings f SET document = d.path FROM documents d "
                     "WHERE f.document_id = d.document_id AND f.document_id IN (SELECT document_id FROM _kept)")
         return con.execute("SELECT count(*) FROM findings").fetchall()[0][0] - before
-    finally:
-        con.unregister("_kept")
 
 
 def _copy_parts(con, ids: list[str], scopes: tuple[str, ...] | None = None) -> None:
     """GE's result parts (stored_results.PARTS) of unchanged documents, as `_copy_findings` copies
     their findings: the stored results and Data Docs, their sum, then describe the whole store."""
-    if not ids:
-        return
-    con.register("_kept", pd.DataFrame({"document_id": ids}))
-    try:
-        only = "" if scopes is None else " AND list_contains(?, scope)"
-        con.execute("INSERT INTO gx_parts BY NAME SELECT * FROM previous.gx_parts "
-                    f"WHERE document_id IN (SELECT document_id FROM _kept){only}",
-                    [] if scopes is None else [list(scopes)])
-    finally:
-        con.unregister("_kept")
+    if ids:
+        with _kept(con, ids):
+            _insert_kept(con, "gx_parts", scopes)
 
 
 # ---------------------------------------------------------------- the flow

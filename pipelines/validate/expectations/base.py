@@ -27,6 +27,8 @@ from great_expectations.render import (
 )
 from great_expectations.render.renderer.renderer import renderer
 
+from pipelines.validate.stored_results import expectation_result
+
 METRIC = "bilans.lignes_de_controle"
 # What an unexpected row shows, in Data Docs and in the result: key -> French column title. The
 # finding's message tells apart two findings of one line (two columns of a total row left blank:
@@ -114,12 +116,8 @@ class RuleExpectation(BatchExpectation):
                 "colonnes_absentes": missing, "element_count": 0, "unexpected_count": 0,
                 "unexpected_rows": [], "unexpected_index_list": []}}
         n, unexpected = self.judge(df)
-        return {"success": not unexpected, "result": {
-            "observed_value": f"{len(unexpected)} constat(s) sur {n} contrôle(s)",
-            "element_count": n, "unexpected_count": len(unexpected),
-            "unexpected_percent": 100.0 * len(unexpected) / n if n else 0.0,
-            "unexpected_rows": unexpected,
-            "unexpected_index_list": [{"check_id": u["check_id"]} for u in unexpected]}}
+        return {"success": not unexpected,
+                "result": expectation_result({"element_count": n, "unexpected_rows": unexpected})}
 
     # --- Data Docs, in French ---------------------------------------------------------------
 

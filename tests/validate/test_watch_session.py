@@ -94,3 +94,34 @@ def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_pa
     # (« retour à l'original », « paragraphe inséré, de nouveau ») were not checked again
     assert session.verdicts.reused > 0 and session.verdicts.rows_reused > 0
     assert session.versions_reused == 2
+
+
+def test_check_rows_are_numbered_in_the_order_pandas_gives():
+    """suites._in_order sorts in Python; it must give the order of pandas' stable sort it replaced
+    (numbers as numbers, other values as their text — an integer of an object column as text —,
+    missing values first, ties in their first order), on frames of the shapes the rules build."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.validate.suites import ROW_ORDER, _in_order
+
+    def pandas_order(df):
+        by = [c for c in ROW_ORDER if c in df.columns]
+        return df.sort_values(by, kind="stable", na_position="first",
+                              key=lambda c: c if c.dtype.kind in "iuf" else c.astype(str)).reset_index(drop=True)
+
+    rng = random.Random(7)
+    texts = [None, np.nan, "a", "b", "B", "é", "10", "9", 1, 2, 10, 2.5, 1.0]
+    for trial in range(200):
+        n = rng.randint(0, 30)
+        lines = [rng.choice([1, 2, 10, 99, 100]) for _ in range(n)] if trial % 3 else \
+            [rng.choice([1, 2.0, np.nan, 10]) for _ in range(n)]
+        df = pd.DataFrame({"document_id": [rng.choice(["d1", "d2", None]) for _ in range(n)],
+                           "line": pd.Series(lines, dtype=object if trial % 5 == 0 else None),
+                           "table_id": pd.Series([rng.choice(texts) for _ in range(n)], dtype=object),
+                           "rule": [rng.choice(["total.column", "vintage.restated"]) for _ in range(n)],
+                           "found": [rng.choice(["1", None, "2"]) for _ in range(n)],
+                           "position": range(n)})
+        pd.testing.assert_frame_equal(_in_order(df), pandas_order(df))

@@ -124,9 +124,12 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     for read in reads:
         _not_blank(read)
     ids = [r.document_id for r in reads]
+    memo = session.cross_memo(reads)
     with session.scratch(reads) as con:
         flush(con, list(reads), session.columns)
-        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts)
+        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
+                         cross_memo=memo)
+    session.cross_reused += memo.reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
     if session.version(files, org, year) == key:  # not saved again while it was read
         session.keep(key, found, reads)

@@ -48,8 +48,16 @@ class Session:
         self.columns: dict[str, list[str]] = {}  # table -> its columns, for writing each draft
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
+        self._cross: OrderedDict[bytes, tuple] = OrderedDict()  # CrossMemo's frames, by inputs
+        self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
+
+    def cross_memo(self, reads) -> CrossMemo:
+        """Where the cross-report and series frames of the drafts `reads` are kept, by what those
+        rules read of them (CrossMemo.inputs): a save that changed none of it (a word of the prose, a
+        sentence without a figure) reuses them."""
+        return CrossMemo(self._cross, CrossMemo.inputs(reads))
 
     @staticmethod
     def version(files, org, year) -> tuple | None:
@@ -95,6 +103,7 @@ class Session:
 
         self.close()
         self._checked.clear()  # found against the vintages of another copy
+        self._cross.clear()
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
         # more to start and join than they save
         self._con = duckdb.connect(":memory:", config={"threads": 1})
@@ -140,6 +149,53 @@ class Session:
         if self._con is not None:
             self._con.close()
             self._con, self._key = None, None
+
+
+class CrossMemo:
+    """The check frames of the cross-report rules (pipelines/validate/vintages.py) and of series.break
+    for one set of inputs, kept by a Session (its vintages are fixed until it reloads them).
+
+    Those rules read of a draft its document's organisme and year, its tables, cells, prose figures
+    and curated rows, with their lines — never its lines of text nor its sections (the store's
+    `lignes`, `sections`) nor the digest of its bytes: two drafts equal in all they read give the same
+    frames (the cold check of the same bytes is the reference, tests/validate/test_watch_session.py).
+    A moved line changes the inputs: the frames are made again."""
+
+    UNREAD = ("lignes", "sections")  # tables of a draft the cross-report rules never read
+    UNREAD_DOCUMENT = ("sha256",)  # a digest of the bytes: every save has its own
+
+    def __init__(self, memo: OrderedDict, key: bytes):
+        self.memo, self.key = memo, key
+        self.reused = False
+
+    @classmethod
+    def inputs(cls, reads) -> bytes:
+        """A digest of what the rules read of the drafts `reads` (flow.Read). Their rows are written
+        out by `repr` (a pickle of equal rows differs with the strings they happen to share)."""
+        digest = hashlib.blake2b(digest_size=32)
+        for read in reads:
+            for table in sorted(read.rows):
+                if table in cls.UNREAD:
+                    continue
+                rows = read.rows[table]
+                if table == "documents":
+                    rows = [{k: v for k, v in r.items() if k not in cls.UNREAD_DOCUMENT} for r in rows]
+                digest.update(repr((table, rows)).encode())
+        return digest.digest()
+
+    def get(self) -> tuple[dict, dict] | None:
+        """(cross-report frames, series frames) copied (the caller adds columns), else None."""
+        kept = self.memo.get(self.key)
+        if kept is None:
+            return None
+        self.memo.move_to_end(self.key)
+        self.reused = True
+        return tuple({name: df.copy() for name, df in frames.items()} for frames in kept)
+
+    def put(self, cross: dict, series: dict) -> None:
+        self.memo[self.key] = tuple({name: df.copy() for name, df in frames.items()} for frames in (cross, series))
+        while len(self.memo) > Session.KEPT:
+            self.memo.popitem(last=False)
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

@@ -43,11 +43,15 @@ def _versions(base: str) -> dict[str, str]:
     """The saves of an author, each from the draft as it stands: lines move, a figure, a label, a
     row, a year header change; some saves return to an earlier version (an undo)."""
     head, _, rest = base.partition("\n")
+    word = ("portail de services en ligne", "portail de démarches en ligne")  # prose without a figure
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
     return {
         "original": base,
         "paragraphe inséré": f"{head}\n\nParagraphe ajouté pendant la relecture, sans chiffre.\n{rest}",
-        "chiffre changé": _replaced(base, ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")),
+        "chiffre changé": _replaced(base, figure),
+        "chiffre changé, puis un mot du texte": _replaced(base, figure, word),
         "retour à l'original": base,
+        "un mot du texte changé": _replaced(base, word),
         "libellé changé": _replaced(base, ("Produits des services", "Produits des services rendus")),
         "ligne de tableau retirée": _without_line(base, "Tremblay-en-France\t"),
         "en-tête d'année changé": _replaced(base, ("Adhérent\t2020\t2021", "Adhérent\t2019\t2020")),
@@ -94,6 +98,9 @@ def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_pa
     # (« retour à l'original », « paragraphe inséré, de nouveau ») were not checked again
     assert session.verdicts.reused > 0 and session.verdicts.rows_reused > 0
     assert session.versions_reused == 2
+    # the two saves that changed a word of the prose only (no line moved, no figure) reused the
+    # cross-report frames of the version before the word; every other new version made them again
+    assert session.cross_reused == 2
 
 
 def test_check_rows_are_numbered_in_the_order_pandas_gives():

@@ -128,7 +128,7 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     with session.scratch(reads) as con:
         flush(con, list(reads), session.columns)
         found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
-                         cross_memo=memo)
+                         cross_memo=memo, series_con=session.series_con)
     session.cross_reused += memo.reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
     if session.version(files, org, year) == key:  # not saved again while it was read

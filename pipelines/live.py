@@ -2,8 +2,11 @@
 
 Both run several checks in one process. A `Session` keeps what does not change between them:
 Great Expectations (its import and context, built once in pipelines.validate.suites, and the
-verdicts of each suite's last batch), and the store's other reports copied into memory once — each check writes its draft inside a transaction
-that is rolled back, so the next check starts from the same copy.
+verdicts of each suite's last batch), and the store's other reports copied into memory once — each
+check writes its draft there and deletes it afterwards (in the background, while the findings are
+printed), so the next check starts from the same copy. The draft is committed, not written inside a
+transaction, so that a second connection (`series_con`) sees it: series.break runs there at the same
+time as the cross-report queries.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ class Session:
         self.columns: dict[str, list[str]] = {}  # table -> its columns, for writing each draft
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
+        self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
+        self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
+        self._cleaner = None
         self._cross: OrderedDict[bytes, tuple] = OrderedDict()  # CrossMemo's frames, by inputs
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
 
@@ -107,6 +113,7 @@ class Session:
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
         # more to start and join than they save
         self._con = duckdb.connect(":memory:", config={"threads": 1})
+        self.series_con = self._con.cursor()
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])
@@ -127,15 +134,49 @@ class Session:
 
     @contextmanager
     def scratch(self, docs):
+        """The session's store, where the drafts `docs` (flow.Read) may be written; they are
+        deleted from it afterwards, in the background (the next check waits for it)."""
+        self._settle()
         key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
         if key != self._key:  # another organisme or year: other vintages
             self._reload(docs, key)
-        self._con.execute("BEGIN TRANSACTION")
+        ids, tables = [d.document_id for d in docs], sorted({t for d in docs for t in d.rows})
         try:
             yield self._con
         finally:
-            self._con.execute("ROLLBACK")
             self._freeze()
+            if self._cleaner is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
+            self._forgetting = self._cleaner.submit(self._forget, ids, tables)
+
+    def _forget(self, ids: list[str], tables: list[str]) -> None:
+        """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by
+        their tables), in one transaction."""
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if "cells" in tables:
+                con.execute("DELETE FROM cells WHERE table_id IN (SELECT table_id FROM tables "
+                            "WHERE list_contains(?::VARCHAR[], document_id))", [ids])
+            for table in tables:
+                if table != "cells":
+                    con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _settle(self) -> None:
+        """Wait for the last drafts to be deleted; a deletion that failed makes the copy again."""
+        if self._forgetting is None:
+            return
+        forgetting, self._forgetting = self._forgetting, None
+        try:
+            forgetting.result()
+        except Exception:  # noqa: BLE001 — whatever went wrong, the copy is made anew
+            self.close()
 
     def _freeze(self) -> None:
         """After the first check, what stays (GE, its context, the vintages) leaves the garbage
@@ -146,9 +187,12 @@ class Session:
             self._frozen = True
 
     def close(self) -> None:
+        if self._forgetting is not None:
+            self._settle()
         if self._con is not None:
+            self.series_con.close()
             self._con.close()
-            self._con, self._key = None, None
+            self._con, self.series_con, self._key = None, None, None
 
 
 class CrossMemo:

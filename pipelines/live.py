@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
 import sys
 import time
 from collections import OrderedDict
@@ -54,7 +55,7 @@ class Session:
         self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
         self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
         self._cleaner = None
-        self._cross: OrderedDict[bytes, tuple] = OrderedDict()  # CrossMemo's frames, by inputs
+        self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
@@ -63,7 +64,7 @@ class Session:
         """Where the cross-report and series frames of the drafts `reads` are kept, by what those
         rules read of them (CrossMemo.inputs): a save that changed none of it (a word of the prose, a
         sentence without a figure) reuses them."""
-        return CrossMemo(self._cross, CrossMemo.inputs(reads))
+        return CrossMemo(self._cross, reads)
 
     @staticmethod
     def version(files, org, year) -> tuple | None:
@@ -201,45 +202,113 @@ class CrossMemo:
 
     Those rules read of a draft its document's organisme and year, its tables, cells, prose figures
     and curated rows, with their lines — never its lines of text nor its sections (the store's
-    `lignes`, `sections`) nor the digest of its bytes: two drafts equal in all they read give the same
-    frames (the cold check of the same bytes is the reference, tests/validate/test_watch_session.py).
-    A moved line changes the inputs: the frames are made again."""
+    `lignes`, `sections`), nor the digest of its bytes or its count of lines. And they read its lines
+    only to order figures and to say where they are: two drafts equal in all they read but for lines
+    moved in the same order (a paragraph inserted above a table) give the same frames, with the lines
+    and table ids (« document@first line ») of the second. So the inputs are kept with each line
+    replaced by its rank among the draft's lines and each table id by its table's rank (`inputs`), and
+    frames found again are moved to the new lines (`_moved`). A move is not reused when a text of a
+    check row of the draft (its message…) cites a moved line or table, or when the table ids would sort
+    in another order (« @99 » before « @100 » as text): those frames are made again.
+    The cold check of the same bytes is the reference (tests/validate/test_watch_session.py)."""
 
     UNREAD = ("lignes", "sections")  # tables of a draft the cross-report rules never read
-    UNREAD_DOCUMENT = ("sha256",)  # a digest of the bytes: every save has its own
+    UNREAD_DOCUMENT = ("sha256", "n_lines")  # every save has its own digest; lines count nothing
+    LINES = ("line", "line_start", "line_end")  # the columns of the draft's rows that hold a line
+    TEXTS = ("message", "found", "expected", "suggestion", "highlight", "key")  # what a check row says
+    _CITED = re.compile(r"\blignes? (\d+)")
 
-    def __init__(self, memo: OrderedDict, key: bytes):
-        self.memo, self.key = memo, key
+    def __init__(self, memo: OrderedDict, reads):
+        self.memo = memo
+        self.ids = [r.document_id for r in reads]
+        self.key, self.lines, self.tables = self.inputs(reads)
         self.reused = False
 
     @classmethod
-    def inputs(cls, reads) -> bytes:
-        """A digest of what the rules read of the drafts `reads` (flow.Read). Their rows are written
-        out by `repr` (a pickle of equal rows differs with the strings they happen to share)."""
+    def inputs(cls, reads) -> tuple[bytes, list[int], list[str]]:
+        """(a digest of what the rules read of the drafts `reads` (flow.Read), lines and table ids as
+        ranks; the draft's lines in order; its table ids in order). The rows are written out by `repr`
+        (a pickle of equal rows differs with the strings they happen to share)."""
+        rows_of = [(table, read.rows[table]) for read in reads for table in sorted(read.rows)
+                   if table not in cls.UNREAD]
+        lines = sorted({r[c] for _, rows in rows_of for r in rows for c in cls.LINES
+                        if isinstance(r.get(c), int) and not isinstance(r.get(c), bool)})
+        tables = [t["table_id"] for read in reads for t in read.rows.get("tables", [])]
+        line_rank = {n: ("ligne", i) for i, n in enumerate(lines)}
+        table_rank = {t: ("tableau", i) for i, t in enumerate(tables)}
         digest = hashlib.blake2b(digest_size=32)
-        for read in reads:
-            for table in sorted(read.rows):
-                if table in cls.UNREAD:
-                    continue
-                rows = read.rows[table]
-                if table == "documents":
-                    rows = [{k: v for k, v in r.items() if k not in cls.UNREAD_DOCUMENT} for r in rows]
-                digest.update(repr((table, rows)).encode())
-        return digest.digest()
+        for table, rows in rows_of:
+            ranked = []
+            for r in rows:
+                r = {k: v for k, v in r.items() if table != "documents" or k not in cls.UNREAD_DOCUMENT}
+                for c in cls.LINES:
+                    if c in r:
+                        r[c] = line_rank.get(r[c], r[c])
+                if "table_id" in r:
+                    r["table_id"] = table_rank.get(r["table_id"], r["table_id"])
+                ranked.append(r)
+            digest.update(repr((table, ranked)).encode())
+        return digest.digest(), lines, tables
 
     def get(self) -> tuple[dict, dict] | None:
-        """(cross-report frames, series frames) copied (the caller adds columns), else None."""
-        kept = self.memo.get(self.key)
-        if kept is None:
-            return None
-        self.memo.move_to_end(self.key)
-        self.reused = True
-        return tuple({name: df.copy() for name, df in frames.items()} for frames in kept)
+        """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
+        draft's lines, else None."""
+        # the same lines first (nothing to move), then the latest versions of the same inputs
+        exact = (self.key, tuple(self.lines), tuple(self.tables))
+        for kept in [exact] * (exact in self.memo) + [k for k in reversed(self.memo) if k[0] == self.key]:
+            frames = self.memo[kept]
+            moved = self._moved(frames, dict(zip(kept[1], self.lines, strict=True)),
+                                dict(zip(kept[2], self.tables, strict=True)))
+            if moved is not None:
+                self.memo.move_to_end(kept)
+                self.reused = True
+                return moved
+        return None
 
     def put(self, cross: dict, series: dict) -> None:
-        self.memo[self.key] = tuple({name: df.copy() for name, df in frames.items()} for frames in (cross, series))
+        frames = tuple({name: df.copy() for name, df in part.items()} for part in (cross, series))
+        self.memo[(self.key, tuple(self.lines), tuple(self.tables))] = frames
         while len(self.memo) > Session.KEPT:
             self.memo.popitem(last=False)
+
+    def _moved(self, frames: tuple, line: dict[int, int], table: dict[str, str]) -> tuple | None:
+        """Copies of the kept frames whose rows of the drafts have the new lines and table ids; None
+        when a text of theirs cites a moved line or table, or when the table ids sort otherwise."""
+        if sorted(table[t] for t in sorted(table)) != [table[t] for t in sorted(table)]:
+            return None
+        moved_lines = {n for n, m in line.items() if n != m}
+        moved_tables = [t for t, u in table.items() if t != u]
+        out = []
+        for part in frames:
+            copies = {}
+            for name, df in part.items():
+                df = df.copy()
+                if moved_lines or moved_tables:
+                    mine = df["document_id"].isin(self.ids).to_numpy()
+                    if mine.any() and not self._move_rows(df, mine, line, table, moved_lines, moved_tables):
+                        return None
+                copies[name] = df
+            out.append(copies)
+        return tuple(out)
+
+    def _move_rows(self, df: pd.DataFrame, mine, line: dict, table: dict, moved_lines: set,
+                   moved_tables: list) -> bool:
+        for column in self.TEXTS:
+            for text in df.loc[mine, column].tolist() if column in df else ():
+                if isinstance(text, str) and (any(int(n) in moved_lines for n in self._CITED.findall(text))
+                                              or any(t in text for t in moved_tables)):
+                    return False
+        lines = df["line"].tolist()
+        for i in range(len(df)):
+            n = lines[i]
+            if mine[i] and n is not None and n == n:  # NaN: no line
+                if int(n) not in line:
+                    return False  # a line the inputs do not hold: nothing says where it went
+                lines[i] = type(n)(line[int(n)])
+        df["line"] = pd.Series(lines, index=df.index, dtype=df["line"].dtype)
+        ids = [table.get(t, t) if m else t for t, m in zip(df["table_id"].tolist(), mine, strict=True)]
+        df["table_id"] = pd.Series(ids, index=df.index, dtype=df["table_id"].dtype)
+        return True
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

@@ -99,7 +99,8 @@ def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_pa
     assert session.verdicts.reused > 0 and session.verdicts.rows_reused > 0
     assert session.versions_reused == 2
     # the two saves that changed a word of the prose only (no line moved, no figure) reused the
-    # cross-report frames of the version before the word; every other new version made them again
+    # cross-report frames of the version before the word; the paragraph inserted did not (the messages
+    # of the restated figures cite their moved lines); every other new version made them again
     assert session.cross_reused == 2
 
 
@@ -132,3 +133,39 @@ def test_check_rows_are_numbered_in_the_order_pandas_gives():
                            "found": [rng.choice(["1", None, "2"]) for _ in range(n)],
                            "position": range(n)})
         pd.testing.assert_frame_equal(_in_order(df), pandas_order(df))
+
+
+def test_cross_report_frames_moved_with_the_lines_give_the_findings_of_a_cold_check(store, tmp_path):
+    """Lines moved above the tables (a paragraph inserted) keep what the cross-report rules read but
+    their lines and table ids: their frames are reused, moved to the new lines (CrossMemo), unless the
+    table ids would sort otherwise as text (« @104 » before « @86 »). Every save equals a cold check."""
+    from pipelines.live import Session
+
+    base = (INVENTED / "sii_2021.txt").read_text(encoding="utf-8")
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
+
+    def inserted(text: str, n: int) -> str:  # below the summary (a table of lines 4 to 6), above the others
+        heading = "\n2 Bilan financier\n"
+        assert text.count(heading) == 1
+        return text.replace(heading, "\nParagraphe ajouté pendant la relecture, sans chiffre.\n" * n + heading)
+
+    versions = {
+        "original": base,
+        "un paragraphe inséré": inserted(base, 1),  # reused, moved
+        "deux paragraphes insérés": inserted(base, 2),  # reused, moved again
+        "trente-cinq paragraphes insérés": inserted(base, 35),  # « @104 » sorts before « @4 »: made again
+        "chiffre changé": _replaced(base, figure),  # another figure: made again
+        "chiffre changé, paragraphe inséré": inserted(_replaced(base, figure), 1),  # reused, moved
+        "paragraphe retiré": base,  # a version seen: not checked again
+    }
+    draft = tmp_path / "sii_2021.txt"
+    session = Session(store)
+    try:
+        for name, text in versions.items():
+            draft.write_text(text, encoding="utf-8")
+            warm, _ = findings_for([draft], "SII", 2021, store, session)
+            cold, _, _ = check_findings([draft], "SII", 2021, store)
+            assert _records(warm) == _records(cold), name
+    finally:
+        session.close()
+    assert session.cross_reused == 3 and session.versions_reused == 1

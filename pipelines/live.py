@@ -214,7 +214,7 @@ class CrossMemo:
 
     UNREAD = ("lignes", "sections")  # tables of a draft the cross-report rules never read
     UNREAD_DOCUMENT = ("sha256", "n_lines")  # every save has its own digest; lines count nothing
-    LINES = ("line", "line_start", "line_end")  # the columns of the draft's rows that hold a line
+    LINES = ("line", "line_start", "line_end", "sentence_start", "sentence_end")  # columns holding a line
     TEXTS = ("message", "found", "expected", "suggestion", "highlight", "key")  # what a check row says
     _CITED = re.compile(r"\blignes? (\d+)")
 

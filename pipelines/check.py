@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -124,9 +125,11 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     for read in reads:
         _not_blank(read)
     ids = [r.document_id for r in reads]
-    memo = session.cross_memo(reads)
-    with session.scratch(reads) as con:
+    # the digest of what the cross-report rules read (Python) while DuckDB writes the drafts
+    with ThreadPoolExecutor(1, thread_name_prefix="empreinte") as pool, session.scratch(reads) as con:
+        digest = pool.submit(session.cross_memo, reads)
         flush(con, list(reads), session.columns)
+        memo = digest.result()
         found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
                          cross_memo=memo, series_con=session.series_con)
     session.cross_reused += memo.reused

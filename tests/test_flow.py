@@ -196,11 +196,14 @@ def _corpus(raw: Path, files: list[str]) -> None:
     (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+DERIVED = ("metriques_millesimes",)  # tables computed at build from the others (metrics.create_metric_views)
+
+
 def _tables(db: Path) -> dict[str, list]:
-    """Every table of a store, rows sorted (order-insensitive)."""
+    """Every table of a store, the derived ones included, rows sorted (order-insensitive)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in store.SCHEMA}
+        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in (*store.SCHEMA, *DERIVED)}
     finally:
         con.close()
 
@@ -228,6 +231,58 @@ def test_incremental_build_equals_a_full_build(tmp_path, monkeypatch, capsys):
     full = {t: [r.replace("'full/", "'inc/") for r in rows] for t, rows in full.items()}  # the folder differs
     full = {t: sorted(rows) for t, rows in full.items()}
     assert {t: rows for t, rows in got.items() if rows != full[t]} == {}
+
+
+def _metrics_computed(monkeypatch) -> tuple[list[str], list[list]]:
+    """What each build that follows does of metriques_millesimes: (« all » or « some » per computation
+    of metric rows, the (org, report_year) given as changed by each incremental build)."""
+    from pipelines import metrics
+
+    computed: list[str] = []
+    changed: list[list] = []
+    sql, views = metrics._metrics_sql, metrics.create_metric_views
+
+    def spy_sql(declared, only=""):
+        computed.append("some" if only else "all")
+        return sql(declared, only)
+
+    def spy_views(con, path=metrics.DECLARATIONS, previous=None):
+        if previous is not None:
+            changed.append(con.execute(f"SELECT * FROM {previous[1]} ORDER BY ALL").fetchall())
+        return views(con, path, previous)
+
+    monkeypatch.setattr(metrics, "_metrics_sql", spy_sql)
+    monkeypatch.setattr(metrics, "create_metric_views", spy_views)
+    return computed, changed
+
+
+def test_metrics_of_the_unchanged_reports_are_copied(tmp_path, monkeypatch, capsys):
+    """metriques_millesimes: an added report has its (org, year)'s rows computed, the others are copied
+    from the previous store, and the table is a full build's; under other metrics SQL (its digest,
+    the table's comment) every row is computed again."""
+    monkeypatch.chdir(tmp_path)
+    files = list(REPORTS)
+    _corpus(Path("full"), files)
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    full = _tables(Path("full.duckdb"))["metriques_millesimes"]
+    assert {r.split(", ")[2] for r in full} == {"'SII'", "'SIIM94'"}  # both organismes print metrics
+    _corpus(Path("inc"), files[:3])
+    build(Path("inc"), Path("inc.duckdb"))
+    _corpus(Path("inc"), files)
+    computed, changed = _metrics_computed(monkeypatch)
+    build(Path("inc"), Path("inc.duckdb"))
+    assert changed == [[("SII", 2019)]]
+    assert computed == ["all", "some"]  # the digest of the whole SQL, then the rows of SII 2019 only
+    assert _tables(Path("inc.duckdb"))["metriques_millesimes"] == full
+
+    con = duckdb.connect(str(Path("inc.duckdb")))
+    con.execute("COMMENT ON TABLE metriques_millesimes IS 'autre calcul'")
+    con.execute("DELETE FROM metriques_millesimes WHERE org = 'SIIM94'")  # what another SQL would not have made
+    con.close()
+    computed.clear()
+    build(Path("inc"), Path("inc.duckdb"))
+    assert computed == ["all"]
+    assert _tables(Path("inc.duckdb"))["metriques_millesimes"] == full
 
 
 def test_a_changed_document_or_reader_is_read_again(tmp_path, monkeypatch, capsys):

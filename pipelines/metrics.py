@@ -128,7 +128,7 @@ def _unit_sql(v: str) -> str:
 def _source_sql(m: Metrique, only: str = "") -> str:
     """The rows one metric reads, in the common shape: the group's adherent (NULL when the
     adhérents are the items), the item's label, the level, the block and its declared rank.
-    `only`: an SQL condition on the family's rows, named `_fam` (see `_reports_in`)."""
+    `only`: a join that keeps some of the family's rows, named `_fam` (see `_reports_in`)."""
     group_adherent = "NULL" if m.postes == "adherent" else (m.adherent or "NULL")
     rank = "list_position([" + ", ".join(map(_quote, m.blocs)) + "], bloc)" if m.blocs else "NULL"
     return f"""
@@ -139,8 +139,8 @@ def _source_sql(m: Metrique, only: str = "") -> str:
                CAST(CASE WHEN lvl = 'detail' THEN {m.poste} END AS VARCHAR) AS poste,
                {_quote(m.postes)} AS postes, valeur, lvl, CAST({m.bloc} AS VARCHAR) AS bloc,
                document_id || ':' || line AS src, line, {str(m.denombrement).lower()} AS denombrement
-        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}" _fam
-              WHERE ({m.filtre}){only})
+        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}" _fam{only}
+              WHERE ({m.filtre}))
         WHERE valeur IS NOT NULL AND exercice IS NOT NULL)"""
 
 
@@ -149,7 +149,7 @@ _KEY = "metrique, org, report_year, exercice, pole, g_adherent"
 
 def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
     """Every vintage of every metric: items and total per (org, report, exercice, pôle, adhérent);
-    `only`: an SQL condition on the curated rows read (see `_reports_in`)."""
+    `only`: a join that keeps some of the curated rows read (see `_reports_in`)."""
     sources = " UNION ALL ".join(_source_sql(m, only) for m in metrics)
     labels = " UNION ALL ".join(f"SELECT {_quote(m.nom)} AS metrique, {_quote(m.libelle)} AS libelle, "
                                 f"{_quote(m.unite)} AS unite" for m in metrics)
@@ -238,8 +238,8 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str
     source = f"SELECT {cols}, serie FROM ({body})"
     if previous is not None and metrics and _computed_by(con, previous[0]) == digest:
         schema, changed = previous
-        redone = _metrics_sql(metrics, " AND " + _reports_in(changed, "_fam"))
-        source = (f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m WHERE NOT {_reports_in(changed, 'm')} "
+        redone = _metrics_sql(metrics, _reports_in("SEMI", changed, "_fam"))
+        source = (f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m{_reports_in('ANTI', changed, 'm')} "
                   f"UNION ALL SELECT {cols}, serie FROM ({redone})")
     # computed once per build (a table, the views read it): the level rule is a few window passes
     # over every curated row, too slow to re-run at each query of a page
@@ -255,19 +255,19 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str
         con.execute(f"CREATE OR REPLACE VIEW {m.vue} AS SELECT * FROM metriques WHERE metrique = {_quote(m.nom)}")
 
 
-def _reports_in(changed: str, alias: str) -> str:
-    """SQL condition: the (org, report_year) of the row `alias` is one of the relation `changed` (NULL
-    matching NULL)."""
-    return (f"EXISTS (SELECT 1 FROM {changed} c WHERE c.org IS NOT DISTINCT FROM {alias}.org "
-            f"AND c.report_year IS NOT DISTINCT FROM {alias}.report_year)")
+def _reports_in(join: str, changed: str, alias: str) -> str:
+    """A SEMI (or ANTI) join keeping the rows `alias` whose (org, report_year) is (or is not) one of the
+    relation `changed` (NULL matching NULL)."""
+    return (f" {join} JOIN {changed} c ON c.org IS NOT DISTINCT FROM {alias}.org "
+            f"AND c.report_year IS NOT DISTINCT FROM {alias}.report_year")
 
 
 def _computed_by(con, schema: str) -> str | None:
     """The digest of the SQL that computed `metriques_millesimes` in the attached store `schema`
     (None: none, or a table of before the digest)."""
-    row = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
-                      "AND table_name = 'metriques_millesimes'", [schema]).fetchone()
-    return row[0] if row else None
+    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+                       "AND table_name = 'metriques_millesimes'", [schema]).fetchall()
+    return rows[0][0] if rows else None
 
 
 _ANY = object()

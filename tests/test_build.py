@@ -173,3 +173,15 @@ def test_the_json_of_a_suite_result_is_ges_own_text():
     shared = suite_result(suite("totaux"), kinds)
     shared.results.append(copy.copy(shared.results[0]))  # two results, one `result` dict
     assert json.loads(_json(shared)) == json.loads(json.dumps(shared.to_json_dict()))
+
+
+def test_a_flagged_row_of_numpy_values_is_written_as_ge_writes_it():
+    import json
+
+    import numpy as np
+
+    from pipelines.validate.data_docs import _row_text
+
+    row = {"check_id": np.int64(4), "found": np.float64("nan"), "ok": np.bool_(True), "text": "NaN ici"}
+    assert json.loads(_row_text(row)) == {"check_id": 4, "found": None, "ok": True, "text": "NaN ici"}
+    assert _row_text({"text": "NaN ici"}) == '{"text": "NaN ici"}'

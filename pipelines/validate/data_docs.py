@@ -231,9 +231,19 @@ def _json(result: ExpectationSuiteValidationResult) -> str:
     for r, aside in zip(out["results"], [lists.get(id(r.result), {}) for r in result.results], strict=True):
         for k, values in aside.items():
             r["result"][k] = f"\0{len(rows)}"
-            rows.append("[" + ",\n  ".join(json.dumps(_plain(v), ensure_ascii=False) for v in values) + "]")
+            rows.append("[" + ",\n  ".join(map(_row_text, values)) + "]")
     text = json.dumps(out, ensure_ascii=False, indent=1)
     return re.sub(r'"\\u0000(\d+)"', lambda m: rows[int(m[1])], text)
+
+
+def _row_text(value) -> str:
+    """The JSON of one flagged row as GE would convert it: json.dumps' own, unless it printed a NaN
+    (GE's null) or met a value it cannot write (numpy's)."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except TypeError:
+        text = "NaN"
+    return text if "NaN" not in text else json.dumps(_plain(value), ensure_ascii=False)
 
 
 def _plain(value):

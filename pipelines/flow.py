@@ -357,7 +357,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
             before_checks(con, outcome)
         from pipelines.curate.views import create_views
 
-        with _changed_reports(con, outcome, known if previous is not None else None) as changed:
+        with _changed_reports(con, outcome, known if previous is not None and known else None) as changed:
             create_views(con, previous=None if changed is None else ("previous", changed))
         if validate:
             _validate(con, outcome, known, write_findings, gx_dir)
@@ -372,8 +372,9 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
 @contextlib.contextmanager
 def _changed_reports(con, outcome: Outcome, known: dict[str, tuple] | None):
     """The (org, report_year) of the reports read by this run or gone from the previous store (whose
-    fingerprints are `known`; None: no previous store), as a relation of `con` named for the block;
-    None without a previous store. The derived tables of the others may be copied from it."""
+    fingerprints are `known`; None: no previous store, or one whose documents are unknown), as a
+    relation of `con` named for the block; None without them. The derived tables of the other reports
+    may be copied from the previous store (metrics.create_metric_views)."""
     if known is None:
         yield None
         return

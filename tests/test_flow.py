@@ -670,3 +670,28 @@ def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path
     keys = list(stored[0])
     assert len(loaded) > 50 and {c["year"] for c in loaded} >= {2016, 2017, 2020}
     assert [tuple(c[k] for k in keys) for c in stored] == [tuple(c[k] for k in keys) for c in loaded]
+
+
+def test_result_parts_number_the_rows_as_the_suites_do():
+    """GE numbers a suite's check rows once sorted (suites.ROW_ORDER): a flagged row goes to the part of
+    its own document, whatever the order the rules gave the rows in (at 400 reports, the parts of one
+    report held the findings of another, and an incremental build's GE results differed from a full one's)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from pipelines.validate.stored_results import part_rows
+    from pipelines.validate.suites import _in_order
+
+    frame = pd.DataFrame({"document_id": ["b", "a", "b", "a"], "line": [9, 5, 2, 7], "table_id": ["b@1", "a@1", "b@1", "a@1"],
+                          "rule": ["total.column"] * 4, "found": ["1", "2", "3", "4"], "expected": ["0"] * 4,
+                          "message": ["m"] * 4, "scope": ["rapport"] * 4})
+    judged = _in_order(frame)  # what GE numbered: a 5, a 7, b 2, b 9
+    flagged = [{"check_id": i, "document_id": judged.at[i, "document_id"], "line": int(judged.at[i, "line"])}
+               for i in (1, 3)]  # a 7 and b 9
+    result = SimpleNamespace(results=[SimpleNamespace(expectation_config=SimpleNamespace(type="expect_totals_to_foot"),
+                                                      result={"element_count": 4, "unexpected_rows": flagged})])
+    parts = {p["document_id"]: json.loads(p["part"])["expect_totals_to_foot"] for p in part_rows("totaux", frame, result)}
+    assert parts["a"]["unexpected_rows"] == [{"check_id": 1, "document_id": "a", "line": 7}]
+    assert parts["b"]["unexpected_rows"] == [{"check_id": 1, "document_id": "b", "line": 9}]
+    assert parts["a"]["element_count"] == parts["b"]["element_count"] == 2

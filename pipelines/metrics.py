@@ -4,7 +4,10 @@ The declarations become DuckDB views at `bilans build` (`create_metric_views`, c
 curate/views.py `create_views`):
 
 - `metriques_millesimes` (a table computed at build): one row per metric value and per report that
-  prints it (every vintage), with its vintage key `serie`;
+  prints it (every vintage), with its vintage key `serie`; one report per (org, report_year) feeds
+  it: when the store holds several (a corrected re-issue, a generated corpus), the last by
+  document_id, the order in which the cross-report checks take them (validate/points.py `rang`),
+  never their sum;
 - `metriques`: the value each metric takes under the project's one vintage rule, the most recent
   report that prints the metric for that exercice (and pôle, adhérent when they are not the
   metric's breakdown); columns of METRICS_CONTRACT: metrique, libelle, org, exercice, adherent,
@@ -138,32 +141,45 @@ def _source_sql(m: Metrique, only: str = "") -> str:
                CAST({group_adherent} AS VARCHAR) AS g_adherent,
                CAST(CASE WHEN lvl = 'detail' THEN {m.poste} END AS VARCHAR) AS poste,
                {_quote(m.postes)} AS postes, valeur, lvl, CAST({m.bloc} AS VARCHAR) AS bloc,
-               document_id || ':' || line AS src, line, {str(m.denombrement).lower()} AS denombrement
+               document_id, document_id || ':' || line AS src, line, {str(m.denombrement).lower()} AS denombrement
         FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}" _fam{only}
               WHERE ({m.filtre}))
         WHERE valeur IS NOT NULL AND exercice IS NOT NULL)"""
 
 
 _KEY = "metrique, org, report_year, exercice, pole, g_adherent"
+# a sum of DOUBLE in a fixed order (the values sorted): the same bits at every computation
+_SUM = "list_sum(list({0} ORDER BY {0}))"
 
 
 def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
     """Every vintage of every metric: items and total per (org, report, exercice, pôle, adhérent);
-    `only`: a join that keeps some of the curated rows read (see `_reports_in`)."""
+    `only`: a join that keeps some of the curated rows read (see `_reports_in`).
+
+    One report per (org, report_year): of the documents whose rows the metrics read, the last by
+    document_id (the order of the cross-report checks, validate/points.py `rang`: year, then
+    document_id), so a corrected re-issue supersedes the report it corrects and two reports of one
+    year are never added. Every ORDER BY is total and every DOUBLE sum ordered: the same store gives
+    the same rows."""
     sources = " UNION ALL ".join(_source_sql(m, only) for m in metrics)
     labels = " UNION ALL ".join(f"SELECT {_quote(m.nom)} AS metrique, {_quote(m.libelle)} AS libelle, "
                                 f"{_quote(m.unite)} AS unite" for m in metrics)
     return f"""
-    WITH src AS ({sources}),
+    WITH src AS (
+        SELECT * FROM ({sources})
+        QUALIFY document_id = max(document_id) OVER (PARTITION BY org, report_year)
+    ),
     postes AS (
         SELECT {_KEY}, bloc, poste, postes, any_value(rang) AS rang, any_value(denombrement) AS denombrement,
-               sum(valeur) AS valeur, string_agg(src, ', ' ORDER BY line) AS sources, min(line) AS line,
+               {_SUM.format('valeur')} AS valeur, string_agg(src, ', ' ORDER BY line, src) AS sources,
+               min(line) AS line,
                min({_unit_sql('valeur')}) AS u, count(*) AS n
         FROM src WHERE lvl = 'detail' GROUP BY ALL
     ),
     somme AS (
         SELECT {_KEY}, bloc, 's' AS kind, any_value(rang) AS rang, any_value(denombrement) AS denombrement,
-               sum(valeur) AS valeur, string_agg(sources, ', ' ORDER BY line) AS sources, min(line) AS line,
+               {_SUM.format('valeur')} AS valeur, string_agg(sources, ', ' ORDER BY line, sources) AS sources,
+               min(line) AS line,
                min(u) AS u, sum(n) AS n
         FROM postes GROUP BY ALL
     ),
@@ -182,13 +198,13 @@ def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
         -- a block with a printed total and no item keeps its printed total
         SELECT *, kind = 't' AND s_valeur IS NOT NULL AND abs(valeur - s_valeur) <= {_TOLERANCE} AS tombe
         FROM candidats
-        QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line) = 1
+        QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line, valeur, sources) = 1
     ),
     choix AS (
         -- one block per total: a block whose printed total foots, then the declared order of blocks
         SELECT {_KEY}, bloc, valeur, CASE WHEN kind = 's' THEN 'somme_des_postes' ELSE 'total_imprime' END AS niveau,
                sources FROM totaux
-        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY tombe DESC, rang NULLS LAST, line, bloc DESC) = 1
+        QUALIFY row_number() OVER (PARTITION BY {_KEY} ORDER BY tombe DESC, rang NULLS LAST, line, bloc DESC NULLS LAST) = 1
     ),
     valeurs AS (
         SELECT {_KEY}, g_adherent AS adherent, NULL AS detail, valeur, niveau, sources FROM choix
@@ -226,8 +242,8 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str
     `previous`: (an attached store, a relation of the (org, report_year) whose curated rows changed
     since it was built): the rows of the other reports are copied from its table when it was computed
     by the same SQL (its digest, the table's comment). Exact: every group, window and join of the
-    level rule is within one (org, report_year) (_KEY), so the rows of one depend on its curated rows
-    only."""
+    level rule is within one (org, report_year) (_KEY; the choice of its one report too), so the rows of
+    one depend on its curated rows only."""
     metrics = [m for m in declarations(path).values() if _present(con, m.famille)]
     cols = ", ".join(COLUMNS)
     if metrics:

@@ -15,8 +15,8 @@ FIN = ("org, exercice, report_year, document_id, line, table_id, section, sens, 
        "mesure, realise, total, concept, perimetre")
 
 
-def _store(finances=(), activite=(), contributions=()):
-    con = duckdb.connect(":memory:")
+def _store(finances=(), activite=(), contributions=(), path=":memory:"):
+    con = duckdb.connect(str(path))
     create_schema(con)
     for sql, rows in ((f"INSERT INTO finances ({FIN}) VALUES ({', '.join('?' * 16)})", finances),
                       ("INSERT INTO activite (org, exercice, report_year, document_id, line, table_id, pole, axe, "
@@ -85,6 +85,83 @@ def test_two_measures_are_two_metrics_and_the_latest_report_wins():
     asof = valeurs(con, "depenses_investissement_realise_reports", detail=None, jusqu_a=2021)
     assert asof[["exercice", "valeur", "report_year"]].values.tolist() == [[2021, 950.0, 2021]]
     assert valeurs(con, "depenses_investissement_realise_reports", detail=None, jusqu_a=2020).empty
+
+
+
+def _reissue(rows, document_id, **changed):
+    """The rows of one report as a corrected re-issue prints them: another document, same organisme
+    and year; `changed`: line -> the new realise."""
+    return [r[:3] + (document_id, r[4], f"{document_id}@10") + r[6:12] + (changed.get(f"l{r[4]}", r[12]),) + r[13:]
+            for r in rows]
+
+
+# the 2021 report corrected: chapter 20 reads 700, the total 1 000 (it foots)
+CORRIGE_2021 = _reissue(BUDGET_2021, "s_2021_corrige", l10=700.0, l14=1000.0)
+
+
+def _millesimes(con) -> list[tuple]:
+    return con.execute("SELECT * FROM metriques_millesimes ORDER BY ALL").fetchall()
+
+
+def test_two_reports_of_one_year_the_last_by_document_id_never_their_sum():
+    """A re-issue of the 2021 report: the metric is its figure (1 000, its l. 14), not 900 + 1 000,
+    and its sources name it only; in whichever order the store holds the two, the same rows."""
+    con = _store(BUDGET_2021 + CORRIGE_2021)
+    row = valeurs(con, "depenses_investissement_realise", detail=None).iloc[0]
+    assert (row.exercice, row.valeur, row.niveau, row.sources) == (2021, 1000.0, "total_imprime", "s_2021_corrige:14")
+    postes = valeurs(con, "depenses_investissement_realise", exercice=2021).query("niveau == 'poste'")
+    assert sorted(postes[["detail", "valeur", "sources"]].itertuples(index=False, name=None)) == [
+        ("16 Emprunts", 300.0, "s_2021_corrige:11"), ("20 Immobilisations incorporelles", 700.0, "s_2021_corrige:10")]
+    every = con.execute("SELECT DISTINCT split_part(unnest(string_split(sources, ', ')), ':', 1) "
+                        "FROM metriques_millesimes").fetchall()
+    assert every == [("s_2021_corrige",)]
+    assert _millesimes(_store(CORRIGE_2021[::-1] + BUDGET_2021[::-1])) == _millesimes(con)
+
+
+def test_contributions_of_two_reports_of_one_year_are_not_added():
+    """Contributions are one block per report (not a table): two reports of 2021 were summed
+    (Arcueil 500 + 520); the last by document_id gives 520 and the total 820 it prints."""
+    rows = [("S", 2021, 2021, doc, line, f"{doc}@4", who, value, niveau, "total", "tableau")
+            for doc, arcueil in (("s_2021", 500.0), ("s_2021_bis", 520.0))
+            for line, who, value, niveau in ((5, "Arcueil", arcueil, "detail"), (6, "Gentilly", 300.0, "detail"),
+                                             (7, "Total", arcueil + 300.0, "total"))]
+    con = _store(contributions=rows)
+    arcueil = valeurs(con, "contribution_totale", adherent="Arcueil")
+    assert arcueil[["valeur", "sources"]].values.tolist() == [[520.0, "s_2021_bis:5"]]
+    total = valeurs(con, "contribution_totale", detail=None).query("adherent.isna()")
+    assert total[["valeur", "niveau", "sources"]].values.tolist() == [[820.0, "total_imprime", "s_2021_bis:7"]]
+
+
+def test_sums_and_sources_are_the_same_at_every_computation():
+    """Items printed twice in one report (same line: two cells) and sums of DOUBLE: the same bits and
+    the same sources whichever order the rows come in."""
+    rows = [_fin(2021, 2021, line, "20", "Immobilisations", "detail", value)
+            for line, value in ((10, 0.1), (10, 0.2), (11, 0.3), (12, 0.7), (13, 1.1), (14, 2.3))]
+    first = _millesimes(_store(rows))
+    assert [_millesimes(_store(rows[::-1])), _millesimes(_store(rows[2:] + rows[:2]))] == [first, first]
+    poste = [r for r in first if r[6] is not None]
+    assert len(poste) == 1 and poste[0][11] == "s_2021:10, s_2021:10, s_2021:11, s_2021:12, s_2021:13, s_2021:14"
+
+
+@pytest.mark.parametrize("before,after,changed", [
+    # the re-issue added: its (organisme, année) computed again, the 2022 report's rows copied
+    (BUDGET_2021 + BUDGET_2022, BUDGET_2021 + CORRIGE_2021 + BUDGET_2022, (2021,)),
+    # the 2022 report added: the 2021 rows copied are those of the re-issue only
+    (BUDGET_2021 + CORRIGE_2021, BUDGET_2021 + CORRIGE_2021 + BUDGET_2022, (2022,)),
+])
+def test_incremental_metrics_equal_full_ones_with_two_reports_of_one_year(tmp_path, before, after, changed):
+    from pipelines.metrics import create_metric_views
+
+    _store(before, path=tmp_path / "prev.duckdb").close()
+    full = _millesimes(_store(after))
+    con = _store(after, path=tmp_path / "inc.duckdb")
+    con.execute(f"ATTACH '{tmp_path / 'prev.duckdb'}' AS prev (READ_ONLY)")
+    con.execute("CREATE TABLE changed AS SELECT 'S' AS org, unnest(?) AS report_year", [list(changed)])
+    copied = con.execute("SELECT count(*) FROM prev.metriques_millesimes WHERE report_year NOT IN "
+                         "(SELECT report_year FROM changed)").fetchone()[0]
+    create_metric_views(con, previous=("prev", "changed"))
+    assert copied > 0 and _millesimes(con) == full
+    assert 1000.0 in [r[7] for r in full if r[2:4] == ("S", 2021) and r[6] is None and r[0].endswith("_realise")]
 
 
 def test_days_of_a_pole_come_from_one_axis_never_added_across_axes():

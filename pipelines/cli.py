@@ -16,7 +16,7 @@ from pathlib import Path
 from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import parse_org, parse_year
-from pipelines.terminal import filtered_output, reader_gone, safe
+from pipelines.terminal import filtered_output, forget_signals, reader_gone, safe, terminate
 
 
 def _cache_beside(db: str) -> None:
@@ -231,11 +231,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _terminate(signum, frame) -> None:
-    """SIGTERM (a service stop) unwinds like Ctrl-C: temp stores and folders are removed."""
-    raise Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
@@ -246,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    forget_signals()
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
-from pipelines.terminal import reader_gone
+from pipelines.terminal import reader_gone, terminated
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
@@ -31,6 +31,8 @@ from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, coun
 # step is the latency before a check starts (measured: 50 ms at a 30 ms step, 20 to 30 ms at 15 ms); a
 # save still being written when it ends fails in one line, and its next event checks it again.
 _STEP_MS, _DEBOUNCE_MS, _WAKE_MS = 15, 300, 500
+# an unreadable draft is said only if it still has not moved after this pause (a save being written)
+_SETTLE_S = 0.2
 
 
 class Session:
@@ -239,6 +241,8 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):  # a service stop keeps its own exit code
             raise
+        if terminated():  # watchfiles turned SIGTERM into a plain KeyboardInterrupt: exit 143 all the same
+            raise Terminated() from None
         print("bilans : surveillance arrêtée", file=sys.stderr, flush=True)
     finally:
         session.close()
@@ -253,6 +257,7 @@ class _Watched:
         self.session, self.as_json, self.out = session, as_json, out
         self.found: pd.DataFrame | None = None
         self.checked = None
+        self.said = None  # the last unreadable-draft message, not repeated while it stays true
 
     def stamp(self):
         stamps = []
@@ -269,13 +274,29 @@ class _Watched:
         started = time.perf_counter()
         try:
             found, _ = findings_for(self.files, self.org, self.year, self.db_path, self.session)
-        except BilansError as exc:  # a half-written or emptied file: say it, keep watching
-            print(f"bilans : {exc}", file=sys.stderr, flush=True)
+        except (BilansError, OSError) as exc:  # emptied, cut, or gone between an editor's delete and rename
+            self._unreadable(exc)
             return
+        if self.stamp() != self.checked:  # saved again while it was read: a half-written version, not shown;
+            return  # the save's own events (or the next wake) check what it ends with
+        self.said = None
         before = self.found if self.found is not None else found.iloc[0:0]
         appeared, gone = changes(before, found)
         self.found = found
         self._show(appeared, gone, len(found), time.perf_counter() - started)
+
+    def _unreadable(self, exc: Exception) -> None:
+        """A draft that cannot be read, often a save still being written (an editor empties the file,
+        then writes it): after _SETTLE_S, said only if the file has not moved since, and once until a
+        check succeeds; the watch goes on and the next save is checked."""
+        time.sleep(_SETTLE_S)
+        if self.stamp() != self.checked:
+            return
+        why = f"{exc.filename} : fichier absent ou illisible" if isinstance(exc, OSError) else str(exc)
+        message = f"bilans : {why} — enregistrement en cours ? Contrôlé de nouveau au prochain enregistrement."
+        if message != self.said:
+            print(message, file=sys.stderr, flush=True)
+            self.said = message
 
     def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, total: int, seconds: float) -> None:
         if self.as_json:

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 
 from pipelines.publish.fmt import nombre
 
-__all__ = ["duree", "filtered_output", "nombre", "reader_gone", "safe", "strip_controls"]
+__all__ = ["duree", "filtered_output", "nombre", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
 
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
@@ -79,3 +79,27 @@ def reader_gone() -> None:
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+_TERMINATED: list[int] = []  # SIGTERM received by this process (see `terminate`)
+
+
+def terminate(signum, frame) -> None:
+    """The SIGTERM handler of `bilans` (a `kill PID`, a service stop): unwinds like Ctrl-C, so temp
+    stores and folders are removed, and records the signal. A library that catches the exception
+    raised here and raises its own KeyboardInterrupt instead (watchfiles does) loses the difference
+    with Ctrl-C; `terminated()` keeps it, so the command still exits 143."""
+    from pipelines.errors import Terminated
+
+    _TERMINATED.append(signum)
+    raise Terminated()
+
+
+def terminated() -> bool:
+    """True once SIGTERM has reached `terminate` (since the last `forget_signals()`)."""
+    return bool(_TERMINATED)
+
+
+def forget_signals() -> None:
+    """A new command in the same process (tests call `bilans.cli.main` many times) starts unsignalled."""
+    _TERMINATED.clear()

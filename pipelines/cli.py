@@ -7,6 +7,7 @@ for papermill or Voilà, and `bilans extract` does not pay for Great Expectation
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -41,18 +42,9 @@ def _extract(args: argparse.Namespace) -> int:
     return show(Path(args.file), as_json=args.json)
 
 
-def refuse_folder(db: str | Path | None, how: str = "--db") -> None:
-    """A store path that names a folder is refused in one French line (BilansError, exit 2), whatever
-    the command: `how` says where it was given (« --db », « BILANS_DB »)."""
-    if db is not None and Path(db).is_dir():
-        given = f"{how}={db}" if how == "BILANS_DB" else f"{how} {db}"
-        raise BilansError(f"{given} n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, "
-                          "par exemple data/curated/bilans.duckdb")
-
-
 def _check(args: argparse.Namespace) -> int:
     from pipelines.check import check
-    from pipelines.store import find_store
+    from pipelines.store import find_store, refuse_folder
 
     db, how = find_store(args.db)
     refuse_folder(db, how)
@@ -233,11 +225,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.db_given = "--db"  # where the store path comes from, for the message that refuses it
     if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
         from pipelines.store import DEFAULT_DB, resolve_store
 
         # the dashboard reads the store of the notebooks: $BILANS_DB when set (store.resolve_store)
         args.db = str(resolve_store(None) if args.command == "briefing" else DEFAULT_DB)
+        if args.command == "briefing" and os.environ.get("BILANS_DB"):
+            args.db_given = "BILANS_DB"
     if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)
@@ -252,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
-        refuse_folder(args.db)
+        from pipelines.store import refuse_folder
+
+        refuse_folder(args.db, args.db_given)
         return int(args.func(args) or 0)
     except BilansError as exc:
         print(f"bilans : {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, warn_missing
+from pipelines.check import _SEVERITY_FR, copy_vintages, documents_of, findings_for, notices, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.terminal import reader_gone, terminated
 from pipelines.validate.frames import Store, load
@@ -50,6 +50,7 @@ class Session:
         self.columns: dict[str, list[str]] = {}  # table -> its columns, for writing each draft
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
+        self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
 
@@ -106,6 +107,8 @@ class Session:
         if not self._warned:  # the same store each time: said once
             warn_missing(missing)
             self._warned = missing is not None
+        warn_missing(None, documents_of(docs))  # a draft without organisme or exercice: for these drafts
+        self.missing = missing
         create_views(self._con)  # plain views: they see each draft written afterwards
         self._vintages = load(self._con)
         self.columns = {t: [c[0] for c in self._con.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
@@ -174,18 +177,19 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
         raise BilansError(f"--html {html_out} : donnez le chemin d'une page dans un dossier existant")
     session = Session(db_path)
     try:
-        new, _ = findings_for(files, org, year, db_path, session)
+        new, reads = findings_for(files, org, year, db_path, session)
         before, _ = findings_for([old], org, year, db_path, session)
     finally:
         session.close()
     compared = compare(new, before)
+    said = pd.DataFrame(notices(documents_of(reads), session.missing))  # as in a plain check --json
     if html_out is not None:
         from pipelines.publish.versions_report import render_versions_html
 
         Path(html_out).write_text(render_versions_html(compared, str(files[0]), str(old)), encoding="utf-8")
     try:
         if as_json:
-            json.dump(_records(compared), sys.stdout, ensure_ascii=False, indent=1)
+            json.dump(_records(pd.concat([compared, said], ignore_index=True)), sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
         else:
             _print_since(compared, str(files[0]), str(old), html_out)
@@ -273,13 +277,16 @@ class _Watched:
         self.checked = self.stamp()
         started = time.perf_counter()
         try:
-            found, _ = findings_for(self.files, self.org, self.year, self.db_path, self.session)
+            found, reads = findings_for(self.files, self.org, self.year, self.db_path, self.session)
         except (BilansError, OSError) as exc:  # emptied, cut, or gone between an editor's delete and rename
             self._unreadable(exc)
             return
         if self.stamp() != self.checked:  # saved again while it was read: a half-written version, not shown;
             return  # the save's own events (or the next wake) check what it ends with
         self.said = None
+        if self.as_json:  # the rows saying which checks were not made, as in a plain check --json
+            found = pd.concat([found, pd.DataFrame(notices(documents_of(reads), self.session.missing))],
+                              ignore_index=True)
         before = self.found if self.found is not None else found.iloc[0:0]
         appeared, gone = changes(before, found)
         self.found = found

@@ -13,9 +13,9 @@ import re
 import sys
 from contextlib import contextmanager
 
-from pipelines.publish.fmt import nombre
+from pipelines.publish.fmt import nombre, pluriel
 
-__all__ = ["duree", "filtered_output", "nombre", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
+__all__ = ["duree", "filtered_output", "nombre", "pluriel", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
 
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"

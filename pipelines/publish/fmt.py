@@ -15,6 +15,17 @@ def nombre(value: float | int | None, decimals: int = 0) -> str:
     return text.replace(",", NBSP).replace(".", ",")
 
 
+def pluriel(n: int, singulier: str, pluriel: str, avec_nombre: bool = True) -> str:
+    """A count and its words, agreed: (1, « cellule illisible », « cellules illisibles ») -> « 1 cellule
+    illisible », 2 -> « 2 cellules illisibles », 0 -> « 0 cellule illisible » (French takes the singular
+    below 2: the CLDR plural rule, read through Babel). `avec_nombre` False: the words alone. Every
+    count printed to a user goes through here."""
+    from babel import Locale
+
+    words = singulier if Locale("fr").plural_form(abs(n)) == "one" else pluriel
+    return f"{nombre(n)} {words}" if avec_nombre else words
+
+
 def euros(value: float | int | None, decimals: int = 0) -> str:
     return "—" if value is None else f"{nombre(value, decimals)}\u00a0€"
 

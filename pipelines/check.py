@@ -82,7 +82,7 @@ def _annotate(files, org, year, found: pd.DataFrame, out: Path, include_info: bo
                   "(constats ci-dessus)", file=sys.stderr)
         docs.append(doc)
     for a in annotate_drafts(docs, found, out, include_info):
-        print(f"bilans : copie annotée : {a.path} ({a.placed} commentaire(s) dans le texte"
+        print(f"bilans : copie annotée : {a.path} ({pluriel(a.placed, 'commentaire', 'commentaires')} dans le texte"
               + (f", {a.summary} en tête du document" if a.summary else "") + ")", file=sys.stderr)
 
 

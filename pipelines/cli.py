@@ -17,7 +17,7 @@ from pathlib import Path
 from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import parse_org, parse_year
-from pipelines.terminal import filtered_output, forget_signals, reader_gone, safe, terminate
+from pipelines.terminal import filtered_output, forget_signals, os_error_fr, reader_gone, safe, terminate
 
 
 def _cache_beside(db: str) -> None:
@@ -171,16 +171,17 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_build)
 
     e = sub.add_parser("extract", help="montrer comment un rapport (texte, PDF, DOCX) est lu : tableaux, cellules")
-    e.add_argument("file", metavar="FICHIER")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("file", metavar="FICHIER", help="rapport à lire (.txt, .md, .pdf, .docx)")
+    e.add_argument("--json", action="store_true", help="écrire la lecture en JSON (tableaux, cellules, lignes)")
     e.set_defaults(func=_extract)
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
-    c.add_argument("files", nargs="+", metavar="FICHIER")
+    c.add_argument("files", nargs="+", metavar="FICHIER", help="rapports ou brouillons à contrôler (.txt, .md, .pdf, .docx)")
     c.add_argument("--org", type=_org, metavar="ORGANISME",
                    help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
     c.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true",
+                   help="écrire les constats en JSON (un tableau ; une ligne par contrôle avec --watch)")
     loop = c.add_mutually_exclusive_group()
     loop.add_argument("--since", metavar="ANCIEN",
                       help="version précédente : constats corrigés, toujours présents, nouveaux")
@@ -194,7 +195,8 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_check)
 
     r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")
-    r.add_argument("--out", default="reports")
+    r.add_argument("--out", default="reports", metavar="DOSSIER",
+                   help="dossier des rapports pour les auteurs (validation/) et des Data Docs (défaut : reports)")
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
@@ -215,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
     n.set_defaults(func=_run)
 
     f = sub.add_parser("briefing", help="servir le tableau de bord des élus (Voilà)")
-    f.add_argument("--port", type=int, default=8866)
+    f.add_argument("--port", type=int, default=8866, help="port HTTP du tableau de bord (défaut : 8866)")
     f.add_argument("--export", default=None, help="écrire des pages HTML statiques dans ce dossier")
     f.set_defaults(func=_briefing)
     for command in (b, e, c, r, n, f):
@@ -258,8 +260,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         reader_gone()
         return 0
     except OSError as exc:  # a --db, --out or --raw that is a folder, unwritable, on a full disk…
-        where = f" : {exc.filename}" if exc.filename else ""
-        print(f"bilans : {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"bilans : {os_error_fr(exc)}", file=sys.stderr)
         return 2
     except Terminated:
         print("bilans : arrêté (SIGTERM)", file=sys.stderr)

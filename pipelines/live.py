@@ -22,7 +22,7 @@ import pandas as pd
 
 from pipelines.check import _SEVERITY_FR, copy_vintages, documents_of, findings_for, notices, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
-from pipelines.terminal import reader_gone, terminated
+from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
@@ -200,8 +200,8 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
 
 def _print_since(compared: pd.DataFrame, new_path: str, old_path: str, html_out) -> None:
     n = counts(compared)
-    print(f"{new_path} depuis {old_path} : {n[FIXED]} corrigé(s), {n[OPEN]} toujours présent(s), "
-          f"{n[NEW]} nouveau(x)")
+    print(f"{new_path} depuis {old_path} : {pluriel(n[FIXED], 'corrigé', 'corrigés')}, "
+          f"{pluriel(n[OPEN], 'toujours présent', 'toujours présents')}, {pluriel(n[NEW], 'nouveau', 'nouveaux')}")
     for status, heading in ((FIXED, f"Corrigés (lignes de {old_path})"), (OPEN, "Toujours présents"),
                             (NEW, "Nouveaux")):
         group = compared[compared["version_status"] == status]
@@ -313,9 +313,10 @@ class _Watched:
         when = datetime.now().strftime("%H:%M:%S")
         took = f"{seconds:.2f}".replace(".", ",")
         if appeared.empty and gone.empty:
-            print(f"[{when}] aucun changement ({total} constat(s), {took} s)", file=self.out, flush=True)
+            print(f"[{when}] aucun changement ({pluriel(total, 'constat', 'constats')}, {took} s)", file=self.out, flush=True)
             return
-        print(f"[{when}] {len(appeared)} constat(s) apparu(s), {len(gone)} disparu(s) ; {total} en tout "
+        print(f"[{when}] {pluriel(len(appeared), 'constat apparu', 'constats apparus')}, "
+              f"{pluriel(len(gone), 'disparu', 'disparus')} ; {total} en tout "
               f"({took} s)", file=self.out, flush=True)
         for r in appeared.to_dict("records"):
             print(finding_line(r, "+"), file=self.out)

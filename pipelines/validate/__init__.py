@@ -115,7 +115,8 @@ def _merged(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
 
 
 def _captions(store: Store) -> dict[str, str | None]:
-    return {t["table_id"]: t["caption"] for t in store.tables}
+    """What Data Docs call each table: its caption, else where it starts (never its internal id)."""
+    return {t["table_id"]: t["caption"] or f"tableau sans titre, ligne {t['line_start']}" for t in store.tables}
 
 
 def _finish(frames: dict[str, pd.DataFrame], captions: dict, document_ids: list[str] | None) -> dict[str, pd.DataFrame]:

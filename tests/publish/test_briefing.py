@@ -209,7 +209,7 @@ def test_export_writes_one_self_contained_page_per_adherent_and_year(fixture_sto
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "OPALY (jusqu&#x27;en 2021) → VALDEVY" in (out / "siim94/valdevy_2018.html").read_text(encoding="utf-8")
-    assert "8 page(s)" in capsys.readouterr().out
+    assert "8 pages de briefing écrites" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- serving

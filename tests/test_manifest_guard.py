@@ -119,7 +119,7 @@ def test_one_column_manifest_lists_what_it_read(built, capsys):
     before = snapshot(db.parent)
     write_manifest(raw, HEADER, ROWS, sep="|")
     assert build(raw, db) == 2
-    assert_refused(capsys, db, before, "« file », « org », « report_year » absente(s)",
+    assert_refused(capsys, db, before, "« file », « org », « report_year » absentes",
                    "colonnes lues : « file|org|report_year|title|original_file »")
 
 

@@ -340,7 +340,7 @@ def test_share_and_ranking_never_mix_measures(fixture_store):
     data = BriefingData(fixture_store)
     kf = data.key_figures("SIIM94", "Ivry-sur-Seine", 2018)
     assert kf.part.value == pytest.approx(1011559 / (1011559 + 411423 + 189155) * 100)
-    assert kf.part.note.endswith("(hors 1 adhérent(s) imprimé(s) dans une autre mesure)")
+    assert kf.part.note.endswith("(hors 1 adhérent imprimé dans une autre mesure)")
     assert {r.adherent for r in data.comparison("SIIM94", "Ivry-sur-Seine", 2018)} == {
         "Ivry-sur-Seine", "Arcueil", "VALDEVY"}
     # Gentilly's cotisation ranks among the cotisations printed that year: Ivry's (929 571 €) is one.

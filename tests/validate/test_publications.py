@@ -255,5 +255,5 @@ def test_a_long_list_of_pages_stays_one_line():
     from pipelines.validate.publications import abrege
 
     pages = [f"SIIM94/{y}/finances" for y in range(2010, 2024)]
-    assert abrege(pages, 3) == "SIIM94/2010/finances, SIIM94/2011/finances, SIIM94/2012/finances et 11 autre(s)"
+    assert abrege(pages, 3) == "SIIM94/2010/finances, SIIM94/2011/finances, SIIM94/2012/finances et 11 autres"
     assert abrege(pages[:2], 3) == "SIIM94/2010/finances, SIIM94/2011/finances"

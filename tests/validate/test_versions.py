@@ -73,7 +73,7 @@ def test_since_text_output_three_french_lists(tmp_path, capsys):
     rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(V2), "--since", str(V1), *SCOPE])
     out = capsys.readouterr().out.splitlines()
     assert rc == 1
-    assert out[0] == f"{V2} depuis {V1} : 1 corrigé(s), 1 toujours présent(s), 1 nouveau(x)"
+    assert out[0] == f"{V2} depuis {V1} : 1 corrigé, 1 toujours présent, 1 nouveau"
     heads = [i for i, line in enumerate(out) if not line.startswith(" ")]
     assert [out[i] for i in heads[1:]] == [f"Corrigés (lignes de {V1}) : 1", "Toujours présents : 1", "Nouveaux : 1"]
     assert out[heads[1] + 1].startswith(f"   {V1}:11  ERREUR  [total.column]")

@@ -189,7 +189,7 @@ def _why(exc: OSError, folder: Path) -> str:
         return f"dossier introuvable : {folder}"
     if exc.errno == errno.ENOTDIR or (folder.exists() and not folder.is_dir()):
         return f"{folder} n'est pas un dossier"
-    if exc.errno in OS_ERRORS_FR:
+    if exc.errno in OS_ERRORS_FR and exc.errno != errno.ENOENT:  # ENOENT in a folder that exists: said below
         return f"{OS_ERRORS_FR[exc.errno]} : {os_words}"
     return f"le système refuse d'y créer un fichier : {os_words}"
 

@@ -249,9 +249,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
-        from pipelines.store import refuse_folder
+        if args.db is not None and Path(args.db).is_dir():  # store.py (and DuckDB) only when it has to speak
+            from pipelines.store import refuse_folder
 
-        refuse_folder(args.db, args.db_given)
+            refuse_folder(args.db, args.db_given)
         return int(args.func(args) or 0)
     except BilansError as exc:
         print(f"bilans : {exc}", file=sys.stderr)

@@ -428,9 +428,9 @@ def _compared(monkeypatch) -> list[str]:
     seen: list[str] = []
     frames = validate._organisme_frames
 
-    def spy(con, ids, targets):
+    def spy(con, ids, targets, *batch):
         seen.extend(targets)
-        return frames(con, ids, targets)
+        return frames(con, ids, targets, *batch)
 
     monkeypatch.setattr(validate, "_organisme_frames", spy)
     return seen

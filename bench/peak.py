@@ -1,9 +1,10 @@
 """Où est la pointe de mémoire de `bilans build` : le résident du processus échantillonné dans un fil,
 avec la pile du fil principal (fonctions du projet) à chaque nouveau maximum.
 
-    PYTHONPATH=. .venv/bin/python bench/peak.py CORPUS_DIR DB [N]
+    PYTHONPATH=. .venv/bin/python bench/peak.py CORPUS_DIR DB [N [DUCKDB_MB]]
 
-CORPUS_DIR is generated (bench/corpus.py) with N reports when N is given. Prints a timeline of the
+CORPUS_DIR is generated (bench/corpus.py) with N reports when N is given (0: kept as it is);
+DUCKDB_MB replaces build.MEMORY_LIMIT_MB (DuckDB's bound during the build). Prints a timeline of the
 new maxima (seconds, resident MB, where the main thread was) and the peak.
 """
 
@@ -47,16 +48,19 @@ def sample(main: int, timeline: list, stop: threading.Event, every: float = 0.1)
 
 if __name__ == "__main__":
     from bench.corpus import generate
-    from pipelines.build import build
+    from pipelines import build as building
 
     corpus, db = Path(sys.argv[1]), Path(sys.argv[2])
-    if len(sys.argv) > 3:
+    if len(sys.argv) > 3 and int(sys.argv[3]):
         generate(ROOT / "data" / "raw", corpus, int(sys.argv[3]))
+    if len(sys.argv) > 4:
+        building.MEMORY_LIMIT_MB = int(sys.argv[4])
     db.unlink(missing_ok=True)
     timeline: list = []
     stop = threading.Event()
     threading.Thread(target=sample, args=(threading.get_ident(), timeline, stop), daemon=True).start()
-    build(corpus, db, incremental=False)
+    building.build(corpus, db, incremental=False)
     stop.set()
     for t, rss, at in timeline:
         print(f"{t:7.1f} s {rss:7.0f} Mo  {at}")
+    print(f"pointe : {max(rss for _, rss, _ in timeline):.0f} Mo")

@@ -437,6 +437,12 @@ def _wanted(document_ids: list[str] | None, alias: str) -> str:
     return f"{alias}.document_id IN ({ids})"
 
 
+def _of(figures: str, document_ids: list[str] | None) -> str:
+    """The figures of the documents checked, as a relation: the later side of a comparison, filtered
+    before the join (a batch of reports sorts its own figures, not the organisme's)."""
+    return figures if document_ids is None else f"(SELECT * FROM {figures} b WHERE {_wanted(document_ids, 'b')})"
+
+
 # Two figures of one series key, same unit when both print one (« % » is never a count).
 _UNITS = """(coalesce(nullif({a}.unite, ''), nullif({a}.unite_cellule, '')) IS NOT DISTINCT FROM
              coalesce(nullif({b}.unite, ''), nullif({b}.unite_cellule, ''))
@@ -470,7 +476,7 @@ def curated_shifts(con, figures: str, document_ids: list[str] | None = None) -> 
     nearest = " UNION ALL ".join(f"""
         SELECT b.*, {shift} AS shift, a.document_id AS a_document_id, a.report_year AS a_report_year,
                a.line AS a_line, {_EQUAL} AS egal, {_UNITS.format(a='a', b='b')} AS comparable
-        FROM {figures} b ASOF JOIN {latest_of_year(figures)} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
+        FROM {_of(figures, document_ids)} b ASOF JOIN {latest_of_year(figures)} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
              AND {earlier_report('a', 'b')}
         WHERE {_wanted(document_ids, 'b')}""" for shift in (0, 1, -1))
     rows = _rows(con, f"""
@@ -509,7 +515,7 @@ def curated_restated_checks(con, figures: str, document_ids: list[str] | None = 
             SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.valeur AS a_valeur,
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
                    a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
-            FROM {figures} b ASOF JOIN {latest_of_year(figures)} a ON {_SAME_KEY} AND a.exercice = b.exercice
+            FROM {_of(figures, document_ids)} b ASOF JOIN {latest_of_year(figures)} a ON {_SAME_KEY} AND a.exercice = b.exercice
                  AND {earlier_report('a', 'b')}
             WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')}),
         items AS (  -- the items of a column that has one total: what that total should be (of the
@@ -582,7 +588,7 @@ def curated_stale_checks(con, figures: str, document_ids: list[str] | None = Non
     figures: the relation of points.figures_table."""
     rows = _rows(con, f"""
         WITH f AS (SELECT * FROM {figures}),
-        own AS (SELECT document_id, table_id FROM f GROUP BY ALL
+        own AS (SELECT document_id, table_id FROM {_of(figures, document_ids)} GROUP BY ALL
                 HAVING count(DISTINCT exercice) = 1 AND min(exercice) = any_value(report_year)),
         pairs AS (
             SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.line AS a_line,

@@ -193,11 +193,18 @@ def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int
     return sum(_same(col_a[lab], col_b[lab]) for lab in common), len(common)
 
 
+def _first(con, query: str, params: list) -> tuple | None:
+    """The first row of a query, its result read to the end: DuckDB refuses other work (a temporary
+    table dropped, a frame registered) on a connection whose result is left half read."""
+    rows = con.execute(query, params).fetchall()
+    return rows[0] if rows else None
+
+
 def _header_cell(store, table_id: str, col: int, con=None) -> dict | None:
     """The last header cell of a column (cells in row order)."""
     if table_id not in store.cells and con is not None:
-        line = con.execute("SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
-                           "ORDER BY row DESC LIMIT 1", [table_id, col]).fetchone()
+        line = _first(con, "SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
+                           "ORDER BY row DESC LIMIT 1", [table_id, col])
         return {"line": line[0]} if line else None
     heads = [c for c in store.table_cells(table_id) if c["role"] == "header" and c["col"] == col]
     return heads[-1] if heads else None
@@ -626,8 +633,8 @@ def curated_shift_checks(con, shifts: list[dict]) -> list[dict]:
     """header.year « décalé » for the shifted columns curated_shifts found, on the column's header."""
     out = []
     for s in shifts:
-        head = con.execute("SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
-                           "ORDER BY row DESC LIMIT 1", [s["table_id"], s["col"]]).fetchone()
+        head = _first(con, "SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
+                           "ORDER BY row DESC LIMIT 1", [s["table_id"], s["col"]])
         out.append(_shift_row(s["document_id"], s["table_id"], int(head[0]) if head else int(s["line"]),
                               int(s["year"]), int(s["shift"]), int(s["equal"]), int(s["a_report_year"]),
                               s["a_document_id"], int(s["a_line"])))

@@ -41,8 +41,12 @@ SCOPE_REPORT, SCOPE_CROSS, SCOPE_ORG = "rapport", "entre_rapports", "organisme"
 STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
 
 
-def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The check frames of every suite, for the documents asked (all by default)."""
+def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None,
+                 cross_memo=None, series_con=None) -> dict[str, pd.DataFrame]:
+    """The check frames of every suite, for the documents asked (all by default). `cross_memo`
+    (pipelines/live.py CrossMemo): the cross-report and series frames kept from a check whose inputs
+    were the same, or where to keep those made now. `series_con`: another connection to the same
+    store, where series.break runs while the cross-report queries run on `con`."""
     from pipelines.validate.text import table_figures
     from pipelines.validate.vintages import dated_figures
 
@@ -54,10 +58,17 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
     # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
     # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
-    with ThreadPoolExecutor(1, thread_name_prefix="regles-rapport") as pool:
+    with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
         own = pool.submit(_document_frames, mine, _lignes(con, document_ids), tc_mine)
-        cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
-        series = _series_frames(con)
+        kept = cross_memo.get() if cross_memo is not None else None
+        if kept is None:
+            later = pool.submit(_series_frames, series_con) if series_con is not None else None
+            cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
+            series = later.result() if later is not None else _series_frames(con)
+            if cross_memo is not None:
+                cross_memo.put(cross, series)
+        else:
+            cross, series = kept
         frames = _merged([own.result(), cross, series])
     return _finish(frames, _captions(store), document_ids)
 
@@ -150,15 +161,17 @@ def _lignes(con, document_ids):
 
 
 def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None,
-             store: Store | None = None, verdicts=None) -> pd.DataFrame:
+             store: Store | None = None, verdicts=None, cross_memo=None, series_con=None) -> pd.DataFrame:
     """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
     (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
     every earlier result.
     `store`: the store already read (`frames.load`), when the caller keeps part of it between checks;
-    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites)."""
+    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites); `cross_memo`, `series_con`:
+    see check_frames."""
     from pipelines.validate.suites import run_suites
 
-    frames = check_frames(con, store=store, document_ids=document_ids)
+    frames = check_frames(con, store=store, document_ids=document_ids, cross_memo=cross_memo,
+                          series_con=series_con)
     found = run_suites(frames, gx_dir=gx_dir, replace_all=True, verdicts=verdicts)
     return _enrich(con, found)[FINDING_COLUMNS]
 

@@ -198,7 +198,6 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     their Data Docs there, in place of every earlier result.
     With `sink`, the findings of each batch are given to it as they come (a build writes them to the
     store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned."""
-    from pipelines.validate.suites import _in_order as in_order
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
@@ -221,9 +220,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rows, by_suite = run_batch(frames, keep_results=True)
-        # GE numbered the rows of each frame in ROW_ORDER (suites._in_order): its check_id are positions there
-        parts = [p for name, result in by_suite.items() if part_tables
-                 for p in part_rows(name, in_order(frames[name]), result)]
+        parts = [p for name, result in by_suite.items() if part_tables for p in part_rows(name, frames[name], result)]
         for table, temporary in part_tables:
             _insert_parts(con, parts, table, temporary)
         return rows

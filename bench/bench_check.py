@@ -59,12 +59,13 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _edits(original: str) -> list[str]:
-    """The saves of the bench, in turn: a paragraph inserted under the title (every line below it
-    moves, no figure changes), the original back, a figure of the first table row that prints one changed (its units digit) (one
-    suite sees another batch), the original back."""
+def _edits(original: str, turn: int = 0) -> list[str]:
+    """The saves of the bench, in turn: paragraphs inserted under the title (every line below them
+    moves, no figure changes), the original back, a figure of the first table row that prints one
+    changed (its units digit), the original back. Each `turn` inserts one paragraph more and moves the
+    digit one more: an insertion or a figure never saved before (only the original comes back)."""
     head, _, rest = original.partition("\n")
-    moved = f"{head}\nParagraphe ajouté pendant la relecture.\n{rest}"
+    moved = head + "\n" + "Paragraphe ajouté pendant la relecture.\n" * (turn + 1) + rest
     lines = original.split("\n")
     for n, line in enumerate(lines):  # a table row: a label in words, then a cell that is a figure
         label, *cells = line.split("\t")
@@ -72,7 +73,7 @@ def _edits(original: str) -> list[str]:
         if cells and label[:1].isalpha() and figure is not None:
             digits = cells[figure]
             last = max(i for i, ch in enumerate(digits.split(",")[0]) if ch.isdigit())
-            cells[figure] = digits[:last] + str((int(digits[last]) + 1) % 10) + digits[last + 1:]
+            cells[figure] = digits[:last] + str((int(digits[last]) + 1 + turn % 9) % 10) + digits[last + 1:]
             lines[n] = "\t".join([label, *cells])
             break
     changed = "\n".join(lines)
@@ -83,8 +84,10 @@ def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], 
     """(seconds from each save of `draft` to the JSON line `bilans check --watch --json` prints for it,
     CPU seconds the watcher spent on it). Every save is a version the watcher has not seen (blank lines
     at the end, one more each time, change no finding): a version seen before is not checked again
-    (pipelines/live.py), which would say nothing of a re-check. A last save, apart, repeats the
-    first one (an edit undone then redone): its two figures come last."""
+    (pipelines/live.py), which would say nothing of a re-check. Blank lines reach no rule, though: the
+    original back reuses the cross-report frames of the original (live.CrossMemo), as an author's
+    undo would; the paragraphs inserted and the figures changed are new at each turn (`_edits`).
+    A last save, apart, repeats the first one (an edit undone then redone): its two figures come last."""
     import queue
     import threading
 
@@ -92,11 +95,11 @@ def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], 
                             stderr=subprocess.DEVNULL, text=True)
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
-    versions = _edits(draft.read_text(encoding="utf-8"))
+    original = draft.read_text(encoding="utf-8")
     times, cpu = [], []
     try:
         lines.get(timeout=600)  # the first check: GE imported, store copied
-        saves = [versions[i % len(versions)] + "\n" * (i + 1) for i in range(edits)]
+        saves = [_edits(original, i // 4)[i % 4] + "\n" * (i + 1) for i in range(edits)]
         for text in [*saves, saves[0]]:
             time.sleep(1.0)  # an author types between two saves
             started, cpu_before = time.perf_counter(), _cpu_seconds(proc.pid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -123,8 +124,9 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
                  session=None) -> tuple[pd.DataFrame, list[Read]]:
     """(findings of FINDING_COLUMNS with `document` = the path given, the drafts read) — the check
     of `check_findings`; with `session` (pipelines.live.Session) the store's vintages and GE stay
-    loaded between calls (--since, --watch) and each draft is written into the session's store
-    inside a transaction rolled back afterwards."""
+    loaded between calls (--since, --watch), each draft is written into the session's store and
+    deleted from it afterwards (Session.scratch), and the cross-report frames of a draft whose
+    inputs were seen are reused (live.CrossMemo)."""
     if session is None:
         found, documents, missing = check_findings(files, org, year, db_path)
         warn_missing(missing, documents)
@@ -142,9 +144,14 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     for read in reads:
         _not_blank(read)
     ids = [r.document_id for r in reads]
-    with session.scratch(reads) as con:
+    # the digest of what the cross-report rules read (Python) while DuckDB writes the drafts
+    with ThreadPoolExecutor(1, thread_name_prefix="empreinte") as pool, session.scratch(reads) as con:
+        digest = pool.submit(session.cross_memo, reads)
         flush(con, list(reads), session.columns)
-        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts)
+        memo = digest.result()
+        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
+                         cross_memo=memo, series_con=session.series_con)
+    session.cross_reused += memo.reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
     if session.version(files, org, year) == key:  # not saved again while it was read
         session.keep(key, found, reads)

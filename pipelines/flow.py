@@ -358,7 +358,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
             before_checks(con, outcome)
         from pipelines.curate.views import create_views
 
-        create_views(con)
+        with _changed_reports(con, outcome, known if previous is not None and known else None) as changed:
+            create_views(con, previous=None if changed is None else ("previous", changed))
         if validate:
             _validate(con, outcome, known, write_findings, gx_dir)
         else:  # copied documents said the checks of their old findings: this store has none
@@ -367,6 +368,27 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         if previous is not None:
             con.execute("DETACH previous")
     return outcome
+
+
+@contextlib.contextmanager
+def _changed_reports(con, outcome: Outcome, known: dict[str, tuple] | None):
+    """The (org, report_year) of the reports read by this run or gone from the previous store (whose
+    fingerprints are `known`; None: no previous store, or one whose documents are unknown), as a
+    relation of `con` named for the block; None without them. The derived tables of the other reports
+    may be copied from the previous store (metrics.create_metric_views)."""
+    if known is None:
+        yield None
+        return
+    reused = {d["document_id"] for d in outcome.documents if d["reused"]}
+    pairs = {(d["org"], d["report_year"]) for d in outcome.documents if not d["reused"]}
+    pairs |= {(fp[2], fp[3]) for i, fp in known.items() if i not in reused}
+    pairs_ = sorted(pairs, key=str)
+    con.register("_rapports_changes", pa.table({"org": pa.array([o for o, _ in pairs_], pa.string()),
+                                                "report_year": pa.array([y for _, y in pairs_], pa.int64())}))
+    try:
+        yield "_rapports_changes"
+    finally:
+        con.unregister("_rapports_changes")
 
 
 def _import_checks_meanwhile() -> None:

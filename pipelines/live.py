@@ -2,8 +2,11 @@
 
 Both run several checks in one process. A `Session` keeps what does not change between them:
 Great Expectations (its import and context, built once in pipelines.validate.suites, and the
-verdicts of each suite's last batch), and the store's other reports copied into memory once — each check writes its draft inside a transaction
-that is rolled back, so the next check starts from the same copy.
+verdicts of each suite's last batch), and the store's other reports copied into memory once — each
+check writes its draft there and deletes it afterwards (in the background, while the findings are
+printed), so the next check starts from the same copy. The draft is committed, not written inside a
+transaction, so that a second connection (`series_con`) sees it: series.break runs there at the same
+time as the cross-report queries.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import re
 import sys
 import time
 from collections import OrderedDict
@@ -51,8 +55,19 @@ class Session:
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
+        self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
+        self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
+        self._cleaner = None
+        self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
+        self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
+
+    def cross_memo(self, reads) -> CrossMemo:
+        """Where the cross-report and series frames of the drafts `reads` are kept, by what those
+        rules read of them (CrossMemo.inputs): a save that changed none of it (a word of the prose, a
+        sentence without a figure) reuses them."""
+        return CrossMemo(self._cross, reads)
 
     @staticmethod
     def version(files, org, year) -> tuple | None:
@@ -98,9 +113,11 @@ class Session:
 
         self.close()
         self._checked.clear()  # found against the vintages of another copy
+        self._cross.clear()
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
         # more to start and join than they save
         self._con = duckdb.connect(":memory:", config={"threads": 1})
+        self.series_con = self._con.cursor()
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])
@@ -123,15 +140,49 @@ class Session:
 
     @contextmanager
     def scratch(self, docs):
+        """The session's store, where the drafts `docs` (flow.Read) may be written; they are
+        deleted from it afterwards, in the background (the next check waits for it)."""
+        self._settle()
         key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
         if key != self._key:  # another organisme or year: other vintages
             self._reload(docs, key)
-        self._con.execute("BEGIN TRANSACTION")
+        ids, tables = [d.document_id for d in docs], sorted({t for d in docs for t in d.rows})
         try:
             yield self._con
         finally:
-            self._con.execute("ROLLBACK")
             self._freeze()
+            if self._cleaner is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
+            self._forgetting = self._cleaner.submit(self._forget, ids, tables)
+
+    def _forget(self, ids: list[str], tables: list[str]) -> None:
+        """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by
+        their tables), in one transaction."""
+        con = self._con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if "cells" in tables:
+                con.execute("DELETE FROM cells WHERE table_id IN (SELECT table_id FROM tables "
+                            "WHERE list_contains(?::VARCHAR[], document_id))", [ids])
+            for table in tables:
+                if table != "cells":
+                    con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _settle(self) -> None:
+        """Wait for the last drafts to be deleted; a deletion that failed makes the copy again."""
+        if self._forgetting is None:
+            return
+        forgetting, self._forgetting = self._forgetting, None
+        try:
+            forgetting.result()
+        except Exception:  # noqa: BLE001 — whatever went wrong, the copy is made anew
+            self.close()
 
     def _freeze(self) -> None:
         """After the first check, what stays (GE, its context, the vintages) leaves the garbage
@@ -142,9 +193,127 @@ class Session:
             self._frozen = True
 
     def close(self) -> None:
+        if self._forgetting is not None:
+            self._settle()
         if self._con is not None:
+            self.series_con.close()
             self._con.close()
-            self._con, self._key = None, None
+            self._con, self.series_con, self._key = None, None, None
+
+
+class CrossMemo:
+    """The check frames of the cross-report rules (pipelines/validate/vintages.py) and of series.break
+    for one set of inputs, kept by a Session (its vintages are fixed until it reloads them).
+
+    Those rules read of a draft its document's organisme and year, its tables, cells, prose figures
+    and curated rows, with their lines — never its lines of text nor its sections (the store's
+    `lignes`, `sections`), nor the digest of its bytes or its count of lines. And they read its lines
+    only to order figures and to say where they are: two drafts equal in all they read but for lines
+    moved in the same order (a paragraph inserted above a table) give the same frames, with the lines
+    and table ids (« document@first line ») of the second. So the inputs are kept with each line
+    replaced by its rank among the draft's lines and each table id by its table's rank (`inputs`), and
+    frames found again are moved to the new lines (`_moved`). A move is not reused when a text of a
+    check row of the draft (its message…) cites a moved line or table, or when the table ids would sort
+    in another order (« @99 » before « @100 » as text): those frames are made again.
+    The cold check of the same bytes is the reference (tests/validate/test_watch_session.py)."""
+
+    UNREAD = ("lignes", "sections")  # tables of a draft the cross-report rules never read
+    UNREAD_DOCUMENT = ("sha256", "n_lines")  # every save has its own digest; lines count nothing
+    LINES = ("line", "line_start", "line_end", "sentence_start", "sentence_end")  # columns holding a line
+    TEXTS = ("message", "found", "expected", "suggestion", "highlight", "key")  # what a check row says
+    _CITED = re.compile(r"\blignes? (\d+)")
+
+    def __init__(self, memo: OrderedDict, reads):
+        self.memo = memo
+        self.ids = [r.document_id for r in reads]
+        self.key, self.lines, self.tables = self.inputs(reads)
+        self.reused = False
+
+    @classmethod
+    def inputs(cls, reads) -> tuple[bytes, list[int], list[str]]:
+        """(a digest of what the rules read of the drafts `reads` (flow.Read), lines and table ids as
+        ranks; the draft's lines in order; its table ids in order). The rows are written out by `repr`
+        (a pickle of equal rows differs with the strings they happen to share)."""
+        rows_of = [(table, read.rows[table]) for read in reads for table in sorted(read.rows)
+                   if table not in cls.UNREAD]
+        lines = sorted({r[c] for _, rows in rows_of for r in rows for c in cls.LINES
+                        if isinstance(r.get(c), int) and not isinstance(r.get(c), bool)})
+        tables = [t["table_id"] for read in reads for t in read.rows.get("tables", [])]
+        line_rank = {n: ("ligne", i) for i, n in enumerate(lines)}
+        table_rank = {t: ("tableau", i) for i, t in enumerate(tables)}
+        digest = hashlib.blake2b(digest_size=32)
+        for table, rows in rows_of:
+            ranked = []
+            for r in rows:
+                r = {k: v for k, v in r.items() if table != "documents" or k not in cls.UNREAD_DOCUMENT}
+                for c in cls.LINES:
+                    if c in r:
+                        r[c] = line_rank.get(r[c], r[c])
+                if "table_id" in r:
+                    r["table_id"] = table_rank.get(r["table_id"], r["table_id"])
+                ranked.append(r)
+            digest.update(repr((table, ranked)).encode())
+        return digest.digest(), lines, tables
+
+    def get(self) -> tuple[dict, dict] | None:
+        """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
+        draft's lines, else None."""
+        # the same lines first (nothing to move), then the latest versions of the same inputs
+        exact = (self.key, tuple(self.lines), tuple(self.tables))
+        for kept in [exact] * (exact in self.memo) + [k for k in reversed(self.memo) if k[0] == self.key]:
+            frames = self.memo[kept]
+            moved = self._moved(frames, dict(zip(kept[1], self.lines, strict=True)),
+                                dict(zip(kept[2], self.tables, strict=True)))
+            if moved is not None:
+                self.memo.move_to_end(kept)
+                self.reused = True
+                return moved
+        return None
+
+    def put(self, cross: dict, series: dict) -> None:
+        frames = tuple({name: df.copy() for name, df in part.items()} for part in (cross, series))
+        self.memo[(self.key, tuple(self.lines), tuple(self.tables))] = frames
+        while len(self.memo) > Session.KEPT:
+            self.memo.popitem(last=False)
+
+    def _moved(self, frames: tuple, line: dict[int, int], table: dict[str, str]) -> tuple | None:
+        """Copies of the kept frames whose rows of the drafts have the new lines and table ids; None
+        when a text of theirs cites a moved line or table, or when the table ids sort otherwise."""
+        if sorted(table[t] for t in sorted(table)) != [table[t] for t in sorted(table)]:
+            return None
+        moved_lines = {n for n, m in line.items() if n != m}
+        moved_tables = [t for t, u in table.items() if t != u]
+        out = []
+        for part in frames:
+            copies = {}
+            for name, df in part.items():
+                df = df.copy()
+                if moved_lines or moved_tables:
+                    mine = df["document_id"].isin(self.ids).to_numpy()
+                    if mine.any() and not self._move_rows(df, mine, line, table, moved_lines, moved_tables):
+                        return None
+                copies[name] = df
+            out.append(copies)
+        return tuple(out)
+
+    def _move_rows(self, df: pd.DataFrame, mine, line: dict, table: dict, moved_lines: set,
+                   moved_tables: list) -> bool:
+        for column in self.TEXTS:
+            for text in df.loc[mine, column].tolist() if column in df else ():
+                if isinstance(text, str) and (any(int(n) in moved_lines for n in self._CITED.findall(text))
+                                              or any(t in text for t in moved_tables)):
+                    return False
+        lines = df["line"].tolist()
+        for i in range(len(df)):
+            n = lines[i]
+            if mine[i] and n is not None and n == n:  # NaN: no line
+                if int(n) not in line:
+                    return False  # a line the inputs do not hold: nothing says where it went
+                lines[i] = type(n)(line[int(n)])
+        df["line"] = pd.Series(lines, index=df.index, dtype=df["line"].dtype)
+        ids = [table.get(t, t) if m else t for t, m in zip(df["table_id"].tolist(), mine, strict=True)]
+        df["table_id"] = pd.Series(ids, index=df.index, dtype=df["table_id"].dtype)
+        return True
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

@@ -22,6 +22,7 @@ Python API: `declarations()`, `usage(name)`, `valeurs(con, metrique, ...)`, `cre
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -124,9 +125,10 @@ def _unit_sql(v: str) -> str:
             f"WHEN abs({v} * 10 - round({v} * 10)) < 1e-6 THEN 0.1 ELSE 0.01 END")
 
 
-def _source_sql(m: Metrique) -> str:
+def _source_sql(m: Metrique, only: str = "") -> str:
     """The rows one metric reads, in the common shape: the group's adherent (NULL when the
-    adhérents are the items), the item's label, the level, the block and its declared rank."""
+    adhérents are the items), the item's label, the level, the block and its declared rank.
+    `only`: a join that keeps some of the family's rows, named `_fam` (see `_reports_in`)."""
     group_adherent = "NULL" if m.postes == "adherent" else (m.adherent or "NULL")
     rank = "list_position([" + ", ".join(map(_quote, m.blocs)) + "], bloc)" if m.blocs else "NULL"
     return f"""
@@ -137,7 +139,7 @@ def _source_sql(m: Metrique) -> str:
                CAST(CASE WHEN lvl = 'detail' THEN {m.poste} END AS VARCHAR) AS poste,
                {_quote(m.postes)} AS postes, valeur, lvl, CAST({m.bloc} AS VARCHAR) AS bloc,
                document_id || ':' || line AS src, line, {str(m.denombrement).lower()} AS denombrement
-        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}"
+        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}" _fam{only}
               WHERE ({m.filtre}))
         WHERE valeur IS NOT NULL AND exercice IS NOT NULL)"""
 
@@ -145,9 +147,10 @@ def _source_sql(m: Metrique) -> str:
 _KEY = "metrique, org, report_year, exercice, pole, g_adherent"
 
 
-def _metrics_sql(metrics: list[Metrique]) -> str:
-    """Every vintage of every metric: items and total per (org, report, exercice, pôle, adhérent)."""
-    sources = " UNION ALL ".join(_source_sql(m) for m in metrics)
+def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
+    """Every vintage of every metric: items and total per (org, report, exercice, pôle, adhérent);
+    `only`: a join that keeps some of the curated rows read (see `_reports_in`)."""
+    sources = " UNION ALL ".join(_source_sql(m, only) for m in metrics)
     labels = " UNION ALL ".join(f"SELECT {_quote(m.nom)} AS metrique, {_quote(m.libelle)} AS libelle, "
                                 f"{_quote(m.unite)} AS unite" for m in metrics)
     return f"""
@@ -216,26 +219,55 @@ def _present(con, table: str) -> bool:
                        [table]).fetchone()[0] > 0
 
 
-def create_metric_views(con, path: Path = DECLARATIONS) -> None:
+def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str] | None = None) -> None:
     """Table `metriques_millesimes`, views `metriques` and one `metrique_<nom>` per declared metric
-    (a metric whose family the store lacks has an empty view)."""
+    (a metric whose family the store lacks has an empty view).
+
+    `previous`: (an attached store, a relation of the (org, report_year) whose curated rows changed
+    since it was built): the rows of the other reports are copied from its table when it was computed
+    by the same SQL (its digest, the table's comment). Exact: every group, window and join of the
+    level rule is within one (org, report_year) (_KEY), so the rows of one depend on its curated rows
+    only."""
     metrics = [m for m in declarations(path).values() if _present(con, m.famille)]
     cols = ", ".join(COLUMNS)
     if metrics:
         body = _metrics_sql(metrics)
     else:
         body = "SELECT " + ", ".join(f"NULL AS {c}" for c in COLUMNS) + ", NULL AS serie WHERE false"
+    digest = hashlib.sha256(f"{cols}\n{body}".encode()).hexdigest()[:16]
+    source = f"SELECT {cols}, serie FROM ({body})"
+    if previous is not None and metrics and _computed_by(con, previous[0]) == digest:
+        schema, changed = previous
+        redone = _metrics_sql(metrics, _reports_in("SEMI", changed, "_fam"))
+        source = (f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m{_reports_in('ANTI', changed, 'm')} "
+                  f"UNION ALL SELECT {cols}, serie FROM ({redone})")
     # computed once per build (a table, the views read it): the level rule is a few window passes
     # over every curated row, too slow to re-run at each query of a page
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'metriques_millesimes'"
                        ).fetchone()
     if kind and kind[0] == "VIEW":  # a store of an earlier version of this module
         con.execute("DROP VIEW metriques_millesimes")
-    con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS SELECT {cols}, serie FROM ({body})")
+    con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS {source}")
+    con.execute(f"COMMENT ON TABLE metriques_millesimes IS {_quote(digest)}")
     con.execute(f"CREATE OR REPLACE VIEW metriques AS SELECT {cols} FROM metriques_millesimes "
                 f"{dernier_millesime('serie')}")
     for m in declarations(path).values():
         con.execute(f"CREATE OR REPLACE VIEW {m.vue} AS SELECT * FROM metriques WHERE metrique = {_quote(m.nom)}")
+
+
+def _reports_in(join: str, changed: str, alias: str) -> str:
+    """A SEMI (or ANTI) join keeping the rows `alias` whose (org, report_year) is (or is not) one of the
+    relation `changed` (NULL matching NULL)."""
+    return (f" {join} JOIN {changed} c ON c.org IS NOT DISTINCT FROM {alias}.org "
+            f"AND c.report_year IS NOT DISTINCT FROM {alias}.report_year")
+
+
+def _computed_by(con, schema: str) -> str | None:
+    """The digest of the SQL that computed `metriques_millesimes` in the attached store `schema`
+    (None: none, or a table of before the digest)."""
+    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
+                       "AND table_name = 'metriques_millesimes'", [schema]).fetchall()
+    return rows[0][0] if rows else None
 
 
 _ANY = object()

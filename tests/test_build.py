@@ -143,3 +143,45 @@ def test_a_build_past_duckdbs_memory_bound_is_made_again_without_it(tmp_path, ca
     assert "bilans : la construction dépasse la mémoire bornée de DuckDB (1 Mo) ; reprise sans cette borne" in err
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == 2
+
+
+def test_the_json_of_a_suite_result_is_ges_own_text():
+    """data_docs._json sets the flagged rows aside while GE serializes a result: the text says what GE's
+    `to_json_dict()` says all the same (NaN as null, keys as text, a result two expectations share), one
+    flagged row per line, and the result is left as it was."""
+    import copy
+    import json
+    import math
+
+    from pipelines.validate.data_docs import _json, suite_result
+    from pipelines.validate.suites import suite
+
+    rows = [{"check_id": 0, "rule": "total.sum", "found": "12", "expected": math.nan, "extra": {1: [1, 2.5]}},
+            {"check_id": 3, "rule": "total.sum", "found": None, "ok": True}]
+    kinds = {suite("totaux").expectations[0].configuration.type: {"element_count": 7, "unexpected_count": 2, "unexpected_percent": 2 / 7 * 100,
+                                         "unexpected_rows": rows, "unexpected_index_list": [{"check_id": 0},
+                                                                                            {"check_id": 3}],
+                                         "observed_value": "2 constat(s) sur 7 contrôle(s)"}}
+    result = suite_result(suite("totaux"), kinds)
+    before = copy.deepcopy(result.to_json_dict())
+    text = _json(result)
+    assert json.loads(text) == json.loads(json.dumps(before))
+    assert json.loads(text)["results"][0]["result"]["unexpected_rows"][0] == {
+        "check_id": 0, "rule": "total.sum", "found": "12", "expected": None, "extra": {"1": [1, 2.5]}}
+    assert '\n  {"check_id": 3, "rule": "total.sum", "found": null, "ok": true}]' in text
+    assert result.to_json_dict() == before
+    shared = suite_result(suite("totaux"), kinds)
+    shared.results.append(copy.copy(shared.results[0]))  # two results, one `result` dict
+    assert json.loads(_json(shared)) == json.loads(json.dumps(shared.to_json_dict()))
+
+
+def test_a_flagged_row_of_numpy_values_is_written_as_ge_writes_it():
+    import json
+
+    import numpy as np
+
+    from pipelines.validate.data_docs import _row_text
+
+    row = {"check_id": np.int64(4), "found": np.float64("nan"), "ok": np.bool_(True), "text": "NaN ici"}
+    assert json.loads(_row_text(row)) == {"check_id": 4, "found": None, "ok": True, "text": "NaN ici"}
+    assert _row_text({"text": "NaN ici"}) == '{"text": "NaN ici"}'

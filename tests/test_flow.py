@@ -196,11 +196,14 @@ def _corpus(raw: Path, files: list[str]) -> None:
     (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+DERIVED = ("metriques_millesimes",)  # tables computed at build from the others (metrics.create_metric_views)
+
+
 def _tables(db: Path) -> dict[str, list]:
-    """Every table of a store, rows sorted (order-insensitive)."""
+    """Every table of a store, the derived ones included, rows sorted (order-insensitive)."""
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in store.SCHEMA}
+        return {t: sorted(map(repr, con.execute(f'SELECT * FROM "{t}"').fetchall())) for t in (*store.SCHEMA, *DERIVED)}
     finally:
         con.close()
 
@@ -228,6 +231,58 @@ def test_incremental_build_equals_a_full_build(tmp_path, monkeypatch, capsys):
     full = {t: [r.replace("'full/", "'inc/") for r in rows] for t, rows in full.items()}  # the folder differs
     full = {t: sorted(rows) for t, rows in full.items()}
     assert {t: rows for t, rows in got.items() if rows != full[t]} == {}
+
+
+def _metrics_computed(monkeypatch) -> tuple[list[str], list[list]]:
+    """What each build that follows does of metriques_millesimes: (« all » or « some » per computation
+    of metric rows, the (org, report_year) given as changed by each incremental build)."""
+    from pipelines import metrics
+
+    computed: list[str] = []
+    changed: list[list] = []
+    sql, views = metrics._metrics_sql, metrics.create_metric_views
+
+    def spy_sql(declared, only=""):
+        computed.append("some" if only else "all")
+        return sql(declared, only)
+
+    def spy_views(con, path=metrics.DECLARATIONS, previous=None):
+        if previous is not None:
+            changed.append(con.execute(f"SELECT * FROM {previous[1]} ORDER BY ALL").fetchall())
+        return views(con, path, previous)
+
+    monkeypatch.setattr(metrics, "_metrics_sql", spy_sql)
+    monkeypatch.setattr(metrics, "create_metric_views", spy_views)
+    return computed, changed
+
+
+def test_metrics_of_the_unchanged_reports_are_copied(tmp_path, monkeypatch, capsys):
+    """metriques_millesimes: an added report has its (org, year)'s rows computed, the others are copied
+    from the previous store, and the table is a full build's; under other metrics SQL (its digest,
+    the table's comment) every row is computed again."""
+    monkeypatch.chdir(tmp_path)
+    files = list(REPORTS)
+    _corpus(Path("full"), files)
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    full = _tables(Path("full.duckdb"))["metriques_millesimes"]
+    assert {r.split(", ")[2] for r in full} == {"'SII'", "'SIIM94'"}  # both organismes print metrics
+    _corpus(Path("inc"), files[:3])
+    build(Path("inc"), Path("inc.duckdb"))
+    _corpus(Path("inc"), files)
+    computed, changed = _metrics_computed(monkeypatch)
+    build(Path("inc"), Path("inc.duckdb"))
+    assert changed == [[("SII", 2019)]]
+    assert computed == ["all", "some"]  # the digest of the whole SQL, then the rows of SII 2019 only
+    assert _tables(Path("inc.duckdb"))["metriques_millesimes"] == full
+
+    con = duckdb.connect(str(Path("inc.duckdb")))
+    con.execute("COMMENT ON TABLE metriques_millesimes IS 'autre calcul'")
+    con.execute("DELETE FROM metriques_millesimes WHERE org = 'SIIM94'")  # what another SQL would not have made
+    con.close()
+    computed.clear()
+    build(Path("inc"), Path("inc.duckdb"))
+    assert computed == ["all"]
+    assert _tables(Path("inc.duckdb"))["metriques_millesimes"] == full
 
 
 def test_a_changed_document_or_reader_is_read_again(tmp_path, monkeypatch, capsys):
@@ -428,9 +483,9 @@ def _compared(monkeypatch) -> list[str]:
     seen: list[str] = []
     frames = validate._organisme_frames
 
-    def spy(con, ids, targets):
+    def spy(con, ids, targets, *batch):
         seen.extend(targets)
-        return frames(con, ids, targets)
+        return frames(con, ids, targets, *batch)
 
     monkeypatch.setattr(validate, "_organisme_frames", spy)
     return seen
@@ -615,3 +670,28 @@ def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path
     keys = list(stored[0])
     assert len(loaded) > 50 and {c["year"] for c in loaded} >= {2016, 2017, 2020}
     assert [tuple(c[k] for k in keys) for c in stored] == [tuple(c[k] for k in keys) for c in loaded]
+
+
+def test_result_parts_number_the_rows_as_the_suites_do():
+    """GE numbers a suite's check rows once sorted (suites.ROW_ORDER): a flagged row goes to the part of
+    its own document, whatever the order the rules gave the rows in (at 400 reports, the parts of one
+    report held the findings of another, and an incremental build's GE results differed from a full one's)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from pipelines.validate.stored_results import part_rows
+    from pipelines.validate.suites import _in_order
+
+    frame = pd.DataFrame({"document_id": ["b", "a", "b", "a"], "line": [9, 5, 2, 7], "table_id": ["b@1", "a@1", "b@1", "a@1"],
+                          "rule": ["total.column"] * 4, "found": ["1", "2", "3", "4"], "expected": ["0"] * 4,
+                          "message": ["m"] * 4, "scope": ["rapport"] * 4})
+    judged = _in_order(frame)  # what GE numbered: a 5, a 7, b 2, b 9
+    flagged = [{"check_id": i, "document_id": judged.at[i, "document_id"], "line": int(judged.at[i, "line"])}
+               for i in (1, 3)]  # a 7 and b 9
+    result = SimpleNamespace(results=[SimpleNamespace(expectation_config=SimpleNamespace(type="expect_totals_to_foot"),
+                                                      result={"element_count": 4, "unexpected_rows": flagged})])
+    parts = {p["document_id"]: json.loads(p["part"])["expect_totals_to_foot"] for p in part_rows("totaux", frame, result)}
+    assert parts["a"]["unexpected_rows"] == [{"check_id": 1, "document_id": "a", "line": 7}]
+    assert parts["b"]["unexpected_rows"] == [{"check_id": 1, "document_id": "b", "line": 9}]
+    assert parts["a"]["element_count"] == parts["b"]["element_count"] == 2

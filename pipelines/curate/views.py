@@ -32,7 +32,8 @@ def _series_sql() -> str:
         FROM ({union})"""
 
 
-def create_views(con) -> None:
+def create_views(con, previous: tuple[str, str] | None = None) -> None:
+    """The views of the store; `previous`: what metrics.create_metric_views may copy (an incremental build)."""
     from pipelines.metrics import create_metric_views, dernier_millesime
 
     con.execute("CREATE OR REPLACE VIEW series AS " + _series_sql())
@@ -61,4 +62,4 @@ def create_views(con) -> None:
         FROM series a JOIN series b
           ON a.org = b.org AND a.serie = b.serie AND a.report_year < b.report_year
         WHERE lower(a.libelle) <> lower(b.libelle) AND a.source = 'tableau' AND b.source = 'tableau'""")
-    create_metric_views(con)  # the published figures (data/referentiels/metriques.toml)
+    create_metric_views(con, previous=previous)  # the published figures (data/referentiels/metriques.toml)

@@ -8,7 +8,7 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,8 +41,12 @@ SCOPE_REPORT, SCOPE_CROSS, SCOPE_ORG = "rapport", "entre_rapports", "organisme"
 STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
 
 
-def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
-    """The check frames of every suite, for the documents asked (all by default)."""
+def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None,
+                 cross_memo=None, series_con=None) -> dict[str, pd.DataFrame]:
+    """The check frames of every suite, for the documents asked (all by default). `cross_memo`
+    (pipelines/live.py CrossMemo): the cross-report and series frames kept from a check whose inputs
+    were the same, or where to keep those made now. `series_con`: another connection to the same
+    store, where series.break runs while the cross-report queries run on `con`."""
     from pipelines.validate.text import table_figures
     from pipelines.validate.vintages import dated_figures
 
@@ -54,10 +58,17 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
     # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
     # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
-    with ThreadPoolExecutor(1, thread_name_prefix="regles-rapport") as pool:
+    with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
         own = pool.submit(_document_frames, mine, _lignes(con, document_ids), tc_mine)
-        cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
-        series = _series_frames(con)
+        kept = cross_memo.get() if cross_memo is not None else None
+        if kept is None:
+            later = pool.submit(_series_frames, series_con) if series_con is not None else None
+            cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
+            series = later.result() if later is not None else _series_frames(con)
+            if cross_memo is not None:
+                cross_memo.put(cross, series)
+        else:
+            cross, series = kept
         frames = _merged([own.result(), cross, series])
     return _finish(frames, _captions(store), document_ids)
 
@@ -151,15 +162,17 @@ def _lignes(con, document_ids):
 
 
 def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None,
-             store: Store | None = None, verdicts=None) -> pd.DataFrame:
+             store: Store | None = None, verdicts=None, cross_memo=None, series_con=None) -> pd.DataFrame:
     """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
     (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
     every earlier result.
     `store`: the store already read (`frames.load`), when the caller keeps part of it between checks;
-    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites)."""
+    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites); `cross_memo`, `series_con`:
+    see check_frames."""
     from pipelines.validate.suites import run_suites
 
-    frames = check_frames(con, store=store, document_ids=document_ids)
+    frames = check_frames(con, store=store, document_ids=document_ids, cross_memo=cross_memo,
+                          series_con=series_con)
     found = run_suites(frames, gx_dir=gx_dir, replace_all=True, verdicts=verdicts)
     return _enrich(con, found)[FINDING_COLUMNS]
 
@@ -192,9 +205,13 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     cross = None if full is None else full | set(cross_only or ())
     wanted = None if cross is None else cross | set(series_only or ())
     found: list[pd.DataFrame] = []
-    parts: list[dict] = []
-    cut = keep_parts or gx_dir is not None
     columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
+    # GE's result parts go to the store batch by batch, as the findings: those of 1 600 reports are
+    # not held together (`_gx_parts_of_run`: this run's, from which gx_dir is written)
+    part_tables = [(PARTS, False)] * keep_parts + [(_RUN_PARTS, True)] * (gx_dir is not None)
+    con.execute(f"DROP TABLE IF EXISTS {_RUN_PARTS}")
+    for table, temporary in part_tables:
+        _insert_parts(con, [], table, temporary)
 
     def keep(rows: pd.DataFrame) -> None:
         if sink is None:
@@ -204,33 +221,34 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rows, by_suite = run_batch(frames, keep_results=True)
-        for name, result in by_suite.items() if cut else ():
-            parts.extend(part_rows(name, frames[name], result))
+        parts = [p for name, result in by_suite.items() if part_tables for p in part_rows(name, frames[name], result)]
+        for table, temporary in part_tables:
+            _insert_parts(con, parts, table, temporary)
         return rows
 
-    orgs = _organismes(con, wanted)
-    for ids in orgs.values():
-        mine = [i for i in ids if full is None or i in full]
-        for start in range(0, len(mine), batch):
-            keep(run_suites(_report_frames(con, mine[start:start + batch])))
-        targets = [i for i in ids if cross is None or i in cross]
-        if targets:
-            keep(run_suites(_organisme_frames(con, ids, targets)))
-    if orgs:
-        series = _series_frames(con, None if wanted is None else list(orgs))
-        keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
-    if keep_parts:
-        _insert_parts(con, parts, PARTS)
-    if gx_dir is not None:
-        from pipelines.validate.suites import refresh
+    try:
+        orgs = _organismes(con, wanted)
+        for ids in orgs.values():
+            mine = [i for i in ids if full is None or i in full]
+            for start in range(0, len(mine), batch):
+                keep(run_suites(_report_frames(con, mine[start:start + batch])))
+            targets = [i for i in ids if cross is None or i in cross]
+            for frames in _organisme_frames(con, ids, targets, batch) if targets else ():
+                keep(run_suites(frames))
+        if orgs:
+            series = _series_frames(con, None if wanted is None else list(orgs))
+            keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
+        if gx_dir is not None:
+            from pipelines.validate.suites import refresh
 
-        _insert_parts(con, parts, "_gx_parts_of_run", temporary=True)
-        try:
-            refresh(con, Path(gx_dir), "_gx_parts_of_run")
-        finally:
-            con.execute("DROP TABLE _gx_parts_of_run")
+            refresh(con, Path(gx_dir), _RUN_PARTS)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_RUN_PARTS}")
     found = [f for f in found if not f.empty]
     return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())[columns]
+
+
+_RUN_PARTS = "_gx_parts_of_run"
 
 
 def _insert_parts(con, parts: list[dict], table: str, temporary: bool = False) -> None:
@@ -255,32 +273,62 @@ def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
     return _finish({**_empty_frames(), **frames}, _captions(store), chunk)
 
 
-def _organisme_frames(con, ids: list[str], targets: list[str]) -> dict[str, pd.DataFrame]:
+def _organisme_frames(con, ids: list[str], targets: list[str], batch: int = BATCH) -> Iterator[dict[str, pd.DataFrame]]:
     """The check frames of the cross-report rules for the reports `targets`, against every report
-    `ids` of their organisme: the curated series of these reports compared in DuckDB, the figures
-    under a year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may
-    pair, the dated prose figures (no cell, no table is loaded)."""
-    from pipelines.validate.vintages import cross_report_checks, stored_dated_figures
+    `ids` of their organisme, `batch` reports of `targets` at a time (one frame dict per batch, as
+    GE judges them): the curated series of these reports compared in DuckDB, the figures under a
+    year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may pair, the
+    dated prose figures (no cell, no table is loaded). The frames of the batches are, row for row,
+    those of one batch of every target (vintages.cross_report_batches)."""
+    from pipelines.validate.vintages import cross_report_batches, stored_dated_figures
 
     light = _prose_store(con, ids)
-    cross = cross_report_checks(con, light, lambda curated: stored_dated_figures(con, ids, curated), targets,
-                                stale_store=_with_year_before(light, light.only(targets)), compared=ids)
-    frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
-    return _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), targets)
+    batches = cross_report_batches(con, light, lambda curated: stored_dated_figures(con, ids, curated), ids,
+                                   targets, batch, _OwnYearProse(con, light))
+    for chunk, cross in batches:
+        frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
+        yield _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), chunk)
 
 
 def _prose_store(con, ids: list[str]) -> Store:
-    """What the cross-report rules read of the reports `ids` besides their figures under a year: the
-    reports, and their prose figures that may be compared (parsed, of a known value and year); no
-    table, no cell."""
+    """What the prose rules across reports (vintages.narrative_checks) read of the reports `ids`: the
+    reports, and their prose figures that may be compared (parsed, of a known value and year, outside
+    a table, with a subject and a measure); no table, no cell."""
     where = "WHERE list_contains(?::VARCHAR[], document_id)"
     docs = {d["document_id"]: d for d in _records(con, f"SELECT * FROM documents {where}", [ids])}
     narr = _records(con, f"""
         SELECT document_id, line, section, label, value, unit, exercice, text, table_id, parse_status, sujet, mesure,
-               CASE WHEN table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL THEN sentence END AS sentence
+               sentence
         FROM narratifs {where} AND parse_status = 'ok' AND value IS NOT NULL AND exercice IS NOT NULL
+             AND table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL
         ORDER BY document_id, line""", [ids])
     return Store(docs, [], {}, narr)
+
+
+class _OwnYearProse:
+    """What vintage.stale of the prose (vintages.stale_checks) compares for a batch of reports: a
+    Store of these reports and of every report of the year before theirs (`_with_year_before`), with
+    their prose figures of their report's own year only, read from DuckDB. The reports read for a
+    batch are kept for the next one, which mostly needs the same year before."""
+
+    def __init__(self, con, store: Store) -> None:
+        self.con, self.documents, self.kept = con, store.documents, {}
+
+    def __call__(self, chunk: list[str]) -> Store:
+        docs = self.documents
+        years = {(docs[i]["org"], docs[i]["report_year"] - 1) for i in chunk if docs[i]["report_year"] is not None}
+        wanted = sorted({*chunk, *(i for i, d in docs.items() if (d["org"], d["report_year"]) in years)})
+        missing = [i for i in wanted if i not in self.kept]
+        self.kept = {i: self.kept.get(i, []) for i in wanted}
+        for n in _records(self.con, """
+                SELECT n.document_id, n.line, n.section, n.label, n.value, n.unit, n.exercice, n.text, n.table_id,
+                       n.mesure, n.parse_status
+                FROM narratifs n JOIN documents d USING (document_id)
+                WHERE list_contains(?::VARCHAR[], n.document_id) AND n.parse_status = 'ok' AND n.value IS NOT NULL
+                  AND n.exercice = d.report_year
+                ORDER BY n.document_id, n.line""", [missing]) if missing else ():
+            self.kept[n["document_id"]].append(n)
+        return Store({i: docs[i] for i in wanted}, [], {}, [n for i in wanted for n in self.kept[i]])
 
 
 def _records(con, query: str, params: list) -> list[dict]:

@@ -43,11 +43,15 @@ def _versions(base: str) -> dict[str, str]:
     """The saves of an author, each from the draft as it stands: lines move, a figure, a label, a
     row, a year header change; some saves return to an earlier version (an undo)."""
     head, _, rest = base.partition("\n")
+    word = ("portail de services en ligne", "portail de démarches en ligne")  # prose without a figure
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
     return {
         "original": base,
         "paragraphe inséré": f"{head}\n\nParagraphe ajouté pendant la relecture, sans chiffre.\n{rest}",
-        "chiffre changé": _replaced(base, ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")),
+        "chiffre changé": _replaced(base, figure),
+        "chiffre changé, puis un mot du texte": _replaced(base, figure, word),
         "retour à l'original": base,
+        "un mot du texte changé": _replaced(base, word),
         "libellé changé": _replaced(base, ("Produits des services", "Produits des services rendus")),
         "ligne de tableau retirée": _without_line(base, "Tremblay-en-France\t"),
         "en-tête d'année changé": _replaced(base, ("Adhérent\t2020\t2021", "Adhérent\t2019\t2020")),
@@ -94,3 +98,74 @@ def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_pa
     # (« retour à l'original », « paragraphe inséré, de nouveau ») were not checked again
     assert session.verdicts.reused > 0 and session.verdicts.rows_reused > 0
     assert session.versions_reused == 2
+    # the two saves that changed a word of the prose only (no line moved, no figure) reused the
+    # cross-report frames of the version before the word; the paragraph inserted did not (the messages
+    # of the restated figures cite their moved lines); every other new version made them again
+    assert session.cross_reused == 2
+
+
+def test_check_rows_are_numbered_in_the_order_pandas_gives():
+    """suites._in_order sorts in Python; it must give the order of pandas' stable sort it replaced
+    (numbers as numbers, other values as their text — an integer of an object column as text —,
+    missing values first, ties in their first order), on frames of the shapes the rules build."""
+    import random
+
+    import numpy as np
+    import pandas as pd
+
+    from pipelines.validate.suites import ROW_ORDER, _in_order
+
+    def pandas_order(df):
+        by = [c for c in ROW_ORDER if c in df.columns]
+        return df.sort_values(by, kind="stable", na_position="first",
+                              key=lambda c: c if c.dtype.kind in "iuf" else c.astype(str)).reset_index(drop=True)
+
+    rng = random.Random(7)
+    texts = [None, np.nan, "a", "b", "B", "é", "10", "9", 1, 2, 10, 2.5, 1.0]
+    for trial in range(200):
+        n = rng.randint(0, 30)
+        lines = [rng.choice([1, 2, 10, 99, 100]) for _ in range(n)] if trial % 3 else \
+            [rng.choice([1, 2.0, np.nan, 10]) for _ in range(n)]
+        df = pd.DataFrame({"document_id": [rng.choice(["d1", "d2", None]) for _ in range(n)],
+                           "line": pd.Series(lines, dtype=object if trial % 5 == 0 else None),
+                           "table_id": pd.Series([rng.choice(texts) for _ in range(n)], dtype=object),
+                           "rule": [rng.choice(["total.column", "vintage.restated"]) for _ in range(n)],
+                           "found": [rng.choice(["1", None, "2"]) for _ in range(n)],
+                           "position": range(n)})
+        pd.testing.assert_frame_equal(_in_order(df), pandas_order(df))
+
+
+def test_cross_report_frames_moved_with_the_lines_give_the_findings_of_a_cold_check(store, tmp_path):
+    """Lines moved above the tables (a paragraph inserted) keep what the cross-report rules read but
+    their lines and table ids: their frames are reused, moved to the new lines (CrossMemo), unless the
+    table ids would sort otherwise as text (« @104 » before « @86 »). Every save equals a cold check."""
+    from pipelines.live import Session
+
+    base = (INVENTED / "sii_2021.txt").read_text(encoding="utf-8")
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
+
+    def inserted(text: str, n: int) -> str:  # below the summary (a table of lines 4 to 6), above the others
+        heading = "\n2 Bilan financier\n"
+        assert text.count(heading) == 1
+        return text.replace(heading, "\nParagraphe ajouté pendant la relecture, sans chiffre.\n" * n + heading)
+
+    versions = {
+        "original": base,
+        "un paragraphe inséré": inserted(base, 1),  # reused, moved
+        "deux paragraphes insérés": inserted(base, 2),  # reused, moved again
+        "trente-cinq paragraphes insérés": inserted(base, 35),  # « @104 » sorts before « @4 »: made again
+        "chiffre changé": _replaced(base, figure),  # another figure: made again
+        "chiffre changé, paragraphe inséré": inserted(_replaced(base, figure), 1),  # reused, moved
+        "paragraphe retiré": base,  # a version seen: not checked again
+    }
+    draft = tmp_path / "sii_2021.txt"
+    session = Session(store)
+    try:
+        for name, text in versions.items():
+            draft.write_text(text, encoding="utf-8")
+            warm, _ = findings_for([draft], "SII", 2021, store, session)
+            cold, _, _ = check_findings([draft], "SII", 2021, store)
+            assert _records(warm) == _records(cold), name
+    finally:
+        session.close()
+    assert session.cross_reused == 3 and session.versions_reused == 1

@@ -22,7 +22,7 @@ from pipelines.extract.records import document_records
 from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store
-from pipelines.terminal import duree, safe
+from pipelines.terminal import duree, pluriel, safe
 from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
@@ -143,6 +143,8 @@ def _write_store(db_path: Path, manifest, validate: bool, workers, previous, mem
     """(outcome, rows per family) of a new store built from `manifest` and swapped in atomically.
     `memory_limit_mb`: what DuckDB may hold, in MB (None: its default, 80 % of the memory); past it an operator
     that cannot write to disk raises duckdb.OutOfMemoryException, and the store is left untouched."""
+    from pipelines.validate.publications import keep_publications
+
     with atomic_store(db_path) as con:
         if memory_limit_mb is not None:
             con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
@@ -151,6 +153,7 @@ def _write_store(db_path: Path, manifest, validate: bool, workers, previous, mem
         if manifest.entries and not outcome.documents:
             raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
         insert(con, "documents_refuses", outcome.refusals)
+        keep_publications(con, db_path, with_findings=validate)  # the pages' register is not the reports'
         return outcome, _family_counts(con)
 
 
@@ -216,14 +219,15 @@ def guard(manifest: Manifest, db_path: Path, force: bool) -> None:
     if force:
         return
     before = stored_documents(db_path) or set()
-    refused = f" ({len(manifest.refused)} ligne(s) refusée(s), voir ci-dessus)" if manifest.refused else ""
+    refused = f" ({pluriel(len(manifest.refused), 'ligne refusée', 'lignes refusées')}, voir ci-dessus)" if manifest.refused else ""
     if not manifest.entries:
         raise BilansError(f"le manifeste {manifest.path} ne donne aucun document{refused} ; magasin inchangé "
                           "(« bilans build --force » pour construire quand même)")
     lost = sorted(before - {e.document_id for e in manifest.entries})
     if lost:
         shown = ", ".join(safe(d) for d in lost[:5]) + (", …" if len(lost) > 5 else "")
-        raise BilansError(f"{len(lost)} document(s) du magasin absent(s) du manifeste ({shown}){refused} : "
+        raise BilansError(f"{pluriel(len(lost), 'document du magasin absent', 'documents du magasin absents')} "
+                          f"du manifeste ({shown}){refused} : "
                           f"le magasin en perdrait, il reste inchangé (« bilans build --force » pour les retirer)")
 
 
@@ -310,7 +314,7 @@ def _swap_link(link: Path, folder: Path) -> None:
 def _refusals(refusals: list[dict]) -> None:
     """The documents left out, each with its one-line reason (also in the table `documents_refuses`)."""
     if refusals:
-        print(f"  {len(refusals)} document(s) refusé(s), absent(s) du magasin (voir la table documents_refuses) :")
+        print(f"  {pluriel(len(refusals), 'document refusé, absent', 'documents refusés, absents')} du magasin (voir la table documents_refuses) :")
         for r in refusals:
             print(f"    {r['message']}")
     sys.stdout.flush()

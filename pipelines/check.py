@@ -23,7 +23,7 @@ from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
 from pipelines.flow import Read, Source, flush, read_one, run_stages
 from pipelines.store import CURATED_FAMILIES, create_schema
-from pipelines.terminal import reader_gone
+from pipelines.terminal import pluriel, reader_gone
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "tables", "cells", "narratifs")  # lignes: findings quote only the drafts
@@ -41,15 +41,21 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
         from pipelines.publish.annotate import targets
 
         targets(_planned(files), annotate)
-    found, documents, missing = check_findings(files, org, year, db_path)
-    code = 1 if (found["severity"] == "error").any() else 0
+    refused: list[str] = []
+    found, documents, missing = check_findings(files, org, year, db_path, refused)
+    for why in refused:  # one line each; the other drafts are still checked and reported below
+        print(f"bilans : {why}", file=sys.stderr)
+    if not documents:
+        return 2
+    code = 2 if refused else 1 if (found["severity"] == "error").any() else 0  # the worst
     try:
         print_findings(found, documents, as_json, missing)
     except BrokenPipeError:  # `bilans check … | head`: the reader left, the verdict is still the exit code
         reader_gone()
         return code
     if annotate is not None:
-        _annotate(files, org, year, found, annotate, include_info)
+        checked = {d["path"] for d in documents}
+        _annotate([f for f in files if str(f) in checked], org, year, found, annotate, include_info)
     return code
 
 
@@ -77,17 +83,23 @@ def _annotate(files, org, year, found: pd.DataFrame, out: Path, include_info: bo
                   "(constats ci-dessus)", file=sys.stderr)
         docs.append(doc)
     for a in annotate_drafts(docs, found, out, include_info):
-        print(f"bilans : copie annotée : {a.path} ({a.placed} commentaire(s) dans le texte"
+        print(f"bilans : copie annotée : {a.path} ({pluriel(a.placed, 'commentaire', 'commentaires')} dans le texte"
               + (f", {a.summary} en tête du document" if a.summary else "") + ")", file=sys.stderr)
 
 
-def check_findings(files: list[Path], org: str | None, year: int | None,
-                   db_path: Path | None) -> tuple[pd.DataFrame, list[dict], str | None]:
-    """(findings of the files, their documents in order, why the store was not read or None)."""
-    for f in files:
-        if not Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
+def check_findings(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
+                   refused: list[str] | None = None) -> tuple[pd.DataFrame, list[dict], str | None]:
+    """(findings of the files, their documents in order, why the store was not read or None).
+    A file that cannot be used (absent, empty, binary…) raises UnusableInput; with `refused`, its
+    one-line reason is appended there instead and the other files are checked."""
+    sources = []
+    for f, i in zip(files, _unique_ids(files), strict=True):
+        if Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
+            sources.append(Source(Path(f), org, year, i, shown=str(f)))
+        elif refused is None:
             raise UnusableInput(f"fichier introuvable : {f}")
-    sources = [Source(Path(f), org, year, i, shown=str(f)) for f, i in zip(files, _unique_ids(files), strict=True)]
+        else:
+            refused.append(f"fichier introuvable : {f}")
     con = duckdb.connect(":memory:")
     create_schema(con)
     missing: list[str | None] = [None]
@@ -95,7 +107,13 @@ def check_findings(files: list[Path], org: str | None, year: int | None,
     def vintages(con, outcome) -> None:  # once read: an organisme or year may come from the text
         missing[0] = copy_vintages(con, db_path, outcome.documents)
 
-    outcome = run_stages(con, sources, keep_going=False, on_read=_not_blank, before_checks=vintages)
+    outcome = run_stages(con, sources, keep_going=refused is not None, on_read=_not_blank, before_checks=vintages)
+    if refused is not None:
+        refused += [r["message"] for r in outcome.refusals]
+    if outcome.findings is None:  # no file could be used: nothing was checked
+        from pipelines.validate import FINDING_COLUMNS
+
+        return pd.DataFrame(columns=FINDING_COLUMNS), [], None
     found = outcome.findings
     paths = {s.document_id: str(s.path) for s in sources}
     found["document"] = found["document_id"].map(paths)
@@ -110,8 +128,8 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     deleted from it afterwards (Session.scratch), and the cross-report frames of a draft whose
     inputs were seen are reused (live.CrossMemo)."""
     if session is None:
-        found, _, missing = check_findings(files, org, year, db_path)
-        warn_missing(missing)
+        found, documents, missing = check_findings(files, org, year, db_path)
+        warn_missing(missing, documents)
         return found, []
     from pipelines.validate import findings
 
@@ -140,10 +158,14 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     return found, reads
 
 
-def warn_missing(missing: str | None) -> None:
-    """Said, never silent: a check without a store loses every cross-report rule."""
+def warn_missing(missing: str | None, documents: list[dict] = ()) -> None:
+    """Said, never silent: a check without a store, or of a draft whose organisme or exercice is
+    unknown (`documents`: dicts with path, org, report_year), loses every cross-report rule."""
     if missing:
         print(f"bilans : avertissement : {not_made(missing)}", file=sys.stderr)
+    for d in documents:
+        if unknown_scope(d):
+            print(f"bilans : avertissement : {scope_not_known(d)}", file=sys.stderr)
 
 
 # The checks that compare a report with the other reports of its organisme (see validate/vintages.py
@@ -158,16 +180,47 @@ def not_made(missing: str) -> str:
             "indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet")
 
 
-def _missing_row(document: dict, missing: str) -> dict:
-    """The finding row of --json that says the cross-report checks were not made: every column of
-    FINDING_COLUMNS, like the other rows, None where nothing applies (no line, table, figure)."""
+def unknown_scope(document: dict) -> str | None:
+    """What the cross-report checks of `document` lack: « organisme », « exercice », both, or None."""
+    gaps = [name for name, key in (("organisme", "org"), ("exercice", "report_year")) if not document.get(key)]
+    return " et ".join(gaps) or None
+
+
+def scope_not_known(document: dict) -> str:
+    """One French line: the draft's organisme or exercice was neither given nor read in its text."""
+    gaps = unknown_scope(document)
+    return (f"{document['path']} : {gaps} {pluriel(gaps.count(' et ') + 1, 'inconnu', 'inconnus', False)} "
+            "(ni --org/--year, ni reconnu dans le texte) ; contrôles entre rapports non faits — "
+            "les donner par --org ORGANISME --year ANNÉE")
+
+
+def notices(documents: list[dict], missing: str | None) -> list[dict]:
+    """The rows of --json that say which checks were not made (plain check, --since, --watch), one per
+    document and cause: rule `check.magasin` (no store, see `not_made`) and rule `check.perimetre`
+    (organisme or exercice unknown, see `scope_not_known`). Every column of FINDING_COLUMNS, like
+    the other rows, None where nothing applies (no line, table, figure). `documents`: dicts with
+    document_id, path, org, report_year."""
     from pipelines.validate import FINDING_COLUMNS
 
-    row = dict.fromkeys(FINDING_COLUMNS)
-    row.update(document=document["path"], rule="check.magasin", severity="info", message=not_made(missing),
-               suggestion="Indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet.",
-               document_id=document["document_id"], org=document["org"], report_year=document["report_year"])
-    return row
+    rows = []
+    for d in documents:
+        causes = [("check.magasin", not_made(missing) if missing else None,
+                   "Indiquer le magasin par --db ou BILANS_DB, ou lancer la commande dans le projet."),
+                  ("check.perimetre", scope_not_known(d) if unknown_scope(d) else None,
+                   "Donner l'organisme et l'exercice par --org ORGANISME --year ANNÉE.")]
+        for rule, message, suggestion in causes:
+            if message:
+                row = dict.fromkeys(FINDING_COLUMNS)
+                row.update(document=d["path"], rule=rule, severity="info", message=message, suggestion=suggestion,
+                           document_id=d["document_id"], org=d["org"], report_year=d["report_year"])
+                rows.append(row)
+    return rows
+
+
+def documents_of(reads: list[Read]) -> list[dict]:
+    """The documents of `notices` and `warn_missing` for drafts read one by one (pipelines.live)."""
+    return [{"document_id": r.document_id, "path": r.source.shown or str(r.source.path), "org": r.org,
+             "report_year": r.report_year} for r in reads]
 
 
 def _not_blank(read: Read) -> None:
@@ -237,14 +290,13 @@ def _copy_table(con, table: str) -> None:
 def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, missing: str | None = None) -> None:
     """The findings as a JSON array (--json) or one French line each, per document. `missing`:
     why the cross-report checks were not made (see `not_made`), said on stderr, and in --json
-    as an info row of rule `check.magasin` per document."""
-    warn_missing(missing)
+    as an info row of rule `check.magasin` per document (and `check.perimetre`: see `notices`)."""
+    warn_missing(missing, documents)
     if as_json:
         hidden = ("highlight",)  # the printed form the annotation looks for, not part of the answer
         records = json.loads(found.drop(columns=list(hidden), errors="ignore").to_json(orient="records",
                                                                                         force_ascii=False))
-        if missing:
-            records += [{k: v for k, v in _missing_row(d, missing).items() if k not in hidden} for d in documents]
+        records += [{k: v for k, v in row.items() if k not in hidden} for row in notices(documents, missing)]
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return
@@ -252,8 +304,9 @@ def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, mi
         mine = found[found["document_id"] == d["document_id"]]
         counts = mine["severity"].value_counts()
         print(f"{d['path']} : {d['org'] or 'organisme ?'} {d['report_year'] or 'année ?'} — "
-              f"{counts.get('error', 0)} erreur(s), {counts.get('warning', 0)} alerte(s), "
-              f"{counts.get('info', 0)} information(s)")
+              f"{pluriel(counts.get('error', 0), 'erreur', 'erreurs')}, "
+              f"{pluriel(counts.get('warning', 0), 'alerte', 'alertes')}, "
+              f"{pluriel(counts.get('info', 0), 'information', 'informations')}")
         for r in mine.to_dict("records"):
             exp = f" (attendu : {r['expected']})" if r["expected"] else ""
             place = f" ({r['place']})" if r.get("place") else ""

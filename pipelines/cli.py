@@ -7,6 +7,7 @@ for papermill or Voilà, and `bilans extract` does not pay for Great Expectation
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import parse_org, parse_year
-from pipelines.terminal import filtered_output, reader_gone, safe
+from pipelines.terminal import filtered_output, forget_signals, os_error_fr, reader_gone, safe, terminate
 
 
 def _cache_beside(db: str) -> None:
@@ -41,18 +42,9 @@ def _extract(args: argparse.Namespace) -> int:
     return show(Path(args.file), as_json=args.json)
 
 
-def refuse_folder(db: str | Path | None, how: str = "--db") -> None:
-    """A store path that names a folder is refused in one French line (BilansError, exit 2), whatever
-    the command: `how` says where it was given (« --db », « BILANS_DB »)."""
-    if db is not None and Path(db).is_dir():
-        given = f"{how}={db}" if how == "BILANS_DB" else f"{how} {db}"
-        raise BilansError(f"{given} n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, "
-                          "par exemple data/curated/bilans.duckdb")
-
-
 def _check(args: argparse.Namespace) -> int:
     from pipelines.check import check
-    from pipelines.store import find_store
+    from pipelines.store import find_store, refuse_folder
 
     db, how = find_store(args.db)
     refuse_folder(db, how)
@@ -179,16 +171,17 @@ def parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_build)
 
     e = sub.add_parser("extract", help="montrer comment un rapport (texte, PDF, DOCX) est lu : tableaux, cellules")
-    e.add_argument("file", metavar="FICHIER")
-    e.add_argument("--json", action="store_true")
+    e.add_argument("file", metavar="FICHIER", help="rapport à lire (.txt, .md, .pdf, .docx)")
+    e.add_argument("--json", action="store_true", help="écrire la lecture en JSON (tableaux, cellules, lignes)")
     e.set_defaults(func=_extract)
 
     c = sub.add_parser("check", help="contrôler un ou plusieurs rapports (brouillons compris)")
-    c.add_argument("files", nargs="+", metavar="FICHIER")
+    c.add_argument("files", nargs="+", metavar="FICHIER", help="rapports ou brouillons à contrôler (.txt, .md, .pdf, .docx)")
     c.add_argument("--org", type=_org, metavar="ORGANISME",
                    help=f"organisme ({', '.join(codes_organismes())}, casse indifférente)")
     c.add_argument("--year", type=_year, metavar="ANNÉE", help="année du bilan")
-    c.add_argument("--json", action="store_true")
+    c.add_argument("--json", action="store_true",
+                   help="écrire les constats en JSON (un tableau ; une ligne par contrôle avec --watch)")
     loop = c.add_mutually_exclusive_group()
     loop.add_argument("--since", metavar="ANCIEN",
                       help="version précédente : constats corrigés, toujours présents, nouveaux")
@@ -202,7 +195,8 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_check)
 
     r = sub.add_parser("report", help="rapports de validation pour les auteurs + Data Docs")
-    r.add_argument("--out", default="reports")
+    r.add_argument("--out", default="reports", metavar="DOSSIER",
+                   help="dossier des rapports pour les auteurs (validation/) et des Data Docs (défaut : reports)")
     r.set_defaults(func=_report)
 
     n = sub.add_parser("run", help="exécuter les carnets paramétrés (papermill)")
@@ -223,7 +217,7 @@ def parser() -> argparse.ArgumentParser:
     n.set_defaults(func=_run)
 
     f = sub.add_parser("briefing", help="servir le tableau de bord des élus (Voilà)")
-    f.add_argument("--port", type=int, default=8866)
+    f.add_argument("--port", type=int, default=8866, help="port HTTP du tableau de bord (défaut : 8866)")
     f.add_argument("--export", default=None, help="écrire des pages HTML statiques dans ce dossier")
     f.set_defaults(func=_briefing)
     for command in (b, e, c, r, n, f):
@@ -231,22 +225,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _terminate(signum, frame) -> None:
-    """SIGTERM (a service stop) unwinds like Ctrl-C: temp stores and folders are removed."""
-    raise Terminated()
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    args.db_given = "--db"  # where the store path comes from, for the message that refuses it
     if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
         from pipelines.store import DEFAULT_DB, resolve_store
 
         # the dashboard reads the store of the notebooks: $BILANS_DB when set (store.resolve_store)
         args.db = str(resolve_store(None) if args.command == "briefing" else DEFAULT_DB)
+        if args.command == "briefing" and os.environ.get("BILANS_DB"):
+            args.db_given = "BILANS_DB"
     if threading.current_thread() is not threading.main_thread():  # signals are for the main thread only
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    forget_signals()
+    previous = signal.signal(signal.SIGTERM, terminate)
     try:
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)
@@ -256,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     try:
-        refuse_folder(args.db)
+        if args.db is not None and Path(args.db).is_dir():  # store.py (and DuckDB) only when it has to speak
+            from pipelines.store import refuse_folder
+
+            refuse_folder(args.db, args.db_given)
         return int(args.func(args) or 0)
     except BilansError as exc:
         print(f"bilans : {exc}", file=sys.stderr)
@@ -265,8 +261,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         reader_gone()
         return 0
     except OSError as exc:  # a --db, --out or --raw that is a folder, unwritable, on a full disk…
-        where = f" : {exc.filename}" if exc.filename else ""
-        print(f"bilans : {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"bilans : {os_error_fr(exc)}", file=sys.stderr)
         return 2
     except Terminated:
         print("bilans : arrêté (SIGTERM)", file=sys.stderr)

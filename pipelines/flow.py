@@ -313,7 +313,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
     """Extract, curate and validate `sources` into `con` (a store whose schema exists).
 
     - keep_going: an unusable document becomes a refusal row (build) instead of raising
-      UnusableInput (check); `on_read(read)` may refuse a read document by raising;
+      UnusableInput (check); `on_read(read)` may refuse a read document by raising
+      UnusableInput (a refusal like the others with keep_going);
       `before_checks(con, outcome)` runs once every document is written (check adds the other
       reports of the drafts' organismes there).
     - previous: a store whose unchanged documents are copied rather than read again; the
@@ -409,13 +410,13 @@ def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,
     batch: list[Read] = []
     for read in read_all(sources, workers, keep_going):
         progress.tick()
+        if read.refusal is None and on_read is not None:
+            read.refusal = _refused(on_read, read, keep_going)
         if read.refusal is not None:
             s = read.source
             outcome.refusals.append({"document_id": s.document_id, "org": s.org, "report_year": s.report_year,
                                      "path": s.shown or str(s.path), "message": read.refusal})
             continue
-        if on_read is not None:
-            on_read(read)
         outcome.documents.append({"document_id": read.document_id, "org": read.org,
                                   "report_year": read.report_year, "path": read.source.shown or str(read.source.path),
                                   "n_tables": read.n_tables, "reused": False})
@@ -426,6 +427,18 @@ def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,
             flush(con, batch)
     flush(con, batch)
     return unmapped
+
+
+def _refused(on_read, read: Read, keep_going: bool) -> str | None:
+    """Why `on_read` refuses `read` (its UnusableInput), None when it accepts it; without keep_going
+    the refusal is raised, as for a document that cannot be read at all."""
+    try:
+        on_read(read)
+    except UnusableInput as exc:
+        if not keep_going:
+            raise
+        return str(exc)
+    return None
 
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.check import _SEVERITY_FR, copy_vintages, findings_for, warn_missing
+from pipelines.check import _SEVERITY_FR, copy_vintages, documents_of, findings_for, notices, warn_missing
 from pipelines.errors import BilansError, Terminated, UnusableInput
-from pipelines.terminal import reader_gone
+from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
@@ -35,6 +35,8 @@ from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, coun
 # step is the latency before a check starts (measured: 50 ms at a 30 ms step, 20 to 30 ms at 15 ms); a
 # save still being written when it ends fails in one line, and its next event checks it again.
 _STEP_MS, _DEBOUNCE_MS, _WAKE_MS = 15, 300, 500
+# an unreadable draft is said only if it still has not moved after this pause (a save being written)
+_SETTLE_S = 0.2
 
 
 class Session:
@@ -52,6 +54,7 @@ class Session:
         self.columns: dict[str, list[str]] = {}  # table -> its columns, for writing each draft
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
+        self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
         self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
         self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
         self._cleaner = None
@@ -121,6 +124,8 @@ class Session:
         if not self._warned:  # the same store each time: said once
             warn_missing(missing)
             self._warned = missing is not None
+        warn_missing(None, documents_of(docs))  # a draft without organisme or exercice: for these drafts
+        self.missing = missing
         create_views(self._con)  # plain views: they see each draft written afterwards
         self._vintages = load(self._con)
         self.columns = {t: [c[0] for c in self._con.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
@@ -341,18 +346,19 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
         raise BilansError(f"--html {html_out} : donnez le chemin d'une page dans un dossier existant")
     session = Session(db_path)
     try:
-        new, _ = findings_for(files, org, year, db_path, session)
+        new, reads = findings_for(files, org, year, db_path, session)
         before, _ = findings_for([old], org, year, db_path, session)
     finally:
         session.close()
     compared = compare(new, before)
+    said = pd.DataFrame(notices(documents_of(reads), session.missing))  # as in a plain check --json
     if html_out is not None:
         from pipelines.publish.versions_report import render_versions_html
 
         Path(html_out).write_text(render_versions_html(compared, str(files[0]), str(old)), encoding="utf-8")
     try:
         if as_json:
-            json.dump(_records(compared), sys.stdout, ensure_ascii=False, indent=1)
+            json.dump(_records(pd.concat([compared, said], ignore_index=True)), sys.stdout, ensure_ascii=False, indent=1)
             sys.stdout.write("\n")
         else:
             _print_since(compared, str(files[0]), str(old), html_out)
@@ -363,8 +369,8 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
 
 def _print_since(compared: pd.DataFrame, new_path: str, old_path: str, html_out) -> None:
     n = counts(compared)
-    print(f"{new_path} depuis {old_path} : {n[FIXED]} corrigé(s), {n[OPEN]} toujours présent(s), "
-          f"{n[NEW]} nouveau(x)")
+    print(f"{new_path} depuis {old_path} : {pluriel(n[FIXED], 'corrigé', 'corrigés')}, "
+          f"{pluriel(n[OPEN], 'toujours présent', 'toujours présents')}, {pluriel(n[NEW], 'nouveau', 'nouveaux')}")
     for status, heading in ((FIXED, f"Corrigés (lignes de {old_path})"), (OPEN, "Toujours présents"),
                             (NEW, "Nouveaux")):
         group = compared[compared["version_status"] == status]
@@ -408,6 +414,8 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):  # a service stop keeps its own exit code
             raise
+        if terminated():  # watchfiles turned SIGTERM into a plain KeyboardInterrupt: exit 143 all the same
+            raise Terminated() from None
         print("bilans : surveillance arrêtée", file=sys.stderr, flush=True)
     finally:
         session.close()
@@ -422,6 +430,7 @@ class _Watched:
         self.session, self.as_json, self.out = session, as_json, out
         self.found: pd.DataFrame | None = None
         self.checked = None
+        self.said = None  # the last unreadable-draft message, not repeated while it stays true
 
     def stamp(self):
         stamps = []
@@ -437,14 +446,33 @@ class _Watched:
         self.checked = self.stamp()
         started = time.perf_counter()
         try:
-            found, _ = findings_for(self.files, self.org, self.year, self.db_path, self.session)
-        except BilansError as exc:  # a half-written or emptied file: say it, keep watching
-            print(f"bilans : {exc}", file=sys.stderr, flush=True)
+            found, reads = findings_for(self.files, self.org, self.year, self.db_path, self.session)
+        except (BilansError, OSError) as exc:  # emptied, cut, or gone between an editor's delete and rename
+            self._unreadable(exc)
             return
+        if self.stamp() != self.checked:  # saved again while it was read: a half-written version, not shown;
+            return  # the save's own events (or the next wake) check what it ends with
+        self.said = None
+        if self.as_json:  # the rows saying which checks were not made, as in a plain check --json
+            found = pd.concat([found, pd.DataFrame(notices(documents_of(reads), self.session.missing))],
+                              ignore_index=True)
         before = self.found if self.found is not None else found.iloc[0:0]
         appeared, gone = changes(before, found)
         self.found = found
         self._show(appeared, gone, len(found), time.perf_counter() - started)
+
+    def _unreadable(self, exc: Exception) -> None:
+        """A draft that cannot be read, often a save still being written (an editor empties the file,
+        then writes it): after _SETTLE_S, said only if the file has not moved since, and once until a
+        check succeeds; the watch goes on and the next save is checked."""
+        time.sleep(_SETTLE_S)
+        if self.stamp() != self.checked:
+            return
+        why = f"{exc.filename} : fichier absent ou illisible" if isinstance(exc, OSError) else str(exc)
+        message = f"bilans : {why} — enregistrement en cours ? Contrôlé de nouveau au prochain enregistrement."
+        if message != self.said:
+            print(message, file=sys.stderr, flush=True)
+            self.said = message
 
     def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, total: int, seconds: float) -> None:
         if self.as_json:
@@ -454,9 +482,10 @@ class _Watched:
         when = datetime.now().strftime("%H:%M:%S")
         took = f"{seconds:.2f}".replace(".", ",")
         if appeared.empty and gone.empty:
-            print(f"[{when}] aucun changement ({total} constat(s), {took} s)", file=self.out, flush=True)
+            print(f"[{when}] aucun changement ({pluriel(total, 'constat', 'constats')}, {took} s)", file=self.out, flush=True)
             return
-        print(f"[{when}] {len(appeared)} constat(s) apparu(s), {len(gone)} disparu(s) ; {total} en tout "
+        print(f"[{when}] {pluriel(len(appeared), 'constat apparu', 'constats apparus')}, "
+              f"{pluriel(len(gone), 'disparu', 'disparus')} ; {total} en tout "
               f"({took} s)", file=self.out, flush=True)
         for r in appeared.to_dict("records"):
             print(finding_line(r, "+"), file=self.out)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipelines import catalogue
 from pipelines.errors import BilansError
-from pipelines.terminal import safe
+from pipelines.terminal import pluriel, safe
 
 # Bounds of a plausible report year or exercice (manifest, --year): a typo such as 20222 or -5
 # is refused instead of flowing into queries and file names.
@@ -101,7 +101,9 @@ def _check_header(columns: list[str], source: Path) -> None:
     read = ", ".join(f"« {safe(c)} »" for c in columns) or "rien"
     hint = f" — renommée en « {safe(unknown[0])} » ?" if len(missing) == len(unknown) == 1 else ""
     names = ", ".join(f"« {c} »" for c in missing)
-    raise BilansError(f"{source} : en-tête invalide, colonne(s) obligatoire(s) {names} absente(s) "
+    raise BilansError(f"{source} : en-tête invalide, "
+                      f"{pluriel(len(missing), 'colonne obligatoire', 'colonnes obligatoires', False)} {names} "
+                      f"{pluriel(len(missing), 'absente', 'absentes', False)} "
                       f"(colonnes lues : {read}){hint} ; magasin inchangé")
 
 

@@ -86,12 +86,32 @@ def resolve_store(db_path: str | os.PathLike | None = None) -> Path:
     return path
 
 
+def refuse_folder(db: str | os.PathLike | None, how: str = "--db") -> None:
+    """A store path that names a folder is refused in one French line (BilansError, exit 2 in the
+    command line), wherever it was given: `how` says where (« --db », « BILANS_DB », « connect() »)."""
+    from pipelines.errors import BilansError
+
+    if db is not None and Path(db).is_dir():
+        given = f"{how}={db}" if how == "BILANS_DB" else f"{how} {db}"
+        raise BilansError(f"{given} n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, "
+                          "par exemple data/curated/bilans.duckdb")
+
+
 def connect(db_path: str | os.PathLike | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """One-line access for analysts: ``con = connect()`` (the store of `resolve_store`)."""
+    """One-line access for analysts: ``con = connect()`` (the store of `resolve_store`).
+
+    Errors, each one French line: FileNotFoundError (no store there yet), BilansError (the path is a
+    folder, or a file DuckDB cannot open: another format, a newer DuckDB, locked by a writer)."""
+    from pipelines.errors import BilansError
+
     path = resolve_store(db_path)
+    refuse_folder(path, "connect()" if db_path else "BILANS_DB" if os.environ.get("BILANS_DB") else "magasin")
     if read_only and not path.exists():
         raise FileNotFoundError(f"Magasin introuvable : {path} (lancez d'abord « bilans build »)")
-    return duckdb.connect(str(path), read_only=read_only)
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise BilansError(f"magasin illisible : {path} ({str(exc).splitlines()[0][:200]})") from None
 
 
 def find_store(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> tuple[Path | None, str]:

@@ -9,13 +9,14 @@ bidi controls). JSON output is left alone: `json.dumps` escapes C0 itself.
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 from contextlib import contextmanager
 
-from pipelines.publish.fmt import nombre
+from pipelines.publish.fmt import nombre, pluriel
 
-__all__ = ["duree", "filtered_output", "nombre", "reader_gone", "safe", "strip_controls"]
+__all__ = ["duree", "filtered_output", "nombre", "os_error_fr", "pluriel", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
 
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
@@ -79,3 +80,47 @@ def reader_gone() -> None:
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+_TERMINATED: list[int] = []  # SIGTERM received by this process (see `terminate`)
+
+
+def terminate(signum, frame) -> None:
+    """The SIGTERM handler of `bilans` (a `kill PID`, a service stop): unwinds like Ctrl-C, so temp
+    stores and folders are removed, and records the signal. A library that catches the exception
+    raised here and raises its own KeyboardInterrupt instead (watchfiles does) loses the difference
+    with Ctrl-C; `terminated()` keeps it, so the command still exits 143."""
+    from pipelines.errors import Terminated
+
+    _TERMINATED.append(signum)
+    raise Terminated()
+
+
+def terminated() -> bool:
+    """True once SIGTERM has reached `terminate` (since the last `forget_signals()`)."""
+    return bool(_TERMINATED)
+
+
+def forget_signals() -> None:
+    """A new command in the same process (tests call `bilans.cli.main` many times) starts unsignalled."""
+    _TERMINATED.clear()
+
+
+# The OS's reasons in French (Python gives them in the C library's English: « Not a directory »).
+OS_ERRORS_FR = {
+    errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants",
+    errno.EISDIR: "c'est un dossier, pas un fichier",
+    errno.ENOTDIR: "un élément du chemin est un fichier, pas un dossier",
+    errno.EEXIST: "existe déjà, et ce n'est pas un dossier", errno.ENOENT: "fichier ou dossier introuvable",
+    errno.ENOSPC: "disque plein", errno.EDQUOT: "quota de disque dépassé", errno.EROFS: "support en lecture seule",
+    errno.ENAMETOOLONG: "nom trop long", errno.ELOOP: "trop de liens symboliques",
+    errno.EMFILE: "trop de fichiers ouverts", errno.ENFILE: "trop de fichiers ouverts",
+    errno.EBUSY: "ressource occupée", errno.EIO: "erreur d'entrée-sortie du support",
+}
+
+
+def os_error_fr(exc: OSError) -> str:
+    """An OSError in one French line: « reports/validation : un élément du chemin est un fichier, pas un
+    dossier » (the path, then the reason of OS_ERRORS_FR, else the OS's own words)."""
+    why = OS_ERRORS_FR.get(exc.errno) or exc.strerror or str(exc)
+    return f"{exc.filename} : {why}" if exc.filename else why

@@ -109,7 +109,7 @@ def test_renamed_column_is_named_and_the_store_is_untouched(built, capsys):
     before = snapshot(db.parent)
     write_manifest(raw, ["fichier", *HEADER[1:]], ROWS)
     assert build(raw, db) == 2
-    err = assert_refused(capsys, db, before, "colonne(s) obligatoire(s) « file » absente(s)",
+    err = assert_refused(capsys, db, before, "colonne obligatoire « file » absente",
                          "renommée en « fichier » ?", "magasin inchangé")
     assert len(err.strip().splitlines()) == 1
 
@@ -119,7 +119,7 @@ def test_one_column_manifest_lists_what_it_read(built, capsys):
     before = snapshot(db.parent)
     write_manifest(raw, HEADER, ROWS, sep="|")
     assert build(raw, db) == 2
-    assert_refused(capsys, db, before, "« file », « org », « report_year » absente(s)",
+    assert_refused(capsys, db, before, "« file », « org », « report_year » absentes",
                    "colonnes lues : « file|org|report_year|title|original_file »")
 
 
@@ -138,7 +138,7 @@ def test_dropped_document_refuses_and_names_it(built, capsys):
     before = snapshot(db.parent)
     write_manifest(raw, HEADER, ROWS[1:])
     assert build(raw, db) == 2
-    assert_refused(capsys, db, before, "1 document(s) du magasin absent(s) du manifeste (r2022)",
+    assert_refused(capsys, db, before, "1 document du magasin absent du manifeste (r2022)",
                    "il reste inchangé", "« bilans build --force » pour les retirer")
     assert build(raw, db, "--force") == 0
     assert titles(db) == [("r2023", "Bilan d'activité 2023")]
@@ -196,7 +196,7 @@ def test_run_keeps_outputs_of_vanished_runs_unless_pruned(tmp_path, capsys, monk
     capsys.readouterr()
     assert main(["--db", str(db), "run"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == (
-        "3 sortie(s) d'exécutions absentes du magasin, gardées : SII/2018/pole_si, "
+        "3 sorties d’exécutions absentes du magasin, gardées : SII/2018/pole_si, "
         "SIIM94/2022/finances, SIIM94/2023/finances (« bilans run --prune » pour les supprimer).")
     assert {str(p.relative_to(out)) for p in out.rglob("*.ipynb")} == {
         "SII/2018/pole_si.ipynb", "SIIM94/2022/finances.ipynb", "SIIM94/2023/finances.ipynb"}
@@ -204,7 +204,7 @@ def test_run_keeps_outputs_of_vanished_runs_unless_pruned(tmp_path, capsys, monk
     assert "(plus dans le magasin)" in (out / "index.html").read_text(encoding="utf-8")
 
     assert main(["--db", str(db), "run", "--prune"]) == 0
-    assert capsys.readouterr().out.startswith("3 sortie(s) d'exécutions absentes du magasin supprimée(s) : ")
+    assert capsys.readouterr().out.startswith("3 sorties d’exécutions absentes du magasin supprimées : ")
     assert list(out.rglob("*.ipynb")) == [] and [p.name for p in out.rglob("*.html")] == ["index.html"]
     assert json.loads((out / STATE_FILE).read_text(encoding="utf-8"))["runs"] == {}
 

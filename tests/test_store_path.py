@@ -35,3 +35,40 @@ def test_notebooks_leave_the_store_to_bilans_db():
         assert len(params) == 1, path.name
         lines = [ln for ln in "".join(params[0]["source"]).splitlines() if ln.startswith("db_path")]
         assert lines and lines[0].split("#")[0].strip() == "db_path = None", path.name
+
+
+def test_a_store_that_is_a_folder_is_one_french_line_everywhere(tmp_path, monkeypatch, capsys):
+    """connect(), the notebooks' connecter() and the command line: one French line, no DuckDB error."""
+    import pytest
+
+    from pipelines.cli import main
+    from pipelines.errors import BilansError
+    from pipelines.publish.analyses import connecter
+    from pipelines.store import connect
+
+    folder = tmp_path / "magasin"
+    folder.mkdir()
+    hint = "n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, par exemple data/curated/bilans.duckdb"
+    with pytest.raises(BilansError) as given:
+        connect(folder)
+    assert str(given.value) == f"connect() {folder} {hint}"
+    monkeypatch.setenv("BILANS_DB", str(folder))
+    for opened in (connect, connecter):
+        with pytest.raises(BilansError) as from_env:
+            opened()
+        assert str(from_env.value) == f"BILANS_DB={folder} {hint}"
+    assert main(["briefing", "--export", str(tmp_path / "pages")]) == 2
+    assert capsys.readouterr().err == f"bilans : BILANS_DB={folder} {hint}\n"
+
+
+def test_a_file_duckdb_cannot_open_is_one_french_line(tmp_path):
+    import pytest
+
+    from pipelines.errors import BilansError
+    from pipelines.store import connect
+
+    other = tmp_path / "notes.duckdb"
+    other.write_text("pas un magasin\n", encoding="utf-8")
+    with pytest.raises(BilansError) as exc:
+        connect(other)
+    assert str(exc.value).startswith(f"magasin illisible : {other} (") and "\n" not in str(exc.value)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.numbers import NOTATIONS, clean
+from pipelines.publish.fmt import pluriel
 
 
 def as_dict(doc: Document) -> dict:
@@ -43,11 +44,13 @@ def show(path: Path, as_json: bool = False) -> int:
         print(json.dumps(as_dict(doc), ensure_ascii=False, indent=1))
         return 0
     unreadable = [c for t in doc.tables for c in t.cells() if c.status in ("malformed", "irregular")]
-    pages = f"{doc.format.upper()} de {doc.n_pages} pages, " if doc.n_pages else \
+    pages = f"{doc.format.upper()} de {pluriel(doc.n_pages, 'page', 'pages')}, " if doc.n_pages else \
         (f"{doc.format.upper()}, " if doc.format != "texte" else "")
     print(f"{doc.path} : {doc.org or 'organisme inconnu'} {doc.report_year or 'année inconnue'}, {pages}"
-          f"{doc.n_lines} lignes, {len(doc.sections)} sections, {len(doc.tables)} tableaux, "
-          f"{len(doc.narratifs)} chiffres dans le texte, {len(unreadable)} cellules illisibles")
+          f"{pluriel(doc.n_lines, 'ligne', 'lignes')}, {pluriel(len(doc.sections), 'section', 'sections')}, "
+          f"{pluriel(len(doc.tables), 'tableau', 'tableaux')}, "
+          f"{pluriel(len(doc.narratifs), 'chiffre dans le texte', 'chiffres dans le texte')}, "
+          f"{pluriel(len(unreadable), 'cellule illisible', 'cellules illisibles')}")
     for t in doc.tables:
         print(f"\n[{t.table_id}] lignes {t.line_start}-{t.line_end} ({t.layout}) « {t.caption or '—'} »")
         print(f"  notation : {NOTATIONS.get(t.notation, t.notation)}")

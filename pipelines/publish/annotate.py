@@ -37,7 +37,7 @@ import pandas as pd
 from pipelines.errors import BilansError
 from pipelines.extract.pdfgrid import printed_lines
 from pipelines.publish.authors import RULES_FR, SEVERITY_FR, _needles
-from pipelines.terminal import strip_controls
+from pipelines.terminal import OS_ERRORS_FR, pluriel, strip_controls
 
 AUTHOR = "Atelier bilans"
 INITIALS = "AB"
@@ -181,10 +181,6 @@ def _umask() -> int:
     return mask
 
 
-_WHY_FR = {errno.EACCES: "droits insuffisants", errno.EPERM: "droits insuffisants", errno.EISDIR: "c'est un dossier",
-           errno.ENOSPC: "disque plein", errno.EROFS: "support en lecture seule"}
-
-
 def _why(exc: OSError, folder: Path) -> str:
     """Why nothing can be written in ``folder``, in French, with the OS's own words: « dossier
     introuvable » only when the folder is absent (/proc answers ENOENT although it exists)."""
@@ -193,8 +189,8 @@ def _why(exc: OSError, folder: Path) -> str:
         return f"dossier introuvable : {folder}"
     if exc.errno == errno.ENOTDIR or (folder.exists() and not folder.is_dir()):
         return f"{folder} n'est pas un dossier"
-    if exc.errno in _WHY_FR:
-        return f"{_WHY_FR[exc.errno]} : {os_words}"
+    if exc.errno in OS_ERRORS_FR and exc.errno != errno.ENOENT:  # ENOENT in a folder that exists: said below
+        return f"{OS_ERRORS_FR[exc.errno]} : {os_words}"
     return f"le système refuse d'y créer un fichier : {os_words}"
 
 
@@ -211,7 +207,7 @@ def comment_text(f: dict) -> str:
 
 
 def summary_text(rows: list[dict]) -> str:
-    head = (f"{AUTHOR} : {len(rows)} constat(s) sans place dans le document "
+    head = (f"{AUTHOR} : {pluriel(len(rows), 'constat', 'constats')} sans place dans le document "
             "(entre rapports, séries, ou texte introuvable) :")
     return "\n".join([head] + [f"— {comment_text(f)}" for f in rows])
 

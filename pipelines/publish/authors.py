@@ -18,10 +18,12 @@ import pandas as pd
 
 from pipelines import catalogue
 from pipelines.errors import BilansError
-from pipelines.terminal import strip_controls
+from pipelines.terminal import pluriel, strip_controls
 from pipelines.validate.stored_results import DATA_DOCS, copy_data_docs, gx_dir
 
 SEVERITY_FR = {"error": "Erreur", "warning": "Alerte", "info": "Information"}
+_SEVERITIES_FR = {"error": ("erreur", "erreurs"), "warning": ("alerte", "alertes"),
+                  "info": ("information", "informations")}
 RULES_FR = catalogue.descriptions()  # rule id -> its French description (pipelines/catalogue/regles.toml)
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem auto;max-width:62rem;
@@ -49,7 +51,8 @@ def write_reports(db_path: Path, out_dir: Path) -> int:
                            "ORDER BY document_id").df()
         unchecked = con.execute("SELECT count(*) FROM documents WHERE checks_version IS NULL").fetchone()[0]
         if unchecked:  # « aucune incohérence » would be said of reports nobody checked
-            raise BilansError(f"{unchecked} document(s) du magasin {db_path} n'ont pas été contrôlés (construit "
+            raise BilansError(f"{pluriel(unchecked, 'document du magasin', 'documents du magasin')} {db_path} "
+                              f"{pluriel(unchecked, 'n’a pas été contrôlé', 'n’ont pas été contrôlés', False)} (construit "
                               "avec --no-validate ?) : relancez « bilans build » avant « bilans report »")
         found = con.execute("SELECT * FROM findings").df()
         target = Path(out_dir) / "validation"
@@ -126,7 +129,7 @@ def render_html(doc: dict, findings: pd.DataFrame) -> str:
     if findings.empty:
         parts.append("<p>Aucune incohérence détectée.</p>")
     else:
-        parts.append("<p>" + ", ".join(f"{sev.get(k, 0)} {e(SEVERITY_FR[k].lower())}(s)"
+        parts.append("<p>" + ", ".join(e(_severities(sev, k))
                                       for k in ("error", "warning", "info")) + "</p>")
         parts.append("<table class=\"resume\"><tr><th>Gravité</th><th>Règle</th><th>Nombre</th></tr>")
         for (s, r), n in sorted(rules.items(), key=lambda x: ({"error": 0, "warning": 1, "info": 2}[x[0][0]], x[0][1])):
@@ -217,7 +220,7 @@ def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
     if findings.empty:
         lines.append("Aucune incohérence détectée.")
     else:
-        lines.append(", ".join(f"{sev.get(k, 0)} {SEVERITY_FR[k].lower()}(s)" for k in ("error", "warning", "info")))
+        lines.append(", ".join(_severities(sev, k) for k in ("error", "warning", "info")))
         lines += ["", "| Gravité | Règle | Nombre |", "|---|---|---|"]
         for (s, r), n in sorted(rules.items(), key=lambda x: ({"error": 0, "warning": 1, "info": 2}[x[0][0]], x[0][1])):
             lines.append(f"| {SEVERITY_FR[s]} | {md(r)} | {n} |")
@@ -234,3 +237,8 @@ def render_markdown(doc: dict, findings: pd.DataFrame) -> str:
                       f"  Correction suggérée : {md(f['suggestion']) or '—'}",
                       f"  _Règle : {md(RULES_FR.get(f['rule'], f['rule']))}_"]
     return "\n".join(lines) + "\n"
+
+
+def _severities(sev, kind: str) -> str:
+    """« 1 erreur », « 2 alertes »: the count of one severity in a report's summary line."""
+    return pluriel(sev.get(kind, 0), *_SEVERITIES_FR[kind])

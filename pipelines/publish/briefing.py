@@ -341,7 +341,7 @@ def serve_or_export(db_path: str | os.PathLike, port: int = DEFAULT_PORT,
 
         registres: list[Registre] = []
         pages = export(db, Path(export_dir), registres)
-        print(f"{len(pages)} page(s) de briefing écrites dans {export_dir} (sommaire : "
+        print(f"{fmt.pluriel(len(pages), 'page de briefing écrite', 'pages de briefing écrites')} dans {export_dir} (sommaire : "
               f"{Path(export_dir) / 'index.html'})")
         figures = pd.concat([r.frame() for r in registres], ignore_index=True) if registres else None
         erreurs = controler(db, figures if figures is not None else Registre("briefing/").frame(), "briefing/")

@@ -517,7 +517,7 @@ class BriefingData:
         note = (f"{label} : {fmt.euros(montant)} sur {fmt.euros(grand_total)} versés par "
                 f"{len(totals)} adhérents" if totals and montant is not None else "")
         if totals and left_out:
-            note += f" (hors {left_out} adhérent(s) imprimé(s) dans une autre mesure)"
+            note += f" (hors {fmt.pluriel(left_out, 'adhérent imprimé', 'adhérents imprimés')} dans une autre mesure)"
         part = Figure("part", "Part du total versé par les adhérents", part_value, fmt.pourcent(part_value),
                       self._sources(contrib_rows + total_rows), list(contribution.findings), note)
 

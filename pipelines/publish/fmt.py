@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import cache
 
 NBSP = "\u202f"  # espace fine insécable, séparateur de milliers typographique
 
@@ -13,6 +14,22 @@ def nombre(value: float | int | None, decimals: int = 0) -> str:
         return "—"
     text = f"{float(value):,.{decimals}f}"
     return text.replace(",", NBSP).replace(".", ",")
+
+
+def pluriel(n: int, singulier: str, pluriel: str, avec_nombre: bool = True) -> str:
+    """A count and its words, agreed: (1, « cellule illisible », « cellules illisibles ») -> « 1 cellule
+    illisible », 2 -> « 2 cellules illisibles », 0 -> « 0 cellule illisible » (French takes the singular
+    below 2: the CLDR plural rule, read through Babel). `avec_nombre` False: the words alone. Every
+    count printed to a user goes through here."""
+    words = singulier if _french_plural()(abs(n)) == "one" else pluriel
+    return f"{nombre(n)} {words}" if avec_nombre else words
+
+
+@cache
+def _french_plural():
+    from babel import Locale
+
+    return Locale("fr").plural_form
 
 
 def euros(value: float | int | None, decimals: int = 0) -> str:

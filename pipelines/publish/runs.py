@@ -41,7 +41,7 @@ import duckdb
 from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.publish import analyses, fmt, registre
-from pipelines.terminal import duree, nombre, safe
+from pipelines.terminal import duree, nombre, pluriel, safe
 
 TEMPLATES_DIR = analyses.ROOT / "notebooks"
 OUT_DIR = Path("reports/analyses")
@@ -333,8 +333,8 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     if complete:
         _stale_outputs(out, known, {r.key for r in runs}, prune, echo)
 
-    echo(f"{nombre(len(runs))} exécution(s) prévue(s) : {nombre(len(todo))} à faire, {nombre(skipped)} à jour "
-         "(ignorée(s)).")
+    echo(f"{pluriel(len(runs), 'exécution prévue', 'exécutions prévues')} : {nombre(len(todo))} à faire, "
+         f"{nombre(skipped)} à jour ({pluriel(skipped, 'ignorée', 'ignorées', False)}).")
     failures: list[tuple[Run, str]] = []
     if todo:
         n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
@@ -360,15 +360,15 @@ def run_notebooks(db_path: str | os.PathLike, org: str | None = None, year: int 
     _write_atomic(state_path, json.dumps(state, ensure_ascii=False, indent=1, sort_keys=True))
     write_index(out, known)
     ok = len(todo) - len(failures)
-    echo(f"Terminé en {duree(time.perf_counter() - started)} : {nombre(ok)} réussie(s), "
-         f"{nombre(len(failures))} en échec, {nombre(skipped)} ignorée(s) car à jour. Index : {out / 'index.html'}")
+    echo(f"Terminé en {duree(time.perf_counter() - started)} : {pluriel(ok, 'réussie', 'réussies')}, "
+         f"{nombre(len(failures))} en échec, {pluriel(skipped, 'ignorée', 'ignorées')} car à jour. Index : {out / 'index.html'}")
     for run, error in failures:
         echo(f"  échec : {run.label()} — {error}")
     if outdated:
         from pipelines.validate.publications import abrege
 
-        echo(f"{nombre(len(outdated))} page(s) hors du filtre ne sont plus à jour du magasin, leurs chiffres ne "
-             f"sont pas contrôlés : {abrege([safe(k) for k in outdated])} (« bilans run » sans filtre les refait).")
+        echo(f"{pluriel(len(outdated), 'page hors du filtre n’est plus à jour du magasin, ses chiffres ne sont', 'pages hors du filtre ne sont plus à jour du magasin, leurs chiffres ne sont')} "
+             f"pas contrôlés : {abrege([safe(k) for k in outdated])} (« bilans run » sans filtre les refait).")
     # a filtered run answers for the pages of its filter: errors elsewhere are said, not counted
     erreurs = controler_publications(db, out, known, echo, skip=set(outdated),
                                      perimetre=None if complete else {f"analyses/{k}" for k in fingerprints})
@@ -467,7 +467,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
     if not stale:
         return
     if not prune:
-        echo(f"{nombre(len(stale))} sortie(s) d'exécutions absentes du magasin, gardées : "
+        echo(f"{pluriel(len(stale), 'sortie d’exécution absente du magasin, gardée', 'sorties d’exécutions absentes du magasin, gardées')} : "
              f"{', '.join(safe(k) for k in stale)} (« bilans run --prune » pour les supprimer).")
         for key in stale:
             known[key] = {**known.get(key, {}), "absente": True}
@@ -478,7 +478,7 @@ def _stale_outputs(out: Path, known: dict, planned: set[str], prune: bool, echo)
         vignette_path(out / f"{key}.ipynb").unlink(missing_ok=True)
         registre.sidecar_of(out / f"{key}.ipynb").unlink(missing_ok=True)
         known.pop(key, None)
-    echo(f"{nombre(len(stale))} sortie(s) d'exécutions absentes du magasin supprimée(s) : {', '.join(safe(k) for k in stale)}.")
+    echo(f"{pluriel(len(stale), 'sortie d’exécution absente du magasin supprimée', 'sorties d’exécutions absentes du magasin supprimées')} : {', '.join(safe(k) for k in stale)}.")
 
 
 def _vignette_html(out: Path, key: str, name: str) -> str:

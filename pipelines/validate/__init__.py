@@ -8,7 +8,7 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -126,7 +126,8 @@ def _merged(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
 
 
 def _captions(store: Store) -> dict[str, str | None]:
-    return {t["table_id"]: t["caption"] for t in store.tables}
+    """What Data Docs call each table: its caption, else where it starts (never its internal id)."""
+    return {t["table_id"]: t["caption"] or f"tableau sans titre, ligne {t['line_start']}" for t in store.tables}
 
 
 def _finish(frames: dict[str, pd.DataFrame], captions: dict, document_ids: list[str] | None) -> dict[str, pd.DataFrame]:
@@ -204,9 +205,13 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     cross = None if full is None else full | set(cross_only or ())
     wanted = None if cross is None else cross | set(series_only or ())
     found: list[pd.DataFrame] = []
-    parts: list[dict] = []
-    cut = keep_parts or gx_dir is not None
     columns = STORED_COLUMNS if with_scope else FINDING_COLUMNS
+    # GE's result parts go to the store batch by batch, as the findings: those of 1 600 reports are
+    # not held together (`_gx_parts_of_run`: this run's, from which gx_dir is written)
+    part_tables = [(PARTS, False)] * keep_parts + [(_RUN_PARTS, True)] * (gx_dir is not None)
+    con.execute(f"DROP TABLE IF EXISTS {_RUN_PARTS}")
+    for table, temporary in part_tables:
+        _insert_parts(con, [], table, temporary)
 
     def keep(rows: pd.DataFrame) -> None:
         if sink is None:
@@ -216,33 +221,34 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
         rows, by_suite = run_batch(frames, keep_results=True)
-        for name, result in by_suite.items() if cut else ():
-            parts.extend(part_rows(name, frames[name], result))
+        parts = [p for name, result in by_suite.items() if part_tables for p in part_rows(name, frames[name], result)]
+        for table, temporary in part_tables:
+            _insert_parts(con, parts, table, temporary)
         return rows
 
-    orgs = _organismes(con, wanted)
-    for ids in orgs.values():
-        mine = [i for i in ids if full is None or i in full]
-        for start in range(0, len(mine), batch):
-            keep(run_suites(_report_frames(con, mine[start:start + batch])))
-        targets = [i for i in ids if cross is None or i in cross]
-        if targets:
-            keep(run_suites(_organisme_frames(con, ids, targets)))
-    if orgs:
-        series = _series_frames(con, None if wanted is None else list(orgs))
-        keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
-    if keep_parts:
-        _insert_parts(con, parts, PARTS)
-    if gx_dir is not None:
-        from pipelines.validate.suites import refresh
+    try:
+        orgs = _organismes(con, wanted)
+        for ids in orgs.values():
+            mine = [i for i in ids if full is None or i in full]
+            for start in range(0, len(mine), batch):
+                keep(run_suites(_report_frames(con, mine[start:start + batch])))
+            targets = [i for i in ids if cross is None or i in cross]
+            for frames in _organisme_frames(con, ids, targets, batch) if targets else ():
+                keep(run_suites(frames))
+        if orgs:
+            series = _series_frames(con, None if wanted is None else list(orgs))
+            keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
+        if gx_dir is not None:
+            from pipelines.validate.suites import refresh
 
-        _insert_parts(con, parts, "_gx_parts_of_run", temporary=True)
-        try:
-            refresh(con, Path(gx_dir), "_gx_parts_of_run")
-        finally:
-            con.execute("DROP TABLE _gx_parts_of_run")
+            refresh(con, Path(gx_dir), _RUN_PARTS)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {_RUN_PARTS}")
     found = [f for f in found if not f.empty]
     return _enrich(con, pd.concat(found, ignore_index=True) if found else pd.DataFrame())[columns]
+
+
+_RUN_PARTS = "_gx_parts_of_run"
 
 
 def _insert_parts(con, parts: list[dict], table: str, temporary: bool = False) -> None:
@@ -267,32 +273,62 @@ def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
     return _finish({**_empty_frames(), **frames}, _captions(store), chunk)
 
 
-def _organisme_frames(con, ids: list[str], targets: list[str]) -> dict[str, pd.DataFrame]:
+def _organisme_frames(con, ids: list[str], targets: list[str], batch: int = BATCH) -> Iterator[dict[str, pd.DataFrame]]:
     """The check frames of the cross-report rules for the reports `targets`, against every report
-    `ids` of their organisme: the curated series of these reports compared in DuckDB, the figures
-    under a year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may
-    pair, the dated prose figures (no cell, no table is loaded)."""
-    from pipelines.validate.vintages import cross_report_checks, stored_dated_figures
+    `ids` of their organisme, `batch` reports of `targets` at a time (one frame dict per batch, as
+    GE judges them): the curated series of these reports compared in DuckDB, the figures under a
+    year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may pair, the
+    dated prose figures (no cell, no table is loaded). The frames of the batches are, row for row,
+    those of one batch of every target (vintages.cross_report_batches)."""
+    from pipelines.validate.vintages import cross_report_batches, stored_dated_figures
 
     light = _prose_store(con, ids)
-    cross = cross_report_checks(con, light, lambda curated: stored_dated_figures(con, ids, curated), targets,
-                                stale_store=_with_year_before(light, light.only(targets)), compared=ids)
-    frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
-    return _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), targets)
+    batches = cross_report_batches(con, light, lambda curated: stored_dated_figures(con, ids, curated), ids,
+                                   targets, batch, _OwnYearProse(con, light))
+    for chunk, cross in batches:
+        frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
+        yield _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), chunk)
 
 
 def _prose_store(con, ids: list[str]) -> Store:
-    """What the cross-report rules read of the reports `ids` besides their figures under a year: the
-    reports, and their prose figures that may be compared (parsed, of a known value and year); no
-    table, no cell."""
+    """What the prose rules across reports (vintages.narrative_checks) read of the reports `ids`: the
+    reports, and their prose figures that may be compared (parsed, of a known value and year, outside
+    a table, with a subject and a measure); no table, no cell."""
     where = "WHERE list_contains(?::VARCHAR[], document_id)"
     docs = {d["document_id"]: d for d in _records(con, f"SELECT * FROM documents {where}", [ids])}
     narr = _records(con, f"""
         SELECT document_id, line, section, label, value, unit, exercice, text, table_id, parse_status, sujet, mesure,
-               CASE WHEN table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL THEN sentence END AS sentence
+               sentence
         FROM narratifs {where} AND parse_status = 'ok' AND value IS NOT NULL AND exercice IS NOT NULL
+             AND table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL
         ORDER BY document_id, line""", [ids])
     return Store(docs, [], {}, narr)
+
+
+class _OwnYearProse:
+    """What vintage.stale of the prose (vintages.stale_checks) compares for a batch of reports: a
+    Store of these reports and of every report of the year before theirs (`_with_year_before`), with
+    their prose figures of their report's own year only, read from DuckDB. The reports read for a
+    batch are kept for the next one, which mostly needs the same year before."""
+
+    def __init__(self, con, store: Store) -> None:
+        self.con, self.documents, self.kept = con, store.documents, {}
+
+    def __call__(self, chunk: list[str]) -> Store:
+        docs = self.documents
+        years = {(docs[i]["org"], docs[i]["report_year"] - 1) for i in chunk if docs[i]["report_year"] is not None}
+        wanted = sorted({*chunk, *(i for i, d in docs.items() if (d["org"], d["report_year"]) in years)})
+        missing = [i for i in wanted if i not in self.kept]
+        self.kept = {i: self.kept.get(i, []) for i in wanted}
+        for n in _records(self.con, """
+                SELECT n.document_id, n.line, n.section, n.label, n.value, n.unit, n.exercice, n.text, n.table_id,
+                       n.mesure, n.parse_status
+                FROM narratifs n JOIN documents d USING (document_id)
+                WHERE list_contains(?::VARCHAR[], n.document_id) AND n.parse_status = 'ok' AND n.value IS NOT NULL
+                  AND n.exercice = d.report_year
+                ORDER BY n.document_id, n.line""", [missing]) if missing else ():
+            self.kept[n["document_id"]].append(n)
+        return Store({i: docs[i] for i in wanted}, [], {}, [n for i in wanted for n in self.kept[i]])
 
 
 def _records(con, query: str, params: list) -> list[dict]:

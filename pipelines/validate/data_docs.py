@@ -35,12 +35,15 @@ from great_expectations.core import (
 from great_expectations.render.renderer import ExpectationSuitePageRenderer, ValidationResultsPageRenderer
 from great_expectations.render.view import DefaultJinjaPageView
 
+from pipelines.publish.fmt import pluriel
 from pipelines.validate.stored_results import (
     DATA_DOCS,
     STAMP,
     VALIDATIONS,
+    WRITTEN_ELSEWHERE,
     expectation_result,
     stored,
+    stored_names,
     summary,
 )
 from pipelines.validate.suite_specs import load_suites
@@ -58,6 +61,8 @@ _ATTR = re.compile(rf"""\s(?:href|src)=["']{_EXTERNAL}["']""", re.IGNORECASE)
 _CSS_URL = re.compile(r"""url\(\s*["']?(?:https?:)?//[^)]*\)""", re.IGNORECASE)  # GE's logo on S3
 _UP = re.compile(r"""(\s(?:href|src)=["'])(?:\.\./)+""", re.IGNORECASE)
 _TEXT = re.compile(r">([^<]+)<")
+# GE's collapse.j2 names each folding block « …-collapse-body-<uuid4> », new at every render
+_COLLAPSE_ID = re.compile(r"-collapse-body-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
 
 
 def offline_html(text: str, css: str) -> str:
@@ -114,7 +119,14 @@ def _page(document) -> str:
     """A rendered GE document as a page one folder below the index, offline and in French."""
     text = _view().render(document, show_how_to_buttons=False)
     text = _UP.sub(r"\1../", text)
-    return french(offline_html(text, CSS.read_text(encoding="utf-8")))
+    return french(offline_html(stable_ids(text), CSS.read_text(encoding="utf-8")))
+
+
+def stable_ids(text: str) -> str:
+    """The page with GE's random collapse ids numbered in order of appearance (a block's link and its
+    target keep the same number): two writes of the same results give the same bytes."""
+    numbers: dict[str, int] = {}
+    return _COLLAPSE_ID.sub(lambda m: f"-collapse-body-{numbers.setdefault(m[1], len(numbers) + 1)}", text)
 
 
 def with_messages(result: ExpectationSuiteValidationResult, frame) -> None:
@@ -143,13 +155,15 @@ def suite_page(suite: ExpectationSuite) -> str:
 def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], suites: dict[str, ExpectationSuite],
           ran: Iterable[str], replace_all: bool = False) -> Path:
     """Store the results of the suites `ran` under gx_dir/validations (a suite ran on an empty frame,
-    absent from `results`, loses its old result; `replace_all` drops every other stored result too),
+    absent from `results`, loses its old result; `replace_all` drops every other stored result too,
+    but those of the suites stored_results.WRITTEN_ELSEWHERE, which a build keeps),
     write their pages and rewrite the index from every stored result. Returns the site folder."""
     site = gx_dir / DATA_DOCS
-    (gx_dir / STAMP).unlink(missing_ok=True)  # the folder no longer holds only what the store's parts give
+    if set(ran) - WRITTEN_ELSEWHERE:  # the folder no longer holds only what the store's parts give
+        (gx_dir / STAMP).unlink(missing_ok=True)
     for sub in (gx_dir / VALIDATIONS, site / "validations", site / "expectations"):
         sub.mkdir(parents=True, exist_ok=True)
-    gone = set(stored(gx_dir)) if replace_all else set()
+    gone = set(stored_names(gx_dir)) - WRITTEN_ELSEWHERE if replace_all else set()  # those are kept
     gone |= set(ran) - set(results)
     for name in gone - set(results):
         for path in (gx_dir / VALIDATIONS / f"{name}.json", site / "validations" / f"{name}.html",
@@ -276,7 +290,7 @@ def index_page(suites: list[dict], css: str) -> str:
     for s in suites:
         name = html.escape(s["name"])
         state = ('<span class="ok">conforme</span>' if s["success"] else
-                 f'<span class="ko">{s["unexpected"]} constat(s)</span>')
+                 f'<span class="ko">{pluriel(s["unexpected"], "constat", "constats")}</span>')
         rows.append(f'<tr><td><a href="expectations/{name}.html">{name}</a></td>'
                     f'<td>{html.escape(s["description"])}</td><td>{s["checked"]}</td><td>{state}</td>'
                     f'<td><a href="validations/{name}.html">résultats</a></td></tr>')

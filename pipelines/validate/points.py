@@ -113,12 +113,21 @@ def has_curated(con) -> bool:
 FIGURES_BATCH = 64  # reports whose figures are computed at a time: DuckDB's memory is that of a batch
 
 
+def latest_of_year(figures: str) -> str:
+    """The relation beside figures_table's `figures` holding, per series key, exercice and report year,
+    the figure of the last report of that year (by `rang`): the only figures an ASOF JOIN on
+    `earlier_report` can pick, since `rang` orders the reports by year first. As the right side of
+    those joins it holds one report per year instead of all of them (a corpus of many reports a year
+    sorted a thousand copies of each figure)."""
+    return f"{figures}_par_annee"
+
+
 @contextmanager
 def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | None]:
     """figures_sql() of the reports `document_ids` (all by default) computed once into a temporary
     table for the checks of one run (the name is yielded; None when the connection has no curated
-    families), dropped afterwards. The checks compare the reports of one organisme: its reports are
-    enough for them. The table is filled FIGURES_BATCH reports at a time (a figure is of one report;
+    families), dropped afterwards, with its latest_of_year() relation. The checks compare the reports
+    of one organisme: its reports are enough for them. The table is filled FIGURES_BATCH reports at a time (a figure is of one report;
     `rang` is given by the place of its report among all)."""
     if not has_curated(con):
         yield None
@@ -135,7 +144,11 @@ def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(ids[:FIGURES_BATCH], '_rangs')}")
         for start in range(FIGURES_BATCH, len(ids), FIGURES_BATCH):
             con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {latest_of_year(name)} AS SELECT * FROM {name}
+                        QUALIFY row_number() OVER (PARTITION BY famille, org, cle, mesure, exercice, report_year
+                                                   ORDER BY rang DESC) = 1""")
         yield name
     finally:
         con.unregister("_rangs")
         con.execute(f"DROP TABLE IF EXISTS {name}")
+        con.execute(f"DROP TABLE IF EXISTS {latest_of_year(name)}")

@@ -20,9 +20,11 @@ to `findings` with org, report_year (the page's year) and family « publications
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
+from pipelines.publish.fmt import pluriel
 from pipelines.validate.frames import frame
 
 FAMILY = "publications"
@@ -266,20 +268,52 @@ def controler(db_path, pubs: pd.DataFrame, prefixe: str, echo=print, perimetre: 
     mine = errors[_about(flagged.loc[errors.index, "pages"], perimetre)] if len(errors) else errors
     elsewhere = errors.drop(mine.index)
     pages = every["page"].nunique() if len(every) else 0
-    echo(f"Publications : {len(every)} chiffre(s) sur {pages} page(s), {len(found)} constat(s) "
-         f"publication.* dont {len(errors)} erreur(s).")
+    echo(f"Publications : {pluriel(len(every), 'chiffre', 'chiffres')} sur {pluriel(pages, 'page', 'pages')}, "
+         f"{pluriel(len(found), 'constat', 'constats')} publication.* dont {pluriel(len(errors), 'erreur', 'erreurs')}.")
     for f in mine.head(20).to_dict("records"):
         echo(f"  {f['rule']} : {f['message']}")
     if len(elsewhere):
-        echo(f"  {len(elsewhere)} erreur(s) publication.* sur des pages hors du filtre, non comptée(s) dans le "
-             f"code de sortie : {abrege(sorted(set(elsewhere['document'])))}.")
+        echo(f"  {pluriel(len(elsewhere), 'erreur', 'erreurs')} publication.* sur des pages hors du filtre, "
+             f"{pluriel(len(elsewhere), 'non comptée', 'non comptées', False)} dans le code de sortie : {abrege(sorted(set(elsewhere['document'])))}.")
     return len(mine)
+
+
+def keep_publications(con, old_store, with_findings: bool = True) -> int:
+    """Copy into the store being built (`con`) the register `publications` of the store it replaces
+    and, with `with_findings`, their `publication.*` findings. A build reads the reports, not the
+    pages: the pages in reports/ still show those figures, and only the commands that write the
+    register (`bilans run`, `bilans briefing --export`: `controler`) replace it; the qualité pages,
+    whose inputs include these findings, stay up to date. Returns the rows kept (0 when there is no
+    old store, or one written before the register existed)."""
+    import duckdb
+
+    from pipelines.store import SCHEMA
+
+    if old_store is None or not Path(old_store).is_file():
+        return 0
+    try:
+        quoted = str(Path(old_store).resolve()).replace("'", "''")
+        con.execute(f"ATTACH '{quoted}' AS ancien_magasin (READ_ONLY)")
+    except duckdb.Error:  # unreadable: the build says so elsewhere (_previous_store); nothing to keep
+        return 0
+    try:
+        tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_catalog = 'ancien_magasin'").fetchall()}
+        if "publications" not in tables:
+            return 0
+        con.execute(f'CREATE TABLE IF NOT EXISTS publications ({SCHEMA["publications"]})')
+        con.execute("INSERT INTO publications BY NAME SELECT * FROM ancien_magasin.publications")
+        if with_findings and "findings" in tables:
+            con.execute("INSERT INTO findings BY NAME SELECT * FROM ancien_magasin.findings WHERE family = ?", [FAMILY])
+        return con.execute("SELECT count(*) FROM publications").fetchone()[0]
+    finally:
+        con.execute("DETACH ancien_magasin")
 
 
 def abrege(items: list[str], n: int = 10) -> str:
     """The first `n` items, comma-separated, and how many more: a line stays a line."""
     shown = ", ".join(items[:n])
-    return shown + (f" et {len(items) - n} autre(s)" if len(items) > n else "")
+    return shown + (f" et {pluriel(len(items) - n, 'autre', 'autres')}" if len(items) > n else "")
 
 
 def _about(pages: pd.Series, perimetre: set[str] | None) -> list[bool]:

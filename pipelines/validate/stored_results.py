@@ -20,6 +20,7 @@ import json
 import shutil
 from pathlib import Path
 
+from pipelines.publish.fmt import pluriel
 from pipelines.store import SCHEMA
 
 VALIDATIONS = "validations"
@@ -73,6 +74,9 @@ def forget(db_path: str | Path) -> None:
 # describes the whole corpus whatever the build redid (pipelines/flow.py).
 PARTS = "gx_parts"
 PARTS_COLUMNS = SCHEMA[PARTS]
+# Suites whose results another command writes beside the store's (validate/publications.py, in `bilans
+# run` and `bilans briefing --export`): a build keeps them, as it keeps the register they judged.
+WRITTEN_ELSEWHERE = frozenset({"publications"})
 STAMP = "parts.sha256"  # digest of what the stored results and Data Docs were written from
 # Parts in the order of a full build's batches: the organismes by their first document_id, each with
 # its reports' own checks then its cross-report checks (document by document), then every
@@ -151,7 +155,7 @@ def combined(con, parts: str = PARTS) -> dict[str, dict[str, dict]]:
 def expectation_result(total: dict) -> dict:
     """The `result` of an expectation as expectations/base.py gives it, over the rows added up."""
     n, rows = total["element_count"], total["unexpected_rows"]
-    return {"observed_value": f"{len(rows)} constat(s) sur {n} contrôle(s)", "element_count": n,
+    return {"observed_value": f"{pluriel(len(rows), 'constat', 'constats')} sur {pluriel(n, 'contrôle', 'contrôles')}", "element_count": n,
             "unexpected_count": len(rows), "unexpected_percent": 100.0 * len(rows) / n if n else 0.0,
             "unexpected_rows": rows, "unexpected_index_list": [{"check_id": u["check_id"]} for u in rows]}
 
@@ -165,13 +169,14 @@ def digest(results: dict[str, dict[str, dict]], checks: list) -> str:
 
 def up_to_date(directory: Path, stamp: str, suites: list[str]) -> bool:
     """Whether the results folder was written from `stamp` (see `digest`) with the suites `suites`
-    exactly (a suite written by another command, publications, is not the store's)."""
+    exactly (the suites WRITTEN_ELSEWHERE are not the store's, and do not count)."""
     path = Path(directory) / STAMP
     try:
         written = path.read_text(encoding="utf-8").strip()
     except OSError:
         return False
-    return written == stamp and sorted(stored_names(directory)) == sorted(suites) and \
+    own = [n for n in stored_names(directory) if n not in WRITTEN_ELSEWHERE]
+    return written == stamp and sorted(own) == sorted(suites) and \
         (Path(directory) / DATA_DOCS / "index.html").is_file()
 
 

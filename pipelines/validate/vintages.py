@@ -9,15 +9,16 @@ only when it shares several figures.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from functools import lru_cache
+from typing import NamedTuple
 
 import pandas as pd
 
 from pipelines.extract.numbers import clean, decimals_of, plain
 from pipelines.validate.frames import check_row, fr, items_give
-from pipelines.validate.points import earlier_report
+from pipelines.validate.points import earlier_report, latest_of_year
 
 
 @lru_cache(maxsize=1 << 16)
@@ -192,11 +193,18 @@ def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int
     return sum(_same(col_a[lab], col_b[lab]) for lab in common), len(common)
 
 
+def _first(con, query: str, params: list) -> tuple | None:
+    """The first row of a query, its result read to the end: DuckDB refuses other work (a temporary
+    table dropped, a frame registered) on a connection whose result is left half read."""
+    rows = con.execute(query, params).fetchall()
+    return rows[0] if rows else None
+
+
 def _header_cell(store, table_id: str, col: int, con=None) -> dict | None:
     """The last header cell of a column (cells in row order)."""
     if table_id not in store.cells and con is not None:
-        line = con.execute("SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
-                           "ORDER BY row DESC LIMIT 1", [table_id, col]).fetchone()
+        line = _first(con, "SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
+                           "ORDER BY row DESC LIMIT 1", [table_id, col])
         return {"line": line[0]} if line else None
     heads = [c for c in store.table_cells(table_id) if c["role"] == "header" and c["col"] == col]
     return heads[-1] if heads else None
@@ -436,6 +444,12 @@ def _wanted(document_ids: list[str] | None, alias: str) -> str:
     return f"{alias}.document_id IN ({ids})"
 
 
+def _of(figures: str, document_ids: list[str] | None) -> str:
+    """The figures of the documents checked, as a relation: the later side of a comparison, filtered
+    before the join (a batch of reports sorts its own figures, not the organisme's)."""
+    return figures if document_ids is None else f"(SELECT * FROM {figures} b WHERE {_wanted(document_ids, 'b')})"
+
+
 # Two figures of one series key, same unit when both print one (« % » is never a count).
 _UNITS = """(coalesce(nullif({a}.unite, ''), nullif({a}.unite_cellule, '')) IS NOT DISTINCT FROM
              coalesce(nullif({b}.unite, ''), nullif({b}.unite_cellule, ''))
@@ -469,7 +483,7 @@ def curated_shifts(con, figures: str, document_ids: list[str] | None = None) -> 
     nearest = " UNION ALL ".join(f"""
         SELECT b.*, {shift} AS shift, a.document_id AS a_document_id, a.report_year AS a_report_year,
                a.line AS a_line, {_EQUAL} AS egal, {_UNITS.format(a='a', b='b')} AS comparable
-        FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
+        FROM {_of(figures, document_ids)} b ASOF JOIN {latest_of_year(figures)} a ON {_SAME_KEY} AND a.exercice = b.exercice + {shift}
              AND {earlier_report('a', 'b')}
         WHERE {_wanted(document_ids, 'b')}""" for shift in (0, 1, -1))
     rows = _rows(con, f"""
@@ -504,18 +518,20 @@ def curated_restated_checks(con, figures: str, document_ids: list[str] | None = 
     compared by their sum (total.column reports it in the earlier report)."""
     shifted = {(s["document_id"], s["table_id"], s["year"]) for s in shifts or []}
     rows = _rows(con, f"""
-        WITH items AS (  -- the items of a column that has one total: what that total should be
-            SELECT table_id, col, coalesce(unit, '') AS unit, sum(value) FILTER (WHERE row_kind = 'item') AS s,
-                   count(*) FILTER (WHERE row_kind = 'item') AS n
-            FROM cells WHERE role IN ('value', 'total') AND value IS NOT NULL GROUP BY ALL
-            HAVING count(*) FILTER (WHERE row_kind = 'total') = 1),
-        pairs AS (
+        WITH pairs AS MATERIALIZED (
             SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.valeur AS a_valeur,
                    a.line AS a_line, a.table_id AS a_table_id, a.decimals AS a_decimals, a.row_kind AS a_kind,
                    a.col AS a_col, a.unite_cellule AS a_unite_cellule, a.libelle AS a_libelle, {_EQUAL} AS egal
-            FROM {figures} b ASOF JOIN {figures} a ON {_SAME_KEY} AND a.exercice = b.exercice
+            FROM {_of(figures, document_ids)} b ASOF JOIN {latest_of_year(figures)} a ON {_SAME_KEY} AND a.exercice = b.exercice
                  AND {earlier_report('a', 'b')}
-            WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')})
+            WHERE {_wanted(document_ids, 'b')} AND {_UNITS.format(a='a', b='b')}),
+        items AS (  -- the items of a column that has one total: what that total should be (of the
+                    -- earlier tables compared only: a batch of reports reads their cells, not the store's)
+            SELECT table_id, col, coalesce(unit, '') AS unit, sum(value) FILTER (WHERE row_kind = 'item') AS s,
+                   count(*) FILTER (WHERE row_kind = 'item') AS n
+            FROM cells WHERE role IN ('value', 'total') AND value IS NOT NULL
+                 AND table_id IN (SELECT a_table_id FROM pairs WHERE a_kind = 'total') GROUP BY ALL
+            HAVING count(*) FILTER (WHERE row_kind = 'total') = 1)
         SELECT p.*, i.s AS items_s, i.n AS items_n,
                count(*) OVER t AS n_pair, count(*) FILTER (WHERE egal) OVER t AS n_equal
         FROM pairs p LEFT JOIN items i
@@ -579,7 +595,7 @@ def curated_stale_checks(con, figures: str, document_ids: list[str] | None = Non
     figures: the relation of points.figures_table."""
     rows = _rows(con, f"""
         WITH f AS (SELECT * FROM {figures}),
-        own AS (SELECT document_id, table_id FROM f GROUP BY ALL
+        own AS (SELECT document_id, table_id FROM {_of(figures, document_ids)} GROUP BY ALL
                 HAVING count(DISTINCT exercice) = 1 AND min(exercice) = any_value(report_year)),
         pairs AS (
             SELECT b.*, a.document_id AS a_document_id, a.report_year AS a_report_year, a.line AS a_line,
@@ -617,8 +633,8 @@ def curated_shift_checks(con, shifts: list[dict]) -> list[dict]:
     """header.year « décalé » for the shifted columns curated_shifts found, on the column's header."""
     out = []
     for s in shifts:
-        head = con.execute("SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
-                           "ORDER BY row DESC LIMIT 1", [s["table_id"], s["col"]]).fetchone()
+        head = _first(con, "SELECT line FROM cells WHERE table_id = ? AND col = ? AND role = 'header' "
+                           "ORDER BY row DESC LIMIT 1", [s["table_id"], s["col"]])
         out.append(_shift_row(s["document_id"], s["table_id"], int(head[0]) if head else int(s["line"]),
                               int(s["year"]), int(s["shift"]), int(s["equal"]), int(s["a_report_year"]),
                               s["a_document_id"], int(s["a_line"])))
@@ -655,18 +671,63 @@ def cross_report_checks(con, store, dated: list[dict] | Callable[[frozenset[str]
     from pipelines.validate.points import figures_table
 
     with figures_table(con, compared) if con is not None else nullcontext() as figures:
-        curated = frozenset(curated_tables(con, figures)) if figures else frozenset()
-        shifts = curated_shifts(con, figures, document_ids) if figures else []
-        restated = curated_restated_checks(con, figures, document_ids, shifts) if figures else []
-        stale = curated_stale_checks(con, figures, document_ids) if figures else []
+        raw = _raw_checks(con, store, dated, figures, document_ids)
+        return _checks(con, figures, document_ids, raw, stale_checks(stale_store or store))
+
+
+def cross_report_batches(con, store, dated: Callable[[frozenset[str]], list[dict]], compared: list[str],
+                         targets: list[str], batch: int,
+                         stale_store: Callable[[list[str]], object]) -> Iterator[tuple[list[str], dict[str, list[dict]]]]:
+    """cross_report_checks(con, store, dated, targets, …, compared) cut into batches of `batch`
+    reports of `targets`: (the batch, its check rows by suite) per batch, the rows of a batch being
+    those of its reports in cross_report_checks. Every check row is of one report (the later one),
+    and what it is compared with does not depend on the batch: the curated series of `compared` are
+    computed once, the raw labels and the prose once; the curated queries, whose pairs hold most of
+    the memory, run batch by batch. `stale_store(batch)`: the reports vintage.stale compares for the
+    batch (theirs and those of the year before)."""
+    from pipelines.validate.points import figures_table
+
+    with figures_table(con, compared) as figures:
+        raw = _raw_checks(con, store, dated, figures, targets)
+        for start in range(0, len(targets), batch):
+            chunk = targets[start:start + batch]
+            mine = set(chunk)
+            yield chunk, _checks(con, figures, chunk, raw.of(mine),
+                                 [r for r in stale_checks(stale_store(chunk)) if r["document_id"] in mine])
+
+
+class _RawChecks(NamedTuple):
+    """The check rows of the raw labels and the prose (header.year, vintage.restated, text.year)."""
+    shifted: list[dict]
+    restated: list[dict]
+    prose_years: list[dict]
+
+    def of(self, documents: set[str]) -> _RawChecks:
+        """The rows of the reports `documents`."""
+        return _RawChecks(*([r for r in rows if r["document_id"] in documents] for rows in self))
+
+
+def _raw_checks(con, store, dated, figures: str | None, document_ids: list[str] | None) -> _RawChecks:
+    """The raw labels and the prose: what the curated series (`figures`, when there are) do not pair."""
+    curated = frozenset(curated_tables(con, figures)) if figures else frozenset()
     dated = dated(curated) if callable(dated) else dated
     raw_shifts = shifted_columns(dated, curated)
     prose_years, prose_restated = narrative_checks(store, document_ids)
+    return _RawChecks(shifted_header_checks(store, raw_shifts, con),
+                      restated_checks(store, dated, raw_shifts, curated) + prose_restated, prose_years)
+
+
+def _checks(con, figures: str | None, document_ids: list[str] | None, raw: _RawChecks,
+            stale_rows: list[dict]) -> dict[str, list[dict]]:
+    """The curated series' checks of `document_ids` first, then the rows of the raw labels, the prose
+    and vintage.stale of the prose (`stale_rows`) that those do not cover (cross_report_checks)."""
+    shifts = curated_shifts(con, figures, document_ids) if figures else []
+    restated = curated_restated_checks(con, figures, document_ids, shifts) if figures else []
+    stale = curated_stale_checks(con, figures, document_ids) if figures else []
     return {
-        "entetes": curated_shift_checks(con, shifts) + shifted_header_checks(store, raw_shifts, con),
-        "millesimes": restated + _not_in(restated_checks(store, dated, raw_shifts, curated) + prose_restated, restated)
-                      + stale + _not_in(stale_checks(stale_store or store), stale),
-        "texte": prose_years,
+        "entetes": curated_shift_checks(con, shifts) + raw.shifted,
+        "millesimes": restated + _not_in(raw.restated, restated) + stale + _not_in(stale_rows, stale),
+        "texte": raw.prose_years,
     }
 
 

@@ -176,7 +176,7 @@ def test_build_records_the_hostile_document_and_stores_the_good_ones(tmp_path, c
     assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
     assert time.monotonic() - started < 60
     out = capsys.readouterr().out
-    assert "2 document(s) refusé(s)" in out and "arbre_2021.pdf : refusé, arbre des pages" in out
+    assert "2 documents refusés, absents du magasin" in out and "arbre_2021.pdf : refusé, arbre des pages" in out
     con = duckdb.connect(str(db), read_only=True)
     stored = con.execute("SELECT document_id FROM documents ORDER BY 1").fetchall()
     refused = con.execute("SELECT document_id, report_year FROM documents_refuses ORDER BY 1").fetchall()

@@ -290,7 +290,7 @@ def test_two_drafts_of_one_name_get_two_copies_numbered_as_their_ids(tmp_path, c
         "brouillon.annote.docx", "brouillon~1.annote.docx", "brouillon~2.annote.pdf"]
     assert len(anchored(copies / "brouillon.annote.docx")) == 2  # a/: the two findings
     assert anchored(copies / "brouillon~1.annote.docx") == {}  # b/: nothing to say
-    assert f"copie annotée : {copies / 'brouillon~1.annote.docx'} (0 commentaire(s)" in captured.err
+    assert f"copie annotée : {copies / 'brouillon~1.annote.docx'} (0 commentaire" in captured.err
 
 
 def test_copies_named_apart_when_the_ids_do_not_say_the_repeat(tmp_path):

@@ -209,7 +209,7 @@ def test_export_writes_one_self_contained_page_per_adherent_and_year(fixture_sto
     assert "<script" not in page and "<link" not in page and "src=" not in page
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "OPALY (jusqu&#x27;en 2021) → VALDEVY" in (out / "siim94/valdevy_2018.html").read_text(encoding="utf-8")
-    assert "8 page(s)" in capsys.readouterr().out
+    assert "8 pages de briefing écrites" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- serving
@@ -340,7 +340,7 @@ def test_share_and_ranking_never_mix_measures(fixture_store):
     data = BriefingData(fixture_store)
     kf = data.key_figures("SIIM94", "Ivry-sur-Seine", 2018)
     assert kf.part.value == pytest.approx(1011559 / (1011559 + 411423 + 189155) * 100)
-    assert kf.part.note.endswith("(hors 1 adhérent(s) imprimé(s) dans une autre mesure)")
+    assert kf.part.note.endswith("(hors 1 adhérent imprimé dans une autre mesure)")
     assert {r.adherent for r in data.comparison("SIIM94", "Ivry-sur-Seine", 2018)} == {
         "Ivry-sur-Seine", "Arcueil", "VALDEVY"}
     # Gentilly's cotisation ranks among the cotisations printed that year: Ivry's (929 571 €) is one.

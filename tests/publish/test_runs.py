@@ -105,7 +105,7 @@ def test_run_every_template_on_fixture_store(fixture_store, tmp_path):
     # nothing changed: nothing executed
     lines.clear()
     assert run_notebooks(fixture_store, org="SIIM94", year=2018, out_dir=out, echo=lines.append) == 0
-    assert lines[0].startswith("7 exécution(s) prévue(s) : 0 à faire, 7 à jour")
+    assert lines[0].startswith("7 exécutions prévues : 0 à faire, 7 à jour")
 
     # a new ticket count: only the notebook that reads tickets is redone
     con = duckdb.connect(str(fixture_store))
@@ -159,7 +159,7 @@ def test_failing_notebook_is_isolated(fixture_store, tmp_path):
     # the failed run is retried next time, the others are up to date
     lines.clear()
     assert run_notebooks(fixture_store, org="SII", out_dir=out, templates_dir=templates, echo=lines.append) == 1
-    assert lines[0].startswith("4 exécution(s) prévue(s) : 1 à faire, 3 à jour")
+    assert lines[0].startswith("4 exécutions prévues : 1 à faire, 3 à jour")
 
 
 @pytest.mark.parametrize("org, year, expected", [

@@ -52,7 +52,7 @@ def test_runs_on_existing_cluster_write_outputs_and_skip_unchanged(fixture_store
     code = run_notebooks(fixture_store, org="SII", out_dir=out, templates_dir=templates, echo=lines.append,
                          templates=("pole_si", "exploration"), scheduler=scheduler)
     assert code == 1
-    assert lines[0] == "2 exécution(s) prévue(s) : 1 à faire, 1 à jour (ignorée(s))."
+    assert lines[0] == "2 exécutions prévues : 1 à faire, 1 à jour (ignorée)."
     assert [line.split("] ")[1].split(" :")[0] for line in lines if line.startswith("[")] == ["SII 2018 exploration"]
 
 

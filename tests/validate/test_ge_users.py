@@ -72,7 +72,7 @@ def test_readme_ge_way_gives_the_pipeline_result(project, monkeypatch, capsys):
                              + ", ".join("?" * len(rules)) + ")", rules).fetchall()
     assert set(stored) == plain
     out = capsys.readouterr().out
-    assert "expect_totals_to_foot : 2 constat(s) sur 2 contrôle(s)" in out
+    assert "expect_totals_to_foot : 2 constats sur 2 contrôles" in out
     assert "d 10 total.column 35 30" in out
 
 

@@ -216,7 +216,7 @@ def test_a_filtered_run_does_not_fail_on_pages_left_stale_outside_its_filter(sto
     # a run of another bilan does not answer for that page: it is said stale, not checked, not a failure
     assert run(org="SIIM94", year=2017) == 0, lines
     said = [ln for ln in lines if "plus à jour" in ln]
-    assert said == ["1 page(s) hors du filtre ne sont plus à jour du magasin, leurs chiffres ne sont pas contrôlés : "
+    assert said == ["1 page hors du filtre n’est plus à jour du magasin, ses chiffres ne sont pas contrôlés : "
                     "SIIM94/2018/pole_support (« bilans run » sans filtre les refait)."], lines
     assert not any("publication.metric" in ln for ln in lines)
     con = duckdb.connect(str(store), read_only=True)
@@ -241,7 +241,7 @@ def test_a_filtered_run_counts_only_the_errors_of_its_pages(store, tmp_path):
     rc = run_notebooks(store, org="SIIM94", year=2017, out_dir=out, templates=("pole_support",),
                        templates_dir=_faithful_template(tmp_path), pool=True, workers=1, echo=lines.append)
     assert rc == 0, lines
-    assert ("  1 erreur(s) publication.* sur des pages hors du filtre, non comptée(s) dans le code de sortie : "
+    assert ("  1 erreur publication.* sur des pages hors du filtre, non comptée dans le code de sortie : "
             "briefing/siim94/siim94_2018.") in lines, lines
     # the finding stays in the store: the qualité page and a run of the whole store see it, with its fix
     con = duckdb.connect(str(store), read_only=True)
@@ -255,5 +255,5 @@ def test_a_long_list_of_pages_stays_one_line():
     from pipelines.validate.publications import abrege
 
     pages = [f"SIIM94/{y}/finances" for y in range(2010, 2024)]
-    assert abrege(pages, 3) == "SIIM94/2010/finances, SIIM94/2011/finances, SIIM94/2012/finances et 11 autre(s)"
+    assert abrege(pages, 3) == "SIIM94/2010/finances, SIIM94/2011/finances, SIIM94/2012/finances et 11 autres"
     assert abrege(pages[:2], 3) == "SIIM94/2010/finances, SIIM94/2011/finances"

@@ -31,9 +31,19 @@ SCOPE = ["--org", "SIIM94", "--year", "2023"]
 
 
 def _since(tmp_path, capsys, new: Path, old: Path, *extra: str) -> tuple[int, list[dict]]:
+    """(exit code, the findings of --json); without a store, its one row `check.magasin` for NEW is checked
+    and left out, as in a plain `bilans check --json` (test_check_notices.py)."""
     rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(new), "--since", str(old), "--json",
                *SCOPE, *extra])
-    return rc, json.loads(capsys.readouterr().out)
+    out = json.loads(capsys.readouterr().out)
+    assert [(f["rule"], f["document"], f["version_status"]) for f in out if f["rule"].startswith("check.")] == [
+        ("check.magasin", str(new), None)]
+    return rc, [f for f in out if not f["rule"].startswith("check.")]
+
+
+def _findings(line: str) -> list[dict]:
+    """One array of --watch --json, without the row that says the store is absent (in the first array)."""
+    return [f for f in json.loads(line) if f["rule"] != "check.magasin"]
 
 
 def test_since_fixed_open_new_across_shifted_lines(tmp_path, capsys):
@@ -63,7 +73,7 @@ def test_since_text_output_three_french_lists(tmp_path, capsys):
     rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(V2), "--since", str(V1), *SCOPE])
     out = capsys.readouterr().out.splitlines()
     assert rc == 1
-    assert out[0] == f"{V2} depuis {V1} : 1 corrigé(s), 1 toujours présent(s), 1 nouveau(x)"
+    assert out[0] == f"{V2} depuis {V1} : 1 corrigé, 1 toujours présent, 1 nouveau"
     heads = [i for i, line in enumerate(out) if not line.startswith(" ")]
     assert [out[i] for i in heads[1:]] == [f"Corrigés (lignes de {V1}) : 1", "Toujours présents : 1", "Nouveaux : 1"]
     assert out[heads[1] + 1].startswith(f"   {V1}:11  ERREUR  [total.column]")
@@ -175,7 +185,7 @@ def test_watch_prints_the_changes_of_each_save(tmp_path):
         [draft], "SIIM94", 2023, True, tmp_path / "absent.duckdb", stop_event=stop, out=out)), daemon=True)
     worker.start()
     try:
-        first = json.loads(out.lines.get(timeout=120))
+        first = _findings(out.lines.get(timeout=120))
         assert sorted((f["change"], f["line"], f["found"]) for f in first) == [
             ("appeared", 11, "262"), ("appeared", 20, "480")]
         draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")  # a save of the next version
@@ -199,7 +209,7 @@ def test_watch_stops_on_ctrl_c_with_one_french_line(tmp_path):
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
-        assert len(json.loads(lines.get(timeout=180))) == 2
+        assert len(_findings(lines.get(timeout=180))) == 2
         draft.write_text(V1.read_text(encoding="utf-8").replace("240\t262", "240\t272"), encoding="utf-8")
         assert [f["change"] for f in json.loads(lines.get(timeout=60))] == ["disappeared"]
         proc.send_signal(signal.SIGINT)

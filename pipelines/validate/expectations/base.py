@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import math
+import string
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -27,6 +28,7 @@ from great_expectations.render import (
 )
 from great_expectations.render.renderer.renderer import renderer
 
+from pipelines.publish.fmt import pluriel
 from pipelines.validate.stored_results import expectation_result
 
 METRIC = "bilans.lignes_de_controle"
@@ -40,6 +42,23 @@ IDENTITY = ("rule", "severity", "document_id", "line")
 SEVERITIES_FR = {"error": "erreur", "warning": "avertissement", "info": "information"}
 SAMPLE = 200  # unexpected rows drawn in Data Docs (all of them stay in the result)
 
+
+
+class _FrenchNumbers(string.Formatter):
+    """A rule's parameters written as a French reader reads them (CLDR through Babel): 0.005 as
+    « 0,005 », 1e-06 as « 0,000001 », and with the spec `%` (« {ecart:%} » in regles.toml) 0.02 as « 2 % »."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            from babel.numbers import format_decimal, format_percent
+
+            if format_spec == "%":
+                return format_percent(value, locale="fr_FR")
+            return format_decimal(value, locale="fr_FR", decimal_quantization=False)
+        return super().format_field(value, format_spec)
+
+
+_FRENCH = _FrenchNumbers()
 
 class CheckRows(TableMetricProvider):
     """The check frame itself: rule expectations judge whole rows, not one column."""
@@ -86,7 +105,7 @@ class RuleExpectation(BatchExpectation):
         params = {name: f.default for name, f in cls.__fields__.items()}
         params.update({k: v for k, v in (kwargs or {}).items() if v is not None})
         params = {k: v.replace("*", "·") if isinstance(v, str) else v for k, v in params.items()}
-        return cls.template_fr.format(**params) + f" (règles : {', '.join(cls.rules)})"
+        return _FRENCH.format(cls.template_fr, **params) + f" (règles : {', '.join(cls.rules)})"
 
     @classmethod
     def missing_columns(cls, df: pd.DataFrame) -> list[str]:
@@ -142,7 +161,8 @@ class RuleExpectation(BatchExpectation):
             return []
         r = result.result
         return [RenderedStringTemplateContent(content_block_type="string_template", string_template={
-            "template": f"{r['unexpected_count']} constat(s) sur {r['element_count']} contrôle(s) :",
+            "template": f"{pluriel(r['unexpected_count'], 'constat', 'constats')} sur "
+                        f"{pluriel(r['element_count'], 'contrôle', 'contrôles')} :",
             "params": {}, "tag": "strong", "styling": {"classes": ["text-danger"]}})]
 
     @classmethod
@@ -152,7 +172,7 @@ class RuleExpectation(BatchExpectation):
         if not rows:
             return None
         table = [[_cell(u, k) for k in UNEXPECTED_FIELDS] for u in rows[:SAMPLE]]
-        header = f"{len(rows)} constat(s)" + (f", les {SAMPLE} premiers :" if len(rows) > SAMPLE else " :")
+        header = pluriel(len(rows), "constat", "constats") + (f", les {SAMPLE} premiers :" if len(rows) > SAMPLE else " :")
         return [RenderedTableContent(content_block_type="table", table=table, header=header,
                                      header_row=list(UNEXPECTED_FIELDS.values()),
                                      styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}})]

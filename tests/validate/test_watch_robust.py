@@ -1,0 +1,143 @@
+"""`bilans check DRAFT --watch` against what happens to a file on a real disk: a service stop (SIGTERM),
+a save still being written while it is checked, a draft emptied by its editor before being rewritten.
+
+The draft is the invented one of test_versions.py (two wrong totals, lines 11 and 20)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+V1 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v1.txt"
+V2 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v2.txt"
+SCOPE = ["--org", "SIIM94", "--year", "2023"]
+
+
+class _Lines:
+    """A text stream that hands each printed line to a queue."""
+
+    def __init__(self):
+        self.lines: queue.Queue[str] = queue.Queue()
+        self._buf = ""
+
+    def write(self, text: str) -> int:
+        self._buf += text
+        while "\n" in self._buf:
+            line, self._buf = self._buf.split("\n", 1)
+            self.lines.put(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def _findings(line: str) -> list[dict]:
+    """One array of --watch --json, without the row that says the store is absent (in the first array)."""
+    return [f for f in json.loads(line) if f["rule"] != "check.magasin"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
+def test_watch_stopped_by_sigterm_exits_143(tmp_path):
+    """`kill PID` or a systemd stop: the exit code of a killed Unix command (128 + 15), not 0."""
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
+                             str(draft), "--watch", "--json", *SCOPE], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    try:
+        assert len(_findings(lines.get(timeout=180))) == 2  # the first check is printed
+        time.sleep(1.5)  # then the process waits for a save inside watchfiles, where the signal lands
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = [x for x in proc.stderr.read().splitlines() if "avertissement" not in x]
+    assert rc == 143 and err == ["bilans : arrêté (SIGTERM)"]
+
+
+def _watching(tmp_path, monkeypatch, text: str):
+    """watch() of a draft holding `text`, in a thread: (draft, stdout lines, stderr lines, stop, thread)."""
+    from pipelines.live import watch
+
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(text, encoding="utf-8")
+    out, err, stop = _Lines(), _Lines(), threading.Event()
+    monkeypatch.setattr(sys, "stderr", err)
+    worker = threading.Thread(target=lambda: watch([draft], "SIIM94", 2023, True, tmp_path / "absent.duckdb",
+                                                   stop_event=stop, out=out), daemon=True)
+    worker.start()
+    return draft, out, err, stop, worker
+
+
+def test_a_save_still_being_written_while_checked_is_not_shown(tmp_path, monkeypatch):
+    """The first half of a save is checked; the rest lands while the check runs. The half's findings
+    (the wrong total of line 20 « disappeared ») are not those of any version: nothing is shown for it,
+    and the complete file, checked next, shows no change."""
+    import pipelines.live as live
+
+    full = V1.read_text(encoding="utf-8")
+    cut = full.index("Demandes traitées")  # the second table is not written yet
+    real, armed = live.findings_for, threading.Event()
+
+    def save_goes_on(files, *args, **kwargs):
+        found = real(files, *args, **kwargs)
+        if armed.is_set():
+            armed.clear()
+            with open(files[0], "a", encoding="utf-8") as f:  # the editor writes the rest of the file
+                f.write(full[cut:])
+        return found
+
+    monkeypatch.setattr(live, "findings_for", save_goes_on)
+    draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, full)
+    try:
+        assert len(_findings(out.lines.get(timeout=120))) == 2
+        armed.set()
+        draft.write_text(full[:cut], encoding="utf-8")
+        assert json.loads(out.lines.get(timeout=60)) == []  # the whole file: the same two findings
+        with pytest.raises(queue.Empty):
+            out.lines.get(timeout=1.5)
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+
+
+def _next_said(err: _Lines) -> str:
+    """The next line on stderr that is not the warning of the absent store."""
+    while "avertissement" in (line := err.lines.get(timeout=30)):
+        pass
+    return line
+
+
+def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monkeypatch):
+    """An editor empties the file, then writes it: one French line while it stays empty (not one per
+    event), and the next save is compared with the last version that could be read."""
+    draft, out, err, stop, worker = _watching(tmp_path, monkeypatch, V1.read_text(encoding="utf-8"))
+    try:
+        assert len(_findings(out.lines.get(timeout=120))) == 2
+        draft.write_text("", encoding="utf-8")
+        said = _next_said(err)
+        assert said.startswith("bilans : ") and said.endswith(f"{draft.name} : fichier vide — enregistrement en cours ? "
+                        "Contrôlé de nouveau au prochain enregistrement.")
+        os.utime(draft)  # saved again, still empty: not said twice
+        draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")
+        second = json.loads(out.lines.get(timeout=60))
+        assert sorted((f["change"], f["table"]) for f in second) == [
+            ("appeared", "Formations suivies"), ("disappeared", "Interventions sur site")]
+        assert [x for x in list(err.lines.queue) if "avertissement" not in x] == []
+    finally:
+        stop.set()
+        worker.join(timeout=10)

@@ -28,7 +28,7 @@ from pipelines.check import _SEVERITY_FR, copy_vintages, documents_of, findings_
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
-from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
+from pipelines.validate.versions import FIXED, NEW, OPEN, compare, counts, match
 
 # watchfiles: yield 15 ms after the last event of a save (an editor writes, renames, touches),
 # at most 300 ms after the first; wake every 500 ms to catch a save made while a check ran. The
@@ -422,6 +422,35 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     return 0
 
 
+# where a finding is, not what it says: a paragraph inserted above moves it without changing it
+_PLACE = ("line", "page", "place", "label_line", "highlight")
+
+
+def watch_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(appeared, disappeared) between two checks of a watched draft. Findings are paired as for
+    `--since` (versions.match); a pair is « unchanged » only when every field but the place
+    (`_PLACE`) is the same, else it is in both frames: disappeared with its old text, appeared with
+    the new, so that what the author has seen, updated by the changes, is the cold check's findings
+    (but for the lines of findings only moved). A message that cites a line is re-shown when it moves."""
+    after, before = after.reset_index(drop=True), before.reset_index(drop=True)
+    shown = [c for c in after.columns.union(before.columns) if c not in _PLACE]
+    def said(df: pd.DataFrame, i: int) -> list:
+        return [_text(df.at[i, c]) if c in df else None for c in shown]
+    pairs = [(i, j) for i, j in match(after, before) if said(after, i) == said(before, j)]
+    appeared = after.drop(index=[i for i, _ in pairs])
+    gone = before.drop(index=[j for _, j in pairs])
+    return appeared.reset_index(drop=True), gone.reset_index(drop=True)
+
+
+def _text(value) -> str | None:
+    """A field as shown: None for a missing value (None, NaN), else its text (2023 and 2023.0 alike)."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
 class _Watched:
     """The files under watch, their last findings and the stamp (mtime, size) they were checked at."""
 
@@ -457,7 +486,7 @@ class _Watched:
             found = pd.concat([found, pd.DataFrame(notices(documents_of(reads), self.session.missing))],
                               ignore_index=True)
         before = self.found if self.found is not None else found.iloc[0:0]
-        appeared, gone = changes(before, found)
+        appeared, gone = watch_changes(before, found)
         self.found = found
         self._show(appeared, gone, len(found), time.perf_counter() - started)
 

@@ -141,3 +141,44 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
     finally:
         stop.set()
         worker.join(timeout=10)
+
+
+def _seen(state: list[dict], shown: list[dict]) -> list[dict]:
+    """What an author who read the first array and then each change knows: the findings shown as
+    « disappeared » taken out, those « appeared » put in."""
+    gone = [{k: v for k, v in f.items() if k != "change"} for f in shown if f["change"] == "disappeared"]
+    kept = [f for f in state if f not in gone]
+    return kept + [{k: v for k, v in f.items() if k != "change"} for f in shown if f["change"] == "appeared"]
+
+
+def _key(f: dict) -> tuple:
+    return tuple(str(f.get(k)) for k in ("rule", "line", "table", "message", "found", "expected", "section"))
+
+
+def test_a_finding_whose_text_changed_is_shown_again(tmp_path, monkeypatch):
+    """A table renamed and a section retitled: the two wrong totals stay paired with themselves, but
+    their `table`, `section` (and messages) change; what the watch has shown, updated by its changes,
+    is the cold check of the same bytes (before: the old table names stayed, as « no change »)."""
+    from pipelines.check import findings_for
+    from pipelines.live import _records
+
+    v1 = V1.read_text(encoding="utf-8")
+    draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, v1)
+    try:
+        state = _findings(out.lines.get(timeout=120))
+        for f in state:
+            f.pop("change")
+        edited = v1.replace("Interventions sur site", "Interventions dans les sites").replace(
+            "Pôle Applications", "Pôle Logiciels")
+        draft.write_text(edited, encoding="utf-8")
+        shown = _findings(out.lines.get(timeout=60))
+        assert sorted((f["change"], f["table"], f["section"]) for f in shown) == [
+            ("appeared", "Demandes traitées", "2 Pôle Logiciels"),
+            ("appeared", "Interventions dans les sites", "1 Pôle Infrastructures"),
+            ("disappeared", "Demandes traitées", "2 Pôle Applications"),
+            ("disappeared", "Interventions sur site", "1 Pôle Infrastructures")]
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    cold, _ = findings_for([draft], "SIIM94", 2023, tmp_path / "absent.duckdb")
+    assert sorted(map(_key, _seen(state, shown))) == sorted(map(_key, _records(cold)))

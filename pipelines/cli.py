@@ -267,6 +267,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("bilans : arrêté (SIGTERM)", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
+        if getattr(args, "watch", False):  # before watch() has started watching: stopped all the same
+            from pipelines.live import WATCH_STOPPED
+
+            print(WATCH_STOPPED, file=sys.stderr, flush=True)
+            return 0
         print("bilans : interrompu", file=sys.stderr)
         return 130
     except Exception as exc:

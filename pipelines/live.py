@@ -15,7 +15,9 @@ import gc
 import hashlib
 import json
 import re
+import signal
 import sys
+import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -37,6 +39,8 @@ from pipelines.validate.versions import FIXED, NEW, OPEN, compare, counts, match
 _STEP_MS, _DEBOUNCE_MS, _WAKE_MS = 15, 300, 500
 # an unreadable draft is said only if it still has not moved after this pause (a save being written)
 _SETTLE_S = 0.2
+# Ctrl-C ends a watch, a normal end (exit 0), whenever it comes: also while it starts (pipelines.cli)
+WATCH_STOPPED = "bilans : surveillance arrêtée"
 
 
 class Session:
@@ -400,8 +404,11 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     targets = {str(Path(f).resolve()) for f in files}
     session = Session(db_path)
     state = _Watched(files, org, year, db_path, session, as_json, out)
+    interrupted, previous = _note_ctrl_c()
     try:
         state.recheck()
+        if interrupted:  # Ctrl-C that a query turned into its own error, caught on the way
+            raise KeyboardInterrupt
         if not as_json:
             print(f"Surveillance de {', '.join(map(str, files))} : chaque enregistrement est recontrôlé "
                   "(Ctrl-C pour arrêter).", file=out, flush=True)
@@ -411,15 +418,42 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
                                        yield_on_timeout=True, stop_event=stop_event):
             if events or state.stamp() != state.checked:
                 state.recheck()
+            if interrupted:
+                raise KeyboardInterrupt
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):  # a service stop keeps its own exit code
             raise
         if terminated():  # watchfiles turned SIGTERM into a plain KeyboardInterrupt: exit 143 all the same
             raise Terminated() from None
-        print("bilans : surveillance arrêtée", file=sys.stderr, flush=True)
+        print(WATCH_STOPPED, file=sys.stderr, flush=True)
+    except Exception:
+        if not _INTERRUPTED:
+            raise
+        print(WATCH_STOPPED, file=sys.stderr, flush=True)  # DuckDB's « Query interrupted » after a Ctrl-C
     finally:
         session.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return 0
+
+
+_INTERRUPTED: list[int] = []  # the Ctrl-C received by the watch of the main thread
+
+
+def _note_interrupt(signum, frame) -> None:
+    _INTERRUPTED.append(signum)
+    signal.default_int_handler(signum, frame)
+
+
+def _note_ctrl_c():
+    """Note each Ctrl-C (still raised as KeyboardInterrupt): DuckDB turns one that lands during a
+    query into its own RuntimeError (« Query interrupted »), which may be caught on the way, and the
+    watch must stop all the same. (the list of notes, the handler to put back or None) — outside
+    the main thread, where Python handles no signal: ([], None)."""
+    if threading.current_thread() is not threading.main_thread():
+        return [], None
+    _INTERRUPTED.clear()
+    return _INTERRUPTED, signal.signal(signal.SIGINT, _note_interrupt)
 
 
 # where a finding is, not what it says: a paragraph inserted above moves it without changing it

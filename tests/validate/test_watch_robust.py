@@ -182,3 +182,40 @@ def test_a_finding_whose_text_changed_is_shown_again(tmp_path, monkeypatch):
         worker.join(timeout=10)
     cold, _ = findings_for([draft], "SIIM94", 2023, tmp_path / "absent.duckdb")
     assert sorted(map(_key, _seen(state, shown))) == sorted(map(_key, _records(cold)))
+
+
+def test_ctrl_c_before_the_first_check_ends_stops_the_watch_in_one_line(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the watch is still starting (modules being imported, the store being copied):
+    the same line and exit code 0 as Ctrl-C while watching (before: « bilans : interrompu », 130)."""
+    import pipelines.live as live
+    from pipelines.cli import main
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(live, "Session", interrupted)
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--watch", *SCOPE])
+    assert (rc, capsys.readouterr().err) == (0, "bilans : surveillance arrêtée\n")
+
+
+def test_ctrl_c_turned_into_a_duckdb_error_during_the_first_check_stops_the_watch(tmp_path, capsys, monkeypatch):
+    """DuckDB turns a Ctrl-C that lands during a query into RuntimeError « Query interrupted »
+    (seen: a traceback, or the signal lost and the watch going on): the watch stops in one line, 0."""
+    import pipelines.live as live
+    from pipelines.cli import main
+
+    def query_interrupted(*_args, **_kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("Query interrupted") from None
+
+    monkeypatch.setattr(live, "findings_for", query_interrupted)
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--watch", *SCOPE])
+    assert (rc, capsys.readouterr().err) == (0, "bilans : surveillance arrêtée\n")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

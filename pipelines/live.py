@@ -26,7 +26,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.check import _SEVERITY_FR, copy_vintages, documents_of, findings_for, notices, warn_missing
+from pipelines.check import (
+    _SEVERITY_FR,
+    copy_vintages,
+    documents_of,
+    findings_for,
+    notices,
+    unreadable_row,
+    warn_missing,
+)
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
@@ -349,26 +357,44 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
     if html_out is not None and (Path(html_out).is_dir() or not Path(html_out).parent.is_dir()):
         raise BilansError(f"--html {html_out} : donnez le chemin d'une page dans un dossier existant")
     session = Session(db_path)
+    unread = []  # the --json row of an OLD that cannot be read
     try:
-        new, reads = findings_for(files, org, year, db_path, session)
-        before, _ = findings_for([old], org, year, db_path, session)
+        try:
+            new, reads = findings_for(files, org, year, db_path, session)
+        except BilansError as exc:
+            if as_json:  # --json always gives an array: the row of the unusable NEW
+                print(f"bilans : {exc}", file=sys.stderr)
+                _dump([unreadable_row(str(files[0]), None, str(exc))])
+                return 2
+            raise
+        try:
+            before, _ = findings_for([old], org, year, db_path, session)
+        except BilansError as exc:  # NEW is still reported: every finding « nouveau »
+            print(f"bilans : {exc} — version précédente illisible : tous les constats de {files[0]} sont "
+                  "donnés comme nouveaux", file=sys.stderr)
+            before = new.iloc[0:0]
+            unread = [unreadable_row(str(old), None, str(exc), severity="info")]  # NEW's verdict alone
     finally:
         session.close()
     compared = compare(new, before)
-    said = pd.DataFrame(notices(documents_of(reads), session.missing))  # as in a plain check --json
+    said = pd.DataFrame(notices(documents_of(reads), session.missing) + unread)  # as in a plain check --json
     if html_out is not None:
         from pipelines.publish.versions_report import render_versions_html
 
         Path(html_out).write_text(render_versions_html(compared, str(files[0]), str(old)), encoding="utf-8")
     try:
         if as_json:
-            json.dump(_records(pd.concat([compared, said], ignore_index=True)), sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
+            _dump(_records(pd.concat([compared, said], ignore_index=True)))
         else:
             _print_since(compared, str(files[0]), str(old), html_out)
     except BrokenPipeError:  # `… --since OLD | head`: the exit code still says NEW's verdict
         reader_gone()
     return _exit_code(new)
+
+
+def _dump(records: list[dict]) -> None:
+    json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
 
 
 def _print_since(compared: pd.DataFrame, new_path: str, old_path: str, html_out) -> None:

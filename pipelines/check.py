@@ -22,7 +22,7 @@ import pandas as pd
 from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
 from pipelines.flow import Read, Source, flush, read_one, run_stages
-from pipelines.store import CURATED_FAMILIES, create_schema
+from pipelines.store import CURATED_FAMILIES, create_schema, unreadable_store
 from pipelines.terminal import pluriel, reader_gone
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
@@ -265,7 +265,7 @@ def copy_vintages(con, db_path: Path | None, documents: list[dict]) -> str | Non
     try:
         con.execute(f"ATTACH '{path}' AS magasin (READ_ONLY)")
     except duckdb.Error as exc:  # a store being rebuilt, locked or unreadable: check the files alone
-        return f"magasin illisible : {db_path} ({str(exc).splitlines()[0][:120]})"
+        return unreadable_store(db_path, exc)
     try:
         wanted = _other_reports(con, documents)
         if wanted:

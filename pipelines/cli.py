@@ -278,7 +278,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
             raise
         # an unreadable store: not a DuckDB file, a folder, locked by a build of another version…
-        print(f"bilans : magasin illisible : {args.db} ({str(exc).splitlines()[0][:200]})", file=sys.stderr)
+        from pipelines.store import unreadable_store
+
+        print(f"bilans : {unreadable_store(args.db, exc)}", file=sys.stderr)
         return 2
 
 

@@ -35,7 +35,7 @@ from great_expectations.core import (
 from great_expectations.render.renderer import ExpectationSuitePageRenderer, ValidationResultsPageRenderer
 from great_expectations.render.view import DefaultJinjaPageView
 
-from pipelines.publish.fmt import pluriel
+from pipelines.publish.fmt import pluriel, pourcent
 from pipelines.validate.stored_results import (
     DATA_DOCS,
     STAMP,
@@ -88,9 +88,21 @@ def translate(text: str) -> str | None:
     if text in strings:
         return strings[text]
     for pattern, replacement in patterns:
-        if pattern.fullmatch(text):
-            return pattern.sub(replacement, text)
+        if match := pattern.fullmatch(text):
+            return match.expand(_AGREED.sub(lambda t: _agreed(match, t), replacement))
+    if match := _PERCENT.fullmatch(text):  # GE's « 66.66666666666666% »
+        value = float(match[1])
+        return pourcent(value, 0 if value.is_integer() else 1)
     return None
+
+
+# « {1:attente|attentes} » in a replacement of [motifs]: the count of group 1 with its words, agreed
+_AGREED = re.compile(r"\{(\d+):([^|}]*)\|([^}]*)\}")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*%")
+
+
+def _agreed(match: re.Match, placeholder: re.Match) -> str:
+    return pluriel(int(match[int(placeholder[1])]), placeholder[2], placeholder[3])
 
 
 def french(text: str) -> str:

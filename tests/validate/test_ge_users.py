@@ -221,6 +221,20 @@ def test_data_docs_are_french_and_offline(project):
     assert "Les totaux doivent être la somme de leurs lignes, à l'arrondi près (n·u/2)" in " ".join(validation)
 
 
+def test_counts_and_percentages_of_ge_pages_are_written_the_french_way():
+    """GE's « 1 total Expectations across 0 columns » and « 66.66666666666666% »: agreed counts, no
+    « (s) », a decimal comma and a space before « % »; a finding's own text is left alone (None)."""
+    from pipelines.validate.data_docs import translate
+
+    assert translate("This Expectation suite currently contains 1 total Expectations across 0 columns.") \
+        == "Cette suite contient 1 attente."
+    assert translate("This Expectation suite currently contains 12 total Expectations across 0 columns.") \
+        == "Cette suite contient 12 attentes."
+    assert translate("0%") == "0\u00a0%"
+    assert translate("66.66666666666666%") == "66,7\u00a0%"
+    assert translate("Total 31 au lieu de 30") is None
+
+
 def test_english_strings_of_the_table_are_the_ones_ge_writes():
     """Every entry of the table is a string GE writes: a wrong key would translate nothing."""
     import great_expectations

@@ -69,6 +69,32 @@ def test_since_exit_code_is_that_of_new_only(tmp_path, capsys):
     assert {f["document"] for f in out} == {str(V1)}  # fixed findings keep their OLD place
 
 
+def test_since_an_unusable_old_still_reports_new_all_new(tmp_path, capsys):
+    """OLD empty: NEW is reported, every finding « new », a French line says OLD could not be read and
+    --json carries OLD's `check.lecture` row (info: the verdict is NEW's). Before: nothing, exit 2."""
+    empty = tmp_path / "vide.txt"
+    empty.write_bytes(b"")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(V1), "--since", str(empty), "--json", *SCOPE])
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert rc == 1
+    assert [(f["version_status"], f["rule"], f["line"]) for f in out if f["rule"] == "total.column"] == [
+        ("new", "total.column", 11), ("new", "total.column", 20)]
+    assert [(f["document"], f["severity"], f["message"]) for f in out if f["rule"] == "check.lecture"] == [
+        (str(empty), "info", f"{empty.name} : fichier vide")]
+    assert (f"bilans : {empty.name} : fichier vide — version précédente illisible : tous les constats de {V1} "
+            "sont donnés comme nouveaux") in captured.err.splitlines()
+
+
+def test_since_an_unusable_new_in_json_is_an_array_of_its_row(tmp_path, capsys):
+    empty = tmp_path / "vide.txt"
+    empty.write_bytes(b"")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(empty), "--since", str(V1), "--json", *SCOPE])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 2 and [(f["document"], f["rule"], f["severity"]) for f in out] == [
+        (str(empty), "check.lecture", "error")]
+
+
 def test_since_text_output_three_french_lists(tmp_path, capsys):
     rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(V2), "--since", str(V1), *SCOPE])
     out = capsys.readouterr().out.splitlines()

@@ -141,3 +141,81 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
     finally:
         stop.set()
         worker.join(timeout=10)
+
+
+def _seen(state: list[dict], shown: list[dict]) -> list[dict]:
+    """What an author who read the first array and then each change knows: the findings shown as
+    « disappeared » taken out, those « appeared » put in."""
+    gone = [{k: v for k, v in f.items() if k != "change"} for f in shown if f["change"] == "disappeared"]
+    kept = [f for f in state if f not in gone]
+    return kept + [{k: v for k, v in f.items() if k != "change"} for f in shown if f["change"] == "appeared"]
+
+
+def _key(f: dict) -> tuple:
+    return tuple(str(f.get(k)) for k in ("rule", "line", "table", "message", "found", "expected", "section"))
+
+
+def test_a_finding_whose_text_changed_is_shown_again(tmp_path, monkeypatch):
+    """A table renamed and a section retitled: the two wrong totals stay paired with themselves, but
+    their `table`, `section` (and messages) change; what the watch has shown, updated by its changes,
+    is the cold check of the same bytes (before: the old table names stayed, as « no change »)."""
+    from pipelines.check import findings_for
+    from pipelines.live import _records
+
+    v1 = V1.read_text(encoding="utf-8")
+    draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, v1)
+    try:
+        state = _findings(out.lines.get(timeout=120))
+        for f in state:
+            f.pop("change")
+        edited = v1.replace("Interventions sur site", "Interventions dans les sites").replace(
+            "Pôle Applications", "Pôle Logiciels")
+        draft.write_text(edited, encoding="utf-8")
+        shown = _findings(out.lines.get(timeout=60))
+        assert sorted((f["change"], f["table"], f["section"]) for f in shown) == [
+            ("appeared", "Demandes traitées", "2 Pôle Logiciels"),
+            ("appeared", "Interventions dans les sites", "1 Pôle Infrastructures"),
+            ("disappeared", "Demandes traitées", "2 Pôle Applications"),
+            ("disappeared", "Interventions sur site", "1 Pôle Infrastructures")]
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    cold, _ = findings_for([draft], "SIIM94", 2023, tmp_path / "absent.duckdb")
+    assert sorted(map(_key, _seen(state, shown))) == sorted(map(_key, _records(cold)))
+
+
+def test_ctrl_c_before_the_first_check_ends_stops_the_watch_in_one_line(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the watch is still starting (modules being imported, the store being copied):
+    the same line and exit code 0 as Ctrl-C while watching (before: « bilans : interrompu », 130)."""
+    import pipelines.live as live
+    from pipelines.cli import main
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(live, "Session", interrupted)
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--watch", *SCOPE])
+    assert (rc, capsys.readouterr().err) == (0, "bilans : surveillance arrêtée\n")
+
+
+def test_ctrl_c_turned_into_a_duckdb_error_during_the_first_check_stops_the_watch(tmp_path, capsys, monkeypatch):
+    """DuckDB turns a Ctrl-C that lands during a query into RuntimeError « Query interrupted »
+    (seen: a traceback, or the signal lost and the watch going on): the watch stops in one line, 0."""
+    import pipelines.live as live
+    from pipelines.cli import main
+
+    def query_interrupted(*_args, **_kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("Query interrupted") from None
+
+    monkeypatch.setattr(live, "findings_for", query_interrupted)
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--watch", *SCOPE])
+    assert (rc, capsys.readouterr().err) == (0, "bilans : surveillance arrêtée\n")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

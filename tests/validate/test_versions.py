@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from html_checks import external_references, live_payloads
 from terminal import like_a_terminal
+from watching import Lines, findings
 
 from pipelines.cli import main
 from pipelines.validate.versions import changes, compare, match, row_label
@@ -39,11 +40,6 @@ def _since(tmp_path, capsys, new: Path, old: Path, *extra: str) -> tuple[int, li
     assert [(f["rule"], f["document"], f["version_status"]) for f in out if f["rule"].startswith("check.")] == [
         ("check.magasin", str(new), None)]
     return rc, [f for f in out if not f["rule"].startswith("check.")]
-
-
-def _findings(line: str) -> list[dict]:
-    """One array of --watch --json, without the row that says the store is absent (in the first array)."""
-    return [f for f in json.loads(line) if f["rule"] != "check.magasin"]
 
 
 def test_since_fixed_open_new_across_shifted_lines(tmp_path, capsys):
@@ -182,36 +178,18 @@ def test_changes_appeared_and_disappeared():
 
 # --- --watch ------------------------------------------------------------------------------------
 
-class _Lines:
-    """A text stream that hands each printed line to a queue."""
-
-    def __init__(self):
-        self.lines: queue.Queue[str] = queue.Queue()
-        self._buf = ""
-
-    def write(self, text: str) -> int:
-        self._buf += text
-        while "\n" in self._buf:
-            line, self._buf = self._buf.split("\n", 1)
-            self.lines.put(line)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
 def test_watch_prints_the_changes_of_each_save(tmp_path):
     from pipelines.live import watch
 
     draft = tmp_path / "brouillon.txt"
     draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
-    out, stop = _Lines(), threading.Event()
+    out, stop = Lines(), threading.Event()
     result: list[int] = []
     worker = threading.Thread(target=lambda: result.append(watch(
         [draft], "SIIM94", 2023, True, tmp_path / "absent.duckdb", stop_event=stop, out=out)), daemon=True)
     worker.start()
     try:
-        first = _findings(out.lines.get(timeout=120))
+        first = findings(out.lines.get(timeout=120))
         assert sorted((f["change"], f["line"], f["found"]) for f in first) == [
             ("appeared", 11, "262"), ("appeared", 20, "480")]
         draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")  # a save of the next version
@@ -235,7 +213,7 @@ def test_watch_stops_on_ctrl_c_with_one_french_line(tmp_path):
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
-        assert len(_findings(lines.get(timeout=180))) == 2
+        assert len(findings(lines.get(timeout=180))) == 2
         draft.write_text(V1.read_text(encoding="utf-8").replace("240\t262", "240\t272"), encoding="utf-8")
         assert [f["change"] for f in json.loads(lines.get(timeout=60))] == ["disappeared"]
         proc.send_signal(signal.SIGINT)

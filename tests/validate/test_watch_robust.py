@@ -16,34 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from watching import Lines, findings
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v1.txt"
 V2 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v2.txt"
 SCOPE = ["--org", "SIIM94", "--year", "2023"]
-
-
-class _Lines:
-    """A text stream that hands each printed line to a queue."""
-
-    def __init__(self):
-        self.lines: queue.Queue[str] = queue.Queue()
-        self._buf = ""
-
-    def write(self, text: str) -> int:
-        self._buf += text
-        while "\n" in self._buf:
-            line, self._buf = self._buf.split("\n", 1)
-            self.lines.put(line)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def _findings(line: str) -> list[dict]:
-    """One array of --watch --json, without the row that says the store is absent (in the first array)."""
-    return [f for f in json.loads(line) if f["rule"] != "check.magasin"]
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
@@ -58,7 +36,7 @@ def test_watch_stopped_by_sigterm_exits_143(tmp_path):
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
     try:
-        assert len(_findings(lines.get(timeout=180))) == 2  # the first check is printed
+        assert len(findings(lines.get(timeout=180))) == 2  # the first check is printed
         time.sleep(1.5)  # then the process waits for a save inside watchfiles, where the signal lands
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
@@ -75,7 +53,7 @@ def _watching(tmp_path, monkeypatch, text: str):
 
     draft = tmp_path / "brouillon.txt"
     draft.write_text(text, encoding="utf-8")
-    out, err, stop = _Lines(), _Lines(), threading.Event()
+    out, err, stop = Lines(), Lines(), threading.Event()
     monkeypatch.setattr(sys, "stderr", err)
     worker = threading.Thread(target=lambda: watch([draft], "SIIM94", 2023, True, tmp_path / "absent.duckdb",
                                                    stop_event=stop, out=out), daemon=True)
@@ -104,7 +82,7 @@ def test_a_save_still_being_written_while_checked_is_not_shown(tmp_path, monkeyp
     monkeypatch.setattr(live, "findings_for", save_goes_on)
     draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, full)
     try:
-        assert len(_findings(out.lines.get(timeout=120))) == 2
+        assert len(findings(out.lines.get(timeout=120))) == 2
         armed.set()
         draft.write_text(full[:cut], encoding="utf-8")
         assert json.loads(out.lines.get(timeout=60)) == []  # the whole file: the same two findings
@@ -115,7 +93,7 @@ def test_a_save_still_being_written_while_checked_is_not_shown(tmp_path, monkeyp
         worker.join(timeout=10)
 
 
-def _next_said(err: _Lines) -> str:
+def _next_said(err: Lines) -> str:
     """The next line on stderr that is not the warning of the absent store."""
     while "avertissement" in (line := err.lines.get(timeout=30)):
         pass
@@ -127,7 +105,7 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
     event), and the next save is compared with the last version that could be read."""
     draft, out, err, stop, worker = _watching(tmp_path, monkeypatch, V1.read_text(encoding="utf-8"))
     try:
-        assert len(_findings(out.lines.get(timeout=120))) == 2
+        assert len(findings(out.lines.get(timeout=120))) == 2
         draft.write_text("", encoding="utf-8")
         said = _next_said(err)
         assert said.startswith("bilans : ") and said.endswith(f"{draft.name} : fichier vide — enregistrement en cours ? "
@@ -165,13 +143,13 @@ def test_a_finding_whose_text_changed_is_shown_again(tmp_path, monkeypatch):
     v1 = V1.read_text(encoding="utf-8")
     draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, v1)
     try:
-        state = _findings(out.lines.get(timeout=120))
+        state = findings(out.lines.get(timeout=120))
         for f in state:
             f.pop("change")
         edited = v1.replace("Interventions sur site", "Interventions dans les sites").replace(
             "Pôle Applications", "Pôle Logiciels")
         draft.write_text(edited, encoding="utf-8")
-        shown = _findings(out.lines.get(timeout=60))
+        shown = findings(out.lines.get(timeout=60))
         assert sorted((f["change"], f["table"], f["section"]) for f in shown) == [
             ("appeared", "Demandes traitées", "2 Pôle Logiciels"),
             ("appeared", "Interventions dans les sites", "1 Pôle Infrastructures"),

@@ -8,10 +8,7 @@ wrong; an « Avant-propos » inserted at the top moves every line below it by si
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -20,7 +17,7 @@ import pandas as pd
 import pytest
 from html_checks import external_references, live_payloads
 from terminal import like_a_terminal
-from watching import Lines, findings
+from watching import Lines, findings, watch_process
 
 from pipelines.cli import main
 from pipelines.validate.versions import changes, compare, match, row_label
@@ -205,13 +202,7 @@ def test_watch_prints_the_changes_of_each_save(tmp_path):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_watch_stops_on_ctrl_c_with_one_french_line(tmp_path):
     draft = tmp_path / "brouillon.txt"
-    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
-                             str(draft), "--watch", "--json", *SCOPE], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, preexec_fn=like_a_terminal)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    proc, lines = watch_process(tmp_path, V1.read_text(encoding="utf-8"), SCOPE, preexec_fn=like_a_terminal)
     try:
         assert len(findings(lines.get(timeout=180))) == 2
         draft.write_text(V1.read_text(encoding="utf-8").replace("240\t262", "240\t272"), encoding="utf-8")

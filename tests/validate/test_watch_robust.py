@@ -9,14 +9,13 @@ import json
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from watching import Lines, findings
+from watching import Lines, findings, watch_process
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v1.txt"
@@ -27,14 +26,7 @@ SCOPE = ["--org", "SIIM94", "--year", "2023"]
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 def test_watch_stopped_by_sigterm_exits_143(tmp_path):
     """`kill PID` or a systemd stop: the exit code of a killed Unix command (128 + 15), not 0."""
-    draft = tmp_path / "brouillon.txt"
-    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
-                             str(draft), "--watch", "--json", *SCOPE], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    proc, lines = watch_process(tmp_path, V1.read_text(encoding="utf-8"), SCOPE)
     try:
         assert len(findings(lines.get(timeout=180))) == 2  # the first check is printed
         time.sleep(1.5)  # then the process waits for a save inside watchfiles, where the signal lands

@@ -22,7 +22,7 @@ import pandas as pd
 from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
 from pipelines.flow import Read, Source, flush, read_one, run_stages
-from pipelines.store import CURATED_FAMILIES, create_schema
+from pipelines.store import CURATED_FAMILIES, create_schema, unreadable_store
 from pipelines.terminal import pluriel, reader_gone
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
@@ -41,15 +41,15 @@ def check(files: list[Path], org: str | None, year: int | None, as_json: bool, d
         from pipelines.publish.annotate import targets
 
         targets(_planned(files), annotate)
-    refused: list[str] = []
+    refused: list[dict] = []
     found, documents, missing = check_findings(files, org, year, db_path, refused)
-    for why in refused:  # one line each; the other drafts are still checked and reported below
-        print(f"bilans : {why}", file=sys.stderr)
-    if not documents:
+    for r in refused:  # one line each; the other drafts are still checked and reported below
+        print(f"bilans : {r['message']}", file=sys.stderr)
+    if not documents and not as_json:
         return 2
     code = 2 if refused else 1 if (found["severity"] == "error").any() else 0  # the worst
     try:
-        print_findings(found, documents, as_json, missing)
+        print_findings(found, documents, as_json, missing, refused=refused, order=_unique_ids(files))
     except BrokenPipeError:  # `bilans check … | head`: the reader left, the verdict is still the exit code
         reader_gone()
         return code
@@ -88,10 +88,11 @@ def _annotate(files, org, year, found: pd.DataFrame, out: Path, include_info: bo
 
 
 def check_findings(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
-                   refused: list[str] | None = None) -> tuple[pd.DataFrame, list[dict], str | None]:
+                   refused: list[dict] | None = None) -> tuple[pd.DataFrame, list[dict], str | None]:
     """(findings of the files, their documents in order, why the store was not read or None).
-    A file that cannot be used (absent, empty, binary…) raises UnusableInput; with `refused`, its
-    one-line reason is appended there instead and the other files are checked."""
+    A file that cannot be used (absent, empty, binary…) raises UnusableInput; with `refused`, a
+    dict (document_id, path, message: its one-line French reason) is appended there instead and the
+    other files are checked."""
     sources = []
     for f, i in zip(files, _unique_ids(files), strict=True):
         if Path(f).exists():  # a folder, a FIFO or a device: refused by the reading budget
@@ -99,7 +100,7 @@ def check_findings(files: list[Path], org: str | None, year: int | None, db_path
         elif refused is None:
             raise UnusableInput(f"fichier introuvable : {f}")
         else:
-            refused.append(f"fichier introuvable : {f}")
+            refused.append({"document_id": i, "path": str(f), "message": f"fichier introuvable : {f}"})
     con = duckdb.connect(":memory:")
     create_schema(con)
     missing: list[str | None] = [None]
@@ -109,7 +110,7 @@ def check_findings(files: list[Path], org: str | None, year: int | None, db_path
 
     outcome = run_stages(con, sources, keep_going=refused is not None, on_read=_not_blank, before_checks=vintages)
     if refused is not None:
-        refused += [r["message"] for r in outcome.refusals]
+        refused += [{k: r[k] for k in ("document_id", "path", "message")} for r in outcome.refusals]
     if outcome.findings is None:  # no file could be used: nothing was checked
         from pipelines.validate import FINDING_COLUMNS
 
@@ -223,6 +224,18 @@ def documents_of(reads: list[Read]) -> list[dict]:
              "report_year": r.report_year} for r in reads]
 
 
+def unreadable_row(path: str, document_id: str | None, message: str, severity: str = "error") -> dict:
+    """The --json row of a file that could not be read (absent, empty, binary…): rule
+    `check.lecture`, `message` its one-line French reason; every column of FINDING_COLUMNS but the
+    internal `highlight`, None where nothing applies."""
+    from pipelines.validate import FINDING_COLUMNS
+
+    row = dict.fromkeys(c for c in FINDING_COLUMNS if c != "highlight")
+    row.update(document=path, document_id=document_id, rule="check.lecture", severity=severity, message=message,
+               suggestion="Vérifier le fichier : un rapport en texte, DOCX ou PDF, non vide.")
+    return row
+
+
 def _not_blank(read: Read) -> None:
     if read.blank:
         raise UnusableInput(f"{read.source.path} : fichier vide")
@@ -252,7 +265,7 @@ def copy_vintages(con, db_path: Path | None, documents: list[dict]) -> str | Non
     try:
         con.execute(f"ATTACH '{path}' AS magasin (READ_ONLY)")
     except duckdb.Error as exc:  # a store being rebuilt, locked or unreadable: check the files alone
-        return f"magasin illisible : {db_path} ({str(exc).splitlines()[0][:120]})"
+        return unreadable_store(db_path, exc)
     try:
         wanted = _other_reports(con, documents)
         if wanted:
@@ -287,16 +300,23 @@ def _copy_table(con, table: str) -> None:
         pass  # a store whose columns differ beyond what BY NAME reconciles
 
 
-def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, missing: str | None = None) -> None:
+def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, missing: str | None = None,
+                   refused: list[dict] = (), order: list[str] = ()) -> None:
     """The findings as a JSON array (--json) or one French line each, per document. `missing`:
     why the cross-report checks were not made (see `not_made`), said on stderr, and in --json
-    as an info row of rule `check.magasin` per document (and `check.perimetre`: see `notices`)."""
+    as an info row of rule `check.magasin` per document (and `check.perimetre`: see `notices`).
+    In --json each file of `refused` (see check_findings) is an error row of rule `check.lecture`
+    (`unreadable_row`), and the rows follow `order` (the document ids in command-line order)."""
     warn_missing(missing, documents)
     if as_json:
         hidden = ("highlight",)  # the printed form the annotation looks for, not part of the answer
         records = json.loads(found.drop(columns=list(hidden), errors="ignore").to_json(orient="records",
                                                                                         force_ascii=False))
-        records += [{k: v for k, v in row.items() if k not in hidden} for row in notices(documents, missing)]
+        rows = notices(documents, missing) + [unreadable_row(r["path"], r["document_id"], r["message"])
+                                              for r in refused]
+        records += [{k: v for k, v in row.items() if k not in hidden} for row in rows]
+        rank = {i: n for n, i in enumerate(order)}
+        records.sort(key=lambda r: rank.get(r.get("document_id"), len(rank)))  # stable: rules keep their order
         json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
         return

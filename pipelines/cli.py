@@ -267,13 +267,20 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("bilans : arrêté (SIGTERM)", file=sys.stderr)
         return 143
     except KeyboardInterrupt:
+        if getattr(args, "watch", False):  # before watch() has started watching: stopped all the same
+            from pipelines.live import WATCH_STOPPED
+
+            print(WATCH_STOPPED, file=sys.stderr, flush=True)
+            return 0
         print("bilans : interrompu", file=sys.stderr)
         return 130
     except Exception as exc:
         if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
             raise
         # an unreadable store: not a DuckDB file, a folder, locked by a build of another version…
-        print(f"bilans : magasin illisible : {args.db} ({str(exc).splitlines()[0][:200]})", file=sys.stderr)
+        from pipelines.store import unreadable_store
+
+        print(f"bilans : {unreadable_store(args.db, exc)}", file=sys.stderr)
         return 2
 
 

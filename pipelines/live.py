@@ -15,7 +15,9 @@ import gc
 import hashlib
 import json
 import re
+import signal
 import sys
+import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -24,11 +26,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.check import _SEVERITY_FR, copy_vintages, documents_of, findings_for, notices, warn_missing
+from pipelines.check import (
+    _SEVERITY_FR,
+    copy_vintages,
+    documents_of,
+    findings_for,
+    notices,
+    unreadable_row,
+    warn_missing,
+)
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
-from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
+from pipelines.validate.versions import FIXED, NEW, OPEN, compare, counts, match
 
 # watchfiles: yield 15 ms after the last event of a save (an editor writes, renames, touches),
 # at most 300 ms after the first; wake every 500 ms to catch a save made while a check ran. The
@@ -37,6 +47,8 @@ from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, coun
 _STEP_MS, _DEBOUNCE_MS, _WAKE_MS = 15, 300, 500
 # an unreadable draft is said only if it still has not moved after this pause (a save being written)
 _SETTLE_S = 0.2
+# Ctrl-C ends a watch, a normal end (exit 0), whenever it comes: also while it starts (pipelines.cli)
+WATCH_STOPPED = "bilans : surveillance arrêtée"
 
 
 class Session:
@@ -345,26 +357,44 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
     if html_out is not None and (Path(html_out).is_dir() or not Path(html_out).parent.is_dir()):
         raise BilansError(f"--html {html_out} : donnez le chemin d'une page dans un dossier existant")
     session = Session(db_path)
+    unread = []  # the --json row of an OLD that cannot be read
     try:
-        new, reads = findings_for(files, org, year, db_path, session)
-        before, _ = findings_for([old], org, year, db_path, session)
+        try:
+            new, reads = findings_for(files, org, year, db_path, session)
+        except BilansError as exc:
+            if as_json:  # --json always gives an array: the row of the unusable NEW
+                print(f"bilans : {exc}", file=sys.stderr)
+                _dump([unreadable_row(str(files[0]), None, str(exc))])
+                return 2
+            raise
+        try:
+            before, _ = findings_for([old], org, year, db_path, session)
+        except BilansError as exc:  # NEW is still reported: every finding « nouveau »
+            print(f"bilans : {exc} — version précédente illisible : tous les constats de {files[0]} sont "
+                  "donnés comme nouveaux", file=sys.stderr)
+            before = new.iloc[0:0]
+            unread = [unreadable_row(str(old), None, str(exc), severity="info")]  # NEW's verdict alone
     finally:
         session.close()
     compared = compare(new, before)
-    said = pd.DataFrame(notices(documents_of(reads), session.missing))  # as in a plain check --json
+    said = pd.DataFrame(notices(documents_of(reads), session.missing) + unread)  # as in a plain check --json
     if html_out is not None:
         from pipelines.publish.versions_report import render_versions_html
 
         Path(html_out).write_text(render_versions_html(compared, str(files[0]), str(old)), encoding="utf-8")
     try:
         if as_json:
-            json.dump(_records(pd.concat([compared, said], ignore_index=True)), sys.stdout, ensure_ascii=False, indent=1)
-            sys.stdout.write("\n")
+            _dump(_records(pd.concat([compared, said], ignore_index=True)))
         else:
             _print_since(compared, str(files[0]), str(old), html_out)
     except BrokenPipeError:  # `… --since OLD | head`: the exit code still says NEW's verdict
         reader_gone()
     return _exit_code(new)
+
+
+def _dump(records: list[dict]) -> None:
+    json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+    sys.stdout.write("\n")
 
 
 def _print_since(compared: pd.DataFrame, new_path: str, old_path: str, html_out) -> None:
@@ -400,8 +430,11 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
     targets = {str(Path(f).resolve()) for f in files}
     session = Session(db_path)
     state = _Watched(files, org, year, db_path, session, as_json, out)
+    interrupted, previous = _note_ctrl_c()
     try:
         state.recheck()
+        if interrupted:  # Ctrl-C that a query turned into its own error, caught on the way
+            raise KeyboardInterrupt
         if not as_json:
             print(f"Surveillance de {', '.join(map(str, files))} : chaque enregistrement est recontrôlé "
                   "(Ctrl-C pour arrêter).", file=out, flush=True)
@@ -411,15 +444,71 @@ def watch(files: list[Path], org: str | None, year: int | None, as_json: bool, d
                                        yield_on_timeout=True, stop_event=stop_event):
             if events or state.stamp() != state.checked:
                 state.recheck()
+            if interrupted:
+                raise KeyboardInterrupt
     except KeyboardInterrupt as exc:
         if isinstance(exc, Terminated):  # a service stop keeps its own exit code
             raise
         if terminated():  # watchfiles turned SIGTERM into a plain KeyboardInterrupt: exit 143 all the same
             raise Terminated() from None
-        print("bilans : surveillance arrêtée", file=sys.stderr, flush=True)
+        print(WATCH_STOPPED, file=sys.stderr, flush=True)
+    except Exception:
+        if not _INTERRUPTED:
+            raise
+        print(WATCH_STOPPED, file=sys.stderr, flush=True)  # DuckDB's « Query interrupted » after a Ctrl-C
     finally:
         session.close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return 0
+
+
+_INTERRUPTED: list[int] = []  # the Ctrl-C received by the watch of the main thread
+
+
+def _note_interrupt(signum, frame) -> None:
+    _INTERRUPTED.append(signum)
+    signal.default_int_handler(signum, frame)
+
+
+def _note_ctrl_c():
+    """Note each Ctrl-C (still raised as KeyboardInterrupt): DuckDB turns one that lands during a
+    query into its own RuntimeError (« Query interrupted »), which may be caught on the way, and the
+    watch must stop all the same. (the list of notes, the handler to put back or None) — outside
+    the main thread, where Python handles no signal: ([], None)."""
+    if threading.current_thread() is not threading.main_thread():
+        return [], None
+    _INTERRUPTED.clear()
+    return _INTERRUPTED, signal.signal(signal.SIGINT, _note_interrupt)
+
+
+# where a finding is, not what it says: a paragraph inserted above moves it without changing it
+_PLACE = ("line", "page", "place", "label_line", "highlight")
+
+
+def watch_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(appeared, disappeared) between two checks of a watched draft. Findings are paired as for
+    `--since` (versions.match); a pair is « unchanged » only when every field but the place
+    (`_PLACE`) is the same, else it is in both frames: disappeared with its old text, appeared with
+    the new, so that what the author has seen, updated by the changes, is the cold check's findings
+    (but for the lines of findings only moved). A message that cites a line is re-shown when it moves."""
+    after, before = after.reset_index(drop=True), before.reset_index(drop=True)
+    shown = [c for c in after.columns.union(before.columns) if c not in _PLACE]
+    def said(df: pd.DataFrame, i: int) -> list:
+        return [_text(df.at[i, c]) if c in df else None for c in shown]
+    pairs = [(i, j) for i, j in match(after, before) if said(after, i) == said(before, j)]
+    appeared = after.drop(index=[i for i, _ in pairs])
+    gone = before.drop(index=[j for _, j in pairs])
+    return appeared.reset_index(drop=True), gone.reset_index(drop=True)
+
+
+def _text(value) -> str | None:
+    """A field as shown: None for a missing value (None, NaN), else its text (2023 and 2023.0 alike)."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 class _Watched:
@@ -457,7 +546,7 @@ class _Watched:
             found = pd.concat([found, pd.DataFrame(notices(documents_of(reads), self.session.missing))],
                               ignore_index=True)
         before = self.found if self.found is not None else found.iloc[0:0]
-        appeared, gone = changes(before, found)
+        appeared, gone = watch_changes(before, found)
         self.found = found
         self._show(appeared, gone, len(found), time.perf_counter() - started)
 

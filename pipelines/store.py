@@ -97,6 +97,27 @@ def refuse_folder(db: str | os.PathLike | None, how: str = "--db") -> None:
                           "par exemple data/curated/bilans.duckdb")
 
 
+# DuckDB's English reasons for not opening a store, in French (matched on its stable wording)
+_UNOPENABLE_FR = (
+    ("not a valid DuckDB database file", "n'est pas un magasin DuckDB (fichier d'un autre format)"),
+    ("Could not set lock", "est verrouillé par un autre processus (une construction en cours ?)"),
+    ("Conflicting lock", "est verrouillé par un autre processus (une construction en cours ?)"),
+    ("storage version", "a été écrit par une autre version de DuckDB (reconstruire : « bilans build »)"),
+    ("Permission denied", "ne peut être lu : droits insuffisants"),
+)
+
+
+def unreadable_store(path: str | os.PathLike, exc: Exception) -> str:
+    """« magasin illisible : PATH n'est pas un magasin DuckDB (…) » : why DuckDB could not open or
+    attach the store at `path`, in one French line; DuckDB's own first line only for a cause not
+    listed in _UNOPENABLE_FR. Used by connect, `bilans check` (check.copy_vintages) and the CLI."""
+    text = str(exc)
+    for english, french in _UNOPENABLE_FR:
+        if english in text:
+            return f"magasin illisible : {path} {french}"
+    return f"magasin illisible : {path} (DuckDB : {text.splitlines()[0][:200] if text else type(exc).__name__})"
+
+
 def connect(db_path: str | os.PathLike | None = None, read_only: bool = True) -> duckdb.DuckDBPyConnection:
     """One-line access for analysts: ``con = connect()`` (the store of `resolve_store`).
 
@@ -111,7 +132,7 @@ def connect(db_path: str | os.PathLike | None = None, read_only: bool = True) ->
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
-        raise BilansError(f"magasin illisible : {path} ({str(exc).splitlines()[0][:200]})") from None
+        raise BilansError(unreadable_store(path, exc)) from None
 
 
 def find_store(explicit: str | os.PathLike | None = None, cwd: Path | None = None) -> tuple[Path | None, str]:

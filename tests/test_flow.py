@@ -673,20 +673,20 @@ def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path
 
 
 def test_result_parts_number_the_rows_as_the_suites_do():
-    """GE numbers a suite's check rows once sorted (suites.ROW_ORDER): a flagged row goes to the part of
+    """GE numbers a suite's check rows once sorted (row_order.ROW_ORDER): a flagged row goes to the part of
     its own document, whatever the order the rules gave the rows in (at 400 reports, the parts of one
     report held the findings of another, and an incremental build's GE results differed from a full one's)."""
     from types import SimpleNamespace
 
     import pandas as pd
 
+    from pipelines.validate.row_order import in_order
     from pipelines.validate.stored_results import part_rows
-    from pipelines.validate.suites import _in_order
 
     frame = pd.DataFrame({"document_id": ["b", "a", "b", "a"], "line": [9, 5, 2, 7], "table_id": ["b@1", "a@1", "b@1", "a@1"],
                           "rule": ["total.column"] * 4, "found": ["1", "2", "3", "4"], "expected": ["0"] * 4,
                           "message": ["m"] * 4, "scope": ["rapport"] * 4})
-    judged = _in_order(frame)  # what GE numbered: a 5, a 7, b 2, b 9
+    judged = in_order(frame)  # what GE numbered: a 5, a 7, b 2, b 9
     flagged = [{"check_id": i, "document_id": judged.at[i, "document_id"], "line": int(judged.at[i, "line"])}
                for i in (1, 3)]  # a 7 and b 9
     result = SimpleNamespace(results=[SimpleNamespace(expectation_config=SimpleNamespace(type="expect_totals_to_foot"),

@@ -71,4 +71,20 @@ def test_a_file_duckdb_cannot_open_is_one_french_line(tmp_path):
     other.write_text("pas un magasin\n", encoding="utf-8")
     with pytest.raises(BilansError) as exc:
         connect(other)
-    assert str(exc.value).startswith(f"magasin illisible : {other} (") and "\n" not in str(exc.value)
+    assert str(exc.value) == f"magasin illisible : {other} n'est pas un magasin DuckDB (fichier d'un autre format)"
+
+
+def test_check_with_a_text_file_as_store_says_so_in_french(tmp_path, capsys, monkeypatch):
+    """BILANS_DB naming a text file: the warning and the `check.magasin` row said DuckDB's English
+    (« IO Error: … is not a valid DuckDB database file! »); now the French sentence of connect()."""
+    from pipelines.cli import main
+
+    other = tmp_path / "notes.txt"
+    other.write_text("pas un magasin\n", encoding="utf-8")
+    draft = Path(__file__).resolve().parent / "fixtures" / "versions" / "brouillon_v1.txt"
+    monkeypatch.setenv("BILANS_DB", str(other))
+    assert main(["check", str(draft), "--json", "--org", "SIIM94", "--year", "2023"]) == 1
+    out, err = capsys.readouterr()
+    said = f"magasin illisible : {other} n'est pas un magasin DuckDB (fichier d'un autre format)"
+    [row] = [r for r in json.loads(out) if r["rule"] == "check.magasin"]
+    assert said in row["message"] and said in err and "Error" not in err + row["message"]

@@ -35,8 +35,12 @@ class Source:
     origins: list[dict | None] | None = None  # per line, for a program (layer.TextLayer); None from the cache
 
 
-# Control characters a text report never holds (tabs, line and page breaks aside).
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+# Control characters a text report never holds (tabs, line and page breaks aside), with the C1
+# controls: a byte 80-9F that cp1252 leaves undefined is decoded by latin-1 into one of them, so
+# that bytes no encoding of a report gives are counted too.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")
+# A report is words: a run of this many characters without a space is no word (a URL is far shorter)
+_NOT_A_WORD = re.compile(r"\S{200,}")
 
 
 def _cut_utf8(data: bytes, exc: UnicodeDecodeError) -> bool:
@@ -74,10 +78,20 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
             text, encoding = data.decode("cp1252"), "cp1252"
         except UnicodeDecodeError:
             text, encoding = data.decode("latin-1"), "latin-1"
-    controls = len(_CONTROL.findall(text, 0, 65536))
-    if controls > max(8, len(text[:65536]) // 50):
-        raise UnusableInput(f"{name} : contenu binaire (caractères de contrôle), pas un rapport texte")
+    _refuse_binary(text[:65536], name)
     return text, encoding
+
+
+def _refuse_binary(sample: str, name: str) -> None:
+    """Bytes that decode (no NUL) but are no text: more than 2 % control characters or bytes no
+    encoding of a report gives (_CONTROL), or most of the sample in runs of 200 characters or more
+    without a space (_NOT_A_WORD): UnusableInput « fichier binaire »."""
+    if len(_CONTROL.findall(sample)) > max(8, len(sample) // 50):
+        raise UnusableInput(f"{name} : fichier binaire (caractères de contrôle), pas un rapport texte")
+    solid = sum(len(m) for m in _NOT_A_WORD.findall(sample))
+    if solid > 1000 and solid > sum(not c.isspace() for c in sample) // 2:
+        raise UnusableInput(f"{name} : fichier binaire (aucun mot : {solid} caractères sans espace), "
+                            "pas un rapport texte")
 
 
 def split_lines(text: str) -> list[str]:

@@ -95,12 +95,12 @@ def part_rows(name: str, frame, result) -> list[dict]:
     "unexpected_rows": those it flags, check_id counted from the part's first row}). The element
     count of a workbench expectation is the number of rows of its rules (expectations/base.py,
     rules from pipelines/catalogue); `frame` is the check frame given to suites.run_suites, check_id the
-    row's position once the suites ordered it (suites.ROW_ORDER): the same order here, else a flagged row
+    row's position once the suites ordered it (row_order.ROW_ORDER): the same order here, else a flagged row
     would go to the part of another document."""
     from pipelines.catalogue import regles_de
-    from pipelines.validate.suites import _in_order
+    from pipelines.validate.row_order import in_order
 
-    frame = _in_order(frame)
+    frame = in_order(frame)
     keys = list(zip(frame["document_id"].astype(object).where(frame["document_id"].notna(), None),
                     frame["scope"], strict=True))
     order: dict[tuple, int] = {}  # (document_id, scope) -> rows seen so far: the check_id in the part

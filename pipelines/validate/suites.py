@@ -24,6 +24,7 @@ from great_expectations.expectations.expectation_configuration import Expectatio
 import pipelines.validate.expectations  # noqa: F401 — registers the workbench's expectations with GE
 from pipelines.errors import BilansError
 from pipelines.validate import data_docs
+from pipelines.validate.row_order import in_order
 from pipelines.validate.suite_specs import EXPECTATIONS_DIR, load_suites, suite_for_rule
 
 __all__ = ["EXPECTATIONS_DIR", "Verdicts", "ge_context", "load_suites", "refresh", "run_suites", "suite",
@@ -198,7 +199,7 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     for name, df in frames.items():
         if df.empty:
             continue
-        df = _in_order(df)  # a new frame (copy on write): the caller's keeps its columns
+        df = in_order(df)  # a new frame (copy on write): the caller's keeps its columns
         df["check_id"] = range(len(df))
         result, flagged = _flagged(name, df, None if gx_dir or keep_results else verdicts)
         if result is not None:
@@ -215,35 +216,6 @@ def run_suites(frames: dict[str, pd.DataFrame], keep_results: bool = False, gx_d
     if not found.empty:
         found = found.drop_duplicates(["suite", "check_id", "rule"])
     return (found, results) if keep_results else found
-
-
-# What orders the check rows of a suite before they are numbered (check_id): the rules give them in
-# the order of their queries and threads, which may vary; GE's results and Data Docs list flagged rows
-# in check_id order, so two builds of the same corpus write the same results.
-ROW_ORDER = ("document_id", "line", "table_id", "rule", "found", "expected", "message")
-
-
-def _in_order(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows sorted by ROW_ORDER (the columns it has; numbers as numbers, the rest as their text,
-    missing values first), stably, index reset: the order of pandas' ``sort_values(…, kind="stable",
-    na_position="first", key=<text unless numeric>)``, computed in Python (a few hundred rows: pandas
-    cost 10 ms a suite to map its keys, a tenth of a --watch re-check)."""
-    by = [c for c in ROW_ORDER if c in df.columns]
-    if not by:
-        return df.reset_index(drop=True)
-    keys = [_sort_keys(df[c]) for c in by]
-    order = sorted(range(len(df)), key=lambda i: tuple(k[i] for k in keys))
-    if order == list(range(len(df))):  # already in order: no copy of the rows
-        return df.reset_index(drop=True)
-    return df.iloc[order].reset_index(drop=True)
-
-
-def _sort_keys(column: pd.Series) -> list[tuple]:
-    """One sort key per value: (0,) when missing, else (1, the number) or (1, its text as
-    ``astype(str)`` gives it: an integer of an object column is compared as text)."""
-    numeric = column.dtype.kind in "iuf"
-    return [(0,) if missing else (1, v if numeric else str(v))
-            for v, missing in zip(column.tolist(), column.isna().tolist(), strict=True)]
 
 
 def refresh(con, directory: Path, parts: str | None = None) -> bool:

@@ -192,3 +192,23 @@ def test_a_command_without_verdict_ends_quietly_when_the_pipe_closes(tmp_path):
     proc.stdout.close()
     assert proc.wait(timeout=300) == 0
     assert proc.stderr.read() == b""
+
+
+def test_json_always_prints_an_array_unusable_files_as_rows_in_command_line_order(tmp_path, capsys):
+    """`check --json` of an empty file printed nothing (exit 2); with several files the unusable ones
+    had no row. Now: one `check.lecture` error row per unusable file, rows in the files' order."""
+    empty = tmp_path / "vide.txt"
+    empty.write_bytes(b"")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(empty), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 2 and [(r["document"], r["rule"], r["severity"], r["message"]) for r in out] == [
+        (str(empty), "check.lecture", "error", f"{empty.name} : fichier vide")]
+    draft = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v1.txt"
+    absent = tmp_path / "absent.txt"
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(empty), str(draft), str(absent), "--json",
+               "--org", "SIIM94", "--year", "2023"])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 2 and [(r["document"], r["rule"], r["line"]) for r in out] == [
+        (str(empty), "check.lecture", None), (str(draft), "total.column", 11), (str(draft), "total.column", 20),
+        (str(draft), "check.magasin", None), (str(absent), "check.lecture", None)]
+    assert out[-1]["message"] == f"fichier introuvable : {absent}"

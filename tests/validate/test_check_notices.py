@@ -68,19 +68,23 @@ def test_one_unusable_draft_among_several_hides_nothing(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert rc == 2  # the worst: an unusable draft (2) over an error (1)
     found = [(r["document"], r["line"], r["rule"]) for r in json.loads(out) if r["rule"] != "check.magasin"]
-    assert found == [(str(good), 11, "total.column"), (str(good), 20, "total.column")]
+    assert found == [(str(empty), None, "check.lecture"), (str(good), 11, "total.column"),
+                     (str(good), 20, "total.column"), (str(binary), None, "check.lecture"),
+                     (str(tmp_path / "absent.txt"), None, "check.lecture")]  # one row each, in command-line order
     refused = [x for x in err.splitlines() if "avertissement" not in x]
     assert len(refused) == 3 and all(x.startswith("bilans : ") for x in refused)
     assert [x for x in refused if empty.name in x] == [f"bilans : {empty.name} : fichier vide"]
     assert any(binary.name in x for x in refused) and f"bilans : fichier introuvable : {tmp_path / 'absent.txt'}" in refused
 
 
-def test_every_draft_unusable_exits_2_with_nothing_on_stdout(tmp_path, capsys):
+def test_every_draft_unusable_exits_2_with_their_rows_on_stdout(tmp_path, capsys):
+    """--json always prints an array (it printed nothing): the unusable file's `check.lecture` row."""
     empty = tmp_path / "vide.txt"
     empty.write_bytes(b"")
     assert main(["--db", str(tmp_path / "absent.duckdb"), "check", str(empty), "--json"]) == 2
     out, err = capsys.readouterr()
-    assert out == "" and err == f"bilans : {empty.name} : fichier vide\n"
+    assert [(r["rule"], r["message"]) for r in json.loads(out)] == [("check.lecture", f"{empty.name} : fichier vide")]
+    assert err == f"bilans : {empty.name} : fichier vide\n"
 
 
 def _notices(rows: list[dict]) -> list[tuple]:

@@ -8,10 +8,7 @@ wrong; an « Avant-propos » inserted at the top moves every line below it by si
 from __future__ import annotations
 
 import json
-import os
-import queue
 import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -20,6 +17,7 @@ import pandas as pd
 import pytest
 from html_checks import external_references, live_payloads
 from terminal import like_a_terminal
+from watching import Lines, findings, watch_process
 
 from pipelines.cli import main
 from pipelines.validate.versions import changes, compare, match, row_label
@@ -39,11 +37,6 @@ def _since(tmp_path, capsys, new: Path, old: Path, *extra: str) -> tuple[int, li
     assert [(f["rule"], f["document"], f["version_status"]) for f in out if f["rule"].startswith("check.")] == [
         ("check.magasin", str(new), None)]
     return rc, [f for f in out if not f["rule"].startswith("check.")]
-
-
-def _findings(line: str) -> list[dict]:
-    """One array of --watch --json, without the row that says the store is absent (in the first array)."""
-    return [f for f in json.loads(line) if f["rule"] != "check.magasin"]
 
 
 def test_since_fixed_open_new_across_shifted_lines(tmp_path, capsys):
@@ -67,6 +60,32 @@ def test_since_exit_code_is_that_of_new_only(tmp_path, capsys):
     assert sorted((f["version_status"], f["table"], f["line"]) for f in out) == [
         ("fixed", "Demandes traitées", 20), ("fixed", "Interventions sur site", 11)]
     assert {f["document"] for f in out} == {str(V1)}  # fixed findings keep their OLD place
+
+
+def test_since_an_unusable_old_still_reports_new_all_new(tmp_path, capsys):
+    """OLD empty: NEW is reported, every finding « new », a French line says OLD could not be read and
+    --json carries OLD's `check.lecture` row (info: the verdict is NEW's). Before: nothing, exit 2."""
+    empty = tmp_path / "vide.txt"
+    empty.write_bytes(b"")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(V1), "--since", str(empty), "--json", *SCOPE])
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert rc == 1
+    assert [(f["version_status"], f["rule"], f["line"]) for f in out if f["rule"] == "total.column"] == [
+        ("new", "total.column", 11), ("new", "total.column", 20)]
+    assert [(f["document"], f["severity"], f["message"]) for f in out if f["rule"] == "check.lecture"] == [
+        (str(empty), "info", f"{empty.name} : fichier vide")]
+    assert (f"bilans : {empty.name} : fichier vide — version précédente illisible : tous les constats de {V1} "
+            "sont donnés comme nouveaux") in captured.err.splitlines()
+
+
+def test_since_an_unusable_new_in_json_is_an_array_of_its_row(tmp_path, capsys):
+    empty = tmp_path / "vide.txt"
+    empty.write_bytes(b"")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(empty), "--since", str(V1), "--json", *SCOPE])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 2 and [(f["document"], f["rule"], f["severity"]) for f in out] == [
+        (str(empty), "check.lecture", "error")]
 
 
 def test_since_text_output_three_french_lists(tmp_path, capsys):
@@ -156,36 +175,18 @@ def test_changes_appeared_and_disappeared():
 
 # --- --watch ------------------------------------------------------------------------------------
 
-class _Lines:
-    """A text stream that hands each printed line to a queue."""
-
-    def __init__(self):
-        self.lines: queue.Queue[str] = queue.Queue()
-        self._buf = ""
-
-    def write(self, text: str) -> int:
-        self._buf += text
-        while "\n" in self._buf:
-            line, self._buf = self._buf.split("\n", 1)
-            self.lines.put(line)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
 def test_watch_prints_the_changes_of_each_save(tmp_path):
     from pipelines.live import watch
 
     draft = tmp_path / "brouillon.txt"
     draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
-    out, stop = _Lines(), threading.Event()
+    out, stop = Lines(), threading.Event()
     result: list[int] = []
     worker = threading.Thread(target=lambda: result.append(watch(
         [draft], "SIIM94", 2023, True, tmp_path / "absent.duckdb", stop_event=stop, out=out)), daemon=True)
     worker.start()
     try:
-        first = _findings(out.lines.get(timeout=120))
+        first = findings(out.lines.get(timeout=120))
         assert sorted((f["change"], f["line"], f["found"]) for f in first) == [
             ("appeared", 11, "262"), ("appeared", 20, "480")]
         draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")  # a save of the next version
@@ -201,15 +202,9 @@ def test_watch_prints_the_changes_of_each_save(tmp_path):
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")
 def test_watch_stops_on_ctrl_c_with_one_french_line(tmp_path):
     draft = tmp_path / "brouillon.txt"
-    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
-                             str(draft), "--watch", "--json", *SCOPE], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path, preexec_fn=like_a_terminal)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    proc, lines = watch_process(tmp_path, V1.read_text(encoding="utf-8"), SCOPE, preexec_fn=like_a_terminal)
     try:
-        assert len(_findings(lines.get(timeout=180))) == 2
+        assert len(findings(lines.get(timeout=180))) == 2
         draft.write_text(V1.read_text(encoding="utf-8").replace("240\t262", "240\t272"), encoding="utf-8")
         assert [f["change"] for f in json.loads(lines.get(timeout=60))] == ["disappeared"]
         proc.send_signal(signal.SIGINT)

@@ -9,13 +9,13 @@ import json
 import os
 import queue
 import signal
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from watching import Lines, findings, watch_process
 
 ROOT = Path(__file__).resolve().parents[2]
 V1 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v1.txt"
@@ -23,42 +23,12 @@ V2 = ROOT / "tests" / "fixtures" / "versions" / "brouillon_v2.txt"
 SCOPE = ["--org", "SIIM94", "--year", "2023"]
 
 
-class _Lines:
-    """A text stream that hands each printed line to a queue."""
-
-    def __init__(self):
-        self.lines: queue.Queue[str] = queue.Queue()
-        self._buf = ""
-
-    def write(self, text: str) -> int:
-        self._buf += text
-        while "\n" in self._buf:
-            line, self._buf = self._buf.split("\n", 1)
-            self.lines.put(line)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-def _findings(line: str) -> list[dict]:
-    """One array of --watch --json, without the row that says the store is absent (in the first array)."""
-    return [f for f in json.loads(line) if f["rule"] != "check.magasin"]
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM")
 def test_watch_stopped_by_sigterm_exits_143(tmp_path):
     """`kill PID` or a systemd stop: the exit code of a killed Unix command (128 + 15), not 0."""
-    draft = tmp_path / "brouillon.txt"
-    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "--db", str(tmp_path / "absent.duckdb"), "check",
-                             str(draft), "--watch", "--json", *SCOPE], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()
+    proc, lines = watch_process(tmp_path, V1.read_text(encoding="utf-8"), SCOPE)
     try:
-        assert len(_findings(lines.get(timeout=180))) == 2  # the first check is printed
+        assert len(findings(lines.get(timeout=180))) == 2  # the first check is printed
         time.sleep(1.5)  # then the process waits for a save inside watchfiles, where the signal lands
         proc.send_signal(signal.SIGTERM)
         rc = proc.wait(timeout=30)
@@ -75,7 +45,7 @@ def _watching(tmp_path, monkeypatch, text: str):
 
     draft = tmp_path / "brouillon.txt"
     draft.write_text(text, encoding="utf-8")
-    out, err, stop = _Lines(), _Lines(), threading.Event()
+    out, err, stop = Lines(), Lines(), threading.Event()
     monkeypatch.setattr(sys, "stderr", err)
     worker = threading.Thread(target=lambda: watch([draft], "SIIM94", 2023, True, tmp_path / "absent.duckdb",
                                                    stop_event=stop, out=out), daemon=True)
@@ -104,7 +74,7 @@ def test_a_save_still_being_written_while_checked_is_not_shown(tmp_path, monkeyp
     monkeypatch.setattr(live, "findings_for", save_goes_on)
     draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, full)
     try:
-        assert len(_findings(out.lines.get(timeout=120))) == 2
+        assert len(findings(out.lines.get(timeout=120))) == 2
         armed.set()
         draft.write_text(full[:cut], encoding="utf-8")
         assert json.loads(out.lines.get(timeout=60)) == []  # the whole file: the same two findings
@@ -115,7 +85,7 @@ def test_a_save_still_being_written_while_checked_is_not_shown(tmp_path, monkeyp
         worker.join(timeout=10)
 
 
-def _next_said(err: _Lines) -> str:
+def _next_said(err: Lines) -> str:
     """The next line on stderr that is not the warning of the absent store."""
     while "avertissement" in (line := err.lines.get(timeout=30)):
         pass
@@ -127,7 +97,7 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
     event), and the next save is compared with the last version that could be read."""
     draft, out, err, stop, worker = _watching(tmp_path, monkeypatch, V1.read_text(encoding="utf-8"))
     try:
-        assert len(_findings(out.lines.get(timeout=120))) == 2
+        assert len(findings(out.lines.get(timeout=120))) == 2
         draft.write_text("", encoding="utf-8")
         said = _next_said(err)
         assert said.startswith("bilans : ") and said.endswith(f"{draft.name} : fichier vide — enregistrement en cours ? "
@@ -141,3 +111,81 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
     finally:
         stop.set()
         worker.join(timeout=10)
+
+
+def _seen(state: list[dict], shown: list[dict]) -> list[dict]:
+    """What an author who read the first array and then each change knows: the findings shown as
+    « disappeared » taken out, those « appeared » put in."""
+    gone = [{k: v for k, v in f.items() if k != "change"} for f in shown if f["change"] == "disappeared"]
+    kept = [f for f in state if f not in gone]
+    return kept + [{k: v for k, v in f.items() if k != "change"} for f in shown if f["change"] == "appeared"]
+
+
+def _key(f: dict) -> tuple:
+    return tuple(str(f.get(k)) for k in ("rule", "line", "table", "message", "found", "expected", "section"))
+
+
+def test_a_finding_whose_text_changed_is_shown_again(tmp_path, monkeypatch):
+    """A table renamed and a section retitled: the two wrong totals stay paired with themselves, but
+    their `table`, `section` (and messages) change; what the watch has shown, updated by its changes,
+    is the cold check of the same bytes (before: the old table names stayed, as « no change »)."""
+    from pipelines.check import findings_for
+    from pipelines.live import _records
+
+    v1 = V1.read_text(encoding="utf-8")
+    draft, out, _err, stop, worker = _watching(tmp_path, monkeypatch, v1)
+    try:
+        state = findings(out.lines.get(timeout=120))
+        for f in state:
+            f.pop("change")
+        edited = v1.replace("Interventions sur site", "Interventions dans les sites").replace(
+            "Pôle Applications", "Pôle Logiciels")
+        draft.write_text(edited, encoding="utf-8")
+        shown = findings(out.lines.get(timeout=60))
+        assert sorted((f["change"], f["table"], f["section"]) for f in shown) == [
+            ("appeared", "Demandes traitées", "2 Pôle Logiciels"),
+            ("appeared", "Interventions dans les sites", "1 Pôle Infrastructures"),
+            ("disappeared", "Demandes traitées", "2 Pôle Applications"),
+            ("disappeared", "Interventions sur site", "1 Pôle Infrastructures")]
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+    cold, _ = findings_for([draft], "SIIM94", 2023, tmp_path / "absent.duckdb")
+    assert sorted(map(_key, _seen(state, shown))) == sorted(map(_key, _records(cold)))
+
+
+def test_ctrl_c_before_the_first_check_ends_stops_the_watch_in_one_line(tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the watch is still starting (modules being imported, the store being copied):
+    the same line and exit code 0 as Ctrl-C while watching (before: « bilans : interrompu », 130)."""
+    import pipelines.live as live
+    from pipelines.cli import main
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(live, "Session", interrupted)
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--watch", *SCOPE])
+    assert (rc, capsys.readouterr().err) == (0, "bilans : surveillance arrêtée\n")
+
+
+def test_ctrl_c_turned_into_a_duckdb_error_during_the_first_check_stops_the_watch(tmp_path, capsys, monkeypatch):
+    """DuckDB turns a Ctrl-C that lands during a query into RuntimeError « Query interrupted »
+    (seen: a traceback, or the signal lost and the watch going on): the watch stops in one line, 0."""
+    import pipelines.live as live
+    from pipelines.cli import main
+
+    def query_interrupted(*_args, **_kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except KeyboardInterrupt:
+            raise RuntimeError("Query interrupted") from None
+
+    monkeypatch.setattr(live, "findings_for", query_interrupted)
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(draft), "--watch", *SCOPE])
+    assert (rc, capsys.readouterr().err) == (0, "bilans : surveillance arrêtée\n")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back

@@ -105,7 +105,7 @@ def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_pa
 
 
 def test_check_rows_are_numbered_in_the_order_pandas_gives():
-    """suites._in_order sorts in Python; it must give the order of pandas' stable sort it replaced
+    """row_order.in_order sorts in Python; it must give the order of pandas' stable sort it replaced
     (numbers as numbers, other values as their text — an integer of an object column as text —,
     missing values first, ties in their first order), on frames of the shapes the rules build."""
     import random
@@ -113,7 +113,7 @@ def test_check_rows_are_numbered_in_the_order_pandas_gives():
     import numpy as np
     import pandas as pd
 
-    from pipelines.validate.suites import ROW_ORDER, _in_order
+    from pipelines.validate.row_order import ROW_ORDER, in_order
 
     def pandas_order(df):
         by = [c for c in ROW_ORDER if c in df.columns]
@@ -132,7 +132,7 @@ def test_check_rows_are_numbered_in_the_order_pandas_gives():
                            "rule": [rng.choice(["total.column", "vintage.restated"]) for _ in range(n)],
                            "found": [rng.choice(["1", None, "2"]) for _ in range(n)],
                            "position": range(n)})
-        pd.testing.assert_frame_equal(_in_order(df), pandas_order(df))
+        pd.testing.assert_frame_equal(in_order(df), pandas_order(df))
 
 
 def test_cross_report_frames_moved_with_the_lines_give_the_findings_of_a_cold_check(store, tmp_path):

@@ -1,0 +1,64 @@
+"""Binary content without NUL bytes is refused as « fichier binaire » (reader.decode), and real
+reports in UTF-8, cp1252 or latin-1, with accents, are still read as text."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from pipelines.cli import main
+from pipelines.errors import UnusableInput
+from pipelines.extract.reader import binary_format, decode
+
+ROOT = Path(__file__).resolve().parents[2]
+REPORT = ("Bilan d'activité 2023 du syndicat\n\n1 Pôle Infrastructures\n\nInterventions sur site\n\n"
+          "Interventions par site\t2022\t2023\nMairie\t120\t135\nÉcoles\t80\t95\nMédiathèque\t40\t42\n"
+          "Total\t240\t272\n\nLes demandes traitées progressent (+ 5 %) ; coût : 1 200 € HT.\n")
+
+
+def _random_bytes(alphabet: range, n: int = 5000) -> bytes:
+    rng = random.Random(94)
+    return bytes(rng.choice(alphabet) for _ in range(n))
+
+
+@pytest.mark.parametrize("data", [
+    _random_bytes(range(1, 256)),  # every byte but NUL
+    _random_bytes(range(0x80, 0x100)),  # high bytes only: read as latin-1 before, without one C0 control
+    _random_bytes(range(0x21, 0x7f)),  # printable ASCII, never a space: no word
+    b"D" * 5000,
+])
+def test_binary_without_nul_bytes_is_refused(data):
+    assert b"\x00" not in data
+    with pytest.raises(UnusableInput, match=r"^x\.txt : fichier binaire \("):
+        decode(data, "x.txt")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "latin-1"])
+def test_a_report_with_accents_in_each_encoding_is_text(encoding):
+    text, _ = decode(REPORT.replace("€", "EUR" if encoding == "latin-1" else "€").encode(encoding), "r.txt")
+    assert "Médiathèque\t40\t42" in text and "Écoles" in text
+
+
+def _text_files() -> list[Path]:
+    roots = [ROOT / "tests" / "fixtures", ROOT / "data" / "raw", Path("/work/shared/field")]
+    return sorted(p for r in roots if r.is_dir() for p in r.rglob("*.txt") if p.stat().st_size)
+
+
+def test_every_text_report_of_the_fixtures_seeds_and_field_is_still_text():
+    files = _text_files()
+    assert files
+    for p in files:
+        data = p.read_bytes()
+        if not binary_format(data, p.name):
+            decode(data, p.name)  # raises UnusableInput if refused
+
+
+def test_check_of_random_bytes_says_binary_and_exits_2(tmp_path, capsys):
+    """Before: « organisme ? année ? — 0 erreur », exit 0."""
+    junk = tmp_path / "brouillon.txt"
+    junk.write_bytes(_random_bytes(range(0x80, 0x100)))
+    assert main(["--db", str(tmp_path / "absent.duckdb"), "check", str(junk)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "bilans : brouillon.txt : fichier binaire (caractères de contrôle), pas un rapport texte\n"

@@ -2,7 +2,9 @@
 
 Every row carries org, exercice (the year the figure is about: from the column
 header when it has one, else the report's year), report_year, document_id and
-the source line of the figure.
+the source line of the figure: the line where that figure is printed (its cell's
+line), not its row's first line — a PDF text row prints each year's value on a line of
+its own below the label (pipelines/extract/pdftext.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,11 @@ _CODE = re.compile(r"^\s*(\d{2,5})\b\s*(.*)$")
 def _base(doc: Document, table: Table, line: int, exercice: int | None) -> dict:
     return {"org": doc.org, "exercice": exercice or doc.report_year, "report_year": doc.report_year,
             "document_id": doc.document_id, "line": line, "table_id": table.table_id, "source": "tableau"}
+
+
+def _line(row: Row, col: int) -> int:
+    """Line where the figure of column ``col`` is printed: its cell's, else the row's (no such cell)."""
+    return row.cells[col].line if col < len(row.cells) else row.line
 
 
 def _unknown_header(doc: Document, table: Table, refs: Referentiels, col: int) -> None:
@@ -64,6 +71,7 @@ def finances(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
             niveau = "sous_detail"  # an article (28031) under its chapter (040): never added to it
         chapter_seen = chapter_seen or (niveau == "detail" and code is not None)
         per_year: dict[int, dict] = {}
+        placed: set[int] = set()  # years whose line is that of one of their figures
         for col, name, mesure, year in columns:
             cell = row.cells[col] if col < len(row.cells) else None
             rec = per_year.setdefault(year, {**_base(doc, table, row.line, year), "section": section,
@@ -73,6 +81,9 @@ def finances(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
             rec[name] = cell.value if cell else None
             if name == "realise" or "mesure" not in rec:
                 rec["mesure"] = mesure  # the measure of `realise` when the table has one
+            if cell and cell.value is not None and (name == "realise" or year not in placed):
+                rec["line"] = cell.line  # the first figure of the year cites its line, `realise` above all
+                placed.add(year)
         for rec in per_year.values():
             rec["perimetre"] = f"{section}/{rec['sens'] or ''}"
         out += per_year.values()
@@ -124,7 +135,7 @@ def contributions(doc: Document, table: Table, refs: Referentiels) -> list[dict]
         adherent = _adherent(doc, refs, printed, row)
         for col, categorie, year in columns:
             if col < len(row.cells) and row.cells[col].value is not None:
-                out.append({**_base(doc, table, row.line, year), "adherent": adherent,
+                out.append({**_base(doc, table, _line(row, col), year), "adherent": adherent,
                             "adherent_imprime": printed, "categorie": categorie,
                             "categorie_imprimee": table.headers[col], "montant": row.cells[col].value,
                             "niveau": NIVEAU[row.kind], "lignee": refs.lignee(doc.org, adherent),
@@ -194,7 +205,7 @@ def activite(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
             header = table.headers[col] if col < len(table.headers) else ""
             if cell.unit == "%" or "%" in header:
                 continue  # shares are derived from the days, not days
-            out.append({**_base(doc, table, row.line, _year(table, col, doc)), "pole": pole, "axe": axe,
+            out.append({**_base(doc, table, cell.line, _year(table, col, doc)), "pole": pole, "axe": axe,
                         "categorie": printed, "categorie_norm": norm, "jours": cell.value,
                         "niveau": NIVEAU[row.kind], "concept": concept, "mesure": "jours",
                         "perimetre": f"{pole}/{axe}"})
@@ -250,7 +261,7 @@ def formations(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                 continue
             agents = cell.value if cell.unit in ("agents", None) else None
             jours = cell.value2 if cell.unit2 == "jours" else (cell.value if cell.unit == "jours" else None)
-            out.append({**_base(doc, table, row.line, _year(table, col, doc)), "type": kind,
+            out.append({**_base(doc, table, cell.line, _year(table, col, doc)), "type": kind,
                         "type_imprime": row.label, "agents": agents, "jours": jours,
                         "concept": kind, "mesure": "agents", "perimetre": ""})
     return out
@@ -273,7 +284,7 @@ def tickets(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
         for col, cell in _valued_cells(table, row):
             found = refs.adherent(doc.org, row.label)
             entite = "Total" if row.kind in ("total", "subtotal") else (found.canonique if found else row.label)
-            out.append({**_base(doc, table, row.line, _year(table, col, doc)), "entite": entite,
+            out.append({**_base(doc, table, cell.line, _year(table, col, doc)), "entite": entite,
                         "entite_imprimee": row.label, "tickets": cell.value, "concept": entite,
                         "mesure": "tickets", "perimetre": ""})
     return out
@@ -297,6 +308,7 @@ def effectifs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
         filiere = labels.get("filiere") or filiere
         grade = labels.get("grade") or (row.label if row.kind != "item" else None)
         per_date: dict[str, dict] = {}
+        placed: set[str] = set()  # dates whose line is that of one of their figures
         for col in range(table.n_label_cols, min(len(row.cells), len(table.headers))):
             header = table.headers[col]
             name = next((n for p, n in _EFF_COLUMNS if re.search(p, header, re.I)), None)
@@ -310,6 +322,9 @@ def effectifs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                                              "concept": key(grade or "") or "total", "mesure": "emplois",
                                              "perimetre": key(filiere or "")})
             rec[name] = row.cells[col].value
+            if rec[name] is not None and date not in placed:
+                rec["line"] = row.cells[col].line  # the date's first figure
+                placed.add(date)
         out += per_date.values()
     return out
 
@@ -355,7 +370,7 @@ def indicateurs(doc: Document, table: Table, refs: Referentiels) -> list[dict]:
                 exercice = ref.year if ref else doc.report_year
                 indicateur = row.label if ref else f"{row.label} — {header}".strip(" —")
             # a table that names no pôle (a synthesis, staff by service): the label names it, or none
-            out.append({**_base(doc, table, row.line, exercice), "domaine": domaine, "indicateur": indicateur,
+            out.append({**_base(doc, table, cell.line, exercice), "domaine": domaine, "indicateur": indicateur,
                         "pole": pole or refs.pole(doc.org, [indicateur]),
                         "valeur": cell.value, "unite": cell.unit, "source": "tableau",
                         "concept": key(indicateur), "mesure": cell.unit or "", "perimetre": domaine})

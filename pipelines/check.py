@@ -153,6 +153,7 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
         found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
                          cross_memo=memo, series_con=session.series_con)
     session.cross_reused += memo.reused
+    session.own_reused += memo.own_reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
     if session.version(files, org, year) == key:  # not saved again while it was read
         session.keep(key, found, reads)

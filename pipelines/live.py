@@ -72,6 +72,7 @@ class Session:
         self._cleaner = None
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
+        self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
 
@@ -215,7 +216,8 @@ class Session:
 
 class CrossMemo:
     """The check frames of the cross-report rules (pipelines/validate/vintages.py) and of series.break
-    for one set of inputs, kept by a Session (its vintages are fixed until it reloads them).
+    for one set of inputs, kept by a Session (its vintages are fixed until it reloads them); beside them,
+    the checks of the drafts alone that read no line of text (`own`, validate._report_checks).
 
     Those rules read of a draft its document's organisme and year, its tables, cells, prose figures
     and curated rows, with their lines — never its lines of text nor its sections (the store's
@@ -239,7 +241,7 @@ class CrossMemo:
         self.memo = memo
         self.ids = [r.document_id for r in reads]
         self.key, self.lines, self.tables = self.inputs(reads)
-        self.reused = False
+        self.reused = self.own_reused = False  # the cross-report frames, the checks of the drafts alone
 
     @classmethod
     def inputs(cls, reads) -> tuple[bytes, list[int], list[str]]:
@@ -270,50 +272,108 @@ class CrossMemo:
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
         draft's lines, else None."""
+        found = self._found("cross", lambda _line: True, whole=True)
+        self.reused = found is not None
+        return found and (found["cross"], found["series"])
+
+    def own(self) -> dict:
+        """The checks of the drafts that read no line of text (validate._report_checks: its frames, and
+        the rows of the text), by name, copied and moved to the draft's lines: those found (a check whose
+        texts cite a moved line is made again). Those rules also read how far apart two lines are (a
+        sentence within 40 lines of a table): they are reused only when every line the inputs hold moved
+        by the same count (a paragraph inserted above them all), or none."""
+        found = self._found("own", lambda line: len({m - n for n, m in line.items()}) <= 1, whole=False)
+        self.own_reused = bool(found)
+        return found or {}
+
+    def _found(self, part: str, fits, whole: bool) -> dict | None:
+        """The kept `part` (a dict of frames or rows), moved, of the latest version of the same inputs
+        whose lines `fits` accepts: all of it (`whole`), else what could be moved; None when nothing."""
         # the same lines first (nothing to move), then the latest versions of the same inputs
         exact = (self.key, tuple(self.lines), tuple(self.tables))
         for kept in [exact] * (exact in self.memo) + [k for k in reversed(self.memo) if k[0] == self.key]:
-            frames = self.memo[kept]
-            moved = self._moved(frames, dict(zip(kept[1], self.lines, strict=True)),
-                                dict(zip(kept[2], self.tables, strict=True)))
-            if moved is not None:
+            parts = self.memo[kept]
+            line = dict(zip(kept[1], self.lines, strict=True))
+            if part not in parts or not fits(line):
+                continue
+            moved = self._moved(parts[part], line, dict(zip(kept[2], self.tables, strict=True)))
+            if moved and (not whole or len(moved) == len(parts[part])):
                 self.memo.move_to_end(kept)
-                self.reused = True
                 return moved
         return None
 
     def put(self, cross: dict, series: dict) -> None:
-        frames = tuple({name: df.copy() for name, df in part.items()} for part in (cross, series))
-        self.memo[(self.key, tuple(self.lines), tuple(self.tables))] = frames
+        self._keep("cross", {"cross": cross, "series": series})
+
+    def put_own(self, checks: dict) -> None:
+        self._keep("own", checks)
+
+    def _keep(self, part: str, kept: dict) -> None:
+        """Copies of `kept` (name -> a dict of frames, a frame or a list of check rows)."""
+        self.memo.setdefault((self.key, tuple(self.lines), tuple(self.tables)), {})[part] = {
+            name: self._copy(x) for name, x in kept.items()}
         while len(self.memo) > Session.KEPT:
             self.memo.popitem(last=False)
 
-    def _moved(self, frames: tuple, line: dict[int, int], table: dict[str, str]) -> tuple | None:
-        """Copies of the kept frames whose rows of the drafts have the new lines and table ids; None
-        when a text of theirs cites a moved line or table, or when the table ids sort otherwise."""
+    @staticmethod
+    def _copy(kept):
+        if isinstance(kept, dict):
+            return {name: df.copy() for name, df in kept.items()}
+        return kept.copy() if isinstance(kept, pd.DataFrame) else [dict(r) for r in kept]
+
+    def _moved(self, kept: dict, line: dict[int, int], table: dict[str, str]) -> dict:
+        """Copies of the kept parts whose rows of the drafts have the new lines and table ids, by name:
+        none when the table ids sort otherwise; without a part of which a text cites a moved line or
+        table."""
         if sorted(table[t] for t in sorted(table)) != [table[t] for t in sorted(table)]:
-            return None
-        moved_lines = {n for n, m in line.items() if n != m}
-        moved_tables = [t for t, u in table.items() if t != u]
-        out = []
-        for part in frames:
-            copies = {}
-            for name, df in part.items():
-                df = df.copy()
-                if moved_lines or moved_tables:
-                    mine = df["document_id"].isin(self.ids).to_numpy()
-                    if mine.any() and not self._move_rows(df, mine, line, table, moved_lines, moved_tables):
-                        return None
-                copies[name] = df
-            out.append(copies)
-        return tuple(out)
+            return {}
+        moves = (line, table, {n for n, m in line.items() if n != m}, [t for t, u in table.items() if t != u])
+        out = {}
+        for name, part in kept.items():
+            if isinstance(part, dict):
+                frames = {k: self._move_frame(df, *moves) for k, df in part.items()}
+                if all(df is not None for df in frames.values()):
+                    out[name] = frames
+            elif (moved := (self._move_frame if isinstance(part, pd.DataFrame) else self._move_records)(
+                    part, *moves)) is not None:
+                out[name] = moved
+        return out
+
+    def _move_frame(self, df: pd.DataFrame, line, table, moved_lines, moved_tables) -> pd.DataFrame | None:
+        df = df.copy()
+        if moved_lines or moved_tables:
+            mine = df["document_id"].isin(self.ids).to_numpy()
+            if mine.any() and not self._move_rows(df, mine, line, table, moved_lines, moved_tables):
+                return None
+        return df
+
+    def _cites(self, text, moved_lines: set, moved_tables: list) -> bool:
+        return isinstance(text, str) and (any(int(n) in moved_lines for n in self._CITED.findall(text))
+                                          or any(t in text for t in moved_tables))
+
+    def _move_records(self, kept: list[dict], line: dict, table: dict, moved_lines: set,
+                      moved_tables: list) -> list[dict] | None:
+        """`_move_frame` for check rows as dicts."""
+        rows = [dict(r) for r in kept]
+        for r in rows:
+            if r.get("document_id") not in self.ids:
+                continue
+            if any(self._cites(r.get(c), moved_lines, moved_tables) for c in self.TEXTS):
+                return None
+            n = r.get("line")
+            if n is not None and n == n:
+                if int(n) not in line:
+                    return None
+                r["line"] = type(n)(line[int(n)])
+            if r.get("table_id") in table:
+                r["table_id"] = table[r["table_id"]]
+        return rows
 
     def _move_rows(self, df: pd.DataFrame, mine, line: dict, table: dict, moved_lines: set,
                    moved_tables: list) -> bool:
         for column in self.TEXTS:
             for text in df.loc[mine, column].tolist() if column in df else ():
-                if isinstance(text, str) and (any(int(n) in moved_lines for n in self._CITED.findall(text))
-                                              or any(t in text for t in moved_tables)):
+                if self._cites(text, moved_lines, moved_tables):
                     return False
         lines = df["line"].tolist()
         for i in range(len(df)):

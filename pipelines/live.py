@@ -28,6 +28,7 @@ import pandas as pd
 
 from pipelines.check import (
     _SEVERITY_FR,
+    _unique_ids,
     copy_vintages,
     documents_of,
     findings_for,
@@ -38,7 +39,7 @@ from pipelines.check import (
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
-from pipelines.validate.versions import FIXED, NEW, OPEN, compare, counts, match
+from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
 # watchfiles: yield 15 ms after the last event of a save (an editor writes, renames, touches),
 # at most 300 ms after the first; wake every 500 ms to catch a save made while a check ran. The
@@ -542,35 +543,6 @@ def _note_ctrl_c():
     return _INTERRUPTED, signal.signal(signal.SIGINT, _note_interrupt)
 
 
-# where a finding is, not what it says: a paragraph inserted above moves it without changing it
-_PLACE = ("line", "page", "place", "label_line", "highlight")
-
-
-def watch_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(appeared, disappeared) between two checks of a watched draft. Findings are paired as for
-    `--since` (versions.match); a pair is « unchanged » only when every field but the place
-    (`_PLACE`) is the same, else it is in both frames: disappeared with its old text, appeared with
-    the new, so that what the author has seen, updated by the changes, is the cold check's findings
-    (but for the lines of findings only moved). A message that cites a line is re-shown when it moves."""
-    after, before = after.reset_index(drop=True), before.reset_index(drop=True)
-    shown = [c for c in after.columns.union(before.columns) if c not in _PLACE]
-    def said(df: pd.DataFrame, i: int) -> list:
-        return [_text(df.at[i, c]) if c in df else None for c in shown]
-    pairs = [(i, j) for i, j in match(after, before) if said(after, i) == said(before, j)]
-    appeared = after.drop(index=[i for i, _ in pairs])
-    gone = before.drop(index=[j for _, j in pairs])
-    return appeared.reset_index(drop=True), gone.reset_index(drop=True)
-
-
-def _text(value) -> str | None:
-    """A field as shown: None for a missing value (None, NaN), else its text (2023 and 2023.0 alike)."""
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
 class _Watched:
     """The files under watch, their last findings and the stamp (mtime, size) they were checked at."""
 
@@ -580,6 +552,7 @@ class _Watched:
         self.found: pd.DataFrame | None = None
         self.checked = None
         self.said = None  # the last unreadable-draft message, not repeated while it stays true
+        self.unread: dict | None = None  # the check.lecture row shown by --json, until a check succeeds
 
     def stamp(self):
         stamps = []
@@ -606,39 +579,64 @@ class _Watched:
             found = pd.concat([found, pd.DataFrame(notices(documents_of(reads), self.session.missing))],
                               ignore_index=True)
         before = self.found if self.found is not None else found.iloc[0:0]
-        appeared, gone = watch_changes(before, found)
+        appeared, gone, moved = changes(before, found)
         self.found = found
-        self._show(appeared, gone, len(found), time.perf_counter() - started)
+        self._show(appeared, gone, moved, len(found), time.perf_counter() - started)
 
     def _unreadable(self, exc: Exception) -> None:
         """A draft that cannot be read, often a save still being written (an editor empties the file,
         then writes it): after _SETTLE_S, said only if the file has not moved since, and once until a
-        check succeeds; the watch goes on and the next save is checked."""
+        check succeeds (on stderr; with --json also on stdout, an array of one `check.lecture` row, as
+        `bilans check --json` gives an unusable file, « disappeared » at the next check that reads it);
+        the watch goes on and the next save is checked."""
         time.sleep(_SETTLE_S)
         if self.stamp() != self.checked:
             return
         why = f"{exc.filename} : fichier absent ou illisible" if isinstance(exc, OSError) else str(exc)
         message = f"bilans : {why} — enregistrement en cours ? Contrôlé de nouveau au prochain enregistrement."
-        if message != self.said:
-            print(message, file=sys.stderr, flush=True)
-            self.said = message
-
-    def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, total: int, seconds: float) -> None:
+        if message == self.said:
+            return
+        print(message, file=sys.stderr, flush=True)
+        self.said = message
         if self.as_json:
-            records = _records(appeared, change="appeared") + _records(gone, change="disappeared")
+            path, document_id = self._culprit(exc)
+            self.unread = unreadable_row(path, document_id, why)
+            print(json.dumps([{**self.unread, "change": "appeared"}], ensure_ascii=False), file=self.out, flush=True)
+
+    def _culprit(self, exc: Exception) -> tuple[str, str]:
+        """(path, document id) of the draft that could not be read: the one the error names, else the first."""
+        named = str(exc.filename) if isinstance(exc, OSError) else str(exc)
+        pairs = list(zip(map(str, self.files), _unique_ids(self.files), strict=True))
+        for shown in (lambda f: f, lambda f: Path(f).name):  # the path given, else the file's name
+            found = [(f, i) for f, i in pairs if named == shown(f) or named.startswith(f"{shown(f)} ")
+                     or named.endswith(f" {shown(f)}")]
+            if found:
+                return found[0]
+        return pairs[0]
+
+    def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, moved: pd.DataFrame, total: int,
+              seconds: float) -> None:
+        unread, self.unread = self.unread, None
+        if self.as_json:
+            records = (_records(appeared, change="appeared") + _records(gone, change="disappeared")
+                       + _records(moved, change="moved"))
+            if unread is not None:
+                records.append({**unread, "change": "disappeared"})
             print(json.dumps(records, ensure_ascii=False), file=self.out, flush=True)
             return
         when = datetime.now().strftime("%H:%M:%S")
         took = f"{seconds:.2f}".replace(".", ",")
-        if appeared.empty and gone.empty:
+        if appeared.empty and gone.empty and moved.empty:
             print(f"[{when}] aucun changement ({pluriel(total, 'constat', 'constats')}, {took} s)", file=self.out, flush=True)
             return
+        shifted = f", {pluriel(len(moved), 'déplacé', 'déplacés')}" if len(moved) else ""
         print(f"[{when}] {pluriel(len(appeared), 'constat apparu', 'constats apparus')}, "
-              f"{pluriel(len(gone), 'disparu', 'disparus')} ; {total} en tout "
+              f"{pluriel(len(gone), 'disparu', 'disparus')}{shifted} ; {total} en tout "
               f"({took} s)", file=self.out, flush=True)
         for r in appeared.to_dict("records"):
             print(finding_line(r, "+"), file=self.out)
         for r in gone.to_dict("records"):
             print(finding_line(r, "-"), file=self.out)
+        for r in moved.to_dict("records"):  # where it is now: the line the author looks for
+            print(finding_line(r, "~") + f" (avant : ligne {r['old_line']})", file=self.out)
         self.out.flush()
-

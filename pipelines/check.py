@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
-from pipelines.flow import Read, Source, flush, read_one, run_stages
+from pipelines.flow import Read, Source, read_one, run_stages
 from pipelines.store import CURATED_FAMILIES, create_schema, unreadable_store
 from pipelines.terminal import pluriel, reader_gone
 
@@ -148,8 +148,10 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     # the digest of what the cross-report rules read (Python) while DuckDB writes the drafts
     with ThreadPoolExecutor(1, thread_name_prefix="empreinte") as pool, session.scratch(reads) as con:
         digest = pool.submit(session.cross_memo, reads)
-        flush(con, list(reads), session.columns)
+        session.write(reads)
         memo = digest.result()
+        if memo.get() is None:  # the cross-report rules run: they read the drafts' curated rows too
+            session.write(reads, every=True)
         found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
                          cross_memo=memo, series_con=session.series_con)
     session.cross_reused += memo.reused

@@ -37,6 +37,7 @@ from pipelines.check import (
     warn_missing,
 )
 from pipelines.errors import BilansError, Terminated, UnusableInput
+from pipelines.flow import DOCUMENT_TABLES, insert
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
@@ -70,6 +71,7 @@ class Session:
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
         self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
         self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
+        self._written: set[str] = set()  # the tables the drafts of this check were written to
         self._cleaner = None
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
@@ -152,15 +154,19 @@ class Session:
         """What the rules read: the vintages read once, and the drafts just written."""
         return self._vintages.plus(load(con, document_ids))
 
+    # What every check reads of a draft: its text, tables, cells, prose figures, and its budget rows
+    # (validate.frames.load); its other curated rows are read by the cross-report rules and
+    # series.break only, and written only when those run (`write`, check.findings_for).
+    READ_BY_EVERY_CHECK = (*DOCUMENT_TABLES, "finances")
+
     @contextmanager
     def scratch(self, docs):
-        """The session's store, where the drafts `docs` (flow.Read) may be written; they are
-        deleted from it afterwards, in the background (the next check waits for it)."""
+        """The session's store, where the drafts `docs` (flow.Read) may be written (`write`); they
+        are deleted from it afterwards, in the background (the next check waits for it)."""
         self._settle()
         key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
         if key != self._key:  # another organisme or year: other vintages
             self._reload(docs, key)
-        ids, tables = [d.document_id for d in docs], sorted({t for d in docs for t in d.rows})
         try:
             yield self._con
         finally:
@@ -169,7 +175,20 @@ class Session:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
+            ids, tables, self._written = [d.document_id for d in docs], sorted(self._written), set()
             self._forgetting = self._cleaner.submit(self._forget, ids, tables)
+
+    def write(self, docs, every: bool = False) -> None:
+        """Write the rows of the drafts `docs` (flow.Read) into the session's store: those of the
+        tables READ_BY_EVERY_CHECK, or (`every`) all of them; each table once per check."""
+        tables: dict[str, list[dict]] = {}
+        for read in docs:
+            for table, rows in read.rows.items():
+                if table not in self._written and (every or table in self.READ_BY_EVERY_CHECK):
+                    tables.setdefault(table, []).extend(rows)
+        for table, rows in tables.items():
+            insert(self._con, table, rows, self.columns.get(table))
+        self._written |= set(tables)
 
     def _forget(self, ids: list[str], tables: list[str]) -> None:
         """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by
@@ -243,6 +262,7 @@ class CrossMemo:
         self.ids = [r.document_id for r in reads]
         self.key, self.lines, self.tables = self.inputs(reads)
         self.reused = self.own_reused = False  # the cross-report frames, the checks of the drafts alone
+        self._asked, self._got = False, None
 
     @classmethod
     def inputs(cls, reads) -> tuple[bytes, list[int], list[str]]:
@@ -273,9 +293,12 @@ class CrossMemo:
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
         draft's lines, else None."""
+        if self._asked:  # asked before the draft was written (check.findings_for), then by the rules
+            return self._got
         found = self._found("cross", lambda _line: True, whole=True)
-        self.reused = found is not None
-        return found and (found["cross"], found["series"])
+        self.reused, self._asked = found is not None, True
+        self._got = found and (found["cross"], found["series"])
+        return self._got
 
     def own(self) -> dict:
         """The checks of the drafts that read no line of text (validate._report_checks: its frames, and

@@ -236,3 +236,36 @@ def test_a_check_whose_text_cites_a_moved_line_is_made_again():
     assert moved["totaux"]["line"].tolist() == [13] and moved["totaux"]["table_id"].tolist() == ["d@11"]
     assert moved["texte"][0]["line"] == 13 and moved["texte"][0]["table_id"] == "d@11"
     assert isinstance(moved["totaux"], pd.DataFrame) and plain["line"].tolist() == [12]  # the kept rows unmoved
+
+
+def test_the_curated_rows_of_a_draft_are_written_only_for_the_cross_report_rules(store, tmp_path, monkeypatch):
+    """A save whose cross-report frames are reused (a word of the prose changed) writes into the
+    session's store only what every check reads (Session.READ_BY_EVERY_CHECK: text, tables, cells,
+    prose figures, budget rows); one that makes them again (a figure changed) writes every table.
+    Both equal a cold check."""
+    import pipelines.live as live
+    from pipelines.live import Session
+
+    written: list[str] = []
+    real = live.insert
+    monkeypatch.setattr(live, "insert", lambda con, table, rows, columns=None: (written.append(table),
+                                                                              real(con, table, rows, columns)))
+    base = _replaced((INVENTED / "sii_2021.txt").read_text(encoding="utf-8"), *RESTATED)
+    word = ("portail de services en ligne", "portail de démarches en ligne")
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
+    draft = tmp_path / "sii_2021.txt"
+    session = Session(store)
+    tables = []
+    try:
+        for text in (base, _replaced(base, word), _replaced(base, word, figure)):
+            draft.write_text(text, encoding="utf-8")
+            written.clear()
+            warm, _ = findings_for([draft], "SII", 2021, store, session)
+            cold, _, _ = check_findings([draft], "SII", 2021, store)
+            assert _records(warm) == _records(cold)
+            tables.append(set(written))
+    finally:
+        session.close()
+    assert session.cross_reused == 1
+    assert "effectifs" in tables[0] and tables[2] == tables[0]  # made: every table of the draft
+    assert tables[1] == tables[0] & set(Session.READ_BY_EVERY_CHECK) and "finances" in tables[1]

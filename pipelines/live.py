@@ -38,6 +38,7 @@ from pipelines.check import (
 )
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.flow import DOCUMENT_TABLES, insert
+from pipelines.store import SCHEMA, column_names
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
@@ -144,10 +145,7 @@ class Session:
         self.missing = missing
         create_views(self._con)  # plain views: they see each draft written afterwards
         self._vintages = load(self._con)
-        self.columns = {t: [c[0] for c in self._con.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
-                        for t, kind in self._con.execute("SELECT table_name, table_type FROM information_schema.tables "
-                                                         "WHERE table_schema = 'main'").fetchall()
-                        if kind == "BASE TABLE"}
+        self.columns = {t: column_names(t) for t in SCHEMA}
         self._key = key
 
     def store(self, con, document_ids: list[str]) -> Store:

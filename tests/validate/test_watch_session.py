@@ -269,3 +269,17 @@ def test_the_curated_rows_of_a_draft_are_written_only_for_the_cross_report_rules
     assert session.cross_reused == 1
     assert "effectifs" in tables[0] and tables[2] == tables[0]  # made: every table of the draft
     assert tables[1] == tables[0] & set(Session.READ_BY_EVERY_CHECK) and "finances" in tables[1]
+
+
+def test_the_columns_a_session_writes_are_those_of_the_store_schema():
+    """Session.columns come from store.SCHEMA (store.column_names), not from a query of each table:
+    they are, in order, the columns create_schema creates (DECIMAL(18,2) and the series key included)."""
+    import duckdb
+
+    from pipelines.store import SCHEMA, column_names, create_schema
+
+    con = duckdb.connect(":memory:")
+    create_schema(con)
+    for table in SCHEMA:
+        assert column_names(table) == [c[0] for c in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+    assert {"prevu", "concept", "source"} <= set(column_names("finances"))

@@ -1,0 +1,110 @@
+"""Une construction incrémentale refait les contrôles entre rapports des seuls rapports qu'un
+changement peut atteindre (vintages.reached_by_changes) et donne le magasin d'une construction
+complète : rapport ajouté au milieu des années, à la fin, seconde édition d'une année, rapport modifié,
+rapport retiré."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_flow import _compared, _same_gx, _tables  # noqa: E402
+from test_validate_helpers import TOC  # noqa: E402
+
+from pipelines.build import build  # noqa: E402
+
+DOMAINS = ("Action sociale", "Finances", "Ressources humaines", "Éducation", "Santé")
+# (report year, domain) -> what the report prints for the year before instead of that year's own
+# figure: restatements that the comparisons with the earlier reports must report
+RESTATED = {(2019, "Action sociale"): 5, (2021, "Finances"): 7}
+
+
+def _value(year: int, i: int) -> int:
+    return 100 * (i + 1) + 10 * (year - 2015)
+
+
+def _report(year: int, shift: int = 0) -> str:
+    """A SIIM94 report of `year` printing its figures of the year before and of its own year (its last
+    domain's + `shift`: another edition of that year), and no prose figure."""
+    rows = []
+    for i, domain in enumerate(DOMAINS):
+        before = _value(year - 1, i) + RESTATED.get((year, domain), 0)
+        rows.append((domain, before, _value(year, i) + (shift if i == len(DOMAINS) - 1 else 0)))
+    total = ("Total", sum(r[1] for r in rows), sum(r[2] for r in rows))
+    table = "\n".join(f"{d}\t{a}\t{b}" for d, a, b in [*rows, total])
+    return f"Bilan d'activité {year} du SIIM94\n\n1 Pôle SI\n\nCharge\n\nDomaines\t{year - 1}\t{year}\n{table}\n\n" + TOC
+
+
+def _corpus(raw: Path, reports: dict[str, tuple[int, int]]) -> None:
+    """reports: document name -> (year, shift); the SII report of 2018 beside them (an organisme that
+    does not change)."""
+    raw.mkdir(parents=True, exist_ok=True)
+    lines = ["file,org,report_year,title"]
+    for name, (year, shift) in reports.items():
+        (raw / f"{name}.txt").write_text(_report(year, shift), encoding="utf-8")
+        lines.append(f"{name}.txt,SIIM94,{year},bilan {name}")
+    (raw / "sii_2018.txt").write_text(_report(2018).replace("SIIM94", "SII"), encoding="utf-8")
+    lines.append("sii_2018.txt,SII,2018,bilan SII")
+    (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _years(*years: int) -> dict[str, tuple[int, int]]:
+    return {f"siim94_{y}": (y, 0) for y in years}
+
+
+CASES = {  # before, after, the reports whose cross-report checks are made again, those restating a figure
+    # 2019 compares its 2018 figures with the new report's (and vintage.stale the year before); 2020
+    # prints 2019 and 2020, which the 2019 report gives after the new one
+    "au milieu": (_years(2017, 2019, 2020), _years(2017, 2018, 2019, 2020), ["siim94_2018", "siim94_2019"],
+                  {"siim94_2019"}),
+    # no report between 2018 and 2020: 2020's column 2019 is compared with 2018's (header.year « décalé »)
+    "après un trou": (_years(2017, 2020, 2021), _years(2017, 2018, 2020, 2021), ["siim94_2018", "siim94_2020"],
+                      {"siim94_2021"}),
+    "à la fin": (_years(2017, 2018, 2019), _years(2017, 2018, 2019, 2020), ["siim94_2020"], {"siim94_2019"}),
+    # the second edition of 2018 comes after the first (document_id): the latest of its year
+    "seconde édition": (_years(2017, 2018, 2019, 2020),
+                        {**_years(2017, 2018, 2019, 2020), "siim94_2018b": (2018, 3)},
+                        ["siim94_2018b", "siim94_2019"], {"siim94_2019"}),
+    "modifié": (_years(2017, 2018, 2019, 2020), {**_years(2017, 2019, 2020), "siim94_2018": (2018, 2)},
+                ["siim94_2018", "siim94_2019"], {"siim94_2019"}),
+    # 2019 now compares with 2017; 2020 still with 2019
+    "retiré": (_years(2017, 2018, 2019, 2020), _years(2017, 2019, 2020), ["siim94_2019"], set()),
+}
+
+
+def _restating(db: Path) -> set[str]:
+    """The reports with a vintage.restated finding."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT document_id FROM findings WHERE rule = 'vintage.restated'").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_an_incremental_build_redoes_the_reports_a_change_reaches_and_equals_a_full_build(
+        case, tmp_path, monkeypatch):
+    before, after, redone, restating = CASES[case]
+    monkeypatch.chdir(tmp_path)
+    _corpus(Path("inc"), before)
+    build(Path("inc"), Path("inc.duckdb"))
+    if case == "retiré":
+        assert _restating(Path("inc.duckdb")) == {"siim94_2019"}  # against the 2018 report removed
+    for name in set(before) - set(after):
+        (Path("inc") / f"{name}.txt").unlink()
+    _corpus(Path("inc"), after)
+    compared = _compared(monkeypatch)
+    build(Path("inc"), Path("inc.duckdb"), force=True)
+    assert compared == redone
+    _corpus(Path("full"), after)
+    build(Path("full"), Path("full.duckdb"), incremental=False)
+    full = {t: sorted(r.replace("'full/", "'inc/") for r in rows) for t, rows in _tables(Path("full.duckdb")).items()}
+    got = _tables(Path("inc.duckdb"))
+    assert {t: rows for t, rows in got.items() if rows != full[t]} == {}
+    assert _restating(Path("inc.duckdb")) == restating
+    _same_gx(Path("inc.duckdb"), Path("full.duckdb"))

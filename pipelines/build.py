@@ -27,6 +27,9 @@ from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"
+# a replaced export, renamed at once out of the readers' way, then deleted in the background (a few
+# thousand files: seconds that no build needs to wait for)
+TRASH_PREFIX = ".corbeille-"
 # What DuckDB may hold of a build (the buffers of the store, the joins of the cross-report checks); past
 # it, DuckDB writes to disk: with the Python side bounded by batches of reports, the peak memory of a
 # build stays near 1 GB whatever the corpus (bench/growth.py measures it). An operator that cannot
@@ -256,7 +259,7 @@ def remove_leftovers(directory: Path) -> list[str]:
     current = link.resolve() if link.is_symlink() else None
     removed = []
     for path in directory.iterdir():
-        if path.name.startswith(PARQUET_PREFIX) and path.resolve() != current:
+        if path.name.startswith(TRASH_PREFIX) or (path.name.startswith(PARQUET_PREFIX) and path.resolve() != current):
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(TEMP_PREFIX):
             path.unlink(missing_ok=True)
@@ -308,7 +311,28 @@ def _swap_link(link: Path, folder: Path) -> None:
     os.symlink(folder.name, tmp_link)
     os.replace(tmp_link, link)
     if previous is not None and previous != folder.resolve() and previous.parent == link.parent.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
+        trash = previous.with_name(TRASH_PREFIX + previous.name)
+        try:
+            os.replace(previous, trash)
+        except OSError:  # gone already, or not ours to move: removed where it is
+            shutil.rmtree(previous, ignore_errors=True)
+            return
+        _remove_in_background(trash)
+
+
+def _remove_in_background(folder: Path) -> None:
+    """Delete `folder` without waiting: by `rm -rf` in its own session (it outlives a build that ends
+    first), else in a thread. One not finished is a leftover the next build removes (remove_leftovers)."""
+    import subprocess
+    import threading
+
+    rm = shutil.which("rm")
+    if rm:
+        with contextlib.suppress(OSError):
+            subprocess.Popen([rm, "-rf", "--", str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+            return
+    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, daemon=True).start()
 
 
 def _refusals(refusals: list[dict]) -> None:

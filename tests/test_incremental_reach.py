@@ -108,3 +108,38 @@ def test_an_incremental_build_redoes_the_reports_a_change_reaches_and_equals_a_f
     assert {t: rows for t, rows in got.items() if rows != full[t]} == {}
     assert _restating(Path("inc.duckdb")) == restating
     _same_gx(Path("inc.duckdb"), Path("full.duckdb"))
+
+
+def _run_time(db: Path) -> tuple[str, str]:
+    """(run time of the stored result of the suite « totaux », its page's text)."""
+    import json
+
+    from pipelines.validate.stored_results import DATA_DOCS, VALIDATIONS, gx_dir
+
+    folder = gx_dir(db)
+    result = json.loads((folder / VALIDATIONS / "totaux.json").read_text(encoding="utf-8"))
+    return result["meta"]["run_id"]["run_time"], (folder / DATA_DOCS / "validations" / "totaux.html").read_text(
+        encoding="utf-8")
+
+
+def test_the_run_time_of_the_data_docs_is_the_last_builds(tmp_path, monkeypatch):
+    """A build that changes nothing keeps the results (not rendered again) but says its own run time,
+    as an incremental build that changes some does."""
+    from datetime import datetime
+
+    from pipelines.validate.stored_results import STAMP, gx_dir
+
+    monkeypatch.chdir(tmp_path)
+    _corpus(Path("raw"), _years(2017, 2018))
+    build(Path("raw"), Path("s.duckdb"))
+    first, _ = _run_time(Path("s.duckdb"))
+    stamp = (gx_dir(Path("s.duckdb")) / STAMP).read_text(encoding="utf-8")
+    for after in (_years(2017, 2018), _years(2017, 2018, 2019)):
+        _corpus(Path("raw"), after)
+        build(Path("raw"), Path("s.duckdb"))
+        now, page = _run_time(Path("s.duckdb"))
+        assert now > first and datetime.fromisoformat(now).strftime("%Y-%m-%dT%H:%M:%SZ") in page
+        assert datetime.fromisoformat(first).strftime("%Y-%m-%dT%H:%M:%SZ") not in page or now[:19] == first[:19]
+        first = now
+        if after == _years(2017, 2018):  # nothing changed: the results were not written again
+            assert (gx_dir(Path("s.duckdb")) / STAMP).read_text(encoding="utf-8") == stamp

@@ -98,8 +98,15 @@ def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] =
                                              ids).fetchall()]
         years = [(h, ref.year) for h in headers if (ref := year_in_header(h)) is not None and ref.year is not None]
         con.register("_dated_years", pd.DataFrame(years, columns=["header", "year"]).astype({"header": object}))
+        dated_cells = f"SELECT v.*, y.year FROM ({value_cells}) v JOIN _dated_years y USING (header)"
+        if curated:  # the tables in some pair, from their labels alone: no figure of the others is built
+            paired = _paired_tables(con, dated_cells, ids, db, curated)
+            if not paired:
+                return []
+            dated_cells += " WHERE list_contains(?::VARCHAR[], v.table_id)"
+            ids = [*ids, sorted(paired)]
         cur = con.execute(f"""
-            WITH v AS (SELECT v.*, y.year FROM ({value_cells}) v JOIN _dated_years y USING (header))
+            WITH v AS ({dated_cells})
             SELECT v.document_id, v.table_id, v.row, v.col, v.line, v.value, coalesce(v.unit, '') AS unit,
                    v.year, v.row_kind AS kind, v.text, coalesce(v.row_label, '') AS row_label, d.org, d.report_year
             FROM (SELECT *, 0 AS k FROM v WHERE value IS NOT NULL
@@ -119,6 +126,18 @@ def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] =
         return _in_some_pair(out, curated) if curated else out
     finally:
         con.unregister("_dated_years")
+
+
+def _paired_tables(con, dated_cells: str, params: list, db: str, curated: frozenset[str]) -> set[str]:
+    """The tables `_in_some_pair` keeps, from the distinct (table, organisme, row label) of the dated
+    cells holding a figure (SQL `dated_cells` with its `params`)."""
+    rows = con.execute(f"""
+        SELECT DISTINCT v.table_id, d.org, coalesce(v.row_label, '') FROM ({dated_cells}) v
+        JOIN {db}documents d USING (document_id) WHERE v.value IS NOT NULL OR v.value2 IS NOT NULL""",
+                       params).fetchall()
+    labelled = [(t, (org, label)) for t, org, row_label in rows if (label := _norm(row_label))]
+    loose = {key for t, key in labelled if t not in curated}
+    return {t for t, key in labelled if key in loose}
 
 
 def _in_some_pair(dated: list[Figure], curated: frozenset[str]) -> list[Figure]:

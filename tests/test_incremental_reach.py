@@ -167,3 +167,46 @@ def test_dated_figures_of_the_tables_in_some_pair_are_read_from_their_labels(tmp
         assert 0 < len(_in_some_pair(every, frozenset(tables[::2]))) < len(every)
     finally:
         con.close()
+
+
+def _exported(folder: Path, table: str) -> list:
+    con = duckdb.connect()
+    try:
+        glob = str(folder / table / "**" / "*.parquet").replace("'", "''")
+        return sorted(map(repr, con.execute(f"SELECT * EXCLUDE (org, exercice), org, exercice::INTEGER "
+                                            f"FROM read_parquet('{glob}', hive_partitioning = true)").fetchall()))
+    finally:
+        con.close()
+
+
+def _stored(db: Path, table: str) -> list:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return sorted(map(repr, con.execute(f'SELECT * EXCLUDE (org, exercice), org, exercice::INTEGER FROM "{table}"')
+                          .fetchall()))
+    finally:
+        con.close()
+
+
+def test_the_parquet_export_writes_the_partitions_a_change_reaches_and_links_the_others(tmp_path, monkeypatch):
+    """An incremental build writes the partitions (org, exercice) where a report added or removed has
+    rows, and links the others to the files of the previous export (same inode): the export holds the
+    store's rows, those of the report removed included out."""
+    monkeypatch.chdir(tmp_path)
+    db = Path("s.duckdb")
+    _corpus(Path("raw"), _years(2017, 2018))
+    build(Path("raw"), db)
+    sii = next(Path("parquet").resolve().glob("activite/org=SII/exercice=2018/*.parquet"))
+    siim = next(Path("parquet").resolve().glob("activite/org=SIIM94/exercice=2018/*.parquet"))
+    kept, redone = sii.stat().st_ino, siim.stat().st_ino
+    _corpus(Path("raw"), _years(2017, 2018, 2019))
+    build(Path("raw"), db)
+    now = Path("parquet").resolve()
+    assert (now / sii.relative_to(sii.parents[3])).stat().st_ino == kept  # SII did not change
+    assert (now / siim.relative_to(siim.parents[3])).stat().st_ino != redone  # 2019 prints 2018
+    assert _exported(now, "activite") == _stored(db, "activite") and len(_stored(db, "activite")) > 20
+    (Path("raw") / "siim94_2019.txt").unlink()
+    _corpus(Path("raw"), _years(2017, 2018))
+    build(Path("raw"), db, force=True)
+    assert _exported(Path("parquet").resolve(), "activite") == _stored(db, "activite")
+    assert not list(Path("parquet").resolve().glob("activite/org=SIIM94/exercice=2019"))

@@ -11,8 +11,9 @@ nothing holds the whole corpus in Python. With `previous` (the store being repla
 document whose bytes, reader version, organisme and year are unchanged is not read again: its
 rows are copied from there, and so are its findings made by the same checks — all of them when
 its organisme did not change, else those the change cannot reach (findings.scope: « rapport »,
-and « entre_rapports » for a report no later than the earliest one changed), the others being
-redone (see `_validation_scope`).
+and « entre_rapports » for a report no later than the earliest one changed or that no change
+reaches, vintages.reached_by_changes), the others being redone (see `_validation_scope`,
+`_cross_reach`).
 """
 
 from __future__ import annotations

@@ -804,7 +804,7 @@ def reached_by_changes(con, changes: list[tuple[str, str]], candidates: list[str
     for db in sorted({d for _, d in changes}):
         events = _documents(con, [i for i, d in changes if d == db], db)
         later = _later(events, docs)
-        unsure = {b for x, bs in later.items() if events[x][1] is None for b in bs}
+        unsure = {b for x, bs in later.items() for b in bs if events[x][1] is None or docs[b][1] is None}
         reached |= unsure | {b for x, bs in later.items() if events[x][1] is not None
                              for b in bs if docs[b][1] == events[x][1] + 1}
         for path in (_by_series, _by_raw_labels, _by_prose):

@@ -230,9 +230,12 @@ def suite_result(suite: ExpectationSuite, kinds: dict[str, dict]) -> Expectation
 def restamp(gx_dir: Path, when: str | None = None) -> None:
     """Give the stored results and their pages the run time `when` (now by default, ISO 8601 in UTC):
     what a run that found the results unchanged (stored_results.up_to_date) says, without rendering
-    them again. The pages print the time to the second, « 2026-11-30T06:15:37Z »."""
+    them again. The pages print the time to the second, « 2026-11-30T06:15:37Z ». The results
+    WRITTEN_ELSEWHERE keep the time of the run that wrote them."""
     when = when or datetime.now(UTC).isoformat()
     for path in sorted((gx_dir / VALIDATIONS).glob("*.json")):
+        if path.stem in WRITTEN_ELSEWHERE:
+            continue
         text = path.read_text(encoding="utf-8")
         old = ((json.loads(text).get("meta") or {}).get("run_id") or {}).get("run_time")
         if not isinstance(old, str) or old == when:

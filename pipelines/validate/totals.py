@@ -1,8 +1,8 @@
 """total.column, total.row, total.rounding, percent.ratio, value.missing : les tableaux contre eux-mêmes.
 
-Rounding follows XBRL Calculations 1.1: every printed figure stands for an
-interval of half its last printed unit, and a total is consistent when the
-intervals of its items and of itself overlap.
+Rounding follows DESIGN (« Rounding-aware totals », after XBRL Calculations 1.1): every printed
+item stands for an interval of half its last printed unit, and a total is consistent when its gap
+to the sum of its items stays below n·u/2 (verdicts.rounding_bound says why n and why below).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pipelines.extract.labels import names_total_column
 from pipelines.extract.numbers import parse_cell, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
-from pipelines.validate.verdicts import suite_kwargs, total_tolerance
+from pipelines.validate.verdicts import rounding_bound, total_tolerance, totals_policy
 
 _EPS = 1e-6
 
@@ -40,15 +40,16 @@ class Val:
         return 10 ** -(self.decimals or 0)
 
 
-def _policy() -> dict:
-    return {k: v for k, v in suite_kwargs("totaux", "expect_totals_to_foot").items()
-            if k in ("arrondi", "denombrements", "epsilon")}
-
-
 def _tolerance(terms: list[Val], own: Val) -> float:
-    """The rounding tolerance of expect_totals_to_foot, with the kwargs of totaux.json: the same
+    """The largest gap rounding explains (verdicts.total_tolerance, the kwargs of totaux.json): the same
     parameters choose which lines a total sums here and judge it in the suite."""
-    return total_tolerance([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **_policy())
+    return total_tolerance([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **totals_policy())
+
+
+def _bound(terms: list[Val], own: Val) -> float:
+    """The gap the rounding of these lines cannot reach (verdicts.rounding_bound), for the message."""
+    policy = {k: v for k, v in totals_policy().items() if k != "epsilon"}
+    return rounding_bound([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **policy)
 
 
 def _inputs(terms: list[Val], own: Val | None, reference: float | None, relation: str = "=") -> dict:
@@ -303,7 +304,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                          if ecart > tol else
                          f"Le total {what} ({_shown(v, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
-                         f"(tolérance ± {fr(tol - _policy().get('epsilon', _EPS))}).{_unlikely(cand, v, ecart)}"),
+                         f"(écart possible : moins de {fr(_bound(cand.figures(), v))}).{_unlikely(cand, v, ecart)}"),
                 suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
                             if ecart > tol else "Aucune correction nécessaire si les lignes sont des valeurs "
                             "arrondies ; sinon vérifier les lignes.")))

@@ -18,8 +18,9 @@ from pipelines.validate.expectations.base import RuleExpectation
 class ExpectTotalsToFoot(RuleExpectation):
     """A total (or sub-total, or « Total » column) is the sum of its items within their rounding.
 
-    Items printed to the unit u stand for ±u/2 (XBRL Calculations 1.1): a total of n items is
-    consistent when |total − sum| ≤ Σ u_i/2 + u/2 (`arrondi` « n*u/2 »); counts (agents,
+    Items printed to the unit u stand for ±u/2 (DESIGN, after XBRL Calculations 1.1): a total of n
+    items is consistent when |total − sum| < Σ u_i/2, plus u/2 for a total printed coarser than its
+    items (`arrondi` « n*u/2 », verdicts.rounding_bound says why); counts (agents,
     tickets…) must add up exactly (`denombrements` « exact »). A gap within the tolerance but
     above `seuil_arrondi` is total.rounding (info); a blank total over valued items is
     value.missing. « dont » lines (`relation` « >= ») may add up to less than their line.

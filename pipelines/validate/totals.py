@@ -12,7 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from pipelines.extract.labels import names_total_column
+from pipelines.extract.labels import names_non_additive, names_total_column
 from pipelines.extract.numbers import parse_cell, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
 from pipelines.validate.verdicts import rounding_bound, total_tolerance, totals_policy
@@ -199,9 +199,9 @@ def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set
     headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     for col in value_cols:
-        if col in pct:
-            continue
         header = headers[col] if col < len(headers) else None
+        if col in pct or _non_additive(table, header):
+            continue
         measures = ["value"]
         if any(col in r.cells and r.cells[col]["value2"] is not None for r in body):
             measures.append("value2")
@@ -209,6 +209,13 @@ def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set
             others = {c: headers[c] if c < len(headers) else "" for c in value_cols if c != col and c not in pct}
             out += _one_column(table, body, col, which, header, others)
     return out
+
+
+def _non_additive(table: dict, header: str | None) -> bool:
+    """The rows are averages or rates (« Âge moyen des agents » over the labels, « Taux » over the
+    figures): their « Ensemble » row is not their sum, there is no total to check."""
+    first = table["headers"][0] if table["headers"] else ""
+    return names_non_additive(first or "") or names_non_additive(header or "")
 
 
 def _one_column(table, body, col, which, header, others: dict[int, str]) -> list[dict]:
@@ -403,7 +410,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
     out: list[dict] = []
     for tcol in value_cols:
         header = headers[tcol] if tcol < len(headers) else ""
-        if tcol in pct or not names_total_column(header or ""):
+        if tcol in pct or not names_total_column(header or "") or _non_additive(table, header):
             continue
         left = [c for c in value_cols if c < tcol and c not in pct and not names_total_column(
             headers[c] if c < len(headers) else "")]

@@ -118,6 +118,7 @@ def test_gap_against_tolerance(name, rule):
     ("ExpectNarrativeFiguresToMatchTables", "text.table", "contredit", "error"),
     ("ExpectFiguresToMatchEarlierReports", "vintage.stale", "reprise", "warning"),
     ("ExpectSeriesToStayComparable", "series.break", "rupture", "warning"),
+    ("ExpectOneReportPerYear", "vintage.duplicate", "doublon", "warning"),
 ])
 def test_qualitative_rules(name, rule, statut, severity):
     import pipelines.validate.expectations as exps
@@ -253,7 +254,8 @@ def test_verdicts_read_only_their_declared_columns_never_where_a_row_is():
             continue
         seen: set[str] = set()
         for rule in cls.rules:
-            for statut in ("ok", "malformed", "placeholder", "contredit", "reprise", "rupture", "annee", "ecart"):
+            for statut in ("ok", "malformed", "placeholder", "contredit", "reprise", "rupture", "annee", "ecart",
+                           "doublon"):
                 cls().verdict(_Reads(_row(rule, 3, statut=statut, **figures), seen))
                 checked += 1
         assert not seen & set(LOCATION), cls.__name__

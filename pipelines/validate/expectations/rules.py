@@ -128,6 +128,15 @@ class ExpectFiguresToMatchEarlierReports(StatusExpectation):
     template_fr: ClassVar[str] = catalogue.attente("expect_figures_to_match_earlier_reports").modele
 
 
+class ExpectOneReportPerYear(StatusExpectation):
+    """One report per organisme and report year: of two, the metrics and the cross-report checks read
+    the last by document_id only (a re-issue replaces the report it corrects); pipelines/validate/
+    duplicates.py names them in the finding."""
+
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_one_report_per_year")
+    template_fr: ClassVar[str] = catalogue.attente("expect_one_report_per_year").modele
+
+
 class ExpectBudgetSectionsToBalance(RuleExpectation):
     """Voted prévisions of recettes and dépenses of a section are equal, within `tolerance` euros."""
 

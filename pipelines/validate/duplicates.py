@@ -14,9 +14,9 @@ from pipelines.validate.frames import check_row
 
 
 def duplicate_report_checks(con, orgs: list | None = None) -> list[dict]:
-    """One check row per document of a known organisme and report year (of the organismes `orgs`
-    only, when given): statut « ok », or « doublon » when another document has the same organisme and
-    year, with a French message naming them all, the one used (the last by document_id) and why."""
+    """One check row (statut « doublon ») per document that shares its organisme and report year with
+    another (of the organismes `orgs` only, when given), with a French message naming them all, the
+    one used (the last by document_id) and why. Like series.break, only what is found is a row."""
     only, params = "", []
     if orgs is not None:
         only, params = " AND list_contains(?, org)", [[o for o in orgs if o is not None]]
@@ -24,14 +24,8 @@ def duplicate_report_checks(con, orgs: list | None = None) -> list[dict]:
         SELECT org, report_year, list(document_id ORDER BY document_id) AS ids,
                list(coalesce(path, document_id) ORDER BY document_id) AS paths
         FROM documents WHERE org IS NOT NULL AND report_year IS NOT NULL{only}
-        GROUP BY org, report_year ORDER BY org, report_year""", params).fetchall()
-    out: list[dict] = []
-    for org, year, ids, paths in rows:
-        for doc in ids:
-            out.append(_row(org, year, doc, ids, paths) if len(ids) > 1 else check_row(
-                rule="vintage.duplicate", severity="warning", document_id=doc, line=1,
-                key=f"{org}|{year}", found="1 rapport", expected="1 rapport"))
-    return out
+        GROUP BY org, report_year HAVING count(*) > 1 ORDER BY org, report_year""", params).fetchall()
+    return [_row(org, year, doc, ids, paths) for org, year, ids, paths in rows for doc in ids]
 
 
 def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dict:

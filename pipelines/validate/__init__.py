@@ -35,7 +35,8 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 #   headers, prose figures given again: `_cross_frames`), which only a report of an earlier or equal
 #   year added, changed or removed may change;
 # - SCOPE_ORG: the series of the whole organisme (series.break: `_series_frames`), whose latest
-#   vintage of a year may move to another report when any report of the organisme changes.
+#   vintage of a year may move to another report when any report of the organisme changes; and its
+#   reports of one year (vintage.duplicate), which a report added or removed changes.
 # An incremental build keeps what the change cannot reach and redoes the rest (pipelines/flow.py).
 SCOPE_REPORT, SCOPE_CROSS, SCOPE_ORG = "rapport", "entre_rapports", "organisme"
 STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
@@ -103,10 +104,13 @@ def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, c
 
 
 def _series_frames(con, orgs: list | None = None) -> dict[str, pd.DataFrame]:
-    """series.break over the curated series of the store (of the organismes `orgs` only, when given)."""
+    """series.break over the curated series of the store, and vintage.duplicate over its documents (of
+    the organismes `orgs` only, when given)."""
+    from pipelines.validate.duplicates import duplicate_report_checks
     from pipelines.validate.series import series_break_checks
 
-    return _scoped({"series": frame(series_break_checks(con, orgs=orgs))}, SCOPE_ORG)
+    return _scoped({"series": frame(series_break_checks(con, orgs=orgs)),
+                    "millesimes": frame(duplicate_report_checks(con, orgs=orgs))}, SCOPE_ORG)
 
 
 def _scoped(frames: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:

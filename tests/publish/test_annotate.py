@@ -266,10 +266,8 @@ def test_several_drafts_are_annotated_into_a_folder(tmp_path):
     assert rc == 1
     assert sorted(p.name for p in (tmp_path / "copies").iterdir()) == [
         "imprime.annote.pdf", "note.annote.docx", "rapport.annote.docx"]
-    # three drafts of one report year: each also told that only one would be used (vintage.duplicate, title line)
-    assert len(anchored(tmp_path / "copies" / "rapport.annote.docx")) == 3
-    assert list(anchored(tmp_path / "copies" / "note.annote.docx").values()) == [
-        ("Bilan d'activité 2018 du SIIM94", "p")]
+    assert len(anchored(tmp_path / "copies" / "rapport.annote.docx")) == 2
+    assert anchored(tmp_path / "copies" / "note.annote.docx") == {}
 
 
 def test_two_drafts_of_one_name_get_two_copies_numbered_as_their_ids(tmp_path, capsys):
@@ -290,11 +288,9 @@ def test_two_drafts_of_one_name_get_two_copies_numbered_as_their_ids(tmp_path, c
     copies = tmp_path / "copies"
     assert sorted(p.name for p in copies.iterdir()) == [
         "brouillon.annote.docx", "brouillon~1.annote.docx", "brouillon~2.annote.pdf"]
-    # a/: the two findings, and (as each draft) the three drafts of one report year (vintage.duplicate)
-    assert len(anchored(copies / "brouillon.annote.docx")) == 3
-    # b/: nothing to say but that
-    assert list(anchored(copies / "brouillon~1.annote.docx").values()) == [("Bilan d'activité 2018 du SIIM94", "p")]
-    assert f"copie annotée : {copies / 'brouillon~1.annote.docx'} (1 commentaire" in captured.err
+    assert len(anchored(copies / "brouillon.annote.docx")) == 2  # a/: the two findings
+    assert anchored(copies / "brouillon~1.annote.docx") == {}  # b/: nothing to say
+    assert f"copie annotée : {copies / 'brouillon~1.annote.docx'} (0 commentaire" in captured.err
 
 
 def test_copies_named_apart_when_the_ids_do_not_say_the_repeat(tmp_path):

@@ -460,7 +460,8 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
 
     found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier,
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
-                      keep_parts=write_findings, sink=sink if write_findings else None)
+                      keep_parts=write_findings, sink=sink if write_findings else None,
+                      drafts=not write_findings)
              if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:

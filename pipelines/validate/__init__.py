@@ -243,7 +243,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             for start in range(0, len(mine), batch):
                 keep(run_suites(_report_frames(con, mine[start:start + batch])))
             targets = [i for i in ids if cross is None or i in cross]
-            for frames in _organisme_frames(con, ids, targets, batch) if targets else ():
+            for frames in _organisme_frames(con, _compared(con, ids, targets), targets, batch) if targets else ():
                 keep(run_suites(frames))
         if orgs:
             series = _series_frames(con, None if wanted is None else list(orgs), drafts)
@@ -298,6 +298,20 @@ def _organisme_frames(con, ids: list[str], targets: list[str], batch: int = BATC
     for chunk, cross in batches:
         frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
         yield _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), chunk)
+
+
+def _compared(con, ids: list[str], targets: list[str]) -> list[str]:
+    """The reports of `ids` (one organisme) the cross-report checks of `targets` read: the targets and
+    the reports of a year before the latest target's (a check compares a report with earlier years
+    only, vintages.reached_by_changes); all of them when a year is unknown."""
+    if len(targets) == len(ids):
+        return ids
+    years = dict(con.execute("SELECT document_id, report_year FROM documents WHERE list_contains(?::VARCHAR[], "
+                             "document_id)", [ids]).fetchall())
+    if any(years.get(i) is None for i in ids):
+        return ids
+    last, mine = max(years[i] for i in targets), set(targets)
+    return [i for i in ids if i in mine or years[i] < last]
 
 
 def _prose_store(con, ids: list[str]) -> Store:

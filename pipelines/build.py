@@ -27,6 +27,9 @@ from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"
+# a replaced export, renamed at once out of the readers' way, then deleted in the background (a few
+# thousand files: seconds that no build needs to wait for)
+TRASH_PREFIX = ".corbeille-"
 # What DuckDB may hold of a build (the buffers of the store, the joins of the cross-report checks); past
 # it, DuckDB writes to disk: with the Python side bounded by batches of reports, the peak memory of a
 # build stays near 1 GB whatever the corpus (bench/growth.py measures it). An operator that cannot
@@ -124,6 +127,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
             print(f"bilans : {line}", file=sys.stderr)
         guard(manifest, db_path, force)
         previous = _previous_store(db_path) if incremental else None
+        before = (stored_documents(db_path) or set()) if previous is not None else set()
         try:
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
         except duckdb.Error as exc:
@@ -133,7 +137,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
                   "reprise sans cette borne", file=sys.stderr)
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
         _write_gx(db_path, validate)
-        export_parquet(db_path)
+        export_parquet(db_path, _changed_documents(outcome, before) if previous is not None else None)
     _summary(outcome, counts, db_path, time.perf_counter() - started)
     _refusals(outcome.refusals)
     return 0
@@ -256,7 +260,7 @@ def remove_leftovers(directory: Path) -> list[str]:
     current = link.resolve() if link.is_symlink() else None
     removed = []
     for path in directory.iterdir():
-        if path.name.startswith(PARQUET_PREFIX) and path.resolve() != current:
+        if path.name.startswith(TRASH_PREFIX) or (path.name.startswith(PARQUET_PREFIX) and path.resolve() != current):
             shutil.rmtree(path, ignore_errors=True)
         elif path.name.startswith(TEMP_PREFIX):
             path.unlink(missing_ok=True)
@@ -271,30 +275,100 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def export_parquet(db_path: Path) -> None:
+def _changed_documents(outcome: Outcome, before: set[str]) -> set[str]:
+    """The documents whose rows may differ from the previous store's: read by this build, or gone."""
+    reused = {d["document_id"] for d in outcome.documents if d["reused"]}
+    return {d["document_id"] for d in outcome.documents if not d["reused"]} | (before - reused)
+
+
+def export_parquet(db_path: Path, changed: set[str] | None = None) -> None:
     """Curated tables as Parquet partitioned by org and exercice (for DuckDB-on-S3, Spark, Trino).
 
     `parquet` is a symbolic link to a folder written under a unique name; the link is swapped
     atomically, so a reader sees the previous export or the new one, never a partial one.
+    `changed`: the documents whose rows may differ from the current export (None: unknown): the
+    partitions holding none of their rows, before or after, are that export's files, linked (hard
+    links, no copy), and the others written; a table whose columns or row count then differ from the
+    store's is written whole.
     """
     import duckdb
 
     from pipelines.store import CURATED_FAMILIES
 
+    link = db_path.parent / "parquet"
+    previous = link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
     folder = Path(tempfile.mkdtemp(prefix=PARQUET_PREFIX, dir=db_path.parent))
     try:
         con = duckdb.connect(str(db_path), read_only=True)
         try:
             for table in CURATED_FAMILIES:
-                if con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]:
-                    con.execute(f'COPY (SELECT * FROM "{table}") TO {_sql_string(str(folder / table))} '
-                                "(FORMAT PARQUET, PARTITION_BY (org, exercice), OVERWRITE_OR_IGNORE)")
+                if not con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]:
+                    continue
+                if previous is None or changed is None or not _partial_export(con, table, previous, folder, changed):
+                    shutil.rmtree(folder / table, ignore_errors=True)
+                    _copy_partitions(con, f'SELECT * FROM "{table}"', folder / table)
         finally:
             con.close()
-        _swap_link(db_path.parent / "parquet", folder)
+        _swap_link(link, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _copy_partitions(con, query: str, target: Path, params: list | None = None) -> None:
+    con.execute(f"COPY ({query}) TO {_sql_string(str(target))} "
+                "(FORMAT PARQUET, PARTITION_BY (org, exercice), OVERWRITE_OR_IGNORE)", params or [])
+
+
+def _partial_export(con, table: str, previous: Path, folder: Path, changed: set[str]) -> bool:
+    try:
+        return _export_partitions(con, table, previous, folder, changed)
+    except (duckdb.Error, OSError):  # an export this version cannot read: written whole
+        return False
+
+
+def _export_partitions(con, table: str, previous: Path, folder: Path, changed: set[str]) -> bool:
+    """Export `table` into `folder` from the previous export `previous`: the partitions (org, exercice)
+    where a `changed` document has rows, now or in that export, written from the store, the others
+    linked. False when that export cannot serve (no such table, other columns, another row count
+    once done): the caller writes the table whole."""
+    old = previous / table
+    if not old.is_dir():
+        return False
+    glob = _sql_string(str(old / "**" / "*.parquet"))
+    try:
+        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({glob}, hive_partitioning = true)")
+                   .fetchall()]
+    except duckdb.Error:
+        return False
+    if sorted(columns) != sorted(r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()):
+        return False
+    ids = sorted(changed)
+    keys = f"""SELECT DISTINCT org, exercice FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)
+               UNION SELECT DISTINCT CAST(org AS {_column_type(con, table, 'org')}),
+                                     CAST(exercice AS {_column_type(con, table, 'exercice')})
+               FROM read_parquet({glob}, hive_partitioning = true) WHERE list_contains(?::VARCHAR[], document_id)"""
+    # the folders DuckDB names for these keys, as it names them: written once with a column of nothing
+    names = folder / f".{table}.cles"
+    _copy_partitions(con, f"SELECT org, exercice, NULL::BOOLEAN AS _ FROM ({keys})", names, [ids, ids])
+    redone = {p.parent.relative_to(names) for p in names.rglob("*.parquet")} if names.is_dir() else set()
+    shutil.rmtree(names, ignore_errors=True)
+    _copy_partitions(con, f'SELECT t.* FROM "{table}" t SEMI JOIN ({keys}) k '
+                          "ON k.org IS NOT DISTINCT FROM t.org AND k.exercice IS NOT DISTINCT FROM t.exercice",
+                     folder / table, [ids, ids])
+    for path in old.rglob("*.parquet"):
+        part = path.parent.relative_to(old)
+        if part not in redone:
+            (folder / table / part).mkdir(parents=True, exist_ok=True)
+            os.link(path, folder / table / part / path.name)
+    written = con.execute(f"SELECT count(*) FROM read_parquet({_sql_string(str(folder / table / '**' / '*.parquet'))})"
+                          ).fetchone()[0]
+    return written == con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+def _column_type(con, table: str, column: str) -> str:
+    return con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                       [table, column]).fetchone()[0]
 
 
 def _swap_link(link: Path, folder: Path) -> None:
@@ -308,7 +382,28 @@ def _swap_link(link: Path, folder: Path) -> None:
     os.symlink(folder.name, tmp_link)
     os.replace(tmp_link, link)
     if previous is not None and previous != folder.resolve() and previous.parent == link.parent.resolve():
-        shutil.rmtree(previous, ignore_errors=True)
+        trash = previous.with_name(TRASH_PREFIX + previous.name)
+        try:
+            os.replace(previous, trash)
+        except OSError:  # gone already, or not ours to move: removed where it is
+            shutil.rmtree(previous, ignore_errors=True)
+            return
+        _remove_in_background(trash)
+
+
+def _remove_in_background(folder: Path) -> None:
+    """Delete `folder` without waiting: by `rm -rf` in its own session (it outlives a build that ends
+    first), else in a thread. One not finished is a leftover the next build removes (remove_leftovers)."""
+    import subprocess
+    import threading
+
+    rm = shutil.which("rm")
+    if rm:
+        with contextlib.suppress(OSError):
+            subprocess.Popen([rm, "-rf", "--", str(folder)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+            return
+    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}, daemon=True).start()
 
 
 def _refusals(refusals: list[dict]) -> None:

@@ -11,8 +11,9 @@ nothing holds the whole corpus in Python. With `previous` (the store being repla
 document whose bytes, reader version, organisme and year are unchanged is not read again: its
 rows are copied from there, and so are its findings made by the same checks — all of them when
 its organisme did not change, else those the change cannot reach (findings.scope: « rapport »,
-and « entre_rapports » for a report no later than the earliest one changed), the others being
-redone (see `_validation_scope`).
+and « entre_rapports » for a report no later than the earliest one changed or that no change
+reaches, vintages.reached_by_changes), the others being redone (see `_validation_scope`,
+`_cross_reach`).
 """
 
 from __future__ import annotations
@@ -451,6 +452,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     from pipelines.validate import write_findings as write
 
     kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
+    earlier, own = _cross_reach(con, outcome, known, earlier, own)
     written = [0]
 
     def sink(batch: pd.DataFrame) -> None:  # a build writes each batch's findings as they come
@@ -458,7 +460,8 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
 
     found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier,
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
-                      keep_parts=write_findings, sink=sink if write_findings else None)
+                      keep_parts=write_findings, sink=sink if write_findings else None,
+                      drafts=not write_findings)
              if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
@@ -505,6 +508,25 @@ def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -
     own = [d["document_id"] for d in same if d["org"] in since and d["document_id"] not in set(earlier)]
     done = set(kept) | set(earlier) | set(own)
     return kept, earlier, own, [d["document_id"] for d in outcome.documents if d["document_id"] not in done]
+
+
+def _cross_reach(con, outcome: Outcome, known: dict[str, tuple], earlier: list[str],
+                 own: list[str]) -> tuple[list[str], list[str]]:
+    """(earlier, own) of `_validation_scope` once the reports of `own` that no change can reach keep
+    their SCOPE_CROSS findings too (moved to `earlier`): those whose cross-report checks read no
+    changed report's version, before or after (vintages.reached_by_changes, which says why per rule).
+    The previous store is attached to `con` as « previous »."""
+    if not own:
+        return earlier, own
+    from pipelines.validate.vintages import reached_by_changes
+
+    reused = [d["document_id"] for d in outcome.documents if d["reused"]]
+    changes = [(d["document_id"], "") for d in outcome.documents if not d["reused"]]
+    changes += [(i, "previous.") for i in sorted(set(known) - set(reused))]  # removed, or read again
+    reached = reached_by_changes(con, changes, own, reused)
+    moved = set(earlier) | {i for i in own if i not in reached}
+    return ([d["document_id"] for d in outcome.documents if d["document_id"] in moved],
+            [i for i in own if i in reached])
 
 
 def _sql_string(text: str) -> str:

@@ -39,7 +39,6 @@ DECLARATIONS = catalogue.METRIQUES  # data/referentiels/metriques.toml, named by
 COLUMNS = ("metrique", "libelle", "org", "exercice", "adherent", "pole", "detail", "valeur", "unite",
            "report_year", "niveau", "sources")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_EPSILON = 1e-6  # floating-point margin, as expectations/totaux.json
 
 
 @dataclass(frozen=True)
@@ -196,7 +195,7 @@ def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
     totaux AS (
         -- per block: the first printed total that foots with its items, else the sum of the items;
         -- a block with a printed total and no item keeps its printed total
-        SELECT *, kind = 't' AND s_valeur IS NOT NULL AND abs(valeur - s_valeur) <= {_TOLERANCE} AS tombe
+        SELECT *, kind = 't' AND s_valeur IS NOT NULL AND abs(valeur - s_valeur) <= {_tolerance_sql()} AS tombe
         FROM candidats
         QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line, valeur, sources) = 1
     ),
@@ -225,9 +224,16 @@ def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
     FROM valeurs v JOIN ({labels}) l USING (metrique)"""
 
 
-# n items and their total, each printed to the unit u: within Σ u/2 + u/2 (XBRL calculations, the
-# « n*u/2 » rounding of expectations/totaux.json); counts (agents, tickets) fall exactly
-_TOLERANCE = f"CASE WHEN denombrement THEN {_EPSILON} ELSE (s_n + 1) * least(s_u, u) / 2 + {_EPSILON} END"
+def _tolerance_sql() -> str:
+    """Whether a printed total foots its items: the suite's own tolerance (verdicts.total_tolerance_sql,
+    the kwargs of expectations/totaux.json), so a metric takes a printed total exactly when the checks
+    do not call it wrong. A unit read back from a value cannot see printed zeros (« 31,00 » reads as
+    31): the items' finest unit stands for all of them, and a total is never taken as printed coarser
+    than its items (least), which would widen the tolerance; a coarser total then gives the sum of its
+    items, the finer figure."""
+    from pipelines.validate.verdicts import total_tolerance_sql, totals_policy  # not pandas at import
+
+    return total_tolerance_sql("s_n", "s_u", "least(s_u, u)", "denombrement", **totals_policy())
 
 
 def _present(con, table: str) -> bool:

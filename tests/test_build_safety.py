@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from test_manifest_guard import HEADER, ROWS, corpus, snapshot, write_manifest
 
-from pipelines.build import LOCK_NAME
+from pipelines.build import LOCK_NAME, TRASH_PREFIX
 from pipelines.cli import main, parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,10 +57,15 @@ def test_quote_in_db_path_and_atomic_parquet(tmp_path, capsys):
     assert (db.parent / "parquet").is_symlink() and parquet_rows(db, "finances") == store_rows(db, "finances") > 0
     first = (db.parent / "parquet").resolve()
     assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
-    # the link now names a new folder; the previous export is gone, nothing else is left
+    # the link now names a new folder; the previous export is gone, nothing else is left (the
+    # previous export is renamed at once, then deleted in the background)
     assert (db.parent / "parquet").resolve() != first and not first.exists()
     assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name]
     assert parquet_rows(db, "finances") == store_rows(db, "finances")
+    deadline = time.monotonic() + 30
+    while any(p.name.startswith(TRASH_PREFIX) for p in db.parent.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in db.parent.iterdir() if p.name.startswith(TRASH_PREFIX)]
 
 
 def test_parquet_folder_of_an_older_version_is_replaced(tmp_path, capsys):
@@ -81,8 +86,10 @@ def test_leftovers_of_a_killed_build_are_removed_at_next_start(tmp_path, capsys)
     for name in (".bilans-abcd1234.duckdb", ".bilans-abcd1234.duckdb.wal"):
         (db.parent / name).write_bytes(b"x" * 1000)
     (db.parent / ".parquet-dead" / "finances").mkdir(parents=True)
+    (db.parent / f"{TRASH_PREFIX}.parquet-dead" / "finances").mkdir(parents=True)  # its deletion cut short
     assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
     assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name] != [current]
+    assert not (db.parent / f"{TRASH_PREFIX}.parquet-dead").exists()
 
 
 def test_second_build_is_refused_while_the_lock_is_held(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """Libellés de lignes qui ont un rôle : totaux et sous-totaux (data/referentiels/totaux.csv),
-lignes calculées à partir des totaux (data/referentiels/derives.csv).
+lignes calculées à partir des totaux (data/referentiels/derives.csv), mesures qui ne s'additionnent pas
+(data/referentiels/non_additifs.csv).
 
 A label is compared without case, accents, markdown emphasis or a trailing colon:
 « **TOTAL :** », « Total général 2023 », « S/total », « Totaux » and « Ensemble » are totals;
@@ -72,6 +73,18 @@ def names_total_column(header: str) -> bool:
     words = plain.split()
     return any(_matches(lab, plain) or (not lab.exact and any(
         _matches(lab, " ".join(words[i:])) for i in range(1, len(words)))) for lab in _totals())
+
+
+@cache
+def _non_additive() -> re.Pattern:
+    words = "|".join(r["motif"] for r in _rows("non_additifs.csv"))
+    return re.compile(rf"\b(?:{words})\b")
+
+
+def names_non_additive(text: str) -> bool:
+    """« Âge moyen des agents », « Taux d'absentéisme »: a measure whose « Ensemble » row is not the
+    sum of the rows (data/referentiels/non_additifs.csv)."""
+    return bool(_non_additive().search(normalise(text)))
 
 
 def is_derived(text: str) -> bool:

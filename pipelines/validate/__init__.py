@@ -35,7 +35,8 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 #   headers, prose figures given again: `_cross_frames`), which only a report of an earlier or equal
 #   year added, changed or removed may change;
 # - SCOPE_ORG: the series of the whole organisme (series.break: `_series_frames`), whose latest
-#   vintage of a year may move to another report when any report of the organisme changes.
+#   vintage of a year may move to another report when any report of the organisme changes; and its
+#   reports of one year (vintage.duplicate), which a report added or removed changes.
 # An incremental build keeps what the change cannot reach and redoes the rest (pipelines/flow.py).
 SCOPE_REPORT, SCOPE_CROSS, SCOPE_ORG = "rapport", "entre_rapports", "organisme"
 STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
@@ -63,9 +64,10 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
         own = pool.submit(_document_parts, mine, _lignes(con, document_ids), tc_mine, kept_own)
         if kept is None:
-            later = pool.submit(_series_frames, series_con) if series_con is not None else None
+            drafts = document_ids is not None
+            later = pool.submit(_series_frames, series_con, None, drafts) if series_con is not None else None
             cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
-            series = later.result() if later is not None else _series_frames(con)
+            series = later.result() if later is not None else _series_frames(con, None, drafts)
             if cross_memo is not None:
                 cross_memo.put(cross, series)
         else:
@@ -125,11 +127,17 @@ def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, c
     return _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
 
 
-def _series_frames(con, orgs: list | None = None) -> dict[str, pd.DataFrame]:
-    """series.break over the curated series of the store (of the organismes `orgs` only, when given)."""
+def _series_frames(con, orgs: list | None = None, drafts: bool = False) -> dict[str, pd.DataFrame]:
+    """series.break over the curated series of the store, and vintage.duplicate over its documents (of
+    the organismes `orgs` only, when given). `drafts`: the documents checked are drafts, which are
+    never compared with each other nor put in the store together: no vintage.duplicate then (two
+    versions of one draft checked at once, or a DOCX and its PDF, are not two reports of a year)."""
+    from pipelines.validate.duplicates import duplicate_report_checks
     from pipelines.validate.series import series_break_checks
 
-    return _scoped({"series": frame(series_break_checks(con, orgs=orgs))}, SCOPE_ORG)
+    duplicates = [] if drafts else duplicate_report_checks(con, orgs=orgs)
+    return _scoped({"series": frame(series_break_checks(con, orgs=orgs)),
+                    "millesimes": frame(duplicates)}, SCOPE_ORG)
 
 
 def _scoped(frames: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
@@ -207,7 +215,8 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
                         gx_dir: Path | None = None, cross_only: list[str] | None = None,
                         series_only: list[str] | None = None, with_scope: bool = False,
                         keep_parts: bool = False,
-                        sink: Callable[[pd.DataFrame], object] | None = None) -> pd.DataFrame:
+                        sink: Callable[[pd.DataFrame], object] | None = None,
+                        drafts: bool = False) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -221,7 +230,8 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     the results of this run's parts are combined per suite (stored_results.combined) and stored with
     their Data Docs there, in place of every earlier result.
     With `sink`, the findings of each batch are given to it as they come (a build writes them to the
-    store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned."""
+    store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned.
+    `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames)."""
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
@@ -256,10 +266,10 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             for start in range(0, len(mine), batch):
                 keep(run_suites(_report_frames(con, mine[start:start + batch])))
             targets = [i for i in ids if cross is None or i in cross]
-            for frames in _organisme_frames(con, ids, targets, batch) if targets else ():
+            for frames in _organisme_frames(con, _compared(con, ids, targets), targets, batch) if targets else ():
                 keep(run_suites(frames))
         if orgs:
-            series = _series_frames(con, None if wanted is None else list(orgs))
+            series = _series_frames(con, None if wanted is None else list(orgs), drafts)
             keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
         if gx_dir is not None:
             from pipelines.validate.suites import refresh
@@ -311,6 +321,20 @@ def _organisme_frames(con, ids: list[str], targets: list[str], batch: int = BATC
     for chunk, cross in batches:
         frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
         yield _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), chunk)
+
+
+def _compared(con, ids: list[str], targets: list[str]) -> list[str]:
+    """The reports of `ids` (one organisme) the cross-report checks of `targets` read: the targets and
+    the reports of a year before the latest target's (a check compares a report with earlier years
+    only, vintages.reached_by_changes); all of them when a year is unknown."""
+    if len(targets) == len(ids):
+        return ids
+    years = dict(con.execute("SELECT document_id, report_year FROM documents WHERE list_contains(?::VARCHAR[], "
+                             "document_id)", [ids]).fetchall())
+    if any(years.get(i) is None for i in ids):
+        return ids
+    last, mine = max(years[i] for i in targets), set(targets)
+    return [i for i in ids if i in mine or years[i] < last]
 
 
 def _prose_store(con, ids: list[str]) -> Store:

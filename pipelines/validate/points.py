@@ -20,7 +20,7 @@ from contextlib import contextmanager
 import pandas as pd
 
 
-def _family_sql(fam, column: str, mesure: str, condition: str | None, only: str = "") -> str:
+def _family_sql(fam, column: str, mesure: str, condition: str | None, only: str = "", db: str = "") -> str:
     key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in fam.cles) or "''"
     niveau = "niveau" if "niveau" in fam.noms_colonnes else "NULL"
     unite = "unite" if "unite" in fam.noms_colonnes else "NULL"
@@ -30,7 +30,7 @@ def _family_sql(fam, column: str, mesure: str, condition: str | None, only: str 
                CAST({column} AS DOUBLE) AS valeur, CAST({fam.libelle} AS VARCHAR) AS libelle,
                CAST({niveau} AS VARCHAR) AS niveau, CAST({unite} AS VARCHAR) AS unite,
                document_id, line, table_id
-        FROM {fam.nom}
+        FROM {db}{fam.nom}
         WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'{extra}{only}"""
 
 
@@ -102,6 +102,27 @@ def figures_sql(document_ids: list[str] | None = None, rangs: str | None = None)
         FROM ({points_sql(document_ids)})
         GROUP BY famille, org, cle, mesure, exercice, document_id
         HAVING count(DISTINCT valeur) = 1) f"""
+
+
+def series_keys_sql(ids: str, db: str = "", unambiguous: bool = False, keys: str | None = None) -> str:
+    """The series keys the reports of the relation `ids` (document_id) print, read from the curated
+    families alone (no cell): document_id, report_year, famille, org, cle, mesure, exercice, table_id.
+    With `unambiguous`, one row per report and key as figures_sql() keeps them (a key printed with two
+    values is left out; table_id: that of its first line), else every printed key (a superset).
+    `db`: the catalog prefix of the store read (« previous. » for the store being replaced); `keys`: a
+    relation (famille, org, cle, mesure, exercice) whose keys only are read."""
+    only = f" AND document_id IN (SELECT document_id FROM {ids})"
+    union = " UNION ALL ".join(_family_sql(f, v.colonne, v.mesure, v.condition, only, db)
+                               for f in _families() for v in f.valeurs)
+    where = "" if keys is None else \
+        f"WHERE (famille, org, cle, mesure, exercice) IN (SELECT (famille, org, cle, mesure, exercice) FROM {keys})"
+    if not unambiguous:
+        return f"SELECT DISTINCT document_id, report_year, famille, org, cle, mesure, exercice, table_id FROM ({union}) {where}"
+    return f"""
+        SELECT document_id, any_value(report_year) AS report_year, famille, org, cle, mesure, exercice,
+               arg_min(table_id, line) AS table_id
+        FROM ({union}) {where} GROUP BY famille, org, cle, mesure, exercice, document_id
+        HAVING count(DISTINCT valeur) = 1"""
 
 
 def has_curated(con) -> bool:

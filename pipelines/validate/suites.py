@@ -226,7 +226,8 @@ def refresh(con, directory: Path, parts: str | None = None) -> bool:
     from pipelines.validate.stored_results import PARTS, pending
 
     todo = pending(con, Path(directory), parts or PARTS)
-    if todo is None:
+    if todo is None:  # the same results: only the run time is this run's
+        data_docs.restamp(Path(directory))
         return False
     results, stamp = todo
     data_docs.write_combined(Path(directory), results, {name: suite(name) for name in results}, stamp)

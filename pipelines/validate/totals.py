@@ -1,8 +1,8 @@
 """total.column, total.row, total.rounding, percent.ratio, value.missing : les tableaux contre eux-mêmes.
 
-Rounding follows XBRL Calculations 1.1: every printed figure stands for an
-interval of half its last printed unit, and a total is consistent when the
-intervals of its items and of itself overlap.
+Rounding follows DESIGN (« Rounding-aware totals », after XBRL Calculations 1.1): every printed
+item stands for an interval of half its last printed unit, and a total is consistent when its gap
+to the sum of its items stays below n·u/2 (verdicts.rounding_bound says why n and why below).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from pipelines.extract.labels import names_total_column
+from pipelines.extract.labels import names_non_additive, names_total_column
 from pipelines.extract.numbers import parse_cell, year_in_header
 from pipelines.validate.frames import VALUE_ROLES, check_row, fr
-from pipelines.validate.verdicts import suite_kwargs, total_tolerance
+from pipelines.validate.verdicts import rounding_bound, total_tolerance, totals_policy
 
 _EPS = 1e-6
 
@@ -40,15 +40,16 @@ class Val:
         return 10 ** -(self.decimals or 0)
 
 
-def _policy() -> dict:
-    return {k: v for k, v in suite_kwargs("totaux", "expect_totals_to_foot").items()
-            if k in ("arrondi", "denombrements", "epsilon")}
-
-
 def _tolerance(terms: list[Val], own: Val) -> float:
-    """The rounding tolerance of expect_totals_to_foot, with the kwargs of totaux.json: the same
+    """The largest gap rounding explains (verdicts.total_tolerance, the kwargs of totaux.json): the same
     parameters choose which lines a total sums here and judge it in the suite."""
-    return total_tolerance([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **_policy())
+    return total_tolerance([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **totals_policy())
+
+
+def _bound(terms: list[Val], own: Val) -> float:
+    """The gap the rounding of these lines cannot reach (verdicts.rounding_bound), for the message."""
+    policy = {k: v for k, v in totals_policy().items() if k != "epsilon"}
+    return rounding_bound([t.unit_of_rounding for t in terms], own.unit_of_rounding, own.exact, **policy)
 
 
 def _inputs(terms: list[Val], own: Val | None, reference: float | None, relation: str = "=") -> dict:
@@ -198,9 +199,9 @@ def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set
     headers = table["headers"]
     body = [r for r in rows if r.kind != "header"]
     for col in value_cols:
-        if col in pct:
-            continue
         header = headers[col] if col < len(headers) else None
+        if col in pct or _non_additive(table, header):
+            continue
         measures = ["value"]
         if any(col in r.cells and r.cells[col]["value2"] is not None for r in body):
             measures.append("value2")
@@ -208,6 +209,13 @@ def column_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set
             others = {c: headers[c] if c < len(headers) else "" for c in value_cols if c != col and c not in pct}
             out += _one_column(table, body, col, which, header, others)
     return out
+
+
+def _non_additive(table: dict, header: str | None) -> bool:
+    """The rows are averages or rates (« Âge moyen des agents » over the labels, « Taux » over the
+    figures): their « Ensemble » row is not their sum, there is no total to check."""
+    first = table["headers"][0] if table["headers"] else ""
+    return names_non_additive(first or "") or names_non_additive(header or "")
 
 
 def _one_column(table, body, col, which, header, others: dict[int, str]) -> list[dict]:
@@ -303,7 +311,7 @@ def _one_column(table, body, col, which, header, others: dict[int, str]) -> list
                          if ecart > tol else
                          f"Le total {what} ({_shown(v, unit)}) diffère de la somme des lignes "
                          f"({fr(total, unit)}) d'un écart explicable par les arrondis des {n} lignes "
-                         f"(tolérance ± {fr(tol - _policy().get('epsilon', _EPS))}).{_unlikely(cand, v, ecart)}"),
+                         f"(écart possible : moins de {fr(_bound(cand.figures(), v))}).{_unlikely(cand, v, ecart)}"),
                 suggestion=(f"Corriger le total en {fr(total, unit)}, ou vérifier les lignes qui le composent."
                             if ecart > tol else "Aucune correction nécessaire si les lignes sont des valeurs "
                             "arrondies ; sinon vérifier les lignes.")))
@@ -402,7 +410,7 @@ def row_checks(table: dict, rows: list[TRow], value_cols: list[int], pct: set[in
     out: list[dict] = []
     for tcol in value_cols:
         header = headers[tcol] if tcol < len(headers) else ""
-        if tcol in pct or not names_total_column(header or ""):
+        if tcol in pct or not names_total_column(header or "") or _non_additive(table, header):
             continue
         left = [c for c in value_cols if c < tcol and c not in pct and not names_total_column(
             headers[c] if c < len(headers) else "")]

@@ -16,10 +16,11 @@ import math
 # Re-exported: the rule builders take the suite's parameters from here, beside the tolerance they feed.
 from pipelines.validate.suite_specs import suite_kwargs
 
-__all__ = ["POLICIES", "balance", "foot", "half_width", "published", "ratio", "status", "suite_kwargs",
-           "total_tolerance", "within"]
+__all__ = ["POLICIES", "balance", "foot", "half_width", "published", "ratio", "rounding_bound", "status",
+           "suite_kwargs", "total_tolerance", "total_tolerance_sql", "totals_policy", "within"]
 
-# Rounding policies: how much a figure printed to the unit u may differ from the true value.
+# Rounding policies: the half width, in units u, of the interval a figure printed to the unit u
+# stands for (« n*u/2 »: the totals of n items; « u/2 »: one figure; « exact »: a count).
 POLICIES = {"n*u/2": 0.5, "u/2": 0.5, "exact": 0.0}
 
 
@@ -34,11 +35,55 @@ def half_width(unit: float, policy: str) -> float:
     return POLICIES[policy] * unit
 
 
+def rounding_bound(units, unit: float, exact: bool, arrondi: str = "n*u/2", denombrements: str = "exact") -> float:
+    """The gap |total − Σ items| that the rounding of the items cannot reach (DESIGN, « Rounding-aware
+    totals »): Σ u_i/2 for n items printed to the units u_i (n·u/2 when they share u), plus u/2 when the
+    total is printed to a unit u coarser than every item's; 0 for counts (`denombrements` « exact »).
+
+    Why n·u/2 and not XBRL's n·u/2 + u/2: a total printed to the unit of its items is the figure the
+    report states for the whole (a count of days, a sum of unrounded amounts), not one more rounded
+    figure; what may separate it from the sum of its printed items is their rounding, each item
+    off by at most u/2. A total printed coarser than its items (items to the cent, total to the euro)
+    is visibly rounded itself: its own u/2 counts too.
+
+    Why the bound is excluded (a gap must be below it): reaching it needs every item to sit exactly on a
+    half (10,5 + 20,5 printed 11 + 21, total 31), all rounded the same way, which an actual table never
+    shows; at the bound lies the plainest error instead (two whole items, 10 + 20 printed 31). For an
+    odd number of items printed to one unit the bound is a half unit and no printed gap meets it.
+    """
+    policy = denombrements if exact else arrondi
+    units = list(units)
+    own = half_width(unit, policy) if units and unit > max(units) else 0.0
+    return sum(half_width(u, policy) for u in units) + own
+
+
 def total_tolerance(units, unit: float, exact: bool, arrondi: str = "n*u/2",
                     denombrements: str = "exact", epsilon: float = 1e-6) -> float:
-    """n items printed to the units u_i and their total printed to u: Σ u_i/2 + u/2, or 0 for counts."""
-    policy = denombrements if exact else arrondi
-    return sum(half_width(u, policy) for u in units) + half_width(unit, policy) + epsilon
+    """The largest gap |total − Σ items| that rounding explains: just below `rounding_bound` (the
+    bound excluded, `epsilon` the floating-point margin), `epsilon` for a count. Units as printed
+    (1 for « 12 », 0.1 for « 12,5 »); same unit as the figures."""
+    return max(rounding_bound(units, unit, exact, arrondi, denombrements) - epsilon, epsilon)
+
+
+def totals_policy() -> dict:
+    """The rounding parameters of expectations/totaux.json (`arrondi`, `denombrements`, `epsilon` of
+    expect_totals_to_foot), for the builders (totals.py) and the metrics SQL to judge as the suite does."""
+    return {k: v for k, v in suite_kwargs("totaux", "expect_totals_to_foot").items()
+            if k in ("arrondi", "denombrements", "epsilon")}
+
+
+def total_tolerance_sql(n: str, u_items: str, u_total: str, exact: str, arrondi: str = "n*u/2",
+                        denombrements: str = "exact", epsilon: float = 1e-6) -> str:
+    """`total_tolerance` as a SQL expression over columns: `n` items all printed to `u_items`, their
+    total to `u_total`, `exact` a BOOLEAN (a count). The metrics layer (pipelines/metrics.py) decides
+    with it, from the same suite kwargs, whether a printed total foots."""
+    def bound(policy: str) -> str:
+        h = POLICIES[policy]
+        return f"{n} * {h} * {u_items} + CASE WHEN {u_total} > {u_items} THEN {h} * {u_total} ELSE 0 END"
+    for policy in (arrondi, denombrements):
+        half_width(1.0, policy)  # an unknown policy is the same ValueError as in Python
+    return (f"greatest(CASE WHEN {exact} THEN {bound(denombrements)} ELSE {bound(arrondi)} END - {epsilon!r}, "
+            f"{epsilon!r})")
 
 
 def foot(row: dict, arrondi: str, denombrements: str, epsilon: float, seuil_arrondi: float):

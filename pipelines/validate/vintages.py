@@ -8,6 +8,7 @@ only when it shares several figures.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
@@ -68,7 +69,8 @@ class Figure:
     __hash__ = None
 
 
-def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] = frozenset()) -> list[Figure]:
+def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] = frozenset(),
+                         db: str = "", leave_out: list[str] | None = None) -> list[Figure]:
     """dated_figures(load(con, document_ids), table_figures(…)) read from DuckDB: the value cells
     under a year header, and only them, without loading the reports. Same rows in the same order
     (reports, their tables, cells by row and column, a composite cell's first figure first), as
@@ -77,7 +79,9 @@ def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] =
 
     The raw-label rules compare no pair of two `curated` tables (the curated series do): a curated
     table none of whose labels is printed by a table outside `curated` is in no pair, and its figures
-    are left out (the reports of an organisme print the same tables year after year: most of them)."""
+    are left out (the reports of an organisme print the same tables year after year: most of them).
+    `db`: the catalog prefix of the store read (« previous. » for the store being replaced);
+    `leave_out`: tables whose figures are not read at all."""
     from pipelines.extract.numbers import year_in_header
     from pipelines.validate.frames import VALUE_ROLES
 
@@ -85,22 +89,30 @@ def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] =
     value_cells = f"""
         SELECT t.document_id, t.line_start, t.table_id, c.row, c.col, c.line, c.header, c.row_label,
                c.row_kind, c.text, c.value, c.unit, c.value2, c.unit2
-        FROM cells c JOIN tables t USING (table_id)
-        WHERE list_contains(?::VARCHAR[], t.document_id) AND c.role IN ({roles})"""
-    ids = list(document_ids)
+        FROM {db}cells c JOIN {db}tables t USING (table_id)
+        WHERE list_contains(?::VARCHAR[], t.document_id) AND c.role IN ({roles})
+              AND t.table_id NOT IN (SELECT unnest(?::VARCHAR[]))"""
+    ids = [list(document_ids), list(leave_out or [])]
     try:
         headers = [h for (h,) in con.execute(f"SELECT DISTINCT header FROM ({value_cells}) WHERE header <> ''",
-                                             [ids]).fetchall()]
+                                             ids).fetchall()]
         years = [(h, ref.year) for h in headers if (ref := year_in_header(h)) is not None and ref.year is not None]
         con.register("_dated_years", pd.DataFrame(years, columns=["header", "year"]).astype({"header": object}))
+        dated_cells = f"SELECT v.*, y.year FROM ({value_cells}) v JOIN _dated_years y USING (header)"
+        if curated:  # the tables in some pair, from their labels alone: no figure of the others is built
+            paired = _paired_tables(con, dated_cells, ids, db, curated)
+            if not paired:
+                return []
+            dated_cells += " WHERE list_contains(?::VARCHAR[], v.table_id)"
+            ids = [*ids, sorted(paired)]
         cur = con.execute(f"""
-            WITH v AS (SELECT v.*, y.year FROM ({value_cells}) v JOIN _dated_years y USING (header))
+            WITH v AS ({dated_cells})
             SELECT v.document_id, v.table_id, v.row, v.col, v.line, v.value, coalesce(v.unit, '') AS unit,
                    v.year, v.row_kind AS kind, v.text, coalesce(v.row_label, '') AS row_label, d.org, d.report_year
             FROM (SELECT *, 0 AS k FROM v WHERE value IS NOT NULL
                   UNION ALL SELECT * REPLACE (value2 AS value, unit2 AS unit), 1 AS k FROM v WHERE value2 IS NOT NULL) v
-            JOIN documents d USING (document_id)
-            ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""", [ids])
+            JOIN {db}documents d USING (document_id)
+            ORDER BY v.document_id, v.line_start, v.table_id, v.row, v.col, v.k""", ids)
         out = []
         same: dict = {}  # one string object for the names every figure of a table or report repeats
         while rows := cur.fetchmany(10000):
@@ -114,6 +126,18 @@ def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] =
         return _in_some_pair(out, curated) if curated else out
     finally:
         con.unregister("_dated_years")
+
+
+def _paired_tables(con, dated_cells: str, params: list, db: str, curated: frozenset[str]) -> set[str]:
+    """The tables `_in_some_pair` keeps, from the distinct (table, organisme, row label) of the dated
+    cells holding a figure (SQL `dated_cells` with its `params`)."""
+    rows = con.execute(f"""
+        SELECT DISTINCT v.table_id, d.org, coalesce(v.row_label, '') FROM ({dated_cells}) v
+        JOIN {db}documents d USING (document_id) WHERE v.value IS NOT NULL OR v.value2 IS NOT NULL""",
+                       params).fetchall()
+    labelled = [(t, (org, label)) for t, org, row_label in rows if (label := _norm(row_label))]
+    loose = {key for t, key in labelled if t not in curated}
+    return {t for t, key in labelled if key in loose}
 
 
 def _in_some_pair(dated: list[Figure], curated: frozenset[str]) -> list[Figure]:
@@ -150,7 +174,10 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
         by_table.setdefault(table_id, []).append(year)
     meta = {c["table_id"]: (c["org"], c["report_year"]) for c in dated}
     out, seen = [], set()
-    for b, a in _table_pairs(dated, meta, curated):
+    # the latest earlier table first (then by id): which earlier report a finding cites depends on the
+    # two reports alone, not on the order the store's other reports give the labels (an incremental
+    # build compares a report with fewer of them than a full build)
+    for b, a in sorted(_table_pairs(dated, meta, curated), key=lambda p: (p[0], -meta[p[1]][1], p[1])):
         for year in by_table[b]:
             if (b, year) in seen:
                 continue  # one finding per column, whichever earlier report showed the shift first
@@ -736,3 +763,183 @@ def _not_in(rows: list[dict], first: list[dict]) -> list[dict]:
     (document, line, exercice); passing rows are kept, they make no finding."""
     seen = {(r["document_id"], r["line"], r["exercice"]) for r in first}
     return [r for r in rows if r["statut"] == "ok" or (r["document_id"], r["line"], r["exercice"]) not in seen]
+
+
+# --- What a changed report may change in the others' cross-report checks ----------------------------------------
+#
+# Every check row above is of the later report b, and reads b and reports of earlier years of its
+# organisme only (a strictly smaller report_year): a changed report X (added, read again, removed) of
+# year yx can change the rows of b only when yx < b's year, and then only through one of these paths,
+# which `reached_by_changes` follows (anything it cannot tell — a year or an organisme unknown — makes
+# every later report of the organisme reached):
+# 1. vintage.stale (curated tables and prose): b is compared with the reports of the year before its
+#    own, all of them: b of year yx + 1 is reached.
+# 2. vintage.restated and header.year over the curated series (curated_restated_checks,
+#    curated_shifts): a figure of b (key, exercice e) is compared with the figure of key and exercice e,
+#    e + 1 or e - 1 of the latest earlier report printing it (ASOF JOIN on `rang`: by year, then
+#    document_id). X is that report, before or after the change, only when it prints the key and
+#    exercice (any of its printings: a superset of its figures) and no unchanged report printing them
+#    unambiguously comes after X (by year then document_id) in a year before b's.
+# 3. the raw row labels (restated_checks, shifted_columns): a table of b is compared with every
+#    earlier table sharing its labels when one of the two is loose (in no curated figure). When X has
+#    a loose table under a year, every later report is reached; else b is reached when one of its loose
+#    tables prints a label X prints. The earlier table a shifted column cites is the latest (sorted
+#    pairs), so that it does not depend on the other reports.
+# 4. the prose (narrative_checks: vintage.restated, text.year): a figure of b is compared with the
+#    latest earlier report giving the same subject and measure: b is reached when it gives a subject
+#    and measure X gives.
+
+
+def reached_by_changes(con, changes: list[tuple[str, str]], candidates: list[str],
+                       unchanged: list[str]) -> set[str]:
+    """The reports of `candidates` whose cross-report check rows may differ once the reports `changes`
+    changed: (document_id, db) per version of a changed report, db "" for its version in the store of
+    `con`, « previous. » for its version in the store being replaced (attached to `con` under that
+    name). `unchanged`: every report of the store whose rows are those of the previous store (the
+    candidates among them). Source of each path: the comment above."""
+    if not changes or not candidates:
+        return set()
+    docs = _documents(con, candidates)
+    reached: set[str] = set()
+    for db in sorted({d for _, d in changes}):
+        events = _documents(con, [i for i, d in changes if d == db], db)
+        later = _later(events, docs)
+        unsure = {b for x, bs in later.items() for b in bs if events[x][1] is None or docs[b][1] is None}
+        reached |= unsure | {b for x, bs in later.items() if events[x][1] is not None
+                             for b in bs if docs[b][1] == events[x][1] + 1}
+        for path in (_by_series, _by_raw_labels, _by_prose):
+            pending = {x: bs - reached for x, bs in later.items() if events[x][1] is not None and bs - reached}
+            if pending:
+                reached |= path(con, db, pending, unchanged)
+    return reached
+
+
+def _documents(con, ids: list[str], db: str = "") -> dict[str, tuple]:
+    """document_id -> (org, report_year) of the reports `ids` of the store `db`."""
+    rows = con.execute(f"SELECT document_id, org, report_year FROM {db}documents "
+                       "WHERE list_contains(?::VARCHAR[], document_id)", [list(ids)]).fetchall()
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def _later(events: dict[str, tuple], docs: dict[str, tuple]) -> dict[str, set[str]]:
+    """changed report -> the candidates of its organisme it may reach: of a later year (all of them
+    when a year is unknown)."""
+    out = {}
+    for x, (org, year) in events.items():
+        out[x] = {b for b, (o, y) in docs.items()
+                  if o == org and (year is None or y is None or y > year)}
+    return {x: bs for x, bs in out.items() if bs}
+
+
+def _by_series(con, db: str, pending: dict[str, set[str]], unchanged: list[str]) -> set[str]:
+    """Path 2: the candidates whose comparison over the curated series may pick a changed report."""
+    from pipelines.validate.points import has_curated, series_keys_sql
+
+    if not has_curated(con):
+        return set()
+    pairs = [(x, b) for x, bs in pending.items() for b in sorted(bs)]
+    # the reports that may come between a changed report and a candidate: of their organismes, from
+    # the changed report's year to the candidate's
+    events, docs = _documents(con, list(pending), db), _documents(con, unchanged)
+    first = {}
+    for org, year in events.values():
+        first[org] = min(year, first.get(org, year))
+    last = max(y for _, y in _documents(con, sorted({b for _, b in pairs})).values())
+    between = sorted(i for i, (o, y) in docs.items() if o in first and y is not None and first[o] <= y < last)
+    with _ids(con, _x=sorted(pending), _b=sorted({b for _, b in pairs}), _u=between):
+        con.register("_paires_atteintes", pd.DataFrame(pairs, columns=["x", "b"]).astype(object))
+        try:
+            rows = con.execute(f"""
+                WITH e AS MATERIALIZED ({series_keys_sql('_x', db)}),
+                b AS ({series_keys_sql('_b')}),
+                u AS MATERIALIZED ({series_keys_sql('_u', unambiguous=True, keys='e')}),
+                reach AS (
+                    SELECT p.b, e.* FROM _paires_atteintes p JOIN e ON e.document_id = p.x
+                    JOIN b ON b.document_id = p.b AND b.famille = e.famille AND b.org = e.org AND b.cle = e.cle
+                         AND b.mesure = e.mesure AND abs(b.exercice - e.exercice) <= 1)
+                SELECT DISTINCT r.b FROM reach r JOIN documents d ON d.document_id = r.b
+                WHERE NOT EXISTS (
+                    SELECT 1 FROM u WHERE u.famille = r.famille AND u.org = r.org AND u.cle = r.cle
+                      AND u.mesure = r.mesure AND u.exercice = r.exercice AND u.report_year < d.report_year
+                      AND (u.report_year > r.report_year
+                           OR (u.report_year = r.report_year AND u.document_id > r.document_id)))""").fetchall()
+        finally:
+            con.unregister("_paires_atteintes")
+    return {r[0] for r in rows}
+
+
+@contextlib.contextmanager
+def _ids(con, **lists: list[str]):
+    """Each list of document_id as a relation of `con` named by its keyword, for the block."""
+    for name, ids in lists.items():
+        con.register(name, pd.DataFrame({"document_id": pd.Series(ids, dtype=object)}))
+    try:
+        yield
+    finally:
+        for name in lists:
+            con.unregister(name)
+
+
+def _by_raw_labels(con, db: str, pending: dict[str, set[str]], unchanged: list[str]) -> set[str]:
+    """Path 3: the candidates one of whose loose tables may be paired with a table of a changed report
+    (three labels in common, or three labels and years: shifted_columns', restated_checks' bar)."""
+    out: set[str] = set()
+    shapes: dict[str, list[tuple[set, set]]] = {}
+    for x, bs in pending.items():
+        dated, curated = stored_dated_figures(con, [x], db=db), _curated_tables(con, [x], db)
+        if any(c["table_id"] not in curated for c in dated):
+            out |= bs  # a loose table of X is compared with every later table sharing its labels
+        else:
+            shapes[x] = _table_shapes(dated)
+    wanted = sorted({b for x in shapes for b in pending[x]})
+    if not wanted:
+        return out
+    loose = stored_dated_figures(con, wanted, leave_out=sorted(_curated_tables(con, wanted)))
+    theirs: dict[str, list[tuple[set, set]]] = {}
+    for c in loose:
+        theirs.setdefault(c["document_id"], []).append(c)
+    theirs = {b: _table_shapes(figures) for b, figures in theirs.items()}
+    return out | {b for x, mine in shapes.items() for b in pending[x]
+                  if any(len(la & lb) >= 3 or len(ya & yb) >= 3 for la, ya in mine for lb, yb in theirs.get(b, ()))}
+
+
+def _curated_tables(con, ids: list[str], db: str = "") -> set[str]:
+    """The tables of the reports `ids` in a figure of the curated series (curated_tables' set)."""
+    from pipelines.validate.points import has_curated, series_keys_sql
+
+    if not has_curated(con):
+        return set()
+    with _ids(con, _t=ids):
+        return {r[0] for r in con.execute(f"SELECT DISTINCT table_id FROM ({series_keys_sql('_t', db, True)}) "
+                                          "WHERE table_id IS NOT NULL").fetchall()}
+
+
+def _table_shapes(dated: list) -> list[tuple[set, set]]:
+    """(labels, (label, year)) of each table of figures under a year."""
+    tables: dict[str, tuple[set, set]] = {}
+    for c in dated:
+        labels, years = tables.setdefault(c["table_id"], (set(), set()))
+        labels.add(c["label"])
+        years.add((c["label"], c["year"]))
+    return list(tables.values())
+
+
+def _by_prose(con, db: str, pending: dict[str, set[str]], unchanged: list[str]) -> set[str]:
+    """Path 4: the candidates giving in their prose a subject and measure a changed report gives."""
+    mine = _prose_keys(con, sorted(pending), db)
+    theirs = _prose_keys(con, sorted({b for bs in pending.values() for b in bs}))
+    return {b for x, bs in pending.items() for b in bs if mine.get(x, set()) & theirs.get(b, set())}
+
+
+def _prose_keys(con, ids: list[str], db: str = "") -> dict[str, set[tuple]]:
+    """document_id -> (org, subject, measure) of its prose figures _narrative_series compares."""
+    rows = con.execute(f"""
+        SELECT DISTINCT n.document_id, d.org, n.sujet, n.mesure FROM {db}narratifs n JOIN {db}documents d USING (document_id)
+        WHERE list_contains(?::VARCHAR[], n.document_id) AND n.parse_status = 'ok' AND n.value IS NOT NULL
+              AND n.sujet IS NOT NULL AND n.mesure IS NOT NULL AND n.exercice IS NOT NULL AND n.table_id IS NULL""",
+                       [ids]).fetchall()
+    out: dict[str, set[tuple]] = {}
+    for document_id, org, sujet, mesure in rows:
+        if sujet and mesure:  # _narrative_series skips an empty subject or measure
+            out.setdefault(document_id, set()).add((org, _norm(sujet), _norm(mesure)))
+    return out

@@ -57,19 +57,21 @@ def test_totals_foot_within_n_u_over_2():
 def test_totals_that_do_not_foot():
     from pipelines.validate.expectations import ExpectTotalsToFoot
 
-    rows = [_total(3, 31, [10, 20]),  # within 2·1/2 + 1/2: rounding
+    rows = [_total(3, 31, [5, 10, 15]),  # below 3·1/2: rounding
             _total(4, 35, [10, 20]),  # beyond: error
             _total(5, 31, [10, 20], exact=True),  # a count is exact
             _total(6, None, [10, 20], rule="value.missing"),  # blank total
             _total(8, 9, [4, 7], relation=">="),  # « dont » lines above their line
             _total(9, 12, [4, 7], relation=">="),  # « dont » lines below their line: fine
-            _total(10, 30, [10, 20], rule="total.row")]
+            _total(10, 30, [10, 20], rule="total.row"),
+            _total(11, 31, [10, 20])]  # reaches 2·1/2: the bound is excluded, an error
     assert _validate(ExpectTotalsToFoot(), rows) == [
         (0, "total.rounding", "info", "d", 3, "31", "30"),
         (1, "total.column", "error", "d", 4, "35", "30"),
         (2, "total.column", "error", "d", 5, "31", "30"),
         (3, "value.missing", "error", "d", 6, None, "30"),
-        (4, "total.column", "error", "d", 8, "9", "11")]
+        (4, "total.column", "error", "d", 8, "9", "11"),
+        (7, "total.column", "error", "d", 11, "31", "30")]
     # the policy is a kwarg: exact totals make the rounding case an error
     assert _validate(ExpectTotalsToFoot(arrondi="exact"), rows[:1]) == [(0, "total.column", "error", "d", 3, "31", "30")]
 
@@ -116,6 +118,7 @@ def test_gap_against_tolerance(name, rule):
     ("ExpectNarrativeFiguresToMatchTables", "text.table", "contredit", "error"),
     ("ExpectFiguresToMatchEarlierReports", "vintage.stale", "reprise", "warning"),
     ("ExpectSeriesToStayComparable", "series.break", "rupture", "warning"),
+    ("ExpectOneReportPerYear", "vintage.duplicate", "doublon", "warning"),
 ])
 def test_qualitative_rules(name, rule, statut, severity):
     import pipelines.validate.expectations as exps
@@ -175,7 +178,7 @@ def test_data_docs_offline_and_in_french(tmp_path):
     rows = [[re.sub(r"<[^>]+>|\s+", " ", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re.DOTALL)]
             for tr in re.findall(r"<tr[^>]*>((?:(?!<tr).)*?)</tr>", totaux, re.DOTALL)]
     i = rows.index(["Document", "Tableau", "Ligne", "Règle", "Gravité", "Trouvé", "Attendu", "Constat"])
-    assert rows[i + 1][:7] == ["d", "Répartition", "10", "total.rounding", "information", "31", "30"]
+    assert rows[i + 1][:7] == ["d", "Répartition", "10", "total.column", "erreur", "31", "30"]
     assert rows[i + 1][7].startswith("Le total « Total », colonne « 2016 » (31)")
 
 
@@ -251,7 +254,8 @@ def test_verdicts_read_only_their_declared_columns_never_where_a_row_is():
             continue
         seen: set[str] = set()
         for rule in cls.rules:
-            for statut in ("ok", "malformed", "placeholder", "contredit", "reprise", "rupture", "annee", "ecart"):
+            for statut in ("ok", "malformed", "placeholder", "contredit", "reprise", "rupture", "annee", "ecart",
+                           "doublon"):
                 cls().verdict(_Reads(_row(rule, 3, statut=statut, **figures), seen))
                 checked += 1
         assert not seen & set(LOCATION), cls.__name__
@@ -263,7 +267,7 @@ def test_rows_seen_before_keep_their_verdicts_ge_judges_the_others():
     from pipelines.validate.suites import Verdicts, run_suites
 
     def totals(shift: int, wrong: float) -> dict:
-        return {"totaux": frame([_total(3 + shift, 31, [10, 20]), _total(4 + shift, wrong, [10, 20])])}
+        return {"totaux": frame([_total(3 + shift, 31, [5, 10, 15]), _total(4 + shift, wrong, [10, 20])])}
 
     verdicts = Verdicts()
     first = run_suites(totals(0, 35), verdicts=verdicts)

@@ -107,9 +107,12 @@ def test_total_labels_of_the_referential_are_checked(tmp_path, label):
     assert summary(df) == [("total.column", 5, "error", "38", "37")]
 
 
-def test_ensemble_only_as_a_whole_label(tmp_path):
-    # « Ensemble des filières » is a row of its own, not a total
+def test_ensemble_alone_or_with_its_complement(tmp_path):
+    # « Ensemble des filières » is the total of the filières (the usage of public statistics)
     df = _findings(tmp_path, "ensemble.txt", 2021, ("Ensemble\t37", "Ensemble des filières\t38"))
+    assert summary(df) == [("total.column", 5, "error", "38", "37")]
+    # « Ensemble immobilier » is a row of its own, not a total
+    df = _findings(tmp_path, "ensemble.txt", 2021, ("Ensemble\t37", "Ensemble immobilier\t38"))
     assert summary(df) == []
 
 

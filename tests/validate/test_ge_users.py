@@ -16,11 +16,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ROOT = Path(__file__).resolve().parents[2]
-# A table whose 2016 total is wrong (10 + 20 = 30, printed 35) and whose 2017 total is off by
-# rounding only (4 + 5 = 9, printed 10: within 2·1/2 + 1/2).
+# A table whose 2016 total is wrong (10 + 20 + 0 = 30, printed 35) and whose 2017 total is off by
+# rounding only (4 + 5 + 3 = 12, printed 13: below 3·1/2).
 REPORT = ("Bilan d'activité 2017 du SIIM94\n\n1 Pôle SI\n\nRépartition\n\n"
-          "Activité\t2016\t2017\nMCO\t10\t4\nProjet\t20\t5\nTotal\t35\t10\n")
-EXPECTED_TOTAUX = {("d", 10, "total.column", "35", "30"), ("d", 10, "total.rounding", "10", "9")}
+          "Activité\t2016\t2017\nMCO\t10\t4\nProjet\t20\t5\nSupport\t0\t3\nTotal\t35\t13\n")
+EXPECTED_TOTAUX = {("d", 11, "total.column", "35", "30"), ("d", 11, "total.rounding", "13", "12")}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_readme_ge_way_gives_the_pipeline_result(project, monkeypatch, capsys):
     assert set(stored) == plain
     out = capsys.readouterr().out
     assert "expect_totals_to_foot : 2 constats sur 2 contrôles" in out
-    assert "d 10 total.column 35 30" in out
+    assert "d 11 total.column 35 30" in out
 
 
 def _totaux_frame():

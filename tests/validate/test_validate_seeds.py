@@ -21,6 +21,8 @@ EXPECTED_ERRORS_AND_WARNINGS = {
     ("siim94_2017", 756, "total.column", "error"): 2,       # MCO Total général 128 / 98: « Suivi » left out
     ("siim94_2018", 234, "budget.balance", "warning"): 1,   # virement 023/021 of 550 000 € not printed
     ("siim94_2018", 285, "budget.balance", "warning"): 1,
+    # Champigny: 102 731 + 836 = 103 567 €, printed 103 566: two whole figures off by 1 reach 2 × 1/2 (DESIGN n·u/2)
+    ("siim94_2018", 204, "total.row", "error"): 1,
     ("siim94_2018", 287, "text.table", "error"): 1,         # reports 766 606,66 € in the text, 766 606,60 in the table
     # « points de repère » copied from 2017; l. 346 « (idem à 2016 avec 68 158 courriers entrants) » is a 2016 figure
     **{("siim94_2018", line, "vintage.stale", "warning"): n

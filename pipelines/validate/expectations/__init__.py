@@ -13,6 +13,7 @@ from pipelines.validate.expectations.rules import (
     ExpectNarrativeFiguresToMatchTables,
     ExpectNarrativeYearsToMatchReport,
     ExpectNumbersToBeReadable,
+    ExpectOneReportPerYear,
     ExpectPercentToMatchRatio,
     ExpectPublicationsToBeConsistent,
     ExpectPublicationsToMatchMetrics,
@@ -26,7 +27,7 @@ from pipelines.validate.expectations.rules import (
 __all__ = [
     "CheckRows", "RuleExpectation", "ExpectBudgetSectionsToBalance", "ExpectFiguresToMatchEarlierReports",
     "ExpectHeaderLabelsToBeMeaningful", "ExpectNarrativeFiguresToMatchTables", "ExpectNarrativeYearsToMatchReport",
-    "ExpectNumbersToBeReadable", "ExpectPercentToMatchRatio", "ExpectPublicationsToBeConsistent",
+    "ExpectNumbersToBeReadable", "ExpectOneReportPerYear", "ExpectPercentToMatchRatio", "ExpectPublicationsToBeConsistent",
     "ExpectPublicationsToMatchMetrics", "ExpectSeriesToStayComparable",
     "ExpectStatedChangesToMatchFigures", "ExpectTablesToAgree", "ExpectTotalsToFoot",
     "ExpectYearHeadersToBeWellFormed",

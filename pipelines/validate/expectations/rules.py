@@ -18,8 +18,9 @@ from pipelines.validate.expectations.base import RuleExpectation
 class ExpectTotalsToFoot(RuleExpectation):
     """A total (or sub-total, or « Total » column) is the sum of its items within their rounding.
 
-    Items printed to the unit u stand for ±u/2 (XBRL Calculations 1.1): a total of n items is
-    consistent when |total − sum| ≤ Σ u_i/2 + u/2 (`arrondi` « n*u/2 »); counts (agents,
+    Items printed to the unit u stand for ±u/2 (DESIGN, after XBRL Calculations 1.1): a total of n
+    items is consistent when |total − sum| < Σ u_i/2, plus u/2 for a total printed coarser than its
+    items (`arrondi` « n*u/2 », verdicts.rounding_bound says why); counts (agents,
     tickets…) must add up exactly (`denombrements` « exact »). A gap within the tolerance but
     above `seuil_arrondi` is total.rounding (info); a blank total over valued items is
     value.missing. « dont » lines (`relation` « >= ») may add up to less than their line.
@@ -125,6 +126,15 @@ class ExpectFiguresToMatchEarlierReports(StatusExpectation):
 
     rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_figures_to_match_earlier_reports")
     template_fr: ClassVar[str] = catalogue.attente("expect_figures_to_match_earlier_reports").modele
+
+
+class ExpectOneReportPerYear(StatusExpectation):
+    """One report per organisme and report year: of two, the metrics and the cross-report checks read
+    the last by document_id only (a re-issue replaces the report it corrects); pipelines/validate/
+    duplicates.py names them in the finding."""
+
+    rules: ClassVar[tuple[str, ...]] = catalogue.regles_de("expect_one_report_per_year")
+    template_fr: ClassVar[str] = catalogue.attente("expect_one_report_per_year").modele
 
 
 class ExpectBudgetSectionsToBalance(RuleExpectation):

@@ -1,0 +1,47 @@
+"""vintage.duplicate : deux documents d'un même organisme pour une même année de rapport.
+
+The metrics layer (pipelines/metrics.py) reads, for each (organisme, report year), the last
+document by document_id only, and the cross-report checks order two reports of one year the same
+way (validate/points.py `rang`): a re-issue replaces the report it corrects. This rule tells the
+user which document is used and which is not. One query over `documents`; a rule of the whole
+organisme (SCOPE_ORG): adding or removing a document of a year changes the findings of the other
+documents of that year, which an incremental build redoes for every report of a changed organisme.
+"""
+
+from __future__ import annotations
+
+from pipelines.validate.frames import check_row
+
+
+def duplicate_report_checks(con, orgs: list | None = None) -> list[dict]:
+    """One check row (statut « doublon ») per document that shares its organisme and report year with
+    another (of the organismes `orgs` only, when given), with a French message naming them all, the
+    one used (the last by document_id) and why. Like series.break, only what is found is a row."""
+    only, params = "", []
+    if orgs is not None:
+        only, params = " AND list_contains(?, org)", [[o for o in orgs if o is not None]]
+    rows = con.execute(f"""
+        SELECT org, report_year, list(document_id ORDER BY document_id) AS ids,
+               list(coalesce(path, document_id) ORDER BY document_id) AS paths
+        FROM documents WHERE org IS NOT NULL AND report_year IS NOT NULL{only}
+        GROUP BY org, report_year HAVING count(*) > 1 ORDER BY org, report_year""", params).fetchall()
+    return [_row(org, year, doc, ids, paths) for org, year, ids, paths in rows for doc in ids]
+
+
+def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dict:
+    used = ids[-1]
+    named = " et ".join(f"« {i} » ({p})" for i, p in zip(ids, paths, strict=True))
+    others = ", ".join(f"« {i} »" for i in ids[:-1])
+    if doc == used:
+        verb = "n'est" if len(ids) == 2 else "ne sont"
+        verdict = f"Ce document est celui qui est utilisé ; {others} {verb} pas repris."
+    else:
+        verdict = "Ce document-ci n'est pas repris : ses chiffres n'entrent ni dans les métriques ni dans les comparaisons."
+    return check_row(
+        rule="vintage.duplicate", severity="warning", statut="doublon", document_id=doc, line=1,
+        key=f"{org}|{year}", found=f"{len(ids)} rapports", expected="1 rapport",
+        message=(f"{len(ids)} documents de {org} portent sur l'année de rapport {year} : {named}. "
+                 f"Les métriques et les contrôles entre rapports n'en utilisent qu'un, « {used} », le dernier "
+                 f"par identifiant : une réédition remplace le rapport qu'elle corrige. {verdict}"),
+        suggestion=(f"Si « {used} » est bien la version corrigée, retirer l'autre du corpus ; sinon "
+                    f"corriger l'année de rapport de l'un d'eux (manifeste, ou titre du rapport)."))

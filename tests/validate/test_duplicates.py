@@ -1,0 +1,108 @@
+"""vintage.duplicate: two documents of one organisme and one report year, on tiny text reports. The
+metrics and the cross-report checks use the last by document_id; the finding says so, on each of them,
+with `bilans check` and with `bilans build` (full and incremental)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from test_validate_helpers import TOC  # noqa: E402
+
+from pipelines.build import build  # noqa: E402
+from pipelines.cli import main  # noqa: E402
+
+
+def _report(year: int, days: tuple[int, int]) -> str:
+    a, b = days
+    return (f"Bilan d'activité {year} du SIIM94\n\n1 Pôle SI\n\nRépartition\n\n"
+            f"Activité\tJours\nMCO\t{a}\nProjet\t{b}\nTotal\t{a + b}\n" + TOC)
+
+
+def _duplicates(rows) -> list[tuple]:
+    return sorted((r["document_id"], r["line"], r["severity"], r["found"], r["expected"]) for r in rows
+                  if r["rule"] == "vintage.duplicate")
+
+
+def test_drafts_of_one_year_checked_together_are_not_duplicates(tmp_path, capsys):
+    # two versions of a draft (or a DOCX and its PDF) checked at once are never compared with each
+    # other nor stored together: nothing to say about which one a store would use
+    first, reissue = tmp_path / "siim94_2018.txt", tmp_path / "siim94_2018_v2.txt"
+    first.write_text(_report(2018, (10, 20)), encoding="utf-8")
+    reissue.write_text(_report(2018, (10, 21)), encoding="utf-8")
+    rc = main(["--db", str(tmp_path / "absent.duckdb"), "check", str(first), str(reissue), "--json"])
+    found = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert [f for f in found if f["rule"] == "vintage.duplicate"] == []
+
+
+def test_check_of_reports_of_two_years_has_no_duplicate(tmp_path, capsys):
+    a, b = tmp_path / "siim94_2017.txt", tmp_path / "siim94_2018.txt"
+    a.write_text(_report(2017, (10, 20)), encoding="utf-8")
+    b.write_text(_report(2018, (10, 20)), encoding="utf-8")
+    main(["--db", str(tmp_path / "absent.duckdb"), "check", str(a), str(b), "--json"])
+    assert [f for f in json.loads(capsys.readouterr().out) if f["rule"] == "vintage.duplicate"] == []
+
+
+def _corpus(raw: Path, reports: dict[str, tuple[int, tuple[int, int]]]) -> None:
+    raw.mkdir(exist_ok=True)
+    lines = ["file,org,report_year,title,original_file"]
+    for name, (year, days) in reports.items():
+        (raw / f"{name}.txt").write_text(_report(year, days), encoding="utf-8")
+        lines.append(f"{name}.txt,SIIM94,{year},Bilan {year},{name}.txt")
+    (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _stored(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        cur = con.execute("SELECT * FROM findings")
+        names = [d[0] for d in cur.description]
+        return _duplicates([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+    finally:
+        con.close()
+
+
+def _messages(db: Path) -> list[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT document_id, message FROM findings WHERE rule = 'vintage.duplicate' "
+                           "ORDER BY document_id").fetchall()
+    finally:
+        con.close()
+
+
+def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path):
+    raw, db = tmp_path / "raw", tmp_path / "curated" / "bilans.duckdb"
+    _corpus(raw, {"siim94_2017": (2017, (5, 6)), "siim94_2018": (2018, (10, 20))})
+    assert build(raw, db) == 0
+    assert _stored(db) == []
+    # a re-issue of 2018 added: both 2018 documents warned, the 2017 one not
+    _corpus(raw, {"siim94_2017": (2017, (5, 6)), "siim94_2018": (2018, (10, 20)),
+                  "siim94_2018_v2": (2018, (10, 21))})
+    assert build(raw, db) == 0
+    assert _stored(db) == [("siim94_2018", 1, "warning", "2 rapports", "1 rapport"),
+                           ("siim94_2018_v2", 1, "warning", "2 rapports", "1 rapport")]
+    by_doc = dict(_messages(db))
+    for message in by_doc.values():
+        assert message.startswith("2 documents de SIIM94 portent sur l'année de rapport 2018 : « siim94_2018 » (")
+        assert "n'en utilisent qu'un, « siim94_2018_v2 », le dernier par identifiant" in message
+    assert by_doc["siim94_2018"].endswith("Ce document-ci n'est pas repris : ses chiffres n'entrent ni dans "
+                                          "les métriques ni dans les comparaisons.")
+    assert by_doc["siim94_2018_v2"].endswith("Ce document est celui qui est utilisé ; « siim94_2018 » "
+                                             "n'est pas repris.")
+    # the metrics read the re-issue only (the rule's message says so)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT DISTINCT report_year, split_part(sources, ':', 1) FROM metriques "
+                       "WHERE report_year = 2018").fetchall() == [(2018, "siim94_2018_v2")]
+    con.close()
+    # the re-issue withdrawn: the warning on the first 2018 document goes with it
+    _corpus(raw, {"siim94_2017": (2017, (5, 6)), "siim94_2018": (2018, (10, 20))})
+    (raw / "siim94_2018_v2.txt").unlink()
+    assert build(raw, db, force=True) == 0
+    assert _stored(db) == []

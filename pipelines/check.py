@@ -21,7 +21,7 @@ import pandas as pd
 
 from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
-from pipelines.flow import Read, Source, flush, read_one, run_stages
+from pipelines.flow import Read, Source, read_one, run_stages
 from pipelines.store import CURATED_FAMILIES, create_schema, unreadable_store
 from pipelines.terminal import pluriel, reader_gone
 
@@ -126,8 +126,9 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     """(findings of FINDING_COLUMNS with `document` = the path given, the drafts read) — the check
     of `check_findings`; with `session` (pipelines.live.Session) the store's vintages and GE stay
     loaded between calls (--since, --watch), each draft is written into the session's store and
-    deleted from it afterwards (Session.scratch), and the cross-report frames of a draft whose
-    inputs were seen are reused (live.CrossMemo)."""
+    deleted from it afterwards (Session.scratch; its curated rows only when the cross-report rules
+    run), and the cross-report frames and the checks of the draft alone whose inputs were seen are
+    reused (live.CrossMemo)."""
     if session is None:
         found, documents, missing = check_findings(files, org, year, db_path)
         warn_missing(missing, documents)
@@ -148,11 +149,14 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     # the digest of what the cross-report rules read (Python) while DuckDB writes the drafts
     with ThreadPoolExecutor(1, thread_name_prefix="empreinte") as pool, session.scratch(reads) as con:
         digest = pool.submit(session.cross_memo, reads)
-        flush(con, list(reads), session.columns)
+        session.write(reads)
         memo = digest.result()
+        if memo.get() is None:  # the cross-report rules run: they read the drafts' curated rows too
+            session.write(reads, every=True)
         found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
                          cross_memo=memo, series_con=session.series_con)
     session.cross_reused += memo.reused
+    session.own_reused += memo.own_reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
     if session.version(files, org, year) == key:  # not saved again while it was read
         session.keep(key, found, reads)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from pipelines.check import (
     _SEVERITY_FR,
+    _unique_ids,
     copy_vintages,
     documents_of,
     findings_for,
@@ -36,9 +37,11 @@ from pipelines.check import (
     warn_missing,
 )
 from pipelines.errors import BilansError, Terminated, UnusableInput
+from pipelines.flow import DOCUMENT_TABLES, insert
+from pipelines.store import SCHEMA, column_names
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, load
-from pipelines.validate.versions import FIXED, NEW, OPEN, compare, counts, match
+from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
 # watchfiles: yield 15 ms after the last event of a save (an editor writes, renames, touches),
 # at most 300 ms after the first; wake every 500 ms to catch a save made while a check ran. The
@@ -69,9 +72,11 @@ class Session:
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
         self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
         self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
+        self._written: set[str] = set()  # the tables the drafts of this check were written to
         self._cleaner = None
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
+        self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
 
@@ -140,25 +145,26 @@ class Session:
         self.missing = missing
         create_views(self._con)  # plain views: they see each draft written afterwards
         self._vintages = load(self._con)
-        self.columns = {t: [c[0] for c in self._con.execute(f'SELECT * FROM "{t}" LIMIT 0').description]
-                        for t, kind in self._con.execute("SELECT table_name, table_type FROM information_schema.tables "
-                                                         "WHERE table_schema = 'main'").fetchall()
-                        if kind == "BASE TABLE"}
+        self.columns = {t: column_names(t) for t in SCHEMA}
         self._key = key
 
     def store(self, con, document_ids: list[str]) -> Store:
         """What the rules read: the vintages read once, and the drafts just written."""
         return self._vintages.plus(load(con, document_ids))
 
+    # What every check reads of a draft: its text, tables, cells, prose figures, and its budget rows
+    # (validate.frames.load); its other curated rows are read by the cross-report rules and
+    # series.break only, and written only when those run (`write`, check.findings_for).
+    READ_BY_EVERY_CHECK = (*DOCUMENT_TABLES, "finances")
+
     @contextmanager
     def scratch(self, docs):
-        """The session's store, where the drafts `docs` (flow.Read) may be written; they are
-        deleted from it afterwards, in the background (the next check waits for it)."""
+        """The session's store, where the drafts `docs` (flow.Read) may be written (`write`); they
+        are deleted from it afterwards, in the background (the next check waits for it)."""
         self._settle()
         key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
         if key != self._key:  # another organisme or year: other vintages
             self._reload(docs, key)
-        ids, tables = [d.document_id for d in docs], sorted({t for d in docs for t in d.rows})
         try:
             yield self._con
         finally:
@@ -167,7 +173,20 @@ class Session:
                 from concurrent.futures import ThreadPoolExecutor
 
                 self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
+            ids, tables, self._written = [d.document_id for d in docs], sorted(self._written), set()
             self._forgetting = self._cleaner.submit(self._forget, ids, tables)
+
+    def write(self, docs, every: bool = False) -> None:
+        """Write the rows of the drafts `docs` (flow.Read) into the session's store: those of the
+        tables READ_BY_EVERY_CHECK, or (`every`) all of them; each table once per check."""
+        tables: dict[str, list[dict]] = {}
+        for read in docs:
+            for table, rows in read.rows.items():
+                if table not in self._written and (every or table in self.READ_BY_EVERY_CHECK):
+                    tables.setdefault(table, []).extend(rows)
+        for table, rows in tables.items():
+            insert(self._con, table, rows, self.columns.get(table))
+        self._written |= set(tables)
 
     def _forget(self, ids: list[str], tables: list[str]) -> None:
         """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by
@@ -215,7 +234,8 @@ class Session:
 
 class CrossMemo:
     """The check frames of the cross-report rules (pipelines/validate/vintages.py) and of series.break
-    for one set of inputs, kept by a Session (its vintages are fixed until it reloads them).
+    for one set of inputs, kept by a Session (its vintages are fixed until it reloads them); beside them,
+    the checks of the drafts alone that read no line of text (`own`, validate._report_checks).
 
     Those rules read of a draft its document's organisme and year, its tables, cells, prose figures
     and curated rows, with their lines — never its lines of text nor its sections (the store's
@@ -239,7 +259,8 @@ class CrossMemo:
         self.memo = memo
         self.ids = [r.document_id for r in reads]
         self.key, self.lines, self.tables = self.inputs(reads)
-        self.reused = False
+        self.reused = self.own_reused = False  # the cross-report frames, the checks of the drafts alone
+        self._asked, self._got = False, None
 
     @classmethod
     def inputs(cls, reads) -> tuple[bytes, list[int], list[str]]:
@@ -270,50 +291,111 @@ class CrossMemo:
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
         draft's lines, else None."""
+        if self._asked:  # asked before the draft was written (check.findings_for), then by the rules
+            return self._got
+        found = self._found("cross", lambda _line: True, whole=True)
+        self.reused, self._asked = found is not None, True
+        self._got = found and (found["cross"], found["series"])
+        return self._got
+
+    def own(self) -> dict:
+        """The checks of the drafts that read no line of text (validate._report_checks: its frames, and
+        the rows of the text), by name, copied and moved to the draft's lines: those found (a check whose
+        texts cite a moved line is made again). Those rules also read how far apart two lines are (a
+        sentence within 40 lines of a table): they are reused only when every line the inputs hold moved
+        by the same count (a paragraph inserted above them all), or none."""
+        found = self._found("own", lambda line: len({m - n for n, m in line.items()}) <= 1, whole=False)
+        self.own_reused = bool(found)
+        return found or {}
+
+    def _found(self, part: str, fits, whole: bool) -> dict | None:
+        """The kept `part` (a dict of frames or rows), moved, of the latest version of the same inputs
+        whose lines `fits` accepts: all of it (`whole`), else what could be moved; None when nothing."""
         # the same lines first (nothing to move), then the latest versions of the same inputs
         exact = (self.key, tuple(self.lines), tuple(self.tables))
         for kept in [exact] * (exact in self.memo) + [k for k in reversed(self.memo) if k[0] == self.key]:
-            frames = self.memo[kept]
-            moved = self._moved(frames, dict(zip(kept[1], self.lines, strict=True)),
-                                dict(zip(kept[2], self.tables, strict=True)))
-            if moved is not None:
+            parts = self.memo[kept]
+            line = dict(zip(kept[1], self.lines, strict=True))
+            if part not in parts or not fits(line):
+                continue
+            moved = self._moved(parts[part], line, dict(zip(kept[2], self.tables, strict=True)))
+            if moved and (not whole or len(moved) == len(parts[part])):
                 self.memo.move_to_end(kept)
-                self.reused = True
                 return moved
         return None
 
     def put(self, cross: dict, series: dict) -> None:
-        frames = tuple({name: df.copy() for name, df in part.items()} for part in (cross, series))
-        self.memo[(self.key, tuple(self.lines), tuple(self.tables))] = frames
+        self._keep("cross", {"cross": cross, "series": series})
+
+    def put_own(self, checks: dict) -> None:
+        self._keep("own", checks)
+
+    def _keep(self, part: str, kept: dict) -> None:
+        """Copies of `kept` (name -> a dict of frames, a frame or a list of check rows)."""
+        self.memo.setdefault((self.key, tuple(self.lines), tuple(self.tables)), {})[part] = {
+            name: self._copy(x) for name, x in kept.items()}
         while len(self.memo) > Session.KEPT:
             self.memo.popitem(last=False)
 
-    def _moved(self, frames: tuple, line: dict[int, int], table: dict[str, str]) -> tuple | None:
-        """Copies of the kept frames whose rows of the drafts have the new lines and table ids; None
-        when a text of theirs cites a moved line or table, or when the table ids sort otherwise."""
+    @staticmethod
+    def _copy(kept):
+        if isinstance(kept, dict):
+            return {name: df.copy() for name, df in kept.items()}
+        return kept.copy() if isinstance(kept, pd.DataFrame) else [dict(r) for r in kept]
+
+    def _moved(self, kept: dict, line: dict[int, int], table: dict[str, str]) -> dict:
+        """Copies of the kept parts whose rows of the drafts have the new lines and table ids, by name:
+        none when the table ids sort otherwise; without a part of which a text cites a moved line or
+        table."""
         if sorted(table[t] for t in sorted(table)) != [table[t] for t in sorted(table)]:
-            return None
-        moved_lines = {n for n, m in line.items() if n != m}
-        moved_tables = [t for t, u in table.items() if t != u]
-        out = []
-        for part in frames:
-            copies = {}
-            for name, df in part.items():
-                df = df.copy()
-                if moved_lines or moved_tables:
-                    mine = df["document_id"].isin(self.ids).to_numpy()
-                    if mine.any() and not self._move_rows(df, mine, line, table, moved_lines, moved_tables):
-                        return None
-                copies[name] = df
-            out.append(copies)
-        return tuple(out)
+            return {}
+        moves = (line, table, {n for n, m in line.items() if n != m}, [t for t, u in table.items() if t != u])
+        out = {}
+        for name, part in kept.items():
+            if isinstance(part, dict):
+                frames = {k: self._move_frame(df, *moves) for k, df in part.items()}
+                if all(df is not None for df in frames.values()):
+                    out[name] = frames
+            elif (moved := (self._move_frame if isinstance(part, pd.DataFrame) else self._move_records)(
+                    part, *moves)) is not None:
+                out[name] = moved
+        return out
+
+    def _move_frame(self, df: pd.DataFrame, line, table, moved_lines, moved_tables) -> pd.DataFrame | None:
+        df = df.copy()
+        if moved_lines or moved_tables:
+            mine = df["document_id"].isin(self.ids).to_numpy()
+            if mine.any() and not self._move_rows(df, mine, line, table, moved_lines, moved_tables):
+                return None
+        return df
+
+    def _cites(self, text, moved_lines: set, moved_tables: list) -> bool:
+        return isinstance(text, str) and (any(int(n) in moved_lines for n in self._CITED.findall(text))
+                                          or any(t in text for t in moved_tables))
+
+    def _move_records(self, kept: list[dict], line: dict, table: dict, moved_lines: set,
+                      moved_tables: list) -> list[dict] | None:
+        """`_move_frame` for check rows as dicts."""
+        rows = [dict(r) for r in kept]
+        for r in rows:
+            if r.get("document_id") not in self.ids:
+                continue
+            if any(self._cites(r.get(c), moved_lines, moved_tables) for c in self.TEXTS):
+                return None
+            n = r.get("line")
+            if n is not None and n == n:
+                if int(n) not in line:
+                    return None
+                r["line"] = type(n)(line[int(n)])
+            if r.get("table_id") in table:
+                r["table_id"] = table[r["table_id"]]
+        return rows
 
     def _move_rows(self, df: pd.DataFrame, mine, line: dict, table: dict, moved_lines: set,
                    moved_tables: list) -> bool:
         for column in self.TEXTS:
             for text in df.loc[mine, column].tolist() if column in df else ():
-                if isinstance(text, str) and (any(int(n) in moved_lines for n in self._CITED.findall(text))
-                                              or any(t in text for t in moved_tables)):
+                if self._cites(text, moved_lines, moved_tables):
                     return False
         lines = df["line"].tolist()
         for i in range(len(df)):
@@ -482,35 +564,6 @@ def _note_ctrl_c():
     return _INTERRUPTED, signal.signal(signal.SIGINT, _note_interrupt)
 
 
-# where a finding is, not what it says: a paragraph inserted above moves it without changing it
-_PLACE = ("line", "page", "place", "label_line", "highlight")
-
-
-def watch_changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(appeared, disappeared) between two checks of a watched draft. Findings are paired as for
-    `--since` (versions.match); a pair is « unchanged » only when every field but the place
-    (`_PLACE`) is the same, else it is in both frames: disappeared with its old text, appeared with
-    the new, so that what the author has seen, updated by the changes, is the cold check's findings
-    (but for the lines of findings only moved). A message that cites a line is re-shown when it moves."""
-    after, before = after.reset_index(drop=True), before.reset_index(drop=True)
-    shown = [c for c in after.columns.union(before.columns) if c not in _PLACE]
-    def said(df: pd.DataFrame, i: int) -> list:
-        return [_text(df.at[i, c]) if c in df else None for c in shown]
-    pairs = [(i, j) for i, j in match(after, before) if said(after, i) == said(before, j)]
-    appeared = after.drop(index=[i for i, _ in pairs])
-    gone = before.drop(index=[j for _, j in pairs])
-    return appeared.reset_index(drop=True), gone.reset_index(drop=True)
-
-
-def _text(value) -> str | None:
-    """A field as shown: None for a missing value (None, NaN), else its text (2023 and 2023.0 alike)."""
-    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
-
-
 class _Watched:
     """The files under watch, their last findings and the stamp (mtime, size) they were checked at."""
 
@@ -520,6 +573,7 @@ class _Watched:
         self.found: pd.DataFrame | None = None
         self.checked = None
         self.said = None  # the last unreadable-draft message, not repeated while it stays true
+        self.unread: dict | None = None  # the check.lecture row shown by --json, until a check succeeds
 
     def stamp(self):
         stamps = []
@@ -546,39 +600,64 @@ class _Watched:
             found = pd.concat([found, pd.DataFrame(notices(documents_of(reads), self.session.missing))],
                               ignore_index=True)
         before = self.found if self.found is not None else found.iloc[0:0]
-        appeared, gone = watch_changes(before, found)
+        appeared, gone, moved = changes(before, found)
         self.found = found
-        self._show(appeared, gone, len(found), time.perf_counter() - started)
+        self._show(appeared, gone, moved, len(found), time.perf_counter() - started)
 
     def _unreadable(self, exc: Exception) -> None:
         """A draft that cannot be read, often a save still being written (an editor empties the file,
         then writes it): after _SETTLE_S, said only if the file has not moved since, and once until a
-        check succeeds; the watch goes on and the next save is checked."""
+        check succeeds (on stderr; with --json also on stdout, an array of one `check.lecture` row, as
+        `bilans check --json` gives an unusable file, « disappeared » at the next check that reads it);
+        the watch goes on and the next save is checked."""
         time.sleep(_SETTLE_S)
         if self.stamp() != self.checked:
             return
         why = f"{exc.filename} : fichier absent ou illisible" if isinstance(exc, OSError) else str(exc)
         message = f"bilans : {why} — enregistrement en cours ? Contrôlé de nouveau au prochain enregistrement."
-        if message != self.said:
-            print(message, file=sys.stderr, flush=True)
-            self.said = message
-
-    def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, total: int, seconds: float) -> None:
+        if message == self.said:
+            return
+        print(message, file=sys.stderr, flush=True)
+        self.said = message
         if self.as_json:
-            records = _records(appeared, change="appeared") + _records(gone, change="disappeared")
+            path, document_id = self._culprit(exc)
+            self.unread = unreadable_row(path, document_id, why)
+            print(json.dumps([{**self.unread, "change": "appeared"}], ensure_ascii=False), file=self.out, flush=True)
+
+    def _culprit(self, exc: Exception) -> tuple[str, str]:
+        """(path, document id) of the draft that could not be read: the one the error names, else the first."""
+        named = str(exc.filename) if isinstance(exc, OSError) else str(exc)
+        pairs = list(zip(map(str, self.files), _unique_ids(self.files), strict=True))
+        for shown in (lambda f: f, lambda f: Path(f).name):  # the path given, else the file's name
+            found = [(f, i) for f, i in pairs if named == shown(f) or named.startswith(f"{shown(f)} ")
+                     or named.endswith(f" {shown(f)}")]
+            if found:
+                return found[0]
+        return pairs[0]
+
+    def _show(self, appeared: pd.DataFrame, gone: pd.DataFrame, moved: pd.DataFrame, total: int,
+              seconds: float) -> None:
+        unread, self.unread = self.unread, None
+        if self.as_json:
+            records = (_records(appeared, change="appeared") + _records(gone, change="disappeared")
+                       + _records(moved, change="moved"))
+            if unread is not None:
+                records.append({**unread, "change": "disappeared"})
             print(json.dumps(records, ensure_ascii=False), file=self.out, flush=True)
             return
         when = datetime.now().strftime("%H:%M:%S")
         took = f"{seconds:.2f}".replace(".", ",")
-        if appeared.empty and gone.empty:
+        if appeared.empty and gone.empty and moved.empty:
             print(f"[{when}] aucun changement ({pluriel(total, 'constat', 'constats')}, {took} s)", file=self.out, flush=True)
             return
+        shifted = f", {pluriel(len(moved), 'déplacé', 'déplacés')}" if len(moved) else ""
         print(f"[{when}] {pluriel(len(appeared), 'constat apparu', 'constats apparus')}, "
-              f"{pluriel(len(gone), 'disparu', 'disparus')} ; {total} en tout "
+              f"{pluriel(len(gone), 'disparu', 'disparus')}{shifted} ; {total} en tout "
               f"({took} s)", file=self.out, flush=True)
         for r in appeared.to_dict("records"):
             print(finding_line(r, "+"), file=self.out)
         for r in gone.to_dict("records"):
             print(finding_line(r, "-"), file=self.out)
+        for r in moved.to_dict("records"):  # where it is now: the line the author looks for
+            print(finding_line(r, "~") + f" (avant : ligne {r['old_line']})", file=self.out)
         self.out.flush()
-

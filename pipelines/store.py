@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -69,10 +70,21 @@ SCHEMA.update({f.nom: f"{_COMMON}, {f.colonnes}" for f in catalogue.familles()})
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    for name, columns in SCHEMA.items():
-        if name in CURATED_FAMILIES and catalogue.famille(name).a_des_series:
-            columns += ", " + SERIES_COLUMNS
-        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({columns})')
+    for name in SCHEMA:
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" ({_columns_ddl(name)})')
+
+
+def _columns_ddl(name: str) -> str:
+    """The column definitions of the table `name` (with the series key of a family that has series)."""
+    columns = SCHEMA[name]
+    if name in CURATED_FAMILIES and catalogue.famille(name).a_des_series:
+        columns += ", " + SERIES_COLUMNS
+    return columns
+
+
+def column_names(name: str) -> list[str]:
+    """The columns of the table `name`, in order, as create_schema creates them."""
+    return [c.split()[0].strip('"') for c in re.split(r",(?![^(]*\))", _columns_ddl(name))]
 
 
 def resolve_store(db_path: str | os.PathLike | None = None) -> Path:

@@ -55,13 +55,14 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     # the rules that read one report at a time run on the documents asked only (not on the other
     # reports a draft is checked against); the cross-report rules read the whole store
     mine = store if document_ids is None else store.only(document_ids)
-    tc = table_figures(store)
+    kept = cross_memo.get() if cross_memo is not None else None
+    kept_own = cross_memo.own() if cross_memo is not None else {}
+    tc = table_figures(store) if kept is None or "texte" not in kept_own else []  # read by the rules made again
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
     # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
     # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
     with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
-        own = pool.submit(_document_frames, mine, _lignes(con, document_ids), tc_mine)
-        kept = cross_memo.get() if cross_memo is not None else None
+        own = pool.submit(_document_parts, mine, _lignes(con, document_ids), tc_mine, kept_own)
         if kept is None:
             drafts = document_ids is not None
             later = pool.submit(_series_frames, series_con, None, drafts) if series_con is not None else None
@@ -71,25 +72,47 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
                 cross_memo.put(cross, series)
         else:
             cross, series = kept
-        frames = _merged([own.result(), cross, series])
+        own_frames, checks = own.result()
+        if cross_memo is not None and len(kept_own) < len(checks):
+            cross_memo.put_own(checks)
+        frames = _merged([own_frames, cross, series])
     return _finish(frames, _captions(store), document_ids)
 
 
 def _document_frames(store: Store, lignes: list[dict], tc: list[dict]) -> dict[str, pd.DataFrame]:
     """Checks of one report at a time (totals, headers, values, text, budget): a batch of documents
     gives the frames of its documents."""
+    return _document_parts(store, lignes, tc)[0]
+
+
+def _document_parts(store: Store, lignes: list[dict], tc: list[dict], kept: dict | None = None) -> tuple[dict, dict]:
+    """(the frames of `_document_frames`, the checks `_report_checks` gave them). `kept`: part of those
+    checks, from a check whose inputs were the same (pipelines/live.py CrossMemo.own); text.year, which
+    reads the lines of text (`lignes`), is always made again."""
+    from pipelines.validate.text import year_checks
+
+    checks = _report_checks(store, tc, kept or {})
+    return _scoped({
+        "totaux": checks["totaux"], "entetes": checks["entetes"], "valeurs": checks["valeurs"],
+        "texte": frame(year_checks(store, lignes) + checks["texte"]),
+        "budget": checks["budget"],
+    }, SCOPE_REPORT), checks
+
+
+def _report_checks(store: Store, tc: list[dict], kept: dict) -> dict:
+    """The checks of one report that read no line of text, by name: frames totaux, entetes, valeurs
+    and budget, and the rows of text.table and text.percent (« texte », beside text.year in its frame);
+    those of `kept` are taken from there."""
     from pipelines.validate.budget import balance_checks, crosstable_checks
     from pipelines.validate.headers import header_checks, malformed_checks
-    from pipelines.validate.text import percent_text_checks, table_text_checks, year_checks
+    from pipelines.validate.text import percent_text_checks, table_text_checks
     from pipelines.validate.totals import table_checks
 
-    return _scoped({
-        "totaux": frame(table_checks(store)),
-        "entetes": frame(header_checks(store)),
-        "valeurs": frame(malformed_checks(store)),
-        "texte": frame(year_checks(store, lignes) + table_text_checks(store, tc) + percent_text_checks(store, tc)),
-        "budget": frame(balance_checks(store) + crosstable_checks(store)),
-    }, SCOPE_REPORT)
+    made = {"totaux": lambda: frame(table_checks(store)), "entetes": lambda: frame(header_checks(store)),
+            "valeurs": lambda: frame(malformed_checks(store)),
+            "texte": lambda: table_text_checks(store, tc) + percent_text_checks(store, tc),
+            "budget": lambda: frame(balance_checks(store) + crosstable_checks(store))}
+    return {name: kept[name] if name in kept else make() for name, make in made.items()}
 
 
 def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, con=None,

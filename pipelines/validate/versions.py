@@ -92,21 +92,43 @@ def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
     return out.astype(object).where(out.notna(), None)
 
 
-def changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(appeared, disappeared) between two checks of the same file: the findings of `after` that
-    `before` did not have, and those of `before` that `after` no longer has (lines may have moved).
-    A finding still there whose figures changed (a wrong total changed again: « écart -10 » now
-    « écart -30 ») is in both, so that the author sees its new figures."""
+# where a finding is, not what it says: a paragraph inserted above moves it without changing it
+# (`highlight`, the printed words an annotation looks for, is internal: never shown)
+PLACE = ("line", "page", "place", "label_line", "highlight")
+_SHOWN_PLACE = ("line", "page", "place", "label_line")
+
+
+def changes(before: pd.DataFrame, after: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(appeared, disappeared, moved) between two checks of the same draft (`bilans check --watch`).
+    Findings are paired as for `--since` (`match`); a pair is the same finding only when every field
+    but its place (PLACE) is the same, else it is in the first two frames: disappeared with its old
+    text, appeared with the new (a wrong total changed again, a table renamed, a message that cites
+    a line that moved). `moved`: the findings of `after` that are the same as one of `before` at
+    another place (line, page…), with `old_line`, the line they had. So what was shown, updated by
+    the three, is `after`."""
     after, before = after.reset_index(drop=True), before.reset_index(drop=True)
-    pairs = [(i, j) for i, j in match(after, before) if _same_figures(after.loc[i], before.loc[j])]
+    said = [c for c in after.columns.union(before.columns) if c not in PLACE]
+    new, old = ({c: df[c].tolist() for c in df.columns} for df in (after, before))  # a cell at a time: slow
+
+    def fields(df: dict, i: int, columns) -> list:
+        return [_shown(df[c][i]) if c in df else None for c in columns]
+
+    pairs = [(i, j) for i, j in match(after, before) if fields(new, i, said) == fields(old, j, said)]
+    moved = [(i, j) for i, j in pairs if fields(new, i, _SHOWN_PLACE) != fields(old, j, _SHOWN_PLACE)]
     appeared = after.drop(index=[i for i, _ in pairs])
     gone = before.drop(index=[j for _, j in pairs])
-    return appeared.reset_index(drop=True), gone.reset_index(drop=True)
+    shifted = after.iloc[[i for i, _ in moved]].reset_index(drop=True)
+    shifted["old_line"] = pd.Series([old["line"][j] for _, j in moved], dtype=object)  # 20, not 20.0
+    return appeared.reset_index(drop=True), gone.reset_index(drop=True), shifted
 
 
-def _same_figures(a: pd.Series, b: pd.Series) -> bool:
-    """Same figures found and expected (not the same message: messages quote lines, which move)."""
-    return all(_text(a.get(k)) == _text(b.get(k)) for k in ("found", "expected"))
+def _shown(value) -> str | None:
+    """A field as shown: None for a missing value (None, NaN), else its text (2023 and 2023.0 alike)."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def counts(compared: pd.DataFrame) -> dict[str, int]:

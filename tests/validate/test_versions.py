@@ -161,16 +161,20 @@ def test_row_label_is_the_label_without_figures():
     assert row_label({"source_line": "En 2023, 1 046 jours de MCO."}) == "en jours de mco"
 
 
-def test_changes_appeared_and_disappeared():
+def test_changes_appeared_disappeared_and_moved():
     before = pd.DataFrame([_finding(line=3, table="A", source_line="Total\t5", found="5", expected="6")])
     after = pd.DataFrame([_finding(line=4, table="B", source_line="Total\t7", found="7", expected="8")])
-    appeared, gone = changes(before, after)
-    assert list(appeared["table"]) == ["B"] and list(gone["table"]) == ["A"]
-    appeared, gone = changes(after, after.assign(line=9))
+    appeared, gone, moved = changes(before, after)
+    assert list(appeared["table"]) == ["B"] and list(gone["table"]) == ["A"] and moved.empty
+    # only moved: neither appeared nor disappeared, but given with its new line and the old one
+    appeared, gone, moved = changes(after, after.assign(line=9))
     assert appeared.empty and gone.empty
+    assert moved[["line", "old_line", "table"]].to_dict("records") == [{"line": 9, "old_line": 4, "table": "B"}]
+    # the same place: nothing at all
+    assert all(f.empty for f in changes(after, after.copy()))
     # the same wrong total changed again: shown again, with its new figure
-    appeared, gone = changes(after, after.assign(found="9"))
-    assert list(appeared["found"]) == ["9"] and list(gone["found"]) == ["7"]
+    appeared, gone, moved = changes(after, after.assign(found="9"))
+    assert list(appeared["found"]) == ["9"] and list(gone["found"]) == ["7"] and moved.empty
 
 
 # --- --watch ------------------------------------------------------------------------------------
@@ -191,12 +195,41 @@ def test_watch_prints_the_changes_of_each_save(tmp_path):
             ("appeared", 11, "262"), ("appeared", 20, "480")]
         draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")  # a save of the next version
         second = json.loads(out.lines.get(timeout=60))
+        # the wrong total still there moved from line 20 to 26: given again with its new line
         assert sorted((f["change"], f["line"], f["found"], f["table"]) for f in second) == [
-            ("appeared", 33, "25", "Formations suivies"), ("disappeared", 11, "262", "Interventions sur site")]
+            ("appeared", 33, "25", "Formations suivies"), ("disappeared", 11, "262", "Interventions sur site"),
+            ("moved", 26, "480", "Demandes traitées")]
+        assert next(f["old_line"] for f in second if f["change"] == "moved") == 20
     finally:
         stop.set()
         worker.join(timeout=10)
     assert result == [0]
+
+
+def test_watch_text_gives_a_moved_finding_at_its_new_line(tmp_path):
+    """In text, a wrong total that only moved (a paragraph inserted above) is given with « ~ » at its
+    new line, beside its old one: the author looks for it where it is now."""
+    from pipelines.live import watch
+
+    draft = tmp_path / "brouillon.txt"
+    draft.write_text(V1.read_text(encoding="utf-8"), encoding="utf-8")
+    out, stop = Lines(), threading.Event()
+    worker = threading.Thread(target=lambda: watch([draft], "SIIM94", 2023, False, tmp_path / "absent.duckdb",
+                                                   stop_event=stop, out=out), daemon=True)
+    worker.start()
+    try:
+        while not out.lines.get(timeout=120).startswith("Surveillance de "):
+            pass
+        draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")
+        head = out.lines.get(timeout=60)
+        assert "1 constat apparu, 1 disparu, 1 déplacé ; 2 en tout" in head
+        shown = [out.lines.get(timeout=10) for _ in range(3)]
+        moved = [x for x in shown if x.startswith(" ~ ")]
+        assert len(moved) == 1 and f"{draft}:26 " in moved[0] and "[total.column]" in moved[0]
+        assert moved[0].endswith(" (avant : ligne 20)")
+    finally:
+        stop.set()
+        worker.join(timeout=10)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT")

@@ -94,7 +94,11 @@ def _next_said(err: Lines) -> str:
 
 def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monkeypatch):
     """An editor empties the file, then writes it: one French line while it stays empty (not one per
-    event), and the next save is compared with the last version that could be read."""
+    event), and the next save is compared with the last version that could be read. With --json the
+    empty save is also an array on stdout, of one `check.lecture` row (the row `bilans check --json`
+    gives an unusable file; before, stdout said nothing), « disappeared » with the next save."""
+    from pipelines.check import check_findings, unreadable_row
+
     draft, out, err, stop, worker = _watching(tmp_path, monkeypatch, V1.read_text(encoding="utf-8"))
     try:
         assert len(findings(out.lines.get(timeout=120))) == 2
@@ -102,11 +106,17 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
         said = _next_said(err)
         assert said.startswith("bilans : ") and said.endswith(f"{draft.name} : fichier vide — enregistrement en cours ? "
                         "Contrôlé de nouveau au prochain enregistrement.")
+        refused: list[dict] = []  # what the one-shot check --json says of the same file
+        check_findings([draft], "SIIM94", 2023, None, refused)
+        lecture = {**unreadable_row(str(draft), "brouillon", refused[0]["message"]), "change": "appeared"}
+        assert json.loads(out.lines.get(timeout=10)) == [lecture]
         os.utime(draft)  # saved again, still empty: not said twice
         draft.write_text(V2.read_text(encoding="utf-8"), encoding="utf-8")
         second = json.loads(out.lines.get(timeout=60))
-        assert sorted((f["change"], f["table"]) for f in second) == [
-            ("appeared", "Formations suivies"), ("disappeared", "Interventions sur site")]
+        assert sorted((f["change"], f["table"] or f["rule"]) for f in second if f["change"] != "moved") == [
+            ("appeared", "Formations suivies"), ("disappeared", "Interventions sur site"),
+            ("disappeared", "check.lecture")]
+        assert {**lecture, "change": "disappeared"} in second
         assert [x for x in list(err.lines.queue) if "avertissement" not in x] == []
     finally:
         stop.set()

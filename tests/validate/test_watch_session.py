@@ -102,6 +102,7 @@ def test_each_save_of_a_session_gives_the_findings_of_a_cold_check(store, tmp_pa
     # cross-report frames of the version before the word; the paragraph inserted did not (the messages
     # of the restated figures cite their moved lines); every other new version made them again
     assert session.cross_reused == 2
+    assert session.own_reused == 2  # the same two: no line moved, no figure changed
 
 
 def test_check_rows_are_numbered_in_the_order_pandas_gives():
@@ -169,3 +170,116 @@ def test_cross_report_frames_moved_with_the_lines_give_the_findings_of_a_cold_ch
     finally:
         session.close()
     assert session.cross_reused == 3 and session.versions_reused == 1
+
+
+def test_checks_of_the_draft_alone_moved_with_every_line_give_the_findings_of_a_cold_check(store, tmp_path):
+    """The checks of the draft alone (totals, headers, values, text against tables, budget) read how far
+    apart two lines are (a sentence within 40 lines of a table): they are reused (CrossMemo.own) when
+    every line they read moved by the same count — paragraphs inserted above them all —, and made again
+    when a paragraph goes between a sentence and its table. text.year, which reads the lines of text,
+    is made each time. Every save equals a cold check of the same bytes, all columns."""
+    from pipelines.live import Session
+
+    base = _replaced((INVENTED / "sii_2021.txt").read_text(encoding="utf-8"), *RESTATED)
+    # without the summary (a table at line 4: « @4 » would sort after « @41 » once moved, see above),
+    # with a year compared with itself (text.year) and a figure of a table cited nearby (text.table)
+    head, _, rest = base.partition("\n")
+    rest = _without_line(_without_line(_without_line(_without_line(rest, "Sommaire"), "1 Le syndicat\t"),
+                                       "2 Bilan financier\t"), "3 Ressources humaines\t")
+    rest = _replaced(rest, ("Cotisations des adhérents\n", "Les cotisations des adhérents atteignent 3 240 000 € "
+                            "en 2021, stables par rapport à 2021.\n\nCotisations des adhérents\n"))
+    text = f"{head}\n{rest}"
+    above = "Paragraphe ajouté pendant la relecture, sans chiffre.\n"
+    between = ("stables par rapport à 2021.\n", "stables par rapport à 2021.\n" + above)
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
+    versions = {  # name: (text, whether the checks of the draft are reused)
+        "original": (text, False),
+        "un paragraphe en tête": (f"{head}\n{above}{rest}", True),
+        "deux paragraphes en tête": (f"{head}\n{above * 2}{rest}", True),
+        "un paragraphe entre une phrase et son tableau": (_replaced(text, between), False),
+        "chiffre changé": (_replaced(text, figure), False),
+        "chiffre changé, paragraphe en tête": (f"{head}\n{above}{_replaced(rest, figure)}", True),
+    }
+    draft = tmp_path / "sii_2021.txt"
+    session = Session(store)
+    rules: set[str] = set()
+    try:
+        for name, (version, own) in versions.items():
+            draft.write_text(version, encoding="utf-8")
+            before = session.own_reused
+            warm, _ = findings_for([draft], "SII", 2021, store, session)
+            cold, _, _ = check_findings([draft], "SII", 2021, store)
+            assert _records(warm) == _records(cold), name
+            assert session.own_reused - before == own, name
+            rules |= set(warm["rule"])
+    finally:
+        session.close()
+    assert {"total.column", "text.year", "vintage.restated"} <= rules
+
+
+def test_a_check_whose_text_cites_a_moved_line_is_made_again():
+    """A kept check row whose message cites a line that moved (« ligne 12 ») is not moved: its part
+    is made again, the other parts are reused."""
+    import pandas as pd
+
+    from pipelines.live import CrossMemo
+    from pipelines.validate.frames import check_row, frame
+
+    memo = CrossMemo.__new__(CrossMemo)
+    memo.ids = ["d"]
+    cites = frame([check_row(rule="budget.crosstable", document_id="d", line=20, table_id="d@10",
+                             message="La ligne « MCO » ne correspond pas (ligne 12 : 5 jours).")])
+    plain = frame([check_row(rule="total.column", document_id="d", line=12, table_id="d@10", message="Total faux.")])
+    moved = memo._moved({"budget": cites, "totaux": plain, "texte": [dict(plain.iloc[0])]},
+                        {12: 13, 20: 21}, {"d@10": "d@11"})
+    assert set(moved) == {"totaux", "texte"}
+    assert moved["totaux"]["line"].tolist() == [13] and moved["totaux"]["table_id"].tolist() == ["d@11"]
+    assert moved["texte"][0]["line"] == 13 and moved["texte"][0]["table_id"] == "d@11"
+    assert isinstance(moved["totaux"], pd.DataFrame) and plain["line"].tolist() == [12]  # the kept rows unmoved
+
+
+def test_the_curated_rows_of_a_draft_are_written_only_for_the_cross_report_rules(store, tmp_path, monkeypatch):
+    """A save whose cross-report frames are reused (a word of the prose changed) writes into the
+    session's store only what every check reads (Session.READ_BY_EVERY_CHECK: text, tables, cells,
+    prose figures, budget rows); one that makes them again (a figure changed) writes every table.
+    Both equal a cold check."""
+    import pipelines.live as live
+    from pipelines.live import Session
+
+    written: list[str] = []
+    real = live.insert
+    monkeypatch.setattr(live, "insert", lambda con, table, rows, columns=None: (written.append(table),
+                                                                              real(con, table, rows, columns)))
+    base = _replaced((INVENTED / "sii_2021.txt").read_text(encoding="utf-8"), *RESTATED)
+    word = ("portail de services en ligne", "portail de démarches en ligne")
+    figure = ("Bobigny\t1 250 000 €\t1 270 000 €", "Bobigny\t1 250 000 €\t1 260 000 €")
+    draft = tmp_path / "sii_2021.txt"
+    session = Session(store)
+    tables = []
+    try:
+        for text in (base, _replaced(base, word), _replaced(base, word, figure)):
+            draft.write_text(text, encoding="utf-8")
+            written.clear()
+            warm, _ = findings_for([draft], "SII", 2021, store, session)
+            cold, _, _ = check_findings([draft], "SII", 2021, store)
+            assert _records(warm) == _records(cold)
+            tables.append(set(written))
+    finally:
+        session.close()
+    assert session.cross_reused == 1
+    assert "effectifs" in tables[0] and tables[2] == tables[0]  # made: every table of the draft
+    assert tables[1] == tables[0] & set(Session.READ_BY_EVERY_CHECK) and "finances" in tables[1]
+
+
+def test_the_columns_a_session_writes_are_those_of_the_store_schema():
+    """Session.columns come from store.SCHEMA (store.column_names), not from a query of each table:
+    they are, in order, the columns create_schema creates (DECIMAL(18,2) and the series key included)."""
+    import duckdb
+
+    from pipelines.store import SCHEMA, column_names, create_schema
+
+    con = duckdb.connect(":memory:")
+    create_schema(con)
+    for table in SCHEMA:
+        assert column_names(table) == [c[0] for c in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+    assert {"prevu", "concept", "source"} <= set(column_names("finances"))

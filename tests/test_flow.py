@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -649,6 +650,20 @@ def test_a_report_of_the_same_year_leaves_the_copied_blocks_of_the_others(tmp_pa
     assert not [f for f in got if f[2] == "vintage.stale"]
 
 
+@contextmanager
+def sii_store(tmp_path: Path, monkeypatch):
+    """(read-only connection, document ids) of a store of SII 2020 and 2021 and the two SIIM94 seeds,
+    built without its checks in `tmp_path`."""
+    monkeypatch.chdir(tmp_path)
+    _sii(Path("raw"), [2020, 2021])
+    build(Path("raw"), Path("s.duckdb"), validate=False)
+    con = duckdb.connect("s.duckdb", read_only=True)
+    try:
+        yield con, [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+    finally:
+        con.close()
+
+
 def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path, monkeypatch):
     """The cross-report checks read the figures under a year from SQL (no report loaded): the same
     rows, in the same order, as from the reports loaded in Python."""
@@ -656,17 +671,10 @@ def test_dated_figures_read_from_duckdb_are_those_of_the_loaded_reports(tmp_path
     from pipelines.validate.text import table_figures
     from pipelines.validate.vintages import dated_figures, stored_dated_figures
 
-    monkeypatch.chdir(tmp_path)
-    _sii(Path("raw"), [2020, 2021])
-    build(Path("raw"), Path("s.duckdb"), validate=False)
-    con = duckdb.connect("s.duckdb", read_only=True)
-    try:
-        ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+    with sii_store(tmp_path, monkeypatch) as (con, ids):
         store = load(con, ids)
         loaded = dated_figures(store, table_figures(store))
         stored = stored_dated_figures(con, ids)
-    finally:
-        con.close()
     keys = list(stored[0])
     assert len(loaded) > 50 and {c["year"] for c in loaded} >= {2016, 2017, 2020}
     assert [tuple(c[k] for k in keys) for c in stored] == [tuple(c[k] for k in keys) for c in loaded]

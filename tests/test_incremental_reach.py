@@ -151,16 +151,11 @@ def test_the_run_time_of_the_data_docs_is_the_last_builds(tmp_path, monkeypatch)
 def test_dated_figures_of_the_tables_in_some_pair_are_read_from_their_labels(tmp_path, monkeypatch):
     """stored_dated_figures with curated tables builds the figures of the tables in some pair only
     (chosen from their labels in SQL): those `_in_some_pair` keeps of every figure, in the same order."""
-    from test_flow import _sii
+    from test_flow import sii_store
 
     from pipelines.validate.vintages import _in_some_pair, stored_dated_figures
 
-    monkeypatch.chdir(tmp_path)
-    _sii(Path("raw"), [2020, 2021])
-    build(Path("raw"), Path("s.duckdb"), validate=False)
-    con = duckdb.connect("s.duckdb", read_only=True)
-    try:
-        ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+    with sii_store(tmp_path, monkeypatch) as (con, ids):
         every = stored_dated_figures(con, ids)
         tables = sorted({c["table_id"] for c in every})
         for curated in (frozenset(tables[::2]), frozenset(tables[1:]), frozenset(tables)):
@@ -168,8 +163,6 @@ def test_dated_figures_of_the_tables_in_some_pair_are_read_from_their_labels(tmp
             got = stored_dated_figures(con, ids, curated)
             assert [[c[k] for k in c.keys()] for c in got] == [[c[k] for k in c.keys()] for c in kept]
         assert 0 < len(_in_some_pair(every, frozenset(tables[::2]))) < len(every)
-    finally:
-        con.close()
 
 
 def _exported(folder: Path, table: str) -> list:

@@ -51,3 +51,16 @@ def test_an_average_named_over_the_labels_is_not_summed(tmp_path):
     text = (FIXTURES / "moyennes.txt").read_text(encoding="utf-8").replace(
         "Statut\tÂge moyen", "Âge moyen* des agents permanents\t")
     assert summary(run(tmp_path, text, year=2023)) == []
+
+
+def test_a_running_total_column_is_not_summed(tmp_path):
+    # « Cumul » heading a column: a running total, whose « Total » is its last value, not a sum; the
+    # column of the months beside it is still checked
+    text = ("Jours par mois 2023\n\nMois\tJours\tCumul\nJanvier\t10\t10\nFévrier\t20\t30\nMars\t30\t60\n"
+            "Total\t{}\t60\n")
+    assert summary(run(tmp_path, text.format(60), year=2023)) == []
+    assert summary(run(tmp_path, text.format(62), year=2023)) == [("total.column", 7, "error", "62", "60")]
+    # a « Résultat cumulé » per section adds up: not a running total
+    sections = ("Résultats 2023\n\nSection\tRésultat cumulé\nFonctionnement\t100\nInvestissement\t50\n"
+                "Total\t160\n")
+    assert summary(run(tmp_path, sections, year=2023)) == [("total.column", 6, "error", "160", "150")]

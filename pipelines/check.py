@@ -262,7 +262,9 @@ def copy_vintages(con, db_path: Path | None, documents: list[dict]) -> str | Non
     its own year). The store is attached read-only and copied table to table inside DuckDB.
     Returns why the store could not be read (None when it was)."""
     if db_path is None:
-        return "aucun magasin trouvé (ni --db, ni BILANS_DB, ni projet atelier-bilans autour du dossier courant)"
+        from pipelines.store import no_store_reason
+
+        return no_store_reason()
     if not Path(db_path).is_file():
         return f"magasin introuvable : {db_path}"
     path = str(Path(db_path).resolve()).replace("'", "''")

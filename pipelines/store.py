@@ -167,6 +167,17 @@ def find_store(explicit: str | os.PathLike | None = None, cwd: Path | None = Non
     return None, ""
 
 
+def no_store_reason(cwd: Path | None = None) -> str:
+    """One French phrase: why `find_store` found no store. In a project (or installed from one) whose
+    store is not built yet, it names that project and says to build it; elsewhere, where it looked."""
+    here = Path(cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents, PACKAGE_ROOT):
+        if _is_project(folder):
+            return (f"magasin du projet {folder} pas encore construit ({DEFAULT_DB} absent) : "
+                    "le construire par « bilans build »")
+    return "aucun magasin trouvé (ni --db, ni BILANS_DB, ni projet atelier-bilans autour du dossier courant)"
+
+
 def _is_project(folder: Path) -> bool:
     import tomllib
 

@@ -169,6 +169,21 @@ def test_no_store_is_said_in_one_line_and_in_the_json(tmp_path, monkeypatch, cap
     assert not [f for f in found if f["rule"].startswith("vintage")]
 
 
+def test_a_project_without_its_store_says_to_build_it(tmp_path, monkeypatch, capsys):
+    project = tmp_path / "projet"
+    (project / "rapports").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(f'[project]\nname = "{store.PROJECT_NAME}"\n', encoding="utf-8")
+    draft = project / "rapports" / "b2018.txt"
+    draft.write_text(NEW, encoding="utf-8")
+    monkeypatch.delenv("BILANS_DB", raising=False)
+    monkeypatch.setattr(store, "PACKAGE_ROOT", tmp_path / "paquet")
+    monkeypatch.chdir(project / "rapports")
+    found, err = _check_json(draft, capsys)
+    assert err.count("\n") == 1
+    assert f"magasin du projet {project} pas encore construit ({store.DEFAULT_DB} absent)" in err
+    assert "« bilans build »" in err
+
+
 # ---------------------------------------------------------------- incremental builds
 
 def _report(org: str, year: int, figures: tuple[int, int, int]) -> str:

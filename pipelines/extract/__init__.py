@@ -36,7 +36,8 @@ def infer_year(lines: list[str]) -> int | None:
     if not years:
         # a date's year (« 1.12.2009 ») is not the report's
         years = [int(y) for y in re.findall(r"(?<![\d./])(20\d{2})\b", text)]
-    return max(set(years), key=years.count) if years else None
+    # the most cited; between years cited as often, the first in the text (a title before its tables)
+    return max(years, key=years.count) if years else None
 
 
 def document_id_for(path: Path) -> str:

@@ -70,7 +70,7 @@ def read_regular(path: Path) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
-        raise UnusableInput(f"{path} : fichier introuvable") from None
+        raise UnusableInput(f"fichier introuvable : {path}") from None
     except IsADirectoryError:
         raise UnusableInput(f"{path} : c'est un dossier, pas un fichier") from None
     except OSError as exc:

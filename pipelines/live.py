@@ -614,7 +614,9 @@ class _Watched:
         if self.stamp() != self.checked:
             return
         why = f"{exc.filename} : fichier absent ou illisible" if isinstance(exc, OSError) else str(exc)
-        message = f"bilans : {why} — enregistrement en cours ? Contrôlé de nouveau au prochain enregistrement."
+        # an empty or absent draft is most often a save being written; a binary one is not
+        pending = " — enregistrement en cours ?" if any(_empty_or_absent(f) for f in self.files) else "."
+        message = f"bilans : {why}{pending} Contrôlé de nouveau au prochain enregistrement."
         if message == self.said:
             return
         print(message, file=sys.stderr, flush=True)
@@ -661,3 +663,10 @@ class _Watched:
         for r in moved.to_dict("records"):  # where it is now: the line the author looks for
             print(finding_line(r, "~") + f" (avant : ligne {r['old_line']})", file=self.out)
         self.out.flush()
+
+
+def _empty_or_absent(path) -> bool:
+    try:
+        return Path(path).stat().st_size == 0
+    except OSError:
+        return True

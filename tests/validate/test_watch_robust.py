@@ -118,6 +118,10 @@ def test_an_emptied_draft_is_said_once_and_the_next_save_checked(tmp_path, monke
             ("disappeared", "check.lecture")]
         assert {**lecture, "change": "disappeared"} in second
         assert [x for x in list(err.lines.queue) if "avertissement" not in x] == []
+        draft.write_bytes(bytes(range(256)) * 64)  # a binary save is not a save being written
+        said = _next_said(err)
+        assert said.startswith(f"bilans : {draft.name} : fichier binaire") and "enregistrement en cours" not in said
+        assert said.endswith(". Contrôlé de nouveau au prochain enregistrement.")
     finally:
         stop.set()
         worker.join(timeout=10)

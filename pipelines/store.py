@@ -159,22 +159,28 @@ def find_store(explicit: str | os.PathLike | None = None, cwd: Path | None = Non
         return Path(explicit), "--db"
     if os.environ.get("BILANS_DB"):
         return Path(os.environ["BILANS_DB"]), "BILANS_DB"
-    here = Path(cwd or Path.cwd()).resolve()
-    for folder, how in [*((p, "projet") for p in (here, *here.parents)),
-                        (PACKAGE_ROOT, "paquet")]:
-        if _is_project(folder) and (folder / DEFAULT_DB).is_file():
+    for folder, how in _projects(cwd):
+        if (folder / DEFAULT_DB).is_file():
             return folder / DEFAULT_DB, how
     return None, ""
+
+
+def _projects(cwd: Path | None) -> Iterator[tuple[Path, str]]:
+    """(folder, how) of the projects a command may read the store of, nearest first: those holding
+    `cwd` (« projet »), then the one this package is installed from (« paquet »)."""
+    here = Path(cwd or Path.cwd()).resolve()
+    for folder, how in [*((p, "projet") for p in (here, *here.parents)), (PACKAGE_ROOT, "paquet")]:
+        if _is_project(folder):
+            yield folder, how
 
 
 def no_store_reason(cwd: Path | None = None) -> str:
     """One French phrase: why `find_store` found no store. In a project (or installed from one) whose
     store is not built yet, it names that project and says to build it; elsewhere, where it looked."""
-    here = Path(cwd or Path.cwd()).resolve()
-    for folder in (here, *here.parents, PACKAGE_ROOT):
-        if _is_project(folder):
-            return (f"magasin du projet {folder} pas encore construit ({DEFAULT_DB} absent) : "
-                    "le construire par « bilans build »")
+    nearest = next(_projects(cwd), None)
+    if nearest is not None:
+        return (f"magasin du projet {nearest[0]} pas encore construit ({DEFAULT_DB} absent) : "
+                "le construire par « bilans build »")
     return "aucun magasin trouvé (ni --db, ni BILANS_DB, ni projet atelier-bilans autour du dossier courant)"
 
 

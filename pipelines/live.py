@@ -615,7 +615,7 @@ class _Watched:
             return
         why = f"{exc.filename} : fichier absent ou illisible" if isinstance(exc, OSError) else str(exc)
         # an empty or absent draft is most often a save being written; a binary one is not
-        pending = " — enregistrement en cours ?" if any(_empty_or_absent(f) for f in self.files) else "."
+        pending = " — enregistrement en cours ?" if any(st is None or st[1] == 0 for st in self.checked) else "."
         message = f"bilans : {why}{pending} Contrôlé de nouveau au prochain enregistrement."
         if message == self.said:
             return
@@ -664,9 +664,3 @@ class _Watched:
             print(finding_line(r, "~") + f" (avant : ligne {r['old_line']})", file=self.out)
         self.out.flush()
 
-
-def _empty_or_absent(path) -> bool:
-    try:
-        return Path(path).stat().st_size == 0
-    except OSError:
-        return True

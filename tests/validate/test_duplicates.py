@@ -58,23 +58,18 @@ def _corpus(raw: Path, reports: dict[str, tuple[int, tuple[int, int]]]) -> None:
     (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _stored(db: Path) -> list[tuple]:
+def _stored_rows(db: Path) -> list[dict]:
     con = duckdb.connect(str(db), read_only=True)
     try:
         cur = con.execute("SELECT * FROM findings")
         names = [d[0] for d in cur.description]
-        return _duplicates([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
     finally:
         con.close()
 
 
-def _messages(db: Path) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute("SELECT document_id, message FROM findings WHERE rule = 'vintage.duplicate' "
-                           "ORDER BY document_id").fetchall()
-    finally:
-        con.close()
+def _stored(db: Path) -> list[tuple]:
+    return _duplicates(_stored_rows(db))
 
 
 def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path):
@@ -88,7 +83,7 @@ def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path
     assert build(raw, db) == 0
     assert _stored(db) == [("siim94_2018", 1, "warning", "2 rapports", "1 rapport"),
                            ("siim94_2018_v2", 1, "warning", "2 rapports", "1 rapport")]
-    by_doc = dict(_messages(db))
+    by_doc = {r["document_id"]: r["message"] for r in _stored_rows(db) if r["rule"] == "vintage.duplicate"}
     for message in by_doc.values():
         assert message.startswith("2 documents de SIIM94 portent sur l'année de rapport 2018 : « siim94_2018 » (")
         assert "n'en utilisent qu'un, « siim94_2018_v2 », le dernier par identifiant" in message

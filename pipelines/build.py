@@ -19,7 +19,7 @@ from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
-from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say
+from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say, seed_from
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store
 from pipelines.terminal import duree, pluriel, safe
@@ -149,11 +149,13 @@ def _write_store(db_path: Path, manifest, validate: bool, workers, previous, mem
     that cannot write to disk raises duckdb.OutOfMemoryException, and the store is left untouched."""
     from pipelines.validate.publications import keep_publications
 
-    with atomic_store(db_path) as con:
+    sources = sources_of(manifest.entries)
+    seeded = seed_from(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
+    with atomic_store(db_path, seed=previous if seeded else None) as con:
         if memory_limit_mb is not None:
             con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
-        outcome = run_stages(con, sources_of(manifest.entries), validate=validate, write_findings=True,
-                             workers=workers, previous=previous, echo=say)
+        outcome = run_stages(con, sources, validate=validate, write_findings=True,
+                             workers=workers, previous=previous, echo=say, seeded=seeded)
         if manifest.entries and not outcome.documents:
             raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
         insert(con, "documents_refuses", outcome.refusals)

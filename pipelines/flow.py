@@ -203,6 +203,66 @@ class Progress:
 
 # ---------------------------------------------------------------- reuse of the previous store
 
+# Tables a build computes from the others (metrics.create_metric_views), beside those of store.SCHEMA.
+DERIVED_TABLES = ("metriques_millesimes",)
+# The new store starts as a byte copy of the previous one (`seed_from`) when it keeps at least this share
+# of its documents (else deleting most of the copy costs more than copying the rest row by row)...
+SEED_KEPT = 0.5
+# ...and at most this share of the previous store's blocks is free: a copy keeps the free blocks of the
+# rows deleted build after build; past it the store is written anew, compact (DuckDB has no VACUUM that
+# gives space back). A store just built has about a fifth of its blocks free.
+SEED_FREE = 0.4
+
+
+def seed_from(previous: Path | None, sources: list[Source]) -> bool:
+    """Whether the store replacing `previous` may start as a byte copy of it (store.atomic_store's
+    seed; run_stages then deletes what changed): `previous` has the tables of this version (same
+    columns, types and keys; no other table but DERIVED_TABLES), at most SEED_FREE of its blocks are
+    free, and at least SEED_KEPT of its documents are unchanged in `sources`. False for a store that
+    cannot be read: the build reads everything, as without it."""
+    if previous is None:
+        return False
+    from pipelines.store import create_schema
+
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
+        create_schema(con)
+        if not _same_schema(con):
+            return False
+        known = _previous_fingerprints(con)
+        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
+                                  "WHERE database_name = 'previous'").fetchone()
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
+    kept = sum(_reusable(s, known) for s in sources)
+    return bool(known) and kept >= SEED_KEPT * len(known) and free <= SEED_FREE * total
+
+
+def _same_schema(con) -> bool:
+    """Whether the store attached as « previous » to `con` has the tables `con` has (store.create_schema),
+    with the same columns, types and keys, and no other table but DERIVED_TABLES."""
+    from pipelines.store import SCHEMA
+
+    def tables(db: str) -> set[str]:
+        return {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE database_name = ?",
+                                          [db]).fetchall()}
+
+    def shape(db: str) -> list[tuple]:
+        names = sorted(SCHEMA)
+        columns = con.execute("SELECT table_name, column_index, column_name, data_type FROM duckdb_columns() "
+                              "WHERE database_name = ? AND list_contains(?, table_name) ORDER BY ALL",
+                              [db, names]).fetchall()
+        keys = con.execute("SELECT table_name, constraint_type, constraint_column_names FROM duckdb_constraints() "
+                           "WHERE database_name = ? AND list_contains(?, table_name) ORDER BY ALL",
+                           [db, names]).fetchall()
+        return columns + keys
+
+    here = con.execute("SELECT current_database()").fetchone()[0]
+    return tables("previous") - set(DERIVED_TABLES) == tables(here) and shape("previous") == shape(here)
+
 
 def _previous_fingerprints(con) -> dict[str, tuple]:
     try:
@@ -240,14 +300,75 @@ def _copy_previous(con, ids: list[str], sources: dict[str, Source]) -> None:
             else:
                 source = f'SELECT * FROM previous."{table}" WHERE document_id IN (SELECT document_id FROM _reused)'
             con.execute(f'INSERT INTO "{table}" BY NAME {source}')
-        shown = pd.DataFrame({"document_id": ids, "path": [sources[i].shown or str(sources[i].path) for i in ids],
-                              "title": [sources[i].title for i in ids]})
-        con.register("_shown", shown)
-        con.execute("UPDATE documents d SET path = s.path, title = coalesce(s.title, d.title) "
-                    "FROM _shown s WHERE d.document_id = s.document_id")
-        con.unregister("_shown")
     finally:
         con.unregister("_reused")
+    _show_as_now(con, ids, sources)
+
+
+def _show_as_now(con, ids: list[str], sources: dict[str, Source]) -> None:
+    """The title and path the manifest gives now to the documents `ids` copied from the previous store
+    (only the rows that differ are rewritten: most often none)."""
+    shown = pd.DataFrame({"document_id": ids, "path": [sources[i].shown or str(sources[i].path) for i in ids],
+                          "title": [sources[i].title for i in ids]})
+    con.register("_shown", shown)
+    try:
+        con.execute("UPDATE documents d SET path = s.path, title = coalesce(s.title, d.title) "
+                    "FROM _shown s WHERE d.document_id = s.document_id "
+                    "AND (d.path IS DISTINCT FROM s.path OR d.title IS DISTINCT FROM coalesce(s.title, d.title))")
+    finally:
+        con.unregister("_shown")
+
+
+# Keeps a row of a document table whose document is kept (a NULL document_id is not one).
+_OF_KEPT = "coalesce({column} IN (SELECT document_id FROM _kept), false)"
+
+
+def _prune_copy(con, ids: list[str], sources: dict[str, Source]) -> None:
+    """`con` starts as a byte copy of the previous store (`seed_from`): delete the rows of every
+    document but `ids` (read again, or gone) in each document table and curated family, the findings
+    and GE result parts of those documents (`_prune_findings` then drops those of `ids` that are redone),
+    the rows no document owns that a build writes afresh (refusals, the publications' register and its
+    findings, which build.keep_publications copies again; a table of SCHEMA not known here is emptied,
+    as in a new store), and the views (create_views makes them again); then the title and path of
+    today, as `_copy_previous`. The store then holds what `_copy_previous` would have copied."""
+    from pipelines.store import CURATED_FAMILIES, SCHEMA
+
+    with _kept(con, ids):
+        of_kept = _OF_KEPT.format(column="document_id")
+        con.execute(f"DELETE FROM cells WHERE NOT coalesce(table_id IN (SELECT table_id FROM tables WHERE {of_kept}), "
+                    "false)")
+        owned = (*DOCUMENT_TABLES, *CURATED_FAMILIES, "findings", "gx_parts")
+        for table in owned:
+            if table != "cells":  # cells belong to their table, pruned above
+                con.execute(f'DELETE FROM "{table}" WHERE NOT {of_kept}')
+        for table in set(SCHEMA) - set(owned):
+            con.execute(f'DELETE FROM "{table}"')
+    for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                               "AND database_name = current_database()").fetchall():
+        con.execute(f'DROP VIEW "{view}"')
+    _show_as_now(con, ids, sources)
+
+
+def _prune_findings(con, kept: list[str], earlier: list[str], own: list[str]) -> int:
+    """In a store pruned by `_prune_copy`: keep the findings and GE result parts `_validate` would
+    copy (every one of `kept`, those of SCOPE_REPORT and SCOPE_CROSS of `earlier`, of SCOPE_REPORT of
+    `own`), quoting the path of today; delete the others, which are made again. Returns how many
+    findings are kept."""
+    from pipelines.validate import SCOPE_CROSS, SCOPE_REPORT
+
+    keep = pa.table({"document_id": pa.array([*kept, *earlier, *own], pa.string()),
+                     "scopes": pa.array([None] * len(kept) + [[SCOPE_REPORT, SCOPE_CROSS]] * len(earlier)
+                                        + [[SCOPE_REPORT]] * len(own), pa.list_(pa.string()))})
+    con.register("_gardes", keep)
+    try:
+        for table in ("findings", "gx_parts"):
+            con.execute(f'DELETE FROM "{table}" t WHERE NOT EXISTS (SELECT 1 FROM _gardes g WHERE '
+                        "g.document_id = t.document_id AND (g.scopes IS NULL OR list_contains(g.scopes, t.scope)))")
+    finally:
+        con.unregister("_gardes")
+    con.execute("UPDATE findings f SET document = d.path FROM documents d "
+                "WHERE f.document_id = d.document_id AND f.document IS DISTINCT FROM d.path")
+    return con.execute("SELECT count(*) FROM findings").fetchone()[0]
 
 
 def _stored_unmapped(con, ids: list[str]) -> dict[str, list[tuple[str, str | None]]]:
@@ -310,7 +431,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
                keep_going: bool = True, workers: int | None = None, previous: Path | None = None,
                on_read: Callable[[Read], None] | None = None,
                before_checks: Callable[[object, Outcome], None] | None = None,
-               echo: Callable[[str], None] | None = None, gx_dir: Path | None = None) -> Outcome:
+               echo: Callable[[str], None] | None = None, gx_dir: Path | None = None,
+               seeded: bool = False) -> Outcome:
     """Extract, curate and validate `sources` into `con` (a store whose schema exists).
 
     - keep_going: an unusable document becomes a refusal row (build) instead of raising
@@ -320,6 +442,9 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
       reports of the drafts' organismes there).
     - previous: a store whose unchanged documents are copied rather than read again; the
       documents of `con` and the refusals are written, not `documents_refuses` (the caller's).
+    - seeded: `con` starts as a byte copy of `previous` (store.atomic_store's seed, when `seed_from`
+      says so): the rows of the documents not kept are deleted from it (`_prune_copy`) rather than
+      those of the kept ones copied, for the same store.
     - validate: findings of every rule for the documents read by this run, and of the cross-report
       rules that a change may reach for the other documents of an organisme that changed; with
       write_findings they go to `findings`, together with the kept findings of the unchanged
@@ -345,7 +470,9 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         by_id = {s.document_id: s for s in reused}
         if validate and len(fresh) < PARALLEL_FROM:
             _import_checks_meanwhile()
-        if reused:
+        if seeded:
+            _prune_copy(con, list(by_id), by_id)
+        elif reused:
             _copy_previous(con, list(by_id), by_id)
         unmapped = _read_into(con, fresh, outcome, keep_going, workers, on_read, echo)
         unmapped.update(_stored_unmapped(con, list(by_id)) if reused else {})
@@ -360,11 +487,14 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         from pipelines.curate.views import create_views
 
         with _changed_reports(con, outcome, known if previous is not None and known else None) as changed:
-            create_views(con, previous=None if changed is None else ("previous", changed))
+            create_views(con, previous=None if changed is None else (None if seeded else "previous", changed))
         if validate:
-            _validate(con, outcome, known, write_findings, gx_dir)
+            _validate(con, outcome, known, write_findings, gx_dir, seeded)
         else:  # copied documents said the checks of their old findings: this store has none
             con.execute("UPDATE documents SET checks_version = NULL")
+            if seeded:
+                con.execute("DELETE FROM findings")
+                con.execute("DELETE FROM gx_parts")
     finally:
         if previous is not None:
             con.execute("DETACH previous")
@@ -443,16 +573,18 @@ def _refused(on_read, read: Read, keep_going: bool) -> str | None:
 
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
-              gx_dir: Path | None = None) -> None:
+              gx_dir: Path | None = None, seeded: bool = False) -> None:
     """Findings of the documents read (every rule); the unchanged documents keep the findings of
     the previous store made by the same checks, except those a change in their organisme may reach
-    (see `_validation_scope`), which are redone."""
+    (see `_validation_scope`), which are redone. `seeded`: `con` holds the previous store's findings
+    (`_prune_copy`): those not kept are deleted before any is made, instead of the kept ones copied."""
     from pipelines.validate import SCOPE_CROSS, SCOPE_REPORT
     from pipelines.validate import findings_in_batches as findings
     from pipelines.validate import write_findings as write
 
     kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
     earlier, own = _cross_reach(con, outcome, known, earlier, own)
+    kept_here = _prune_findings(con, kept, earlier, own) if seeded else 0
     written = [0]
 
     def sink(batch: pd.DataFrame) -> None:  # a build writes each batch's findings as they come
@@ -467,12 +599,15 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     if not write_findings:
         outcome.n_findings = 0 if found is None else len(found)
         return
-    outcome.n_findings = (written[0] + _copy_findings(con, kept)
-                          + _copy_findings(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
-                          + _copy_findings(con, own, (SCOPE_REPORT,)))
-    _copy_parts(con, kept)
-    _copy_parts(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
-    _copy_parts(con, own, (SCOPE_REPORT,))
+    if seeded:
+        outcome.n_findings = written[0] + kept_here
+    else:
+        outcome.n_findings = (written[0] + _copy_findings(con, kept)
+                              + _copy_findings(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
+                              + _copy_findings(con, own, (SCOPE_REPORT,)))
+        _copy_parts(con, kept)
+        _copy_parts(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
+        _copy_parts(con, own, (SCOPE_REPORT,))
     con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
     if gx_dir is not None:
         from pipelines.validate.suites import refresh

@@ -236,12 +236,12 @@ def _tolerance_sql() -> str:
     return total_tolerance_sql("s_n", "s_u", "least(s_u, u)", "denombrement", **totals_policy())
 
 
-def _present(con, table: str) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                       [table]).fetchone()[0] > 0
+def _present(con) -> set[str]:
+    """The names of the tables and views `con` sees (one query for every metric's family)."""
+    return {t for (t,) in con.execute("SELECT DISTINCT table_name FROM information_schema.tables").fetchall()}
 
 
-def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str] | None = None) -> None:
+def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str | None, str] | None = None) -> None:
     """Table `metriques_millesimes`, views `metriques` and one `metrique_<nom>` per declared metric
     (a metric whose family the store lacks has an empty view).
 
@@ -249,20 +249,37 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str
     since it was built): the rows of the other reports are copied from its table when it was computed
     by the same SQL (its digest, the table's comment). Exact: every group, window and join of the
     level rule is within one (org, report_year) (_KEY; the choice of its one report too), so the rows of
-    one depend on its curated rows only."""
-    metrics = [m for m in declarations(path).values() if _present(con, m.famille)]
+    one depend on its curated rows only. A store None: `con` is itself a copy of that store (an
+    incremental build's seed, pipelines/flow.py `seed_from`), whose table keeps the rows of the other
+    reports in place: those of the changed ones only are deleted and computed again."""
+    present = _present(con)
+    metrics = [m for m in declarations(path).values() if m.famille in present]
     cols = ", ".join(COLUMNS)
     if metrics:
         body = _metrics_sql(metrics)
     else:
         body = "SELECT " + ", ".join(f"NULL AS {c}" for c in COLUMNS) + ", NULL AS serie WHERE false"
     digest = hashlib.sha256(f"{cols}\n{body}".encode()).hexdigest()[:16]
-    source = f"SELECT {cols}, serie FROM ({body})"
     if previous is not None and metrics and _computed_by(con, previous[0]) == digest:
         schema, changed = previous
-        redone = _metrics_sql(metrics, _reports_in("SEMI", changed, "_fam"))
-        source = (f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m{_reports_in('ANTI', changed, 'm')} "
-                  f"UNION ALL SELECT {cols}, serie FROM ({redone})")
+        redone = f"SELECT {cols}, serie FROM ({_metrics_sql(metrics, _reports_in('SEMI', changed, '_fam'))})"
+        if schema is None:
+            con.execute(f"DELETE FROM metriques_millesimes m WHERE EXISTS (SELECT 1 FROM {changed} c "
+                        "WHERE c.org IS NOT DISTINCT FROM m.org AND c.report_year IS NOT DISTINCT FROM m.report_year)")
+            con.execute(f"INSERT INTO metriques_millesimes {redone}")
+        else:
+            _create_table(con, digest, f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m"
+                                       f"{_reports_in('ANTI', changed, 'm')} UNION ALL {redone}")
+    else:
+        _create_table(con, digest, f"SELECT {cols}, serie FROM ({body})")
+    con.execute(f"CREATE OR REPLACE VIEW metriques AS SELECT {cols} FROM metriques_millesimes "
+                f"{dernier_millesime('serie')}")
+    for m in declarations(path).values():
+        con.execute(f"CREATE OR REPLACE VIEW {m.vue} AS SELECT * FROM metriques WHERE metrique = {_quote(m.nom)}")
+
+
+def _create_table(con, digest: str, source: str) -> None:
+    """`metriques_millesimes` as the rows of `source`, computed by the SQL of `digest` (its comment)."""
     # computed once per build (a table, the views read it): the level rule is a few window passes
     # over every curated row, too slow to re-run at each query of a page
     kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'metriques_millesimes'"
@@ -271,10 +288,6 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str, str
         con.execute("DROP VIEW metriques_millesimes")
     con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS {source}")
     con.execute(f"COMMENT ON TABLE metriques_millesimes IS {_quote(digest)}")
-    con.execute(f"CREATE OR REPLACE VIEW metriques AS SELECT {cols} FROM metriques_millesimes "
-                f"{dernier_millesime('serie')}")
-    for m in declarations(path).values():
-        con.execute(f"CREATE OR REPLACE VIEW {m.vue} AS SELECT * FROM metriques WHERE metrique = {_quote(m.nom)}")
 
 
 def _reports_in(join: str, changed: str, alias: str) -> str:
@@ -284,11 +297,11 @@ def _reports_in(join: str, changed: str, alias: str) -> str:
             f"AND c.report_year IS NOT DISTINCT FROM {alias}.report_year")
 
 
-def _computed_by(con, schema: str) -> str | None:
-    """The digest of the SQL that computed `metriques_millesimes` in the attached store `schema`
-    (None: none, or a table of before the digest)."""
-    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
-                       "AND table_name = 'metriques_millesimes'", [schema]).fetchall()
+def _computed_by(con, schema: str | None) -> str | None:
+    """The digest of the SQL that computed `metriques_millesimes` in the attached store `schema` (None:
+    in the store of `con`); None when there is none, or a table of before the digest."""
+    rows = con.execute("SELECT comment FROM duckdb_tables() WHERE database_name = coalesce(?, current_database()) "
+                       "AND schema_name = 'main' AND table_name = 'metriques_millesimes'", [schema]).fetchall()
     return rows[0][0] if rows else None
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,15 +196,25 @@ def _is_project(folder: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_store(db_path: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Build a new store beside the old one and swap it in only on success."""
+def atomic_store(db_path: str | os.PathLike,
+                 seed: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Build a new store beside the old one and swap it in only on success. `seed`: a store the new one
+    starts as a byte copy of, with its write-ahead log when one is left beside it (an incremental build
+    then prunes it: pipelines/flow.py `seed_from`); else the new store starts empty."""
     target = Path(db_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".duckdb", dir=target.parent)
     con = None
     try:  # from the first instant: a signal (Ctrl-C, SIGTERM) at any point removes the temp files
         os.close(fd)
-        os.unlink(tmp)  # duckdb refuses to open an empty non-database file
+        if seed is not None:
+            # read-only, DuckDB holds a shared lock on the file: no writer changes it while it is copied
+            with contextlib.closing(duckdb.connect(str(seed), read_only=True)):
+                shutil.copyfile(seed, tmp)
+                if os.path.exists(f"{seed}.wal"):  # changes not yet written into the file: DuckDB replays them
+                    shutil.copyfile(f"{seed}.wal", f"{tmp}.wal")
+        else:
+            os.unlink(tmp)  # duckdb refuses to open an empty non-database file
         con = duckdb.connect(tmp)
         create_schema(con)
         yield con

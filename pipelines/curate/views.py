@@ -32,8 +32,9 @@ def _series_sql() -> str:
         FROM ({union})"""
 
 
-def create_views(con, previous: tuple[str, str] | None = None) -> None:
-    """The views of the store; `previous`: what metrics.create_metric_views may copy (an incremental build)."""
+def create_views(con, previous: tuple[str | None, str] | None = None) -> None:
+    """The views of the store; `previous`: what metrics.create_metric_views may copy (an incremental build;
+    its store None: `con` is a copy of that store, pruned)."""
     from pipelines.metrics import create_metric_views, dernier_millesime
 
     con.execute("CREATE OR REPLACE VIEW series AS " + _series_sql())

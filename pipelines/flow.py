@@ -333,7 +333,7 @@ def _prune_copy(con, ids: list[str], sources: dict[str, Source]) -> None:
     today, as `_copy_previous`. The store then holds what `_copy_previous` would have copied."""
     from pipelines.store import CURATED_FAMILIES, SCHEMA
 
-    with _kept(con, ids):
+    with _kept(con, ids), _transaction(con):
         of_kept = _OF_KEPT.format(column="document_id")
         con.execute(f"DELETE FROM cells WHERE NOT coalesce(table_id IN (SELECT table_id FROM tables WHERE {of_kept}), "
                     "false)")
@@ -343,10 +343,23 @@ def _prune_copy(con, ids: list[str], sources: dict[str, Source]) -> None:
                 con.execute(f'DELETE FROM "{table}" WHERE NOT {of_kept}')
         for table in set(SCHEMA) - set(owned):
             con.execute(f'DELETE FROM "{table}"')
-    for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
-                               "AND database_name = current_database()").fetchall():
-        con.execute(f'DROP VIEW "{view}"')
-    _show_as_now(con, ids, sources)
+        for (view,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                   "AND database_name = current_database()").fetchall():
+            con.execute(f'DROP VIEW "{view}"')
+        _show_as_now(con, ids, sources)
+
+
+@contextlib.contextmanager
+def _transaction(con):
+    """The statements of the block in one transaction: one commit instead of one per statement (a
+    tenth of a second for fifty views)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def _prune_findings(con, kept: list[str], earlier: list[str], own: list[str]) -> int:
@@ -361,13 +374,14 @@ def _prune_findings(con, kept: list[str], earlier: list[str], own: list[str]) ->
                                         + [[SCOPE_REPORT]] * len(own), pa.list_(pa.string()))})
     con.register("_gardes", keep)
     try:
-        for table in ("findings", "gx_parts"):
-            con.execute(f'DELETE FROM "{table}" t WHERE NOT EXISTS (SELECT 1 FROM _gardes g WHERE '
-                        "g.document_id = t.document_id AND (g.scopes IS NULL OR list_contains(g.scopes, t.scope)))")
+        with _transaction(con):
+            for table in ("findings", "gx_parts"):
+                con.execute(f'DELETE FROM "{table}" t WHERE NOT EXISTS (SELECT 1 FROM _gardes g WHERE g.document_id '
+                            "= t.document_id AND (g.scopes IS NULL OR list_contains(g.scopes, t.scope)))")
+            con.execute("UPDATE findings f SET document = d.path FROM documents d "
+                        "WHERE f.document_id = d.document_id AND f.document IS DISTINCT FROM d.path")
     finally:
         con.unregister("_gardes")
-    con.execute("UPDATE findings f SET document = d.path FROM documents d "
-                "WHERE f.document_id = d.document_id AND f.document IS DISTINCT FROM d.path")
     return con.execute("SELECT count(*) FROM findings").fetchone()[0]
 
 
@@ -486,7 +500,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
             before_checks(con, outcome)
         from pipelines.curate.views import create_views
 
-        with _changed_reports(con, outcome, known if previous is not None and known else None) as changed:
+        with (_changed_reports(con, outcome, known if previous is not None and known else None) as changed,
+              _transaction(con)):
             create_views(con, previous=None if changed is None else (None if seeded else "previous", changed))
         if validate:
             _validate(con, outcome, known, write_findings, gx_dir, seeded)

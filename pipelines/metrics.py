@@ -25,6 +25,7 @@ Python API: `declarations()`, `usage(name)`, `valeurs(con, metrique, ...)`, `cre
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import tomllib
@@ -127,12 +128,13 @@ def _unit_sql(v: str) -> str:
             f"WHEN abs({v} * 10 - round({v} * 10)) < 1e-6 THEN 0.1 ELSE 0.01 END")
 
 
-def _source_sql(m: Metrique, only: str = "") -> str:
+def _source_sql(m: Metrique, rows: dict[str, str] | None = None) -> str:
     """The rows one metric reads, in the common shape: the group's adherent (NULL when the
     adhérents are the items), the item's label, the level, the block and its declared rank.
-    `only`: a join that keeps some of the family's rows, named `_fam` (see `_reports_in`)."""
+    `rows`: family -> the relation read in its place (some of its rows: see `_changed_rows`)."""
     group_adherent = "NULL" if m.postes == "adherent" else (m.adherent or "NULL")
     rank = "list_position([" + ", ".join(map(_quote, m.blocs)) + "], bloc)" if m.blocs else "NULL"
+    family = (rows or {}).get(m.famille, f'"{m.famille}"')
     return f"""
         SELECT *, CAST({rank} AS INTEGER) AS rang FROM (
         SELECT {_quote(m.nom)} AS metrique, org, CAST(exercice AS INTEGER) AS exercice,
@@ -141,7 +143,7 @@ def _source_sql(m: Metrique, only: str = "") -> str:
                CAST(CASE WHEN lvl = 'detail' THEN {m.poste} END AS VARCHAR) AS poste,
                {_quote(m.postes)} AS postes, valeur, lvl, CAST({m.bloc} AS VARCHAR) AS bloc,
                document_id, document_id || ':' || line AS src, line, {str(m.denombrement).lower()} AS denombrement
-        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM "{m.famille}" _fam{only}
+        FROM (SELECT *, {m.niveau} AS lvl, CAST({m.valeur} AS DOUBLE) AS valeur FROM {family} _fam
               WHERE ({m.filtre}))
         WHERE valeur IS NOT NULL AND exercice IS NOT NULL)"""
 
@@ -151,22 +153,26 @@ _KEY = "metrique, org, report_year, exercice, pole, g_adherent"
 _SUM = "list_sum(list({0} ORDER BY {0}))"
 
 
-def _metrics_sql(metrics: list[Metrique], only: str = "") -> str:
+def _metrics_sql(metrics: list[Metrique], rows: dict[str, str] | None = None) -> str:
     """Every vintage of every metric: items and total per (org, report, exercice, pôle, adhérent);
-    `only`: a join that keeps some of the curated rows read (see `_reports_in`).
+    `rows`: family -> the relation read in its place (see `_changed_rows`).
 
     One report per (org, report_year): of the documents whose rows the metrics read, the last by
     document_id (the order of the cross-report checks, validate/points.py `rang`: year, then
     document_id), so a corrected re-issue supersedes the report it corrects and two reports of one
     year are never added. Every ORDER BY is total and every DOUBLE sum ordered: the same store gives
     the same rows."""
-    sources = " UNION ALL ".join(_source_sql(m, only) for m in metrics)
+    sources = " UNION ALL ".join(_source_sql(m, rows) for m in metrics)
     labels = " UNION ALL ".join(f"SELECT {_quote(m.nom)} AS metrique, {_quote(m.libelle)} AS libelle, "
                                 f"{_quote(m.unite)} AS unite" for m in metrics)
     return f"""
-    WITH src AS (
-        SELECT * FROM ({sources})
-        QUALIFY document_id = max(document_id) OVER (PARTITION BY org, report_year)
+    WITH lus AS MATERIALIZED (SELECT * FROM ({sources})),
+    src AS (
+        -- a join on each (org, report_year)'s last document: a window over a few large partitions
+        -- (many reports of one year) costs several times more
+        SELECT r.* FROM lus r SEMI JOIN (SELECT org, report_year, max(document_id) AS document_id FROM lus GROUP BY ALL) d
+            ON d.org IS NOT DISTINCT FROM r.org AND d.report_year IS NOT DISTINCT FROM r.report_year
+           AND d.document_id = r.document_id
     ),
     postes AS (
         SELECT {_KEY}, bloc, poste, postes, any_value(rang) AS rang, any_value(denombrement) AS denombrement,
@@ -262,14 +268,15 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str | No
     digest = hashlib.sha256(f"{cols}\n{body}".encode()).hexdigest()[:16]
     if previous is not None and metrics and _computed_by(con, previous[0]) == digest:
         schema, changed = previous
-        redone = f"SELECT {cols}, serie FROM ({_metrics_sql(metrics, _reports_in('SEMI', changed, '_fam'))})"
-        if schema is None:
-            con.execute(f"DELETE FROM metriques_millesimes m WHERE EXISTS (SELECT 1 FROM {changed} c "
-                        "WHERE c.org IS NOT DISTINCT FROM m.org AND c.report_year IS NOT DISTINCT FROM m.report_year)")
-            con.execute(f"INSERT INTO metriques_millesimes {redone}")
-        else:
-            _create_table(con, digest, f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m"
-                                       f"{_reports_in('ANTI', changed, 'm')} UNION ALL {redone}")
+        with _changed_rows(con, metrics, changed) as rows:
+            redone = f"SELECT {cols}, serie FROM ({_metrics_sql(metrics, rows)})"
+            if schema is None:
+                con.execute(f"DELETE FROM metriques_millesimes m WHERE EXISTS (SELECT 1 FROM {changed} c WHERE "
+                            "c.org IS NOT DISTINCT FROM m.org AND c.report_year IS NOT DISTINCT FROM m.report_year)")
+                con.execute(f"INSERT INTO metriques_millesimes {redone}")
+            else:
+                _create_table(con, digest, f"SELECT {cols}, serie FROM {schema}.metriques_millesimes m"
+                                           f"{_reports_in('ANTI', changed, 'm')} UNION ALL {redone}")
     else:
         _create_table(con, digest, f"SELECT {cols}, serie FROM ({body})")
     con.execute(f"CREATE OR REPLACE VIEW metriques AS SELECT {cols} FROM metriques_millesimes "
@@ -288,6 +295,23 @@ def _create_table(con, digest: str, source: str) -> None:
         con.execute("DROP VIEW metriques_millesimes")
     con.execute(f"CREATE OR REPLACE TABLE metriques_millesimes AS {source}")
     con.execute(f"COMMENT ON TABLE metriques_millesimes IS {_quote(digest)}")
+
+
+@contextlib.contextmanager
+def _changed_rows(con, metrics: list[Metrique], changed: str):
+    """family -> a temporary table of its rows of the (org, report_year) of the relation `changed`, for
+    the block: the metrics of these reports are computed from them (a join inside each of the metrics'
+    sources would cost more to plan than the whole computation of one report)."""
+    rows = {}
+    try:
+        for family in dict.fromkeys(m.famille for m in metrics):
+            rows[family] = f'"_metriques_{family}"'
+            con.execute(f'CREATE OR REPLACE TEMPORARY TABLE {rows[family]} AS SELECT * FROM "{family}" _fam'
+                        f"{_reports_in('SEMI', changed, '_fam')}")
+        yield rows
+    finally:
+        for table in rows.values():
+            con.execute(f"DROP TABLE IF EXISTS temp.{table}")
 
 
 def _reports_in(join: str, changed: str, alias: str) -> str:

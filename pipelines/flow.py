@@ -208,18 +208,20 @@ DERIVED_TABLES = ("metriques_millesimes",)
 # The new store starts as a byte copy of the previous one (`seed_from`) when it keeps at least this share
 # of its documents (else deleting most of the copy costs more than copying the rest row by row)...
 SEED_KEPT = 0.5
-# ...and at most this share of the previous store's blocks is free: a copy keeps the free blocks of the
-# rows deleted build after build; past it the store is written anew, compact (DuckDB has no VACUUM that
-# gives space back). A store just built has about a fifth of its blocks free.
+# ...and at most this share of the previous store's blocks is free (or at most SEED_SLACK_MB of them: a
+# small store rewrites most of its few blocks at each build): a copy keeps the free blocks of the rows
+# deleted build after build; past it the store is written anew, compact (DuckDB has no VACUUM that gives
+# space back). A store just built has about a fifth of its blocks free.
 SEED_FREE = 0.4
+SEED_SLACK_MB = 16
 
 
 def seed_from(previous: Path | None, sources: list[Source]) -> bool:
     """Whether the store replacing `previous` may start as a byte copy of it (store.atomic_store's
     seed; run_stages then deletes what changed): `previous` has the tables of this version (same
-    columns, types and keys; no other table but DERIVED_TABLES), at most SEED_FREE of its blocks are
-    free, and at least SEED_KEPT of its documents are unchanged in `sources`. False for a store that
-    cannot be read: the build reads everything, as without it."""
+    columns, types and keys; no other table but DERIVED_TABLES), at most SEED_FREE of its blocks (or
+    SEED_SLACK_MB) are free, and at least SEED_KEPT of its documents are unchanged in `sources`. False
+    for a store that cannot be read: the build reads everything, as without it."""
     if previous is None:
         return False
     from pipelines.store import create_schema
@@ -231,14 +233,15 @@ def seed_from(previous: Path | None, sources: list[Source]) -> bool:
         if not _same_schema(con):
             return False
         known = _previous_fingerprints(con)
-        total, free = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
-                                  "WHERE database_name = 'previous'").fetchone()
+        total, free, block = con.execute("SELECT total_blocks, free_blocks, block_size FROM pragma_database_size() "
+                                         "WHERE database_name = 'previous'").fetchone()
     except duckdb.Error:
         return False
     finally:
         con.close()
     kept = sum(_reusable(s, known) for s in sources)
-    return bool(known) and kept >= SEED_KEPT * len(known) and free <= SEED_FREE * total
+    compact = free <= SEED_FREE * total or free * block <= SEED_SLACK_MB * 2**20
+    return bool(known) and kept >= SEED_KEPT * len(known) and compact
 
 
 def _same_schema(con) -> bool:

@@ -221,6 +221,10 @@ def atomic_store(db_path: str | os.PathLike,
         con.execute("CHECKPOINT")
         con.close()
         os.replace(tmp, target)
+        # the log of the store replaced, whose changes the new one holds (read through it): DuckDB refuses
+        # a log left beside another file
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{target}.wal")
     except BaseException:
         if con is not None:
             con.close()

@@ -174,11 +174,11 @@ def _write_gx(db_path: Path, validate: bool) -> None:
     corpus, whatever the build redid; not written again when they already describe it); none beside a
     store built without its checks. After the store is swapped in: a build that failed leaves the
     folder of the store still in place."""
-    from pipelines.validate.suites import refresh
-
     if not validate:
         forget(db_path)  # no stale Data Docs beside a store without findings
         return
+    from pipelines.validate.suites import refresh  # Great Expectations: seconds to import, for the checks only
+
     con = duckdb.connect(str(db_path), read_only=True)
     try:
         refresh(con, gx_dir(db_path))

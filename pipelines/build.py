@@ -126,8 +126,9 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         for line in manifest.refused:
             print(f"bilans : {line}", file=sys.stderr)
         guard(manifest, db_path, force)
-        previous = _previous_store(db_path) if incremental else None
-        before = (stored_documents(db_path) or set()) if previous is not None else set()
+        before = _previous_store(db_path) if incremental else None
+        previous = db_path if before is not None else None
+        before = before or set()
         try:
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
         except duckdb.Error as exc:
@@ -177,7 +178,8 @@ def _write_gx(db_path: Path, validate: bool) -> None:
     if not validate:
         forget(db_path)  # no stale Data Docs beside a store without findings
         return
-    from pipelines.validate.suites import refresh  # Great Expectations: seconds to import, for the checks only
+    # Great Expectations: seconds to import, for the checks only
+    from pipelines.validate.suites import refresh
 
     con = duckdb.connect(str(db_path), read_only=True)
     try:
@@ -186,10 +188,11 @@ def _write_gx(db_path: Path, validate: bool) -> None:
         con.close()
 
 
-def _previous_store(db_path: Path) -> Path | None:
-    """The current store, when readable: its unchanged documents are copied, not read again."""
+def _previous_store(db_path: Path) -> set[str] | None:
+    """The document_id of the current store, when readable (its unchanged documents are copied, not read
+    again); None without one."""
     try:
-        return db_path if stored_documents(db_path) is not None else None
+        return stored_documents(db_path)
     except BilansError:  # --force over a file that is not a store: nothing to reuse
         return None
 

@@ -415,6 +415,17 @@ def _refusals(refusals: list[dict]) -> None:
     sys.stdout.flush()
 
 
+def _duplicates_said(db_path: Path) -> list[str]:
+    """The years of a report covered by several documents (validate.duplicates), read in the store now in place."""
+    from pipelines.validate.duplicates import said_in_summary
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return [safe(line) for line in said_in_summary(con)]
+    finally:
+        con.close()
+
+
 def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: float) -> None:
     reused = f" dont {outcome.reused} repris du magasin précédent" if outcome.reused else ""
     print(f"Magasin écrit : {db_path} ({len(outcome.documents)} documents{reused}, {counts.pop('tables')} tableaux, "
@@ -422,6 +433,8 @@ def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: f
     for family, n in counts.items():
         if n:
             print(f"  {family:<14} {n:>6} lignes")
+    for line in _duplicates_said(db_path):
+        print(line)
     if outcome.unmapped:
         print(f"  {len(outcome.unmapped)} tableaux non rattachés à une famille :")
         for table_id, caption in outcome.unmapped:

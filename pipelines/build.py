@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -136,8 +136,12 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
             print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
                   "reprise sans cette borne", file=sys.stderr)
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
-        _write_gx(db_path, validate)
-        export_parquet(db_path, _changed_documents(outcome, before) if previous is not None else None)
+        # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
+        with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
+            exported = pool.submit(export_parquet, db_path,
+                                   _changed_documents(outcome, before) if previous is not None else None)
+            _write_gx(db_path, validate)
+            exported.result()
     _summary(outcome, counts, db_path, time.perf_counter() - started)
     _refusals(outcome.refusals)
     return 0

@@ -453,6 +453,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
 
     kept, earlier, own, scope = _validation_scope(outcome, known, checks_version())
     earlier, own = _cross_reach(con, outcome, known, earlier, own)
+    series = _series_reach(con, outcome, known, earlier + own, scope) if write_findings and (earlier or own) else None
     written = [0]
 
     def sink(batch: pd.DataFrame) -> None:  # a build writes each batch's findings as they come
@@ -461,7 +462,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier,
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
                       keep_parts=write_findings, sink=sink if write_findings else None,
-                      drafts=not write_findings)
+                      drafts=not write_findings, series_rows=None if series is None else series.rows)
              if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
@@ -473,6 +474,8 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     _copy_parts(con, kept)
     _copy_parts(con, earlier, (SCOPE_REPORT, SCOPE_CROSS))
     _copy_parts(con, own, (SCOPE_REPORT,))
+    if series is not None:
+        outcome.n_findings += _copy_series(con, [i for i in earlier + own if i not in series.redone])
     con.execute("UPDATE documents SET checks_version = ?", [checks_version()])
     if gx_dir is not None:
         from pipelines.validate.suites import refresh
@@ -527,6 +530,35 @@ def _cross_reach(con, outcome: Outcome, known: dict[str, tuple], earlier: list[s
     moved = set(earlier) | {i for i in own if i not in reached}
     return ([d["document_id"] for d in outcome.documents if d["document_id"] in moved],
             [i for i in own if i in reached])
+
+
+def _series_reach(con, outcome: Outcome, known: dict[str, tuple], same: list[str], scope: list[str]):
+    """series.SeriesPlan of the change (what series.break redoes: the reports whose series a change
+    reaches), for the reports `same` (unchanged, same checks) of the organismes that changed; None
+    when every series is redone (a report read by other checks, which has no findings to keep)."""
+    from pipelines.validate.series import series_plan
+
+    reused = {d["document_id"] for d in outcome.documents if d["reused"]}
+    if any(i in reused for i in scope):
+        return None
+    changes = [(d["document_id"], "") for d in outcome.documents if not d["reused"]]
+    changes += [(i, "previous.") for i in sorted(set(known) - reused)]  # removed, or read again
+    return series_plan(con, changes, same)
+
+
+def _copy_series(con, ids: list[str]) -> int:
+    """series.break findings and result parts of the previous store for the reports `ids`, whose
+    series no change reaches (_series_reach). Returns how many findings were copied."""
+    if not ids:
+        return 0
+    with _kept(con, ids):
+        before = con.execute("SELECT count(*) FROM findings").fetchall()[0][0]
+        mine = "document_id IN (SELECT document_id FROM _kept) AND scope = 'organisme'"
+        con.execute(f"INSERT INTO findings BY NAME SELECT * FROM previous.findings WHERE {mine} AND rule = 'series.break'")
+        con.execute(f"INSERT INTO gx_parts BY NAME SELECT * FROM previous.gx_parts WHERE {mine} AND suite = 'series'")
+        con.execute("UPDATE findings f SET document = d.path FROM documents d WHERE f.document_id = d.document_id "
+                    "AND f.rule = 'series.break' AND f.document_id IN (SELECT document_id FROM _kept)")
+        return con.execute("SELECT count(*) FROM findings").fetchall()[0][0] - before
 
 
 def _sql_string(text: str) -> str:

@@ -127,17 +127,19 @@ def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, c
     return _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
 
 
-def _series_frames(con, orgs: list | None = None, drafts: bool = False) -> dict[str, pd.DataFrame]:
+def _series_frames(con, orgs: list | None = None, drafts: bool = False,
+                   series_rows: list[dict] | None = None) -> dict[str, pd.DataFrame]:
     """series.break over the curated series of the store, and vintage.duplicate over its documents (of
     the organismes `orgs` only, when given). `drafts`: the documents checked are drafts, which are
     never compared with each other nor put in the store together: no vintage.duplicate then (two
-    versions of one draft checked at once, or a DOCX and its PDF, are not two reports of a year)."""
+    versions of one draft checked at once, or a DOCX and its PDF, are not two reports of a year).
+    `series_rows`: the series.break rows, made already (series.SeriesPlan of an incremental build)."""
     from pipelines.validate.duplicates import duplicate_report_checks
     from pipelines.validate.series import series_break_checks
 
     duplicates = [] if drafts else duplicate_report_checks(con, orgs=orgs)
-    return _scoped({"series": frame(series_break_checks(con, orgs=orgs)),
-                    "millesimes": frame(duplicates)}, SCOPE_ORG)
+    rows = series_rows if series_rows is not None else series_break_checks(con, orgs=orgs)
+    return _scoped({"series": frame(rows), "millesimes": frame(duplicates)}, SCOPE_ORG)
 
 
 def _scoped(frames: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
@@ -216,7 +218,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
                         series_only: list[str] | None = None, with_scope: bool = False,
                         keep_parts: bool = False,
                         sink: Callable[[pd.DataFrame], object] | None = None,
-                        drafts: bool = False) -> pd.DataFrame:
+                        drafts: bool = False, series_rows: list[dict] | None = None) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -231,7 +233,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     their Data Docs there, in place of every earlier result.
     With `sink`, the findings of each batch are given to it as they come (a build writes them to the
     store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned.
-    `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames)."""
+    `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames).
+    `series_rows`: the series.break rows of the reports whose series are redone (series.SeriesPlan: an
+    incremental build copies those of the others), in place of every series of the organismes."""
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
@@ -269,7 +273,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             for frames in _organisme_frames(con, _compared(con, ids, targets), targets, batch) if targets else ():
                 keep(run_suites(frames))
         if orgs:
-            series = _series_frames(con, None if wanted is None else list(orgs), drafts)
+            series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
             keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
         if gx_dir is not None:
             from pipelines.validate.suites import refresh

@@ -66,7 +66,10 @@ def _groups(con, orgs: list | None = None, batch: int = 5000,
     try:
         cur = con.execute(f"""
             SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL{only}
-            ORDER BY org, famille, perimetre, mesure, report_year, document_id, line  -- one order for two reports of a year
+            -- one order for two reports of a year, and for two figures of one line and exercice (a line
+            -- printing two columns of one year): the first figure of a slot is the same in every build
+            ORDER BY org, famille, perimetre, mesure, report_year, document_id, line, exercice, concept, niveau, valeur,
+                     libelle, table_id
             """, params)
         rows = cur.fetchall() if keys is not None else None  # the relation is gone once the block ends
     finally:

@@ -153,7 +153,7 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
         memo = digest.result()
         if memo.get() is None:  # the cross-report rules run: they read the drafts' curated rows too
             session.write(reads, every=True)
-        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
+        found = findings(con, document_ids=ids, store=session.store(reads), verdicts=session.verdicts,
                          cross_memo=memo, series_con=session.series_con)
     session.cross_reused += memo.reused
     session.own_reused += memo.own_reused

@@ -40,7 +40,7 @@ from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.flow import DOCUMENT_TABLES, insert
 from pipelines.store import SCHEMA, column_names
 from pipelines.terminal import pluriel, reader_gone, terminated
-from pipelines.validate.frames import Store, load
+from pipelines.validate.frames import Store, from_rows, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
 # watchfiles: yield 15 ms after the last event of a save (an editor writes, renames, touches),
@@ -148,14 +148,20 @@ class Session:
         self.columns = {t: column_names(t) for t in SCHEMA}
         self._key = key
 
-    def store(self, con, document_ids: list[str]) -> Store:
-        """What the rules read: the vintages read once, and the drafts just written."""
-        return self._vintages.plus(load(con, document_ids))
+    def store(self, reads) -> Store:
+        """What the rules read: the vintages read once, and the drafts `reads` (flow.Read) made from their
+        rows, as the store would give them back once written (frames.from_rows: not read again)."""
+        rows: dict[str, list[dict]] = {}
+        for read in reads:
+            for table, table_rows in read.rows.items():
+                rows.setdefault(table, []).extend(table_rows)
+        return self._vintages.plus(from_rows(rows))
 
-    # What every check reads of a draft: its text, tables, cells, prose figures, and its budget rows
-    # (validate.frames.load); its other curated rows are read by the cross-report rules and
-    # series.break only, and written only when those run (`write`, check.findings_for).
-    READ_BY_EVERY_CHECK = (*DOCUMENT_TABLES, "finances")
+    # What every check reads of a draft in the store: its lines, sections, tables and cells (the text
+    # rules and the enrichment of the findings, validate._lignes and _enrich); the rules read the rest
+    # from its rows (`store`); its other rows are read by the cross-report rules and series.break only,
+    # and written only when those run (`write`, check.findings_for).
+    READ_BY_EVERY_CHECK = tuple(t for t in DOCUMENT_TABLES if t != "narratifs")
 
     @contextmanager
     def scratch(self, docs):

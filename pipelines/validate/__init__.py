@@ -429,36 +429,44 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
         labels = _by_key(_label_lines(con), 2)
     finally:
         con.unregister("_found")
-    # one look-up per finding (documents, tables, lines and labels are unique by their key): plain
-    # Python over a few rows costs a fraction of four frame merges
-    out = found.copy()
-    ids, tids = out["document_id"].tolist(), out["table_id"].tolist()
-    where = [(d, None if pd.isna(n) else n) for d, n in zip(ids, out["line"].tolist(), strict=True)]
+    # one look-up per finding (documents, tables, lines and labels are unique by their key), and the
+    # frame built once from Python lists: pandas' column assignments, sort and `where` over a few
+    # hundred rows cost more than the rest of the enrichment (a re-check of --watch)
+    col = {c: found[c].astype(object).tolist() for c in found.columns}  # the scalars `astype(object)` gives
+    ids, tids = col["document_id"], col["table_id"]
+    where = [(d, _none(n)) for d, n in zip(ids, col["line"], strict=True)]
     d_, t_ = [docs.get(i, (None,) * 3) for i in ids], [tables.get(t, (None,) * 3) for t in tids]
     s_ = [src.get(w, (None,) * 5) for w in where]
     l_ = [labels.get((t, w[1]), (None, None)) for t, w in zip(tids, where, strict=True)]
-    out["path"], out["org"], out["report_year"] = _columns(d_, 3)
+    col["path"], col["org"], col["report_year"] = _columns(d_, 3)
     caption, section, table_family = _columns(t_, 3)
-    out["caption"] = caption
-    out["source_line"], page, out["place"], number, title = _columns(s_, 5)
-    out["page"] = pd.array(page, dtype="Int64")  # a page number, not 12.0
-    label_line, out["label_source"] = _columns(l_, 2)
-    out["label_line"] = pd.array(label_line, dtype="Int64")
-    out["section"] = [  # the table's section, else the last heading above the line
+    col["caption"] = caption
+    col["source_line"], page, col["place"], number, title = _columns(s_, 5)
+    label_line, col["label_source"] = _columns(l_, 2)
+    col["page"], col["label_line"] = ([None if _missing(n) else int(n) for n in x] for x in (page, label_line))
+    col["section"] = [  # the table's section, else the last heading above the line
         s if isinstance(s, str) and s else (f"{n} {t}".strip() if isinstance(t, str) else None)
         for s, n, t in zip(section, number, title, strict=True)]
-    out["family"] = [f if not _missing(f) else tf  # the check's, else the table's
-                     for f, tf in zip(out["family"].tolist() if "family" in out else [None] * len(out),
-                                      table_family, strict=True)]
-    out["table"] = [c if c is not None else t for c, t in zip(caption, tids, strict=True)]
-    out["document"] = out["path"]
-    for col in STORED_COLUMNS:
-        if col not in out:
-            out[col] = None
-    out["_order"] = out["severity"].map(SEVERITY_ORDER)
-    out = out.sort_values(["document_id", "line", "_order", "rule"]).drop(columns="_order")
-    out = out[STORED_COLUMNS].reset_index(drop=True).astype(object)
-    return out.where(out.notna(), None)
+    col["family"] = [f if not _missing(f) else tf  # the check's, else the table's
+                     for f, tf in zip(col.get("family", [None] * len(ids)), table_family, strict=True)]
+    col["table"] = [c if c is not None else t for c, t in zip(caption, tids, strict=True)]
+    col["document"] = col["path"]
+    # by document, line (none last), severity and rule; equal keys keep their order (pandas' stable sort)
+    keys = list(zip(*([_sort_key(v) for v in values] for values in (
+        ids, col["line"], [SEVERITY_ORDER.get(s) for s in col["severity"]], col["rule"])), strict=True))
+    order = sorted(range(len(ids)), key=keys.__getitem__)
+    return pd.DataFrame({c: [_none(col[c][i]) for i in order] if c in col else [None] * len(order)
+                         for c in STORED_COLUMNS}, columns=STORED_COLUMNS, dtype=object)
+
+
+def _sort_key(value) -> tuple:
+    """Missing values last, as pandas sorts them."""
+    return (1, 0) if _none(value) is None else (0, value)
+
+
+def _none(value):
+    """None for what pandas counts missing (None, NaN, NA), else the value."""
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
 def _by_key(rows: list[tuple], width: int) -> dict:

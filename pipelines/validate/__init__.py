@@ -164,14 +164,30 @@ def _captions(store: Store) -> dict[str, str | None]:
 def _finish(frames: dict[str, pd.DataFrame], captions: dict, document_ids: list[str] | None) -> dict[str, pd.DataFrame]:
     """percent.ratio apart from the totals, the caption of each table, the documents asked only."""
     totaux = frames["totaux"]
-    pct = totaux["rule"] == "percent.ratio"
-    frames["pourcentages"] = totaux[pct].reset_index(drop=True)
-    frames["totaux"] = totaux[~pct].reset_index(drop=True)
-    for df in frames.values():  # Data Docs name the table by its caption
-        df["tableau"] = df["table_id"].map(captions)
-    if document_ids is not None:
-        frames = {k: v[v["document_id"].isin(document_ids)].reset_index(drop=True) for k, v in frames.items()}
-    return frames
+    pct = [r == "percent.ratio" for r in totaux["rule"].tolist()]
+    frames["pourcentages"] = _rows_where(totaux, pct)
+    frames["totaux"] = _rows_where(totaux, [not p for p in pct])
+    wanted = None if document_ids is None else set(document_ids)
+    # the dtype `Series.map(captions)` gives (NaN where no caption; float when there is none at all)
+    typed = pd.Series(captions).dtype if captions else float
+    out = {}
+    for name, df in frames.items():
+        if wanted is not None:
+            df = _rows_where(df, [d in wanted for d in df["document_id"].tolist()])
+        # Data Docs name the table by its caption
+        df["tableau"] = pd.Series([captions.get(t, _NAN) for t in df["table_id"].tolist()], index=df.index,
+                                  dtype=typed)
+        out[name] = df
+    return out
+
+
+_NAN = float("nan")
+
+
+def _rows_where(df: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
+    """The rows of `df` where `keep`, index reset (a copy: the caller adds columns); plain Python
+    and one `take`, not pandas' boolean indexing, over the few hundred rows of a re-check."""
+    return df.take([i for i, k in enumerate(keep) if k]).reset_index(drop=True)
 
 
 def _with_year_before(store: Store, mine: Store) -> Store:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -146,15 +145,13 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     for read in reads:
         _not_blank(read)
     ids = [r.document_id for r in reads]
-    # the digest of what the cross-report rules read (Python) while DuckDB writes the drafts
-    with ThreadPoolExecutor(1, thread_name_prefix="empreinte") as pool, session.scratch(reads) as con:
-        digest = pool.submit(session.cross_memo, reads)
-        session.write(reads)
-        memo = digest.result()
-        if memo.get() is None:  # the cross-report rules run: they read the drafts' curated rows too
-            session.write(reads, every=True)
-        found = findings(con, document_ids=ids, store=session.store(reads), verdicts=session.verdicts,
-                         cross_memo=memo, series_con=session.series_con)
+    rows = session.rows(reads)
+    with session.scratch(reads) as con:
+        memo = session.cross_memo(reads)
+        if memo.get() is None:  # the cross-report rules run: they read the drafts in the store
+            session.write(reads)
+        found = findings(con, document_ids=ids, store=session.store(rows), verdicts=session.verdicts,
+                         cross_memo=memo, series_con=session.series_con, rows=rows)
     session.cross_reused += memo.reused
     session.own_reused += memo.own_reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})

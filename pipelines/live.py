@@ -37,7 +37,7 @@ from pipelines.check import (
     warn_missing,
 )
 from pipelines.errors import BilansError, Terminated, UnusableInput
-from pipelines.flow import DOCUMENT_TABLES, insert
+from pipelines.flow import insert
 from pipelines.store import SCHEMA, column_names
 from pipelines.terminal import pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, from_rows, load
@@ -148,20 +148,19 @@ class Session:
         self.columns = {t: column_names(t) for t in SCHEMA}
         self._key = key
 
-    def store(self, reads) -> Store:
-        """What the rules read: the vintages read once, and the drafts `reads` (flow.Read) made from their
-        rows, as the store would give them back once written (frames.from_rows: not read again)."""
+    @staticmethod
+    def rows(reads) -> dict[str, list[dict]]:
+        """The rows of the drafts `reads` (flow.Read), table by table."""
         rows: dict[str, list[dict]] = {}
         for read in reads:
             for table, table_rows in read.rows.items():
                 rows.setdefault(table, []).extend(table_rows)
-        return self._vintages.plus(from_rows(rows))
+        return rows
 
-    # What every check reads of a draft in the store: its lines, sections, tables and cells (the text
-    # rules and the enrichment of the findings, validate._lignes and _enrich); the rules read the rest
-    # from its rows (`store`); its other rows are read by the cross-report rules and series.break only,
-    # and written only when those run (`write`, check.findings_for).
-    READ_BY_EVERY_CHECK = tuple(t for t in DOCUMENT_TABLES if t != "narratifs")
+    def store(self, rows: dict[str, list[dict]]) -> Store:
+        """What the rules read: the vintages read once, and the drafts of `rows` (`Session.rows`) as
+        the store would give them back once written (frames.from_rows: neither written nor read)."""
+        return self._vintages.plus(from_rows(rows))
 
     @contextmanager
     def scratch(self, docs):
@@ -180,16 +179,17 @@ class Session:
 
                 self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
             ids, tables, self._written = [d.document_id for d in docs], sorted(self._written), set()
-            self._forgetting = self._cleaner.submit(self._forget, ids, tables)
+            if tables:  # a check whose cross-report frames were kept wrote nothing
+                self._forgetting = self._cleaner.submit(self._forget, ids, tables)
 
-    def write(self, docs, every: bool = False) -> None:
-        """Write the rows of the drafts `docs` (flow.Read) into the session's store: those of the
-        tables READ_BY_EVERY_CHECK, or (`every`) all of them; each table once per check."""
+    def write(self, docs) -> None:
+        """Write the rows of the drafts `docs` (flow.Read) into the session's store, for the rules that
+        read them there (the cross-report rules and series.break: their frames were not kept); the
+        other rules and the findings read the drafts' rows (validate.DraftLookups)."""
         tables: dict[str, list[dict]] = {}
         for read in docs:
             for table, rows in read.rows.items():
-                if table not in self._written and (every or table in self.READ_BY_EVERY_CHECK):
-                    tables.setdefault(table, []).extend(rows)
+                tables.setdefault(table, []).extend(rows)
         for table, rows in tables.items():
             insert(self._con, table, rows, self.columns.get(table))
         self._written |= set(tables)

@@ -46,3 +46,57 @@ def test_a_draft_made_from_its_rows_is_the_draft_read_from_the_store(tmp_path):
     assert [n["text"] for n in same_line] == ["845", "1 200", "37", "12 500"]  # the order of the sentence
     for part in ("documents", "tables", "cells", "narratifs", "budget"):
         assert _same(getattr(made, part), getattr(stored, part)), part
+
+
+# a PDF-text table: each figure on its own line, the TOTAL label two lines above its 2019 figure
+PDF_TEXT = """Bilan d'activité 2021 du SIIM94
+
+1. Formation
+
+Evolution des activités de formation
+
+formation 2019 2020
+
+bureautiques 852 agents
+
+101 agents
+
+métiers 445 agents
+
+73 agents
+
+TOTAL
+
+1282 agents
+
+174 agents
+
+"""
+
+
+def test_draft_lookups_answer_as_the_queries_of_the_store(tmp_path):
+    """validate.DraftLookups (what a --watch re-check reads of a draft it does not write) gives what
+    validate._lookups reads from DuckDB: documents, tables, lines with their section, row labels
+    printed on another line; for every value cell, and lines with no table or outside the text."""
+    import pandas as pd
+
+    from pipelines.validate import DraftLookups, _lookups
+
+    for name, text in (("pdf_texte", PDF_TEXT), ("rapport", (INVENTED / "sii_2021.txt").read_text(encoding="utf-8"))):
+        draft = tmp_path / f"{name}.txt"
+        draft.write_text(text, encoding="utf-8")
+        read = read_one(Source(draft, "SIIM94", 2021, name), keep_going=False)
+        con = duckdb.connect(":memory:")
+        create_schema(con)
+        for table, rows in read.rows.items():
+            insert(con, table, rows)
+        store = from_rows(read.rows)
+        cells = [c for cs in store.cells.values() for c in cs]
+        found = pd.DataFrame([{"document_id": name, "table_id": c["table_id"], "line": float(c["line"])} for c in cells]
+                             + [{"document_id": name, "table_id": None, "line": n} for n in (1, 4, 9, 10_000, None)])
+        stored, made = _lookups(con, found), DraftLookups(store, read.rows).of(found)
+        assert made == stored, name
+        if name == "pdf_texte":
+            total = next(c for c in cells if c["text"] == "1282 agents")
+            assert made[3][(total["table_id"], total["line"])] == (total["line"] - 2, "TOTAL")
+            assert made[2][(name, total["line"])][3:] == ("1", "Formation")  # its section

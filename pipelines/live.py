@@ -184,12 +184,14 @@ class Session:
 
     def write(self, docs) -> None:
         """Write the rows of the drafts `docs` (flow.Read) into the session's store, for the rules that
-        read them there (the cross-report rules and series.break: their frames were not kept); the
-        other rules and the findings read the drafts' rows (validate.DraftLookups)."""
+        read them there (the cross-report rules and series.break: their frames were not kept), but the
+        tables they never read (CrossMemo.UNREAD: lines of text, sections); the other rules and the
+        findings read the drafts' rows (validate.DraftLookups)."""
         tables: dict[str, list[dict]] = {}
         for read in docs:
             for table, rows in read.rows.items():
-                tables.setdefault(table, []).extend(rows)
+                if table not in CrossMemo.UNREAD:
+                    tables.setdefault(table, []).extend(rows)
         for table, rows in tables.items():
             insert(self._con, table, rows, self.columns.get(table))
         self._written |= set(tables)

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -136,8 +136,12 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
             print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
                   "reprise sans cette borne", file=sys.stderr)
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
-        _write_gx(db_path, validate)
-        export_parquet(db_path, _changed_documents(outcome, before) if previous is not None else None)
+        # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
+        with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
+            exported = pool.submit(export_parquet, db_path,
+                                   _changed_documents(outcome, before) if previous is not None else None)
+            _write_gx(db_path, validate)
+            exported.result()
     _summary(outcome, counts, db_path, time.perf_counter() - started)
     _refusals(outcome.refusals)
     return 0
@@ -415,6 +419,17 @@ def _refusals(refusals: list[dict]) -> None:
     sys.stdout.flush()
 
 
+def _duplicates_said(db_path: Path) -> list[str]:
+    """The years of a report covered by several documents (validate.duplicates), read in the store now in place."""
+    from pipelines.validate.duplicates import said_in_summary
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return [safe(line) for line in said_in_summary(con)]
+    finally:
+        con.close()
+
+
 def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: float) -> None:
     reused = f" dont {outcome.reused} repris du magasin précédent" if outcome.reused else ""
     print(f"Magasin écrit : {db_path} ({len(outcome.documents)} documents{reused}, {counts.pop('tables')} tableaux, "
@@ -422,6 +437,8 @@ def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: f
     for family, n in counts.items():
         if n:
             print(f"  {family:<14} {n:>6} lignes")
+    for line in _duplicates_said(db_path):
+        print(line)
     if outcome.unmapped:
         print(f"  {len(outcome.unmapped)} tableaux non rattachés à une famille :")
         for table_id, caption in outcome.unmapped:

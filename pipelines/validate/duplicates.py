@@ -10,22 +10,42 @@ documents of that year, which an incremental build redoes for every report of a 
 
 from __future__ import annotations
 
+from pipelines.publish.fmt import pluriel
 from pipelines.validate.frames import check_row
 
 
-def duplicate_report_checks(con, orgs: list | None = None) -> list[dict]:
-    """One check row (statut « doublon ») per document that shares its organisme and report year with
-    another (of the organismes `orgs` only, when given), with a French message naming them all, the
-    one used (the last by document_id) and why. Like series.break, only what is found is a row."""
+def duplicate_reports(con, orgs: list | None = None) -> list[tuple[str, int, list[str], list[str]]]:
+    """(org, report_year, document ids, their paths) of each organisme and report year that more than
+    one document covers (of the organismes `orgs` only, when given), ids in document_id order: the
+    last one is the document used (see the module's docstring)."""
     only, params = "", []
     if orgs is not None:
         only, params = " AND list_contains(?, org)", [[o for o in orgs if o is not None]]
-    rows = con.execute(f"""
+    return con.execute(f"""
         SELECT org, report_year, list(document_id ORDER BY document_id) AS ids,
                list(coalesce(path, document_id) ORDER BY document_id) AS paths
         FROM documents WHERE org IS NOT NULL AND report_year IS NOT NULL{only}
         GROUP BY org, report_year HAVING count(*) > 1 ORDER BY org, report_year""", params).fetchall()
-    return [_row(org, year, doc, ids, paths) for org, year, ids, paths in rows for doc in ids]
+
+
+def duplicate_report_checks(con, orgs: list | None = None) -> list[dict]:
+    """One check row (statut « doublon ») per document that shares its organisme and report year with
+    another (`duplicate_reports`), with a French message naming them all, the one used (the last by
+    document_id) and why. Like series.break, only what is found is a row."""
+    return [_row(org, year, doc, ids, paths) for org, year, ids, paths in duplicate_reports(con, orgs) for doc in ids]
+
+
+def said_in_summary(con) -> list[str]:
+    """The lines `bilans build` prints under its summary: one per organisme and report year covered
+    by more than one document, naming the document used (details in the findings vintage.duplicate)."""
+    groups = duplicate_reports(con)
+    if not groups:
+        return []
+    counted = pluriel(len(groups), "année de rapport couverte", "années de rapport couvertes")
+    lines = [f"  {counted} par plusieurs documents (seul le dernier par identifiant est utilisé ; voir les constats vintage.duplicate) :"]
+    for org, year, ids, _paths in groups:
+        lines.append(f"    {org} {year} : {', '.join(f'« {i} »' for i in ids)} → « {ids[-1]} » utilisé")
+    return lines
 
 
 def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dict:

@@ -72,15 +72,27 @@ def _stored(db: Path) -> list[tuple]:
     return _duplicates(_stored_rows(db))
 
 
-def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path):
+def _said(capsys) -> list[str]:
+    """The lines of the build's summary about reports covered twice."""
+    out = capsys.readouterr().out.splitlines()
+    start = next((i for i, line in enumerate(out) if "par plusieurs documents" in line), None)
+    return [] if start is None else out[start:start + 2]
+
+
+def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path, capsys):
     raw, db = tmp_path / "raw", tmp_path / "curated" / "bilans.duckdb"
     _corpus(raw, {"siim94_2017": (2017, (5, 6)), "siim94_2018": (2018, (10, 20))})
     assert build(raw, db) == 0
     assert _stored(db) == []
+    assert _said(capsys) == []
     # a re-issue of 2018 added: both 2018 documents warned, the 2017 one not
     _corpus(raw, {"siim94_2017": (2017, (5, 6)), "siim94_2018": (2018, (10, 20)),
                   "siim94_2018_v2": (2018, (10, 21))})
     assert build(raw, db) == 0
+    assert _said(capsys) == [
+        "  1 année de rapport couverte par plusieurs documents (seul le dernier par identifiant est utilisé ; "
+        "voir les constats vintage.duplicate) :",
+        "    SIIM94 2018 : « siim94_2018 », « siim94_2018_v2 » → « siim94_2018_v2 » utilisé"]
     assert _stored(db) == [("siim94_2018", 1, "warning", "2 rapports", "1 rapport"),
                            ("siim94_2018_v2", 1, "warning", "2 rapports", "1 rapport")]
     by_doc = {r["document_id"]: r["message"] for r in _stored_rows(db) if r["rule"] == "vintage.duplicate"}
@@ -101,3 +113,4 @@ def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path
     (raw / "siim94_2018_v2.txt").unlink()
     assert build(raw, db, force=True) == 0
     assert _stored(db) == []
+    assert _said(capsys) == []

@@ -124,10 +124,10 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
                  session=None) -> tuple[pd.DataFrame, list[Read]]:
     """(findings of FINDING_COLUMNS with `document` = the path given, the drafts read) — the check
     of `check_findings`; with `session` (pipelines.live.Session) the store's vintages and GE stay
-    loaded between calls (--since, --watch), each draft is written into the session's store and
-    deleted from it afterwards (Session.scratch; its curated rows only when the cross-report rules
-    run), and the cross-report frames and the checks of the draft alone whose inputs were seen are
-    reused (live.CrossMemo)."""
+    loaded between calls (--since, --watch), the cross-report frames and the checks of the draft alone
+    whose inputs were seen are reused (live.CrossMemo), and a draft is written into the session's store
+    (and deleted from it afterwards, Session.scratch) only when the cross-report rules run: the others
+    read its rows (Session.store, validate.DraftLookups)."""
     if session is None:
         found, documents, missing = check_findings(files, org, year, db_path)
         warn_missing(missing, documents)

@@ -2,11 +2,13 @@
 
 Both run several checks in one process. A `Session` keeps what does not change between them:
 Great Expectations (its import and context, built once in pipelines.validate.suites, and the
-verdicts of each suite's last batch), and the store's other reports copied into memory once — each
-check writes its draft there and deletes it afterwards (in the background, while the findings are
-printed), so the next check starts from the same copy. The draft is committed, not written inside a
-transaction, so that a second connection (`series_con`) sees it: series.break runs there at the same
-time as the cross-report queries.
+verdicts of each suite's last batch), and the store's other reports copied into memory once. A check
+that makes the cross-report frames again writes its draft there and deletes it afterwards (in the
+background, while the findings are printed), so the next check starts from the same copy; the other
+rules, and every rule of a check whose cross-report frames are kept, read the draft from its rows
+(frames.from_rows, validate.DraftLookups). The draft is committed, not written inside a transaction,
+so that a second connection (`series_con`) sees it: series.break runs there at the same time as the
+cross-report queries.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from pipelines.extract.labels import TOTAL, is_derived, total_kind
 from pipelines.extract.model import Cell, Row, Table
@@ -206,10 +206,18 @@ def _block_key(block: Block, document_id: str, caption, section, notation) -> tu
 
 def _moved(table: Table, by: int, document_id: str) -> Table:
     """A copy of `table` whose lines are `by` lines further (its id names its first line)."""
-    return replace(table, table_id=f"{document_id}@{table.line_start + by}", line_start=table.line_start + by,
-                   line_end=table.line_end + by, headers=list(table.headers), ragged=[n + by for n in table.ragged],
-                   rows=[replace(r, line=r.line + by, cells=[replace(c, line=c.line + by) for c in r.cells])
-                         for r in table.rows])
+    return _copy(table, table_id=f"{document_id}@{table.line_start + by}", line_start=table.line_start + by,
+                 line_end=table.line_end + by, headers=list(table.headers), ragged=[n + by for n in table.ragged],
+                 rows=[_copy(r, line=r.line + by, cells=[_copy(c, line=c.line + by) for c in r.cells])
+                       for r in table.rows])
+
+
+def _copy(obj, **changes):
+    """A shallow copy of a dataclass instance with `changes` (dataclasses.replace, which runs
+    __init__, cost a third of a --watch re-read of a draft's tables)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__, **changes)
+    return new
 
 
 def _build_table(block: Block, document_id: str, caption: str | None, section: str | None,

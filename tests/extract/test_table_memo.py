@@ -56,3 +56,18 @@ def test_a_table_found_again_is_a_copy_of_its_own(tmp_path):
     first.family, first.rows[1].cells[1].value = "contributions", 0.0
     again = tables.build_table(block, "brouillon", "Cotisations", None)
     assert again.family is None and again.rows[1].cells[1].value == 1_250_000.0
+
+
+def test_the_figures_of_a_text_cell_name_the_table_where_it_now_is(tmp_path):
+    """The figures of prose in a cell are kept by their text (narrative._figures_from_line_0), without
+    the table id, which moves with the table's first line: each reading names the table as it stands."""
+    report = ("Rapport d'activité 2021 du SII\n\nPoints de repère\nThème\tCommentaire\n"
+              "Assistance\tLe centre de services a traité 845 demandes en 2021, contre 790 en 2020.\n"
+              "Réseau\tLa fibre relie désormais 12 sites du syndicat.\n")
+    draft = tmp_path / "brouillon.txt"
+    first = _cold(draft, report)
+    moved = _rows(draft, report.replace("\n\n", "\n\nParagraphe ajouté.\n\n", 1))
+    before = [(n["table_id"], n["line"], n["text"]) for n in first["narratifs"] if n["table_id"]]
+    after = [(n["table_id"], n["line"], n["text"]) for n in moved["narratifs"] if n["table_id"]]
+    assert before and [t for t, _, _ in before] == ["brouillon@4"] * len(before)
+    assert after == [("brouillon@6", line + 2, text) for _, line, text in before]

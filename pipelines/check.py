@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -125,10 +124,10 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
                  session=None) -> tuple[pd.DataFrame, list[Read]]:
     """(findings of FINDING_COLUMNS with `document` = the path given, the drafts read) — the check
     of `check_findings`; with `session` (pipelines.live.Session) the store's vintages and GE stay
-    loaded between calls (--since, --watch), each draft is written into the session's store and
-    deleted from it afterwards (Session.scratch; its curated rows only when the cross-report rules
-    run), and the cross-report frames and the checks of the draft alone whose inputs were seen are
-    reused (live.CrossMemo)."""
+    loaded between calls (--since, --watch), the cross-report frames and the checks of the draft alone
+    whose inputs were seen are reused (live.CrossMemo), and a draft is written into the session's store
+    (and deleted from it afterwards, Session.scratch) only when the cross-report rules run: the others
+    read its rows (Session.store, validate.DraftLookups)."""
     if session is None:
         found, documents, missing = check_findings(files, org, year, db_path)
         warn_missing(missing, documents)
@@ -146,15 +145,13 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     for read in reads:
         _not_blank(read)
     ids = [r.document_id for r in reads]
-    # the digest of what the cross-report rules read (Python) while DuckDB writes the drafts
-    with ThreadPoolExecutor(1, thread_name_prefix="empreinte") as pool, session.scratch(reads) as con:
-        digest = pool.submit(session.cross_memo, reads)
-        session.write(reads)
-        memo = digest.result()
-        if memo.get() is None:  # the cross-report rules run: they read the drafts' curated rows too
-            session.write(reads, every=True)
-        found = findings(con, document_ids=ids, store=session.store(con, ids), verdicts=session.verdicts,
-                         cross_memo=memo, series_con=session.series_con)
+    rows = session.rows(reads)
+    with session.scratch(reads) as con:
+        memo = session.cross_memo(reads)
+        if memo.get() is None:  # the cross-report rules run: they read the drafts in the store
+            session.write(reads)
+        found = findings(con, document_ids=ids, store=session.store(rows), verdicts=session.verdicts,
+                         cross_memo=memo, series_con=session.series_con, rows=rows)
     session.cross_reused += memo.reused
     session.own_reused += memo.own_reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})

@@ -2,11 +2,13 @@
 
 Both run several checks in one process. A `Session` keeps what does not change between them:
 Great Expectations (its import and context, built once in pipelines.validate.suites, and the
-verdicts of each suite's last batch), and the store's other reports copied into memory once — each
-check writes its draft there and deletes it afterwards (in the background, while the findings are
-printed), so the next check starts from the same copy. The draft is committed, not written inside a
-transaction, so that a second connection (`series_con`) sees it: series.break runs there at the same
-time as the cross-report queries.
+verdicts of each suite's last batch), and the store's other reports copied into memory once. A check
+that makes the cross-report frames again writes its draft there and deletes it afterwards (in the
+background, while the findings are printed), so the next check starts from the same copy; the other
+rules, and every rule of a check whose cross-report frames are kept, read the draft from its rows
+(frames.from_rows, validate.DraftLookups). The draft is committed, not written inside a transaction,
+so that a second connection (`series_con`) sees it: series.break runs there at the same time as the
+cross-report queries.
 """
 
 from __future__ import annotations
@@ -37,10 +39,10 @@ from pipelines.check import (
     warn_missing,
 )
 from pipelines.errors import BilansError, Terminated, UnusableInput
-from pipelines.flow import DOCUMENT_TABLES, insert
+from pipelines.flow import insert
 from pipelines.store import SCHEMA, column_names
 from pipelines.terminal import pluriel, reader_gone, terminated
-from pipelines.validate.frames import Store, load
+from pipelines.validate.frames import Store, from_rows, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
 # watchfiles: yield 15 ms after the last event of a save (an editor writes, renames, touches),
@@ -148,14 +150,19 @@ class Session:
         self.columns = {t: column_names(t) for t in SCHEMA}
         self._key = key
 
-    def store(self, con, document_ids: list[str]) -> Store:
-        """What the rules read: the vintages read once, and the drafts just written."""
-        return self._vintages.plus(load(con, document_ids))
+    @staticmethod
+    def rows(reads) -> dict[str, list[dict]]:
+        """The rows of the drafts `reads` (flow.Read), table by table."""
+        rows: dict[str, list[dict]] = {}
+        for read in reads:
+            for table, table_rows in read.rows.items():
+                rows.setdefault(table, []).extend(table_rows)
+        return rows
 
-    # What every check reads of a draft: its text, tables, cells, prose figures, and its budget rows
-    # (validate.frames.load); its other curated rows are read by the cross-report rules and
-    # series.break only, and written only when those run (`write`, check.findings_for).
-    READ_BY_EVERY_CHECK = (*DOCUMENT_TABLES, "finances")
+    def store(self, rows: dict[str, list[dict]]) -> Store:
+        """What the rules read: the vintages read once, and the drafts of `rows` (`Session.rows`) as
+        the store would give them back once written (frames.from_rows: neither written nor read)."""
+        return self._vintages.plus(from_rows(rows))
 
     @contextmanager
     def scratch(self, docs):
@@ -174,15 +181,18 @@ class Session:
 
                 self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
             ids, tables, self._written = [d.document_id for d in docs], sorted(self._written), set()
-            self._forgetting = self._cleaner.submit(self._forget, ids, tables)
+            if tables:  # a check whose cross-report frames were kept wrote nothing
+                self._forgetting = self._cleaner.submit(self._forget, ids, tables)
 
-    def write(self, docs, every: bool = False) -> None:
-        """Write the rows of the drafts `docs` (flow.Read) into the session's store: those of the
-        tables READ_BY_EVERY_CHECK, or (`every`) all of them; each table once per check."""
+    def write(self, docs) -> None:
+        """Write the rows of the drafts `docs` (flow.Read) into the session's store, for the rules that
+        read them there (the cross-report rules and series.break: their frames were not kept), but the
+        tables they never read (CrossMemo.UNREAD: lines of text, sections); the other rules and the
+        findings read the drafts' rows (validate.DraftLookups)."""
         tables: dict[str, list[dict]] = {}
         for read in docs:
             for table, rows in read.rows.items():
-                if table not in self._written and (every or table in self.READ_BY_EVERY_CHECK):
+                if table not in CrossMemo.UNREAD:
                     tables.setdefault(table, []).extend(rows)
         for table, rows in tables.items():
             insert(self._con, table, rows, self.columns.get(table))

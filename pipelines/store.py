@@ -85,7 +85,13 @@ def _columns_ddl(name: str) -> str:
 
 def column_names(name: str) -> list[str]:
     """The columns of the table `name`, in order, as create_schema creates them."""
-    return [c.split()[0].strip('"') for c in re.split(r",(?![^(]*\))", _columns_ddl(name))]
+    return list(column_types(name))
+
+
+def column_types(name: str) -> dict[str, str]:
+    """column -> its DuckDB type (« INTEGER », « VARCHAR[] », « DECIMAL(18,2) »…) of the table `name`,
+    in order, as create_schema creates them."""
+    return {c.split()[0].strip('"'): c.split()[1] for c in re.split(r",(?![^(]*\))", _columns_ddl(name).strip())}
 
 
 def resolve_store(db_path: str | os.PathLike | None = None) -> Path:

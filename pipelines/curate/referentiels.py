@@ -19,8 +19,9 @@ REF_DIR = Path(__file__).resolve().parents[2] / "data" / "referentiels"
 _DROP = {"mairie", "ville", "de", "d", "du", "des", "la", "le", "l", "sur", "s", "en"}
 
 
+@lru_cache(maxsize=1 << 14)
 def key(text: str) -> str:
-    """« MAIRIE D'IVRY » / « Ivry/Seine » / « Ivry-sur-Seine » -> comparable keys."""
+    """« MAIRIE D'IVRY » / « Ivry/Seine » / « Ivry-sur-Seine » -> comparable keys (memoized)."""
     text = re.sub(r"[’‘`´]", " ", text)  # « MAIRIE D’IVRY » as « MAIRIE D'IVRY »
     text = fold(text)
     words = re.split(r"[^a-z0-9]+", text.replace("**", ""))

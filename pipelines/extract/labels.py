@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from pipelines.extract.numbers import fold
@@ -61,8 +61,10 @@ def _matches(label: _Label, text: str) -> bool:
     return text == label.words or (text.startswith(label.words) and not text[len(label.words)].isalnum())
 
 
+@lru_cache(maxsize=1 << 14)
 def total_kind(text: str) -> str | None:
-    """« total » or « sous_total » when the row label names a total, else None."""
+    """« total » or « sous_total » when the row label names a total, else None (memoized: the same
+    labels come back in every table, and in every save of a draft under `bilans check --watch`)."""
     plain = normalise(text)
     return next((lab.kind for lab in _totals() if _matches(lab, plain)), None)
 

@@ -138,17 +138,18 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
         return []
     first = sentence.first
     moved = tuple((start, line - first) for start, line in sentence.starts)
+    # the table id (« document@line ») moves with the table: set after, not a key of the memo
     return [replace(n, line=n.line + first, sentence_start=n.sentence_start + first,
-                    sentence_end=n.sentence_end + first)
-            for n in _figures_from_line_0(sentence.text, moved, section, report_year, table_id)]
+                    sentence_end=n.sentence_end + first, table_id=table_id)
+            for n in _figures_from_line_0(sentence.text, moved, section, report_year, table_id is not None)]
 
 
 @lru_cache(maxsize=4096)
-def _figures_from_line_0(text: str, starts: tuple, section, report_year, table_id) -> tuple[Narratif, ...]:
+def _figures_from_line_0(text: str, starts: tuple, section, report_year, in_table: bool) -> tuple[Narratif, ...]:
     """sentence_figures of a sentence whose first line is 0: a pure function of its text and line
     breaks, memoized — a draft checked again on every save (`bilans check --watch`) reads the same
     sentences, most of them only moved by the lines inserted above them. Copied by the caller."""
-    return tuple(_sentence_figures(Sentence(text, list(starts)), section, report_year, table_id))
+    return tuple(_sentence_figures(Sentence(text, list(starts)), section, report_year, "" if in_table else None))
 
 
 def _sentence_figures(sentence: Sentence, section: str | None, report_year: int | None,

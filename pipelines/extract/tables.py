@@ -11,6 +11,7 @@ header rows, label columns, totals, sub-totals and sub-items.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from pipelines.extract.labels import TOTAL, is_derived, total_kind
@@ -173,10 +174,54 @@ def _side_by_side(rows: list[RawRow]) -> list[RawRow] | None:
     return left + right + totals
 
 
+# Tables built lately, by what decides them (`_block_key`): a draft checked again on every save
+# (`bilans check --watch`) holds the same blocks, most of them only moved by lines inserted above.
+_BUILT: OrderedDict[tuple, Table] = OrderedDict()
+_BUILT_KEPT = 512
+
+
 def build_table(block: Block, document_id: str, caption: str | None, section: str | None,
                 notation: str = FR) -> Table:
     """Rows, header, labels, totals and cell values of a block; ``notation`` is the document's,
-    taken when the table's own figures do not decide theirs."""
+    taken when the table's own figures do not decide theirs. A pure function of the block's texts,
+    of where its rows are from its first line, and of the other arguments: a block built before is
+    copied, moved to its lines (a new Table each call: the caller sets its family)."""
+    key = _block_key(block, document_id, caption, section, notation)
+    if (kept := _BUILT.get(key)) is not None:
+        _BUILT.move_to_end(key)
+        return _moved(kept, block.line_start - kept.line_start, document_id)
+    table = _build_table(block, document_id, caption, section, notation)
+    _BUILT[key] = _moved(table, 0, document_id)
+    while len(_BUILT) > _BUILT_KEPT:
+        _BUILT.popitem(last=False)
+    return table
+
+
+def _block_key(block: Block, document_id: str, caption, section, notation) -> tuple:
+    first = block.line_start
+    rows = tuple((r.line - first, tuple(r.texts), None if r.lines is None else tuple(n - first for n in r.lines))
+                 for r in block.rows)
+    return block.layout, block.header_hint, rows, document_id, caption, section, notation
+
+
+def _moved(table: Table, by: int, document_id: str) -> Table:
+    """A copy of `table` whose lines are `by` lines further (its id names its first line)."""
+    return _copy(table, table_id=f"{document_id}@{table.line_start + by}", line_start=table.line_start + by,
+                 line_end=table.line_end + by, headers=list(table.headers), ragged=[n + by for n in table.ragged],
+                 rows=[_copy(r, line=r.line + by, cells=[_copy(c, line=c.line + by) for c in r.cells])
+                       for r in table.rows])
+
+
+def _copy(obj, **changes):
+    """A shallow copy of a dataclass instance with `changes` (dataclasses.replace, which runs
+    __init__, cost a third of a --watch re-read of a draft's tables)."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__, **changes)
+    return new
+
+
+def _build_table(block: Block, document_id: str, caption: str | None, section: str | None,
+                 notation: str = FR) -> Table:
     rows = [r for r in block.rows if not _is_rule(r.texts)]
     layout = block.layout
     if len(rows) > 2 and (stacked := _side_by_side(rows)):

@@ -7,6 +7,7 @@ fail; failures become findings with their exact source line.
 
 from __future__ import annotations
 
+import bisect
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipelines.validate.frames import Store, frame, load
+from pipelines.validate.frames import VALUE_ROLES, Store, frame, load
 from pipelines.validate.stored_results import PARTS, PARTS_COLUMNS, part_rows
 
 # Great Expectations imports altair, whose jsonschema checks the « iri » format with rfc3987_syntax
@@ -43,11 +44,12 @@ STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
 
 
 def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None,
-                 cross_memo=None, series_con=None) -> dict[str, pd.DataFrame]:
+                 cross_memo=None, series_con=None, lignes: list[dict] | None = None) -> dict[str, pd.DataFrame]:
     """The check frames of every suite, for the documents asked (all by default). `cross_memo`
     (pipelines/live.py CrossMemo): the cross-report and series frames kept from a check whose inputs
     were the same, or where to keep those made now. `series_con`: another connection to the same
-    store, where series.break runs while the cross-report queries run on `con`."""
+    store, where series.break runs while the cross-report queries run on `con`. `lignes`: the lines of
+    text of the documents asked (document_id, line, text), when the caller has them (else read from `con`)."""
     from pipelines.validate.text import table_figures
     from pipelines.validate.vintages import dated_figures
 
@@ -62,7 +64,8 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
     # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
     with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
-        own = pool.submit(_document_parts, mine, _lignes(con, document_ids), tc_mine, kept_own)
+        lignes = _lignes(con, document_ids) if lignes is None else lignes
+        own = pool.submit(_document_parts, mine, lignes, tc_mine, kept_own)
         if kept is None:
             drafts = document_ids is not None
             later = pool.submit(_series_frames, series_con, None, drafts) if series_con is not None else None
@@ -127,17 +130,19 @@ def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, c
     return _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
 
 
-def _series_frames(con, orgs: list | None = None, drafts: bool = False) -> dict[str, pd.DataFrame]:
+def _series_frames(con, orgs: list | None = None, drafts: bool = False,
+                   series_rows: list[dict] | None = None) -> dict[str, pd.DataFrame]:
     """series.break over the curated series of the store, and vintage.duplicate over its documents (of
     the organismes `orgs` only, when given). `drafts`: the documents checked are drafts, which are
     never compared with each other nor put in the store together: no vintage.duplicate then (two
-    versions of one draft checked at once, or a DOCX and its PDF, are not two reports of a year)."""
+    versions of one draft checked at once, or a DOCX and its PDF, are not two reports of a year).
+    `series_rows`: the series.break rows, made already (series.SeriesPlan of an incremental build)."""
     from pipelines.validate.duplicates import duplicate_report_checks
     from pipelines.validate.series import series_break_checks
 
     duplicates = [] if drafts else duplicate_report_checks(con, orgs=orgs)
-    return _scoped({"series": frame(series_break_checks(con, orgs=orgs)),
-                    "millesimes": frame(duplicates)}, SCOPE_ORG)
+    rows = series_rows if series_rows is not None else series_break_checks(con, orgs=orgs)
+    return _scoped({"series": frame(rows), "millesimes": frame(duplicates)}, SCOPE_ORG)
 
 
 def _scoped(frames: dict[str, pd.DataFrame], scope: str) -> dict[str, pd.DataFrame]:
@@ -164,14 +169,30 @@ def _captions(store: Store) -> dict[str, str | None]:
 def _finish(frames: dict[str, pd.DataFrame], captions: dict, document_ids: list[str] | None) -> dict[str, pd.DataFrame]:
     """percent.ratio apart from the totals, the caption of each table, the documents asked only."""
     totaux = frames["totaux"]
-    pct = totaux["rule"] == "percent.ratio"
-    frames["pourcentages"] = totaux[pct].reset_index(drop=True)
-    frames["totaux"] = totaux[~pct].reset_index(drop=True)
-    for df in frames.values():  # Data Docs name the table by its caption
-        df["tableau"] = df["table_id"].map(captions)
-    if document_ids is not None:
-        frames = {k: v[v["document_id"].isin(document_ids)].reset_index(drop=True) for k, v in frames.items()}
-    return frames
+    pct = [r == "percent.ratio" for r in totaux["rule"].tolist()]
+    frames["pourcentages"] = _rows_where(totaux, pct)
+    frames["totaux"] = _rows_where(totaux, [not p for p in pct])
+    wanted = None if document_ids is None else set(document_ids)
+    # the dtype `Series.map(captions)` gives (NaN where no caption; float when there is none at all)
+    typed = pd.Series(captions).dtype if captions else float
+    out = {}
+    for name, df in frames.items():
+        if wanted is not None:
+            df = _rows_where(df, [d in wanted for d in df["document_id"].tolist()])
+        # Data Docs name the table by its caption
+        df["tableau"] = pd.Series([captions.get(t, _NAN) for t in df["table_id"].tolist()], index=df.index,
+                                  dtype=typed)
+        out[name] = df
+    return out
+
+
+_NAN = float("nan")
+
+
+def _rows_where(df: pd.DataFrame, keep: list[bool]) -> pd.DataFrame:
+    """The rows of `df` where `keep`, index reset (a copy: the caller adds columns); plain Python
+    and one `take`, not pandas' boolean indexing, over the few hundred rows of a re-check."""
+    return df.take([i for i, k in enumerate(keep) if k]).reset_index(drop=True)
 
 
 def _with_year_before(store: Store, mine: Store) -> Store:
@@ -193,19 +214,23 @@ def _lignes(con, document_ids):
 
 
 def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None,
-             store: Store | None = None, verdicts=None, cross_memo=None, series_con=None) -> pd.DataFrame:
+             store: Store | None = None, verdicts=None, cross_memo=None, series_con=None,
+             rows: dict[str, list[dict]] | None = None) -> pd.DataFrame:
     """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
     (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
     every earlier result.
     `store`: the store already read (`frames.load`), when the caller keeps part of it between checks;
     `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites); `cross_memo`, `series_con`:
-    see check_frames."""
+    see check_frames. `rows` (with `store`): the rows of the documents `document_ids` (flow.Read.rows,
+    table -> dicts), whose lines, sections, tables and cells are then read there rather than from `con`
+    (`DraftLookups`: `bilans check --watch` does not write a draft the rules read nothing else of)."""
     from pipelines.validate.suites import run_suites
 
+    lookups = DraftLookups(store, rows) if rows is not None and store is not None else None
     frames = check_frames(con, store=store, document_ids=document_ids, cross_memo=cross_memo,
-                          series_con=series_con)
+                          series_con=series_con, lignes=lookups.lignes() if lookups else None)
     found = run_suites(frames, gx_dir=gx_dir, replace_all=True, verdicts=verdicts)
-    return _enrich(con, found)[FINDING_COLUMNS]
+    return _enrich(con, found, lookups)[FINDING_COLUMNS]
 
 
 BATCH = 64  # reports loaded at a time by `findings_in_batches`
@@ -216,7 +241,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
                         series_only: list[str] | None = None, with_scope: bool = False,
                         keep_parts: bool = False,
                         sink: Callable[[pd.DataFrame], object] | None = None,
-                        drafts: bool = False) -> pd.DataFrame:
+                        drafts: bool = False, series_rows: list[dict] | None = None) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -231,7 +256,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     their Data Docs there, in place of every earlier result.
     With `sink`, the findings of each batch are given to it as they come (a build writes them to the
     store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned.
-    `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames)."""
+    `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames).
+    `series_rows`: the series.break rows of the reports whose series are redone (series.SeriesPlan: an
+    incremental build copies those of the others), in place of every series of the organismes."""
     from pipelines.validate.suites import run_suites as run_batch
 
     full = None if document_ids is None else set(document_ids)
@@ -269,7 +296,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             for frames in _organisme_frames(con, _compared(con, ids, targets), targets, batch) if targets else ():
                 keep(run_suites(frames))
         if orgs:
-            series = _series_frames(con, None if wanted is None else list(orgs), drafts)
+            series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
             keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
         if gx_dir is not None:
             from pipelines.validate.suites import refresh
@@ -406,12 +433,21 @@ def _organismes(con, wanted: set[str] | None) -> dict[object, list[str]]:
     return {org: ids for org, ids in by_org.items() if wanted is None or wanted & set(ids)}
 
 
-def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
+def _enrich(con, found: pd.DataFrame, lookups: DraftLookups | None = None) -> pd.DataFrame:
     """The found check rows as findings (STORED_COLUMNS): the document's path, organisme and year,
     the table's caption, the source line, its page and place, the row label printed on another line,
-    and the section around the line; read from DuckDB for the documents and tables found only."""
+    and the section around the line; read from DuckDB for the documents and tables found only, or
+    from `lookups` (the same, from the documents' rows)."""
     if found.empty:
         return pd.DataFrame(columns=STORED_COLUMNS)
+    docs, tables, src, labels = lookups.of(found) if lookups is not None else _lookups(con, found)
+    return _enriched(found, docs, tables, src, labels)
+
+
+def _lookups(con, found: pd.DataFrame) -> tuple[dict, dict, dict, dict]:
+    """(document_id -> (path, org, report_year); table_id -> (caption, section, family); (document_id,
+    line) -> (text, page, place, section number, section title); (table_id, line) -> (label line, its
+    text)) for the found rows, read from DuckDB."""
     # an execute first: it closes a result an earlier check left half read, which `register` refuses
     docs = _by_key(con.execute("SELECT document_id, path, org, report_year FROM documents "
                                "WHERE list_contains(?::VARCHAR[], document_id)",
@@ -429,36 +465,48 @@ def _enrich(con, found: pd.DataFrame) -> pd.DataFrame:
         labels = _by_key(_label_lines(con), 2)
     finally:
         con.unregister("_found")
-    # one look-up per finding (documents, tables, lines and labels are unique by their key): plain
-    # Python over a few rows costs a fraction of four frame merges
-    out = found.copy()
-    ids, tids = out["document_id"].tolist(), out["table_id"].tolist()
-    where = [(d, None if pd.isna(n) else n) for d, n in zip(ids, out["line"].tolist(), strict=True)]
+    return docs, tables, src, labels
+
+
+def _enriched(found: pd.DataFrame, docs: dict, tables: dict, src: dict, labels: dict) -> pd.DataFrame:
+    # one look-up per finding (documents, tables, lines and labels are unique by their key), and the
+    # frame built once from Python lists: pandas' column assignments, sort and `where` over a few
+    # hundred rows cost more than the rest of the enrichment (a re-check of --watch)
+    col = {c: found[c].astype(object).tolist() for c in found.columns}  # the scalars `astype(object)` gives
+    ids, tids = col["document_id"], col["table_id"]
+    where = [(d, _none(n)) for d, n in zip(ids, col["line"], strict=True)]
     d_, t_ = [docs.get(i, (None,) * 3) for i in ids], [tables.get(t, (None,) * 3) for t in tids]
     s_ = [src.get(w, (None,) * 5) for w in where]
     l_ = [labels.get((t, w[1]), (None, None)) for t, w in zip(tids, where, strict=True)]
-    out["path"], out["org"], out["report_year"] = _columns(d_, 3)
+    col["path"], col["org"], col["report_year"] = _columns(d_, 3)
     caption, section, table_family = _columns(t_, 3)
-    out["caption"] = caption
-    out["source_line"], page, out["place"], number, title = _columns(s_, 5)
-    out["page"] = pd.array(page, dtype="Int64")  # a page number, not 12.0
-    label_line, out["label_source"] = _columns(l_, 2)
-    out["label_line"] = pd.array(label_line, dtype="Int64")
-    out["section"] = [  # the table's section, else the last heading above the line
+    col["caption"] = caption
+    col["source_line"], page, col["place"], number, title = _columns(s_, 5)
+    label_line, col["label_source"] = _columns(l_, 2)
+    col["page"], col["label_line"] = ([None if _missing(n) else int(n) for n in x] for x in (page, label_line))
+    col["section"] = [  # the table's section, else the last heading above the line
         s if isinstance(s, str) and s else (f"{n} {t}".strip() if isinstance(t, str) else None)
         for s, n, t in zip(section, number, title, strict=True)]
-    out["family"] = [f if not _missing(f) else tf  # the check's, else the table's
-                     for f, tf in zip(out["family"].tolist() if "family" in out else [None] * len(out),
-                                      table_family, strict=True)]
-    out["table"] = [c if c is not None else t for c, t in zip(caption, tids, strict=True)]
-    out["document"] = out["path"]
-    for col in STORED_COLUMNS:
-        if col not in out:
-            out[col] = None
-    out["_order"] = out["severity"].map(SEVERITY_ORDER)
-    out = out.sort_values(["document_id", "line", "_order", "rule"]).drop(columns="_order")
-    out = out[STORED_COLUMNS].reset_index(drop=True).astype(object)
-    return out.where(out.notna(), None)
+    col["family"] = [f if not _missing(f) else tf  # the check's, else the table's
+                     for f, tf in zip(col.get("family", [None] * len(ids)), table_family, strict=True)]
+    col["table"] = [c if c is not None else t for c, t in zip(caption, tids, strict=True)]
+    col["document"] = col["path"]
+    # by document, line (none last), severity and rule; equal keys keep their order (pandas' stable sort)
+    keys = list(zip(*([_sort_key(v) for v in values] for values in (
+        ids, col["line"], [SEVERITY_ORDER.get(s) for s in col["severity"]], col["rule"])), strict=True))
+    order = sorted(range(len(ids)), key=keys.__getitem__)
+    return pd.DataFrame({c: [_none(col[c][i]) for i in order] if c in col else [None] * len(order)
+                         for c in STORED_COLUMNS}, columns=STORED_COLUMNS, dtype=object)
+
+
+def _sort_key(value) -> tuple:
+    """Missing values last, as pandas sorts them."""
+    return (1, 0) if _none(value) is None else (0, value)
+
+
+def _none(value):
+    """None for what pandas counts missing (None, NaN, NA), else the value."""
+    return None if value is None or value is pd.NA or (isinstance(value, float) and value != value) else value
 
 
 def _by_key(rows: list[tuple], width: int) -> dict:
@@ -487,6 +535,70 @@ def _label_lines(con) -> list[tuple]:
         WHERE v.role IN ('value', 'subtotal', 'total') AND v.line <> l.line
           AND v.table_id IN (SELECT table_id FROM _found)
         GROUP BY v.table_id, v.line HAVING count(DISTINCT l.line) = 1""").fetchall()
+
+
+class DraftLookups:
+    """What `_lookups` and `_lignes` read from DuckDB, read from the documents' rows (flow.Read.rows)
+    and their Store (`frames.from_rows`, beside other reports): the same answers, for documents that
+    are not written (a --watch re-check whose cross-report frames are kept). Lines of text and sections
+    are those of `rows` only, as the session's store holds no other report's lines."""
+
+    def __init__(self, store: Store, rows: dict[str, list[dict]]):
+        self.store = store
+        self.rows = rows
+        self.lines = {(r["document_id"], r["line"]): r for r in rows.get("lignes", [])}
+
+    def lignes(self) -> list[dict]:
+        """`_lignes` of the documents: (document_id, line, text), in their order."""
+        return [dict(document_id=r["document_id"], line=r["line"], text=r.get("text"))
+                for r in self.rows.get("lignes", [])]
+
+    def of(self, found: pd.DataFrame) -> tuple[dict, dict, dict, dict]:
+        """`_lookups` of the found rows."""
+        ids = set(found["document_id"].dropna().tolist())
+        docs = {i: (d["path"], d["org"], d["report_year"]) for i, d in self.store.documents.items() if i in ids}
+        tids = set(found["table_id"].dropna().tolist())
+        table_of = {t["table_id"]: t for t in self.store.tables if t["table_id"] in tids}
+        tables = {i: (t["caption"], t["section"], t["family"]) for i, t in table_of.items()}
+        src = {}
+        for d, n in set(zip(found["document_id"].tolist(), found["line"].tolist(), strict=True)):
+            n = _none(n)
+            line = self.lines.get((d, n)) if n is not None else None
+            heading = self._section(d, n) if n is not None else None
+            src[(d, n)] = ((line.get("text"), line.get("page"), line.get("place")) if line else (None,) * 3) \
+                + ((heading.get("number"), heading.get("title")) if heading else (None, None))
+        return docs, tables, src, self._labels(table_of)
+
+    def _section(self, document_id: str, line) -> dict | None:
+        """The last section of the document starting at or above `line` (the ASOF join of `_lookups`)."""
+        if not hasattr(self, "_sections"):
+            self._sections: dict[str, list[dict]] = {}
+            for s in sorted((s for s in self.rows.get("sections", []) if s.get("line") is not None),
+                            key=lambda s: s["line"]):
+                self._sections.setdefault(s["document_id"], []).append(s)
+        starts = self._sections.get(document_id, [])
+        at = bisect.bisect_right([s["line"] for s in starts], line)
+        return starts[at - 1] if at else None
+
+    def _labels(self, tables: dict[str, dict]) -> dict:
+        """`_label_lines` of the tables found: (table_id, line of a value) -> (line, text) of its row
+        label printed on one other line, a line of the documents' text."""
+        out = {}
+        for tid, t in tables.items():
+            cells = self.store.table_cells(tid)
+            label_lines: dict[int, set] = {}
+            for c in cells:
+                if c["role"] == "label" and c["line"] is not None and (t["document_id"], c["line"]) in self.lines:
+                    label_lines.setdefault(c["row"], set()).add(c["line"])
+            found: dict = {}
+            for v in cells:
+                if v["role"] in VALUE_ROLES and v["line"] is not None:
+                    found.setdefault(v["line"], set()).update(n for n in label_lines.get(v["row"], ()) if n != v["line"])
+            for line, labels in found.items():
+                if len(labels) == 1:
+                    (n,) = labels
+                    out[(tid, line)] = (n, self.lines[(t["document_id"], n)].get("text"))
+        return out
 
 
 def write_findings(con, df: pd.DataFrame) -> int:

@@ -39,12 +39,14 @@ from pipelines.publish.fmt import pluriel, pourcent
 from pipelines.validate.stored_results import (
     DATA_DOCS,
     STAMP,
+    SUITE_STAMPS,
     VALIDATIONS,
     WRITTEN_ELSEWHERE,
     expectation_result,
     stored,
     stored_names,
     summary,
+    written_suites,
 )
 from pipelines.validate.suite_specs import load_suites
 
@@ -165,23 +167,27 @@ def suite_page(suite: ExpectationSuite) -> str:
 
 
 def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], suites: dict[str, ExpectationSuite],
-          ran: Iterable[str], replace_all: bool = False) -> Path:
+          ran: Iterable[str], replace_all: bool = False, kept: frozenset[str] = frozenset()) -> Path:
     """Store the results of the suites `ran` under gx_dir/validations (a suite ran on an empty frame,
     absent from `results`, loses its old result; `replace_all` drops every other stored result too,
     but those of the suites stored_results.WRITTEN_ELSEWHERE, which a build keeps),
-    write their pages and rewrite the index from every stored result. Returns the site folder."""
+    write their pages and rewrite the index from every stored result. The suites `kept` hold their
+    stored result and pages already: only their run time becomes this run's. Returns the site folder."""
     site = gx_dir / DATA_DOCS
     if set(ran) - WRITTEN_ELSEWHERE:  # the folder no longer holds only what the store's parts give
         (gx_dir / STAMP).unlink(missing_ok=True)
+        (gx_dir / SUITE_STAMPS).unlink(missing_ok=True)
     for sub in (gx_dir / VALIDATIONS, site / "validations", site / "expectations"):
         sub.mkdir(parents=True, exist_ok=True)
     gone = set(stored_names(gx_dir)) - WRITTEN_ELSEWHERE if replace_all else set()  # those are kept
     gone |= set(ran) - set(results)
-    for name in gone - set(results):
+    for name in gone - set(results) - kept:
         for path in (gx_dir / VALIDATIONS / f"{name}.json", site / "validations" / f"{name}.html",
                      site / "expectations" / f"{name}.html"):
             path.unlink(missing_ok=True)
     now = datetime.now(UTC).isoformat()
+    for name in sorted(kept):
+        _restamp_suite(gx_dir, name, now)
     for name, result in results.items():
         _stamp(result, name, now)
         _write(gx_dir / VALIDATIONS / f"{name}.json", _json(result))
@@ -194,15 +200,30 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
 
 
 def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
-                   stamp: str) -> Path:
+                   stamp: str, digests: dict[str, str] | None = None) -> Path:
     """Store the results of the store's parts (stored_results.combined: suite -> expectation type ->
     result; `suites`: their GE suites) in place of every stored result, with their Data Docs, then
     `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
-    removes it) leaves a folder that the next build writes again."""
-    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items()}
-    site = write(gx_dir, built, suites, list(built), replace_all=True)
+    removes it) leaves a folder that the next build writes again.
+    `digests` (stored_results.suite_digests): a suite whose result and pages were written from the same
+    digest is not rendered again (an incremental build changes the results of a few suites), only
+    given this run's time, as `restamp` does: its files are those a new rendering would write."""
+    digests = digests or {}
+    before = written_suites(gx_dir)
+    (gx_dir / SUITE_STAMPS).unlink(missing_ok=True)  # the pages change: no stale claim if stopped midway
+    kept = frozenset(n for n, d in digests.items() if before.get(n) == d and _has_pages(gx_dir, n))
+    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items() if name not in kept}
+    site = write(gx_dir, built, suites, list(results), replace_all=True, kept=kept)
+    _write(gx_dir / SUITE_STAMPS, "".join(f"{n} {d}\n" for n, d in sorted(digests.items())))
     _write(gx_dir / STAMP, stamp + "\n")
     return site
+
+
+def _has_pages(gx_dir: Path, name: str) -> bool:
+    """Whether the stored result of the suite `name` and its two pages are there."""
+    site = gx_dir / DATA_DOCS
+    return all(p.is_file() for p in (gx_dir / VALIDATIONS / f"{name}.json", site / "validations" / f"{name}.html",
+                                     site / "expectations" / f"{name}.html"))
 
 
 _NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}
@@ -234,16 +255,21 @@ def restamp(gx_dir: Path, when: str | None = None) -> None:
     WRITTEN_ELSEWHERE keep the time of the run that wrote them."""
     when = when or datetime.now(UTC).isoformat()
     for path in sorted((gx_dir / VALIDATIONS).glob("*.json")):
-        if path.stem in WRITTEN_ELSEWHERE:
-            continue
-        text = path.read_text(encoding="utf-8")
-        old = ((json.loads(text).get("meta") or {}).get("run_id") or {}).get("run_time")
-        if not isinstance(old, str) or old == when:
-            continue
-        _write(path, text.replace(json.dumps(old), json.dumps(when)))
-        page = gx_dir / DATA_DOCS / "validations" / f"{path.stem}.html"
-        if page.is_file():
-            _write(page, page.read_text(encoding="utf-8").replace(_shown_time(old), _shown_time(when)))
+        if path.stem not in WRITTEN_ELSEWHERE:
+            _restamp_suite(gx_dir, path.stem, when)
+
+
+def _restamp_suite(gx_dir: Path, name: str, when: str) -> None:
+    """The stored result of the suite `name` and its validation page with the run time `when`."""
+    path = gx_dir / VALIDATIONS / f"{name}.json"
+    text = path.read_text(encoding="utf-8")
+    old = ((json.loads(text).get("meta") or {}).get("run_id") or {}).get("run_time")
+    if not isinstance(old, str) or old == when:
+        return
+    _write(path, text.replace(json.dumps(old), json.dumps(when)))
+    page = gx_dir / DATA_DOCS / "validations" / f"{name}.html"
+    if page.is_file():
+        _write(page, page.read_text(encoding="utf-8").replace(_shown_time(old), _shown_time(when)))
 
 
 def _shown_time(iso: str) -> str:
@@ -281,9 +307,30 @@ def _json(result: ExpectationSuiteValidationResult) -> str:
     for r, aside in zip(out["results"], [lists.get(id(r.result), {}) for r in result.results], strict=True):
         for k, values in aside.items():
             r["result"][k] = f"\0{len(rows)}"
-            rows.append("[" + ",\n  ".join(map(_row_text, values)) + "]")
+            rows.append(_rows_text(values))
     text = json.dumps(out, ensure_ascii=False, indent=1)
     return re.sub(r'"\\u0000(\d+)"', lambda m: rows[int(m[1])], text)
+
+
+# Two rows of a list encoded at once are told apart by this item separator: a control character,
+# which JSON never leaves raw in a string (\u001f), so that it stands for a separator only.
+_BULK = json.JSONEncoder(ensure_ascii=False, separators=(",\x1f", ": "))
+
+
+def _rows_text(values: list) -> str:
+    """The JSON of a list of flagged rows, one row per line: « [row,\n  row] », each row as
+    `_row_text` writes it. Rows of plain values (no list nor dict inside, as the checks give them)
+    are encoded in one call, the rows then cut at the separators between them (38 000 calls of
+    json.dumps cost a second); any other list row by row."""
+    flat = all(isinstance(v, dict) and not any(isinstance(x, dict | list | tuple) for x in v.values()) for v in values)
+    if flat and values:
+        try:
+            text = _BULK.encode(values)
+        except TypeError:  # a value JSON cannot write: `_row_text` says what GE would
+            text = "NaN"
+        if "NaN" not in text:
+            return text.replace("},\x1f{", "},\n  {").replace(",\x1f", ", ")
+    return "[" + ",\n  ".join(map(_row_text, values)) + "]"
 
 
 def _row_text(value) -> str:

@@ -100,8 +100,68 @@ def load(con, document_ids: list[str] | None = None, cell_roles: tuple[str, ...]
     for c in _records(con, "SELECT c.*, t.document_id FROM cells c JOIN tables t USING (table_id)"
                       + where.replace("document_id", "t.document_id") + roles + " ORDER BY table_id, row, col"):
         cells.setdefault(c["table_id"], []).append(c)
-    narr = _records(con, f"SELECT * FROM narratifs{where} ORDER BY document_id, line")
+    # figures of one line in the order they were written (the order of the sentence): DuckDB's sort
+    # leaves ties in no given order, and `from_rows` must give the same
+    narr = _records(con, f"SELECT * FROM narratifs{where} ORDER BY document_id, line, rowid")
     return Store(docs, tables, cells, narr, _budget_tables(con, where))
+
+
+def from_rows(rows: dict[str, list[dict]]) -> Store:
+    """The Store `load` gives of documents once written to the store, made from their rows (flow.Read.rows:
+    table -> rows as dicts) without writing nor reading them: the same records, in the same order, each
+    value of its column's type as DuckDB returns it (an INTEGER an int, a DOUBLE a float, NULL None).
+    `bilans check --watch` reads the draft it has just extracted this way (pipelines/live.py)."""
+    docs = {d["document_id"]: d for d in _typed(rows, "documents")}
+    tables = sorted(_typed(rows, "tables"), key=lambda t: (t["document_id"], _last(t["line_start"]), t["table_id"]))
+    for t in tables:
+        t["headers"] = list(t["headers"] or [])
+    of_table = {t["table_id"]: t["document_id"] for t in tables}
+    cells: dict[str, list[dict]] = {}
+    typed = [c for c in _typed(rows, "cells", document_id=of_table) if c["document_id"] is not None]  # the JOIN
+    for c in sorted(typed, key=lambda c: (c["table_id"], _last(c["row"]), _last(c["col"]))):
+        cells.setdefault(c["table_id"], []).append(c)
+    narr = sorted(_typed(rows, "narratifs"), key=lambda n: (n["document_id"], _last(n["line"])))
+    return Store(docs, tables, cells, narr, _budget_of(rows.get("finances", [])))
+
+
+def _last(value) -> tuple:
+    """A sort key that puts None last, as DuckDB's ORDER BY does with NULL."""
+    return (value is None, value if value is not None else 0)
+
+
+_CASTS = {"INTEGER": int, "BIGINT": int, "DOUBLE": float, "VARCHAR": str}
+
+
+def _typed(rows: dict[str, list[dict]], table: str, document_id: dict | None = None) -> list[dict]:
+    """The rows of `table` as `SELECT *` returns them (every column, in order, of its DuckDB type); with
+    `document_id` (table_id -> document), that of each row's table added last (load's cells)."""
+    from pipelines.store import column_types
+
+    types = column_types(table)
+    casts = {c: _CASTS.get(t) or (_list_of(_CASTS.get(t[:-2])) if t.endswith("[]") else None) for c, t in types.items()}
+    out = []
+    for r in rows.get(table, []):
+        record = {c: None if (v := r.get(c)) is None else cast(v) if cast else v for c, cast in casts.items()}
+        if document_id is not None:
+            record["document_id"] = document_id.get(record["table_id"])
+        out.append(record)
+    return out
+
+
+def _list_of(cast):
+    return lambda values: [None if v is None else cast(v) if cast else v for v in values]
+
+
+def _budget_of(finances: list[dict]) -> dict[str, tuple[str, str]]:
+    """`_budget_tables` of finance rows: the tables whose non-null section and sens are each one value."""
+    seen: dict[str, tuple[set, set]] = {}
+    for r in finances:
+        sections, senses = seen.setdefault(r.get("table_id"), (set(), set()))
+        if r.get("section") is not None:
+            sections.add(r["section"])
+        if r.get("sens") is not None:
+            senses.add(r["sens"])
+    return {t: (next(iter(a)), next(iter(b))) for t, (a, b) in seen.items() if len(a) == 1 and len(b) == 1}
 
 
 def _budget_tables(con, where: str) -> dict[str, tuple[str, str]]:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from itertools import combinations
+
+import pandas as pd
 
 from pipelines import catalogue
 from pipelines.extract.numbers import format_fr
@@ -40,23 +43,47 @@ def _close(a: float, b: float, rel: float) -> bool:
     return abs(a - b) <= max(1.0, rel * max(abs(a), abs(b)))
 
 
-def _groups(con, orgs: list | None = None, batch: int = 5000) -> Iterator[dict[int, list[dict]]]:
-    """The table figures of the `series` view (of the organismes `orgs` only, when given), one series
-    (org, family, perimeter, measure) at a time, by report year: read from DuckDB in batches, so that
-    memory holds one series, not the corpus."""
+_KEY = ("org", "famille", "perimetre", "mesure")  # a series: what `_groups` reads together
+
+
+def _groups(con, orgs: list | None = None, batch: int = 5000,
+            keys: list[tuple] | None = None) -> Iterator[dict[int, list[dict]]]:
+    """The table figures of the `series` view (of the organismes `orgs` only, when given; of the
+    series `keys` (_KEY tuples) only, when given), one series (org, family, perimeter, measure) at a
+    time, by report year: read from DuckDB in batches, so that memory holds one series, not the corpus."""
     if not _has_series(con):
         return
     only, params = "", []
     if orgs is not None:
         only, params = " AND (list_contains(?, org) OR (org IS NULL AND ?))", [[o for o in orgs if o is not None],
                                                                               None in orgs]
-    cur = con.execute(f"""
-        SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL{only}
-        ORDER BY org, famille, perimetre, mesure, report_year, document_id, line  -- one order for two reports of a year
-        """, params)
+    if keys is not None and not keys:
+        return
+    if keys is not None:
+        con.register("_series_cles", pd.DataFrame(list(keys), columns=list(_KEY), dtype=object))
+        only += (" AND (org, famille, perimetre, mesure) IN (SELECT (org, famille, perimetre, mesure) "
+                 "FROM _series_cles)")
+    try:
+        cur = con.execute(f"""
+            SELECT * FROM series WHERE source = 'tableau' AND valeur IS NOT NULL{only}
+            -- one order for two reports of a year, and for two figures of one line and exercice (a line
+            -- printing two columns of one year): the first figure of a slot is the same in every build
+            ORDER BY org, famille, perimetre, mesure, report_year, document_id, line, exercice, concept, niveau, valeur,
+                     libelle, table_id
+            """, params)
+        rows = cur.fetchall() if keys is not None else None  # the relation is gone once the block ends
+    finally:
+        if keys is not None:
+            con.unregister("_series_cles")
     names = [c[0] for c in cur.description]
+    yield from _by_series(names, iter([rows]) if rows is not None else iter(lambda: cur.fetchmany(batch), []))
+
+
+def _by_series(names: list[str], chunks) -> Iterator[dict[int, list[dict]]]:
+    """The rows of `chunks` (lists of tuples of the columns `names`, in _KEY order) one series at a
+    time, by report year."""
     key, group = None, defaultdict(list)
-    while rows := cur.fetchmany(batch):
+    for rows in chunks:
         for row in rows:
             p = dict(zip(names, row, strict=True))
             k = (p["org"], p["famille"], p["perimetre"], p["mesure"])
@@ -70,24 +97,123 @@ def _groups(con, orgs: list | None = None, batch: int = 5000) -> Iterator[dict[i
 
 
 def _has_series(con) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'series'").fetchone()[0] > 0
+    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'series'").fetchall()[0][0] > 0
 
 
-def series_break_checks(con, document_ids: list[str] | None = None, orgs: list | None = None) -> list[dict]:
+def series_break_checks(con, document_ids: list[str] | None = None, orgs: list | None = None,
+                        keys: list[tuple] | None = None) -> list[dict]:
     """series.break check rows of the reports `document_ids` (all by default), from the series of the
-    organismes `orgs` (all by default: a series never crosses organismes)."""
+    organismes `orgs` (all by default: a series never crosses organismes), of the series `keys`
+    (_KEY tuples: org, famille, perimetre, mesure) only when given."""
+    return [c for c, _ in _keyed_checks(con, document_ids, orgs, keys)]
+
+
+def _keyed_checks(con, document_ids, orgs, keys) -> list[tuple[dict, tuple]]:
+    """(check row, its series' _KEY tuple) of series_break_checks."""
     params = _params()
     wanted = set(document_ids) if document_ids is not None else None
-    out: list[dict] = []
-    for by_report in _groups(con, orgs):
+    out: list[tuple[dict, tuple]] = []
+    for by_report in _groups(con, orgs, keys=keys):
         found = []
         reports = sorted(by_report)
         for a, b in zip(reports, reports[1:], strict=False):
             found += _renamed(by_report[a], by_report[b], params)
-        if next(iter(by_report.values()))[0]["famille"] in _PERIMETER_FAMILIES:
+        first = next(iter(by_report.values()))[0]
+        if first["famille"] in _PERIMETER_FAMILIES:
             found += _total_moves(by_report, params["part"])
-        out += [c for c in found if wanted is None or c["document_id"] in wanted]
+        key = tuple(first[k] for k in _KEY)
+        out += [(c, key) for c in found if wanted is None or c["document_id"] in wanted]
     return out
+
+
+# --- What a changed report may change in the series.break rows of the others ------------------------------------
+#
+# The rows of one series (a _KEY) read its figures only, through `by_report` (report year -> its
+# figures, ordered by document_id then line), and of these only (`_renamed`, `_total_moves`):
+# - the first item figure (neither a total nor a subtotal) of each concept and exercice of a report
+#   year (`_by_concept`'s setdefault), and the first total of each exercice (`_total`);
+# - which exercices a report year prints (`latest`: a subtotal alone counts).
+# Every row is located on such a first figure. A changed report X (its version in the store being
+# replaced, and its version now) of year y therefore changes nothing in a series where each of its
+# figures has a twin in an unchanged report of year y whose document_id comes before X's: same
+# exercice, same kind (item of the same concept, total, or other), so that the first figures and the
+# exercices of year y stay what they were — and X, never first, has no row there. Any other series
+# is reached (`_reached_keys`; a report of no year reaches all its series). The rows of the series
+# not reached are those of the previous store, findings and GE result parts (one per report).
+
+_KIND = """CASE WHEN concept = 'total' OR niveau = 'total' THEN 't' WHEN niveau = 'sous_total' THEN 'p' ELSE 'i' END"""
+
+
+@dataclass
+class SeriesPlan:
+    """The series.break work of an incremental build (`series_plan`): `rows`, the check rows of the
+    reports `redone` (their series made again, over the series reached and those where they had
+    rows); the other reports of the organismes keep their series.break findings and result parts."""
+    redone: set[str] = field(default_factory=set)
+    rows: list[dict] = field(default_factory=list)
+
+
+def series_plan(con, changes: list[tuple[str, str]], kept: list[str]) -> SeriesPlan | None:
+    """What series.break redoes once the reports `changes` changed ((document_id, db) per version, db
+    "" for the store of `con`, « previous. » for the store being replaced, attached as « previous »),
+    for the reports `kept` (unchanged, checked by the same checks, whose series.break findings the
+    previous store holds): the changed reports now in the store, and the kept reports with a row (now
+    or before) in a series a change reaches. None when it cannot tell (no series, no previous
+    findings): every series is redone. Source of the rule: the comment above."""
+    if not _has_series(con) or not _has_previous_findings(con):
+        return None
+    reached = _reached_keys(con, changes, kept)
+    before = _previous_rows(con, kept)  # (document_id, _KEY) of the kept reports' rows
+    keys = sorted(reached | {k for _, k in before}, key=repr)
+    rows = _keyed_checks(con, None, None, keys)
+    now = {i for i, d in changes if d == ""}
+    redone = now | {c["document_id"] for c, k in rows if k in reached} | {i for i, k in before if k in reached}
+    return SeriesPlan(redone, [c for c, _ in rows if c["document_id"] in redone])
+
+
+def _has_previous_findings(con) -> bool:
+    return con.execute("SELECT count(*) FROM information_schema.columns WHERE table_catalog = 'previous' "
+                       "AND table_name = 'findings' AND column_name = 'scope'").fetchall()[0][0] > 0
+
+
+def _reached_keys(con, changes: list[tuple[str, str]], unchanged: list[str]) -> set[tuple]:
+    """The series (_KEY tuples) where a version of a changed report has a figure that no unchanged
+    report of its year, before it by document_id, prints with the same exercice and kind."""
+    out: set[tuple] = set()
+    for db in sorted({d for _, d in changes}):
+        mine = [i for i, d in changes if d == db]
+        rows = con.execute(f"""
+            WITH x AS (SELECT DISTINCT org, famille, perimetre, mesure, report_year, exercice, {_KIND} AS kind,
+                              CASE WHEN {_KIND} = 'i' THEN concept END AS item, document_id
+                       FROM {db}series WHERE source = 'tableau' AND valeur IS NOT NULL
+                            AND list_contains(?::VARCHAR[], document_id)),
+            u AS (SELECT DISTINCT org, famille, perimetre, mesure, report_year, exercice, {_KIND} AS kind,
+                         CASE WHEN {_KIND} = 'i' THEN concept END AS item, document_id
+                  FROM series WHERE source = 'tableau' AND valeur IS NOT NULL
+                       AND list_contains(?::VARCHAR[], document_id)
+                       AND list_contains((SELECT list(DISTINCT org) FROM x), org))
+            SELECT DISTINCT org, famille, perimetre, mesure FROM x
+            WHERE report_year IS NULL OR NOT EXISTS (
+                SELECT 1 FROM u WHERE u.org IS NOT DISTINCT FROM x.org AND u.famille IS NOT DISTINCT FROM x.famille
+                  AND u.perimetre IS NOT DISTINCT FROM x.perimetre AND u.mesure IS NOT DISTINCT FROM x.mesure
+                  AND u.report_year = x.report_year AND u.exercice IS NOT DISTINCT FROM x.exercice
+                  AND u.kind = x.kind AND u.item IS NOT DISTINCT FROM x.item AND u.document_id < x.document_id)""",
+                           [mine, list(unchanged)]).fetchall()
+        out |= set(rows)
+    return out
+
+
+def _previous_rows(con, kept: list[str]) -> set[tuple[str, tuple]]:
+    """(document_id, _KEY) of the series.break findings of the reports `kept` in the previous store:
+    every series.break check row is a finding (the suite accepts no other statut than « ok », which
+    the rule never gives), located on a figure of its report and series (its key: the figure's
+    `serie`)."""
+    return {(r[0], r[1:]) for r in con.execute("""
+        SELECT DISTINCT f.document_id, s.org, s.famille, s.perimetre, s.mesure
+        FROM previous.findings f JOIN series s ON s.document_id = f.document_id AND s.line = f.line
+             AND s.serie = f.key
+        WHERE f.rule = 'series.break' AND f.scope = 'organisme' AND list_contains(?::VARCHAR[], f.document_id)""",
+                                                 [list(kept)]).fetchall()}
 
 
 def _by_concept(points: list[dict]) -> dict[str, dict[int, dict]]:

@@ -229,6 +229,6 @@ def refresh(con, directory: Path, parts: str | None = None) -> bool:
     if todo is None:  # the same results: only the run time is this run's
         data_docs.restamp(Path(directory))
         return False
-    results, stamp = todo
-    data_docs.write_combined(Path(directory), results, {name: suite(name) for name in results}, stamp)
+    results, stamp, digests = todo
+    data_docs.write_combined(Path(directory), results, {name: suite(name) for name in results}, stamp, digests)
     return True

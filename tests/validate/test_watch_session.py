@@ -238,11 +238,11 @@ def test_a_check_whose_text_cites_a_moved_line_is_made_again():
     assert isinstance(moved["totaux"], pd.DataFrame) and plain["line"].tolist() == [12]  # the kept rows unmoved
 
 
-def test_the_curated_rows_of_a_draft_are_written_only_for_the_cross_report_rules(store, tmp_path, monkeypatch):
-    """A save whose cross-report frames are reused (a word of the prose changed) writes into the
-    session's store only what every check reads (Session.READ_BY_EVERY_CHECK: text, tables, cells,
-    prose figures, budget rows); one that makes them again (a figure changed) writes every table.
-    Both equal a cold check."""
+def test_a_draft_is_written_only_for_the_cross_report_rules(store, tmp_path, monkeypatch):
+    """A save whose cross-report frames are reused (a word of the prose changed) writes nothing into the
+    session's store: the rules read the draft from its rows (frames.from_rows), the findings its lines,
+    sections, tables and cells (validate.DraftLookups); one that makes them again (a figure changed)
+    writes what the cross-report rules and series.break read. Both equal a cold check."""
     import pipelines.live as live
     from pipelines.live import Session
 
@@ -267,8 +267,10 @@ def test_the_curated_rows_of_a_draft_are_written_only_for_the_cross_report_rules
     finally:
         session.close()
     assert session.cross_reused == 1
-    assert "effectifs" in tables[0] and tables[2] == tables[0]  # made: every table of the draft
-    assert tables[1] == tables[0] & set(Session.READ_BY_EVERY_CHECK) and "finances" in tables[1]
+    # made: every table of the draft the cross-report rules read (not its lines of text nor its sections)
+    assert {"effectifs", "cells", "narratifs"} <= tables[0] and tables[2] == tables[0]
+    assert not {"lignes", "sections"} & tables[0]
+    assert tables[1] == set()  # the other rules and the findings read the draft's rows (validate.DraftLookups)
 
 
 def test_the_columns_a_session_writes_are_those_of_the_store_schema():

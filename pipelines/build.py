@@ -21,7 +21,7 @@ from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
 from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say, seed_from
 from pipelines.manifest import Entry, Manifest, load_manifest
-from pipelines.store import TEMP_PREFIX, atomic_store
+from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
 from pipelines.terminal import duree, pluriel, safe
 from pipelines.validate.stored_results import forget, gx_dir
 
@@ -129,6 +129,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         before = _previous_store(db_path) if incremental else None
         previous = db_path if before is not None else None
         before = before or set()
+        exported_from = _store_stamp(db_path) if previous is not None else None
         try:
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
         except duckdb.Error as exc:
@@ -140,7 +141,8 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
         with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
             exported = pool.submit(export_parquet, db_path,
-                                   _changed_documents(outcome, before) if previous is not None else None)
+                                   _changed_documents(outcome, before) if previous is not None else None,
+                                   exported_from)
             _write_gx(db_path, validate)
             exported.result()
     _summary(outcome, counts, db_path, time.perf_counter() - started)
@@ -290,7 +292,28 @@ def _changed_documents(outcome: Outcome, before: set[str]) -> set[str]:
     return {d["document_id"] for d in outcome.documents if not d["reused"]} | (before - reused)
 
 
-def export_parquet(db_path: Path, changed: set[str] | None = None) -> None:
+STAMP = ".magasin"  # in an export: the stamp (_store_stamp) of the store it was written from
+
+
+def _store_stamp(db_path: Path, con=None) -> str | None:
+    """What the Parquet export of a store must match to be reused: the store's path and its documents
+    (id, bytes, reader version), as a digest; None when the store cannot be read."""
+    import hashlib
+    import json
+
+    own = con is None
+    try:
+        con = con or duckdb.connect(str(db_path), read_only=True)
+        rows = con.execute("SELECT document_id, sha256, reader_version FROM documents ORDER BY ALL").fetchall()
+    except duckdb.Error:
+        return None
+    finally:
+        if own and con is not None:
+            con.close()
+    return hashlib.sha256(json.dumps([str(db_path.resolve()), rows]).encode()).hexdigest()
+
+
+def export_parquet(db_path: Path, changed: set[str] | None = None, exported_from: str | None = None) -> None:
     """Curated tables as Parquet partitioned by org and exercice (for DuckDB-on-S3, Spark, Trino).
 
     `parquet` is a symbolic link to a folder written under a unique name; the link is swapped
@@ -298,7 +321,9 @@ def export_parquet(db_path: Path, changed: set[str] | None = None) -> None:
     `changed`: the documents whose rows may differ from the current export (None: unknown): the
     partitions holding none of their rows, before or after, are that export's files, linked (hard
     links, no copy), and the others written; a table whose columns or row count then differ from the
-    store's is written whole.
+    store's is written whole. Only an export written from the store this build replaced is reused:
+    its stamp (`STAMP`, `_store_stamp`) must be `exported_from`, that store's (another store of the
+    same folder, or a store restored from a backup, has its own rows).
     """
     import duckdb
 
@@ -306,8 +331,11 @@ def export_parquet(db_path: Path, changed: set[str] | None = None) -> None:
 
     link = db_path.parent / "parquet"
     previous = link.resolve() if link.is_symlink() and link.resolve().is_dir() else None
+    if previous is not None and (exported_from is None or _stamp_in(previous) != exported_from):
+        previous = None
     folder = Path(tempfile.mkdtemp(prefix=PARQUET_PREFIX, dir=db_path.parent))
     try:
+        os.chmod(folder, default_mode(directory=True))  # readable as the store is, not 0700
         con = duckdb.connect(str(db_path), read_only=True)
         try:
             for table in CURATED_FAMILIES:
@@ -316,12 +344,20 @@ def export_parquet(db_path: Path, changed: set[str] | None = None) -> None:
                 if previous is None or changed is None or not _partial_export(con, table, previous, folder, changed):
                     shutil.rmtree(folder / table, ignore_errors=True)
                     _copy_partitions(con, f'SELECT * FROM "{table}"', folder / table)
+            (folder / STAMP).write_text(_store_stamp(db_path, con) or "", encoding="utf-8")
         finally:
             con.close()
         _swap_link(link, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+
+
+def _stamp_in(export: Path) -> str | None:
+    try:
+        return (export / STAMP).read_text(encoding="utf-8") or None
+    except OSError:  # an export written before the stamp: not reused
+        return None
 
 
 def _copy_partitions(con, query: str, target: Path, params: list | None = None) -> None:

@@ -226,7 +226,11 @@ def atomic_store(db_path: str | os.PathLike,
         yield con
         con.execute("CHECKPOINT")
         con.close()
-        os.replace(tmp, target)
+        os.chmod(tmp, _mode_of(target))
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:  # said of the store (the temp file is removed below), not of the temp file
+            raise type(exc)(exc.errno, exc.strerror, str(target)) from None
         # the log of the store replaced, whose changes the new one holds (read through it): DuckDB refuses
         # a log left beside another file
         with contextlib.suppress(FileNotFoundError):
@@ -239,6 +243,24 @@ def atomic_store(db_path: str | os.PathLike,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp + ".wal")
         raise
+
+
+def _mode_of(target: Path) -> int:
+    """The permissions the new store takes: those of the store it replaces (readable by the group that
+    serves the dashboard, or made read-only by its owner), else the default of new files (the umask),
+    as DuckDB creates a store; never those of a temp file (0600, readable by its owner only)."""
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return default_mode()
+
+
+def default_mode(directory: bool = False) -> int:
+    """The permissions of a new file (or folder) under the process's umask: what `open` or `mkdir` give,
+    where tempfile gives 0600 (0700), readable by its owner only."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
 
 
 def replace_rows(db_path: str | os.PathLike, table: str, frame, where: str, params: list | None = None) -> None:

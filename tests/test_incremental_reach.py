@@ -5,6 +5,7 @@ rapport retiré."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -206,3 +207,39 @@ def test_the_parquet_export_writes_the_partitions_a_change_reaches_and_links_the
     build(Path("raw"), db, force=True)
     assert _exported(Path("parquet").resolve(), "activite") == _stored(db, "activite")
     assert not list(Path("parquet").resolve().glob("activite/org=SIIM94/exercice=2019"))
+
+
+def test_an_export_written_from_another_store_of_the_folder_is_not_reused(tmp_path, monkeypatch):
+    """Two stores in one folder share `parquet`: the export of the other store (its own figures) is
+    never linked into this one's, whose export holds its own rows (relevé par l'essai en nouvel
+    utilisateur : un montant de l'autre magasin restait dans l'export)."""
+    monkeypatch.chdir(tmp_path)
+    _corpus(Path("raw"), _years(2017, 2018))
+    build(Path("raw"), Path("s.duckdb"))
+    # the other store's 2017 figures differ, in partitions (SIIM94, 2016 and 2017) that adding 2019 to
+    # the first store does not reach
+    _corpus(Path("autre"), {"siim94_2017": (2017, 40), "siim94_2018": (2018, 0)})
+    build(Path("autre"), Path("t.duckdb"))  # the link now names t's export
+    _corpus(Path("raw"), _years(2017, 2018, 2019))
+    build(Path("raw"), Path("s.duckdb"))
+    assert _stored(Path("s.duckdb"), "activite") != _stored(Path("t.duckdb"), "activite")
+    assert _exported(Path("parquet").resolve(), "activite") == _stored(Path("s.duckdb"), "activite")
+
+
+def test_an_incremental_build_keeps_the_permissions_of_the_store_it_replaces(tmp_path, monkeypatch):
+    """The new store takes the permissions of the one it replaces (a temp file is 0600: the group that
+    serves the dashboard lost its reading), the default ones for a first store; the export folder is
+    readable as a folder made by mkdir (relevé par l'essai en nouvel utilisateur)."""
+    monkeypatch.chdir(tmp_path)
+    old = os.umask(0o022)
+    try:
+        _corpus(Path("raw"), _years(2017, 2018))
+        build(Path("raw"), Path("s.duckdb"))
+        assert Path("s.duckdb").stat().st_mode & 0o777 == 0o644
+        os.chmod("s.duckdb", 0o640)
+        _corpus(Path("raw"), _years(2017, 2018, 2019))
+        build(Path("raw"), Path("s.duckdb"))
+        assert Path("s.duckdb").stat().st_mode & 0o777 == 0o640
+        assert Path("parquet").resolve().stat().st_mode & 0o777 == 0o755
+    finally:
+        os.umask(old)

@@ -273,11 +273,31 @@ def _previous_fingerprints(con) -> dict[str, tuple]:
                            "FROM previous.documents").fetchall()
     except duckdb.Error:  # a store from before reader_version: nothing is reused
         return {}
+    if not _holds_every_column(con):  # a store changed by hand: its rows are read again
+        return {}
     try:
         con.execute("SELECT 1 FROM previous.gx_parts LIMIT 0")
     except duckdb.Error:  # a store from before GE's result parts: its findings are made again
         rows = [(*r[:5], None) for r in rows]
     return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _copied_tables() -> tuple[str, ...]:
+    from pipelines.store import CURATED_FAMILIES
+
+    return (*DOCUMENT_TABLES, *CURATED_FAMILIES)
+
+
+def _holds_every_column(con) -> bool:
+    """True when every table of the previous store that rows are copied from has the columns this
+    version writes (a column dropped by hand: nothing can be copied; one added is left out)."""
+    from pipelines.store import column_names
+
+    held: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM duckdb_columns() "
+                                     "WHERE database_name = 'previous'").fetchall():
+        held.setdefault(table, set()).add(column)
+    return all(set(column_names(t)) <= held.get(t, set()) for t in _copied_tables())
 
 
 def _reusable(source: Source, known: dict[str, tuple]) -> bool:
@@ -292,16 +312,18 @@ def _reusable(source: Source, known: dict[str, tuple]) -> bool:
 def _copy_previous(con, ids: list[str], sources: dict[str, Source]) -> None:
     """Every row of the documents `ids` from the attached previous store, with the title and path
     the manifest gives now."""
-    from pipelines.store import CURATED_FAMILIES
+    from pipelines.store import column_names
 
     con.register("_reused", pd.DataFrame({"document_id": ids}))
     try:
-        for table in (*DOCUMENT_TABLES, *CURATED_FAMILIES):
+        for table in _copied_tables():
+            # the columns this version writes, by name: a column a user added to the store is left out
+            cols = ", ".join(f'x."{c}"' for c in column_names(table))
             if table == "cells":
-                source = ("SELECT c.* FROM previous.cells c JOIN previous.tables t USING (table_id) "
+                source = (f"SELECT {cols} FROM previous.cells x JOIN previous.tables t USING (table_id) "
                           "WHERE t.document_id IN (SELECT document_id FROM _reused)")
             else:
-                source = f'SELECT * FROM previous."{table}" WHERE document_id IN (SELECT document_id FROM _reused)'
+                source = f'SELECT {cols} FROM previous."{table}" x WHERE document_id IN (SELECT document_id FROM _reused)'
             con.execute(f'INSERT INTO "{table}" BY NAME {source}')
     finally:
         con.unregister("_reused")

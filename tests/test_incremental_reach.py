@@ -243,3 +243,21 @@ def test_an_incremental_build_keeps_the_permissions_of_the_store_it_replaces(tmp
         assert Path("parquet").resolve().stat().st_mode & 0o777 == 0o755
     finally:
         os.umask(old)
+
+
+@pytest.mark.parametrize("change", ["ALTER TABLE activite ADD COLUMN note_locale INTEGER",
+                                    "ALTER TABLE activite DROP COLUMN perimetre"])
+def test_a_store_changed_by_hand_is_rebuilt_from_what_this_version_writes(change, tmp_path, monkeypatch):
+    """A column added to a store by hand is left out of the rows copied, a column dropped makes every
+    document read again: either way the store equals a full build (a column added stopped every build,
+    even with --force, on DuckDB's English « Binder Error » : relevé par l'essai en nouvel utilisateur)."""
+    monkeypatch.chdir(tmp_path)
+    _corpus(Path("raw"), _years(2017, 2018))
+    build(Path("raw"), Path("s.duckdb"))
+    con = duckdb.connect("s.duckdb")
+    con.execute(change)
+    con.close()
+    _corpus(Path("raw"), _years(2017, 2018, 2019))
+    assert build(Path("raw"), Path("s.duckdb")) == 0
+    build(Path("raw"), Path("complet.duckdb"))
+    assert _stored(Path("s.duckdb"), "activite") == _stored(Path("complet.duckdb"), "activite")

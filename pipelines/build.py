@@ -145,7 +145,8 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
                                    exported_from)
             _write_gx(db_path, validate)
             exported.result()
-    _summary(outcome, counts, db_path, time.perf_counter() - started)
+    removed = len(before - {d["document_id"] for d in outcome.documents})
+    _summary(outcome, counts, db_path, time.perf_counter() - started, validate, removed)
     _refusals(outcome.refusals)
     return 0
 
@@ -471,10 +472,15 @@ def _duplicates_said(db_path: Path) -> list[str]:
         con.close()
 
 
-def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: float) -> None:
+def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: float, validate: bool = True,
+             removed: int = 0) -> None:
+    """The build's summary; `removed`: documents of the previous store no longer in the manifest."""
     reused = f" dont {outcome.reused} repris du magasin précédent" if outcome.reused else ""
-    print(f"Magasin écrit : {db_path} ({len(outcome.documents)} documents{reused}, {counts.pop('tables')} tableaux, "
-          f"{outcome.n_findings} constats, {duree(seconds)})")
+    if removed:
+        reused += f", {pluriel(removed, 'retiré', 'retirés')}"
+    checked = pluriel(outcome.n_findings, "constat", "constats") if validate else "contrôles non faits (--no-validate)"
+    print(f"Magasin écrit : {db_path} ({pluriel(len(outcome.documents), 'document', 'documents')}{reused}, "
+          f"{pluriel(counts.pop('tables'), 'tableau', 'tableaux')}, {checked}, {duree(seconds)})")
     for family, n in counts.items():
         if n:
             print(f"  {family:<14} {n:>6} lignes")

@@ -113,4 +113,6 @@ def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path
     (raw / "siim94_2018_v2.txt").unlink()
     assert build(raw, db, force=True) == 0
     assert _stored(db) == []
-    assert _said(capsys) == []
+    out = capsys.readouterr().out
+    assert "(2 documents dont 2 repris du magasin précédent, 1 retiré, " in out  # the removal is said
+    assert "par plusieurs documents" not in out

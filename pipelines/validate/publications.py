@@ -190,12 +190,6 @@ def publication_frame(con, pubs: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def findings_of(con, pubs: pd.DataFrame, gx_dir=None) -> pd.DataFrame:
-    """Run the suite on the register and return its findings (columns of FINDING_COLUMNS); with
-    `gx_dir`, GE's result and Data Docs of the suite are written there."""
-    return _as_findings(_flagged(con, pubs, gx_dir))
-
-
 def _flagged(con, pubs: pd.DataFrame, gx_dir=None) -> pd.DataFrame:
     """The check rows the suite flags (columns of publication_frame, rule and severity of the verdict)."""
     from pipelines.validate.suites import run_suites

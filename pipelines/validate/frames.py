@@ -161,7 +161,8 @@ def _budget_of(finances: list[dict]) -> dict[str, tuple[str, str]]:
             sections.add(r["section"])
         if r.get("sens") is not None:
             senses.add(r["sens"])
-    return {t: (next(iter(a)), next(iter(b))) for t, (a, b) in seen.items() if len(a) == 1 and len(b) == 1}
+    kept = {t: (next(iter(a)), next(iter(b))) for t, (a, b) in seen.items() if len(a) == 1 and len(b) == 1}
+    return dict(sorted(kept.items(), key=lambda item: (item[0] is None, item[0] or "")))  # as ORDER BY table_id
 
 
 def _budget_tables(con, where: str) -> dict[str, tuple[str, str]]:
@@ -170,7 +171,8 @@ def _budget_tables(con, where: str) -> dict[str, tuple[str, str]]:
         return {}
     return {r["table_id"]: (r["section"], r["sens"]) for r in _records(
         con, f"SELECT table_id, any_value(section) AS section, any_value(sens) AS sens FROM finances{where} "
-             "GROUP BY table_id HAVING count(DISTINCT section) = 1 AND count(DISTINCT sens) = 1")}
+             "GROUP BY table_id HAVING count(DISTINCT section) = 1 AND count(DISTINCT sens) = 1 "
+             "ORDER BY table_id")}  # a GROUP BY gives its groups in any order: one order for every reading
 
 
 def fr(value: float | None, unit: str | None = None, decimals: int | None = None) -> str | None:

@@ -79,6 +79,8 @@ class Session:
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
         self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
+        self.figures = KeptFigures()  # the curated figures of the vintages, computed once per copy
+        self._store_stamp = None  # the store's stamp when the vintages were copied (`store_stamp`)
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
 
@@ -86,17 +88,32 @@ class Session:
         """Where the cross-report and series frames of the drafts `reads` are kept, by what those
         rules read of them (CrossMemo.inputs): a save that changed none of it (a word of the prose, a
         sentence without a figure) reuses them."""
-        return CrossMemo(self._cross, reads)
+        return CrossMemo(self._cross, reads, self.figures)
 
-    @staticmethod
-    def version(files, org, year) -> tuple | None:
-        """What decides a check besides the session's store: the drafts' paths and bytes (a digest),
-        the organisme and year given. None when a draft cannot be read (the check says why)."""
+    def version(self, files, org, year) -> tuple | None:
+        """What decides a check: the drafts' paths and bytes (a digest), the organisme and year given,
+        and the store (`store_stamp`: a store rebuilt during a session gives other findings). None
+        when a draft cannot be read (the check says why)."""
         try:
             digests = tuple((str(f), hashlib.blake2b(Path(f).read_bytes(), digest_size=32).digest()) for f in files)
         except OSError:
             return None
-        return (digests, org, year)
+        return (digests, org, year, self.store_stamp())
+
+    def store_stamp(self) -> tuple | None:
+        """Who the store is now: (device, inode, mtime ns, size) of its file and of its write-ahead log
+        (None for a file absent). `bilans build` replaces the file or writes into it: either moves this."""
+        if self.db_path is None:
+            return None
+        stamps = []
+        for path in (Path(self.db_path), Path(f"{self.db_path}.wal")):
+            try:
+                st = path.stat()
+            except OSError:
+                stamps.append(None)
+                continue
+            stamps.append((st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size))
+        return tuple(stamps)
 
     def checked(self, key) -> tuple[pd.DataFrame, list] | None:
         """(findings, reads) of a version checked before, else None (the check is deterministic: the
@@ -133,6 +150,8 @@ class Session:
         self.close()
         self._checked.clear()  # found against the vintages of another copy
         self._cross.clear()
+        self.figures = KeptFigures()
+        self._store_stamp = self.store_stamp()  # before the copy: a build during it makes it again
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
         # more to start and join than they save
         self._con = duckdb.connect(":memory:", config={"threads": 1})
@@ -170,7 +189,8 @@ class Session:
         are deleted from it afterwards, in the background (the next check waits for it)."""
         self._settle()
         key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
-        if key != self._key:  # another organisme or year: other vintages
+        # another organisme or year: other vintages; a store rebuilt or changed: its vintages again
+        if key != self._key or self.store_stamp() != self._store_stamp:
             self._reload(docs, key)
         try:
             yield self._con
@@ -265,9 +285,10 @@ class CrossMemo:
     TEXTS = ("message", "found", "expected", "suggestion", "highlight", "key")  # what a check row says
     _CITED = re.compile(r"\blignes? (\d+)")
 
-    def __init__(self, memo: OrderedDict, reads):
+    def __init__(self, memo: OrderedDict, reads, figures: KeptFigures | None = None):
         self.memo = memo
         self.ids = [r.document_id for r in reads]
+        self._figures = figures
         self.key, self.lines, self.tables = self.inputs(reads)
         self.reused = self.own_reused = False  # the cross-report frames, the checks of the drafts alone
         self._asked, self._got = False, None
@@ -297,6 +318,15 @@ class CrossMemo:
                 ranked.append(r)
             digest.update(repr((table, ranked)).encode())
         return digest.digest(), lines, tables
+
+    def figures(self, con, compared: list[str] | None = None):
+        """points.figures_table for the cross-report rules of these drafts (vintages.cross_report_checks):
+        the figures of the session's vintages kept (KeptFigures), those of the drafts made again."""
+        from pipelines.validate.points import figures_table
+
+        if self._figures is None or compared is not None:
+            return figures_table(con, compared)
+        return self._figures.table(con, self.ids)
 
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
@@ -418,6 +448,65 @@ class CrossMemo:
         ids = [table.get(t, t) if m else t for t, m in zip(df["table_id"].tolist(), mine, strict=True)]
         df["table_id"] = pd.Series(ids, index=df.index, dtype=df["table_id"].dtype)
         return True
+
+
+class KeptFigures:
+    """points.figures_table of a Session's store: the figures of its vintages computed once, those of
+    the drafts at each check. figures_sql() computes each report's figures from its own rows (a
+    FIGURES_BATCH of reports at a time is as good as one) and its `rang` from its place among the
+    reports compared (`_rangs`); the session's copy of the vintages does not change until it is made
+    again (Session._reload: other drafts, or the store changed), nor do the ids compared (the vintages
+    and the drafts, whose ids a session keeps): the vintages' rows stay what figures_table would give.
+    The latest_of_year() relation is made again from all rows (a draft's figure may be the latest of its
+    year). The cold check of the same bytes is the reference (tests/validate/test_watch_session.py)."""
+
+    KEPT = "_chiffres_millesimes"  # the vintages' figures, for the copy's lifetime
+    NAME = "_chiffres_series"  # the relation yielded, as figures_table names it
+
+    def __init__(self):
+        self.ranked: tuple[str, ...] | None = None  # the ids compared when the vintages' figures were made
+        self.curated: bool | None = None
+        self.made = 0  # times the vintages' figures were computed (tests)
+
+    @contextmanager
+    def table(self, con, drafts: list[str]):
+        """The name of figures_table's relation over every report of `con`, `drafts` among them
+        (None when `con` has no curated families), with its latest_of_year() relation, for the block."""
+        from pipelines.validate import points
+
+        if self.curated is None:
+            self.curated = points.has_curated(con)
+        if not self.curated:
+            yield None
+            return
+        ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+        mine = [i for i in ids if i in set(drafts)]
+        con.register("_rangs", pd.DataFrame({"document_id": pd.Series(ids, dtype=object), "n": range(1, len(ids) + 1)}))
+        try:
+            if self.ranked != tuple(ids):
+                self.ranked = None  # until made
+                self._fill(con, self.KEPT, [i for i in ids if i not in set(drafts)], create=True)
+                self.ranked, self.made = tuple(ids), self.made + 1
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {self.NAME} AS SELECT * FROM {self.KEPT}")
+            self._fill(con, self.NAME, mine)
+            latest = points.latest_of_year(self.NAME)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {latest} AS {points.latest_of_year_sql(self.NAME)}")
+            yield self.NAME
+        finally:
+            con.unregister("_rangs")
+            con.execute(f"DROP TABLE IF EXISTS {self.NAME}")
+            con.execute(f"DROP TABLE IF EXISTS {points.latest_of_year(self.NAME)}")
+
+    @staticmethod
+    def _fill(con, name: str, ids: list[str], create: bool = False) -> None:
+        """figures_sql() of the reports `ids` into the table `name`, points.FIGURES_BATCH reports at a
+        time (created from the first batch with `create`, even without any report: the columns)."""
+        from pipelines.validate.points import FIGURES_BATCH, figures_sql
+
+        if create:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(ids[:FIGURES_BATCH], '_rangs')}")
+        for start in range(FIGURES_BATCH if create else 0, len(ids), FIGURES_BATCH):
+            con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

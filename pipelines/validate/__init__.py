@@ -69,7 +69,8 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
         if kept is None:
             drafts = document_ids is not None
             later = pool.submit(_series_frames, series_con, None, drafts) if series_con is not None else None
-            cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids)
+            cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids,
+                                  cross_memo.figures if cross_memo is not None else None)
             series = later.result() if later is not None else _series_frames(con, None, drafts)
             if cross_memo is not None:
                 cross_memo.put(cross, series)
@@ -119,14 +120,15 @@ def _report_checks(store: Store, tc: list[dict], kept: dict) -> dict:
 
 
 def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, con=None,
-                  document_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
+                  document_ids: list[str] | None = None, figures_of=None) -> dict[str, pd.DataFrame]:
     """Checks across the reports of an organisme (vintages, shifted year headers, prose figures):
     `store` holds its reports (header cells are enough), `dated` their figures under a year;
     `stale` the reports vintage.stale compares (by default `store`); `con` the connection whose
-    curated series are compared first (pipelines/validate/points.py), for `document_ids`."""
+    curated series are compared first (pipelines/validate/points.py), for `document_ids`;
+    `figures_of`: see vintages.cross_report_checks."""
     from pipelines.validate.vintages import cross_report_checks
 
-    cross = cross_report_checks(con, store, dated, document_ids, stale_store=stale)
+    cross = cross_report_checks(con, store, dated, document_ids, stale_store=stale, figures_of=figures_of)
     return _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
 
 

@@ -143,6 +143,12 @@ def latest_of_year(figures: str) -> str:
     return f"{figures}_par_annee"
 
 
+def latest_of_year_sql(figures: str) -> str:
+    """The query of latest_of_year(figures), from the relation `figures` (figures_sql() rows)."""
+    return f"""SELECT * FROM {figures} QUALIFY row_number() OVER (
+                   PARTITION BY famille, org, cle, mesure, exercice, report_year ORDER BY rang DESC) = 1"""
+
+
 @contextmanager
 def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | None]:
     """figures_sql() of the reports `document_ids` (all by default) computed once into a temporary
@@ -165,9 +171,7 @@ def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | 
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(ids[:FIGURES_BATCH], '_rangs')}")
         for start in range(FIGURES_BATCH, len(ids), FIGURES_BATCH):
             con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE {latest_of_year(name)} AS SELECT * FROM {name}
-                        QUALIFY row_number() OVER (PARTITION BY famille, org, cle, mesure, exercice, report_year
-                                                   ORDER BY rang DESC) = 1""")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {latest_of_year(name)} AS {latest_of_year_sql(name)}")
         yield name
     finally:
         con.unregister("_rangs")

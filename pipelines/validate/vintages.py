@@ -716,17 +716,20 @@ def curated_tables(con, figures: str) -> set[str]:
 
 def cross_report_checks(con, store, dated: list[dict] | Callable[[frozenset[str]], list[dict]],
                         document_ids: list[str] | None = None, stale_store=None,
-                        compared: list[str] | None = None) -> dict[str, list[dict]]:
+                        compared: list[str] | None = None, figures_of=None) -> dict[str, list[dict]]:
     """Every check of a report against the other reports, by suite: « entetes » (shifted year
     headers), « millesimes » (vintage.restated, vintage.stale), « texte » (text.year of the prose).
     The curated series come first; the raw labels and the prose only add what they do not cover,
     so that a figure is never reported twice.
     `dated`: the figures under a year, or what gives them from the curated tables (which the raw
     labels need not pair: stored_dated_figures); `compared`: the reports whose curated series are
-    compared (those of the connection by default), among which the `document_ids` checked."""
+    compared (those of the connection by default), among which the `document_ids` checked.
+    `figures_of`: what gives the relation of the curated series, in place of points.figures_table
+    (same arguments, same rows: pipelines/live.py KeptFigures keeps those of a session's vintages)."""
     from pipelines.validate.points import figures_table
 
-    with figures_table(con, compared) if con is not None else nullcontext() as figures:
+    figures_of = figures_of or figures_table
+    with figures_of(con, compared) if con is not None else nullcontext() as figures:
         raw = _raw_checks(con, store, dated, figures, document_ids)
         return _checks(con, figures, document_ids, raw, stale_checks(stale_store or store))
 

@@ -80,6 +80,7 @@ class Session:
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
         self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
         self.figures = KeptFigures()  # the curated figures of the vintages, computed once per copy
+        self.table_rows: dict[str, list[dict]] = {}  # the check rows of each draft table seen (totals.table_checks)
         self._store_stamp = None  # the store's stamp when the vintages were copied (`store_stamp`)
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
@@ -88,7 +89,7 @@ class Session:
         """Where the cross-report and series frames of the drafts `reads` are kept, by what those
         rules read of them (CrossMemo.inputs): a save that changed none of it (a word of the prose, a
         sentence without a figure) reuses them."""
-        return CrossMemo(self._cross, reads, self.figures)
+        return CrossMemo(self._cross, reads, self.figures, self.table_rows)
 
     def version(self, files, org, year) -> tuple | None:
         """What decides a check: the drafts' paths and bytes (a digest), the organisme and year given,
@@ -285,10 +286,11 @@ class CrossMemo:
     TEXTS = ("message", "found", "expected", "suggestion", "highlight", "key")  # what a check row says
     _CITED = re.compile(r"\blignes? (\d+)")
 
-    def __init__(self, memo: OrderedDict, reads, figures: KeptFigures | None = None):
+    def __init__(self, memo: OrderedDict, reads, figures: KeptFigures | None = None, tables: dict | None = None):
         self.memo = memo
         self.ids = [r.document_id for r in reads]
         self._figures = figures
+        self.table_rows = tables  # the check rows of the drafts' tables seen before (totals.table_checks)
         self.key, self.lines, self.tables = self.inputs(reads)
         self.reused = self.own_reused = False  # the cross-report frames, the checks of the drafts alone
         self._asked, self._got = False, None

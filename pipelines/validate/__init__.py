@@ -65,13 +65,16 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
     with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
         lignes = _lignes(con, document_ids) if lignes is None else lignes
-        own = pool.submit(_document_parts, mine, lignes, tc_mine, kept_own)
+        own = pool.submit(_document_parts, mine, lignes, tc_mine, kept_own,
+                          cross_memo.table_rows if cross_memo is not None else None)
         if kept is None:
             drafts = document_ids is not None
-            later = pool.submit(_series_frames, series_con, None, drafts) if series_con is not None else None
+            # series.break of the documents asked only: _finish keeps no other row
+            later = pool.submit(_series_frames, series_con, None, drafts, None, document_ids) \
+                if series_con is not None else None
             cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids,
                                   cross_memo.figures if cross_memo is not None else None)
-            series = later.result() if later is not None else _series_frames(con, None, drafts)
+            series = later.result() if later is not None else _series_frames(con, None, drafts, None, document_ids)
             if cross_memo is not None:
                 cross_memo.put(cross, series)
         else:
@@ -89,13 +92,15 @@ def _document_frames(store: Store, lignes: list[dict], tc: list[dict]) -> dict[s
     return _document_parts(store, lignes, tc)[0]
 
 
-def _document_parts(store: Store, lignes: list[dict], tc: list[dict], kept: dict | None = None) -> tuple[dict, dict]:
+def _document_parts(store: Store, lignes: list[dict], tc: list[dict], kept: dict | None = None,
+                    tables: dict | None = None) -> tuple[dict, dict]:
     """(the frames of `_document_frames`, the checks `_report_checks` gave them). `kept`: part of those
     checks, from a check whose inputs were the same (pipelines/live.py CrossMemo.own); text.year, which
-    reads the lines of text (`lignes`), is always made again."""
+    reads the lines of text (`lignes`), is always made again. `tables`: the check rows of the tables
+    seen before (totals.table_checks' `kept`)."""
     from pipelines.validate.text import year_checks
 
-    checks = _report_checks(store, tc, kept or {})
+    checks = _report_checks(store, tc, kept or {}, tables)
     return _scoped({
         "totaux": checks["totaux"], "entetes": checks["entetes"], "valeurs": checks["valeurs"],
         "texte": frame(year_checks(store, lignes) + checks["texte"]),
@@ -103,7 +108,7 @@ def _document_parts(store: Store, lignes: list[dict], tc: list[dict], kept: dict
     }, SCOPE_REPORT), checks
 
 
-def _report_checks(store: Store, tc: list[dict], kept: dict) -> dict:
+def _report_checks(store: Store, tc: list[dict], kept: dict, tables: dict | None = None) -> dict:
     """The checks of one report that read no line of text, by name: frames totaux, entetes, valeurs
     and budget, and the rows of text.table and text.percent (« texte », beside text.year in its frame);
     those of `kept` are taken from there."""
@@ -112,7 +117,7 @@ def _report_checks(store: Store, tc: list[dict], kept: dict) -> dict:
     from pipelines.validate.text import percent_text_checks, table_text_checks
     from pipelines.validate.totals import table_checks
 
-    made = {"totaux": lambda: frame(table_checks(store)), "entetes": lambda: frame(header_checks(store)),
+    made = {"totaux": lambda: frame(table_checks(store, tables)), "entetes": lambda: frame(header_checks(store)),
             "valeurs": lambda: frame(malformed_checks(store)),
             "texte": lambda: table_text_checks(store, tc) + percent_text_checks(store, tc),
             "budget": lambda: frame(balance_checks(store) + crosstable_checks(store))}
@@ -133,17 +138,18 @@ def _cross_frames(store: Store, dated: list[dict], stale: Store | None = None, c
 
 
 def _series_frames(con, orgs: list | None = None, drafts: bool = False,
-                   series_rows: list[dict] | None = None) -> dict[str, pd.DataFrame]:
+                   series_rows: list[dict] | None = None, document_ids: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """series.break over the curated series of the store, and vintage.duplicate over its documents (of
     the organismes `orgs` only, when given). `drafts`: the documents checked are drafts, which are
     never compared with each other nor put in the store together: no vintage.duplicate then (two
     versions of one draft checked at once, or a DOCX and its PDF, are not two reports of a year).
-    `series_rows`: the series.break rows, made already (series.SeriesPlan of an incremental build)."""
+    `series_rows`: the series.break rows, made already (series.SeriesPlan of an incremental build);
+    `document_ids`: the series.break rows of these reports only (all by default)."""
     from pipelines.validate.duplicates import duplicate_report_checks
     from pipelines.validate.series import series_break_checks
 
     duplicates = [] if drafts else duplicate_report_checks(con, orgs=orgs)
-    rows = series_rows if series_rows is not None else series_break_checks(con, orgs=orgs)
+    rows = series_rows if series_rows is not None else series_break_checks(con, document_ids, orgs=orgs)
     return _scoped({"series": frame(rows), "millesimes": frame(duplicates)}, SCOPE_ORG)
 
 

@@ -114,6 +114,8 @@ def _keyed_checks(con, document_ids, orgs, keys) -> list[tuple[dict, tuple]]:
     wanted = set(document_ids) if document_ids is not None else None
     out: list[tuple[dict, tuple]] = []
     for by_report in _groups(con, orgs, keys=keys):
+        if wanted is not None and not any(p["document_id"] in wanted for ps in by_report.values() for p in ps):
+            continue  # every row of a series is located on one of its figures (`_finding`): none of theirs
         found = []
         reports = sorted(by_report)
         for a, b in zip(reports, reports[1:], strict=False):

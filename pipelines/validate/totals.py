@@ -567,17 +567,35 @@ def _pct_eval(r: TRow, pc, a, b, mode, total_row):
     return ecart, tol + _EPS, computed, pv, av, bv
 
 
-def table_checks(store) -> list[dict]:
+def table_checks(store, kept: dict | None = None) -> list[dict]:
+    """The check rows of every table of `store` (total.column, total.row, percent.ratio…), table by
+    table. The rows of a table read its description and its cells only: with `kept` (a dict a session
+    keeps between checks of one draft, pipelines/live.py), the rows of a table equal in both to one seen
+    before are copies of that table's rows (a save that changed one figure checks one table again)."""
     out: list[dict] = []
     for table in store.tables:
         cells = store.table_cells(table["table_id"])
         if not cells:
             continue
-        rows = _rows(cells)
-        value_cols = sorted({c["col"] for c in cells if c["role"] in VALUE_ROLES})
-        body = [r for r in rows if r.kind != "header"]
-        pct = percent_columns(body, table["headers"], value_cols)
-        out += column_checks(table, rows, value_cols, pct)
-        out += row_checks(table, rows, value_cols, pct)
-        out += percent_checks(table, rows, value_cols, pct)
+        if kept is None:
+            out += _table_checks(table, cells)
+            continue
+        key = repr((table, cells))
+        if key not in kept:
+            if len(kept) >= _KEPT_TABLES:  # a day of edits of one draft, not a corpus
+                kept.clear()
+            kept[key] = _table_checks(table, cells)
+        out += [{k: list(v) if isinstance(v, list) else v for k, v in r.items()} for r in kept[key]]
     return out
+
+
+_KEPT_TABLES = 5000
+
+
+def _table_checks(table: dict, cells: list[dict]) -> list[dict]:
+    rows = _rows(cells)
+    value_cols = sorted({c["col"] for c in cells if c["role"] in VALUE_ROLES})
+    body = [r for r in rows if r.kind != "header"]
+    pct = percent_columns(body, table["headers"], value_cols)
+    return (column_checks(table, rows, value_cols, pct) + row_checks(table, rows, value_cols, pct)
+            + percent_checks(table, rows, value_cols, pct))

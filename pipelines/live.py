@@ -3,12 +3,11 @@
 Both run several checks in one process. A `Session` keeps what does not change between them:
 Great Expectations (its import and context, built once in pipelines.validate.suites, and the
 verdicts of each suite's last batch), and the store's other reports copied into memory once. A check
-that makes the cross-report frames again writes its draft there and deletes it afterwards (in the
-background, while the findings are printed), so the next check starts from the same copy; the other
-rules, and every rule of a check whose cross-report frames are kept, read the draft from its rows
-(frames.from_rows, validate.DraftLookups). The draft is committed, not written inside a transaction,
-so that a second connection (`series_con`) sees it: series.break runs there at the same time as the
-cross-report queries.
+that makes the cross-report frames again writes its draft there, where it stays until the next such
+check rewrites the tables whose rows changed; the other rules, and every rule of a check whose
+cross-report frames are kept, read the draft from its rows (frames.from_rows, validate.DraftLookups).
+The draft is committed, not written inside a transaction, so that a second connection (`series_con`)
+sees it: series.break runs there at the same time as the cross-report queries.
 """
 
 from __future__ import annotations
@@ -73,9 +72,7 @@ class Session:
         self.versions_reused = 0
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
         self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
-        self._forgetting = None  # the deletion of the last drafts (a Future), awaited by the next check
-        self._written: set[str] = set()  # the tables the drafts of this check were written to
-        self._cleaner = None
+        self._in_store: dict[str, bytes] = {}  # table -> digest of the drafts' rows written there (`write`)
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
         self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
@@ -186,9 +183,8 @@ class Session:
 
     @contextmanager
     def scratch(self, docs):
-        """The session's store, where the drafts `docs` (flow.Read) may be written (`write`); they
-        are deleted from it afterwards, in the background (the next check waits for it)."""
-        self._settle()
+        """The session's store, where the drafts `docs` (flow.Read) may be written (`write`). They stay
+        there after the check: the next one rewrites only the tables whose rows changed."""
         key = frozenset((d.document_id, d.org, d.report_year) for d in docs)
         # another organisme or year: other vintages; a store rebuilt or changed: its vintages again
         if key != self._key or self.store_stamp() != self._store_stamp:
@@ -197,54 +193,45 @@ class Session:
             yield self._con
         finally:
             self._freeze()
-            if self._cleaner is None:
-                from concurrent.futures import ThreadPoolExecutor
-
-                self._cleaner = ThreadPoolExecutor(1, thread_name_prefix="brouillon-retire")
-            ids, tables, self._written = [d.document_id for d in docs], sorted(self._written), set()
-            if tables:  # a check whose cross-report frames were kept wrote nothing
-                self._forgetting = self._cleaner.submit(self._forget, ids, tables)
 
     def write(self, docs) -> None:
-        """Write the rows of the drafts `docs` (flow.Read) into the session's store, for the rules that
-        read them there (the cross-report rules and series.break: their frames were not kept), but the
-        tables they never read (CrossMemo.UNREAD: lines of text, sections); the other rules and the
-        findings read the drafts' rows (validate.DraftLookups)."""
+        """Make the rows of the drafts `docs` (flow.Read) in the session's store theirs, for the rules
+        that read them there (the cross-report rules and series.break: their frames were not kept), but
+        the tables they never read (CrossMemo.UNREAD: lines of text, sections); the other rules and the
+        findings read the drafts' rows (validate.DraftLookups). Only the tables whose rows differ from
+        those written last (a digest of their text) are deleted and written again: a save that changed
+        one figure rewrites its cells and curated rows, not the eleven tables. A write that fails
+        leaves a copy made again at the next check."""
         tables: dict[str, list[dict]] = {}
         for read in docs:
             for table, rows in read.rows.items():
                 if table not in CrossMemo.UNREAD:
                     tables.setdefault(table, []).extend(rows)
-        for table, rows in tables.items():
-            insert(self._con, table, rows, self.columns.get(table))
-        self._written |= set(tables)
-
-    def _forget(self, ids: list[str], tables: list[str]) -> None:
-        """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by
-        their tables), in one transaction."""
-        con = self._con
-        con.execute("BEGIN TRANSACTION")
+        digests = {t: hashlib.blake2b(repr(rows).encode(), digest_size=32).digest() for t, rows in tables.items()}
+        changed = sorted(t for t in set(digests) | set(self._in_store) if digests.get(t) != self._in_store.get(t))
+        if not changed:
+            return
         try:
-            if "cells" in tables:
-                con.execute("DELETE FROM cells WHERE table_id IN (SELECT table_id FROM tables "
-                            "WHERE list_contains(?::VARCHAR[], document_id))", [ids])
-            for table in tables:
-                if table != "cells":
-                    con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
-            con.execute("COMMIT")
+            self._forget([d.document_id for d in docs], [t for t in changed if t in self._in_store])
+            for table in changed:
+                self._in_store.pop(table, None)
+                if table in tables:
+                    insert(self._con, table, tables[table], self.columns.get(table))
+                    self._in_store[table] = digests[table]
         except BaseException:
-            con.execute("ROLLBACK")
+            self.close()  # rows of two versions, maybe: the next check copies the vintages again
             raise
 
-    def _settle(self) -> None:
-        """Wait for the last drafts to be deleted; a deletion that failed makes the copy again."""
-        if self._forgetting is None:
-            return
-        forgetting, self._forgetting = self._forgetting, None
-        try:
-            forgetting.result()
-        except Exception:  # noqa: BLE001 — whatever went wrong, the copy is made anew
-            self.close()
+    def _forget(self, ids: list[str], tables: list[str]) -> None:
+        """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by the
+        tables of the drafts, still those of the cells: `tables` is rewritten after them)."""
+        con = self._con
+        if "cells" in tables:
+            con.execute("DELETE FROM cells WHERE table_id IN (SELECT table_id FROM tables "
+                        "WHERE list_contains(?::VARCHAR[], document_id))", [ids])
+        for table in tables:
+            if table != "cells":
+                con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
 
     def _freeze(self) -> None:
         """After the first check, what stays (GE, its context, the vintages) leaves the garbage
@@ -255,8 +242,7 @@ class Session:
             self._frozen = True
 
     def close(self) -> None:
-        if self._forgetting is not None:
-            self._settle()
+        self._in_store = {}
         if self._con is not None:
             self.series_con.close()
             self._con.close()

@@ -156,6 +156,25 @@ class Verdicts:
         return memo
 
 
+@lru_cache(maxsize=64)
+def _read_by(name: str, columns: tuple[str, ...]) -> list[str]:
+    """Of `columns`, those the expectations of the suite `name` read (their IDENTITY and `columns`,
+    what an unexpected row shows, check_id): GE fingerprints every column of a batch, and a session
+    judges a few rows at a time (Verdicts). All of them when an expectation is not a RuleExpectation
+    (tests/validate/test_expectations.py checks that a verdict reads its declared columns only)."""
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    from pipelines.validate.expectations.base import IDENTITY, UNEXPECTED_FIELDS, RuleExpectation
+
+    read = {*IDENTITY, *UNEXPECTED_FIELDS, "check_id", "tableau"}
+    for e in load_suites()[name]["expectations"]:
+        impl = get_expectation_impl(e["type"])
+        if not (isinstance(impl, type) and issubclass(impl, RuleExpectation)):
+            return [c for c in columns if c not in NOT_JUDGED]
+        read |= set(impl.columns)
+    return [c for c in columns if c in read and c not in NOT_JUDGED]
+
+
 def _judged(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in NOT_JUDGED if c in df.columns])
 
@@ -170,8 +189,8 @@ def _flagged(name: str, df: pd.DataFrame, verdicts: Verdicts | None):
     keys, memo = row_keys(df), verdicts.known(name)
     fresh = [i for i, k in enumerate(keys) if k not in memo]
     verdicts.rows_reused += len(keys) - len(fresh)
-    if fresh:
-        result = validate_frame(name, _judged(df.iloc[fresh]))  # check_id still says the row's position
+    if fresh:  # check_id still says the row's position
+        result = validate_frame(name, _judged(df.iloc[fresh])[_read_by(name, tuple(df.columns))])
         by_expectation = [{u["check_id"]: (u["rule"], u["severity"]) for u in r.result.get("unexpected_rows") or []}
                           for r in result.results]
         for i in fresh:

@@ -446,7 +446,7 @@ class KeptFigures:
     again (Session._reload: other drafts, or the store changed), nor do the ids compared (the vintages
     and the drafts, whose ids a session keeps): the vintages' rows stay what figures_table would give.
     The latest_of_year() relation is made again from all rows (a draft's figure may be the latest of its
-    year). The cold check of the same bytes is the reference (tests/validate/test_watch_session.py)."""
+    year). The cold check of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
 
     KEPT = "_chiffres_millesimes"  # the vintages' figures, for the copy's lifetime
     NAME = "_chiffres_series"  # the relation yielded, as figures_table names it

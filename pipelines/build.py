@@ -19,7 +19,16 @@ from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
-from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say, seed_from
+from pipelines.flow import (
+    PARALLEL_FROM,
+    Outcome,
+    Source,
+    import_checks_meanwhile,
+    insert,
+    run_stages,
+    say,
+    seed_plan,
+)
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
 from pipelines.terminal import duree, pluriel, safe
@@ -158,7 +167,9 @@ def _write_store(db_path: Path, manifest, validate: bool, workers, previous, mem
     from pipelines.validate.publications import keep_publications
 
     sources = sources_of(manifest.entries)
-    seeded = seed_from(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
+    seeded, fresh = seed_plan(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
+    if validate and fresh is not None and fresh < PARALLEL_FROM:  # GE's import beside the copy and the reading
+        import_checks_meanwhile()
     with atomic_store(db_path, seed=previous if seeded else None) as con:
         if memory_limit_mb is not None:
             con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")

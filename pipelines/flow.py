@@ -217,13 +217,19 @@ SEED_SLACK_MB = 16
 
 
 def seed_from(previous: Path | None, sources: list[Source]) -> bool:
+    """`seed_plan`'s first answer: whether the new store may start as a byte copy of `previous`."""
+    return seed_plan(previous, sources)[0]
+
+
+def seed_plan(previous: Path | None, sources: list[Source]) -> tuple[bool, int | None]:
     """Whether the store replacing `previous` may start as a byte copy of it (store.atomic_store's
     seed; run_stages then deletes what changed): `previous` has the tables of this version (same
     columns, types and keys; no other table but DERIVED_TABLES), at most SEED_FREE of its blocks (or
     SEED_SLACK_MB) are free, and at least SEED_KEPT of its documents are unchanged in `sources`. False
-    for a store that cannot be read: the build reads everything, as without it."""
+    for a store that cannot be read: the build reads everything, as without it.
+    Returns (that answer, how many of `sources` will be read: None when not known)."""
     if previous is None:
-        return False
+        return False, None
     from pipelines.store import create_schema
 
     con = duckdb.connect()
@@ -231,17 +237,17 @@ def seed_from(previous: Path | None, sources: list[Source]) -> bool:
         con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
         create_schema(con)
         if not _same_schema(con):
-            return False
+            return False, None
         known = _previous_fingerprints(con)
         total, free, block = con.execute("SELECT total_blocks, free_blocks, block_size FROM pragma_database_size() "
                                          "WHERE database_name = 'previous'").fetchone()
     except duckdb.Error:
-        return False
+        return False, None
     finally:
         con.close()
     kept = sum(_reusable(s, known) for s in sources)
     compact = free <= SEED_FREE * total or free * block <= SEED_SLACK_MB * 2**20
-    return bool(known) and kept >= SEED_KEPT * len(known) and compact
+    return bool(known) and kept >= SEED_KEPT * len(known) and compact, len(sources) - kept
 
 
 def _same_schema(con) -> bool:
@@ -512,7 +518,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         fresh = [s for s in sources if s.document_id not in kept]
         by_id = {s.document_id: s for s in reused}
         if validate and len(fresh) < PARALLEL_FROM:
-            _import_checks_meanwhile()
+            import_checks_meanwhile()
         if seeded:
             _prune_copy(con, list(by_id), by_id)
         elif reused:
@@ -566,15 +572,23 @@ def _changed_reports(con, outcome: Outcome, known: dict[str, tuple] | None):
         con.unregister("_rapports_changes")
 
 
-def _import_checks_meanwhile() -> None:
+_IMPORTING: list[threading.Thread] = []  # the thread of `import_checks_meanwhile`, once started
+
+
+def import_checks_meanwhile() -> None:
     """Import the checks (Great Expectations: about 5 s) in a thread while the documents are copied
     and read: DuckDB releases the GIL, so an incremental build waits for the longer of the two, not
-    for their sum. Not beside worker processes (a fork during an import would inherit its locks)."""
+    for their sum. Not beside worker processes (a fork during an import would inherit its locks).
+    Once per process: a second call does nothing."""
+    if _IMPORTING or "pipelines.validate.suites" in sys.modules:
+        return
+
     def target() -> None:
         with contextlib.suppress(Exception):  # the checks' own import says what went wrong
             import pipelines.validate.suites  # noqa: F401
 
-    threading.Thread(target=target, name="import-ge", daemon=True).start()
+    _IMPORTING.append(threading.Thread(target=target, name="import-ge", daemon=True))
+    _IMPORTING[0].start()
 
 
 def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,

@@ -8,6 +8,7 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import bisect
+import itertools
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -259,8 +260,6 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames).
     `series_rows`: the series.break rows of the reports whose series are redone (series.SeriesPlan: an
     incremental build copies those of the others), in place of every series of the organismes."""
-    from pipelines.validate.suites import run_suites as run_batch
-
     full = None if document_ids is None else set(document_ids)
     cross = None if full is None else full | set(cross_only or ())
     wanted = None if cross is None else cross | set(series_only or ())
@@ -280,6 +279,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             sink(_enrich(con, rows)[columns])
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        # Great Expectations, imported here: an incremental build imports it in a thread meanwhile
+        from pipelines.validate.suites import run_suites as run_batch
+
         rows, by_suite = run_batch(frames, keep_results=True)
         parts = [p for name, result in by_suite.items() if part_tables for p in part_rows(name, frames[name], result)]
         for table, temporary in part_tables:
@@ -288,16 +290,8 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
     try:
         orgs = _organismes(con, wanted)
-        for ids in orgs.values():
-            mine = [i for i in ids if full is None or i in full]
-            for start in range(0, len(mine), batch):
-                keep(run_suites(_report_frames(con, mine[start:start + batch])))
-            targets = [i for i in ids if cross is None or i in cross]
-            for frames in _organisme_frames(con, _compared(con, ids, targets), targets, batch) if targets else ():
-                keep(run_suites(frames))
-        if orgs:
-            series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
-            keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
+        for frames in _ahead(_all_frames(con, orgs, full, cross, wanted, batch, drafts, series_rows), AHEAD):
+            keep(run_suites(frames))
         if gx_dir is not None:
             from pipelines.validate.suites import refresh
 
@@ -309,6 +303,36 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
 
 _RUN_PARTS = "_gx_parts_of_run"
+# Check frames computed before the suites judge the first of them: the frames read DuckDB only (no
+# finding, no result part), so that they are the same whenever they are computed, and an incremental
+# build computes those of its changed organisme (its report, then the curated series it compares:
+# seconds in DuckDB) while Great Expectations is imported in a thread (flow.import_checks_meanwhile)
+# instead of waiting for it first. At most AHEAD batches are held at once, once.
+AHEAD = 2
+
+
+def _all_frames(con, orgs: dict[str, list[str]], full: set | None, cross: set | None, wanted: set | None,
+                batch: int, drafts: bool, series_rows: list[dict] | None) -> Iterator[dict[str, pd.DataFrame]]:
+    """The check frames of findings_in_batches, batch after batch, in the order the suites judge them:
+    per organisme its reports' own checks then its cross-report checks, then every organisme's series."""
+    for ids in orgs.values():
+        mine = [i for i in ids if full is None or i in full]
+        for start in range(0, len(mine), batch):
+            yield _report_frames(con, mine[start:start + batch])
+        targets = [i for i in ids if cross is None or i in cross]
+        if targets:
+            yield from _organisme_frames(con, _compared(con, ids, targets), targets, batch)
+    if orgs:
+        series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
+        yield _finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))
+
+
+def _ahead(items: Iterator, n: int) -> Iterator:
+    """The items of `items` in order, the first `n` of them taken before the first is given."""
+    first = list(itertools.islice(items, n))
+    yield from first
+    first.clear()
+    yield from items
 
 
 def _insert_parts(con, parts: list[dict], table: str, temporary: bool = False) -> None:

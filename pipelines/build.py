@@ -148,18 +148,33 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
             print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
                   "reprise sans cette borne", file=sys.stderr)
             outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
-        # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
-        with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
-            changed = _changed_documents(outcome, before) if previous is not None else None
-            # the export written from the store replaced holds rows of its documents only
-            exported = pool.submit(export_parquet, db_path, changed, exported_from,
-                                   None if changed is None else changed & before)
-            _write_gx(db_path, validate)
-            exported.result()
+        with _said_if_interrupted(db_path):
+            # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
+            with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
+                changed = _changed_documents(outcome, before) if previous is not None else None
+                # the export written from the store replaced holds rows of its documents only
+                exported = pool.submit(export_parquet, db_path, changed, exported_from,
+                                       None if changed is None else changed & before)
+                _write_gx(db_path, validate)
+                exported.result()
     removed = len(before - {d["document_id"] for d in outcome.documents})
     _summary(outcome, counts, db_path, time.perf_counter() - started, validate, removed)
     _refusals(outcome.refusals)
     return 0
+
+
+@contextlib.contextmanager
+def _said_if_interrupted(db_path: Path):
+    """A Ctrl-C or SIGTERM once the new store is swapped in: the store is the new one (the CLI's
+    « interrompu » alone would let the user believe it unchanged); what is left undone is written by
+    the next build (GE's results and the Parquet export carry the stamp of the store they describe)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f"bilans : le magasin {shown_path(db_path)} est déjà remplacé par la nouvelle construction ; "
+              "résultats Great Expectations, Data Docs ou export Parquet pas écrits : relancez « bilans build » "
+              "pour les écrire", file=sys.stderr)
+        raise
 
 
 def _write_store(db_path: Path, manifest, validate: bool, workers, previous, memory_limit_mb: int | None):

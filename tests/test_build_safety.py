@@ -181,3 +181,26 @@ def test_db_aimed_at_a_folder_or_another_file(tmp_path, capsys):
     assert notes.read_text(encoding="utf-8") == "pas un magasin"
     assert main(["--db", str(notes), "build", "--raw", str(raw), "--no-validate", "--force"]) == 0
     assert store_rows(notes, "documents") == 2
+
+
+def test_interrupted_after_the_swap_says_the_store_is_replaced(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C while GE's results are written: the store is already the new one, and the message says
+    so; the next build writes what was left undone."""
+    import pipelines.build as build
+    from pipelines.validate.stored_results import gx_dir
+
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_write_gx", interrupted)
+    assert main(["--db", str(db), "build", "--raw", str(raw)]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert "est déjà remplacé par la nouvelle construction" in err[0] and str(db.name) in err[0]
+    assert err[1] == "bilans : interrompu"
+    assert store_rows(db, "documents") == 2 and not (gx_dir(db) / "validations").exists()
+    monkeypatch.undo()
+    assert main(["--db", str(db), "build", "--raw", str(raw)]) == 0
+    assert len(list((gx_dir(db) / "validations").glob("*.json"))) > 0

@@ -204,8 +204,8 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
 
 def _counted(result: ExpectationSuiteValidationResult) -> dict:
     """What stored_results.summary reads of a result's JSON (success, each expectation's element and
-    unexpected counts), from the result itself."""
-    return {"success": result.success,
+    unexpected counts, the run time), from the result itself."""
+    return {"success": result.success, "meta": {"run_id": dict((result.meta or {}).get("run_id") or {})},
             "results": [{"result": {k: (r.result or {}).get(k) for k in ("element_count", "unexpected_count")}}
                         for r in result.results]}
 
@@ -263,9 +263,16 @@ def restamp(gx_dir: Path, when: str | None = None) -> None:
     them again. The pages print the time to the second, « 2026-11-30T06:15:37Z ». The results
     WRITTEN_ELSEWHERE keep the time of the run that wrote them."""
     when = when or datetime.now(UTC).isoformat()
-    for path in sorted((gx_dir / VALIDATIONS).glob("*.json")):
-        if path.stem not in WRITTEN_ELSEWHERE:
-            _restamp_suite(gx_dir, path.stem, when)
+    names = [p.stem for p in sorted((gx_dir / VALIDATIONS).glob("*.json")) if p.stem not in WRITTEN_ELSEWHERE]
+    for name in names:
+        _restamp_suite(gx_dir, name, when)
+    index = gx_dir / DATA_DOCS / "index.html"
+    if index.is_file():
+        text = index.read_text(encoding="utf-8")
+        for name in names:  # the row of each suite: its name is in the row's attribute, escaped as written
+            text = re.sub(f'(<td class="quand" data-suite="{re.escape(html.escape(name))}">)[^<]*(</td>)',
+                          lambda m: m.group(1) + _shown_time(when) + m.group(2), text)
+        _write(index, text)
 
 
 def _restamp_suite(gx_dir: Path, name: str, when: str) -> None:
@@ -377,19 +384,22 @@ def _write(path: Path, text: str) -> None:
 
 
 def index_page(suites: list[dict], css: str) -> str:
-    """The site's index (suites: name, description, success, unexpected, checked)."""
+    """The site's index (suites: stored_results.summary's name, description, success, unexpected,
+    checked, run_time); each suite's run time as its validation page prints it (UTC, to the second)."""
     rows = []
     for s in suites:
         name = html.escape(s["name"])
         state = ('<span class="ok">conforme</span>' if s["success"] else
                  f'<span class="ko">{pluriel(s["unexpected"], "constat", "constats")}</span>')
+        when = _shown_time(s["run_time"]) if s.get("run_time") else "—"
         rows.append(f'<tr><td><a href="expectations/{name}.html">{name}</a></td>'
                     f'<td>{html.escape(s["description"])}</td><td>{s["checked"]}</td><td>{state}</td>'
+                    f'<td class="quand" data-suite="{name}">{when}</td>'
                     f'<td><a href="validations/{name}.html">résultats</a></td></tr>')
     return ("<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Data Docs — bilans</title>"
             f"<style>\n{css}</style></head><body><div class=\"container\"><h1>Contrôles des bilans — Data Docs</h1>"
             "<p>Une suite par famille de règles (<code>expectations/*.json</code>) ; chaque suite donne ses règles "
             "et leurs paramètres, chaque résultat les constats avec le document, le tableau, la ligne, le chiffre "
             "trouvé et le chiffre attendu.</p><table><thead><tr><th>Suite</th><th>Règles</th>"
-            "<th>Contrôles</th><th>Résultat</th><th>Détail</th></tr></thead><tbody>"
+            "<th>Contrôles</th><th>Résultat</th><th>Exécution (UTC)</th><th>Détail</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table></div></body></html>\n")

@@ -1,8 +1,9 @@
 """vintage.duplicate : deux documents d'un même organisme pour une même année de rapport.
 
 The metrics layer (pipelines/metrics.py) reads, for each (organisme, report year), the last
-document by document_id only, and the cross-report checks order two reports of one year the same
-way (validate/points.py `rang`): a re-issue replaces the report it corrects. This rule tells the
+document by document_id only: a re-issue replaces the report it corrects. The cross-report checks
+order two reports of one year the same way, figure by figure (validate/points.py `rang`,
+`latest_of_year`): a figure only the replaced edition prints is still compared. This rule tells the
 user which document is used and which is not. One query over `documents`; a rule of the whole
 organisme (SCOPE_ORG): adding or removing a document of a year changes the findings of the other
 documents of that year, which an incremental build redoes for every report of a changed organisme.
@@ -54,14 +55,16 @@ def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dic
     others = ", ".join(f"« {i} »" for i in ids[:-1])
     if doc == used:
         verb = "n'est" if len(ids) == 2 else "ne sont"
-        verdict = f"Ce document est celui qui est utilisé ; {others} {verb} pas repris."
+        verdict = f"Ce document est celui qui est utilisé ; {others} {verb} pas repris dans les métriques."
     else:
-        verdict = "Ce document-ci n'est pas repris : ses chiffres n'entrent ni dans les métriques ni dans les comparaisons."
+        verdict = (f"Ce document-ci n'entre pas dans les métriques ; les comparaisons ne lisent de lui que les "
+                   f"chiffres que « {used} » ne donne pas.")
     return check_row(
         rule="vintage.duplicate", severity="warning", statut="doublon", document_id=doc, line=1,
         key=f"{org}|{year}", found=f"{len(ids)} rapports", expected="1 rapport",
         message=(f"{len(ids)} documents de {org} portent sur l'année de rapport {year} : {named}. "
-                 f"Les métriques et les contrôles entre rapports n'en utilisent qu'un, « {used} », le dernier "
-                 f"par identifiant : une réédition remplace le rapport qu'elle corrige. {verdict}"),
+                 f"Les métriques n'en utilisent qu'un, « {used} », le dernier par identifiant : une réédition "
+                 f"remplace le rapport qu'elle corrige ; les contrôles entre rapports prennent chaque chiffre "
+                 f"du dernier de ces documents qui l'imprime. {verdict}"),
         suggestion=(f"Si « {used} » est bien la version corrigée, retirer l'autre du corpus ; sinon "
                     f"corriger l'année de rapport de l'un d'eux (manifeste, ou titre du rapport)."))

@@ -41,14 +41,16 @@ def stored(directory: Path) -> dict[str, dict]:
 
 def summary(name: str, result: dict, spec: dict) -> dict:
     """What the index says of a suite: its rules and description (from its suite file `spec`), rows
-    checked, findings and success (from GE's JSON result)."""
+    checked, findings, success and run time (ISO 8601, None when unknown; from GE's JSON result)."""
     meta = spec.get("meta") or {}
     rules = meta.get("rules") or []
     checked = sum((r.get("result") or {}).get("element_count") or 0 for r in result["results"])
     unexpected = sum((r.get("result") or {}).get("unexpected_count") or 0 for r in result["results"])
     description = meta.get("description") or name
+    run_time = ((result.get("meta") or {}).get("run_id") or {}).get("run_time")
     return {"name": name, "description": f"{description} ({', '.join(rules)})" if rules else description,
-            "success": bool(result["success"]), "checked": checked, "unexpected": unexpected}
+            "success": bool(result["success"]), "checked": checked, "unexpected": unexpected,
+            "run_time": run_time if isinstance(run_time, str) else None}
 
 
 def copy_data_docs(db_path: str | Path, out: Path) -> Path | None:

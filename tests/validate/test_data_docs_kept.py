@@ -65,3 +65,10 @@ def test_an_incremental_build_renders_the_pages_of_the_suites_that_changed_only(
     run_time = (gx_dir(inc / "s.duckdb") / VALIDATIONS / f"{kept[0]}.json").read_text(encoding="utf-8")
     stamped = re.search(r'"run_time": "([^"]+)"', run_time)[1]
     assert data_docs._shown_time(stamped) in page  # a kept page says this build's time
+    index = (gx_dir(inc / "s.duckdb") / DATA_DOCS / "index.html").read_text(encoding="utf-8")
+    assert f'data-suite="{kept[0]}">{data_docs._shown_time(stamped)}</td>' in index  # the index dates each suite
+    # a build that finds the results unchanged gives the index its time too (restamp)
+    data_docs.restamp(gx_dir(inc / "s.duckdb"), "2031-02-03T04:05:06+00:00")
+    index = (gx_dir(inc / "s.duckdb") / DATA_DOCS / "index.html").read_text(encoding="utf-8")
+    suites = {Path(p).stem for p in after if p.startswith(VALIDATIONS)}
+    assert re.findall(r'data-suite="([^"]+)">2031-02-03T04:05:06Z<', index) == sorted(suites)

@@ -98,11 +98,11 @@ def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path
     by_doc = {r["document_id"]: r["message"] for r in _stored_rows(db) if r["rule"] == "vintage.duplicate"}
     for message in by_doc.values():
         assert message.startswith("2 documents de SIIM94 portent sur l'année de rapport 2018 : « siim94_2018 » (")
-        assert "n'en utilisent qu'un, « siim94_2018_v2 », le dernier par identifiant" in message
-    assert by_doc["siim94_2018"].endswith("Ce document-ci n'est pas repris : ses chiffres n'entrent ni dans "
-                                          "les métriques ni dans les comparaisons.")
+        assert "Les métriques n'en utilisent qu'un, « siim94_2018_v2 », le dernier par identifiant" in message
+    assert by_doc["siim94_2018"].endswith("Ce document-ci n'entre pas dans les métriques ; les comparaisons ne "
+                                          "lisent de lui que les chiffres que « siim94_2018_v2 » ne donne pas.")
     assert by_doc["siim94_2018_v2"].endswith("Ce document est celui qui est utilisé ; « siim94_2018 » "
-                                             "n'est pas repris.")
+                                             "n'est pas repris dans les métriques.")
     # the metrics read the re-issue only (the rule's message says so)
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT DISTINCT report_year, split_part(sources, ':', 1) FROM metriques "

@@ -14,12 +14,22 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from pipelines.errors import BilansError, UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.model import Document
 from pipelines.extract.records import document_records
-from pipelines.flow import PARALLEL_FROM, Outcome, Source, insert, run_stages, say, seed_from
+from pipelines.flow import (
+    PARALLEL_FROM,
+    Outcome,
+    Source,
+    import_checks_meanwhile,
+    insert,
+    run_stages,
+    say,
+    seed_plan,
+)
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
 from pipelines.terminal import duree, pluriel, safe
@@ -141,9 +151,10 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         with _said_if_interrupted(db_path):
             # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
             with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
-                exported = pool.submit(export_parquet, db_path,
-                                       _changed_documents(outcome, before) if previous is not None else None,
-                                       exported_from)
+                changed = _changed_documents(outcome, before) if previous is not None else None
+                # the export written from the store replaced holds rows of its documents only
+                exported = pool.submit(export_parquet, db_path, changed, exported_from,
+                                       None if changed is None else changed & before)
                 _write_gx(db_path, validate)
                 exported.result()
     removed = len(before - {d["document_id"] for d in outcome.documents})
@@ -173,7 +184,9 @@ def _write_store(db_path: Path, manifest, validate: bool, workers, previous, mem
     from pipelines.validate.publications import keep_publications
 
     sources = sources_of(manifest.entries)
-    seeded = seed_from(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
+    seeded, fresh = seed_plan(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
+    if validate and fresh is not None and fresh < PARALLEL_FROM:  # GE's import beside the copy and the reading
+        import_checks_meanwhile()
     with atomic_store(db_path, seed=previous if seeded else None) as con:
         if memory_limit_mb is not None:
             con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
@@ -329,7 +342,8 @@ def _store_stamp(db_path: Path, con=None) -> str | None:
     return hashlib.sha256(json.dumps([str(db_path.resolve()), rows]).encode()).hexdigest()
 
 
-def export_parquet(db_path: Path, changed: set[str] | None = None, exported_from: str | None = None) -> None:
+def export_parquet(db_path: Path, changed: set[str] | None = None, exported_from: str | None = None,
+                   exported: set[str] | None = None) -> None:
     """Curated tables as Parquet partitioned by org and exercice (for DuckDB-on-S3, Spark, Trino).
 
     `parquet` is a symbolic link to a folder written under a unique name; the link is swapped
@@ -339,7 +353,9 @@ def export_parquet(db_path: Path, changed: set[str] | None = None, exported_from
     links, no copy), and the others written; a table whose columns or row count then differ from the
     store's is written whole. Only an export written from the store this build replaced is reused:
     its stamp (`STAMP`, `_store_stamp`) must be `exported_from`, that store's (another store of the
-    same folder, or a store restored from a backup, has its own rows).
+    same folder, or a store restored from a backup, has its own rows). `exported`: those of `changed`
+    that may have rows in that export (the documents of the store it was written from; None: any),
+    the only ones looked for in its files.
     """
     import duckdb
 
@@ -357,7 +373,8 @@ def export_parquet(db_path: Path, changed: set[str] | None = None, exported_from
             for table in CURATED_FAMILIES:
                 if not con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]:
                     continue
-                if previous is None or changed is None or not _partial_export(con, table, previous, folder, changed):
+                if previous is None or changed is None or \
+                        not _partial_export(con, table, previous, folder, changed, exported):
                     shutil.rmtree(folder / table, ignore_errors=True)
                     _copy_partitions(con, f'SELECT * FROM "{table}"', folder / table)
             (folder / STAMP).write_text(_store_stamp(db_path, con) or "", encoding="utf-8")
@@ -381,42 +398,56 @@ def _copy_partitions(con, query: str, target: Path, params: list | None = None) 
                 "(FORMAT PARQUET, PARTITION_BY (org, exercice), OVERWRITE_OR_IGNORE)", params or [])
 
 
-def _partial_export(con, table: str, previous: Path, folder: Path, changed: set[str]) -> bool:
+def _partial_export(con, table: str, previous: Path, folder: Path, changed: set[str],
+                    exported: set[str] | None = None) -> bool:
     try:
-        return _export_partitions(con, table, previous, folder, changed)
-    except (duckdb.Error, OSError):  # an export this version cannot read: written whole
+        return _export_partitions(con, table, previous, folder, changed, exported)
+    except (duckdb.Error, OSError, pa.ArrowException):  # an export this version cannot read: written whole
         return False
 
 
-def _export_partitions(con, table: str, previous: Path, folder: Path, changed: set[str]) -> bool:
+def _export_partitions(con, table: str, previous: Path, folder: Path, changed: set[str],
+                       exported: set[str] | None = None) -> bool:
     """Export `table` into `folder` from the previous export `previous`: the partitions (org, exercice)
     where a `changed` document has rows, now or in that export, written from the store, the others
-    linked. False when that export cannot serve (no such table, other columns, another row count
-    once done): the caller writes the table whole."""
+    linked. `exported`: the changed documents that may have rows in that export (None: any of them),
+    the only ones its files are read for. False when that export cannot serve (no such table, other
+    columns, another row count once done): the caller writes the table whole."""
     old = previous / table
     if not old.is_dir():
         return False
     glob = _sql_string(str(old / "**" / "*.parquet"))
     try:
-        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({glob}, hive_partitioning = true)")
-                   .fetchall()]
+        columns = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({glob}, "
+                                                   "hive_partitioning = true)").fetchall()}
     except duckdb.Error:
         return False
-    if sorted(columns) != sorted(r[0] for r in con.execute(f'DESCRIBE "{table}"').fetchall()):
+    types = {r[0]: r[1] for r in con.execute(f'DESCRIBE "{table}"').fetchall()}
+    if sorted(columns) != sorted(types):
         return False
     ids = sorted(changed)
-    keys = f"""SELECT DISTINCT org, exercice FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)
-               UNION SELECT DISTINCT CAST(org AS {_column_type(con, table, 'org')}),
-                                     CAST(exercice AS {_column_type(con, table, 'exercice')})
-               FROM read_parquet({glob}, hive_partitioning = true) WHERE list_contains(?::VARCHAR[], document_id)"""
-    # the folders DuckDB names for these keys, as it names them: written once with a column of nothing
-    names = folder / f".{table}.cles"
-    _copy_partitions(con, f"SELECT org, exercice, NULL::BOOLEAN AS _ FROM ({keys})", names, [ids, ids])
-    redone = {p.parent.relative_to(names) for p in names.rglob("*.parquet")} if names.is_dir() else set()
-    shutil.rmtree(names, ignore_errors=True)
-    _copy_partitions(con, f'SELECT t.* FROM "{table}" t SEMI JOIN ({keys}) k '
-                          "ON k.org IS NOT DISTINCT FROM t.org AND k.exercice IS NOT DISTINCT FROM t.exercice",
-                     folder / table, [ids, ids])
+    keys = con.execute(f'SELECT DISTINCT org, exercice FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)',
+                       [ids]).fetchall()
+    looked = ids if exported is None else sorted(exported)
+    if looked:  # the partitions where these documents had rows
+        keys += con.execute(f"""SELECT DISTINCT CAST(org AS {types['org']}), CAST(exercice AS {types['exercice']})
+                                FROM read_parquet({glob}, hive_partitioning = true)
+                                WHERE list_contains(?::VARCHAR[], document_id)""", [looked]).fetchall()
+    keys = sorted(set(keys), key=repr)
+    con.register("_cles", pa.table({"org": pa.array([k[0] for k in keys], pa.string()),
+                                    "exercice": pa.array([k[1] for k in keys], pa.int64())}))
+    try:
+        # the folders DuckDB names for these keys, as it names them: written once with a column of nothing
+        names = folder / f".{table}.cles"
+        _copy_partitions(con, f"SELECT CAST(org AS {types['org']}) AS org, CAST(exercice AS {types['exercice']}) "
+                              "AS exercice, NULL::BOOLEAN AS _ FROM _cles", names)
+        redone = {p.parent.relative_to(names) for p in names.rglob("*.parquet")} if names.is_dir() else set()
+        shutil.rmtree(names, ignore_errors=True)
+        _copy_partitions(con, f'SELECT t.* FROM "{table}" t SEMI JOIN _cles k '
+                              "ON k.org IS NOT DISTINCT FROM t.org AND k.exercice IS NOT DISTINCT FROM t.exercice",
+                         folder / table)
+    finally:
+        con.unregister("_cles")
     for path in old.rglob("*.parquet"):
         part = path.parent.relative_to(old)
         if part not in redone:
@@ -425,11 +456,6 @@ def _export_partitions(con, table: str, previous: Path, folder: Path, changed: s
     written = con.execute(f"SELECT count(*) FROM read_parquet({_sql_string(str(folder / table / '**' / '*.parquet'))})"
                           ).fetchone()[0]
     return written == con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-
-
-def _column_type(con, table: str, column: str) -> str:
-    return con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-                       [table, column]).fetchone()[0]
 
 
 def _swap_link(link: Path, folder: Path) -> None:

@@ -21,18 +21,26 @@ CHECK_INPUTS = ("pipelines/validate", "expectations")
 @cache
 def reader_version() -> str:
     """Digest of READER_INPUTS (every file under them), 12 hex digits."""
-    return _digest(READER_INPUTS)
+    return _reader_digest().hexdigest()[:12]
 
 
 @cache
 def checks_version() -> str:
     """Digest of READER_INPUTS and CHECK_INPUTS: findings kept from a previous store are those
     of the same rows under the same checks."""
-    return _digest(READER_INPUTS + CHECK_INPUTS)
+    return _digest(CHECK_INPUTS, _reader_digest().copy()).hexdigest()[:12]
 
 
-def _digest(roots: tuple[str, ...]) -> str:
-    digest = hashlib.sha256()
+@cache
+def _reader_digest():
+    """The sha256 of READER_INPUTS, read once per process: checks_version continues it (the files
+    are read once, not twice)."""
+    return _digest(READER_INPUTS)
+
+
+def _digest(roots: tuple[str, ...], digest=None):
+    """The sha256 of the files under `roots` (paths and bytes), continuing `digest` when given."""
+    digest = digest or hashlib.sha256()
     for root in roots:
         base = ROOT / root
         files = sorted(p for p in base.rglob("*") if p.is_file()) if base.is_dir() else [base]
@@ -41,4 +49,4 @@ def _digest(roots: tuple[str, ...]) -> str:
                 continue
             digest.update(str(path.relative_to(ROOT)).encode())
             digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
+    return digest

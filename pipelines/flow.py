@@ -203,8 +203,9 @@ class Progress:
 
 # ---------------------------------------------------------------- reuse of the previous store
 
-# Tables a build computes from the others (metrics.create_metric_views), beside those of store.SCHEMA.
-DERIVED_TABLES = ("metriques_millesimes",)
+# Tables a build computes from the others, beside those of store.SCHEMA: the vintages of the metrics
+# (metrics.create_metric_views) and the figures the cross-report checks compare (points.STORED_FIGURES).
+DERIVED_TABLES = ("metriques_millesimes", "chiffres_comparables")
 # The new store starts as a byte copy of the previous one (`seed_from`) when it keeps at least this share
 # of its documents (else deleting most of the copy costs more than copying the rest row by row)...
 SEED_KEPT = 0.5
@@ -217,13 +218,19 @@ SEED_SLACK_MB = 16
 
 
 def seed_from(previous: Path | None, sources: list[Source]) -> bool:
+    """`seed_plan`'s first answer: whether the new store may start as a byte copy of `previous`."""
+    return seed_plan(previous, sources)[0]
+
+
+def seed_plan(previous: Path | None, sources: list[Source]) -> tuple[bool, int | None]:
     """Whether the store replacing `previous` may start as a byte copy of it (store.atomic_store's
     seed; run_stages then deletes what changed): `previous` has the tables of this version (same
     columns, types and keys; no other table but DERIVED_TABLES), at most SEED_FREE of its blocks (or
     SEED_SLACK_MB) are free, and at least SEED_KEPT of its documents are unchanged in `sources`. False
-    for a store that cannot be read: the build reads everything, as without it."""
+    for a store that cannot be read: the build reads everything, as without it.
+    Returns (that answer, how many of `sources` will be read: None when not known)."""
     if previous is None:
-        return False
+        return False, None
     from pipelines.store import create_schema
 
     con = duckdb.connect()
@@ -231,17 +238,17 @@ def seed_from(previous: Path | None, sources: list[Source]) -> bool:
         con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
         create_schema(con)
         if not _same_schema(con):
-            return False
+            return False, None
         known = _previous_fingerprints(con)
         total, free, block = con.execute("SELECT total_blocks, free_blocks, block_size FROM pragma_database_size() "
                                          "WHERE database_name = 'previous'").fetchone()
     except duckdb.Error:
-        return False
+        return False, None
     finally:
         con.close()
     kept = sum(_reusable(s, known) for s in sources)
     compact = free <= SEED_FREE * total or free * block <= SEED_SLACK_MB * 2**20
-    return bool(known) and kept >= SEED_KEPT * len(known) and compact
+    return bool(known) and kept >= SEED_KEPT * len(known) and compact, len(sources) - kept
 
 
 def _same_schema(con) -> bool:
@@ -512,7 +519,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         fresh = [s for s in sources if s.document_id not in kept]
         by_id = {s.document_id: s for s in reused}
         if validate and len(fresh) < PARALLEL_FROM:
-            _import_checks_meanwhile()
+            import_checks_meanwhile()
         if seeded:
             _prune_copy(con, list(by_id), by_id)
         elif reused:
@@ -539,6 +546,9 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
             if seeded:
                 con.execute("DELETE FROM findings")
                 con.execute("DELETE FROM gx_parts")
+            from pipelines.validate.points import STORED_FIGURES
+
+            con.execute(f"DROP TABLE IF EXISTS {STORED_FIGURES}")  # the figures of the checks: made again
     finally:
         if previous is not None:
             con.execute("DETACH previous")
@@ -566,15 +576,23 @@ def _changed_reports(con, outcome: Outcome, known: dict[str, tuple] | None):
         con.unregister("_rapports_changes")
 
 
-def _import_checks_meanwhile() -> None:
+_IMPORTING: list[threading.Thread] = []  # the thread of `import_checks_meanwhile`, once started
+
+
+def import_checks_meanwhile() -> None:
     """Import the checks (Great Expectations: about 5 s) in a thread while the documents are copied
     and read: DuckDB releases the GIL, so an incremental build waits for the longer of the two, not
-    for their sum. Not beside worker processes (a fork during an import would inherit its locks)."""
+    for their sum. Not beside worker processes (a fork during an import would inherit its locks).
+    Once per process: a second call does nothing."""
+    if _IMPORTING or "pipelines.validate.suites" in sys.modules:
+        return
+
     def target() -> None:
         with contextlib.suppress(Exception):  # the checks' own import says what went wrong
             import pipelines.validate.suites  # noqa: F401
 
-    threading.Thread(target=target, name="import-ge", daemon=True).start()
+    _IMPORTING.append(threading.Thread(target=target, name="import-ge", daemon=True))
+    _IMPORTING[0].start()
 
 
 def _read_into(con, sources, outcome: Outcome, keep_going, workers, on_read,
@@ -631,6 +649,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     series = _series_reach(con, outcome, known, earlier + own, scope) if write_findings and (earlier or own) else None
     unreached = [] if series is None else [i for i in earlier + own if i not in series.redone]
     kept_here = _prune_findings(con, kept, earlier, own, unreached) if seeded else 0
+    figures = _keep_figures(con, [*kept, *earlier, *own], seeded) if write_findings else None
     written = [0]
 
     def sink(batch: pd.DataFrame) -> None:  # a build writes each batch's findings as they come
@@ -639,7 +658,8 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
     found = (findings(con, document_ids=scope, cross_only=own, series_only=earlier,
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
                       keep_parts=write_findings, sink=sink if write_findings else None,
-                      drafts=not write_findings, series_rows=None if series is None else series.rows)
+                      drafts=not write_findings, series_rows=None if series is None else series.rows,
+                      stored_figures=figures)
              if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:
@@ -659,6 +679,37 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
         from pipelines.validate.suites import refresh
 
         refresh(con, gx_dir)
+
+
+def _keep_figures(con, same: list[str], seeded: bool) -> str | None:
+    """The store's table of the reports' figures (points.STORED_FIGURES, what the cross-report checks
+    compare) brought up to date, its name returned (None without curated families): the rows of the
+    reports `same` (unchanged, their findings made by the same checks, so their figures by the same
+    code) are kept from the previous store, those of the others computed (points.store_figures). A
+    previous store without that table, or none of whose reports is `same`, has its figures computed anew.
+    `seeded`: `con` is a copy of the previous store, else the previous store is attached as « previous »."""
+    from pipelines.validate.points import STORED_FIGURES, has_curated, store_figures
+
+    if not has_curated(con):
+        return None
+    usable = bool(same) and _has_table(con, "previous" if not seeded else None, STORED_FIGURES)
+    with _kept(con, same), _transaction(con):
+        if seeded:
+            con.execute(f"DROP TABLE IF EXISTS {STORED_FIGURES}" if not usable else
+                        f"DELETE FROM {STORED_FIGURES} WHERE document_id NOT IN (SELECT document_id FROM _kept)")
+        elif usable:
+            con.execute(f"CREATE TABLE {STORED_FIGURES} AS SELECT * FROM previous.{STORED_FIGURES} "
+                        "WHERE document_id IN (SELECT document_id FROM _kept)")
+        mine = set(same) if usable else set()
+        store_figures(con, [i for (i,) in con.execute("SELECT document_id FROM documents").fetchall() if i not in mine])
+    return STORED_FIGURES
+
+
+def _has_table(con, database: str | None, table: str) -> bool:
+    """Whether `table` is a table of the database `database` attached to `con` (None: its own)."""
+    where = "database_name = current_database()" if database is None else "database_name = ?"
+    return bool(con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE {where} AND table_name = ?",
+                            [*([database] if database else []), table]).fetchall()[0][0])
 
 
 def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -> tuple[list, list, list, list]:

@@ -261,3 +261,24 @@ def test_a_store_changed_by_hand_is_rebuilt_from_what_this_version_writes(change
     assert build(Path("raw"), Path("s.duckdb")) == 0
     build(Path("raw"), Path("complet.duckdb"))
     assert _stored(Path("s.duckdb"), "activite") == _stored(Path("complet.duckdb"), "activite")
+
+
+def test_the_parquet_export_of_a_report_read_again_rewrites_the_partitions_it_left(tmp_path, monkeypatch):
+    """A report read again whose figures moved to other years: the partitions it left are written
+    again from the store (its rows there looked for in the previous export, as for a report removed),
+    and the partitions of the organisme that did not change stay linked (the export was not written
+    whole). A report added has no row in the previous export: it is not looked for there."""
+    monkeypatch.chdir(tmp_path)
+    db = Path("s.duckdb")
+    _corpus(Path("raw"), _years(2017, 2018))
+    build(Path("raw"), db)
+    sii = next(Path("parquet").resolve().glob("activite/org=SII/exercice=2018/*.parquet"))
+    kept = sii.stat().st_ino
+    moved = Path("raw/siim94_2018.txt")  # its columns now say 2018 and 2019: it leaves 2017
+    moved.write_text(moved.read_text(encoding="utf-8").replace("Domaines\t2017\t2018", "Domaines\t2018\t2019"),
+                     encoding="utf-8")
+    build(Path("raw"), db)
+    now = Path("parquet").resolve()
+    assert (now / sii.relative_to(sii.parents[3])).stat().st_ino == kept
+    assert _exported(now, "activite") == _stored(db, "activite")
+    assert list(now.glob("activite/org=SIIM94/exercice=2019/*.parquet"))

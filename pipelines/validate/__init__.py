@@ -8,6 +8,7 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import bisect
+import itertools
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -249,7 +250,8 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
                         series_only: list[str] | None = None, with_scope: bool = False,
                         keep_parts: bool = False,
                         sink: Callable[[pd.DataFrame], object] | None = None,
-                        drafts: bool = False, series_rows: list[dict] | None = None) -> pd.DataFrame:
+                        drafts: bool = False, series_rows: list[dict] | None = None,
+                        stored_figures: str | None = None) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -266,9 +268,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     store: 74 000 findings of 1 600 reports are not held together) and an empty frame is returned.
     `drafts`: the documents are drafts checked (bilans check), not a store's reports (see _series_frames).
     `series_rows`: the series.break rows of the reports whose series are redone (series.SeriesPlan: an
-    incremental build copies those of the others), in place of every series of the organismes."""
-    from pipelines.validate.suites import run_suites as run_batch
-
+    incremental build copies those of the others), in place of every series of the organismes.
+    `stored_figures`: a table of `con` holding points.report_figures_sql() of every report (a build's,
+    points.store_figures), read by the cross-report checks instead of computing them."""
     full = None if document_ids is None else set(document_ids)
     cross = None if full is None else full | set(cross_only or ())
     wanted = None if cross is None else cross | set(series_only or ())
@@ -288,6 +290,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
             sink(_enrich(con, rows)[columns])
 
     def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+        # Great Expectations, imported here: an incremental build imports it in a thread meanwhile
+        from pipelines.validate.suites import run_suites as run_batch
+
         rows, by_suite = run_batch(frames, keep_results=True)
         parts = [p for name, result in by_suite.items() if part_tables for p in part_rows(name, frames[name], result)]
         for table, temporary in part_tables:
@@ -296,16 +301,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
     try:
         orgs = _organismes(con, wanted)
-        for ids in orgs.values():
-            mine = [i for i in ids if full is None or i in full]
-            for start in range(0, len(mine), batch):
-                keep(run_suites(_report_frames(con, mine[start:start + batch])))
-            targets = [i for i in ids if cross is None or i in cross]
-            for frames in _organisme_frames(con, _compared(con, ids, targets), targets, batch) if targets else ():
-                keep(run_suites(frames))
-        if orgs:
-            series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
-            keep(run_suites(_finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))))
+        for frames in _ahead(_all_frames(con, orgs, full, cross, wanted, batch, drafts, series_rows, stored_figures),
+                             AHEAD):
+            keep(run_suites(frames))
         if gx_dir is not None:
             from pipelines.validate.suites import refresh
 
@@ -317,6 +315,37 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
 
 _RUN_PARTS = "_gx_parts_of_run"
+# Check frames computed before the suites judge the first of them: the frames read DuckDB only (no
+# finding, no result part), so that they are the same whenever they are computed, and an incremental
+# build computes those of its changed organisme (its report, then the curated series it compares:
+# seconds in DuckDB) while Great Expectations is imported in a thread (flow.import_checks_meanwhile)
+# instead of waiting for it first. At most AHEAD batches are held at once, once.
+AHEAD = 2
+
+
+def _all_frames(con, orgs: dict[str, list[str]], full: set | None, cross: set | None, wanted: set | None,
+                batch: int, drafts: bool, series_rows: list[dict] | None,
+                stored_figures: str | None = None) -> Iterator[dict[str, pd.DataFrame]]:
+    """The check frames of findings_in_batches, batch after batch, in the order the suites judge them:
+    per organisme its reports' own checks then its cross-report checks, then every organisme's series."""
+    for ids in orgs.values():
+        mine = [i for i in ids if full is None or i in full]
+        for start in range(0, len(mine), batch):
+            yield _report_frames(con, mine[start:start + batch])
+        targets = [i for i in ids if cross is None or i in cross]
+        if targets:
+            yield from _organisme_frames(con, _compared(con, ids, targets), targets, batch, stored_figures)
+    if orgs:
+        series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
+        yield _finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))
+
+
+def _ahead(items: Iterator, n: int) -> Iterator:
+    """The items of `items` in order, the first `n` of them taken before the first is given."""
+    first = list(itertools.islice(items, n))
+    yield from first
+    first.clear()
+    yield from items
 
 
 def _insert_parts(con, parts: list[dict], table: str, temporary: bool = False) -> None:
@@ -341,18 +370,20 @@ def _report_frames(con, chunk: list[str]) -> dict[str, pd.DataFrame]:
     return _finish({**_empty_frames(), **frames}, _captions(store), chunk)
 
 
-def _organisme_frames(con, ids: list[str], targets: list[str], batch: int = BATCH) -> Iterator[dict[str, pd.DataFrame]]:
+def _organisme_frames(con, ids: list[str], targets: list[str], batch: int = BATCH,
+                      stored_figures: str | None = None) -> Iterator[dict[str, pd.DataFrame]]:
     """The check frames of the cross-report rules for the reports `targets`, against every report
     `ids` of their organisme, `batch` reports of `targets` at a time (one frame dict per batch, as
     GE judges them): the curated series of these reports compared in DuckDB, the figures under a
     year read from DuckDB (vintages.stored_dated_figures) for the tables the raw labels may pair, the
     dated prose figures (no cell, no table is loaded). The frames of the batches are, row for row,
-    those of one batch of every target (vintages.cross_report_batches)."""
+    those of one batch of every target (vintages.cross_report_batches). `stored_figures`: see
+    findings_in_batches."""
     from pipelines.validate.vintages import cross_report_batches, stored_dated_figures
 
     light = _prose_store(con, ids)
     batches = cross_report_batches(con, light, lambda curated: stored_dated_figures(con, ids, curated), ids,
-                                   targets, batch, _OwnYearProse(con, light))
+                                   targets, batch, _OwnYearProse(con, light), stored_figures)
     for chunk, cross in batches:
         frames = _scoped({name: frame(rows) for name, rows in cross.items()}, SCOPE_CROSS)
         yield _finish({**_empty_frames(), **frames}, _stored_captions(con, frames), chunk)

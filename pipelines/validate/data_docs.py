@@ -43,7 +43,7 @@ from pipelines.validate.stored_results import (
     VALIDATIONS,
     WRITTEN_ELSEWHERE,
     expectation_result,
-    stored,
+    has_pages,
     stored_names,
     summary,
     written_suites,
@@ -194,9 +194,20 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
         _write(site / "validations" / f"{name}.html", validation_page(result))
         _write(site / "expectations" / f"{name}.html", suite_page(suites[name]))
     specs = load_suites()
-    index = [summary(name, r, specs.get(name, {})) for name, r in stored(gx_dir).items()]
+    # the results written here summed from memory, the others read back (the index's counts)
+    index = [summary(name, _counted(results[name]) if name in results else
+                     json.loads((gx_dir / VALIDATIONS / f"{name}.json").read_text(encoding="utf-8")),
+                     specs.get(name, {})) for name in stored_names(gx_dir)]
     _write(site / "index.html", index_page(index, CSS.read_text(encoding="utf-8")))
     return site
+
+
+def _counted(result: ExpectationSuiteValidationResult) -> dict:
+    """What stored_results.summary reads of a result's JSON (success, each expectation's element and
+    unexpected counts, the run time), from the result itself."""
+    return {"success": result.success, "meta": {"run_id": dict((result.meta or {}).get("run_id") or {})},
+            "results": [{"result": {k: (r.result or {}).get(k) for k in ("element_count", "unexpected_count")}}
+                        for r in result.results]}
 
 
 def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
@@ -205,25 +216,23 @@ def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: di
     result; `suites`: their GE suites) in place of every stored result, with their Data Docs, then
     `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
     removes it) leaves a folder that the next build writes again.
-    `digests` (stored_results.suite_digests): a suite whose result and pages were written from the same
-    digest is not rendered again (an incremental build changes the results of a few suites), only
-    given this run's time, as `restamp` does: its files are those a new rendering would write."""
+    `digests` (stored_results.suite_digests): every suite with a result. A suite of `digests` absent
+    from `results` (stored_results.pending: its result and pages were written from the same digest;
+    an incremental build changes the results of a few suites) is not rendered again, only given this
+    run's time, as `restamp` does: its files are those a new rendering would write."""
     digests = digests or {}
     before = written_suites(gx_dir)
+    names = list(digests) or list(results)
+    kept = frozenset(n for n in names if n not in results)
+    lost = sorted(n for n in kept if before.get(n) != digests[n] or not has_pages(gx_dir, n))
+    if lost:  # pending gives the result of every suite it does not find written
+        raise ValueError(f"résultats absents pour les suites {', '.join(lost)}")
     (gx_dir / SUITE_STAMPS).unlink(missing_ok=True)  # the pages change: no stale claim if stopped midway
-    kept = frozenset(n for n, d in digests.items() if before.get(n) == d and _has_pages(gx_dir, n))
-    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items() if name not in kept}
-    site = write(gx_dir, built, suites, list(results), replace_all=True, kept=kept)
+    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items()}
+    site = write(gx_dir, built, suites, names, replace_all=True, kept=kept)
     _write(gx_dir / SUITE_STAMPS, "".join(f"{n} {d}\n" for n, d in sorted(digests.items())))
     _write(gx_dir / STAMP, stamp + "\n")
     return site
-
-
-def _has_pages(gx_dir: Path, name: str) -> bool:
-    """Whether the stored result of the suite `name` and its two pages are there."""
-    site = gx_dir / DATA_DOCS
-    return all(p.is_file() for p in (gx_dir / VALIDATIONS / f"{name}.json", site / "validations" / f"{name}.html",
-                                     site / "expectations" / f"{name}.html"))
 
 
 _NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}

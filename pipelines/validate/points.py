@@ -89,10 +89,20 @@ def figures_sql(document_ids: list[str] | None = None, rangs: str | None = None)
     two different values in one report is ambiguous and left out (the cross-table rules of that
     report speak of it). With `document_ids`, the figures of these reports only; with `rangs`, a
     relation (document_id, n) giving each report its place by document_id among those compared."""
+    return _with_rang(f"({report_figures_sql(document_ids)})", rangs)
+
+
+def _with_rang(figures: str, rangs: str | None) -> str:
+    """The relation `figures` (report_figures_sql's columns) with each figure's `rang` (figures_sql)."""
     rank = f"(SELECT n FROM {rangs} r WHERE r.document_id = f.document_id)" if rangs else \
         "dense_rank() OVER (ORDER BY document_id)"
+    return f"SELECT *, report_year * {_RANG_SPAN} + {rank} AS rang FROM {figures} f"
+
+
+def report_figures_sql(document_ids: list[str] | None = None) -> str:
+    """figures_sql() without `rang`: what a report's figures are whatever the reports they are compared
+    with (one row per report and series key), as a build keeps them (store_figures)."""
     return f"""
-        SELECT *, report_year * {_RANG_SPAN} + {rank} AS rang FROM (
         SELECT famille, org, cle, mesure, exercice, document_id, any_value(report_year) AS report_year,
                min(valeur) AS valeur, min(line) AS line, arg_min(table_id, line) AS table_id,
                arg_min(libelle, line) AS libelle, arg_min(niveau, line) AS niveau,
@@ -101,7 +111,7 @@ def figures_sql(document_ids: list[str] | None = None, rangs: str | None = None)
                arg_min(row_kind, line) AS row_kind, arg_min(texte, line) AS texte
         FROM ({points_sql(document_ids)})
         GROUP BY famille, org, cle, mesure, exercice, document_id
-        HAVING count(DISTINCT valeur) = 1) f"""
+        HAVING count(DISTINCT valeur) = 1"""
 
 
 def series_keys_sql(ids: str, db: str = "", unambiguous: bool = False, keys: str | None = None) -> str:
@@ -149,13 +159,30 @@ def latest_of_year_sql(figures: str) -> str:
                    PARTITION BY famille, org, cle, mesure, exercice, report_year ORDER BY rang DESC) = 1"""
 
 
+# The store's table of report_figures_sql() of every report, kept by `bilans build` (pipelines/flow.py): an
+# incremental build computes the figures of the reports it reads only, and its checks read the others'.
+STORED_FIGURES = "chiffres_comparables"
+
+
+def store_figures(con, document_ids: list[str], table: str = STORED_FIGURES) -> None:
+    """Add report_figures_sql() of the reports `document_ids` to `table` of `con` (created when absent;
+    nothing when the connection has no curated families), FIGURES_BATCH reports at a time."""
+    if not has_curated(con):
+        return
+    ids = sorted(set(document_ids))
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {report_figures_sql([])} LIMIT 0")
+    for start in range(0, len(ids), FIGURES_BATCH):
+        con.execute(f"INSERT INTO {table} {report_figures_sql(ids[start:start + FIGURES_BATCH])}")
+
+
 @contextmanager
-def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | None]:
+def figures_table(con, document_ids: list[str] | None = None, stored: str | None = None) -> Iterator[str | None]:
     """figures_sql() of the reports `document_ids` (all by default) computed once into a temporary
     table for the checks of one run (the name is yielded; None when the connection has no curated
     families), dropped afterwards, with its latest_of_year() relation. The checks compare the reports
     of one organisme: its reports are enough for them. The table is filled FIGURES_BATCH reports at a time (a figure is of one report;
-    `rang` is given by the place of its report among all)."""
+    `rang` is given by the place of its report among all). `stored`: a table of `con` holding
+    report_figures_sql() of these reports (store_figures), read instead of computing them."""
     if not has_curated(con):
         yield None
         return
@@ -168,8 +195,12 @@ def figures_table(con, document_ids: list[str] | None = None) -> Iterator[str | 
     try:
         # created from the first batch (an empty first query cost as much as a full one: a check of one
         # draft against its vintages, one batch, ran it twice)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(ids[:FIGURES_BATCH], '_rangs')}")
-        for start in range(FIGURES_BATCH, len(ids), FIGURES_BATCH):
+        if stored is not None:
+            kept = f"(SELECT * FROM {stored} WHERE document_id IN (SELECT document_id FROM _rangs))"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {_with_rang(kept, '_rangs')}")
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(ids[:FIGURES_BATCH], '_rangs')}")
+        for start in range(FIGURES_BATCH, len(ids), FIGURES_BATCH) if stored is None else ():
             con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {latest_of_year(name)} AS {latest_of_year_sql(name)}")
         yield name

@@ -224,13 +224,28 @@ def stored_names(directory: Path) -> list[str]:
 
 
 def pending(con, directory: Path, parts: str = PARTS) -> tuple[dict[str, dict[str, dict]], str, dict[str, str]] | None:
-    """(results of the store `con` from its parts (see `combined`), their stamp (see `digest`), the
-    digest of each suite (`suite_digests`)) to write into the results folder `directory`; None when
-    it was written from the same parts and checks already (`up_to_date`: a build that changed nothing
-    renders no page). suites.refresh writes them."""
+    """(results of the store `con` from its parts (see `combined`) for the suites whose stored result
+    and pages must be written again, their stamp (see `digest`), the digest of every suite with a
+    result (`suite_digests`)) to write into the results folder `directory`; None when it was written
+    from the same parts and checks already (`up_to_date`: a build that changed nothing renders no
+    page). A suite whose result and pages were written from its digest (SUITE_STAMPS, `has_pages`)
+    keeps them: its parts are not combined (their JSON is not even read). suites.refresh writes them."""
     rows = _ordered_parts(con, parts)
     checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
-    results = _combined(rows)
-    digests = {suite: d for suite, d in suite_digests(rows, checks).items() if suite in results}
+    counted: dict[str, int] = {}  # suite -> its check rows (a suite of none has no result, see `combined`)
+    for suite, _document_id, _scope, n_rows, _text in rows:
+        counted[suite] = counted.get(suite, 0) + n_rows
+    digests = {suite: d for suite, d in suite_digests(rows, checks).items() if counted[suite]}
     stamp = digest(digests)
-    return None if up_to_date(directory, stamp, list(results)) else (results, stamp, digests)
+    if up_to_date(directory, stamp, list(digests)):
+        return None
+    before = written_suites(directory)
+    todo = {s for s, d in digests.items() if before.get(s) != d or not has_pages(directory, s)}
+    return _combined([r for r in rows if r[0] in todo]), stamp, digests
+
+
+def has_pages(directory: Path, name: str) -> bool:
+    """Whether the stored result of the suite `name` and its two pages are in the results folder."""
+    site = Path(directory) / DATA_DOCS
+    return all(p.is_file() for p in (Path(directory) / VALIDATIONS / f"{name}.json",
+                                     site / "validations" / f"{name}.html", site / "expectations" / f"{name}.html"))

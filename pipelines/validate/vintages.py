@@ -735,18 +735,19 @@ def cross_report_checks(con, store, dated: list[dict] | Callable[[frozenset[str]
 
 
 def cross_report_batches(con, store, dated: Callable[[frozenset[str]], list[dict]], compared: list[str],
-                         targets: list[str], batch: int,
-                         stale_store: Callable[[list[str]], object]) -> Iterator[tuple[list[str], dict[str, list[dict]]]]:
+                         targets: list[str], batch: int, stale_store: Callable[[list[str]], object],
+                         stored: str | None = None) -> Iterator[tuple[list[str], dict[str, list[dict]]]]:
     """cross_report_checks(con, store, dated, targets, …, compared) cut into batches of `batch`
     reports of `targets`: (the batch, its check rows by suite) per batch, the rows of a batch being
     those of its reports in cross_report_checks. Every check row is of one report (the later one),
     and what it is compared with does not depend on the batch: the curated series of `compared` are
     computed once, the raw labels and the prose once; the curated queries, whose pairs hold most of
     the memory, run batch by batch. `stale_store(batch)`: the reports vintage.stale compares for the
-    batch (theirs and those of the year before)."""
+    batch (theirs and those of the year before). `stored`: the table of the store holding the figures of
+    `compared` (points.store_figures), read instead of computing them."""
     from pipelines.validate.points import figures_table
 
-    with figures_table(con, compared) as figures:
+    with figures_table(con, compared, stored) as figures:
         raw = _raw_checks(con, store, dated, figures, targets)
         for start in range(0, len(targets), batch):
             chunk = targets[start:start + batch]

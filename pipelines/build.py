@@ -24,6 +24,7 @@ from pipelines.flow import (
     PARALLEL_FROM,
     Outcome,
     Source,
+    forget_digests,
     import_checks_meanwhile,
     insert,
     run_stages,
@@ -132,6 +133,7 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
     db_path.parent.mkdir(parents=True, exist_ok=True)
     with build_lock(db_path.parent):
         remove_leftovers(db_path.parent)
+        forget_digests()  # the reports as they are now
         manifest = load_manifest(raw_dir)
         for line in manifest.refused:
             print(f"bilans : {line}", file=sys.stderr)

@@ -19,6 +19,7 @@ reaches, vintages.reached_by_changes), the others being redone (see `_validation
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import sys
@@ -96,11 +97,25 @@ class Outcome:
 
 
 def sha256_of(path: Path) -> str | None:
+    """The sha256 of the file at `path` (hex), None when it cannot be read. A build asks it twice of every
+    report (seed_plan, then run_stages): the digest is kept for the file as it stands (device, inode,
+    size and modification time), until `forget_digests` (each build starts with it: a file rewritten
+    within one tick of the clock, at the same size, is not taken for the one digested before)."""
     try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
+        st = os.stat(path)
+        return _digest(os.fspath(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
     except OSError:
         return None
+
+
+def forget_digests() -> None:
+    _digest.cache_clear()
+
+
+@functools.lru_cache(maxsize=8192)
+def _digest(path: str, *stat: int) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 # ---------------------------------------------------------------- extraction and curation

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,10 +209,13 @@ def atomic_store(db_path: str | os.PathLike,
     then prunes it: pipelines/flow.py `seed_from`); else the new store starts empty."""
     target = Path(db_path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".duckdb", dir=target.parent)
+    # named before it exists, so that the cleanup below knows it from the first instant: a signal
+    # (Ctrl-C, SIGTERM) that lands as the file is created removes it too (tempfile.mkstemp returns
+    # the name only once the file exists). Builds of a folder run one at a time (build.build_lock).
+    tmp = str(target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}.duckdb")
     con = None
-    try:  # from the first instant: a signal (Ctrl-C, SIGTERM) at any point removes the temp files
-        os.close(fd)
+    try:
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
         if seed is not None:
             # read-only, DuckDB holds a shared lock on the file: no writer changes it while it is copied
             with contextlib.closing(duckdb.connect(str(seed), read_only=True)):

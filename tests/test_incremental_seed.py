@@ -173,3 +173,22 @@ def test_a_store_is_copied_when_most_of_its_documents_stay(tmp_path, monkeypatch
     _corpus(Path("raw"), {**_years(2017, 2018, 2019, 2020), **changed})
     sources = build_module.sources_of(build_module.load_manifest(Path("raw")).entries)
     assert flow.seed_from(Path("s.duckdb"), sources) is seeded
+
+
+def test_a_report_digest_is_computed_once_and_again_when_the_file_changes(tmp_path, monkeypatch):
+    """A build digests each report once (seed_plan then run_stages ask it twice); a file written again,
+    even with the same size, is digested again."""
+    import hashlib
+
+    from pipelines import flow
+
+    report = tmp_path / "r.txt"
+    report.write_bytes(b"abc")
+    reads = []
+    real = hashlib.file_digest
+    monkeypatch.setattr(hashlib, "file_digest", lambda f, name: reads.append(f.name) or real(f, name))
+    assert flow.sha256_of(report) == flow.sha256_of(report) == hashlib.sha256(b"abc").hexdigest()
+    assert len(reads) == 1
+    report.write_bytes(b"abd")
+    assert flow.sha256_of(report) == hashlib.sha256(b"abd").hexdigest() and len(reads) == 2
+    assert flow.sha256_of(tmp_path / "absent.txt") is None

@@ -33,7 +33,7 @@ from pipelines.flow import (
 )
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
-from pipelines.terminal import duree, pluriel, safe
+from pipelines.terminal import duree, interrupted, pluriel, safe
 from pipelines.validate.stored_results import forget, gx_dir
 
 LOCK_NAME = ".bilans.lock"
@@ -142,15 +142,15 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         previous = db_path if before is not None else None
         before = before or set()
         exported_from = _store_stamp(db_path) if previous is not None else None
-        try:
-            outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
-        except duckdb.Error as exc:
-            if not _out_of_memory(exc):
-                raise
-            print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
-                  "reprise sans cette borne", file=sys.stderr)
-            outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
-        with _said_if_interrupted(db_path):
+        with _said_if_interrupted(db_path, _identity(db_path)):
+            try:
+                outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
+            except duckdb.Error as exc:
+                if not _out_of_memory(exc):
+                    raise
+                print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
+                      "reprise sans cette borne", file=sys.stderr)
+                outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
             # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
             with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
                 changed = _changed_documents(outcome, before) if previous is not None else None
@@ -165,14 +165,26 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
     return 0
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, None without one: a store swapped in is another file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 @contextlib.contextmanager
-def _said_if_interrupted(db_path: Path):
-    """A Ctrl-C or SIGTERM once the new store is swapped in: the store is the new one (the CLI's
+def _said_if_interrupted(db_path: Path, before: tuple[int, int] | None):
+    """A Ctrl-C or SIGTERM (or DuckDB's error for one) once the new store is swapped in — the file at
+    `db_path` is no longer the one of identity `before`: the store is the new one (the CLI's
     « interrompu » alone would let the user believe it unchanged); what is left undone is written by
     the next build (GE's results and the Parquet export carry the stamp of the store they describe)."""
     try:
         yield
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if not (isinstance(exc, KeyboardInterrupt) or interrupted()) or _identity(db_path) == before:
+            raise
         print(f"bilans : le magasin {shown_path(db_path)} est déjà remplacé par la nouvelle construction ; "
               "résultats Great Expectations, Data Docs ou export Parquet pas écrits : relancez « bilans build » "
               "pour les écrire", file=sys.stderr)

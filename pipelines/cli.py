@@ -17,7 +17,17 @@ from pathlib import Path
 from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import parse_org, parse_year
-from pipelines.terminal import filtered_output, forget_signals, os_error_fr, reader_gone, safe, terminate
+from pipelines.terminal import (
+    filtered_output,
+    forget_signals,
+    interrupt,
+    interrupted,
+    os_error_fr,
+    reader_gone,
+    safe,
+    terminate,
+    terminated,
+)
 
 
 def _cache_beside(db: str) -> None:
@@ -240,11 +250,13 @@ def main(argv: list[str] | None = None) -> int:
             return _dispatch(args)
     forget_signals()
     previous = signal.signal(signal.SIGTERM, terminate)
+    previous_int = signal.signal(signal.SIGINT, interrupt)
     try:
         with filtered_output(stdout=not getattr(args, "json", False)):
             return _dispatch(args)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -275,6 +287,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         print("bilans : interrompu", file=sys.stderr)
         return 130
     except Exception as exc:
+        if interrupted():  # DuckDB's error for a Ctrl-C (or SIGTERM) that landed during a query
+            stopped = terminated()
+            print("bilans : arrêté (SIGTERM)" if stopped else "bilans : interrompu", file=sys.stderr)
+            return 143 if stopped else 130
         if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
             raise
         # an unreadable store: not a DuckDB file, a folder, locked by a build of another version…

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import re
+import signal
 import sys
 from contextlib import contextmanager
 
@@ -101,9 +102,27 @@ def terminated() -> bool:
     return bool(_TERMINATED)
 
 
+_INTERRUPTED: list[int] = []  # Ctrl-C received by this process (see `interrupt`)
+
+
+def interrupt(signum, frame) -> None:
+    """The SIGINT handler of `bilans`: Python's own (KeyboardInterrupt), which also records the signal.
+    DuckDB turns a Ctrl-C that lands during a query into its own error (« Query interrupted », or a
+    transaction left aborted that the next statement reports): `interrupted()` tells the command
+    line that such an error is the user's Ctrl-C, not a broken store."""
+    _INTERRUPTED.append(signum)
+    signal.default_int_handler(signum, frame)
+
+
+def interrupted() -> bool:
+    """True once Ctrl-C or SIGTERM has reached `interrupt` or `terminate` (since `forget_signals()`)."""
+    return bool(_INTERRUPTED or _TERMINATED)
+
+
 def forget_signals() -> None:
     """A new command in the same process (tests call `bilans.cli.main` many times) starts unsignalled."""
     _TERMINATED.clear()
+    _INTERRUPTED.clear()
 
 
 # The OS's reasons in French (Python gives them in the C library's English: « Not a directory »).

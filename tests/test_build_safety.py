@@ -204,3 +204,46 @@ def test_interrupted_after_the_swap_says_the_store_is_replaced(tmp_path, capsys,
     monkeypatch.undo()
     assert main(["--db", str(db), "build", "--raw", str(raw)]) == 0
     assert len(list((gx_dir(db) / "validations").glob("*.json"))) > 0
+
+
+def test_interrupted_just_as_the_store_is_swapped_says_it_is_replaced(tmp_path, capsys, monkeypatch):
+    """A Ctrl-C that lands right after the swap, still inside atomic_store: the store is the new one."""
+    import pipelines.store as store
+
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    real = store.os.replace
+
+    def replaced_then_interrupted(src, dst):
+        real(src, dst)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store.os, "replace", replaced_then_interrupted)
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 130
+    err = capsys.readouterr().err.splitlines()
+    assert "est déjà remplacé par la nouvelle construction" in err[0] and err[1] == "bilans : interrompu"
+    assert store_rows(db, "documents") == 2
+
+
+@pytest.mark.parametrize("error", [RuntimeError("Query interrupted"),
+                                   duckdb.TransactionException("Current transaction is aborted (please ROLLBACK)")])
+def test_duckdb_error_of_a_ctrl_c_is_an_interruption(tmp_path, capsys, monkeypatch, error):
+    """DuckDB turns a Ctrl-C that lands during a query into its own error: the user reads « interrompu »
+    (code 130), not a traceback nor « magasin illisible », and the store is untouched."""
+    import pipelines.build as build
+    from pipelines import terminal
+
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    before = db.read_bytes()
+    capsys.readouterr()
+
+    def ctrl_c_during_a_query(*_):
+        terminal._INTERRUPTED.append(signal.SIGINT)  # what the SIGINT handler records
+        raise error
+
+    monkeypatch.setattr(build, "_write_store", ctrl_c_during_a_query)
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 130
+    assert capsys.readouterr().err.splitlines() == ["bilans : interrompu"]
+    assert db.read_bytes() == before and leftovers(db.parent) == [(db.parent / "parquet").resolve().name]

@@ -221,7 +221,7 @@ class Progress:
 # Tables a build computes from the others, beside those of store.SCHEMA: the vintages of the metrics
 # (metrics.create_metric_views) and the figures the cross-report checks compare (points.STORED_FIGURES).
 DERIVED_TABLES = ("metriques_millesimes", "chiffres_comparables")
-# The new store starts as a byte copy of the previous one (`seed_from`) when it keeps at least this share
+# The new store starts as a byte copy of the previous one (`seed_plan`) when it keeps at least this share
 # of its documents (else deleting most of the copy costs more than copying the rest row by row)...
 SEED_KEPT = 0.5
 # ...and at most this share of the previous store's blocks is free (or at most SEED_SLACK_MB of them: a
@@ -230,11 +230,6 @@ SEED_KEPT = 0.5
 # space back). A store just built has about a fifth of its blocks free.
 SEED_FREE = 0.4
 SEED_SLACK_MB = 16
-
-
-def seed_from(previous: Path | None, sources: list[Source]) -> bool:
-    """`seed_plan`'s first answer: whether the new store may start as a byte copy of `previous`."""
-    return seed_plan(previous, sources)[0]
 
 
 def seed_plan(previous: Path | None, sources: list[Source]) -> tuple[bool, int | None]:
@@ -371,7 +366,7 @@ _OF_KEPT = "coalesce({column} IN (SELECT document_id FROM _kept), false)"
 
 
 def _prune_copy(con, ids: list[str], sources: dict[str, Source]) -> None:
-    """`con` starts as a byte copy of the previous store (`seed_from`): delete the rows of every
+    """`con` starts as a byte copy of the previous store (`seed_plan`): delete the rows of every
     document but `ids` (read again, or gone) in each document table and curated family, the findings
     and GE result parts of those documents (`_prune_findings` then drops those of `ids` that are redone),
     the rows no document owns that a build writes afresh (refusals, the publications' register and its
@@ -507,7 +502,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
       reports of the drafts' organismes there).
     - previous: a store whose unchanged documents are copied rather than read again; the
       documents of `con` and the refusals are written, not `documents_refuses` (the caller's).
-    - seeded: `con` starts as a byte copy of `previous` (store.atomic_store's seed, when `seed_from`
+    - seeded: `con` starts as a byte copy of `previous` (store.atomic_store's seed, when `seed_plan`
       says so): the rows of the documents not kept are deleted from it (`_prune_copy`) rather than
       those of the kept ones copied, for the same store.
     - validate: findings of every rule for the documents read by this run, and of the cross-report

@@ -256,7 +256,7 @@ def create_metric_views(con, path: Path = DECLARATIONS, previous: tuple[str | No
     by the same SQL (its digest, the table's comment). Exact: every group, window and join of the
     level rule is within one (org, report_year) (_KEY; the choice of its one report too), so the rows of
     one depend on its curated rows only. A store None: `con` is itself a copy of that store (an
-    incremental build's seed, pipelines/flow.py `seed_from`), whose table keeps the rows of the other
+    incremental build's seed, pipelines/flow.py `seed_plan`), whose table keeps the rows of the other
     reports in place: those of the changed ones only are deleted and computed again."""
     present = _present(con)
     metrics = [m for m in declarations(path).values() if m.famille in present]

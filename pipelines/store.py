@@ -206,7 +206,7 @@ def atomic_store(db_path: str | os.PathLike,
                  seed: str | os.PathLike | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """Build a new store beside the old one and swap it in only on success. `seed`: a store the new one
     starts as a byte copy of, with its write-ahead log when one is left beside it (an incremental build
-    then prunes it: pipelines/flow.py `seed_from`); else the new store starts empty."""
+    then prunes it: pipelines/flow.py `seed_plan`); else the new store starts empty."""
     target = Path(db_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     # named before it exists, so that the cleanup below knows it from the first instant: a signal

@@ -439,20 +439,18 @@ class CrossMemo:
 
 
 class KeptFigures:
-    """points.figures_table of a Session's store: the figures of its vintages computed once, those of
-    the drafts at each check. figures_sql() computes each report's figures from its own rows (a
-    FIGURES_BATCH of reports at a time is as good as one) and its `rang` from its place among the
-    reports compared (`_rangs`); the session's copy of the vintages does not change until it is made
-    again (Session._reload: other drafts, or the store changed), nor do the ids compared (the vintages
-    and the drafts, whose ids a session keeps): the vintages' rows stay what figures_table would give.
-    The latest_of_year() relation is made again from all rows (a draft's figure may be the latest of its
-    year). The cold check of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
+    """points.figures_table of a Session's store, as a build reads its kept figures: each report's
+    figures without their `rang` (points.store_figures: a report's figures come from its own rows),
+    those of the vintages computed once per copy (Session._reload makes a new KeptFigures), those of
+    the drafts at each check, and figures_table(…, stored=…) gives them their `rang` among the reports
+    compared. The cold check of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
 
+    # temporary, as figures_table's: none of the store's tables (Session.write, the copy's schema)
     KEPT = "_chiffres_millesimes"  # the vintages' figures, for the copy's lifetime
-    NAME = "_chiffres_series"  # the relation yielded, as figures_table names it
+    DRAFTS = "_chiffres_brouillons"  # the drafts' figures, of this check
+    BOTH = "_chiffres_comparables"  # the view figures_table reads: both
 
     def __init__(self):
-        self.ranked: tuple[str, ...] | None = None  # the ids compared when the vintages' figures were made
         self.curated: bool | None = None
         self.made = 0  # times the vintages' figures were computed (tests)
 
@@ -468,33 +466,16 @@ class KeptFigures:
             yield None
             return
         ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
-        mine = [i for i in ids if i in set(drafts)]
-        con.register("_rangs", pd.DataFrame({"document_id": pd.Series(ids, dtype=object), "n": range(1, len(ids) + 1)}))
-        try:
-            if self.ranked != tuple(ids):
-                self.ranked = None  # until made
-                self._fill(con, self.KEPT, [i for i in ids if i not in set(drafts)], create=True)
-                self.ranked, self.made = tuple(ids), self.made + 1
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {self.NAME} AS SELECT * FROM {self.KEPT}")
-            self._fill(con, self.NAME, mine)
-            latest = points.latest_of_year(self.NAME)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {latest} AS {points.latest_of_year_sql(self.NAME)}")
-            yield self.NAME
-        finally:
-            con.unregister("_rangs")
-            con.execute(f"DROP TABLE IF EXISTS {self.NAME}")
-            con.execute(f"DROP TABLE IF EXISTS {points.latest_of_year(self.NAME)}")
-
-    @staticmethod
-    def _fill(con, name: str, ids: list[str], create: bool = False) -> None:
-        """figures_sql() of the reports `ids` into the table `name`, points.FIGURES_BATCH reports at a
-        time (created from the first batch with `create`, even without any report: the columns)."""
-        from pipelines.validate.points import FIGURES_BATCH, figures_sql
-
-        if create:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {figures_sql(ids[:FIGURES_BATCH], '_rangs')}")
-        for start in range(FIGURES_BATCH if create else 0, len(ids), FIGURES_BATCH):
-            con.execute(f"INSERT INTO {name} {figures_sql(ids[start:start + FIGURES_BATCH], '_rangs')}")
+        if not self.made:
+            points.store_figures(con, [i for i in ids if i not in set(drafts)], table=self.KEPT, temporary=True)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {self.DRAFTS} AS SELECT * FROM {self.KEPT} LIMIT 0")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {self.BOTH} AS SELECT * FROM {self.KEPT} "
+                        f"UNION ALL SELECT * FROM {self.DRAFTS}")
+            self.made += 1
+        con.execute(f"DELETE FROM {self.DRAFTS}")
+        points.store_figures(con, [i for i in ids if i in set(drafts)], table=self.DRAFTS, temporary=True)
+        with points.figures_table(con, ids, stored=self.BOTH) as name:
+            yield name
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

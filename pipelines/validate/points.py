@@ -164,13 +164,14 @@ def latest_of_year_sql(figures: str) -> str:
 STORED_FIGURES = "chiffres_comparables"
 
 
-def store_figures(con, document_ids: list[str], table: str = STORED_FIGURES) -> None:
-    """Add report_figures_sql() of the reports `document_ids` to `table` of `con` (created when absent;
-    nothing when the connection has no curated families), FIGURES_BATCH reports at a time."""
+def store_figures(con, document_ids: list[str], table: str = STORED_FIGURES, temporary: bool = False) -> None:
+    """Add report_figures_sql() of the reports `document_ids` to `table` of `con` (created when absent,
+    as a temporary table with `temporary`; nothing when the connection has no curated families),
+    FIGURES_BATCH reports at a time."""
     if not has_curated(con):
         return
     ids = sorted(set(document_ids))
-    con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS {report_figures_sql([])} LIMIT 0")
+    con.execute(f"CREATE {'TEMP ' if temporary else ''}TABLE IF NOT EXISTS {table} AS {report_figures_sql([])} LIMIT 0")
     for start in range(0, len(ids), FIGURES_BATCH):
         con.execute(f"INSERT INTO {table} {report_figures_sql(ids[start:start + FIGURES_BATCH])}")
 

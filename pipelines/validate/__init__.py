@@ -523,6 +523,8 @@ def _enriched(found: pd.DataFrame, docs: dict, tables: dict, src: dict, labels: 
     col["source_line"], page, col["place"], number, title = _columns(s_, 5)
     label_line, col["label_source"] = _columns(l_, 2)
     col["page"], col["label_line"] = ([None if _missing(n) else int(n) for n in x] for x in (page, label_line))
+    # a year is an integer (store: INTEGER), whatever the dtype the rule's frame gave it (float beside a NaN)
+    col["exercice"] = [None if _missing(n) else int(n) for n in col.get("exercice", [None] * len(ids))]
     col["section"] = [  # the table's section, else the last heading above the line
         s if isinstance(s, str) and s else (f"{n} {t}".strip() if isinstance(t, str) else None)
         for s, n, t in zip(section, number, title, strict=True)]

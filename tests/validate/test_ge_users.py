@@ -278,7 +278,13 @@ def test_data_docs_findings_fit_the_page(project, width):
             .map(e => e.innerText.trim())""")
         boxed = page.evaluate("""Array.from(document.querySelectorAll('td .show-scrollbars'))
             .filter(e => e.scrollHeight > e.clientHeight + 1).length""")
+        # the index: each suite's run time on one line (the date was cut in two at 1 300 px)
+        page.goto((page_path.parents[1] / "index.html").as_uri(), wait_until="load")
+        lines = page.evaluate("""Array.from(document.querySelectorAll('td.quand')).map(td => {
+            const range = document.createRange(); range.selectNodeContents(td);
+            return new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top))).size; })""")
         browser.close()
+    assert lines and set(lines) == {1}
     assert overflow <= 0
     assert observed and all(right <= width for right in observed)
     assert dead == [] and boxed == 0

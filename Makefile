@@ -10,8 +10,8 @@ LOCK := requirements.txt
 DEVLOCK := requirements-dev.txt
 UVLOCK := requirements-uv.txt
 UV := $(BIN)/python tools/uv.py
-# Lowest Python the universal lock is solved for (soupsieve, through nbconvert, needs 3.11.5).
-LOCK_PYTHON := 3.11.5
+# Lowest Python the universal lock is solved for: pyproject.toml's requires-python.
+LOCK_PYTHON := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)".*/\1/p' pyproject.toml)
 
 .PHONY: run test lab build check report analyses briefing bench lint clean browser lock
 

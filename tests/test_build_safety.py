@@ -206,6 +206,37 @@ def test_interrupted_after_the_swap_says_the_store_is_replaced(tmp_path, capsys,
     assert len(list((gx_dir(db) / "validations").glob("*.json"))) > 0
 
 
+def test_report_does_not_publish_the_data_docs_of_the_store_before(tmp_path, capsys, monkeypatch):
+    """A build stopped after the swap leaves beside the new store the Data Docs of the store before:
+    `bilans report` says so and publishes none (nor keeps its earlier copy) until a build writes them."""
+    import pipelines.build as build
+
+    raw, out = corpus(tmp_path), tmp_path / "reports"
+    db = tmp_path / "curated" / "bilans.duckdb"
+    assert main(["--db", str(db), "build", "--raw", str(raw)]) == 0
+    assert main(["--db", str(db), "report", "--out", str(out)]) == 0
+    assert (out / "data_docs" / "index.html").is_file()
+    report = raw / "r2023.txt"  # a total that no longer foots: a finding the Data Docs before lack
+    report.write_text(report.read_text(encoding="utf-8").replace("| 4 900 000,00 |", "| 4 800 000,00 |"),
+                      encoding="utf-8")
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(build, "_write_gx", interrupted)
+    assert main(["--db", str(db), "build", "--raw", str(raw)]) == 130
+    capsys.readouterr()
+    assert main(["--db", str(db), "report", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "Data Docs non publiées" in said and "relancez « bilans build »" in said
+    assert not (out / "data_docs").exists()
+    monkeypatch.undo()
+    assert main(["--db", str(db), "build", "--raw", str(raw)]) == 0
+    assert main(["--db", str(db), "report", "--out", str(out)]) == 0
+    assert "Data Docs : " in capsys.readouterr().out
+    assert "(4 800 000) ne correspond pas" in (out / "data_docs" / "validations" / "totaux.html").read_text(encoding="utf-8")
+
+
 def test_interrupted_just_as_the_store_is_swapped_says_it_is_replaced(tmp_path, capsys, monkeypatch):
     """A Ctrl-C that lands right after the swap, still inside atomic_store: the store is the new one."""
     import pipelines.store as store

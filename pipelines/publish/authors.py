@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import shutil
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,7 @@ import pandas as pd
 from pipelines import catalogue
 from pipelines.errors import BilansError
 from pipelines.terminal import pluriel, strip_controls
-from pipelines.validate.stored_results import DATA_DOCS, copy_data_docs, gx_dir
+from pipelines.validate.stored_results import DATA_DOCS, copy_data_docs, gx_dir, written_from
 
 SEVERITY_FR = {"error": "Erreur", "warning": "Alerte", "info": "Information"}
 _SEVERITIES_FR = {"error": ("erreur", "erreurs"), "warning": ("alerte", "alertes"),
@@ -68,14 +69,26 @@ def write_reports(db_path: Path, out_dir: Path) -> int:
             (target / f"{d['document_id']}.html").write_text(render_html(d, mine), encoding="utf-8")
             (target / f"{d['document_id']}.md").write_text(render_markdown(d, mine), encoding="utf-8")
         n_docs = len(docs)
+        current = written_from(con, gx_dir(db_path))
     finally:
         con.close()
-    docs_dir = copy_data_docs(db_path, Path(out_dir) / "data_docs")
-    where = (f"Data Docs : {docs_dir}" if docs_dir else
-             f"Data Docs absentes ({gx_dir(db_path) / DATA_DOCS} : relancez « bilans build » pour les écrire)")
-    print(f"{n_docs} rapports de validation écrits dans {target} ; {where}")
+    print(f"{n_docs} rapports de validation écrits dans {target} ; {_data_docs(db_path, Path(out_dir), current)}")
     sys.stdout.flush()
     return 0
+
+
+def _data_docs(db_path: Path, out_dir: Path, current: bool) -> str:
+    """Copy the store's Data Docs to `out_dir/data_docs` and say where; Data Docs written from another
+    store (a build stopped after replacing it: `written_from`) are not published, and an earlier copy
+    of them is removed: their findings would not be the store's."""
+    site = gx_dir(db_path) / DATA_DOCS
+    if not current and (site / "index.html").is_file():
+        shutil.rmtree(out_dir / "data_docs", ignore_errors=True)
+        return (f"Data Docs non publiées : celles de {site} ne sont pas celles du magasin (construction "
+                "interrompue ?) ; relancez « bilans build » pour les écrire")
+    docs_dir = copy_data_docs(db_path, out_dir / "data_docs")
+    return (f"Data Docs : {docs_dir}" if docs_dir else
+            f"Data Docs absentes ({site} : relancez « bilans build » pour les écrire)")
 
 
 def _remove_gone(target: Path, documents: set[str]) -> None:

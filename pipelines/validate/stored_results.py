@@ -21,6 +21,8 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
+
 from pipelines.publish.fmt import pluriel
 from pipelines.store import SCHEMA
 
@@ -231,17 +233,36 @@ def pending(con, directory: Path, parts: str = PARTS) -> tuple[dict[str, dict[st
     page). A suite whose result and pages were written from its digest (SUITE_STAMPS, `has_pages`)
     keeps them: its parts are not combined (their JSON is not even read). suites.refresh writes them."""
     rows = _ordered_parts(con, parts)
-    checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
-    counted: dict[str, int] = {}  # suite -> its check rows (a suite of none has no result, see `combined`)
-    for suite, _document_id, _scope, n_rows, _text in rows:
-        counted[suite] = counted.get(suite, 0) + n_rows
-    digests = {suite: d for suite, d in suite_digests(rows, checks).items() if counted[suite]}
+    digests = _store_digests(con, rows)
     stamp = digest(digests)
     if up_to_date(directory, stamp, list(digests)):
         return None
     before = written_suites(directory)
     todo = {s for s, d in digests.items() if before.get(s) != d or not has_pages(directory, s)}
     return _combined([r for r in rows if r[0] in todo]), stamp, digests
+
+
+def _store_digests(con, rows: list[tuple]) -> dict[str, str]:
+    """`suite_digests` of the parts `rows` (`_ordered_parts`) and of the checks of `con`'s documents,
+    for the suites with a check row (a suite of none has no result, see `combined`)."""
+    checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
+    counted: dict[str, int] = {}
+    for suite, _document_id, _scope, n_rows, _text in rows:
+        counted[suite] = counted.get(suite, 0) + n_rows
+    return {suite: d for suite, d in suite_digests(rows, checks).items() if counted[suite]}
+
+
+def written_from(con, directory: Path) -> bool:
+    """Whether the results folder `directory` holds the results of the store `con` (its parts and
+    checks: `up_to_date`); False after a build stopped once the store was replaced but before its
+    results were written, whose folder still holds those of the store before it. A store without
+    result parts (written by hand, or before they were kept) cannot say: True."""
+    try:
+        rows = _ordered_parts(con, PARTS)
+    except duckdb.CatalogException:
+        return True
+    digests = _store_digests(con, rows)
+    return up_to_date(directory, digest(digests), list(digests))
 
 
 def has_pages(directory: Path, name: str) -> bool:

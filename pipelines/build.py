@@ -137,11 +137,11 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         manifest = load_manifest(raw_dir)
         for line in manifest.refused:
             print(f"bilans : {line}", file=sys.stderr)
-        guard(manifest, db_path, force)
-        before = _previous_store(db_path) if incremental else None
-        previous = db_path if before is not None else None
-        before = before or set()
-        exported_from = _store_stamp(db_path) if previous is not None else None
+        current = _current_store(db_path, force)  # opened once: its documents, its export's stamp
+        guard(manifest, set() if current is None else current[0], force)
+        previous = db_path if incremental and current is not None else None
+        before = current[0] if previous is not None else set()
+        exported_from = current[1] if previous is not None else None
         with _said_if_interrupted(db_path, _identity(db_path)):
             try:
                 outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
@@ -237,46 +237,39 @@ def _write_gx(db_path: Path, validate: bool) -> None:
         con.close()
 
 
-def _previous_store(db_path: Path) -> set[str] | None:
-    """The document_id of the current store, when readable (its unchanged documents are copied, not read
-    again); None without one."""
-    try:
-        return stored_documents(db_path)
-    except BilansError:  # --force over a file that is not a store: nothing to reuse
-        return None
-
-
 def _family_counts(con) -> dict[str, int]:
     from pipelines.store import CURATED_FAMILIES
 
     return {f: con.execute(f'SELECT count(*) FROM "{f}"').fetchone()[0] for f in ("tables", *CURATED_FAMILIES)}
 
 
-def stored_documents(db_path: Path) -> set[str] | None:
-    """document_id of the current store; None when there is no store yet.
-    BilansError when db_path is a file but not a store (`--db` aimed at the wrong file)."""
-    import duckdb
-
+def _current_store(db_path: Path, force: bool) -> tuple[set[str], str | None] | None:
+    """(document_id of the current store, its stamp for the Parquet export: `_store_stamp`), read in one
+    opening; None when there is no store yet, or — with `force` — when db_path is a file but not a store
+    (nothing to keep). BilansError without `force` for such a file (`--db` aimed at the wrong file)."""
     if not db_path.is_file():
         return None
     try:
         con = duckdb.connect(str(db_path), read_only=True)
         try:
-            return {r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()}
+            return ({r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()},
+                    _store_stamp(db_path, con))
         finally:
             con.close()
     except duckdb.Error as exc:
+        if force:
+            return None
         reason = str(exc).splitlines()[0][:160]
         raise BilansError(f"{db_path} existe mais n'est pas un magasin lisible ({reason}) : il n'est pas "
                           "remplacé (« bilans build --force » pour l'écraser)") from None
 
 
-def guard(manifest: Manifest, db_path: Path, force: bool) -> None:
-    """Refuse a build that would lose documents: none at all, or fewer than the store holds
-    (a manifest re-saved by a spreadsheet, a renamed column, a deleted line). `force` accepts it."""
+def guard(manifest: Manifest, before: set[str], force: bool) -> None:
+    """Refuse a build that would lose documents: none at all, or fewer than the store holds (`before`,
+    its document_id) — a manifest re-saved by a spreadsheet, a renamed column, a deleted line. `force`
+    accepts it."""
     if force:
         return
-    before = stored_documents(db_path) or set()
     refused = f" ({pluriel(len(manifest.refused), 'ligne refusée', 'lignes refusées')}, voir ci-dessus)" if manifest.refused else ""
     if not manifest.entries:
         raise BilansError(f"le manifeste {manifest.path} ne donne aucun document{refused} ; magasin inchangé "
@@ -338,21 +331,16 @@ def _changed_documents(outcome: Outcome, before: set[str]) -> set[str]:
 STAMP = ".magasin"  # in an export: the stamp (_store_stamp) of the store it was written from
 
 
-def _store_stamp(db_path: Path, con=None) -> str | None:
+def _store_stamp(db_path: Path, con) -> str | None:
     """What the Parquet export of a store must match to be reused: the store's path and its documents
-    (id, bytes, reader version), as a digest; None when the store cannot be read."""
+    (id, bytes, reader version), as a digest; None when the store (open in `con`) cannot say."""
     import hashlib
     import json
 
-    own = con is None
     try:
-        con = con or duckdb.connect(str(db_path), read_only=True)
         rows = con.execute("SELECT document_id, sha256, reader_version FROM documents ORDER BY ALL").fetchall()
     except duckdb.Error:
         return None
-    finally:
-        if own and con is not None:
-            con.close()
     return hashlib.sha256(json.dumps([str(db_path.resolve()), rows]).encode()).hexdigest()
 
 

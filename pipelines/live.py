@@ -275,6 +275,7 @@ class CrossMemo:
     def __init__(self, memo: OrderedDict, reads, figures: KeptFigures | None = None, tables: dict | None = None):
         self.memo = memo
         self.ids = [r.document_id for r in reads]
+        self._reads = reads
         self._figures = figures
         self.table_rows = tables  # the check rows of the drafts' tables seen before (totals.table_checks)
         self.key, self.lines, self.tables = self.inputs(reads)
@@ -314,7 +315,7 @@ class CrossMemo:
 
         if self._figures is None or compared is not None:
             return figures_table(con, compared)
-        return self._figures.table(con, self.ids)
+        return self._figures.table(con, Session.rows(self._reads))
 
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
@@ -442,8 +443,10 @@ class KeptFigures:
     """points.figures_table of a Session's store, as a build reads its kept figures: each report's
     figures without their `rang` (points.store_figures: a report's figures come from its own rows),
     those of the vintages computed once per copy (Session._reload makes a new KeptFigures), those of
-    the drafts at each check, and figures_table(…, stored=…) gives them their `rang` among the reports
-    compared. The cold check of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
+    the drafts at each check for the families whose inputs changed since the last (points.family_inputs:
+    a figure changed in one table redoes the figures of its family, not the fixed cost of the seven),
+    and figures_table(…, stored=…) gives them their `rang` among the reports compared. The cold check
+    of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
 
     # temporary, as figures_table's: none of the store's tables (Session.write, the copy's schema)
     KEPT = "_chiffres_millesimes"  # the vintages' figures, for the copy's lifetime
@@ -453,11 +456,14 @@ class KeptFigures:
     def __init__(self):
         self.curated: bool | None = None
         self.made = 0  # times the vintages' figures were computed (tests)
+        self.inputs: dict[str, bytes] = {}  # family -> points.family_inputs of the drafts' figures held
+        self.redone: list[str] = []  # the families whose drafts' figures the last check computed (tests)
 
     @contextmanager
-    def table(self, con, drafts: list[str]):
-        """The name of figures_table's relation over every report of `con`, `drafts` among them
-        (None when `con` has no curated families), with its latest_of_year() relation, for the block."""
+    def table(self, con, rows: dict[str, list[dict]]):
+        """The name of figures_table's relation over every report of `con`, the drafts of `rows`
+        (Session.rows, as written in `con`) among them (None when `con` has no curated families),
+        with its latest_of_year() relation, for the block."""
         from pipelines.validate import points
 
         if self.curated is None:
@@ -466,16 +472,30 @@ class KeptFigures:
             yield None
             return
         ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+        drafts = {d["document_id"] for d in rows.get("documents", [])}
         if not self.made:
-            points.store_figures(con, [i for i in ids if i not in set(drafts)], table=self.KEPT, temporary=True)
+            points.store_figures(con, [i for i in ids if i not in drafts], table=self.KEPT, temporary=True)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {self.DRAFTS} AS SELECT * FROM {self.KEPT} LIMIT 0")
             con.execute(f"CREATE OR REPLACE TEMP VIEW {self.BOTH} AS SELECT * FROM {self.KEPT} "
                         f"UNION ALL SELECT * FROM {self.DRAFTS}")
             self.made += 1
-        con.execute(f"DELETE FROM {self.DRAFTS}")
-        points.store_figures(con, [i for i in ids if i in set(drafts)], table=self.DRAFTS, temporary=True)
+        self._redo(con, [i for i in ids if i in drafts], points.family_inputs(rows))
         with points.figures_table(con, ids, stored=self.BOTH) as name:
             yield name
+
+    def _redo(self, con, drafts: list[str], inputs: dict[str, bytes]) -> None:
+        """The drafts' figures of the families whose `inputs` changed, in place of those held. A family
+        is forgotten before its figures are deleted: a check stopped on the way redoes it."""
+        from pipelines.validate import points
+
+        self.redone = [f for f, digest in inputs.items() if self.inputs.get(f) != digest]
+        if not self.redone:
+            return
+        for family in self.redone:
+            self.inputs.pop(family, None)
+        con.execute(f"DELETE FROM {self.DRAFTS} WHERE list_contains(?::VARCHAR[], famille)", [self.redone])
+        points.store_figures(con, drafts, table=self.DRAFTS, temporary=True, families=self.redone)
+        self.inputs.update({f: inputs[f] for f in self.redone})
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

@@ -6,8 +6,6 @@ verdicts of each suite's last batch), and the store's other reports copied into 
 that makes the cross-report frames again writes its draft there, where it stays until the next such
 check rewrites the tables whose rows changed; the other rules, and every rule of a check whose
 cross-report frames are kept, read the draft from its rows (frames.from_rows, validate.DraftLookups).
-The draft is committed, not written inside a transaction, so that a second connection (`series_con`)
-sees it: series.break runs there at the same time as the cross-report queries.
 """
 
 from __future__ import annotations
@@ -71,7 +69,6 @@ class Session:
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
-        self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
         self._in_store: dict[str, bytes] = {}  # table -> digest of the drafts' rows written there (`write`)
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
@@ -153,7 +150,6 @@ class Session:
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
         # more to start and join than they save
         self._con = duckdb.connect(":memory:", config={"threads": 1})
-        self.series_con = self._con.cursor()
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])
@@ -244,9 +240,8 @@ class Session:
     def close(self) -> None:
         self._in_store = {}
         if self._con is not None:
-            self.series_con.close()
             self._con.close()
-            self._con, self.series_con, self._key = None, None, None
+            self._con, self._key = None, None
 
 
 class CrossMemo:

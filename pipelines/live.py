@@ -78,6 +78,7 @@ class Session:
         self._store_stamp = None  # the store's stamp when the vintages were copied (`store_stamp`)
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
+    ASOF_LOOP = 2000  # figures of the drafts up to which an ASOF JOIN is a nested loop (DuckDB's default: 64)
 
     def cross_memo(self, reads) -> CrossMemo:
         """Where the cross-report and series frames of the drafts `reads` are kept, by what those
@@ -148,8 +149,10 @@ class Session:
         self.figures = KeptFigures()
         self._store_stamp = self.store_stamp()  # before the copy: a build during it makes it again
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
-        # more to start and join than they save
-        self._con = duckdb.connect(":memory:", config={"threads": 1})
+        # more to start and join than they save; for the same reason the ASOF JOINs of a draft's figures
+        # (vintages.curated_shifts, curated_restated_checks: their later side, a few hundred rows) run
+        # as nested loops, not as DuckDB's partitioned sorts (15 ms of a save whose figures changed)
+        self._con = duckdb.connect(":memory:", config={"threads": 1, "asof_loop_join_threshold": self.ASOF_LOOP})
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])

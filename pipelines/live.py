@@ -69,7 +69,7 @@ class Session:
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
-        self._in_store: dict[str, bytes] = {}  # table -> digest of the drafts' rows written there (`write`)
+        self._in_store: dict[tuple, bytes] = {}  # (table, table_id of cells) -> digest of the rows written (`write`)
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
         self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
@@ -198,39 +198,42 @@ class Session:
         that read them there (the cross-report rules and series.break: their frames were not kept), but
         the tables they never read (CrossMemo.UNREAD: lines of text, sections); the other rules and the
         findings read the drafts' rows (validate.DraftLookups). Only the tables whose rows differ from
-        those written last (a digest of their text) are deleted and written again: a save that changed
-        one figure rewrites its cells and curated rows, not the eleven tables. A write that fails
-        leaves a copy made again at the next check."""
-        tables: dict[str, list[dict]] = {}
+        those written last (a digest of their text) are deleted and written again, the cells table by
+        table: a save that changed one figure rewrites the cells of its table and its curated rows, not
+        the eleven tables. A write that fails leaves a copy made again at the next check."""
+        parts: dict[tuple[str, str], list[dict]] = {}  # (table, table_id of cells or "") -> rows
         for read in docs:
             for table, rows in read.rows.items():
-                if table not in CrossMemo.UNREAD:
-                    tables.setdefault(table, []).extend(rows)
-        digests = {t: hashlib.blake2b(repr(rows).encode(), digest_size=32).digest() for t, rows in tables.items()}
-        changed = sorted(t for t in set(digests) | set(self._in_store) if digests.get(t) != self._in_store.get(t))
+                if table == "cells":
+                    for r in rows:
+                        parts.setdefault((table, r["table_id"]), []).append(r)
+                elif table not in CrossMemo.UNREAD:
+                    parts.setdefault((table, ""), []).extend(rows)
+        digests = {p: hashlib.blake2b(repr(rows).encode(), digest_size=32).digest() for p, rows in parts.items()}
+        changed = sorted(p for p in set(digests) | set(self._in_store) if digests.get(p) != self._in_store.get(p))
         if not changed:
             return
         try:
-            self._forget([d.document_id for d in docs], [t for t in changed if t in self._in_store])
-            for table in changed:
-                self._in_store.pop(table, None)
-                if table in tables:
-                    insert(self._con, table, tables[table], self.columns.get(table))
-                    self._in_store[table] = digests[table]
+            self._forget([d.document_id for d in docs], [p for p in changed if p in self._in_store])
+            written: dict[str, list[dict]] = {}
+            for part in changed:
+                self._in_store.pop(part, None)
+                written.setdefault(part[0], []).extend(parts.get(part, []))
+            for table, rows in written.items():
+                insert(self._con, table, rows, self.columns.get(table))
+            self._in_store.update({p: digests[p] for p in changed if p in parts})
         except BaseException:
             self.close()  # rows of two versions, maybe: the next check copies the vintages again
             raise
 
-    def _forget(self, ids: list[str], tables: list[str]) -> None:
-        """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by the
-        tables of the drafts, still those of the cells: `tables` is rewritten after them)."""
+    def _forget(self, ids: list[str], parts: list[tuple[str, str]]) -> None:
+        """Delete the rows of the drafts `ids` written to the `parts` (table, and for cells the table_id)."""
         con = self._con
-        if "cells" in tables:
-            con.execute("DELETE FROM cells WHERE table_id IN (SELECT table_id FROM tables "
-                        "WHERE list_contains(?::VARCHAR[], document_id))", [ids])
-        for table in tables:
-            if table != "cells":
-                con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
+        cells = [tid for table, tid in parts if table == "cells"]
+        if cells:
+            con.execute("DELETE FROM cells WHERE list_contains(?::VARCHAR[], table_id)", [cells])
+        for table in sorted({table for table, _ in parts if table != "cells"}):
+            con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
 
     def _freeze(self) -> None:
         """After the first check, what stays (GE, its context, the vintages) leaves the garbage

@@ -151,7 +151,7 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
         if memo.get() is None:  # the cross-report rules run: they read the drafts in the store
             session.write(reads)
         found = findings(con, document_ids=ids, store=session.store(rows), verdicts=session.verdicts,
-                         cross_memo=memo, series_con=session.series_con, rows=rows)
+                         cross_memo=memo, rows=rows)
     session.cross_reused += memo.reused
     session.own_reused += memo.own_reused
     found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})

@@ -6,8 +6,6 @@ verdicts of each suite's last batch), and the store's other reports copied into 
 that makes the cross-report frames again writes its draft there, where it stays until the next such
 check rewrites the tables whose rows changed; the other rules, and every rule of a check whose
 cross-report frames are kept, read the draft from its rows (frames.from_rows, validate.DraftLookups).
-The draft is committed, not written inside a transaction, so that a second connection (`series_con`)
-sees it: series.break runs there at the same time as the cross-report queries.
 """
 
 from __future__ import annotations
@@ -71,8 +69,7 @@ class Session:
         self._checked: OrderedDict[tuple, tuple[pd.DataFrame, list]] = OrderedDict()
         self.versions_reused = 0
         self.missing: str | None = None  # why the store was not read (check.not_made), None when it was
-        self.series_con = None  # a second connection to the copy, for series.break (see check_frames)
-        self._in_store: dict[str, bytes] = {}  # table -> digest of the drafts' rows written there (`write`)
+        self._in_store: dict[tuple, bytes] = {}  # (table, table_id of cells) -> digest of the rows written (`write`)
         self._cross: OrderedDict[tuple, tuple] = OrderedDict()  # CrossMemo's frames, by inputs and lines
         self.cross_reused = 0  # checks that reused the cross-report frames of an earlier one
         self.own_reused = 0  # checks that reused the checks of the drafts alone (CrossMemo.own)
@@ -81,6 +78,7 @@ class Session:
         self._store_stamp = None  # the store's stamp when the vintages were copied (`store_stamp`)
 
     KEPT = 8  # versions of the drafts whose findings are kept: the last edits, undone or redone
+    ASOF_LOOP = 2000  # figures of the drafts up to which an ASOF JOIN is a nested loop (DuckDB's default: 64)
 
     def cross_memo(self, reads) -> CrossMemo:
         """Where the cross-report and series frames of the drafts `reads` are kept, by what those
@@ -151,9 +149,10 @@ class Session:
         self.figures = KeptFigures()
         self._store_stamp = self.store_stamp()  # before the copy: a build during it makes it again
         # one thread: a draft and its vintages are thousands of rows, where DuckDB's threads cost
-        # more to start and join than they save
-        self._con = duckdb.connect(":memory:", config={"threads": 1})
-        self.series_con = self._con.cursor()
+        # more to start and join than they save; for the same reason the ASOF JOINs of a draft's figures
+        # (vintages.curated_shifts, curated_restated_checks: their later side, a few hundred rows) run
+        # as nested loops, not as DuckDB's partitioned sorts (15 ms of a save whose figures changed)
+        self._con = duckdb.connect(":memory:", config={"threads": 1, "asof_loop_join_threshold": self.ASOF_LOOP})
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])
@@ -199,39 +198,42 @@ class Session:
         that read them there (the cross-report rules and series.break: their frames were not kept), but
         the tables they never read (CrossMemo.UNREAD: lines of text, sections); the other rules and the
         findings read the drafts' rows (validate.DraftLookups). Only the tables whose rows differ from
-        those written last (a digest of their text) are deleted and written again: a save that changed
-        one figure rewrites its cells and curated rows, not the eleven tables. A write that fails
-        leaves a copy made again at the next check."""
-        tables: dict[str, list[dict]] = {}
+        those written last (a digest of their text) are deleted and written again, the cells table by
+        table: a save that changed one figure rewrites the cells of its table and its curated rows, not
+        the eleven tables. A write that fails leaves a copy made again at the next check."""
+        parts: dict[tuple[str, str], list[dict]] = {}  # (table, table_id of cells or "") -> rows
         for read in docs:
             for table, rows in read.rows.items():
-                if table not in CrossMemo.UNREAD:
-                    tables.setdefault(table, []).extend(rows)
-        digests = {t: hashlib.blake2b(repr(rows).encode(), digest_size=32).digest() for t, rows in tables.items()}
-        changed = sorted(t for t in set(digests) | set(self._in_store) if digests.get(t) != self._in_store.get(t))
+                if table == "cells":
+                    for r in rows:
+                        parts.setdefault((table, r["table_id"]), []).append(r)
+                elif table not in CrossMemo.UNREAD:
+                    parts.setdefault((table, ""), []).extend(rows)
+        digests = {p: hashlib.blake2b(repr(rows).encode(), digest_size=32).digest() for p, rows in parts.items()}
+        changed = sorted(p for p in set(digests) | set(self._in_store) if digests.get(p) != self._in_store.get(p))
         if not changed:
             return
         try:
-            self._forget([d.document_id for d in docs], [t for t in changed if t in self._in_store])
-            for table in changed:
-                self._in_store.pop(table, None)
-                if table in tables:
-                    insert(self._con, table, tables[table], self.columns.get(table))
-                    self._in_store[table] = digests[table]
+            self._forget([d.document_id for d in docs], [p for p in changed if p in self._in_store])
+            written: dict[str, list[dict]] = {}
+            for part in changed:
+                self._in_store.pop(part, None)
+                written.setdefault(part[0], []).extend(parts.get(part, []))
+            for table, rows in written.items():
+                insert(self._con, table, rows, self.columns.get(table))
+            self._in_store.update({p: digests[p] for p in changed if p in parts})
         except BaseException:
             self.close()  # rows of two versions, maybe: the next check copies the vintages again
             raise
 
-    def _forget(self, ids: list[str], tables: list[str]) -> None:
-        """Delete the rows of the drafts `ids` from the `tables` they were written to (cells by the
-        tables of the drafts, still those of the cells: `tables` is rewritten after them)."""
+    def _forget(self, ids: list[str], parts: list[tuple[str, str]]) -> None:
+        """Delete the rows of the drafts `ids` written to the `parts` (table, and for cells the table_id)."""
         con = self._con
-        if "cells" in tables:
-            con.execute("DELETE FROM cells WHERE table_id IN (SELECT table_id FROM tables "
-                        "WHERE list_contains(?::VARCHAR[], document_id))", [ids])
-        for table in tables:
-            if table != "cells":
-                con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
+        cells = [tid for table, tid in parts if table == "cells"]
+        if cells:
+            con.execute("DELETE FROM cells WHERE list_contains(?::VARCHAR[], table_id)", [cells])
+        for table in sorted({table for table, _ in parts if table != "cells"}):
+            con.execute(f'DELETE FROM "{table}" WHERE list_contains(?::VARCHAR[], document_id)', [ids])
 
     def _freeze(self) -> None:
         """After the first check, what stays (GE, its context, the vintages) leaves the garbage
@@ -244,9 +246,8 @@ class Session:
     def close(self) -> None:
         self._in_store = {}
         if self._con is not None:
-            self.series_con.close()
             self._con.close()
-            self._con, self.series_con, self._key = None, None, None
+            self._con, self._key = None, None
 
 
 class CrossMemo:
@@ -275,6 +276,7 @@ class CrossMemo:
     def __init__(self, memo: OrderedDict, reads, figures: KeptFigures | None = None, tables: dict | None = None):
         self.memo = memo
         self.ids = [r.document_id for r in reads]
+        self._reads = reads
         self._figures = figures
         self.table_rows = tables  # the check rows of the drafts' tables seen before (totals.table_checks)
         self.key, self.lines, self.tables = self.inputs(reads)
@@ -314,7 +316,7 @@ class CrossMemo:
 
         if self._figures is None or compared is not None:
             return figures_table(con, compared)
-        return self._figures.table(con, self.ids)
+        return self._figures.table(con, Session.rows(self._reads))
 
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
@@ -442,8 +444,10 @@ class KeptFigures:
     """points.figures_table of a Session's store, as a build reads its kept figures: each report's
     figures without their `rang` (points.store_figures: a report's figures come from its own rows),
     those of the vintages computed once per copy (Session._reload makes a new KeptFigures), those of
-    the drafts at each check, and figures_table(…, stored=…) gives them their `rang` among the reports
-    compared. The cold check of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
+    the drafts at each check for the families whose inputs changed since the last (points.family_inputs:
+    a figure changed in one table redoes the figures of its family, not the fixed cost of the seven),
+    and figures_table(…, stored=…) gives them their `rang` among the reports compared. The cold check
+    of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
 
     # temporary, as figures_table's: none of the store's tables (Session.write, the copy's schema)
     KEPT = "_chiffres_millesimes"  # the vintages' figures, for the copy's lifetime
@@ -453,11 +457,14 @@ class KeptFigures:
     def __init__(self):
         self.curated: bool | None = None
         self.made = 0  # times the vintages' figures were computed (tests)
+        self.inputs: dict[str, bytes] = {}  # family -> points.family_inputs of the drafts' figures held
+        self.redone: list[str] = []  # the families whose drafts' figures the last check computed (tests)
 
     @contextmanager
-    def table(self, con, drafts: list[str]):
-        """The name of figures_table's relation over every report of `con`, `drafts` among them
-        (None when `con` has no curated families), with its latest_of_year() relation, for the block."""
+    def table(self, con, rows: dict[str, list[dict]]):
+        """The name of figures_table's relation over every report of `con`, the drafts of `rows`
+        (Session.rows, as written in `con`) among them (None when `con` has no curated families),
+        with its latest_of_year() relation, for the block."""
         from pipelines.validate import points
 
         if self.curated is None:
@@ -466,16 +473,30 @@ class KeptFigures:
             yield None
             return
         ids = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY document_id").fetchall()]
+        drafts = {d["document_id"] for d in rows.get("documents", [])}
         if not self.made:
-            points.store_figures(con, [i for i in ids if i not in set(drafts)], table=self.KEPT, temporary=True)
+            points.store_figures(con, [i for i in ids if i not in drafts], table=self.KEPT, temporary=True)
             con.execute(f"CREATE OR REPLACE TEMP TABLE {self.DRAFTS} AS SELECT * FROM {self.KEPT} LIMIT 0")
             con.execute(f"CREATE OR REPLACE TEMP VIEW {self.BOTH} AS SELECT * FROM {self.KEPT} "
                         f"UNION ALL SELECT * FROM {self.DRAFTS}")
             self.made += 1
-        con.execute(f"DELETE FROM {self.DRAFTS}")
-        points.store_figures(con, [i for i in ids if i in set(drafts)], table=self.DRAFTS, temporary=True)
+        self._redo(con, [i for i in ids if i in drafts], points.family_inputs(rows))
         with points.figures_table(con, ids, stored=self.BOTH) as name:
             yield name
+
+    def _redo(self, con, drafts: list[str], inputs: dict[str, bytes]) -> None:
+        """The drafts' figures of the families whose `inputs` changed, in place of those held. A family
+        is forgotten before its figures are deleted: a check stopped on the way redoes it."""
+        from pipelines.validate import points
+
+        self.redone = [f for f, digest in inputs.items() if self.inputs.get(f) != digest]
+        if not self.redone:
+            return
+        for family in self.redone:
+            self.inputs.pop(family, None)
+        con.execute(f"DELETE FROM {self.DRAFTS} WHERE list_contains(?::VARCHAR[], famille)", [self.redone])
+        points.store_figures(con, drafts, table=self.DRAFTS, temporary=True, families=self.redone)
+        self.inputs.update({f: inputs[f] for f in self.redone})
 
 
 def finding_line(r: dict, mark: str = " ") -> str:

@@ -11,7 +11,6 @@ import bisect
 import itertools
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -45,12 +44,11 @@ STORED_COLUMNS = [*FINDING_COLUMNS, "scope"]
 
 
 def check_frames(con, store: Store | None = None, document_ids: list[str] | None = None,
-                 cross_memo=None, series_con=None, lignes: list[dict] | None = None) -> dict[str, pd.DataFrame]:
+                 cross_memo=None, lignes: list[dict] | None = None) -> dict[str, pd.DataFrame]:
     """The check frames of every suite, for the documents asked (all by default). `cross_memo`
     (pipelines/live.py CrossMemo): the cross-report and series frames kept from a check whose inputs
-    were the same, or where to keep those made now. `series_con`: another connection to the same
-    store, where series.break runs while the cross-report queries run on `con`. `lignes`: the lines of
-    text of the documents asked (document_id, line, text), when the caller has them (else read from `con`)."""
+    were the same, or where to keep those made now. `lignes`: the lines of text of the documents
+    asked (document_id, line, text), when the caller has them (else read from `con`)."""
     from pipelines.validate.text import table_figures
     from pipelines.validate.vintages import dated_figures
 
@@ -62,29 +60,24 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
     kept_own = cross_memo.own() if cross_memo is not None else {}
     tc = table_figures(store) if kept is None or "texte" not in kept_own else []  # read by the rules made again
     tc_mine = tc if mine is store else [c for c in tc if c["document_id"] in mine.documents]
-    # the rules of one report are Python over `mine`, the cross-report rules mostly DuckDB queries,
-    # which release the GIL: both run at once (a re-check of --watch waits for the longer only)
-    with ThreadPoolExecutor(1 if series_con is None else 2, thread_name_prefix="regles-rapport") as pool:
-        lignes = _lignes(con, document_ids) if lignes is None else lignes
-        own = pool.submit(_document_parts, mine, lignes, tc_mine, kept_own,
-                          cross_memo.table_rows if cross_memo is not None else None)
-        if kept is None:
-            drafts = document_ids is not None
-            # series.break of the documents asked only: _finish keeps no other row
-            later = pool.submit(_series_frames, series_con, None, drafts, None, document_ids) \
-                if series_con is not None else None
-            cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids,
-                                  cross_memo.figures if cross_memo is not None else None)
-            series = later.result() if later is not None else _series_frames(con, None, drafts, None, document_ids)
-            if cross_memo is not None:
-                cross_memo.put(cross, series)
-        else:
-            cross, series = kept
-        own_frames, checks = own.result()
-        if cross_memo is not None and len(kept_own) < len(checks):
-            cross_memo.put_own(checks)
-        frames = _merged([own_frames, cross, series])
-    return _finish(frames, _captions(store), document_ids)
+    # one after the other, in this thread: DuckDB's Python client takes the GIL back after each task of
+    # a query (to see a Ctrl-C), so that a query beside a thread running Python (these rules of one
+    # report) waited for it at each task — 20 queries of a --watch re-check: 0,8 s alone, 3,8 s beside
+    lignes = _lignes(con, document_ids) if lignes is None else lignes
+    own_frames, checks = _document_parts(mine, lignes, tc_mine, kept_own,
+                                         cross_memo.table_rows if cross_memo is not None else None)
+    if cross_memo is not None and len(kept_own) < len(checks):
+        cross_memo.put_own(checks)
+    if kept is None:
+        cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids,
+                              cross_memo.figures if cross_memo is not None else None)
+        # series.break of the documents asked only: _finish keeps no other row
+        series = _series_frames(con, None, document_ids is not None, None, document_ids)
+        if cross_memo is not None:
+            cross_memo.put(cross, series)
+    else:
+        cross, series = kept
+    return _finish(_merged([own_frames, cross, series]), _captions(store), document_ids)
 
 
 def _document_frames(store: Store, lignes: list[dict], tc: list[dict]) -> dict[str, pd.DataFrame]:
@@ -223,21 +216,21 @@ def _lignes(con, document_ids):
 
 
 def findings(con, document_ids: list[str] | None = None, gx_dir: Path | None = None,
-             store: Store | None = None, verdicts=None, cross_memo=None, series_con=None,
+             store: Store | None = None, verdicts=None, cross_memo=None,
              rows: dict[str, list[dict]] | None = None) -> pd.DataFrame:
     """Run every suite and return the findings as a frame (columns of FINDING_COLUMNS). With `gx_dir`
     (stored_results.gx_dir of the store), GE's results and Data Docs are written there, in place of
     every earlier result.
     `store`: the store already read (`frames.load`), when the caller keeps part of it between checks;
-    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites); `cross_memo`, `series_con`:
-    see check_frames. `rows` (with `store`): the rows of the documents `document_ids` (flow.Read.rows,
+    `verdicts`: its suites.Verdicts, GE's last verdicts (see run_suites); `cross_memo`: see
+    check_frames. `rows` (with `store`): the rows of the documents `document_ids` (flow.Read.rows,
     table -> dicts), whose lines, sections, tables and cells are then read there rather than from `con`
     (`DraftLookups`: `bilans check --watch` does not write a draft the rules read nothing else of)."""
     from pipelines.validate.suites import run_suites
 
     lookups = DraftLookups(store, rows) if rows is not None and store is not None else None
     frames = check_frames(con, store=store, document_ids=document_ids, cross_memo=cross_memo,
-                          series_con=series_con, lignes=lookups.lignes() if lookups else None)
+                          lignes=lookups.lignes() if lookups else None)
     found = run_suites(frames, gx_dir=gx_dir, replace_all=True, verdicts=verdicts)
     return _enrich(con, found, lookups)[FINDING_COLUMNS]
 

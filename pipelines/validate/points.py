@@ -14,7 +14,7 @@ held in Python, only the pairs a check reports.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
 import pandas as pd
@@ -34,27 +34,29 @@ def _family_sql(fam, column: str, mesure: str, condition: str | None, only: str 
         WHERE {column} IS NOT NULL AND exercice IS NOT NULL AND coalesce(source, 'tableau') = 'tableau'{extra}{only}"""
 
 
-def _families():
-    """The curated families that have series (pipelines/catalogue/familles.toml)."""
+def _families(names: Collection[str] | None = None):
+    """The curated families that have series (pipelines/catalogue/familles.toml), of `names` only when given."""
     from pipelines import catalogue
 
-    return [f for f in catalogue.familles() if f.a_des_series]
+    return [f for f in catalogue.familles() if f.a_des_series and (names is None or f.nom in names)]
 
 
-def points_sql(document_ids: list[str] | None = None) -> str:
+def points_sql(document_ids: list[str] | None = None, families: Collection[str] | None = None) -> str:
     """Every table figure of the curated families: famille, org, exercice, report_year, cle (the key
     columns), mesure, valeur, libelle, niveau, unite, document_id, line, table_id, plus the printed
     unit and column of its cell (NULL when no cell holds that value on that line) and the decimals of
     that column (its precision: 0 when unknown).
     Figures of the prose are left to their own rule (narratifs: vintage.restated, text.year).
-    With `document_ids`, those of these reports only (and only their cells are read)."""
+    With `document_ids`, those of these reports only (and only their cells are read); with `families`
+    (names), those of these families only: a family's figures read its own rows and the cells of the
+    tables they are in, nothing else (`family_inputs`)."""
     only = tables = ""
     if document_ids is not None:
         ids = ", ".join("'" + d.replace("'", "''") + "'" for d in document_ids) or "''"
         only = f" AND document_id IN ({ids})"
         tables = f" AND table_id IN (SELECT table_id FROM tables WHERE document_id IN ({ids}))"
     union = " UNION ALL ".join(_family_sql(f, v.colonne, v.mesure, v.condition, only)
-                               for f in _families() for v in f.valeurs)
+                               for f in _families(families) for v in f.valeurs)
     return f"""
         SELECT p.*, coalesce(k.decimals, 0) AS decimals, c.unit AS unite_cellule, c.col, c.row_kind,
                c.text AS texte
@@ -99,9 +101,10 @@ def _with_rang(figures: str, rangs: str | None) -> str:
     return f"SELECT *, report_year * {_RANG_SPAN} + {rank} AS rang FROM {figures} f"
 
 
-def report_figures_sql(document_ids: list[str] | None = None) -> str:
+def report_figures_sql(document_ids: list[str] | None = None, families: Collection[str] | None = None) -> str:
     """figures_sql() without `rang`: what a report's figures are whatever the reports they are compared
-    with (one row per report and series key), as a build keeps them (store_figures)."""
+    with (one row per report and series key), as a build keeps them (store_figures); of the `families`
+    (names) only, when given (a figure is of one family: those of several families are those of each)."""
     return f"""
         SELECT famille, org, cle, mesure, exercice, document_id, any_value(report_year) AS report_year,
                min(valeur) AS valeur, min(line) AS line, arg_min(table_id, line) AS table_id,
@@ -109,7 +112,7 @@ def report_figures_sql(document_ids: list[str] | None = None) -> str:
                arg_min(unite, line) AS unite, arg_min(unite_cellule, line) AS unite_cellule,
                max(coalesce(decimals, 0)) AS decimals, arg_min(col, line) AS col,
                arg_min(row_kind, line) AS row_kind, arg_min(texte, line) AS texte
-        FROM ({points_sql(document_ids)})
+        FROM ({points_sql(document_ids, families)})
         GROUP BY famille, org, cle, mesure, exercice, document_id
         HAVING count(DISTINCT valeur) = 1"""
 
@@ -137,8 +140,41 @@ def series_keys_sql(ids: str, db: str = "", unambiguous: bool = False, keys: str
 
 def has_curated(con) -> bool:
     """True when the connection holds the curated families (a store built before them has none)."""
-    names = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    return _curated_in(set(_table_names(con)))
+
+
+def _table_names(con) -> dict[str, bool]:
+    """The tables and views the connection sees, temporary ones included: name -> whether one of that
+    name is of its own database or temporary (an attached store's are not)."""
+    names: dict[str, bool] = {}
+    for name, own in con.execute("SELECT table_name, table_catalog IN ('temp', current_database()) "
+                                 "FROM information_schema.tables").fetchall():
+        names[name] = names.get(name, False) or own
+    return names
+
+
+def _curated_in(names: set[str]) -> bool:
     return all(f.nom in names for f in _families()) and "cells" in names
+
+
+def family_inputs(rows: dict[str, list[dict]]) -> dict[str, bytes]:
+    """What report_figures_sql() reads of reports given by their rows (table -> dicts, as
+    flow.Read.rows), family by family (points_sql): the family's rows, and the description and cells
+    of the tables they are in — a digest of each (their text). Reports whose digest of a family is
+    the same have the same figures of that family."""
+    import hashlib
+
+    cells: dict[str, list[dict]] = {}
+    for c in rows.get("cells", []):
+        cells.setdefault(c["table_id"], []).append(c)
+    tables = {t["table_id"]: t for t in rows.get("tables", [])}
+    out = {}
+    for fam in _families():
+        own = rows.get(fam.nom, [])
+        named = list(dict.fromkeys(r["table_id"] for r in own if r.get("table_id") is not None))
+        text = repr((own, [(tables.get(t), cells.get(t, [])) for t in named]))
+        out[fam.nom] = hashlib.blake2b(text.encode(), digest_size=32).digest()
+    return out
 
 
 FIGURES_BATCH = 64  # reports whose figures are computed at a time: DuckDB's memory is that of a batch
@@ -164,16 +200,19 @@ def latest_of_year_sql(figures: str) -> str:
 STORED_FIGURES = "chiffres_comparables"
 
 
-def store_figures(con, document_ids: list[str], table: str = STORED_FIGURES, temporary: bool = False) -> None:
-    """Add report_figures_sql() of the reports `document_ids` to `table` of `con` (created when absent,
-    as a temporary table with `temporary`; nothing when the connection has no curated families),
-    FIGURES_BATCH reports at a time."""
-    if not has_curated(con):
+def store_figures(con, document_ids: list[str], table: str = STORED_FIGURES, temporary: bool = False,
+                  families: Collection[str] | None = None) -> None:
+    """Add report_figures_sql() of the reports `document_ids` (of the `families` only, when given) to
+    `table` of `con` (created when absent, as a temporary table with `temporary`; nothing when the
+    connection has no curated families), FIGURES_BATCH reports at a time."""
+    names = _table_names(con)
+    if not _curated_in(set(names)):
         return
     ids = sorted(set(document_ids))
-    con.execute(f"CREATE {'TEMP ' if temporary else ''}TABLE IF NOT EXISTS {table} AS {report_figures_sql([])} LIMIT 0")
+    if not names.get(table):  # a CREATE … IF NOT EXISTS plans its query all the same (9 ms a --watch save)
+        con.execute(f"CREATE {'TEMP ' if temporary else ''}TABLE IF NOT EXISTS {table} AS {report_figures_sql([])} LIMIT 0")
     for start in range(0, len(ids), FIGURES_BATCH):
-        con.execute(f"INSERT INTO {table} {report_figures_sql(ids[start:start + FIGURES_BATCH])}")
+        con.execute(f"INSERT INTO {table} {report_figures_sql(ids[start:start + FIGURES_BATCH], families)}")
 
 
 @contextmanager

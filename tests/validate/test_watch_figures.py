@@ -70,6 +70,8 @@ def test_changed_figures_give_the_findings_of_a_cold_check_with_the_vintages_fig
     versions = {
         "original": original,
         "un chiffre 2020 redonné autrement": restated,  # creates a vintage.restated finding
+        # the same figure printed to the tenth: its curated row is the same, its cell (decimals, text) is not
+        "le même chiffre au dixième": _replaced(restated, "415 350,20 €", "415 350,2 €"),
         "le chiffre 2020 de Bobigny aussi": _replaced(restated, BOBIGNY, "Bobigny\t1 251 000 €\t1 270 000 €"),
         "un chiffre 2021 changé": _replaced(restated, BOBIGNY, "Bobigny\t1 250 000 €\t1 260 000 €"),
         # the 2020 figure back to its published value: the finding goes (a version not seen before)
@@ -77,11 +79,12 @@ def test_changed_figures_give_the_findings_of_a_cold_check_with_the_vintages_fig
     }
     draft = tmp_path / "sii_2021.txt"
     session = Session(store)
-    counts = {}
+    counts, redone = {}, {}
     try:
         for name, text in versions.items():
             draft.write_text(text, encoding="utf-8")
             counts[name] = _restated(_same_as_cold(draft, store, session))
+            redone[name] = session.figures.redone
     finally:
         session.close()
     # the figures changed reach the cross-report rule, both ways
@@ -90,6 +93,11 @@ def test_changed_figures_give_the_findings_of_a_cold_check_with_the_vintages_fig
     assert counts["le chiffre 2020 de Bobigny aussi"] == counts["un chiffre 2020 redonné autrement"] + 1
     assert counts["un chiffre 2021 changé"] == counts["un chiffre 2020 redonné autrement"]
     assert counts["le chiffre 2020 remis à sa valeur publiée"] == base
+    assert counts["le même chiffre au dixième"] == counts["un chiffre 2020 redonné autrement"]
+    # the draft's figures of every family at the first save, then of the family of the table changed only
+    assert len(redone["original"]) > 1
+    assert redone["un chiffre 2020 redonné autrement"] == redone["le même chiffre au dixième"] == ["finances"]
+    assert redone["un chiffre 2021 changé"] == ["contributions"]
     # the vintages' figures were computed once for the five saves, the draft's at each
     assert session.figures.made == 1
 

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from pipelines import catalogue
+from pipelines.extract import budget
 from pipelines.extract.model import Document, Narratif, Table
 from pipelines.extract.narrative import figures_in, sentence_figures, sentences
 from pipelines.extract.numbers import FR, clean, decide_notation
@@ -112,9 +113,19 @@ def _narratifs(doc: Document, skip: set[int]) -> list[Narratif]:
     prose = [i for i, raw in enumerate(doc.lines, 1) if i not in skip and i not in in_table and raw.strip()]
     for sentence in sentences(doc.lines, prose):  # a sentence wrapped over lines is read whole
         section = section_at(doc.sections, sentence.first)
-        found += sentence_figures(sentence, section.label if section else None, doc.report_year)
+        found += _within_budget(doc, sentence_figures(sentence, section.label if section else None, doc.report_year),
+                                len(found))
     for t in doc.tables:  # prose inside cells (« points de repère » tables)
         for c in t.cells():
             if c.status == "text" and len(clean(c.text)) > 25 and c.role != "header":
-                found += figures_in(c.text, c.line, t.section, doc.report_year, t.table_id)
+                found += _within_budget(doc, figures_in(c.text, c.line, t.section, doc.report_year, t.table_id),
+                                        len(found))
     return found
+
+
+def _within_budget(doc: Document, figures: list[Narratif], before: int) -> list[Narratif]:
+    """`figures`, unless with the `before` already read they pass the budget's chiffres_texte: a text
+    report has no child process bounding the time and memory of its reading (budget.run_limited)."""
+    if before + len(figures) > budget.LIMITS.chiffres_texte:
+        raise budget.OverBudget(doc.path, "plus de chiffres dans le texte que la limite", "chiffres_texte")
+    return figures

@@ -49,6 +49,7 @@ class Limits:
     docx_total_mo: int = 300  # all the parts of a DOCX once unzipped
     paragraphes_docx: int = 50_000  # paragraphs, tables and cells of a DOCX (a long report has 5 000)
     colonnes_tableau: int = 200  # columns of one DOCX table: a cell span is capped at the table's width
+    chiffres_texte: int = 20_000  # figures in the prose of one document, any format (a report has 100 to 200)
 
 
 LIMITS = Limits()

@@ -20,6 +20,7 @@ table-of-contents entries (dot leaders), list numbers (« 1. ») and codes print
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -37,6 +38,12 @@ _MALFORMED = re.compile(
     r"(?<![\d,.])\d{1,3}(?: \d{1,3})*(?: \d{1,2}(?= |,))(?: ?, ?\d+| \d+)*\s?(?P<unit>€)"
     r"|(?<![\d,.])\d{1,3}(?: \d{3})* \d{1,3}, \d{2}\s?(?P<unit2>€)?"
 )
+# The stretches of digit groups (digits, spaces, commas) where a _MALFORMED amount may be: it backtracks
+# exponentially with the length of such a stretch (a 3 kB one cost 28 s, a 10 kB line never ended), so
+# each is searched alone, and past _RUN_LIMIT characters (more groups than an amount has: a row of
+# figures run together) only its tail, the groups before the unit an amount of the first kind ends on.
+_DIGIT_RUN = re.compile(r"(?<![\d,.])\d[\d ,]*")
+_RUN_LIMIT = 64
 # « M » (capital) after an amount is millions: « 25,677 M »
 _UNIT_AFTER = re.compile(r"^\s?(?P<unit>k€|K€|M€|€|%|jours?\b|agents?\b|To\b|Go\b|ETP\b|etp\b|heures?\b|euros?\b"
                          r"|millions?\b|M\b)")
@@ -136,6 +143,8 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
     """The figures of one sentence, each on the source line that prints it."""
     if not sentence.starts:
         return []
+    if len(sentence.text) > MAX_SENTENCE:  # one line longer than any sentence: read piece by piece
+        return [n for piece in _pieces(sentence) for n in sentence_figures(piece, section, report_year, table_id)]
     first = sentence.first
     moved = tuple((start, line - first) for start, line in sentence.starts)
     # the table id (« document@line ») moves with the table: set after, not a key of the memo
@@ -144,12 +153,38 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
             for n in _figures_from_line_0(sentence.text, moved, section, report_year, table_id is not None)]
 
 
+def _pieces(sentence: Sentence) -> Iterator[Sentence]:
+    """`sentence` cut at spaces into pieces of at most MAX_SENTENCE characters, each on its lines. Only a
+    line longer than a sentence is (sentences() joins lines up to MAX_SENTENCE): a row of figures run
+    together, or a hostile file. Reading a sentence costs the square of its length (each figure looks
+    at the text before and after it): 39 s for a 10 kB line, a 100 kB one never ended."""
+    text, start = sentence.text, 0
+    while start < len(text):
+        end = len(text) if len(text) - start <= MAX_SENTENCE else text.rfind(" ", start + 1, start + MAX_SENTENCE)
+        end = start + MAX_SENTENCE if end <= start else end  # no space: cut in the word
+        on = [line for s, line in sentence.starts if s <= start][-1]  # the line the piece begins on
+        yield Sentence(text[start:end], [(0, on)] + [(s - start, line) for s, line in sentence.starts if start < s < end])
+        start = end
+
+
 @lru_cache(maxsize=4096)
 def _figures_from_line_0(text: str, starts: tuple, section, report_year, in_table: bool) -> tuple[Narratif, ...]:
     """sentence_figures of a sentence whose first line is 0: a pure function of its text and line
     breaks, memoized — a draft checked again on every save (`bilans check --watch`) reads the same
     sentences, most of them only moved by the lines inserted above them. Copied by the caller."""
     return tuple(_sentence_figures(Sentence(text, list(starts)), section, report_year, "" if in_table else None))
+
+
+def _malformed(plain: str) -> Iterator[re.Match]:
+    """The matches of _MALFORMED in `plain`, in order, within a time bounded by its length (see
+    _DIGIT_RUN): the same as `_MALFORMED.finditer(plain)` for stretches of digit groups of at most
+    _RUN_LIMIT characters."""
+    for run in _DIGIT_RUN.finditer(plain):
+        start = run.start()
+        if run.end() - start > _RUN_LIMIT:  # its tail, from the first group that starts in it
+            start = plain.index(" ", run.end() - _RUN_LIMIT) + 1 if " " in plain[run.end() - _RUN_LIMIT:run.end()] \
+                else run.end()
+        yield from _MALFORMED.finditer(plain, start, min(len(plain), run.end() + 2))  # + « \s?€ »
 
 
 def _sentence_figures(sentence: Sentence, section: str | None, report_year: int | None,
@@ -163,7 +198,7 @@ def _sentence_figures(sentence: Sentence, section: str | None, report_year: int 
         if not re.search(r"\d\s?$", sentence.text[:start]) and (head := _LINE_HEAD.match(plain, start)):
             plain = plain[: head.start()] + " " * len(head[0]) + plain[head.end():]
     found = []
-    for m in _MALFORMED.finditer(plain):  # digit groups that do not make a number
+    for m in _malformed(plain):  # digit groups that do not make a number
         found.append(_narratif(sentence, m, section, _label(plain[: m.start()], plain[m.end():]) or "montant",
                                None, canonical_unit(m["unit"]), report_year, table_id, "malformed"))
         plain = plain[: m.start()] + " " * len(m[0]) + plain[m.end():]

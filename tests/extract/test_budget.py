@@ -186,3 +186,30 @@ def test_build_records_the_hostile_document_and_stores_the_good_ones(tmp_path, c
     cached = {p.name.split("-")[0] for p in (tmp_path / "curated" / "cache").glob("*.json")}
     assert len(cached) == 2  # the two good documents only
     assert not list(db.parent.glob(".bilans-*"))  # no temp store left: the swap was atomic
+
+
+def test_a_line_of_100_kb_is_read_and_keeps_its_figures():
+    """A line longer than any sentence (a row of figures run together, a hostile file) is read piece by
+    piece: 39 s for 10 kB, and never ending for 100 kB, before; its figures keep their line."""
+    from pipelines.extract.narrative import figures_in
+
+    line = "1 234 " * 17_000 + "Les dépenses de fonctionnement sont de 1 234 567 € en 2022. Montant : 12 34 €"
+    started = time.monotonic()
+    found = figures_in(line, 7, None, 2022)
+    assert time.monotonic() - started < BOUND_S
+    spent = [n for n in found if n.status == "ok" and n.unit == "€"]
+    assert [(n.value, n.line, n.exercice, n.sujet) for n in spent] == [(1234567.0, 7, 2022, "dépenses de fonctionnement")]
+    # digit groups that make no amount, at the end of the line: still found and kept as text
+    assert [(n.text, n.status) for n in found if n.status == "malformed"][-1] == ("12 34 €", "malformed")
+
+
+def test_prose_of_more_figures_than_the_budget_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(budget, "LIMITS", budget.Limits(chiffres_texte=5))
+    text = "Bilan d'activité 2022 du SIIM94\n\n" + "".join(
+        f"Les dépenses de fonctionnement sont de {n} 000 € en 2022.\n" for n in range(1, 7))
+    line = refusal(tmp_path, capsys, "bavard.txt", text.encode(), "check")
+    assert line.endswith("bavard.txt : refusé, plus de chiffres dans le texte que la limite (limite chiffres_texte = 5)")
+    text = "Bilan d'activité 2022 du SIIM94\n\n" + "".join(
+        f"Les dépenses de fonctionnement sont de {n} 000 € en 2022.\n" for n in range(1, 6))
+    (tmp_path / "juste.txt").write_text(text, encoding="utf-8")
+    assert main(["--db", str(tmp_path / "db" / "bilans.duckdb"), "extract", str(tmp_path / "juste.txt")]) == 0

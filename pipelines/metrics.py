@@ -17,7 +17,8 @@ curate/views.py `create_views`):
 Level rule (metriques.toml, head): inside one block of one report (a table, an axis) the items are
 the rows of niveau `detail`; the metric's total is the printed total (`total`/`sous_total` row)
 that foots with the sum of the items within rounding (the n·u/2 rule of expectations/totaux.json),
-niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
+or with the items read one level finer (an item with sub-items as their sum), a `total` row before a
+`sous_total` (the outermost: a sub-total adds a part of the items), niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
 have niveau `poste`. A printed total is never added to its items, a sub-item never to its item.
 
 Python API: `declarations()`, `usage(name)`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.

@@ -17,7 +17,8 @@ curate/views.py `create_views`):
 Level rule (metriques.toml, head): inside one block of one report (a table, an axis) the items are
 the rows of niveau `detail`; the metric's total is the printed total (`total`/`sous_total` row)
 that foots with the sum of the items within rounding (the n·u/2 rule of expectations/totaux.json),
-niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
+or with the items read one level finer (an item with sub-items as their sum), a `total` row before a
+`sous_total` (the outermost: a sub-total adds a part of the items), niveau `total_imprime`; else the sum of the items, niveau `somme_des_postes`; the items themselves
 have niveau `poste`. A printed total is never added to its items, a sub-item never to its item.
 
 Python API: `declarations()`, `usage(name)`, `valeurs(con, metrique, ...)`, `create_metric_views(con)`.
@@ -174,6 +175,26 @@ def _metrics_sql(metrics: list[Metrique], rows: dict[str, str] | None = None) ->
             ON d.org IS NOT DISTINCT FROM r.org AND d.report_year IS NOT DISTINCT FROM r.report_year
            AND d.document_id = r.document_id
     ),
+    lignes AS (
+        -- each sub-item (an article under its chapter) with the line of the item above it
+        SELECT *, max(line) FILTER (WHERE lvl = 'detail') OVER (
+                   PARTITION BY {_KEY}, bloc ORDER BY line ROWS UNBOUNDED PRECEDING) AS parent
+        FROM src WHERE lvl IN ('detail', 'sous_detail')
+    ),
+    fins AS (
+        -- the items read one level finer, an item with sub-items as their sum: a printed total foots
+        -- with either reading (a chapter misprinted 0,00 above its articles does not hide the grand
+        -- total that adds the articles)
+        SELECT {_KEY}, bloc, {_SUM.format('valeur')} AS fine
+        FROM (SELECT * FROM lignes WHERE lvl = 'sous_detail' AND parent IS NOT NULL
+              UNION ALL
+              SELECT * FROM lignes l WHERE lvl = 'detail' AND NOT EXISTS (
+                  SELECT 1 FROM lignes c WHERE c.lvl = 'sous_detail' AND c.parent = l.line
+                     AND c.metrique = l.metrique AND c.org = l.org AND c.report_year = l.report_year
+                     AND c.exercice = l.exercice AND c.pole IS NOT DISTINCT FROM l.pole
+                     AND c.g_adherent IS NOT DISTINCT FROM l.g_adherent AND c.bloc IS NOT DISTINCT FROM l.bloc))
+        GROUP BY ALL
+    ),
     postes AS (
         SELECT {_KEY}, bloc, poste, postes, any_value(rang) AS rang, any_value(denombrement) AS denombrement,
                {_SUM.format('valeur')} AS valeur, string_agg(src, ', ' ORDER BY line, src) AS sources,
@@ -189,21 +210,28 @@ def _metrics_sql(metrics: list[Metrique], rows: dict[str, str] | None = None) ->
         FROM postes GROUP BY ALL
     ),
     candidats AS (
-        SELECT *, max(valeur) FILTER (WHERE kind = 's') OVER w AS s_valeur,
+        SELECT *, max(valeur) FILTER (WHERE kind = 's') OVER w AS s_valeur, max(fine) OVER w AS f_valeur,
                max(n) FILTER (WHERE kind = 's') OVER w AS s_n, min(u) FILTER (WHERE kind = 's') OVER w AS s_u
         FROM (SELECT * FROM somme
               UNION ALL BY NAME
               SELECT {_KEY}, bloc, 't' AS kind, rang, denombrement, valeur, src AS sources, line,
-                     {_unit_sql('valeur')} AS u, 0 AS n
-              FROM src WHERE lvl IN ('total', 'sous_total'))
+                     {_unit_sql('valeur')} AS u, 0 AS n, lvl = 'total' AS englobant
+              FROM src WHERE lvl IN ('total', 'sous_total')
+              UNION ALL BY NAME
+              SELECT *, 'f' AS kind FROM fins)
         WINDOW w AS (PARTITION BY {_KEY}, bloc)
     ),
     totaux AS (
-        -- per block: the first printed total that foots with its items, else the sum of the items;
-        -- a block with a printed total and no item keeps its printed total
-        SELECT *, kind = 't' AND s_valeur IS NOT NULL AND abs(valeur - s_valeur) <= {_tolerance_sql()} AS tombe
-        FROM candidats
-        QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc ORDER BY tombe DESC, kind = 's' DESC, line, valeur, sources) = 1
+        -- per block: the first printed total that foots with its items, a total before a sub-total (the
+        -- outermost: a sub-total adds a part of the items, equal to their sum only when the other parts
+        -- are empty or misprinted), else the sum of the items; a block with a printed total and no item
+        -- keeps its printed total
+        SELECT *, kind = 't' AND s_valeur IS NOT NULL
+                  AND (abs(valeur - s_valeur) <= {_tolerance_sql()}
+                       OR abs(valeur - f_valeur) <= {_tolerance_sql()}) AS tombe
+        FROM candidats WHERE kind <> 'f'
+        QUALIFY row_number() OVER (PARTITION BY {_KEY}, bloc
+                                   ORDER BY tombe DESC, kind = 's' DESC, englobant DESC, line, valeur, sources) = 1
     ),
     choix AS (
         -- one block per total: a block whose printed total foots, then the declared order of blocks

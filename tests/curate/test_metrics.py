@@ -219,8 +219,23 @@ def test_seeds_investment_spending_each_measure_once(seeds):
     # réalisé + reports
     assert one("depenses_investissement_realise_reports", 2021) == (1169503.81, "siim94_2022:370")
     assert one("depenses_investissement_realise_reports", 2022) == (785337.41, "siim94_2022:370")
-    # siim94_2021.txt l. 1207 « TOTAL DEPENSES REELLES » : 1 114 874,04 € réalisé in 2021
-    assert one("depenses_investissement_realise", 2021) == (1114874.04, "siim94_2021:1207")
+    # siim94_2021.txt l. 1209 « TOTAL DES DEPENSES D'INVESTISSEMENT DE L'EXERCICE » : 1 114 874,04 € réalisé
+    # in 2021, the outermost total (l. 1207 « TOTAL DEPENSES REELLES », a sub-total, prints the same figure)
+    assert one("depenses_investissement_realise", 2021) == (1114874.04, "siim94_2021:1209")
+
+
+def test_seeds_investment_receipts_the_grand_total_not_the_order_sub_total(seeds):
+    got = valeurs(seeds, "recettes_investissement_realise", org="SIIM94", detail=None).set_index("exercice")
+    # siim94_2022.txt l. 351 « TOTAL DES RECETTES D'INVESTISSEMENT DE L'EXERCICE … 814 698,88 € 1251 585.13 € »
+    # = l. 345 « TOTAL DES RECETTES REELLES » 254 968,91 + l. 350 « TOTAL DES RECETTES D'ORDRE » 996 616,22
+    # (2022; chapter 10, l. 340, printed 0,00 above its article 1068, l. 342, 254 968,91); 2021 :
+    # 170 155,48 + 644 543,40. siim94_2017.txt l. 356 « Total » 1 234 778,35 € ; siim94_2018.txt l. 270
+    # « Total » 1 377 730,88
+    assert {y: (round(r.valeur, 2), r.sources, r.niveau) for y, r in got.iterrows()} == {
+        2017: (1234778.35, "siim94_2017:356", "total_imprime"),
+        2018: (1377730.88, "siim94_2018:270", "total_imprime"),
+        2021: (814698.88, "siim94_2022:351", "total_imprime"),
+        2022: (1251585.13, "siim94_2022:351", "total_imprime")}
 
 
 def test_seeds_contributions_and_days(seeds):
@@ -252,17 +267,22 @@ TOTAL DES RECETTES D'INVESTISSEMENT DE L'EXERCICE\t\t814 698,88 €
 """
 
 
-def test_articles_printed_like_chapters_are_not_added_to_their_chapter(tmp_path):
+def _built(tmp_path, text, year):
+    """`valeurs` reads the store that `bilans build` makes of one text report."""
     from pipelines.build import build
 
     raw = tmp_path / "raw"
     raw.mkdir()
-    (raw / "b2021.txt").write_text(BUDGET_REPORT, encoding="utf-8")
-    (raw / "manifest.csv").write_text("file,org,report_year,title,original_file\nb2021.txt,SIIM94,2021,Bilan,a\n",
+    (raw / f"b{year}.txt").write_text(text, encoding="utf-8")
+    (raw / "manifest.csv").write_text(f"file,org,report_year,title,original_file\nb{year}.txt,SIIM94,{year},Bilan,a\n",
                                       encoding="utf-8")
     db = tmp_path / "bilans.duckdb"
     assert build(raw, db, validate=False) == 0
-    con = duckdb.connect(str(db), read_only=True)
+    return duckdb.connect(str(db), read_only=True)
+
+
+def test_articles_printed_like_chapters_are_not_added_to_their_chapter(tmp_path):
+    con = _built(tmp_path, BUDGET_REPORT, 2021)
     got = valeurs(con, "recettes_investissement_realise", exercice=2021)
     con.close()
     total = got[got.detail.isna()].iloc[0]
@@ -270,6 +290,43 @@ def test_articles_printed_like_chapters_are_not_added_to_their_chapter(tmp_path)
     # are in it once, not twice (1 459 242,28)
     assert (round(total.valeur, 2), total.niveau, total.sources) == (814698.88, "total_imprime", "b2021:14")
     assert sorted(got.detail.dropna().str.split().str[0]) == ["040", "10"]
+
+
+# the receipts of a later year: chapter 10 misprinted 0,00 above its articles, and the sub-total of the
+# order operations then equal to the sum of the items (0 + 668 046,36 + 328 569,86)
+RECEIPTS_REPORT = """Bilan d'activité 2022 du SIIM94
+
+3 Finances
+
+3.2 Section d'investissement : recettes
+
+Chapitre\tLibellé\tRéalisé 2022
+10\tDotations, fonds divers et réserves\t0,00 €
+10222\tFCTVA\t0,00 €
+1068\tExcédents de fonctionnement capitalisés\t254 968,91 €
+TOTAL DES RECETTES REELLES\t\t254 968,91 €
+040\tOpérations d'ordre de transfert entre sections\t668 046,36 €
+041\tOpérations patrimoniales\t328 569,86 €
+TOTAL DES RECETTES D'ORDRE\t\t996 616,22 €
+TOTAL DES RECETTES D'INVESTISSEMENT DE L'EXERCICE\t\t1 251 585,13 €
+"""
+
+
+def test_a_sub_total_equal_to_the_items_is_not_the_grand_total(tmp_path):
+    con = _built(tmp_path, RECEIPTS_REPORT, 2022)
+    got = valeurs(con, "recettes_investissement_realise", exercice=2022, detail=None)
+    con.close()
+    # the grand total (l. 15) = 254 968,91 + 996 616,22 foots with the articles of chapter 10; « TOTAL DES
+    # RECETTES D'ORDRE » (l. 14), a sub-total, adds the order operations only
+    assert [(round(r.valeur, 2), r.niveau, r.sources) for r in got.itertuples()] == [
+        (1251585.13, "total_imprime", "b2022:15")]
+
+
+def test_the_outermost_of_two_footing_totals_is_the_metric():
+    # « TOTAL DEPENSES REELLES » and the grand total print the same 900 (no order operation)
+    con = _store(BUDGET_2021 + [_fin(2021, 2021, 15, None, "TOTAL DES DEPENSES", "total", 900.0)])
+    row = valeurs(con, "depenses_investissement_realise", detail=None).iloc[0]
+    assert (row.valeur, row.niveau, row.sources) == (900.0, "total_imprime", "s_2021:15")
 
 
 def test_seeds_staff_filled_posts_without_the_fte_row(seeds):

@@ -31,7 +31,8 @@ def test_finances_investment_spending_named_by_measure_never_summed(seeds_db):
     # réalisé + reports (the old row added sub-article 1641 to chapter 16 and two reports: 3 743 517 €)
     assert table[("Investissement — dépenses (réalisé + reports)", 2021)] == 1169503.81
     assert table[("Investissement — dépenses (réalisé + reports)", 2022)] == 785337.41
-    # siim94_2021.txt l. 1207 « TOTAL DEPENSES REELLES » : 1 114 874,04 € réalisé in 2021, its own row
+    # siim94_2021.txt l. 1209 « TOTAL DES DEPENSES D’INVESTISSEMENT DE L’EXERCICE » (= l. 1207 « TOTAL DEPENSES
+    # REELLES ») : 1 114 874,04 € réalisé in 2021, its own row
     assert table[("Investissement — dépenses (réalisé)", 2021)] == 1114874.04
     # one value per (row, exercice): never two reports added
     rows = a.historique_budget(ctx)
@@ -40,12 +41,16 @@ def test_finances_investment_spending_named_by_measure_never_summed(seeds_db):
     headline = plain(a.resume(ctx).texte())
     assert ("Dépenses d'investissement réalisées (réalisé + reports) en 2022 : 785 337 € (-32,8 % par rapport "
             "à 2021 : 1 169 504 €") in headline
+    # siim94_2022.txt l. 351 « TOTAL DES RECETTES D'INVESTISSEMENT DE L'EXERCICE » 814 698,88 / 1 251 585,13,
+    # one series (not l. 350 « TOTAL DES RECETTES D'ORDRE » 996 616,22, a sub-total: +22,3 %)
+    assert ("Recettes d'investissement réalisées en 2022 : 1 251 585 € (+53,6 % par rapport à 2021 : "
+            "814 699 €") in headline
 
 
 def test_finances_page_of_2021_sees_only_its_report(seeds_db):
     ctx = a.ouvrir(seeds_db, "SIIM94", 2021, "finances")
     table = {(r["bloc"], r["exercice"]): round(r["realise"], 2) for r in a.historique_budget(ctx)}
-    assert table[("Investissement — dépenses (réalisé)", 2021)] == 1114874.04  # siim94_2021.txt l. 1207
+    assert table[("Investissement — dépenses (réalisé)", 2021)] == 1114874.04  # siim94_2021.txt l. 1209
     assert ("Investissement — dépenses (réalisé + reports)", 2021) not in table  # printed in 2022 only
     # the chapters of the year: 16 once, its sub-article 1641 never beside it
     chapitres = [r["chapitre"] for r in a.chapitres(ctx) if r["bloc"] == "Investissement — dépenses"]

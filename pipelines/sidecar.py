@@ -2,17 +2,18 @@
 
 Importing GE (seconds) and running it are Python: in a thread of the build they would wait for the
 GIL that the build holds between its DuckDB queries, and the build for them. `checks_aside` starts,
-as the build starts, one process (start method « spawn »: the build holds DuckDB's threads, whose
-locks a fork would copy) that imports GE at once, then runs the calls the build gives it, in order:
-a module-level function and its arguments, pickled (the check frames of a batch, validate.judge_batch;
-the results and Data Docs of the store once in place, stored_results.write_beside). They are the
-functions the build would run itself: `InProcess` runs them in the build's process, when GE is
-imported there already (a test session, a notebook), and with the same answers.
+as the build starts, one process (a new interpreter, not a fork: the build holds DuckDB's threads,
+whose locks a fork would copy) that imports GE at once, then runs the calls the build gives it, in
+order: a module-level function and its arguments, pickled (the check frames of a batch,
+validate.judge_batch; the results and Data Docs of the store once in place,
+stored_results.write_beside). They are the functions the build would run itself: `InProcess` runs
+them in the build's process, when GE is imported there already (a test session, a notebook), with
+the same answers.
 
 A call that raises in that process raises the same exception in the build (a BilansError keeps its
-one French line); a process that died says so in one line. Ctrl-C reaches the whole process group:
-the process ignores it, and the build, unwinding (as on SIGTERM or any error), ends it: no process
-outlives the build.
+one French line); a process that died says so in one line. The build ends the process when it ends,
+however it ends (an error, Ctrl-C, SIGTERM); killed itself, the process sees its pipe closed and
+stops after the call at hand: no process outlives the build.
 """
 
 from __future__ import annotations
@@ -20,18 +21,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import importlib
-import multiprocessing
+import os
 import pickle
+import queue
 import signal
+import subprocess
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from pipelines.errors import BilansError
 
 CHECKS = "pipelines.validate.suites"  # what the process imports as it starts: Great Expectations
 GE = "great_expectations"
+ROOT = Path(__file__).resolve().parents[1]  # where the process finds `pipelines`
 
 
 class InProcess:
@@ -43,23 +49,29 @@ class InProcess:
 
 
 class Sidecar:
-    """One spawned process running the calls given to `submit`, in order; `submit` returns at once
-    a function that waits for that call's result (or raises its exception)."""
+    """One process (`python -m pipelines.sidecar`, in its own process group) running the calls given to
+    `submit`, in order, over two pipes; `submit` returns at once a function that waits for that call's
+    result (or raises its exception)."""
 
     def __init__(self, warm: str = CHECKS) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._requests = context.Queue()  # its feeder thread pickles and sends: submit does not wait
-        self._results, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_serve, args=(warm, self._requests, sender), daemon=True,
-                                        name="bilans-ge")
-        self._process.start()
-        sender.close()  # the process's end only: its death reads as the end of the pipe
+        calls, self._calls = os.pipe()
+        self._answers_fd, answers = os.pipe()
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+        try:
+            # its own process group: Ctrl-C is the build's, which ends it (a child killed by the terminal's
+            # SIGINT as it starts would print a trace)
+            self._process = subprocess.Popen([sys.executable, "-m", "pipelines.sidecar", warm, str(calls), str(answers)],
+                                             pass_fds=(calls, answers), env=env, process_group=0)
+        finally:
+            os.close(calls)  # the process's ends only: its death reads as the end of the pipe
+            os.close(answers)
+        self._send, self._results = Connection(self._calls, readable=False), Connection(self._answers_fd, writable=False)
         self._sent = self._read = 0
         self._answers: dict[int, tuple[bool, object]] = {}
 
     def submit(self, fn: Callable, *args) -> Callable[[], object]:
         n, self._sent = self._sent, self._sent + 1
-        self._requests.put((fn, args))
+        self._send.send((fn, args))  # its reader takes it at once, importing or not
         return functools.partial(self._answer, n)
 
     def _answer(self, n: int):
@@ -72,24 +84,18 @@ class Sidecar:
         return value
 
     def _receive(self) -> tuple[bool, object]:
-        wait([self._results, self._process.sentinel])  # an answer, or the process's end
         try:
             return self._results.recv()
         except EOFError:
-            self._process.join()
-            raise BilansError(f"le processus des contrôles Great Expectations s'est arrêté (code "
-                              f"{self._process.exitcode}) ; magasin inchangé, relancez « bilans build »") from None
+            code = self._process.wait()
+            raise BilansError(f"le processus des contrôles Great Expectations s'est arrêté (code {code}) ; "
+                              "relancez « bilans build »") from None
 
-    def close(self, finished: bool) -> None:
-        """End the process: once its calls are done when `finished`, else at once (an error, Ctrl-C, SIGTERM)."""
-        if finished and self._process.is_alive():
-            self._requests.put(None)
-            self._process.join(timeout=30)
-        if self._process.is_alive():
-            self._process.terminate()
-            self._process.join()
-        self._requests.cancel_join_thread()  # what is left in the queue goes nowhere: exit does not wait for it
-        self._requests.close()
+    def close(self) -> None:
+        """End the process (its calls answered, or the build stopped: an error, Ctrl-C, SIGTERM)."""
+        self._process.terminate()
+        self._process.wait()
+        self._send.close()
         self._results.close()
 
 
@@ -104,27 +110,37 @@ def checks_aside(enabled: bool = True) -> Iterator[Sidecar | InProcess | None]:
         yield InProcess()
         return
     aside = Sidecar()
-    finished = False
     try:
         yield aside
-        finished = True
     finally:
-        aside.close(finished)
+        aside.close()
 
 
-def _serve(warm: str, requests, results) -> None:
-    """The process of a Sidecar: import `warm`, then run each call of `requests` (None: the end) and
-    send back (True, its result) or (False, its exception), in order."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the build's: it ends this process
+def serve(warm: str, calls: Connection, answers: Connection) -> None:
+    """The process of a Sidecar: import `warm` while a thread reads the calls as they come (the build
+    does not wait to send them), then run each call and send back (True, its result) or (False, its
+    exception), in order, until the build closes its end."""
+    waiting: queue.SimpleQueue = queue.SimpleQueue()
+
+    def read() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            while True:
+                waiting.put(calls.recv())
+        waiting.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
     with contextlib.suppress(Exception):  # a failed import is raised by the first call that needs it
         importlib.import_module(warm)
-    while (call := requests.get()) is not None:
+    while (call := waiting.get()) is not None:
         fn, args = call
         try:
             answer = (True, fn(*args))
         except Exception as exc:  # noqa: BLE001 — raised again in the build
             answer = (False, _portable(exc))
-        results.send(answer)
+        try:
+            answers.send(answer)
+        except OSError:  # the build is gone
+            return
 
 
 def _portable(exc: Exception) -> Exception:
@@ -138,3 +154,8 @@ def _portable(exc: Exception) -> Exception:
     except Exception:  # noqa: BLE001
         return RuntimeError("".join(traceback.format_exception(exc)))
     return exc
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # not in the terminal's group, all the same
+    serve(sys.argv[1], Connection(int(sys.argv[2]), writable=False), Connection(int(sys.argv[3]), readable=False))

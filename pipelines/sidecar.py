@@ -32,6 +32,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import NoReturn
 
 from pipelines.errors import BilansError
 
@@ -71,7 +72,10 @@ class Sidecar:
 
     def submit(self, fn: Callable, *args) -> Callable[[], object]:
         n, self._sent = self._sent, self._sent + 1
-        self._send.send((fn, args))  # its reader takes it at once, importing or not
+        try:
+            self._send.send((fn, args))  # its reader takes it at once, importing or not
+        except BrokenPipeError:
+            self._died()
         return functools.partial(self._answer, n)
 
     def _answer(self, n: int):
@@ -87,9 +91,12 @@ class Sidecar:
         try:
             return self._results.recv()
         except EOFError:
-            code = self._process.wait()
-            raise BilansError(f"le processus des contrôles Great Expectations s'est arrêté (code {code}) ; "
-                              "relancez « bilans build »") from None
+            self._died()
+
+    def _died(self) -> NoReturn:
+        code = self._process.wait()
+        raise BilansError(f"le processus des contrôles Great Expectations s'est arrêté (code {code}) ; "
+                          "relancez « bilans build »") from None
 
     def close(self) -> None:
         """End the process (its calls answered, or the build stopped: an error, Ctrl-C, SIGTERM)."""
@@ -125,15 +132,15 @@ def serve(warm: str, calls: Connection, answers: Connection) -> None:
     def read() -> None:
         with contextlib.suppress(EOFError, OSError):
             while True:
-                waiting.put(calls.recv())
+                waiting.put(calls.recv_bytes())  # unpickled below: a call that cannot be is answered too
         waiting.put(None)
 
     threading.Thread(target=read, daemon=True).start()
     with contextlib.suppress(Exception):  # a failed import is raised by the first call that needs it
         importlib.import_module(warm)
     while (call := waiting.get()) is not None:
-        fn, args = call
         try:
+            fn, args = pickle.loads(call)
             answer = (True, fn(*args))
         except Exception as exc:  # noqa: BLE001 — raised again in the build
             answer = (False, _portable(exc))

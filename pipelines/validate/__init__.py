@@ -30,10 +30,12 @@ sys.modules.setdefault("rfc3987_syntax", None)
 
 
 class _OnFirstUse(types.ModuleType):
-    """A module that is imported when one of its names is first read, not when it is imported."""
+    """A module that is imported when one of its names is first read (or one of its submodules is
+    imported: `__path__`), not when it is imported; the other dunder names (what tools probe in
+    sys.modules) are no use of it."""
 
     def __getattr__(self, name: str):
-        if name.startswith("__"):  # what the import machinery asks of a module: not a use
+        if name.startswith("__") and name not in ("__path__", "__all__"):
             raise AttributeError(name)
         del sys.modules[self.__name__]
         real = importlib.import_module(self.__name__)
@@ -41,10 +43,11 @@ class _OnFirstUse(types.ModuleType):
         return getattr(real, name)
 
 
-# Great Expectations imports scipy.stats for three expectations of distributions that no suite uses
-# (KL divergence, Kolmogorov-Smirnov), at the import of GE: 1,8 s of the 5 s of that import. Held
-# until a name of it is read, it is imported only by a check that uses it.
-sys.modules.setdefault("scipy.stats", _OnFirstUse("scipy.stats"))
+# Great Expectations imports, for expectations that no suite uses (distributions: KL divergence,
+# Kolmogorov-Smirnov; their charts), scipy.stats and altair when GE is imported: 2,5 s of the 5 s of
+# that import. Held until a name of theirs is read, they are imported only by what uses them.
+for _name in ("scipy.stats", "altair"):
+    sys.modules.setdefault(_name, _OnFirstUse(_name))
 
 FINDING_COLUMNS = [
     "document", "line", "rule", "severity", "message", "found", "expected", "table", "document_id",

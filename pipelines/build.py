@@ -25,16 +25,16 @@ from pipelines.flow import (
     Outcome,
     Source,
     forget_digests,
-    import_checks_meanwhile,
     insert,
     run_stages,
     say,
     seed_plan,
 )
 from pipelines.manifest import Entry, Manifest, load_manifest
+from pipelines.sidecar import checks_aside
 from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
 from pipelines.terminal import duree, interrupted, pluriel, safe
-from pipelines.validate.stored_results import forget, gx_dir
+from pipelines.validate.stored_results import forget, write_beside
 
 LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"
@@ -115,7 +115,7 @@ def write_store(con, documents: list[Document], curated: dict[str, list[dict]]) 
 
 
 def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | None = None,
-          force: bool = False, incremental: bool = True) -> int:
+          force: bool = False, incremental: bool = True, checks=None) -> int:
     """Build the store from the manifest of raw_dir; 0 on success.
 
     The stages run through `pipelines.flow.run_stages` into a new store swapped in atomically;
@@ -125,7 +125,12 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
     BilansError (exit 2, store untouched) when the manifest or its header is unusable, when
     another build holds the lock, or — unless `force` — when the build would hold no document
     or would drop documents of the current store (« rien de perdu »).
+    `checks`: where Great Expectations runs (sidecar.checks_aside, which the command line starts before
+    it imports the build); by default a process started here, none without `validate`.
     """
+    if validate and checks is None:
+        with checks_aside() as checks:
+            return build(raw_dir, db_path, validate, workers, force, incremental, checks)
     started = time.perf_counter()
     if db_path.exists() and not db_path.is_file():
         raise BilansError(f"--db {db_path} n'est pas un fichier (un dossier ?) : donnez le chemin du magasin, "
@@ -144,20 +149,20 @@ def build(raw_dir: Path, db_path: Path, validate: bool = True, workers: int | No
         exported_from = current[1] if previous is not None else None
         with _said_if_interrupted(db_path, _identity(db_path)):
             try:
-                outcome, counts = _write_store(db_path, manifest, validate, workers, previous, MEMORY_LIMIT_MB)
+                outcome, counts = _write_store(db_path, manifest, checks, workers, previous, MEMORY_LIMIT_MB)
             except duckdb.Error as exc:
                 if not _out_of_memory(exc):
                     raise
                 print(f"bilans : la construction dépasse la mémoire bornée de DuckDB ({MEMORY_LIMIT_MB} Mo) ; "
                       "reprise sans cette borne", file=sys.stderr)
-                outcome, counts = _write_store(db_path, manifest, validate, workers, previous, None)
+                outcome, counts = _write_store(db_path, manifest, checks, workers, previous, None)
             # the Parquet export (DuckDB's COPY, which releases the GIL) beside GE's rendering (Python)
             with ThreadPoolExecutor(1, thread_name_prefix="export-parquet") as pool:
                 changed = _changed_documents(outcome, before) if previous is not None else None
                 # the export written from the store replaced holds rows of its documents only
                 exported = pool.submit(export_parquet, db_path, changed, exported_from,
                                        None if changed is None else changed & before)
-                _write_gx(db_path, validate)
+                _write_gx(db_path, checks)
                 exported.result()
     removed = len(before - {d["document_id"] for d in outcome.documents})
     _summary(outcome, counts, db_path, time.perf_counter() - started, validate, removed)
@@ -191,21 +196,21 @@ def _said_if_interrupted(db_path: Path, before: tuple[int, int] | None):
         raise
 
 
-def _write_store(db_path: Path, manifest, validate: bool, workers, previous, memory_limit_mb: int | None):
-    """(outcome, rows per family) of a new store built from `manifest` and swapped in atomically.
+def _write_store(db_path: Path, manifest, checks, workers, previous, memory_limit_mb: int | None):
+    """(outcome, rows per family) of a new store built from `manifest` and swapped in atomically, checked
+    where `checks` says (None: not checked, --no-validate).
     `memory_limit_mb`: what DuckDB may hold, in MB (None: its default, 80 % of the memory); past it an operator
     that cannot write to disk raises duckdb.OutOfMemoryException, and the store is left untouched."""
     from pipelines.validate.publications import keep_publications
 
+    validate = checks is not None
     sources = sources_of(manifest.entries)
-    seeded, fresh = seed_plan(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
-    if validate and fresh is not None and fresh < PARALLEL_FROM:  # GE's import beside the copy and the reading
-        import_checks_meanwhile()
+    seeded = seed_plan(previous, sources)  # a byte copy of the store replaced, pruned, when most of it stays
     with atomic_store(db_path, seed=previous if seeded else None) as con:
         if memory_limit_mb is not None:
             con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MB'")
-        outcome = run_stages(con, sources, validate=validate, write_findings=True,
-                             workers=workers, previous=previous, echo=say, seeded=seeded)
+        outcome = run_stages(con, sources, validate=validate, write_findings=True, workers=workers,
+                             previous=previous, echo=say, seeded=seeded, checks=checks)
         if manifest.entries and not outcome.documents:
             raise BilansError(f"aucun document lisible, magasin inchangé ({outcome.refusals[0]['message']})")
         insert(con, "documents_refuses", outcome.refusals)
@@ -219,22 +224,15 @@ def _out_of_memory(exc: Exception) -> bool:
     return isinstance(exc, duckdb.OutOfMemoryException) or "could not allocate" in str(exc).lower()
 
 
-def _write_gx(db_path: Path, validate: bool) -> None:
+def _write_gx(db_path: Path, checks) -> None:
     """GE's results and Data Docs of the store now in place, written from its result parts (the whole
-    corpus, whatever the build redid; not written again when they already describe it); none beside a
-    store built without its checks. After the store is swapped in: a build that failed leaves the
-    folder of the store still in place."""
-    if not validate:
+    corpus, whatever the build redid; not written again when they already describe it) where the build
+    runs GE (`checks`, pipelines/sidecar.py); none beside a store built without its checks (`checks`
+    None). After the store is swapped in: a build that failed leaves the folder of the store still in place."""
+    if checks is None:
         forget(db_path)  # no stale Data Docs beside a store without findings
         return
-    # Great Expectations: seconds to import, for the checks only
-    from pipelines.validate.suites import refresh
-
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        refresh(con, gx_dir(db_path))
-    finally:
-        con.close()
+    checks.submit(write_beside, db_path)()
 
 
 def _family_counts(con) -> dict[str, int]:

@@ -38,11 +38,15 @@ def _cache_beside(db: str) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from pipelines.build import build
+    from pipelines.sidecar import checks_aside
 
-    _cache_beside(args.db)
+    # Great Expectations starts importing in its process aside before the build's own imports
+    with checks_aside(enabled=not args.no_validate) as checks:
+        from pipelines.build import build
 
-    return build(raw_dir=Path(args.raw), db_path=Path(args.db), validate=not args.no_validate, force=args.force)
+        _cache_beside(args.db)
+        return build(raw_dir=Path(args.raw), db_path=Path(args.db), validate=not args.no_validate,
+                     force=args.force, checks=checks)
 
 
 def _extract(args: argparse.Namespace) -> int:

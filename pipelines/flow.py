@@ -232,15 +232,14 @@ SEED_FREE = 0.4
 SEED_SLACK_MB = 16
 
 
-def seed_plan(previous: Path | None, sources: list[Source]) -> tuple[bool, int | None]:
+def seed_plan(previous: Path | None, sources: list[Source]) -> bool:
     """Whether the store replacing `previous` may start as a byte copy of it (store.atomic_store's
     seed; run_stages then deletes what changed): `previous` has the tables of this version (same
     columns, types and keys; no other table but DERIVED_TABLES), at most SEED_FREE of its blocks (or
     SEED_SLACK_MB) are free, and at least SEED_KEPT of its documents are unchanged in `sources`. False
-    for a store that cannot be read: the build reads everything, as without it.
-    Returns (that answer, how many of `sources` will be read: None when not known)."""
+    for a store that cannot be read: the build reads everything, as without it."""
     if previous is None:
-        return False, None
+        return False
     from pipelines.store import create_schema
 
     con = duckdb.connect()
@@ -248,17 +247,17 @@ def seed_plan(previous: Path | None, sources: list[Source]) -> tuple[bool, int |
         con.execute(f"ATTACH {_sql_string(str(Path(previous).resolve()))} AS previous (READ_ONLY)")
         create_schema(con)
         if not _same_schema(con):
-            return False, None
+            return False
         known = _previous_fingerprints(con)
         total, free, block = con.execute("SELECT total_blocks, free_blocks, block_size FROM pragma_database_size() "
                                          "WHERE database_name = 'previous'").fetchone()
     except duckdb.Error:
-        return False, None
+        return False
     finally:
         con.close()
     kept = sum(_reusable(s, known) for s in sources)
     compact = free <= SEED_FREE * total or free * block <= SEED_SLACK_MB * 2**20
-    return bool(known) and kept >= SEED_KEPT * len(known) and compact, len(sources) - kept
+    return bool(known) and kept >= SEED_KEPT * len(known) and compact
 
 
 def _same_schema(con) -> bool:
@@ -492,7 +491,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
                on_read: Callable[[Read], None] | None = None,
                before_checks: Callable[[object, Outcome], None] | None = None,
                echo: Callable[[str], None] | None = None, gx_dir: Path | None = None,
-               seeded: bool = False) -> Outcome:
+               seeded: bool = False, checks=None) -> Outcome:
     """Extract, curate and validate `sources` into `con` (a store whose schema exists).
 
     - keep_going: an unusable document becomes a refusal row (build) instead of raising
@@ -514,6 +513,8 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
       with write_findings, those of the whole store (the sum of its result parts, kept and made,
       suites.refresh), else those of the checks made by this run; None: not written
       (`bilans build` writes them once the store is in place).
+    - checks: where Great Expectations judges the check frames (pipelines/sidecar.py: `bilans build`'s
+      process aside); None: in this process, imported in a thread meanwhile when few documents are read.
     """
     outcome = Outcome()
     known: dict[str, tuple] = {}
@@ -528,7 +529,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
         reused = [s for s in sources if s.document_id in kept]
         fresh = [s for s in sources if s.document_id not in kept]
         by_id = {s.document_id: s for s in reused}
-        if validate and len(fresh) < PARALLEL_FROM:
+        if validate and checks is None and len(fresh) < PARALLEL_FROM:
             import_checks_meanwhile()
         if seeded:
             _prune_copy(con, list(by_id), by_id)
@@ -550,7 +551,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
               _transaction(con)):
             create_views(con, previous=None if changed is None else (None if seeded else "previous", changed))
         if validate:
-            _validate(con, outcome, known, write_findings, gx_dir, seeded)
+            _validate(con, outcome, known, write_findings, gx_dir, seeded, checks)
         else:  # copied documents said the checks of their old findings: this store has none
             con.execute("UPDATE documents SET checks_version = NULL")
             if seeded:
@@ -645,7 +646,7 @@ def _refused(on_read, read: Read, keep_going: bool) -> str | None:
 
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
-              gx_dir: Path | None = None, seeded: bool = False) -> None:
+              gx_dir: Path | None = None, seeded: bool = False, checks=None) -> None:
     """Findings of the documents read (every rule); the unchanged documents keep the findings of
     the previous store made by the same checks, except those a change in their organisme may reach
     (see `_validation_scope`), which are redone. `seeded`: `con` holds the previous store's findings
@@ -669,7 +670,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
                       keep_parts=write_findings, sink=sink if write_findings else None,
                       drafts=not write_findings, series_rows=None if series is None else series.rows,
-                      stored_figures=figures)
+                      stored_figures=figures, checks=checks)
              if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:

@@ -175,6 +175,20 @@ def test_the_json_of_a_suite_result_is_ges_own_text():
     assert json.loads(_json(shared)) == json.loads(json.dumps(shared.to_json_dict()))
 
 
+@pytest.mark.parametrize("rows", [
+    [{"a": 1, "b": [1, 2], "c": {"x": "},{", "y": None}}, {"a": 2, "b": [], "c": {}}, {"d": "\u001f é"}],
+    [{"a": [{"x": 1}, {"x": 2}]}, {"a": [{"x": 3}]}],  # dicts one after another inside a row
+    [[{"x": 1}, {"x": 2}], {"y": 3}],  # a row that is not a dict
+    [{"a": 1}],
+])
+def test_flagged_rows_encoded_at_once_read_as_row_by_row(rows):
+    """data_docs._rows_text encodes the rows in one call and cuts them apart: the text of each row
+    by itself, one a line, whatever the rows hold."""
+    from pipelines.validate.data_docs import _row_text, _rows_text
+
+    assert _rows_text(rows) == "[" + ",\n  ".join(map(_row_text, rows)) + "]"
+
+
 def test_a_flagged_row_of_numpy_values_is_written_as_ge_writes_it():
     import json
 

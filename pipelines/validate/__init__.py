@@ -8,13 +8,16 @@ fail; failures become findings with their exact source line.
 from __future__ import annotations
 
 import bisect
-import itertools
+import importlib
 import sys
+import types
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
 
+from pipelines.sidecar import InProcess
 from pipelines.validate.frames import VALUE_ROLES, Store, frame, load
 from pipelines.validate.stored_results import PARTS, PARTS_COLUMNS, part_rows
 
@@ -23,6 +26,27 @@ from pipelines.validate.stored_results import PARTS, PARTS_COLUMNS, part_rows
 # 4 s of every build and check on 2 cores. No suite validates an IRI; marked absent before GE is
 # imported, jsonschema leaves that one format unchecked (it imports it under suppress(ImportError)).
 sys.modules.setdefault("rfc3987_syntax", None)
+
+
+class _OnFirstUse(types.ModuleType):
+    """A module that is imported when one of its names is first read (or one of its submodules is
+    imported: `__path__`), not when it is imported; the other dunder names (what tools probe in
+    sys.modules) are no use of it."""
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") and name not in ("__path__", "__all__"):
+            raise AttributeError(name)
+        del sys.modules[self.__name__]
+        real = importlib.import_module(self.__name__)
+        self.__dict__.update(real.__dict__)  # the modules that hold this one now read the real one
+        return getattr(real, name)
+
+
+# Great Expectations imports, for expectations that no suite uses (distributions: KL divergence,
+# Kolmogorov-Smirnov; their charts), scipy.stats and altair when GE is imported: 2,5 s of the 5 s of
+# that import. Held until a name of theirs is read, they are imported only by what uses them.
+for _name in ("scipy.stats", "altair"):
+    sys.modules.setdefault(_name, _OnFirstUse(_name))
 
 FINDING_COLUMNS = [
     "document", "line", "rule", "severity", "message", "found", "expected", "table", "document_id",
@@ -244,7 +268,7 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
                         keep_parts: bool = False,
                         sink: Callable[[pd.DataFrame], object] | None = None,
                         drafts: bool = False, series_rows: list[dict] | None = None,
-                        stored_figures: str | None = None) -> pd.DataFrame:
+                        stored_figures: str | None = None, checks=None) -> pd.DataFrame:
     """The findings of `findings(con, document_ids)`, with a memory bounded by a batch of reports
     rather than by the store: the checks of one report run `batch` reports at a time, those across
     reports once per organisme over what they compare, read from DuckDB (figures under a year, prose
@@ -263,7 +287,9 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     `series_rows`: the series.break rows of the reports whose series are redone (series.SeriesPlan: an
     incremental build copies those of the others), in place of every series of the organismes.
     `stored_figures`: a table of `con` holding points.report_figures_sql() of every report (a build's,
-    points.store_figures), read by the cross-report checks instead of computing them."""
+    points.store_figures), read by the cross-report checks instead of computing them.
+    `checks`: where GE judges the batches (pipelines/sidecar.py: a build's process aside; by default
+    this process), each batch sent as soon as it is made (`judge_batch`)."""
     full = None if document_ids is None else set(document_ids)
     cross = None if full is None else full | set(cross_only or ())
     wanted = None if cross is None else cross | set(series_only or ())
@@ -276,27 +302,25 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
     for table, temporary in part_tables:
         _insert_parts(con, [], table, temporary)
 
-    def keep(rows: pd.DataFrame) -> None:
+    def keep(answer: Callable[[], tuple[pd.DataFrame, list[dict]]]) -> None:
+        rows, parts = answer()
+        for table, temporary in part_tables:
+            _insert_parts(con, parts, table, temporary)
         if sink is None:
             found.append(rows)
         elif not rows.empty:
             sink(_enrich(con, rows)[columns])
 
-    def run_suites(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-        # Great Expectations, imported here: an incremental build imports it in a thread meanwhile
-        from pipelines.validate.suites import run_suites as run_batch
-
-        rows, by_suite = run_batch(frames, keep_results=True)
-        parts = [p for name, result in by_suite.items() if part_tables for p in part_rows(name, frames[name], result)]
-        for table, temporary in part_tables:
-            _insert_parts(con, parts, table, temporary)
-        return rows
-
+    checks = checks or InProcess()
     try:
         orgs = _organismes(con, wanted)
-        for frames in _ahead(_all_frames(con, orgs, full, cross, wanted, batch, drafts, series_rows, stored_figures),
-                             AHEAD):
-            keep(run_suites(frames))
+        waiting: deque = deque()  # the batches sent to GE, judged in order
+        for frames in _all_frames(con, orgs, full, cross, wanted, batch, drafts, series_rows, stored_figures):
+            waiting.append(checks.submit(judge_batch, frames, bool(part_tables)))
+            if len(waiting) >= AHEAD:
+                keep(waiting.popleft())
+        while waiting:
+            keep(waiting.popleft())
         if gx_dir is not None:
             from pipelines.validate.suites import refresh
 
@@ -308,12 +332,23 @@ def findings_in_batches(con, document_ids: list[str] | None = None, batch: int =
 
 
 _RUN_PARTS = "_gx_parts_of_run"
-# Check frames computed before the suites judge the first of them: the frames read DuckDB only (no
-# finding, no result part), so that they are the same whenever they are computed, and an incremental
-# build computes those of its changed organisme (its report, then the curated series it compares:
-# seconds in DuckDB) while Great Expectations is imported in a thread (flow.import_checks_meanwhile)
-# instead of waiting for it first. At most AHEAD batches are held at once, once.
+# Batches of check frames made before the first of them is judged: the frames read DuckDB only (no
+# finding, no result part), so that they are the same whenever they are made. A build's process aside
+# (pipelines/sidecar.py) judges a batch while the next is made; in this process, the frames of a changed
+# organisme are made (its report, then the curated series it compares: seconds in DuckDB) while Great
+# Expectations is imported in a thread (flow.import_checks_meanwhile), instead of waiting for it first.
+# At most AHEAD batches are held at once.
 AHEAD = 2
+
+
+def judge_batch(frames: dict[str, pd.DataFrame], with_parts: bool) -> tuple[pd.DataFrame, list[dict]]:
+    """GE's verdicts on a batch of check frames (suite -> frame): the check rows flagged (suites.run_suites)
+    and, with `with_parts`, GE's result of each suite cut into parts (stored_results.part_rows). Runs
+    where the build runs Great Expectations (findings_in_batches' `checks`)."""
+    from pipelines.validate.suites import run_suites
+
+    rows, by_suite = run_suites(frames, keep_results=True)
+    return rows, [p for name, result in by_suite.items() if with_parts for p in part_rows(name, frames[name], result)]
 
 
 def _all_frames(con, orgs: dict[str, list[str]], full: set | None, cross: set | None, wanted: set | None,
@@ -331,14 +366,6 @@ def _all_frames(con, orgs: dict[str, list[str]], full: set | None, cross: set | 
     if orgs:
         series = _series_frames(con, None if wanted is None else list(orgs), drafts, series_rows)
         yield _finish({**_empty_frames(), **series}, {}, None if wanted is None else sorted(wanted))
-
-
-def _ahead(items: Iterator, n: int) -> Iterator:
-    """The items of `items` in order, the first `n` of them taken before the first is given."""
-    first = list(itertools.islice(items, n))
-    yield from first
-    first.clear()
-    yield from items
 
 
 def _insert_parts(con, parts: list[dict], table: str, temporary: bool = False) -> None:

@@ -335,16 +335,16 @@ _BULK = json.JSONEncoder(ensure_ascii=False, separators=(",\x1f", ": "))
 
 def _rows_text(values: list) -> str:
     """The JSON of a list of flagged rows, one row per line: « [row,\n  row] », each row as
-    `_row_text` writes it. Rows of plain values (no list nor dict inside, as the checks give them)
-    are encoded in one call, the rows then cut at the separators between them (38 000 calls of
-    json.dumps cost a second); any other list row by row."""
-    flat = all(isinstance(v, dict) and not any(isinstance(x, dict | list | tuple) for x in v.values()) for v in values)
-    if flat and values:
+    `_row_text` writes it. Rows that are dicts (as the checks give them) are encoded in one call, the
+    rows then cut at the separators between them (38 000 calls of json.dumps cost a second): there are
+    as many as rows but one, unless a row holds dicts one after another in a list, whose separators
+    would look the same (then, as for any other list, row by row)."""
+    if values and all(isinstance(v, dict) for v in values):
         try:
             text = _BULK.encode(values)
         except TypeError:  # a value JSON cannot write: `_row_text` says what GE would
             text = "NaN"
-        if "NaN" not in text:
+        if "NaN" not in text and text.count("},\x1f{") == len(values) - 1:
             return text.replace("},\x1f{", "},\n  {").replace(",\x1f", ", ")
     return "[" + ",\n  ".join(map(_row_text, values)) + "]"
 

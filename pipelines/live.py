@@ -281,6 +281,7 @@ class CrossMemo:
         self.table_rows = tables  # the check rows of the drafts' tables seen before (totals.table_checks)
         self.key, self.lines, self.tables = self.inputs(reads)
         self.reused = self.own_reused = False  # the cross-report frames, the checks of the drafts alone
+        self._figured = False  # whether `figures` gave this check's figures from the KeptFigures
         self._asked, self._got = False, None
 
     @classmethod
@@ -316,7 +317,16 @@ class CrossMemo:
 
         if self._figures is None or compared is not None:
             return figures_table(con, compared)
+        self._figured = True
         return self._figures.table(con, Session.rows(self._reads))
+
+    def series_rows(self, con, document_ids: list[str] | None) -> list[dict] | None:
+        """The series.break rows of the drafts `document_ids` (KeptFigures.series_rows) once this check's
+        figures were made by its KeptFigures (`figures`: the families' inputs are those of these drafts);
+        None otherwise (series_break_checks makes them all)."""
+        if not self._figured or document_ids is None:
+            return None
+        return self._figures.series_rows(con, document_ids)
 
     def get(self) -> tuple[dict, dict] | None:
         """(cross-report frames, series frames) copied (the caller adds columns) and moved to the
@@ -447,7 +457,9 @@ class KeptFigures:
     the drafts at each check for the families whose inputs changed since the last (points.family_inputs:
     a figure changed in one table redoes the figures of its family, not the fixed cost of the seven),
     and figures_table(…, stored=…) gives them their `rang` among the reports compared. The cold check
-    of the same bytes is the reference (tests/validate/test_watch_figures.py)."""
+    of the same bytes is the reference (tests/validate/test_watch_figures.py).
+    Beside them, the drafts' series.break rows of each family (`series_rows`), made again for the
+    families whose inputs changed."""
 
     # temporary, as figures_table's: none of the store's tables (Session.write, the copy's schema)
     KEPT = "_chiffres_millesimes"  # the vintages' figures, for the copy's lifetime
@@ -459,6 +471,8 @@ class KeptFigures:
         self.made = 0  # times the vintages' figures were computed (tests)
         self.inputs: dict[str, bytes] = {}  # family -> points.family_inputs of the drafts' figures held
         self.redone: list[str] = []  # the families whose drafts' figures the last check computed (tests)
+        self.series: dict[str, tuple] = {}  # family -> (its inputs, the drafts, series.family_checks rows)
+        self.series_redone: list[str] = []  # the families whose series.break rows the last check made (tests)
 
     @contextmanager
     def table(self, con, rows: dict[str, list[dict]]):
@@ -483,6 +497,27 @@ class KeptFigures:
         self._redo(con, [i for i in ids if i in drafts], points.family_inputs(rows))
         with points.figures_table(con, ids, stored=self.BOTH) as name:
             yield name
+
+    def series_rows(self, con, document_ids: list[str]) -> list[dict] | None:
+        """series_break_checks(con, document_ids) after `table` made this check's figures: a series is of
+        one family and reads its curated rows only (the `series` view), which the family's inputs
+        (points.family_inputs) hold, so the rows of a family whose inputs are those of the rows kept are
+        those rows; the families without inputs (no curated figures: catalogue a_des_series) are made
+        again each time. None when `con` has no curated families."""
+        from pipelines import catalogue
+        from pipelines.validate import series
+
+        if not self.curated:
+            return None
+        ids = tuple(sorted(set(document_ids)))
+        families = [f.nom for f in catalogue.familles()]
+        self.series_redone = [f for f in families if f not in self.inputs
+                              or self.series.get(f, (None, None))[:2] != (self.inputs[f], ids)]
+        for family in self.series_redone:
+            self.series.pop(family, None)
+        made = series.family_checks(con, list(ids), self.series_redone) if self.series_redone else {}
+        self.series.update({f: (self.inputs.get(f), ids, rows) for f, rows in made.items()})
+        return series.in_series_order([keyed for f in families for keyed in self.series[f][2]])
 
     def _redo(self, con, drafts: list[str], inputs: dict[str, bytes]) -> None:
         """The drafts' figures of the families whose `inputs` changed, in place of those held. A family

@@ -96,7 +96,9 @@ def check_frames(con, store: Store | None = None, document_ids: list[str] | None
         cross = _cross_frames(store, dated_figures(store, tc), _with_year_before(store, mine), con, document_ids,
                               cross_memo.figures if cross_memo is not None else None)
         # series.break of the documents asked only: _finish keeps no other row
-        series = _series_frames(con, None, document_ids is not None, None, document_ids)
+        series = _series_frames(con, None, document_ids is not None,
+                                cross_memo.series_rows(con, document_ids) if cross_memo is not None else None,
+                                document_ids)
         if cross_memo is not None:
             cross_memo.put(cross, series)
     else:

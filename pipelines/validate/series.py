@@ -46,17 +46,21 @@ def _close(a: float, b: float, rel: float) -> bool:
 _KEY = ("org", "famille", "perimetre", "mesure")  # a series: what `_groups` reads together
 
 
-def _groups(con, orgs: list | None = None, batch: int = 5000,
-            keys: list[tuple] | None = None) -> Iterator[dict[int, list[dict]]]:
+def _groups(con, orgs: list | None = None, batch: int = 5000, keys: list[tuple] | None = None,
+            families: list[str] | None = None) -> Iterator[dict[int, list[dict]]]:
     """The table figures of the `series` view (of the organismes `orgs` only, when given; of the
-    series `keys` (_KEY tuples) only, when given), one series (org, family, perimeter, measure) at a
-    time, by report year: read from DuckDB in batches, so that memory holds one series, not the corpus."""
+    series `keys` (_KEY tuples) only, when given; of the `families` only, when given), one series (org,
+    family, perimeter, measure) at a time, by report year: read from DuckDB in batches, so that memory
+    holds one series, not the corpus."""
     if not _has_series(con):
         return
     only, params = "", []
     if orgs is not None:
         only, params = " AND (list_contains(?, org) OR (org IS NULL AND ?))", [[o for o in orgs if o is not None],
                                                                               None in orgs]
+    if families is not None:
+        only += " AND list_contains(?::VARCHAR[], famille)"
+        params.append(list(families))
     if keys is not None and not keys:
         return
     if keys is not None:
@@ -108,12 +112,28 @@ def series_break_checks(con, document_ids: list[str] | None = None, orgs: list |
     return [c for c, _ in _keyed_checks(con, document_ids, orgs, keys)]
 
 
-def _keyed_checks(con, document_ids, orgs, keys) -> list[tuple[dict, tuple]]:
-    """(check row, its series' _KEY tuple) of series_break_checks."""
+def family_checks(con, document_ids: list[str], families: list[str]) -> dict[str, list[tuple[dict, tuple]]]:
+    """The (check row, _KEY tuple) of series_break_checks(con, document_ids) of the `families` only,
+    family by family: a series is of one family and reads its figures only (the `series` view), so the
+    rows of a family whose figures are unchanged are those found before (pipelines/live.py KeptFigures)."""
+    out: dict[str, list[tuple[dict, tuple]]] = {f: [] for f in families}
+    for row, key in _keyed_checks(con, document_ids, None, None, families):
+        out[key[1]].append((row, key))
+    return out
+
+
+def in_series_order(keyed: list[tuple[dict, tuple]]) -> list[dict]:
+    """The rows of family_checks of several families in the order series_break_checks gives them: that
+    of `_groups` (org, NULL last as DuckDB sorts it, then famille; a family's rows are in order already)."""
+    return [row for row, key in sorted(keyed, key=lambda rk: (rk[1][0] is None, rk[1][0] or "", rk[1][1]))]
+
+
+def _keyed_checks(con, document_ids, orgs, keys, families: list[str] | None = None) -> list[tuple[dict, tuple]]:
+    """(check row, its series' _KEY tuple) of series_break_checks (of the `families` only, when given)."""
     params = _params()
     wanted = set(document_ids) if document_ids is not None else None
     out: list[tuple[dict, tuple]] = []
-    for by_report in _groups(con, orgs, keys=keys):
+    for by_report in _groups(con, orgs, keys=keys, families=families):
         if wanted is not None and not any(p["document_id"] in wanted for ps in by_report.values() for p in ps):
             continue  # every row of a series is located on one of its figures (`_finding`): none of theirs
         found = []

@@ -136,7 +136,8 @@ _FR = ((r"^usage: ", "utilisation : "), (r"\npositional arguments:\n", "\nargume
        (r"\noptions:\n", "\noptions :\n"), (r"show this help message and exit", "afficher cette aide et quitter"),
        (r"the following arguments are required: ", "arguments obligatoires manquants : "),
        (r"unrecognized arguments: ", "arguments inconnus : "), (r"invalid choice: ", "choix invalide : "),
-       (r"\(choose from ", "(valeurs possibles : "), (r"invalid (\w+) value: ", r"valeur invalide (\1) : "),
+       (r"\(choose from ", "(valeurs possibles : "), (r"invalid int value: '(.*)'$", r"nombre entier attendu : « \1 »"),
+       (r"invalid float value: '(.*)'$", r"nombre attendu : « \1 »"), (r"invalid (\w+) value: ", r"valeur invalide (\1) : "),
        (r"expected one argument", "une valeur attendue"), (r"^argument ([^:]+): ", r"argument \1 : "),
        (r"not allowed with argument ", "incompatible avec l'argument "))
 

@@ -32,6 +32,10 @@ def test_run_help_and_errors_in_french(capsys):
     assert err[-1] == "bilans run : erreur : argument --workers : entier positif attendu : « 0 »"
 
     with pytest.raises(SystemExit):
+        cli.main(["briefing", "--port", "abc"])
+    assert capsys.readouterr().err.splitlines()[-1] == "bilans briefing : erreur : argument --port : nombre entier attendu : « abc »"
+
+    with pytest.raises(SystemExit):
         cli.main(["check"])
     assert capsys.readouterr().err.splitlines()[-1] == ("bilans check : erreur : arguments obligatoires manquants : "
                                                         "FICHIER")

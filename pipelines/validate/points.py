@@ -14,9 +14,11 @@ held in Python, only the pairs a check reports.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
+import duckdb
 import pandas as pd
 
 
@@ -245,6 +247,9 @@ def figures_table(con, document_ids: list[str] | None = None, stored: str | None
         con.execute(f"CREATE OR REPLACE TEMP TABLE {latest_of_year(name)} AS {latest_of_year_sql(name)}")
         yield name
     finally:
-        con.unregister("_rangs")
-        con.execute(f"DROP TABLE IF EXISTS {name}")
-        con.execute(f"DROP TABLE IF EXISTS {latest_of_year(name)}")
+        # a check stopped (Ctrl-C) closes its connection before the checks' generators are collected:
+        # their temporary tables went with it, and there is nothing to drop
+        with contextlib.suppress(duckdb.ConnectionException):
+            con.unregister("_rangs")
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+            con.execute(f"DROP TABLE IF EXISTS {latest_of_year(name)}")

@@ -31,10 +31,10 @@ from pipelines.flow import (
     seed_plan,
 )
 from pipelines.manifest import Entry, Manifest, load_manifest
-from pipelines.sidecar import checks_aside
+from pipelines.sidecar import checks_aside, write_beside
 from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
 from pipelines.terminal import duree, interrupted, pluriel, safe
-from pipelines.validate.stored_results import forget, write_beside
+from pipelines.validate.stored_results import forget
 
 LOCK_NAME = ".bilans.lock"
 PARQUET_PREFIX = ".parquet-"

@@ -12,7 +12,6 @@ and lines starting with `#` are ignored).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from pipelines import catalogue
 from pipelines.errors import BilansError
+from pipelines.extract.reader import BOMS
 from pipelines.terminal import pluriel, safe
 
 # Bounds of a plausible report year or exercice (manifest, --year): a typo such as 20222 or -5
@@ -74,8 +74,7 @@ def parse_year(text: str | int) -> int:
 
 def decode(data: bytes, source: Path) -> str:
     """Text of a manifest as a spreadsheet saves it (see the module docstring)."""
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                          (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(encoding)

@@ -6,7 +6,7 @@ as the build starts, one process (a new interpreter, not a fork: the build holds
 whose locks a fork would copy) that imports GE at once, then runs the calls the build gives it, in
 order: a module-level function and its arguments, pickled (the check frames of a batch,
 validate.judge_batch; the results and Data Docs of the store once in place,
-stored_results.write_beside). They are the functions the build would run itself: `InProcess` runs
+`write_beside`). They are the functions the build would run itself: `InProcess` runs
 them in the build's process, when GE is imported there already (a test session, a notebook), with
 the same answers.
 
@@ -104,6 +104,23 @@ class Sidecar:
         self._process.wait()
         self._send.close()
         self._results.close()
+
+
+def write_beside(db_path: str | Path) -> bool:
+    """GE's results and Data Docs of the store at `db_path` written into its results folder (suites.refresh,
+    from the store's result parts; stored_results.gx_dir), the store read in read-only mode. Returns
+    whether they were written. Here, not in pipelines/validate: suites imports the results' module."""
+    import duckdb
+
+    # Great Expectations (suites): seconds to import, for the checks only
+    from pipelines.validate.stored_results import gx_dir
+    from pipelines.validate.suites import refresh
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        return refresh(con, gx_dir(db_path))
+    finally:
+        con.close()
 
 
 @contextlib.contextmanager

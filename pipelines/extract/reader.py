@@ -9,6 +9,7 @@ layer (:mod:`pipelines.extract.pdf`, :mod:`pipelines.extract.docx`), cached by s
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass
@@ -56,10 +57,26 @@ def _cut_utf8(data: bytes, exc: UnicodeDecodeError) -> bool:
     return not before.isascii()
 
 
+# Byte order marks and the encoding each announces: UTF-16 is what Word and Notepad save as « texte
+# Unicode » (its NUL bytes are no sign of a binary file); manifest.decode reads the same.
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Return (text, encoding); refuse what is not a text report with a French reason."""
     if not data.strip():
         raise UnusableInput(f"{name} : fichier vide")
+    announced = next((encoding for bom, encoding in BOMS[1:] if data.startswith(bom)), None)
+    if announced is not None:
+        try:
+            text = data.decode(announced)
+        except UnicodeDecodeError:
+            raise UnusableInput(f"{name} : texte UTF-16 illisible (annoncé par sa marque d'ordre, "
+                                "mais coupé ou abîmé)") from None
+        if not text.strip("\ufeff \t\r\n"):
+            raise UnusableInput(f"{name} : fichier vide")
+        _refuse_binary(text[:65536], name)
+        return text, announced
     head = data[:65536]
     if b"\x00" in head:
         raise UnusableInput(f"{name} : fichier binaire (octets nuls), pas un rapport texte")

@@ -35,21 +35,6 @@ def gx_dir(db_path: str | Path) -> Path:
     return Path(db_path).with_suffix(".gx")
 
 
-def write_beside(db_path: str | Path) -> bool:
-    """GE's results and Data Docs of the store at `db_path` written into its results folder (suites.refresh,
-    from the store's result parts), the store read in read-only mode. Returns whether they were written."""
-    import duckdb
-
-    # Great Expectations: seconds to import, for the checks only
-    from pipelines.validate.suites import refresh
-
-    con = duckdb.connect(str(db_path), read_only=True)
-    try:
-        return refresh(con, gx_dir(db_path))
-    finally:
-        con.close()
-
-
 def stored(directory: Path) -> dict[str, dict]:
     """Suite name -> its stored validation result (GE's JSON), in suite order."""
     folder = Path(directory) / VALIDATIONS

@@ -62,3 +62,19 @@ def test_check_of_random_bytes_says_binary_and_exits_2(tmp_path, capsys):
     assert main(["--db", str(tmp_path / "absent.duckdb"), "check", str(junk)]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == "bilans : brouillon.txt : fichier binaire (caractères de contrôle), pas un rapport texte\n"
+
+
+@pytest.mark.parametrize("bom, encoding", [(b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")])
+def test_a_report_saved_as_utf16_with_its_bom_is_read(bom, encoding):
+    """Word's and Notepad's « texte Unicode »: NUL bytes in every other place, announced by the BOM; it
+    was refused as « fichier binaire (octets nuls) » while the manifest in UTF-16 was read."""
+    text, used = decode(bom + REPORT.encode(encoding), "rapport.txt")
+    assert (text, used) == (REPORT, "utf-16")
+
+
+def test_a_cut_or_empty_utf16_report_is_refused_in_one_line():
+    data = b"\xff\xfe" + REPORT.encode("utf-16-le")
+    with pytest.raises(UnusableInput, match=r"^coupe.txt : texte UTF-16 illisible \(annoncé par sa marque d'ordre"):
+        decode(data[:-1], "coupe.txt")
+    with pytest.raises(UnusableInput, match=r"^vide.txt : fichier vide$"):
+        decode(b"\xff\xfe" + "\n \n".encode("utf-16-le"), "vide.txt")

@@ -1,8 +1,10 @@
 """`bilans check FILE…` : contrôler des rapports, brouillons compris, contre les millésimes du magasin.
 
-The drafts run through the stages (pipelines.flow) into an in-memory store that first receives,
-from the project's store (pipelines.locate), the other reports of the same organismes: the
-cross-report checks (vintage.*, series.break) compare the drafts with them. `check` returns the
+Each draft runs through the stages (pipelines.flow) into an in-memory store of its own that first
+receives, from the project's store (pipelines.locate), the other reports of its organisme: the
+cross-report checks (vintage.*, series.break) compare the draft with them, never with another draft
+checked in the same run (a DOCX and its PDF, two versions: each would be the other's latest vintage
+of the year, and hide its findings). `check` returns the
 exit code; `print_findings` is the only place that writes the result. `findings_for` is the
 same check for the authors' loop (pipelines/live.py: --since, --watch), which keeps the store's
 vintages and Great Expectations loaded between checks in a `Session`.
@@ -100,6 +102,30 @@ def check_findings(files: list[Path], org: str | None, year: int | None, db_path
             raise UnusableInput(f"fichier introuvable : {f}")
         else:
             refused.append({"document_id": i, "path": str(f), "message": f"fichier introuvable : {f}"})
+    found, documents, missing = [], [], None
+    for source in sources:  # each alone: drafts checked together are not compared with each other
+        outcome, why = _check_one(source, db_path, keep_going=refused is not None)
+        missing = missing or why
+        if refused is not None:
+            refused += [{k: r[k] for k in ("document_id", "path", "message")} for r in outcome.refusals]
+        if outcome.findings is not None:  # None: the file could not be used, nothing was checked
+            found.append(outcome.findings)
+            documents += outcome.documents
+    if not found:
+        from pipelines.validate import FINDING_COLUMNS
+
+        return pd.DataFrame(columns=FINDING_COLUMNS), [], None
+    found = pd.concat(found, ignore_index=True)
+    paths = {s.document_id: str(s.path) for s in sources}
+    found["document"] = found["document_id"].map(paths)
+    return found, documents, missing
+
+
+def _check_one(source: Source, db_path: Path | None, keep_going: bool):
+    """(flow.Outcome, why the store was not read or None) of one draft, in an in-memory store of its
+    own with the store's other reports of its organisme: the cross-report rules (vintage.*,
+    series.break) compare it with them only — another draft of the same year checked in the same run
+    would otherwise be its latest vintage of that year, and hide its findings."""
     con = duckdb.connect(":memory:")
     create_schema(con)
     missing: list[str | None] = [None]
@@ -107,17 +133,11 @@ def check_findings(files: list[Path], org: str | None, year: int | None, db_path
     def vintages(con, outcome) -> None:  # once read: an organisme or year may come from the text
         missing[0] = copy_vintages(con, db_path, outcome.documents)
 
-    outcome = run_stages(con, sources, keep_going=refused is not None, on_read=_not_blank, before_checks=vintages)
-    if refused is not None:
-        refused += [{k: r[k] for k in ("document_id", "path", "message")} for r in outcome.refusals]
-    if outcome.findings is None:  # no file could be used: nothing was checked
-        from pipelines.validate import FINDING_COLUMNS
-
-        return pd.DataFrame(columns=FINDING_COLUMNS), [], None
-    found = outcome.findings
-    paths = {s.document_id: str(s.path) for s in sources}
-    found["document"] = found["document_id"].map(paths)
-    return found, outcome.documents, missing[0]
+    try:
+        outcome = run_stages(con, [source], keep_going=keep_going, on_read=_not_blank, before_checks=vintages)
+    finally:
+        con.close()
+    return outcome, missing[0]
 
 
 def findings_for(files: list[Path], org: str | None, year: int | None, db_path: Path | None,
@@ -127,21 +147,32 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
     loaded between calls (--since, --watch), the cross-report frames and the checks of the draft alone
     whose inputs were seen are reused (live.CrossMemo), and a draft is written into the session's store
     (and deleted from it afterwards, Session.scratch) only when the cross-report rules run: the others
-    read its rows (Session.store, validate.DraftLookups)."""
+    read its rows (Session.store, validate.DraftLookups). Several drafts are checked each alone, in
+    a session of its own (Session.of), as `check_findings` does."""
     if session is None:
         found, documents, missing = check_findings(files, org, year, db_path)
         warn_missing(missing, documents)
         return found, []
-    from pipelines.validate import findings
-
     for f in files:
         if not Path(f).exists():
             raise UnusableInput(f"fichier introuvable : {f}")
-    key = session.version(files, org, year)
+    sources = [Source(Path(f), org, year, i, shown=str(f)) for f, i in zip(files, _unique_ids(files), strict=True)]
+    if len(sources) == 1:
+        return _findings_in(session, sources[0])
+    # each alone, in a session of its own: drafts checked together are not compared with each other
+    found, reads = zip(*(_findings_in(session.of(s.document_id), s) for s in sources), strict=True)
+    session.missing = session.of(sources[0].document_id).missing  # the same store for each
+    return pd.concat(found, ignore_index=True), [r for mine in reads for r in mine]
+
+
+def _findings_in(session, source: Source) -> tuple[pd.DataFrame, list[Read]]:
+    """`findings_for` of one draft in `session`, which holds the store's vintages and no other draft."""
+    from pipelines.validate import findings
+
+    key = session.version([source.path], source.org, source.report_year)
     if (known := session.checked(key)) is not None:  # the same bytes checked before: an edit undone
         return known
-    sources = [Source(Path(f), org, year, i, shown=str(f)) for f, i in zip(files, _unique_ids(files), strict=True)]
-    reads = [read_one(s, keep_going=False) for s in sources]
+    reads = [read_one(source, keep_going=False)]
     for read in reads:
         _not_blank(read)
     ids = [r.document_id for r in reads]
@@ -154,8 +185,8 @@ def findings_for(files: list[Path], org: str | None, year: int | None, db_path: 
                          cross_memo=memo, rows=rows)
     session.cross_reused += memo.reused
     session.own_reused += memo.own_reused
-    found["document"] = found["document_id"].map({s.document_id: str(s.path) for s in sources})
-    if session.version(files, org, year) == key:  # not saved again while it was read
+    found["document"] = found["document_id"].map({source.document_id: str(source.path)})
+    if session.version([source.path], source.org, source.report_year) == key:  # not saved again while it was read
         session.keep(key, found, reads)
     return found, reads
 

@@ -61,7 +61,8 @@ class Session:
         self.db_path = db_path
         self._con = None
         self._key = None
-        self._warned = False
+        self._warned = [False]  # shared with the sessions of its drafts (`of`): the store said once
+        self._drafts: dict[str, Session] = {}  # document id -> its session (`of`)
         self._frozen = False
         self._vintages: Store | None = None
         self._verdicts = None
@@ -156,9 +157,9 @@ class Session:
         create_schema(self._con)
         missing = copy_vintages(self._con, self.db_path, [
             {"document_id": d.document_id, "org": d.org, "report_year": d.report_year} for d in docs])
-        if not self._warned:  # the same store each time: said once
+        if not self._warned[0]:  # the same store each time: said once
             warn_missing(missing)
-            self._warned = missing is not None
+            self._warned[0] = missing is not None
         warn_missing(None, documents_of(docs))  # a draft without organisme or exercice: for these drafts
         self.missing = missing
         create_views(self._con)  # plain views: they see each draft written afterwards
@@ -243,7 +244,18 @@ class Session:
             gc.freeze()
             self._frozen = True
 
+    def of(self, document_id: str) -> Session:
+        """The session of one draft among several checked together (`--watch a.docx b.pdf`): a copy of
+        the store's vintages of its own, which never holds the other drafts — drafts checked together
+        are each compared with the store's reports, not with each other (check.check_findings)."""
+        if document_id not in self._drafts:
+            self._drafts[document_id] = Session(self.db_path)
+            self._drafts[document_id]._warned = self._warned
+        return self._drafts[document_id]
+
     def close(self) -> None:
+        for draft in self._drafts.values():
+            draft.close()
         self._in_store = {}
         if self._con is not None:
             self._con.close()

@@ -200,10 +200,9 @@ def _put(out: list[str], cell: _Cell, lines: list[list[dict]], xs: list[float]) 
                 out[k] = f"{out[k]} {_join(seg)}".strip()
         return
     words = [w for ln in lines for w in ln]
-    if words and len(words) == len(cell.words):
-        text = cell.text or _join(words)
-    else:
-        text = _join(words)
+    text = _lines_text(lines, cell.bbox)
+    if text == _join(words) and words and len(words) == len(cell.words):
+        text = cell.text or text
     out[cell.col0] = f"{out[cell.col0]} {text}".strip()
 
 
@@ -242,6 +241,11 @@ def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
     label_col = min((c.col0 for c in own if c.words), default=0)
     if len(cells) < 2 or min(c.col0 for c in cells) != label_col:
         return False
+    label = next(c for c in cells if c.col0 == label_col)
+    in_label = printed_lines(label.words)
+    k = next(n for n, ln in enumerate(in_label) if id(ln[0]) in ids)
+    if k and _cut(in_label[k - 1][-1]["text"], in_label[k - 1], in_label[k], in_label, label.bbox):
+        return False  # its label ends a word or a number cut on the line above: no row of its own
     for c in cells:
         if c.col0 == label_col:
             continue
@@ -273,6 +277,46 @@ def _segments(line: list[dict]) -> list[list[dict]]:
         else:
             out.append([w])
     return out
+
+
+def _lines_text(lines: list[list[dict]], bbox: tuple[float, float, float, float]) -> str:
+    """A cell's printed lines as one text: a line break inside a word or a number (the cell too
+    narrow for it, « Ann » / « ées », « 200 » / « 6 ») joins without a space, any other with one."""
+    text = _join(lines[0]) if lines else ""
+    for prev, nxt in zip(lines, lines[1:], strict=False):
+        text += ("" if _cut(text.split()[-1], prev, nxt, lines, bbox) else " ") + _join(nxt)
+    return text
+
+
+def _cut(before: str, prev: list[dict], nxt: list[dict], lines: list[list[dict]],
+         bbox: tuple[float, float, float, float]) -> bool:
+    """The break between the printed lines ``prev`` and ``nxt`` of a cell falls inside a token
+    (``before``: the token so far, the end of ``prev``)."""
+    return _full(prev, nxt[0], lines, bbox) and _one_token(before, nxt[0]["text"])
+
+
+def _full(line: list[dict], nxt: dict, lines: list[list[dict]], bbox: tuple[float, float, float, float]) -> bool:
+    """The line is one word that fills the cell: not even the first glyph of the next line fits
+    after it. A renderer cuts a word only when it is longer than a whole line, so such a word is
+    alone on its line; the padding is the smallest gap between the cell's text and its rules."""
+    if len(line) != 1:
+        return False
+    pad = min(min(ln[0]["x0"] - bbox[0], bbox[2] - ln[-1]["x1"]) for ln in lines)
+    glyph = (nxt["x1"] - nxt["x0"]) / max(len(nxt["text"]), 1)
+    return line[0]["x1"] - line[0]["x0"] + glyph > bbox[2] - bbox[0] - 2 * max(pad, 0.0) + _TOL / 3
+
+
+def _one_token(before: str, after: str) -> bool:
+    """The two pieces of one token: a word continued by lower-case letters, or digits continued by
+    digits into one well-formed number that the two pieces apart are not (« 1 » / « 234 » is
+    « 1 234 »)."""
+    from pipelines.extract.numbers import parse_cell
+
+    if before[-1].isalpha() and after[0].isalpha():
+        return after[0].islower()
+    if before[-1].isdigit() and after[0].isdigit():
+        return parse_cell(before + after).status == "ok" and parse_cell(f"{before} {after}").status != "ok"
+    return False
 
 
 def _join(words: list[dict]) -> str:

@@ -51,6 +51,7 @@ class _Cell:
     text: str  # as pdfplumber extracts it
     words: list[dict] = field(default_factory=list)
     single_row: bool = True
+    pad: float = 0.0  # the table's padding: the smallest gap between a word and its cell's rules
 
 
 def read_grids(page, words: list[dict]) -> list[Grid]:
@@ -76,6 +77,9 @@ def _read(table, words: list[dict]) -> Grid | None:
         cell = _cell_of(w, cells)
         if cell is not None:
             cell.words.append(w)
+    pad = max(min((min(w["x0"] - c.bbox[0], c.bbox[2] - w["x1"]) for c in cells for w in c.words), default=0.0), 0.0)
+    for c in cells:
+        c.pad = pad
     n_cols = len(xs) - 1
     body = [i for i in range(len(table.rows)) if not _framed_text(i, cells, n_cols)]
     if not body:
@@ -200,7 +204,7 @@ def _put(out: list[str], cell: _Cell, lines: list[list[dict]], xs: list[float]) 
                 out[k] = f"{out[k]} {_join(seg)}".strip()
         return
     words = [w for ln in lines for w in ln]
-    text = _lines_text(lines, cell.bbox)
+    text = _lines_text(lines, cell)
     if text == _join(words) and words and len(words) == len(cell.words):
         text = cell.text or text
     out[cell.col0] = f"{out[cell.col0]} {text}".strip()
@@ -244,7 +248,7 @@ def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
     label = next(c for c in cells if c.col0 == label_col)
     in_label = printed_lines(label.words)
     k = next(n for n, ln in enumerate(in_label) if id(ln[0]) in ids)
-    if k and _cut(in_label[k - 1][-1]["text"], in_label[k - 1], in_label[k], in_label, label.bbox):
+    if k and _cut(in_label[k - 1][-1]["text"], in_label[k - 1], in_label[k], label):
         return False  # its label ends a word or a number cut on the line above: no row of its own
     for c in cells:
         if c.col0 == label_col:
@@ -279,31 +283,30 @@ def _segments(line: list[dict]) -> list[list[dict]]:
     return out
 
 
-def _lines_text(lines: list[list[dict]], bbox: tuple[float, float, float, float]) -> str:
+def _lines_text(lines: list[list[dict]], cell: _Cell) -> str:
     """A cell's printed lines as one text: a line break inside a word or a number (the cell too
     narrow for it, « Ann » / « ées », « 200 » / « 6 ») joins without a space, any other with one."""
     text = _join(lines[0]) if lines else ""
     for prev, nxt in zip(lines, lines[1:], strict=False):
-        text += ("" if _cut(text.split()[-1], prev, nxt, lines, bbox) else " ") + _join(nxt)
+        text += ("" if _cut(text.split()[-1], prev, nxt, cell) else " ") + _join(nxt)
     return text
 
 
-def _cut(before: str, prev: list[dict], nxt: list[dict], lines: list[list[dict]],
-         bbox: tuple[float, float, float, float]) -> bool:
+def _cut(before: str, prev: list[dict], nxt: list[dict], cell: _Cell) -> bool:
     """The break between the printed lines ``prev`` and ``nxt`` of a cell falls inside a token
     (``before``: the token so far, the end of ``prev``)."""
-    return _full(prev, nxt[0], lines, bbox) and _one_token(before, nxt[0]["text"])
+    return _full(prev, nxt[0], cell) and _one_token(before, nxt[0]["text"])
 
 
-def _full(line: list[dict], nxt: dict, lines: list[list[dict]], bbox: tuple[float, float, float, float]) -> bool:
+def _full(line: list[dict], nxt: dict, cell: _Cell) -> bool:
     """The line is one word that fills the cell: not even the first glyph of the next line fits
     after it. A renderer cuts a word only when it is longer than a whole line, so such a word is
-    alone on its line; the padding is the smallest gap between the cell's text and its rules."""
+    alone on its line. The padding is the table's (a centred label's gaps are wider than it)."""
     if len(line) != 1:
         return False
-    pad = min(min(ln[0]["x0"] - bbox[0], bbox[2] - ln[-1]["x1"]) for ln in lines)
     glyph = (nxt["x1"] - nxt["x0"]) / max(len(nxt["text"]), 1)
-    return line[0]["x1"] - line[0]["x0"] + glyph > bbox[2] - bbox[0] - 2 * max(pad, 0.0) + _TOL / 3
+    x0, _, x1, _ = cell.bbox
+    return line[0]["x1"] - line[0]["x0"] + glyph > x1 - x0 - 2 * cell.pad + _TOL / 3
 
 
 def _one_token(before: str, after: str) -> bool:

@@ -151,6 +151,16 @@ def test_two_values_on_two_lines_of_a_narrow_cell_stay_apart(tmp_path):
     assert grid_of(t) == [["Années", "Postes"], ["2006", "12 34"], ["2011", "5"]]
     assert t.body[0].cells[1].status == "malformed"
 
+
+def test_a_centred_label_on_two_lines_is_not_a_cut_word(tmp_path):
+    """Centred, « Halt » over « days » leaves wide gaps on both sides of each line: the cell's own
+    gaps are no measure of its padding, the table's are (« 200 » / « 6 » fills its cell)."""
+    rows = [["Années", "Halt days", "Persons trained"], ["2006", "8", "120"], ["2011", "12", "95"]]
+    path = tmp_path / "centre.pdf"
+    path.write_bytes(narrow_table_pdf("Stations", rows, [8.3, 14, 18], align="CENTER"))
+    [t] = extract_document(path, "SIIM94", 2018, "doc").tables
+    assert grid_of(t) == rows
+
 MERGED = [["Section", "Chapitre", "2022"],
           [{"text": "Fonctionnement", "rowspan": 3}, "Charges de personnel", "1 200"], ["Achats", "300"],
           ["Total fonctionnement", "1 500"],

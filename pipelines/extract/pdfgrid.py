@@ -17,6 +17,8 @@ read again from its words:
   printed in an unruled header cell) is split over those columns.
 - A title or notes framed across the whole width above or below the grid are text, not rows.
 - A column with no text at all (an edge of a background drawn past the table) is no column.
+- A word or a number longer than its cell is cut over two lines (« Ann » / « ées », « 200 » / « 6 »):
+  the pieces join without a space, and the line that ends a cut label is no row of a band.
 
 Merged cells keep the convention of the text conversions: the text in the first cell of the span
 (top-left), the others empty.
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pipelines.extract.layer import cell_text
 
 _TOL = 1.5  # points: a word or a rule this close to a boundary is on it
+_OVER = 0.5  # points: a glyph that would pass the cell's padding by less may be rounding, and fit
 
 
 @dataclass
@@ -77,7 +80,7 @@ def _read(table, words: list[dict]) -> Grid | None:
         cell = _cell_of(w, cells)
         if cell is not None:
             cell.words.append(w)
-    pad = max(min((min(w["x0"] - c.bbox[0], c.bbox[2] - w["x1"]) for c in cells for w in c.words), default=0.0), 0.0)
+    pad = _padding(cells)
     for c in cells:
         c.pad = pad
     n_cols = len(xs) - 1
@@ -113,6 +116,11 @@ def _cells(table, xs: list[float]) -> list[_Cell]:
             text = texts[i][k] if k < len(texts[i]) else ""
             out.append(_Cell(i, col0, col1, bbox, cell_text(text), single_row=not below))
     return out
+
+
+def _padding(cells: list[_Cell]) -> float:
+    """The table's padding: the smallest gap between a word and the side rules of its cell."""
+    return max(min((min(w["x0"] - c.bbox[0], c.bbox[2] - w["x1"]) for c in cells for w in c.words), default=0.0), 0.0)
 
 
 def _index(x: float, xs: list[float]) -> int:
@@ -306,7 +314,7 @@ def _full(line: list[dict], nxt: dict, cell: _Cell) -> bool:
         return False
     glyph = (nxt["x1"] - nxt["x0"]) / max(len(nxt["text"]), 1)
     x0, _, x1, _ = cell.bbox
-    return line[0]["x1"] - line[0]["x0"] + glyph > x1 - x0 - 2 * cell.pad + _TOL / 3
+    return line[0]["x1"] - line[0]["x0"] + glyph > x1 - x0 - 2 * cell.pad + _OVER
 
 
 def _one_token(before: str, after: str) -> bool:

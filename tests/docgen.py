@@ -226,6 +226,28 @@ def banded_pdf(title: str, groups: list[tuple[str, int]], header: list[str], row
     return bytes(pdf.output())
 
 
+def narrow_table_pdf(title: str, rows: list[list[str]], widths: list[float], align: str = "LEFT") -> bytes:
+    """A ruled table whose columns are ``widths`` mm wide, whatever their text: fpdf2 wraps a cell
+    at its spaces and cuts a word or a number longer than the column (« 200 » over « 6 »);
+    ``align``: of the text in its cells (LEFT, CENTER)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    pdf.multi_cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    pdf.set_font("Helvetica", size=9)
+    with pdf.table(width=sum(widths), col_widths=tuple(widths), align="LEFT", text_align=align,
+                   line_height=5) as table:
+        for row in rows:
+            r = table.row()
+            for text in row:
+                r.cell(text)
+    return bytes(pdf.output())
+
+
 # --- DOCX -----------------------------------------------------------------------------------------
 
 def to_docx(blocks: list[tuple], path: Path | None = None) -> bytes:

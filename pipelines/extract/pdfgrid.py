@@ -17,6 +17,8 @@ read again from its words:
   printed in an unruled header cell) is split over those columns.
 - A title or notes framed across the whole width above or below the grid are text, not rows.
 - A column with no text at all (an edge of a background drawn past the table) is no column.
+- A word or a number longer than its cell is cut over two lines (« Ann » / « ées », « 200 » / « 6 »):
+  the pieces join without a space, and the line that ends a cut label is no row of a band.
 
 Merged cells keep the convention of the text conversions: the text in the first cell of the span
 (top-left), the others empty.
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from pipelines.extract.layer import cell_text
 
 _TOL = 1.5  # points: a word or a rule this close to a boundary is on it
+_OVER = 0.5  # points: a glyph that would pass the cell's padding by less may be rounding, and fit
 
 
 @dataclass
@@ -51,6 +54,7 @@ class _Cell:
     text: str  # as pdfplumber extracts it
     words: list[dict] = field(default_factory=list)
     single_row: bool = True
+    pad: float = 0.0  # the table's padding: the smallest gap between a word and its cell's rules
 
 
 def read_grids(page, words: list[dict]) -> list[Grid]:
@@ -76,6 +80,9 @@ def _read(table, words: list[dict]) -> Grid | None:
         cell = _cell_of(w, cells)
         if cell is not None:
             cell.words.append(w)
+    pad = _padding(cells)
+    for c in cells:
+        c.pad = pad
     n_cols = len(xs) - 1
     body = [i for i in range(len(table.rows)) if not _framed_text(i, cells, n_cols)]
     if not body:
@@ -109,6 +116,11 @@ def _cells(table, xs: list[float]) -> list[_Cell]:
             text = texts[i][k] if k < len(texts[i]) else ""
             out.append(_Cell(i, col0, col1, bbox, cell_text(text), single_row=not below))
     return out
+
+
+def _padding(cells: list[_Cell]) -> float:
+    """The table's padding: the smallest gap between a word and the side rules of its cell."""
+    return max(min((min(w["x0"] - c.bbox[0], c.bbox[2] - w["x1"]) for c in cells for w in c.words), default=0.0), 0.0)
 
 
 def _index(x: float, xs: list[float]) -> int:
@@ -200,10 +212,9 @@ def _put(out: list[str], cell: _Cell, lines: list[list[dict]], xs: list[float]) 
                 out[k] = f"{out[k]} {_join(seg)}".strip()
         return
     words = [w for ln in lines for w in ln]
-    if words and len(words) == len(cell.words):
-        text = cell.text or _join(words)
-    else:
-        text = _join(words)
+    text = _lines_text(lines, cell)
+    if text == _join(words) and words and len(words) == len(cell.words):
+        text = cell.text or text
     out[cell.col0] = f"{out[cell.col0]} {text}".strip()
 
 
@@ -242,6 +253,11 @@ def _is_value_line(line: list[dict], own: list[_Cell]) -> bool:
     label_col = min((c.col0 for c in own if c.words), default=0)
     if len(cells) < 2 or min(c.col0 for c in cells) != label_col:
         return False
+    label = next(c for c in cells if c.col0 == label_col)
+    in_label = printed_lines(label.words)
+    k = next(n for n, ln in enumerate(in_label) if id(ln[0]) in ids)
+    if k and _cut(in_label[k - 1][-1]["text"], in_label[k - 1], in_label[k], label):
+        return False  # its label ends a word or a number cut on the line above: no row of its own
     for c in cells:
         if c.col0 == label_col:
             continue
@@ -273,6 +289,45 @@ def _segments(line: list[dict]) -> list[list[dict]]:
         else:
             out.append([w])
     return out
+
+
+def _lines_text(lines: list[list[dict]], cell: _Cell) -> str:
+    """A cell's printed lines as one text: a line break inside a word or a number (the cell too
+    narrow for it, « Ann » / « ées », « 200 » / « 6 ») joins without a space, any other with one."""
+    text = _join(lines[0]) if lines else ""
+    for prev, nxt in zip(lines, lines[1:], strict=False):
+        text += ("" if _cut(text.split()[-1], prev, nxt, cell) else " ") + _join(nxt)
+    return text
+
+
+def _cut(before: str, prev: list[dict], nxt: list[dict], cell: _Cell) -> bool:
+    """The break between the printed lines ``prev`` and ``nxt`` of a cell falls inside a token
+    (``before``: the token so far, the end of ``prev``)."""
+    return _full(prev, nxt[0], cell) and _one_token(before, nxt[0]["text"])
+
+
+def _full(line: list[dict], nxt: dict, cell: _Cell) -> bool:
+    """The line is one word that fills the cell: not even the first glyph of the next line fits
+    after it. A renderer cuts a word only when it is longer than a whole line, so such a word is
+    alone on its line. The padding is the table's (a centred label's gaps are wider than it)."""
+    if len(line) != 1:
+        return False
+    glyph = (nxt["x1"] - nxt["x0"]) / max(len(nxt["text"]), 1)
+    x0, _, x1, _ = cell.bbox
+    return line[0]["x1"] - line[0]["x0"] + glyph > x1 - x0 - 2 * cell.pad + _OVER
+
+
+def _one_token(before: str, after: str) -> bool:
+    """The two pieces of one token: a word continued by lower-case letters, or digits continued by
+    digits into one well-formed number that the two pieces apart are not (« 1 » / « 234 » is
+    « 1 234 »)."""
+    from pipelines.extract.numbers import parse_cell
+
+    if before[-1].isalpha() and after[0].isalpha():
+        return after[0].islower()
+    if before[-1].isdigit() and after[0].isdigit():
+        return parse_cell(before + after).status == "ok" and parse_cell(f"{before} {after}").status != "ok"
+    return False
 
 
 def _join(words: list[dict]) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from docgen import banded_pdf, to_docx, to_pdf, two_columns_pdf  # noqa: E402
+from docgen import banded_pdf, narrow_table_pdf, to_docx, to_pdf, two_columns_pdf  # noqa: E402
 
 from pipelines.cli import main  # noqa: E402
 from pipelines.extract import cache, extract_document  # noqa: E402
@@ -116,6 +116,50 @@ def test_a_second_line_of_figures_stays_in_its_cell(tmp_path):
     assert grid_of(t) == [["Domaine", "Jours", "Tickets"], ["Finances", "12 (10)", "30 (25)"],
                           ["Santé", "4 (3)", "8 (8)"]]
 
+
+
+# --- a word or a number cut over two lines of a narrow cell ------------------------------------------
+
+NARROW = [8.3, 22, 12, 14, 8.3]  # mm: « 2006 » is cut after « 200 », « 12 » and « 34 » fit
+
+
+def test_a_word_or_number_cut_in_a_narrow_cell_is_read_whole(tmp_path, capsys):
+    """fpdf2 cuts « Années » as « Ann » / « ées », « 2006 » as « 200 » / « 6 », « 12345678 » as
+    « 123456 » / « 78 »; « Mises en » / « production » and « 741 235 » / « 200 » wrap at a space.
+    The second line of « 2016 » carries a figure of the cell beside it: still one row, not a band."""
+    rows = [["Années", "Mises en production", "Utilisateurs", "Pages", "Postes"],
+            ["2006", "38", "1872", "12345678", "12"],
+            ["2011", "41", "2479", "741 235 200", "5"],
+            ["2016", "62", "4807", "1 071 189 804", "7"]]
+    path = tmp_path / "etroit.pdf"
+    path.write_bytes(narrow_table_pdf("Synthèse des indicateurs", rows, NARROW))
+    [t] = extract_document(path, "SIIM94", 2018, "doc").tables
+    assert grid_of(t) == rows
+    assert [[c.value for c in r.cells] for r in t.body] == [[2006, 38, 1872, 12345678, 12],
+                                                            [2011, 41, 2479, 741235200, 5],
+                                                            [2016, 62, 4807, 1071189804, 7]]
+    assert [f for f in check_json(path, tmp_path, capsys) if f["rule"] == "value.malformed"] == []
+
+
+def test_two_values_on_two_lines_of_a_narrow_cell_stay_apart(tmp_path):
+    """« 12 » over « 34 » in a column as narrow as the one that cuts « 2006 »: « 12 » does not fill
+    it, so the break is no cut; the cell is read as printed (and flagged), not as 1234."""
+    rows = [["Années", "Postes"], ["2006", "12\n34"], ["2011", "5"]]
+    path = tmp_path / "deux.pdf"
+    path.write_bytes(narrow_table_pdf("Postes", rows, [8.3, 8.3]))
+    [t] = extract_document(path, "SIIM94", 2018, "doc").tables
+    assert grid_of(t) == [["Années", "Postes"], ["2006", "12 34"], ["2011", "5"]]
+    assert t.body[0].cells[1].status == "malformed"
+
+
+def test_a_centred_label_on_two_lines_is_not_a_cut_word(tmp_path):
+    """Centred, « Halt » over « days » leaves wide gaps on both sides of each line: the cell's own
+    gaps are no measure of its padding, the table's are (« 200 » / « 6 » fills its cell)."""
+    rows = [["Années", "Halt days", "Persons trained"], ["2006", "8", "120"], ["2011", "12", "95"]]
+    path = tmp_path / "centre.pdf"
+    path.write_bytes(narrow_table_pdf("Stations", rows, [8.3, 14, 18], align="CENTER"))
+    [t] = extract_document(path, "SIIM94", 2018, "doc").tables
+    assert grid_of(t) == rows
 
 MERGED = [["Section", "Chapitre", "2022"],
           [{"text": "Fonctionnement", "rowspan": 3}, "Charges de personnel", "1 200"], ["Achats", "300"],

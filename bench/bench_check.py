@@ -102,6 +102,8 @@ def _watch_edits(cli: list[str], draft: Path, edits: int) -> tuple[list[float], 
         saves = [_edits(original, i // 4)[i % 4] + "\n" * (i + 1) for i in range(edits)]
         for text in [*saves, saves[0]]:
             time.sleep(1.0)  # an author types between two saves
+            while not lines.empty():  # a late second line of the last save (two writes seen): not this one's
+                lines.get_nowait()
             started, cpu_before = time.perf_counter(), _cpu_seconds(proc.pid)
             draft.write_text(text, encoding="utf-8")
             lines.get(timeout=600)

@@ -83,6 +83,9 @@ _ENDS_SENTENCE = re.compile(r"[.;:!?]\s*$")
 _CONTINUES = re.compile(r"^(?:[a-zà-ÿ0-9(),%€]|(?:To|Go|ETP|M€|K€)\b)")  # « et 4,4 » / « To de sauvegardes »
 _BULLET_START = re.compile(r"^\s*(?:[-–—•➤▪◦○*]|o\s|[\ue000-\uf8ff])")
 MAX_SENTENCE = 1500
+# A line longer than any sentence is read in pieces of this many characters (`_pieces`): each figure
+# looks at the text of its piece before and after it, a cost in the square of the piece's length.
+PIECE = 400
 
 
 @dataclass
@@ -127,7 +130,7 @@ def sentences(lines: list[str], candidates: list[int]) -> list[Sentence]:
             out.append(Sentence())
             out[-1].add(i, text)
         prev = i
-    return out
+    return [piece for sentence in out for piece in _pieces(sentence)]  # each piece within the reading budget
 
 
 def figures_in(text: str, line: int, section: str | None, report_year: int | None,
@@ -154,14 +157,18 @@ def sentence_figures(sentence: Sentence, section: str | None, report_year: int |
 
 
 def _pieces(sentence: Sentence) -> Iterator[Sentence]:
-    """`sentence` cut at spaces into pieces of at most MAX_SENTENCE characters, each on its lines. Only a
-    line longer than a sentence is (sentences() joins lines up to MAX_SENTENCE): a row of figures run
-    together, or a hostile file. Reading a sentence costs the square of its length (each figure looks
-    at the text before and after it): 39 s for a 10 kB line, a 100 kB one never ended."""
+    """`sentence` itself, or when longer than MAX_SENTENCE, cut at spaces into pieces of at most PIECE
+    characters, each on its lines. Only a line longer than a sentence is (sentences() joins lines up to
+    MAX_SENTENCE): a row of figures run together, or a hostile file. Reading a sentence costs the square
+    of its length (each figure looks at the text before and after it): 39 s for a 10 kB line, a 100 kB
+    one never ended."""
     text, start = sentence.text, 0
+    if len(text) <= MAX_SENTENCE:
+        yield sentence
+        return
     while start < len(text):
-        end = len(text) if len(text) - start <= MAX_SENTENCE else text.rfind(" ", start + 1, start + MAX_SENTENCE)
-        end = start + MAX_SENTENCE if end <= start else end  # no space: cut in the word
+        end = len(text) if len(text) - start <= PIECE else text.rfind(" ", start + 1, start + PIECE)
+        end = start + PIECE if end <= start else end  # no space: cut in the word
         on = [line for s, line in sentence.starts if s <= start][-1]  # the line the piece begins on
         yield Sentence(text[start:end], [(0, on)] + [(s - start, line) for s, line in sentence.starts if start < s < end])
         start = end

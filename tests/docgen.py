@@ -226,10 +226,8 @@ def banded_pdf(title: str, groups: list[tuple[str, int]], header: list[str], row
     return bytes(pdf.output())
 
 
-def narrow_table_pdf(title: str, rows: list[list[str]], widths: list[float], align: str = "LEFT") -> bytes:
-    """A ruled table whose columns are ``widths`` mm wide, whatever their text: fpdf2 wraps a cell
-    at its spaces and cuts a word or a number longer than the column (« 200 » over « 6 »);
-    ``align``: of the text in its cells (LEFT, CENTER)."""
+def _titled_page(title: str):
+    """An A4 fpdf2 document on its first page, under `title` (10 pt, then 3 mm)."""
     from fpdf import FPDF
 
     pdf = FPDF(format="A4")
@@ -238,6 +236,14 @@ def narrow_table_pdf(title: str, rows: list[list[str]], widths: list[float], ali
     pdf.set_font("Helvetica", size=10)
     pdf.multi_cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
+    return pdf
+
+
+def narrow_table_pdf(title: str, rows: list[list[str]], widths: list[float], align: str = "LEFT") -> bytes:
+    """A ruled table whose columns are ``widths`` mm wide, whatever their text: fpdf2 wraps a cell
+    at its spaces and cuts a word or a number longer than the column (« 200 » over « 6 »);
+    ``align``: of the text in its cells (LEFT, CENTER)."""
+    pdf = _titled_page(title)
     pdf.set_font("Helvetica", size=9)
     with pdf.table(width=sum(widths), col_widths=tuple(widths), align="LEFT", text_align=align,
                    line_height=5) as table:
@@ -315,14 +321,7 @@ def long_report(pages: int = 40, org: str = "SIIM94", year: int = 2023) -> list[
 
 def two_columns_pdf(title: str, left: str, right: str, after: str) -> bytes:
     """A page of justified prose in two columns under a full-width title, a full-width line after."""
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.core_fonts_encoding = "windows-1252"
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
-    pdf.multi_cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
+    pdf = _titled_page(title)
     top = pdf.get_y()
     pdf.multi_cell(88, 5, left, align="J", new_x="LMARGIN", new_y="NEXT")
     bottom = pdf.get_y()

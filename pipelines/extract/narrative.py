@@ -189,8 +189,8 @@ def _malformed(plain: str) -> Iterator[re.Match]:
     for run in _DIGIT_RUN.finditer(plain):
         start = run.start()
         if run.end() - start > _RUN_LIMIT:  # its tail, from the first group that starts in it
-            start = plain.index(" ", run.end() - _RUN_LIMIT) + 1 if " " in plain[run.end() - _RUN_LIMIT:run.end()] \
-                else run.end()
+            space = plain.find(" ", run.end() - _RUN_LIMIT, run.end())
+            start = space + 1 if space >= 0 else run.end()
         yield from _MALFORMED.finditer(plain, start, min(len(plain), run.end() + 2))  # + « \s?€ »
 
 

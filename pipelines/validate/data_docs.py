@@ -21,7 +21,7 @@ import html
 import json
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -42,6 +42,7 @@ from pipelines.validate.stored_results import (
     SUITE_STAMPS,
     VALIDATIONS,
     WRITTEN_ELSEWHERE,
+    PerSuite,
     expectation_result,
     has_pages,
     stored_names,
@@ -166,7 +167,7 @@ def suite_page(suite: ExpectationSuite) -> str:
     return _page(ExpectationSuitePageRenderer().render(suite))
 
 
-def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], suites: dict[str, ExpectationSuite],
+def write(gx_dir: Path, results: Mapping[str, ExpectationSuiteValidationResult], suites: dict[str, ExpectationSuite],
           ran: Iterable[str], replace_all: bool = False, kept: frozenset[str] = frozenset()) -> Path:
     """Store the results of the suites `ran` under gx_dir/validations (a suite ran on an empty frame,
     absent from `results`, loses its old result; `replace_all` drops every other stored result too,
@@ -188,14 +189,17 @@ def write(gx_dir: Path, results: dict[str, ExpectationSuiteValidationResult], su
     now = datetime.now(UTC).isoformat()
     for name in sorted(kept):
         _restamp_suite(gx_dir, name, now)
-    for name, result in results.items():
+    counted = {}  # what the index says of the results written here, from memory
+    for name, result in results.items():  # one by one: `results` may make each as it is read (PerSuite)
         _stamp(result, name, now)
         _write(gx_dir / VALIDATIONS / f"{name}.json", _json(result))
         _write(site / "validations" / f"{name}.html", validation_page(result))
         _write(site / "expectations" / f"{name}.html", suite_page(suites[name]))
+        counted[name] = _counted(result)
+        del result  # freed before the next is made
     specs = load_suites()
-    # the results written here summed from memory, the others read back (the index's counts)
-    index = [summary(name, _counted(results[name]) if name in results else
+    # the other results read back (the index's counts)
+    index = [summary(name, counted[name] if name in counted else
                      json.loads((gx_dir / VALIDATIONS / f"{name}.json").read_text(encoding="utf-8")),
                      specs.get(name, {})) for name in stored_names(gx_dir)]
     _write(site / "index.html", index_page(index, CSS.read_text(encoding="utf-8")))
@@ -210,10 +214,11 @@ def _counted(result: ExpectationSuiteValidationResult) -> dict:
                         for r in result.results]}
 
 
-def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
+def write_combined(gx_dir: Path, results: Mapping[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
                    stamp: str, digests: dict[str, str] | None = None) -> Path:
     """Store the results of the store's parts (stored_results.combined: suite -> expectation type ->
-    result; `suites`: their GE suites) in place of every stored result, with their Data Docs, then
+    result, or stored_results.PerSuite that makes each when read; `suites`: their GE suites), one
+    suite in memory at a time, in place of every stored result, with their Data Docs, then
     `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
     removes it) leaves a folder that the next build writes again.
     `digests` (stored_results.suite_digests): every suite with a result. A suite of `digests` absent
@@ -228,7 +233,7 @@ def write_combined(gx_dir: Path, results: dict[str, dict[str, dict]], suites: di
     if lost:  # pending gives the result of every suite it does not find written
         raise ValueError(f"résultats absents pour les suites {', '.join(lost)}")
     (gx_dir / SUITE_STAMPS).unlink(missing_ok=True)  # the pages change: no stale claim if stopped midway
-    built = {name: suite_result(suites[name], kinds) for name, kinds in results.items()}
+    built = PerSuite(results, lambda name: suite_result(suites[name], results[name]))  # one suite at a time
     site = write(gx_dir, built, suites, names, replace_all=True, kept=kept)
     _write(gx_dir / SUITE_STAMPS, "".join(f"{n} {d}\n" for n, d in sorted(digests.items())))
     _write(gx_dir / STAMP, stamp + "\n")

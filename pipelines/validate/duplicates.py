@@ -29,10 +29,17 @@ def duplicate_reports(con, orgs: list | None = None) -> list[tuple[str, int, lis
         GROUP BY org, report_year HAVING count(*) > 1 ORDER BY org, report_year""", params).fetchall()
 
 
+# Documents a finding or a summary line names: a year that hundreds of documents cover (copies of a
+# report) would else give each of its findings the list of all of them, whose size grows as the
+# square of the copies (33 kB a message, 39 MB of findings, for 320 copies).
+NAMED = 4
+
+
 def duplicate_report_checks(con, orgs: list | None = None) -> list[dict]:
     """One check row (statut « doublon ») per document that shares its organisme and report year with
-    another (`duplicate_reports`), with a French message naming them all, the one used (the last by
-    document_id) and why. Like series.break, only what is found is a row."""
+    another (`duplicate_reports`), with a French message naming them (NAMED at most: this document and
+    the one used among them, and the count of the others), the one used (the last by document_id) and
+    why. Like series.break, only what is found is a row."""
     return [_row(org, year, doc, ids, paths) for org, year, ids, paths in duplicate_reports(con, orgs) for doc in ids]
 
 
@@ -45,14 +52,35 @@ def said_in_summary(con) -> list[str]:
     counted = pluriel(len(groups), "année de rapport couverte", "années de rapport couvertes")
     lines = [f"  {counted} par plusieurs documents (seul le dernier par identifiant est utilisé ; voir les constats vintage.duplicate) :"]
     for org, year, ids, _paths in groups:
-        lines.append(f"    {org} {year} : {', '.join(f'« {i} »' for i in ids)} → « {ids[-1]} » utilisé")
+        shown = _shown(ids, ids[-1])
+        listed = ", ".join(f"« {ids[i]} »" for i in shown)
+        if len(shown) < len(ids):
+            listed = f"{len(ids)} documents dont {listed}"
+        lines.append(f"    {org} {year} : {listed} → « {ids[-1]} » utilisé")
     return lines
+
+
+def _shown(ids: list[str], *kept: str) -> list[int]:
+    """Positions of the ids a message names, in order: all of them up to NAMED, else the first ones and
+    those of `kept`, NAMED in all."""
+    if len(ids) <= NAMED:
+        return list(range(len(ids)))
+    must = {ids.index(k) for k in kept}
+    return sorted(must | set([i for i in range(len(ids)) if i not in must][:NAMED - len(must)]))
+
+
+def _named(items: list[str], total: int, last: str) -> str:
+    """« a, b et c », or « a, b, c et 12 autres » when `items` are not all the `total`."""
+    if len(items) < total:
+        return f"{', '.join(items)} et {total - len(items)} autres"
+    return f"{', '.join(items[:-1])}{last}{items[-1]}" if len(items) > 1 else items[0]
 
 
 def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dict:
     used = ids[-1]
-    named = " et ".join(f"« {i} » ({p})" for i, p in zip(ids, paths, strict=True))
-    others = ", ".join(f"« {i} »" for i in ids[:-1])
+    named = _named([f"« {ids[i]} » ({paths[i]})" for i in _shown(ids, doc, used)], len(ids), " et ")
+    others = _named([f"« {ids[i]} »" for i in _shown(ids[:-1], *([doc] if doc != used else []))],
+                    len(ids) - 1, ", ")
     if doc == used:
         verb = "n'est" if len(ids) == 2 else "ne sont"
         verdict = f"Ce document est celui qui est utilisé ; {others} {verb} pas repris dans les métriques."

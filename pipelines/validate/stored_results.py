@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 import duckdb
@@ -90,10 +91,13 @@ SUITE_STAMPS = "suites.sha256"
 # its reports' own checks then its cross-report checks (document by document), then every
 # organisme's series (pipelines/validate.findings_in_batches).
 _ORDERED_PARTS = """
-    SELECT p.suite, p.document_id, p.scope, p.n_rows, p.part
+    SELECT p.suite, p.document_id, p.scope, p.n_rows, {payload}
     FROM {parts} p LEFT JOIN (SELECT document_id, min(document_id) OVER (PARTITION BY org) AS first_of_org
                               FROM documents) d USING (document_id)
+    {where}
     ORDER BY p.scope = 'organisme', d.first_of_org NULLS LAST, p.scope <> 'rapport', p.document_id NULLS LAST"""
+# Parts fetched at a time: the parts of 1 600 reports hold 70 MB of JSON, hundreds of MB once in Python
+FETCHED = 256
 
 
 def part_rows(name: str, frame, result) -> list[dict]:
@@ -149,12 +153,18 @@ def combined(con, parts: str = PARTS) -> dict[str, dict[str, dict]]:
     return _combined(_ordered_parts(con, parts))
 
 
-def _ordered_parts(con, parts: str) -> list[tuple]:
-    """(suite, document_id, scope, n_rows, part) of the relation `parts`, in _ORDERED_PARTS' order."""
-    return con.execute(_ORDERED_PARTS.format(parts=parts)).fetchall()
+def _ordered_parts(con, parts: str, suite: str | None = None) -> Iterator[tuple]:
+    """(suite, document_id, scope, n_rows, part) of the relation `parts` (of the suite `suite` only, when
+    given), in _ORDERED_PARTS' order, fetched FETCHED rows at a time: `con` runs no other query until
+    they are read (`parts` may be a temporary table, which a cursor of its own would not see)."""
+    where = "" if suite is None else "WHERE p.suite = ?"
+    result = con.execute(_ORDERED_PARTS.format(parts=parts, where=where, payload="p.part"),
+                         [] if suite is None else [suite])
+    while rows := result.fetchmany(FETCHED):
+        yield from rows
 
 
-def _combined(rows: list[tuple]) -> dict[str, dict[str, dict]]:
+def _combined(rows: Iterable[tuple]) -> dict[str, dict[str, dict]]:
     out: dict[str, dict[str, dict]] = {}
     offsets: dict[str, int] = {}
     for suite, _document_id, _scope, n_rows, text in rows:
@@ -164,9 +174,34 @@ def _combined(rows: list[tuple]) -> dict[str, dict[str, dict]]:
         for kind, part in json.loads(text).items():
             total = mine.setdefault(kind, {"element_count": 0, "unexpected_rows": []})
             total["element_count"] += part["element_count"]
-            total["unexpected_rows"] += [{**u, "check_id": u["check_id"] + offset} for u in part["unexpected_rows"]]
+            for u in part["unexpected_rows"]:  # the part's rows, read for this suite only: renumbered in place
+                u["check_id"] += offset
+            total["unexpected_rows"] += part["unexpected_rows"]
     return {suite: {kind: expectation_result(total) for kind, total in kinds.items()}
             for suite, kinds in out.items() if offsets[suite]}
+
+
+class PerSuite(Mapping):
+    """Suite name -> a value made when it is read (`make(name)`), not kept: the results of the suites
+    written one after the other, one suite in memory at a time (the largest suite of 1 600 reports
+    holds 48 MB of JSON)."""
+
+    def __init__(self, names: Iterable[str], make: Callable[[str], object]) -> None:
+        self._names, self._make = list(names), make
+
+    def __getitem__(self, name: str):
+        if name not in self._names:
+            raise KeyError(name)
+        return self._make(name)
+
+    def __contains__(self, name: object) -> bool:  # Mapping's would make the value
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def expectation_result(total: dict) -> dict:
@@ -177,18 +212,20 @@ def expectation_result(total: dict) -> dict:
             "unexpected_rows": rows, "unexpected_index_list": [{"check_id": u["check_id"]} for u in rows]}
 
 
-def suite_digests(rows: list[tuple], checks: list) -> dict[str, str]:
-    """Suite -> digest of its parts (`_ordered_parts` rows, in order: what `combined` makes its result
-    from) and of the checks that made them (checks_version of the documents): a suite whose digest is
-    the one its pages were written from needs no new page (data_docs.write_combined). The parts'
-    JSON is hashed as stored, not serialized again (seconds for the 18 000 findings of 400 reports)."""
+def suite_digests(rows: Iterable[tuple], checks: list) -> dict[str, str]:
+    """Suite -> digest of its parts (rows (suite, document_id, scope, n_rows, sha256 of the part's JSON as
+    stored), in _ORDERED_PARTS' order: what `combined` makes its result from) and of the checks that
+    made them (checks_version of the documents), for the suites with a check row (a suite of none has
+    no result, see `combined`): a suite whose digest is the one its pages were written from needs no
+    new page (data_docs.write_combined)."""
     hashes: dict = {}
-    for suite, document_id, scope, n_rows, text in rows:
+    counted: dict[str, int] = {}
+    for suite, document_id, scope, n_rows, part_sha256 in rows:
         h = hashes.setdefault(suite, hashlib.sha256())
-        h.update(json.dumps([document_id, scope, n_rows], ensure_ascii=False).encode())
-        h.update(text.encode())
+        h.update(json.dumps([document_id, scope, n_rows, part_sha256], ensure_ascii=False).encode())
+        counted[suite] = counted.get(suite, 0) + n_rows
     tail = json.dumps(sorted(map(str, checks)), ensure_ascii=False).encode()
-    return {suite: hashlib.sha256(h.digest() + tail).hexdigest() for suite, h in hashes.items()}
+    return {suite: hashlib.sha256(h.digest() + tail).hexdigest() for suite, h in hashes.items() if counted[suite]}
 
 
 def digest(digests: dict[str, str]) -> str:
@@ -225,31 +262,29 @@ def stored_names(directory: Path) -> list[str]:
     return [p.stem for p in sorted((Path(directory) / VALIDATIONS).glob("*.json"))]
 
 
-def pending(con, directory: Path, parts: str = PARTS) -> tuple[dict[str, dict[str, dict]], str, dict[str, str]] | None:
+def pending(con, directory: Path, parts: str = PARTS) -> tuple[PerSuite, str, dict[str, str]] | None:
     """(results of the store `con` from its parts (see `combined`) for the suites whose stored result
-    and pages must be written again, their stamp (see `digest`), the digest of every suite with a
-    result (`suite_digests`)) to write into the results folder `directory`; None when it was written
-    from the same parts and checks already (`up_to_date`: a build that changed nothing renders no
-    page). A suite whose result and pages were written from its digest (SUITE_STAMPS, `has_pages`)
-    keeps them: its parts are not combined (their JSON is not even read). suites.refresh writes them."""
-    rows = _ordered_parts(con, parts)
-    digests = _store_digests(con, rows)
+    and pages must be written again, each combined when read (PerSuite), their stamp (see `digest`),
+    the digest of every suite with a result (`suite_digests`)) to write into the results folder
+    `directory`; None when it was written from the same parts and checks already (`up_to_date`: a
+    build that changed nothing renders no page). A suite whose result and pages were written from its
+    digest (SUITE_STAMPS, `has_pages`) keeps them: its parts are read for its digest only.
+    suites.refresh writes them."""
+    digests = _store_digests(con, parts)
     stamp = digest(digests)
     if up_to_date(directory, stamp, list(digests)):
         return None
     before = written_suites(directory)
-    todo = {s for s, d in digests.items() if before.get(s) != d or not has_pages(directory, s)}
-    return _combined([r for r in rows if r[0] in todo]), stamp, digests
+    todo = [s for s, d in digests.items() if before.get(s) != d or not has_pages(directory, s)]
+    return PerSuite(todo, lambda name: _combined(_ordered_parts(con, parts, name))[name]), stamp, digests
 
 
-def _store_digests(con, rows: list[tuple]) -> dict[str, str]:
-    """`suite_digests` of the parts `rows` (`_ordered_parts`) and of the checks of `con`'s documents,
-    for the suites with a check row (a suite of none has no result, see `combined`)."""
+def _store_digests(con, parts: str = PARTS) -> dict[str, str]:
+    """`suite_digests` of the parts of the relation `parts` of `con` and of the checks of its documents.
+    DuckDB hashes the parts: their JSON (70 MB for 1 600 reports) is not fetched."""
     checks = [r[0] for r in con.execute("SELECT DISTINCT checks_version FROM documents").fetchall()]
-    counted: dict[str, int] = {}
-    for suite, _document_id, _scope, n_rows, _text in rows:
-        counted[suite] = counted.get(suite, 0) + n_rows
-    return {suite: d for suite, d in suite_digests(rows, checks).items() if counted[suite]}
+    return suite_digests(con.execute(_ORDERED_PARTS.format(parts=parts, where="", payload="sha256(p.part)")
+                                     ).fetchall(), checks)
 
 
 def written_from(con, directory: Path) -> bool:
@@ -258,10 +293,9 @@ def written_from(con, directory: Path) -> bool:
     results were written, whose folder still holds those of the store before it. A store without
     result parts (written by hand, or before they were kept) cannot say: True."""
     try:
-        rows = _ordered_parts(con, PARTS)
+        digests = _store_digests(con)
     except duckdb.CatalogException:
         return True
-    digests = _store_digests(con, rows)
     return up_to_date(directory, digest(digests), list(digests))
 
 

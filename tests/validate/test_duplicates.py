@@ -16,6 +16,7 @@ from test_validate_helpers import TOC  # noqa: E402
 
 from pipelines.build import build  # noqa: E402
 from pipelines.cli import main  # noqa: E402
+from pipelines.validate import duplicates  # noqa: E402
 
 
 def _report(year: int, days: tuple[int, int]) -> str:
@@ -116,3 +117,29 @@ def test_build_warns_on_both_documents_and_an_incremental_build_follows(tmp_path
     out = capsys.readouterr().out
     assert "(2 documents dont 2 repris du magasin précédent, 1 retiré, " in out  # the removal is said
     assert "par plusieurs documents" not in out
+
+
+def test_a_year_of_many_copies_names_a_few_of_them():
+    """320 copies of a report: each finding names NAMED documents (this one and the one used among
+    them) and counts the others, so that the findings do not grow as the square of the copies."""
+    ids = [f"sii_2018_copie{i:04d}" for i in range(7)]
+    paths = [f"raw/{i}.txt" for i in ids]
+    middle = duplicates._row("SII", 2018, ids[3], ids, paths)["message"]
+    assert middle.startswith("7 documents de SII portent sur l'année de rapport 2018 : "
+                             "« sii_2018_copie0000 » (raw/sii_2018_copie0000.txt), "
+                             "« sii_2018_copie0001 » (raw/sii_2018_copie0001.txt), "
+                             "« sii_2018_copie0003 » (raw/sii_2018_copie0003.txt), "
+                             "« sii_2018_copie0006 » (raw/sii_2018_copie0006.txt) et 3 autres. ")
+    used = duplicates._row("SII", 2018, ids[6], ids, paths)["message"]
+    assert used.endswith("Ce document est celui qui est utilisé ; « sii_2018_copie0000 », « sii_2018_copie0001 », "
+                         "« sii_2018_copie0002 », « sii_2018_copie0003 » et 2 autres ne sont pas repris dans les "
+                         "métriques.")
+    many = [f"c{i:04d}" for i in range(320)]
+    assert len(duplicates._row("SII", 2018, many[100], many, many)["message"]) < 800
+    three = duplicates._row("SII", 2018, "b", ["a", "b", "c"], ["a", "b", "c"])["message"]
+    assert three.startswith("3 documents de SII portent sur l'année de rapport 2018 : « a » (a), « b » (b) et « c » (c). ")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE documents AS SELECT 'c' || lpad(i::VARCHAR, 4, '0') AS document_id, 'SII' AS org, "
+                "2018 AS report_year, NULL AS path FROM range(320) t(i)")
+    assert duplicates.said_in_summary(con)[1] == ("    SII 2018 : 320 documents dont « c0000 », « c0001 », « c0002 », "
+                                                  "« c0319 » → « c0319 » utilisé")

@@ -20,8 +20,10 @@ from __future__ import annotations
 import html
 import json
 import re
+import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -36,6 +38,7 @@ from great_expectations.render.renderer import ExpectationSuitePageRenderer, Val
 from great_expectations.render.view import DefaultJinjaPageView
 
 from pipelines.publish.fmt import pluriel, pourcent
+from pipelines.validate.expectations.base import SAMPLE
 from pipelines.validate.stored_results import (
     DATA_DOCS,
     STAMP,
@@ -190,13 +193,15 @@ def write(gx_dir: Path, results: Mapping[str, ExpectationSuiteValidationResult],
     for name in sorted(kept):
         _restamp_suite(gx_dir, name, now)
     counted = {}  # what the index says of the results written here, from memory
-    for name, result in results.items():  # one by one: `results` may make each as it is read (PerSuite)
-        _stamp(result, name, now)
-        _write(gx_dir / VALIDATIONS / f"{name}.json", _json(result))
-        _write(site / "validations" / f"{name}.html", validation_page(result))
-        _write(site / "expectations" / f"{name}.html", suite_page(suites[name]))
-        counted[name] = _counted(result)
-        del result  # freed before the next is made
+    for name, made in results.items():  # one by one: `results` may make each as it is read (PerSuite)
+        with made if isinstance(made, Spilled) else Spilled(made) as held:  # its files removed after
+            result = held.result
+            _stamp(result, name, now)
+            _write(gx_dir / VALIDATIONS / f"{name}.json", _json_pieces(result, held.lists))
+            _write(site / "validations" / f"{name}.html", validation_page(result))
+            _write(site / "expectations" / f"{name}.html", suite_page(suites[name]))
+            counted[name] = _counted(result)
+        del made, result, held  # freed before the next is made
     specs = load_suites()
     # the other results read back (the index's counts)
     index = [summary(name, counted[name] if name in counted else
@@ -214,26 +219,26 @@ def _counted(result: ExpectationSuiteValidationResult) -> dict:
                         for r in result.results]}
 
 
-def write_combined(gx_dir: Path, results: Mapping[str, dict[str, dict]], suites: dict[str, ExpectationSuite],
+def write_combined(gx_dir: Path, parts: Mapping[str, Iterable[dict]], suites: dict[str, ExpectationSuite],
                    stamp: str, digests: dict[str, str] | None = None) -> Path:
-    """Store the results of the store's parts (stored_results.combined: suite -> expectation type ->
-    result, or stored_results.PerSuite that makes each when read; `suites`: their GE suites), one
-    suite in memory at a time, in place of every stored result, with their Data Docs, then
+    """Store the results of the store's parts (suite -> its parts in order, stored_results.suite_parts,
+    read when asked: stored_results.PerSuite; `suites`: their GE suites), in bounded memory: one suite
+    at a time, its flagged rows written to disk as they are read (`spilled`), in place of every stored result, with their Data Docs, then
     `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
     removes it) leaves a folder that the next build writes again.
     `digests` (stored_results.suite_digests): every suite with a result. A suite of `digests` absent
-    from `results` (stored_results.pending: its result and pages were written from the same digest;
+    from `parts` (stored_results.pending: its result and pages were written from the same digest;
     an incremental build changes the results of a few suites) is not rendered again, only given this
     run's time, as `restamp` does: its files are those a new rendering would write."""
     digests = digests or {}
     before = written_suites(gx_dir)
-    names = list(digests) or list(results)
-    kept = frozenset(n for n in names if n not in results)
+    names = list(digests) or list(parts)
+    kept = frozenset(n for n in names if n not in parts)
     lost = sorted(n for n in kept if before.get(n) != digests[n] or not has_pages(gx_dir, n))
     if lost:  # pending gives the result of every suite it does not find written
         raise ValueError(f"résultats absents pour les suites {', '.join(lost)}")
     (gx_dir / SUITE_STAMPS).unlink(missing_ok=True)  # the pages change: no stale claim if stopped midway
-    built = PerSuite(results, lambda name: suite_result(suites[name], results[name]))  # one suite at a time
+    built = PerSuite(parts, lambda name: spilled(suites[name], parts[name], gx_dir))  # one suite at a time
     site = write(gx_dir, built, suites, names, replace_all=True, kept=kept)
     _write(gx_dir / SUITE_STAMPS, "".join(f"{n} {d}\n" for n, d in sorted(digests.items())))
     _write(gx_dir / STAMP, stamp + "\n")
@@ -241,6 +246,74 @@ def write_combined(gx_dir: Path, results: Mapping[str, dict[str, dict]], suites:
 
 
 _NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}
+
+
+@dataclass
+class Spilled:
+    """A suite's validation result whose lists of flagged rows (`_PER_ROW`) are on disk: `lists` maps
+    (expectation's position, list name) to the file of its JSON text, as `_json` writes it; the lists of
+    `result` hold their first SAMPLE rows only, what its page draws (expectations/base.py), and its
+    counts are those of every row. A context manager: the files are removed on exit. A result all in
+    memory is a Spilled without `lists`."""
+
+    result: ExpectationSuiteValidationResult
+    lists: dict[tuple[int, str], Path] = field(default_factory=dict)
+    folder: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> Spilled:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.folder is not None:
+            self.folder.cleanup()
+
+
+def spilled(suite: ExpectationSuite, parts: Iterable[dict], gx_dir: Path) -> Spilled:
+    """The result of `suite` over its parts (stored_results.suite_parts, in order), its flagged rows
+    written to files of a temporary folder of `gx_dir` part by part: the memory it holds is that of a
+    part and of SAMPLE rows per expectation, whatever the corpus (the suite « totaux » of 1 600 reports
+    flags 38 000 rows). Same JSON, page and counts as `suite_result` over stored_results.combined."""
+    folder = tempfile.TemporaryDirectory(prefix=".rows-", dir=gx_dir)
+    try:
+        kinds: dict[str, dict] = {}
+        for part in parts:
+            for kind, counted in part.items():
+                total = kinds.get(kind) or kinds.setdefault(kind, _spill_to(Path(folder.name), len(kinds)))
+                total["element_count"] += counted["element_count"]
+                _spill(total, counted["unexpected_rows"])
+        for total in kinds.values():
+            for out in total["files"].values():
+                out.write("]")
+                out.close()
+        position = {e.configuration.type: i for i, e in enumerate(suite.expectations)}
+        result = suite_result(suite, {kind: expectation_result({"element_count": t["element_count"], "unexpected_rows": t["sample"]},
+                                                               t["count"]) for kind, t in kinds.items()})
+        lists = {(position[kind], key): Path(out.name) for kind, t in kinds.items() if kind in position
+                 for key, out in t["files"].items()}
+        return Spilled(result, lists, folder)
+    except BaseException:
+        folder.cleanup()
+        raise
+
+
+def _spill_to(folder: Path, n: int) -> dict:
+    """An expectation's running total: its element count, rows flagged, first SAMPLE rows, and the files
+    where its two lists are written (each opened with its « [ »)."""
+    files = {key: (folder / f"{n}-{key}.json").open("w", encoding="utf-8") for key in _PER_ROW}
+    for out in files.values():
+        out.write("[")
+    return {"element_count": 0, "count": 0, "sample": [], "files": files}
+
+
+def _spill(total: dict, rows: list[dict]) -> None:
+    """Add a part's flagged rows to an expectation's total (`_spill_to`), their text as `_rows_text` writes it."""
+    if not rows:
+        return
+    texts = {"unexpected_rows": _rows_text(rows), "unexpected_index_list": _rows_text([{"check_id": u["check_id"]} for u in rows])}
+    for key, out in total["files"].items():
+        out.write((",\n  " if total["count"] else "") + texts[key][1:-1])
+    total["sample"] += rows[:SAMPLE - len(total["sample"])]
+    total["count"] += len(rows)
 
 
 def suite_result(suite: ExpectationSuite, kinds: dict[str, dict]) -> ExpectationSuiteValidationResult:
@@ -315,6 +388,17 @@ _PER_ROW = ("unexpected_rows", "unexpected_index_list")
 def _json(result: ExpectationSuiteValidationResult) -> str:
     """GE's JSON of a suite result (what `to_json_dict()` gives), indented by one, each flagged row on
     one line: GE serializes the result with its long lists of rows set aside."""
+    return "".join(_json_pieces(result))
+
+
+_MARKER = re.compile(r'"\\u0000(\d+)"')
+
+
+def _json_pieces(result: ExpectationSuiteValidationResult, spilled: dict[tuple[int, str], Path] | None = None
+                 ) -> Iterator[str]:
+    """`_json`'s text, piece by piece; a list that `spilled` has on disk (Spilled.lists) is read from its
+    file, in chunks, in place of the one in `result`."""
+    spilled = spilled or {}
     held = {id(r.result): r.result for r in result.results if r.result}  # a dict two results share: once
     lists = {i: {k: d[k] for k in _PER_ROW if isinstance(d.get(k), list)} for i, d in held.items()}
     for i, d in held.items():
@@ -324,13 +408,25 @@ def _json(result: ExpectationSuiteValidationResult) -> str:
     finally:
         for i, d in held.items():
             d.update(lists[i])
-    rows: list[str] = []  # each list as its text, in the place of a marker its index names
-    for r, aside in zip(out["results"], [lists.get(id(r.result), {}) for r in result.results], strict=True):
+    rows: list[tuple[int, str, list]] = []  # each list, in the place of a marker its index names
+    for j, (r, aside) in enumerate(zip(out["results"], [lists.get(id(r.result), {}) for r in result.results],
+                                       strict=True)):
         for k, values in aside.items():
             r["result"][k] = f"\0{len(rows)}"
-            rows.append(_rows_text(values))
+            rows.append((j, k, values))
     text = json.dumps(out, ensure_ascii=False, indent=1)
-    return re.sub(r'"\\u0000(\d+)"', lambda m: rows[int(m[1])], text)
+    at = 0
+    for m in _MARKER.finditer(text):
+        yield text[at:m.start()]
+        j, k, values = rows[int(m[1])]
+        if (j, k) in spilled:
+            with spilled[(j, k)].open(encoding="utf-8") as f:
+                while chunk := f.read(1 << 20):
+                    yield chunk
+        else:
+            yield _rows_text(values)
+        at = m.end()
+    yield text[at:]
 
 
 # Two rows of a list encoded at once are told apart by this item separator: a control character,
@@ -381,10 +477,12 @@ def _plain(value):
     return convert_to_json_serializable(value)
 
 
-def _write(path: Path, text: str) -> None:
-    """Written beside, then renamed: a reader of the site never sees half a page."""
+def _write(path: Path, text: str | Iterable[str]) -> None:
+    """Written beside (the text, or its pieces one after the other), then renamed: a reader of the site
+    never sees half a page."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.writelines([text] if isinstance(text, str) else text)
     tmp.replace(path)
 
 

@@ -96,7 +96,7 @@ _ORDERED_PARTS = """
                               FROM documents) d USING (document_id)
     {where}
     ORDER BY p.scope = 'organisme', d.first_of_org NULLS LAST, p.scope <> 'rapport', p.document_id NULLS LAST"""
-# Parts fetched at a time: the parts of 1 600 reports hold 70 MB of JSON, hundreds of MB once in Python
+# Parts read at a time (suite_parts): the parts of 1 600 reports hold 40 MB of JSON
 FETCHED = 256
 
 
@@ -149,42 +149,50 @@ def combined(con, parts: str = PARTS) -> dict[str, dict[str, dict]]:
     (the store's table by default), in the order of a full build's batches (_ORDERED_PARTS):
     element_count and unexpected_count added, unexpected rows joined with their check_id counted
     from the suite's first row, unexpected_index_list, unexpected_percent, observed_value and
-    success recounted. A suite with no check row has no result (as a suite GE never ran)."""
-    return _combined(_ordered_parts(con, parts))
+    success recounted. A suite with no check row has no result (as a suite GE never ran).
+    Every result in memory: a build writes them suite by suite from `suite_parts` (data_docs)."""
+    out = {}
+    for (name,) in con.execute(f"SELECT DISTINCT suite FROM {parts} ORDER BY suite").fetchall():
+        totals: dict[str, dict] = {}
+        for part in suite_parts(con, parts, name):
+            for kind, counted in part.items():
+                total = totals.setdefault(kind, {"element_count": 0, "unexpected_rows": []})
+                total["element_count"] += counted["element_count"]
+                total["unexpected_rows"] += counted["unexpected_rows"]
+        if _has_rows(con, parts, name):
+            out[name] = {kind: expectation_result(total) for kind, total in totals.items()}
+    return out
 
 
-def _ordered_parts(con, parts: str, suite: str | None = None) -> Iterator[tuple]:
-    """(suite, document_id, scope, n_rows, part) of the relation `parts` (of the suite `suite` only, when
-    given), in _ORDERED_PARTS' order, fetched FETCHED rows at a time: `con` runs no other query until
-    they are read (`parts` may be a temporary table, which a cursor of its own would not see)."""
-    where = "" if suite is None else "WHERE p.suite = ?"
-    result = con.execute(_ORDERED_PARTS.format(parts=parts, where=where, payload="p.part"),
-                         [] if suite is None else [suite])
-    while rows := result.fetchmany(FETCHED):
-        yield from rows
+def _has_rows(con, parts: str, suite: str) -> bool:
+    return bool(con.execute(f"SELECT sum(n_rows) FROM {parts} WHERE suite = ?", [suite]).fetchone()[0])
 
 
-def _combined(rows: Iterable[tuple]) -> dict[str, dict[str, dict]]:
-    out: dict[str, dict[str, dict]] = {}
-    offsets: dict[str, int] = {}
-    for suite, _document_id, _scope, n_rows, text in rows:
-        offset = offsets.get(suite, 0)
-        offsets[suite] = offset + n_rows
-        mine = out.setdefault(suite, {})
-        for kind, part in json.loads(text).items():
-            total = mine.setdefault(kind, {"element_count": 0, "unexpected_rows": []})
-            total["element_count"] += part["element_count"]
-            for u in part["unexpected_rows"]:  # the part's rows, read for this suite only: renumbered in place
-                u["check_id"] += offset
-            total["unexpected_rows"] += part["unexpected_rows"]
-    return {suite: {kind: expectation_result(total) for kind, total in kinds.items()}
-            for suite, kinds in out.items() if offsets[suite]}
+def suite_parts(con, parts: str, suite: str) -> Iterator[dict]:
+    """The parts of the suite `suite` in the relation `parts` of `con`, in _ORDERED_PARTS' order, each
+    as its JSON says (expectation type -> {"element_count", "unexpected_rows"}) with the check_id of its
+    rows counted from the suite's first row. Only the parts' keys are sorted, by DuckDB; their JSON is
+    read FETCHED parts at a time, by rowid (sorting it too held the JSON of the whole suite: 19 MB for
+    the largest suite of 1 600 reports); each chunk read whole, `con` free between two parts."""
+    keys = con.execute(_ORDERED_PARTS.format(parts=parts, where="WHERE p.suite = ?", payload="p.rowid"),
+                       [suite]).fetchall()
+    offset = 0
+    for start in range(0, len(keys), FETCHED):
+        chunk = keys[start:start + FETCHED]
+        texts = dict(con.execute(f"SELECT rowid, part FROM {parts} WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+                                 [[k[4] for k in chunk]]).fetchall())
+        for _suite, _document_id, _scope, n_rows, rowid in chunk:
+            part = json.loads(texts.pop(rowid))
+            for counted in part.values():
+                for u in counted["unexpected_rows"]:
+                    u["check_id"] += offset
+            yield part
+            offset += n_rows
 
 
 class PerSuite(Mapping):
     """Suite name -> a value made when it is read (`make(name)`), not kept: the results of the suites
-    written one after the other, one suite in memory at a time (the largest suite of 1 600 reports
-    holds 48 MB of JSON)."""
+    written one after the other, one suite at a time."""
 
     def __init__(self, names: Iterable[str], make: Callable[[str], object]) -> None:
         self._names, self._make = list(names), make
@@ -204,11 +212,13 @@ class PerSuite(Mapping):
         return len(self._names)
 
 
-def expectation_result(total: dict) -> dict:
-    """The `result` of an expectation as expectations/base.py gives it, over the rows added up."""
+def expectation_result(total: dict, count: int | None = None) -> dict:
+    """The `result` of an expectation as expectations/base.py gives it, over the rows added up.
+    `count`: the rows it flagged, when `total` holds the first of them only (data_docs.Spilled)."""
     n, rows = total["element_count"], total["unexpected_rows"]
-    return {"observed_value": f"{pluriel(len(rows), 'constat', 'constats')} sur {pluriel(n, 'contrôle', 'contrôles')}", "element_count": n,
-            "unexpected_count": len(rows), "unexpected_percent": 100.0 * len(rows) / n if n else 0.0,
+    count = len(rows) if count is None else count
+    return {"observed_value": f"{pluriel(count, 'constat', 'constats')} sur {pluriel(n, 'contrôle', 'contrôles')}", "element_count": n,
+            "unexpected_count": count, "unexpected_percent": 100.0 * count / n if n else 0.0,
             "unexpected_rows": rows, "unexpected_index_list": [{"check_id": u["check_id"]} for u in rows]}
 
 
@@ -263,8 +273,8 @@ def stored_names(directory: Path) -> list[str]:
 
 
 def pending(con, directory: Path, parts: str = PARTS) -> tuple[PerSuite, str, dict[str, str]] | None:
-    """(results of the store `con` from its parts (see `combined`) for the suites whose stored result
-    and pages must be written again, each combined when read (PerSuite), their stamp (see `digest`),
+    """(parts of the store `con` (`suite_parts`, read when asked: PerSuite) of the suites whose stored result
+    and pages must be written again, their stamp (see `digest`),
     the digest of every suite with a result (`suite_digests`)) to write into the results folder
     `directory`; None when it was written from the same parts and checks already (`up_to_date`: a
     build that changed nothing renders no page). A suite whose result and pages were written from its
@@ -276,7 +286,7 @@ def pending(con, directory: Path, parts: str = PARTS) -> tuple[PerSuite, str, di
         return None
     before = written_suites(directory)
     todo = [s for s, d in digests.items() if before.get(s) != d or not has_pages(directory, s)]
-    return PerSuite(todo, lambda name: _combined(_ordered_parts(con, parts, name))[name]), stamp, digests
+    return PerSuite(todo, lambda name: suite_parts(con, parts, name)), stamp, digests
 
 
 def _store_digests(con, parts: str = PARTS) -> dict[str, str]:

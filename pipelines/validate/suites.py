@@ -248,6 +248,6 @@ def refresh(con, directory: Path, parts: str | None = None) -> bool:
     if todo is None:  # the same results: only the run time is this run's
         data_docs.restamp(Path(directory))
         return False
-    results, stamp, digests = todo
-    data_docs.write_combined(Path(directory), results, {name: suite(name) for name in results}, stamp, digests)
+    parts, stamp, digests = todo  # each suite's parts read as its result is written: one suite at a time
+    data_docs.write_combined(Path(directory), parts, {name: suite(name) for name in parts}, stamp, digests)
     return True

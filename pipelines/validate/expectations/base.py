@@ -172,7 +172,8 @@ class RuleExpectation(BatchExpectation):
         if not rows:
             return None
         table = [[_cell(u, k) for k in UNEXPECTED_FIELDS] for u in rows[:SAMPLE]]
-        header = pluriel(len(rows), "constat", "constats") + (f", les {SAMPLE} premiers :" if len(rows) > SAMPLE else " :")
+        count = result.result.get("unexpected_count", len(rows))  # all of them: `rows` may hold the first only
+        header = pluriel(count, "constat", "constats") + (f", les {SAMPLE} premiers :" if count > SAMPLE else " :")
         return [RenderedTableContent(content_block_type="table", table=table, header=header,
                                      header_row=list(UNEXPECTED_FIELDS.values()),
                                      styling={"body": {"classes": ["table-bordered", "table-sm", "mt-3"]}})]

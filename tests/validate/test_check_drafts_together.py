@@ -70,3 +70,27 @@ def test_watch_checks_each_draft_as_alone(store, drafts):
     for path in drafts:
         alone, _, _ = check_findings([path], "SIIM94", 2021, store)
         assert _records(warm, path) == _records(alone, path), path
+
+
+def test_drafts_checked_in_worker_processes_get_the_findings_of_the_serial_check(store, tmp_path, monkeypatch):
+    """From check.APART_FROM drafts on, the drafts are checked in worker processes: the same findings,
+    documents and order as one after the other; a file that cannot be used is still refused in one line."""
+    from pipelines import check
+
+    files = []
+    for i, text in enumerate([REPORT_2021, SECOND, REPORT_2020, REPORT_2021]):
+        files.append(tmp_path / f"d{i}.txt")
+        files[-1].write_text(text, encoding="utf-8")
+    (tmp_path / "vide.txt").write_text("", encoding="utf-8")
+    files.insert(2, tmp_path / "vide.txt")
+    monkeypatch.setattr(check, "APART_FROM", 10**9)
+    serial_refused: list[dict] = []
+    serial = check_findings(files, "SIIM94", 2021, store, serial_refused)
+    monkeypatch.setattr(check, "APART_FROM", 2)
+    pooled_refused: list[dict] = []
+    pooled = check_findings(files, "SIIM94", 2021, store, pooled_refused)
+    assert pooled[1] == serial[1] and pooled[2] == serial[2]
+    assert _records(pooled[0], files[0]) and pooled[0].to_dict("records") == serial[0].to_dict("records")
+    assert pooled_refused == serial_refused and [r["path"] for r in pooled_refused] == [str(files[2])]
+    with pytest.raises(check.UnusableInput, match="vide"):  # without a list of refusals: the first one raises
+        check_findings(files, "SIIM94", 2021, store)

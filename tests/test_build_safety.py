@@ -278,3 +278,16 @@ def test_duckdb_error_of_a_ctrl_c_is_an_interruption(tmp_path, capsys, monkeypat
     assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 130
     assert capsys.readouterr().err.splitlines() == ["bilans : interrompu"]
     assert db.read_bytes() == before and leftovers(db.parent) == [(db.parent / "parquet").resolve().name]
+
+
+def test_parquet_export_past_its_memory_bound_is_written_unbounded(tmp_path, capsys, monkeypatch):
+    """The export runs under EXPORT_MEMORY_LIMIT_MB; an operator that cannot stay under it (here, a bound
+    of nothing) does not lose the export: it is written again without the bound, whole."""
+    import pipelines.build as build_module
+
+    raw = corpus(tmp_path)
+    db = tmp_path / "curated" / "bilans.duckdb"
+    monkeypatch.setattr(build_module, "EXPORT_MEMORY_LIMIT_MB", 0)
+    assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
+    assert (db.parent / "parquet").is_symlink() and parquet_rows(db, "finances") == store_rows(db, "finances") > 0
+    assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name]

@@ -12,13 +12,14 @@ vintages and Great Expectations loaded between checks in a `Session`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 from types import SimpleNamespace
@@ -132,20 +133,54 @@ APART_FROM = 8
 
 
 def _checked(sources: list[Source], db_path: Path | None, keep_going: bool) -> Iterator[tuple]:
-    """`_check_one` of each source, in order: in worker processes (one per core, each started from a
-    fresh server process: no DuckDB thread or GE import of this one is copied) from APART_FROM drafts on."""
+    """`_check_one` of each source, in order: in worker processes (one per core, started from a fresh
+    server process, which copies neither the handlers of the command nor a thread) from APART_FROM drafts on.
+    Ctrl-C is the command's: the server and the workers start with SIGINT ignored (inherited, and kept
+    by Python), and are stopped (multiprocessing.Pool.terminate: ProcessPoolExecutor, stopped, may wait
+    for ever on a worker writing a large result nobody reads any more)."""
     one = functools.partial(_check_one, db_path=db_path, keep_going=keep_going)
     workers = min(os.cpu_count() or 1, len(sources))
     if len(sources) < APART_FROM or workers == 1:
         yield from map(one, sources)
         return
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver"), initializer=_quiet_worker) as pool:
-        yield from pool.map(one, sources)
+    with _sigint_ignored():
+        _quiet_tracker()
+        pool = get_context("forkserver").Pool(workers)  # the processes start here
+    try:
+        yield from pool.imap(one, sources)
+        pool.close()
+    except BaseException:  # Ctrl-C, an error, or the caller gone: the workers stopped, not waited for
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
 
 
-def _quiet_worker() -> None:
-    """A worker leaves Ctrl-C to the command, which stops the pool (else each worker prints its trace)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _quiet_tracker() -> None:
+    """Start multiprocessing's resource tracker without its warnings: the pool stopped by Ctrl-C leaves
+    it a few semaphores, which it removes, saying so in English on the terminal. It copies the -W options
+    of this process as it starts (subprocess._args_from_interpreter_flags)."""
+    from multiprocessing import resource_tracker
+
+    option = "ignore::UserWarning"
+    sys.warnoptions.append(option)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.warnoptions.remove(option)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile (what processes started then inherit); signals are the main thread's only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, handler)
 
 
 def _check_one(source: Source, db_path: Path | None, keep_going: bool):

@@ -182,4 +182,6 @@ def _portable(exc: Exception) -> Exception:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # not in the terminal's group, all the same
+    # ended by the build (Sidecar.close): as an exit, so that the call at hand removes its temporary files
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     serve(sys.argv[1], Connection(int(sys.argv[2]), writable=False), Connection(int(sys.argv[3]), readable=False))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import tempfile
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
@@ -238,6 +239,8 @@ def write_combined(gx_dir: Path, parts: Mapping[str, Iterable[dict]], suites: di
     if lost:  # pending gives the result of every suite it does not find written
         raise ValueError(f"résultats absents pour les suites {', '.join(lost)}")
     (gx_dir / SUITE_STAMPS).unlink(missing_ok=True)  # the pages change: no stale claim if stopped midway
+    for left in gx_dir.glob(f"{ROWS_PREFIX}*"):  # the rows of a writing killed midway (one build at a time)
+        shutil.rmtree(left, ignore_errors=True)
     built = PerSuite(parts, lambda name: spilled(suites[name], parts[name], gx_dir))  # one suite at a time
     site = write(gx_dir, built, suites, names, replace_all=True, kept=kept)
     _write(gx_dir / SUITE_STAMPS, "".join(f"{n} {d}\n" for n, d in sorted(digests.items())))
@@ -246,6 +249,9 @@ def write_combined(gx_dir: Path, parts: Mapping[str, Iterable[dict]], suites: di
 
 
 _NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}
+
+
+ROWS_PREFIX = ".rows-"  # the temporary folders of `spilled`, in the results folder
 
 
 @dataclass
@@ -273,7 +279,7 @@ def spilled(suite: ExpectationSuite, parts: Iterable[dict], gx_dir: Path) -> Spi
     written to files of a temporary folder of `gx_dir` part by part: the memory it holds is that of a
     part and of SAMPLE rows per expectation, whatever the corpus (the suite « totaux » of 1 600 reports
     flags 38 000 rows). Same JSON, page and counts as `suite_result` over stored_results.combined."""
-    folder = tempfile.TemporaryDirectory(prefix=".rows-", dir=gx_dir)
+    folder = tempfile.TemporaryDirectory(prefix=ROWS_PREFIX, dir=gx_dir)
     try:
         kinds: dict[str, dict] = {}
         for part in parts:

@@ -69,18 +69,18 @@ def _shown(ids: list[str], *kept: str) -> list[int]:
     return sorted(must | set([i for i in range(len(ids)) if i not in must][:NAMED - len(must)]))
 
 
-def _named(items: list[str], total: int, last: str) -> str:
+def _named(items: list[str], total: int) -> str:
     """« a, b et c », or « a, b, c et 12 autres » when `items` are not all the `total`."""
     if len(items) < total:
-        return f"{', '.join(items)} et {total - len(items)} autres"
-    return f"{', '.join(items[:-1])}{last}{items[-1]}" if len(items) > 1 else items[0]
+        return f"{', '.join(items)} et {pluriel(total - len(items), 'autre', 'autres')}"
+    return f"{', '.join(items[:-1])} et {items[-1]}" if len(items) > 1 else items[0]
 
 
 def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dict:
     used = ids[-1]
-    named = _named([f"« {ids[i]} » ({paths[i]})" for i in _shown(ids, doc, used)], len(ids), " et ")
-    others = _named([f"« {ids[i]} »" for i in _shown(ids[:-1], *([doc] if doc != used else []))],
-                    len(ids) - 1, ", ")
+    named = _named([f"« {ids[i]} » ({paths[i]})" for i in _shown(ids, doc, used)], len(ids))
+    others = _named([f"« {ids[i]} »" for i in _shown(ids[:-1], *([doc] if doc != used else []))], len(ids) - 1)
+    replaced = "l'autre" if len(ids) == 2 else "les autres"
     if doc == used:
         verb = "n'est" if len(ids) == 2 else "ne sont"
         verdict = f"Ce document est celui qui est utilisé ; {others} {verb} pas repris dans les métriques."
@@ -94,5 +94,5 @@ def _row(org: str, year: int, doc: str, ids: list[str], paths: list[str]) -> dic
                  f"Les métriques n'en utilisent qu'un, « {used} », le dernier par identifiant : une réédition "
                  f"remplace le rapport qu'elle corrige ; les contrôles entre rapports prennent chaque chiffre "
                  f"du dernier de ces documents qui l'imprime. {verdict}"),
-        suggestion=(f"Si « {used} » est bien la version corrigée, retirer l'autre du corpus ; sinon "
-                    f"corriger l'année de rapport de l'un d'eux (manifeste, ou titre du rapport)."))
+        suggestion=(f"Si « {used} » est bien la version corrigée, retirer {replaced} "
+                    f"du corpus ; sinon corriger l'année de rapport de l'un d'eux (manifeste, ou titre du rapport)."))

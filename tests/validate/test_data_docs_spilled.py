@@ -22,8 +22,8 @@ WHEN = "2026-01-02T03:04:05+00:00"
 def _parts(con, kind: str) -> None:
     """Three reports of one organisme (parts inserted out of order), 150 check rows each, every other
     one flagged: 225 flagged rows, more than the SAMPLE a page draws."""
-    con.execute("CREATE TABLE documents (document_id VARCHAR, org VARCHAR)")
-    con.execute("INSERT INTO documents VALUES ('a', 'X'), ('b', 'X'), ('c', 'X')")
+    con.execute("CREATE TABLE documents (document_id VARCHAR, org VARCHAR, checks_version VARCHAR)")
+    con.execute("INSERT INTO documents VALUES ('a', 'X', 'v'), ('b', 'X', 'v'), ('c', 'X', 'v')")
     con.execute(f"CREATE TABLE {PARTS} ({SCHEMA[PARTS]})")
     for doc in ("c", "a", "b"):
         rows = [{"check_id": i, "document_id": doc, "line": i, "rule": "value.malformed", "severity": "error",
@@ -54,3 +54,19 @@ def test_rows_spilled_to_disk_give_the_json_and_page_of_the_result_in_memory(tmp
     assert [u["check_id"] for u in written["unexpected_rows"][74:77]] == [148, 150, 152]
     assert written["unexpected_index_list"][-1] == {"check_id": 448}
     assert "225 constats, les 200 premiers" in data_docs.validation_page(in_memory)
+
+
+def test_rows_left_by_a_writing_stopped_midway_are_removed_by_the_next(tmp_path):
+    """A build stopped while it writes the results (Ctrl-C, SIGTERM of GE's process) may leave the folder
+    of a suite's rows in the results folder: the next writing removes it, and leaves none of its own."""
+    from pipelines.validate.suites import refresh
+
+    con = duckdb.connect()
+    _parts(con, suite(NAME).expectations[0].configuration.type)
+    left = tmp_path / f"{data_docs.ROWS_PREFIX}x1"
+    left.mkdir()
+    (left / "0-unexpected_rows.json").write_text("[", encoding="utf-8")
+    assert refresh(con, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data_docs", "parts.sha256", "suites.sha256", "validations"]
+    written = json.loads((tmp_path / "validations" / f"{NAME}.json").read_text(encoding="utf-8"))
+    assert written["results"][0]["result"]["unexpected_count"] == 225

@@ -134,6 +134,13 @@ def test_a_year_of_many_copies_names_a_few_of_them():
     assert used.endswith("Ce document est celui qui est utilisé ; « sii_2018_copie0000 », « sii_2018_copie0001 », "
                          "« sii_2018_copie0002 », « sii_2018_copie0003 » et 2 autres ne sont pas repris dans les "
                          "métriques.")
+    assert "retirer les autres du corpus" in duplicates._row("SII", 2018, ids[6], ids, paths)["suggestion"]
+    five = [f"v{i}" for i in range(5)]
+    assert duplicates._row("SII", 2018, "v1", five, five)["message"].startswith(
+        "5 documents de SII portent sur l'année de rapport 2018 : « v0 » (v0), « v1 » (v1), « v2 » (v2), « v4 » (v4) "
+        "et 1 autre. ")
+    assert duplicates._row("SII", 2018, "v4", five, five)["message"].endswith(
+        "« v0 », « v1 », « v2 » et « v3 » ne sont pas repris dans les métriques.")
     many = [f"c{i:04d}" for i in range(320)]
     assert len(duplicates._row("SII", 2018, many[100], many, many)["message"]) < 800
     three = duplicates._row("SII", 2018, "b", ["a", "b", "c"], ["a", "b", "c"])["message"]

@@ -223,8 +223,9 @@ def _counted(result: ExpectationSuiteValidationResult) -> dict:
 def write_combined(gx_dir: Path, parts: Mapping[str, Iterable[dict]], suites: dict[str, ExpectationSuite],
                    stamp: str, digests: dict[str, str] | None = None) -> Path:
     """Store the results of the store's parts (suite -> its parts in order, stored_results.suite_parts,
-    read when asked: stored_results.PerSuite; `suites`: their GE suites), in bounded memory: one suite
-    at a time, its flagged rows written to disk as they are read (`spilled`), in place of every stored result, with their Data Docs, then
+    read when asked: stored_results.PerSuite; `suites`: their GE suites), in bounded memory (one suite
+    at a time, its flagged rows written to disk as they are read: `spilled`), in place of every stored
+    result, with their Data Docs, then
     `stamp` (stored_results.digest) last: a build stopped before it (and any other `write`, which
     removes it) leaves a folder that the next build writes again.
     `digests` (stored_results.suite_digests): every suite with a result. A suite of `digests` absent
@@ -280,17 +281,22 @@ def spilled(suite: ExpectationSuite, parts: Iterable[dict], gx_dir: Path) -> Spi
     part and of SAMPLE rows per expectation, whatever the corpus (the suite « totaux » of 1 600 reports
     flags 38 000 rows). Same JSON, page and counts as `suite_result` over stored_results.combined."""
     folder = tempfile.TemporaryDirectory(prefix=ROWS_PREFIX, dir=gx_dir)
+    kinds: dict[str, dict] = {}
     try:
-        kinds: dict[str, dict] = {}
-        for part in parts:
-            for kind, counted in part.items():
-                total = kinds.get(kind) or kinds.setdefault(kind, _spill_to(Path(folder.name), len(kinds)))
-                total["element_count"] += counted["element_count"]
-                _spill(total, counted["unexpected_rows"])
-        for total in kinds.values():
-            for out in total["files"].values():
-                out.write("]")
-                out.close()
+        try:
+            for part in parts:
+                for kind, counted in part.items():
+                    if kind not in kinds:  # its files opened once
+                        kinds[kind] = _spill_to(Path(folder.name), len(kinds))
+                    kinds[kind]["element_count"] += counted["element_count"]
+                    _spill(kinds[kind], counted["unexpected_rows"])
+            for total in kinds.values():
+                for out in total["files"].values():
+                    out.write("]")
+        finally:  # written whole, or closed before the folder is removed
+            for total in kinds.values():
+                for out in total["files"].values():
+                    out.close()
         position = {e.configuration.type: i for i, e in enumerate(suite.expectations)}
         result = suite_result(suite, {kind: expectation_result({"element_count": t["element_count"], "unexpected_rows": t["sample"]},
                                                                t["count"]) for kind, t in kinds.items()})
@@ -317,7 +323,7 @@ def _spill(total: dict, rows: list[dict]) -> None:
         return
     texts = {"unexpected_rows": _rows_text(rows), "unexpected_index_list": _rows_text([{"check_id": u["check_id"]} for u in rows])}
     for key, out in total["files"].items():
-        out.write((",\n  " if total["count"] else "") + texts[key][1:-1])
+        out.write((_ROW_SEP if total["count"] else "") + texts[key][1:-1])
     total["sample"] += rows[:SAMPLE - len(total["sample"])]
     total["count"] += len(rows)
 
@@ -438,6 +444,7 @@ def _json_pieces(result: ExpectationSuiteValidationResult, spilled: dict[tuple[i
 # Two rows of a list encoded at once are told apart by this item separator: a control character,
 # which JSON never leaves raw in a string (\u001f), so that it stands for a separator only.
 _BULK = json.JSONEncoder(ensure_ascii=False, separators=(",\x1f", ": "))
+_ROW_SEP = ",\n  "  # between two flagged rows of a stored result: one row a line
 
 
 def _rows_text(values: list) -> str:
@@ -452,8 +459,8 @@ def _rows_text(values: list) -> str:
         except TypeError:  # a value JSON cannot write: `_row_text` says what GE would
             text = "NaN"
         if "NaN" not in text and text.count("},\x1f{") == len(values) - 1:
-            return text.replace("},\x1f{", "},\n  {").replace(",\x1f", ", ")
-    return "[" + ",\n  ".join(map(_row_text, values)) + "]"
+            return text.replace("},\x1f{", "}" + _ROW_SEP + "{").replace(",\x1f", ", ")
+    return "[" + _ROW_SEP.join(map(_row_text, values)) + "]"
 
 
 def _row_text(value) -> str:

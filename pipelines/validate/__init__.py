@@ -427,17 +427,21 @@ def _compared(con, ids: list[str], targets: list[str]) -> list[str]:
 
 def _prose_store(con, ids: list[str]) -> Store:
     """What the prose rules across reports (vintages.narrative_checks) read of the reports `ids`: the
-    reports, and their prose figures that may be compared (parsed, of a known value and year, outside
-    a table, with a subject and a measure); no table, no cell."""
+    reports, and their prose figures that may be compared (vintages.comparable_prose), read by
+    slices and held without their sentence; no table, no cell."""
+    from pipelines.validate.vintages import comparable_prose
+
     where = "WHERE list_contains(?::VARCHAR[], document_id)"
     docs = {d["document_id"]: d for d in _records(con, f"SELECT * FROM documents {where}", [ids])}
-    narr = _records(con, f"""
-        SELECT document_id, line, section, label, value, unit, exercice, text, table_id, parse_status, sujet, mesure,
-               sentence
+    cur = con.execute(f"""
+        SELECT document_id, line, value, unit, exercice, text, table_id, parse_status, sujet, mesure, sentence
         FROM narratifs {where} AND parse_status = 'ok' AND value IS NOT NULL AND exercice IS NOT NULL
-             AND table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL
-        ORDER BY document_id, line""", [ids])
-    return Store(docs, [], {}, narr)
+             AND table_id IS NULL AND sujet IS NOT NULL AND mesure IS NOT NULL""", [ids])
+    names = [d[0] for d in cur.description]
+    kept = comparable_prose(dict(zip(names, row, strict=True))
+                            for rows in iter(lambda: cur.fetchmany(10000), []) for row in rows)
+    # sorted here, once the sentences are dropped: DuckDB would sort them with the figures
+    return Store(docs, [], {}, sorted(kept, key=lambda n: (n["document_id"], n["line"])))
 
 
 class _OwnYearProse:

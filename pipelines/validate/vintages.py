@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from functools import lru_cache
 from typing import NamedTuple
@@ -39,34 +39,43 @@ def dated_figures(store, tc: list[dict]) -> list[dict]:
     return dated
 
 
-_FIGURE_KEYS = ("document_id", "table_id", "row", "col", "line", "value", "unit", "year", "kind", "text",
-                "row_label", "org", "report_year", "label")
+class _Slotted:
+    """A read-only mapping of the names `__slots__` held in slots (`r["value"]`, `{**r}`): a tenth of the
+    memory of a dict. An organisme of a thousand reports holds some hundred thousand figures."""
 
-
-class Figure:
-    """One figure under a year, as stored_dated_figures reads it: a mapping of _FIGURE_KEYS (`c["value"]`,
-    `{**c}`) held in slots, a tenth of the memory of a dict — an organisme of a thousand reports holds
-    some hundred thousand of them."""
-
-    __slots__ = _FIGURE_KEYS
+    __slots__ = ()
 
     def __init__(self, values) -> None:
-        for key, value in zip(_FIGURE_KEYS, values, strict=True):
+        for key, value in zip(self.__slots__, values, strict=True):
             setattr(self, key, value)
 
     def __getitem__(self, key: str):
         return getattr(self, key)
 
     def __iter__(self):
-        return iter(_FIGURE_KEYS)
+        return iter(self.__slots__)
 
     def keys(self) -> tuple[str, ...]:
-        return _FIGURE_KEYS
+        return self.__slots__
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Figure) and all(self[k] == other[k] for k in _FIGURE_KEYS)
+        return type(other) is type(self) and all(self[k] == other[k] for k in self.__slots__)
 
     __hash__ = None
+
+
+class Figure(_Slotted):
+    """One figure under a year, as stored_dated_figures reads it."""
+
+    __slots__ = ("document_id", "table_id", "row", "col", "line", "value", "unit", "year", "kind", "text",
+                 "row_label", "org", "report_year", "label")
+
+
+class ProseFigure(_Slotted):
+    """One prose figure narrative_checks compares (`comparable_prose`): what its rows read, without the
+    sentence (only its words before the figure decide, once)."""
+
+    __slots__ = ("document_id", "line", "value", "unit", "exercice", "text", "sujet", "mesure")
 
 
 def stored_dated_figures(con, document_ids: list[str], curated: frozenset[str] = frozenset(),
@@ -438,19 +447,33 @@ def _single(figures: list[dict] | None) -> dict | None:
     return figures[0]
 
 
-def _narrative_series(store) -> dict[tuple, dict[str, dict[int, list[dict]]]]:
+def _narrative_series(store) -> dict[tuple, dict[str, dict[int, list[ProseFigure]]]]:
     """(org, subject, measure) -> document -> year -> figures: printed, exact, with a subject."""
-    series: dict[tuple, dict[str, dict[int, list[dict]]]] = {}
-    for n in store.narratifs:
+    series: dict[tuple, dict[str, dict[int, list[ProseFigure]]]] = {}
+    for n in comparable_prose(store.narratifs):
+        key = ((store.documents.get(n["document_id"]) or {}).get("org"), _norm(n["sujet"]), _norm(n["mesure"]))
+        series.setdefault(key, {}).setdefault(n["document_id"], {}).setdefault(int(n["exercice"]), []).append(n)
+    return series
+
+
+def comparable_prose(narratifs: Iterable[dict | ProseFigure]) -> Iterator[ProseFigure]:
+    """The prose figures narrative_checks compares, in their order: parsed, of a known value and year,
+    outside a table, with a subject and a measure, and not approximate (« environ 5 000 dossiers » is
+    not compared to the unit). Rows of the table `narratifs`; a ProseFigure is one already kept."""
+    same: dict = {}  # one string object for the names every figure of a report or a series repeats
+    for n in narratifs:
+        if isinstance(n, ProseFigure):
+            yield n
+            continue
         if (n["parse_status"] != "ok" or n["value"] is None or not n.get("sujet") or not n.get("mesure")
                 or n["exercice"] is None or n["table_id"] is not None):
             continue
         sentence = n["sentence"] or ""
         if _APPROX.search(sentence[:max(sentence.find(n["text"]), 0)]):
-            continue  # « environ 5 000 dossiers » is not compared to the unit
-        key = ((store.documents.get(n["document_id"]) or {}).get("org"), _norm(n["sujet"]), _norm(n["mesure"]))
-        series.setdefault(key, {}).setdefault(n["document_id"], {}).setdefault(int(n["exercice"]), []).append(n)
-    return series
+            continue
+        yield ProseFigure((same.setdefault(n["document_id"], n["document_id"]), n["line"], n["value"],
+                           same.setdefault(n["unit"], n["unit"]), n["exercice"], n["text"],
+                           same.setdefault(n["sujet"], n["sujet"]), same.setdefault(n["mesure"], n["mesure"])))
 
 
 def _against(store, b: dict | None, year: int, a_years: dict[int, list[dict]]) -> dict | None:

@@ -114,3 +114,28 @@ def test_measure_printed_after_the_bracket(tmp_path):
     text = "Bilan d'activité 2022 du SIIM94\n\n- 3 498 (4 047 en 2021) aides légales attribuées ;\n"
     assert [(n[0], n[5], n[6], n[7]) for n in _narratifs(tmp_path, text, 2022)] == [
         (3, "aides légales attribuées", 3498.0, 2022), (3, "aides légales attribuées", 4047.0, 2021)]
+
+
+def test_prose_read_without_its_sentences_gives_the_rows_of_the_loaded_reports(tmp_path):
+    """The cross-report checks of a build read the prose figures slimmed (validate._prose_store: no
+    sentence, a « environ » figure left out as it is read); a draft's check reads them loaded whole
+    (frames.load). Same rows, in the same order."""
+    from test_validate_helpers import store_of
+
+    from pipelines.validate import _prose_store
+    from pipelines.validate.frames import load
+    from pipelines.validate.vintages import narrative_checks
+
+    # two reports of 2021 that differ on Alto: the first in document order is the one compared
+    con = store_of(tmp_path, {"a2022": (REPORT_2022, "SIIM94", 2022), "b2021": (REPORT_2021, "SIIM94", 2021),
+                              "c2021": (REPORT_2021.replace("29 000 demandes", "28 000 demandes"), "SIIM94", 2021)})
+    ids = ["a2022", "b2021", "c2021"]
+    slim, whole = narrative_checks(_prose_store(con, ids)), narrative_checks(load(con, ids))
+    assert slim == whole
+    years, restated = slim
+    assert [(r["rule"], r["document_id"], r["line"], r["found"], r["expected"]) for r in years + restated
+            if r["statut"] != "ok"] == [
+        ("text.year", "a2022", 5, "845 en 2020", "888 en 2020 (845 en 2021)"),
+        ("vintage.restated", "a2022", 7, "6 100", "6 000"),
+        ("vintage.restated", "a2022", 8, "97 865", "97 965"),
+    ]

@@ -24,7 +24,6 @@ import hashlib
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from pipelines.errors import UnusableInput
 from pipelines.extract import extract_document
 from pipelines.extract.records import document_records
 from pipelines.fingerprints import checks_version, reader_version
-from pipelines.terminal import duree
+from pipelines.terminal import Progress
 
 BATCH = 16  # documents per insert: the memory of a build is that of a batch, not of the corpus
 PARALLEL_FROM = 12  # a worker process costs ~0.3 s to start: a few documents are read in process
@@ -198,22 +197,6 @@ def flush(con, batch: list[Read], columns: dict[str, list[str]] | None = None) -
     for table, rows in tables.items():
         insert(con, table, rows, (columns or {}).get(table))
     batch.clear()
-
-
-class Progress:
-    """« lecture : 120/400 documents (30 %), 42,1 s » every tenth of a long corpus."""
-
-    def __init__(self, total: int, echo: Callable[[str], None] | None, every: int = 10, minimum: int = 40):
-        self.total, self.echo, self.started = total, echo, time.perf_counter()
-        self.step = max(1, -(-total // every)) if echo and total >= minimum else 0
-        self.done = 0
-
-    def tick(self) -> None:
-        self.done += 1
-        if self.step and (self.done % self.step == 0 or self.done == self.total):
-            elapsed = time.perf_counter() - self.started
-            self.echo(f"  lecture : {self.done}/{self.total} documents ({100 * self.done // self.total} %), "
-                      f"{duree(elapsed)}")
 
 
 # ---------------------------------------------------------------- reuse of the previous store
@@ -551,7 +534,7 @@ def run_stages(con, sources: list[Source], *, validate: bool = True, write_findi
               _transaction(con)):
             create_views(con, previous=None if changed is None else (None if seeded else "previous", changed))
         if validate:
-            _validate(con, outcome, known, write_findings, gx_dir, seeded, checks)
+            _validate(con, outcome, known, write_findings, gx_dir, seeded, checks, echo)
         else:  # copied documents said the checks of their old findings: this store has none
             con.execute("UPDATE documents SET checks_version = NULL")
             if seeded:
@@ -646,7 +629,8 @@ def _refused(on_read, read: Read, keep_going: bool) -> str | None:
 
 
 def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bool,
-              gx_dir: Path | None = None, seeded: bool = False, checks=None) -> None:
+              gx_dir: Path | None = None, seeded: bool = False, checks=None,
+              echo: Callable[[str], None] | None = None) -> None:
     """Findings of the documents read (every rule); the unchanged documents keep the findings of
     the previous store made by the same checks, except those a change in their organisme may reach
     (see `_validation_scope`), which are redone. `seeded`: `con` holds the previous store's findings
@@ -670,7 +654,7 @@ def _validate(con, outcome: Outcome, known: dict[str, tuple], write_findings: bo
                       gx_dir=None if write_findings else gx_dir, with_scope=write_findings,
                       keep_parts=write_findings, sink=sink if write_findings else None,
                       drafts=not write_findings, series_rows=None if series is None else series.rows,
-                      stored_figures=figures, checks=checks)
+                      stored_figures=figures, checks=checks, echo=echo)
              if scope or own or earlier else None)
     outcome.findings = found
     if not write_findings:

@@ -13,11 +13,13 @@ import errno
 import re
 import signal
 import sys
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from pipelines.publish.fmt import nombre, pluriel
 
-__all__ = ["duree", "filtered_output", "nombre", "os_error_fr", "pluriel", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
+__all__ = ["Progress", "duree", "filtered_output", "nombre", "os_error_fr", "pluriel", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
 
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
@@ -32,6 +34,26 @@ def duree(seconds: float) -> str:
     Every duration the command line prints goes through here (`bilans build`, `run`, `make bench`);
     counts use `nombre` (thin no-break space between thousands, comma as the decimal mark)."""
     return f"{nombre(seconds, 1)} s"
+
+
+class Progress:
+    """The progress of a long step, every tenth of it: « lecture : 120/400 documents (30 %), 42,1 s ».
+
+    `total` steps of `unit` (plural), `phase` naming the step; silent without `echo` or under `minimum`
+    steps (a short corpus is done before a line would help)."""
+
+    def __init__(self, total: int, echo: Callable[[str], None] | None, phase: str = "lecture",
+                 unit: str = "documents", every: int = 10, minimum: int = 40):
+        self.total, self.echo, self.started = total, echo, time.perf_counter()
+        self.phase, self.unit = phase, unit
+        self.step = max(1, -(-total // every)) if echo and total >= minimum else 0
+        self.done = 0
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.step and (self.done % self.step == 0 or self.done == self.total):
+            self.echo(f"  {self.phase} : {nombre(self.done)}/{nombre(self.total)} {self.unit} "
+                      f"({100 * self.done // self.total} %), {duree(time.perf_counter() - self.started)}")
 
 
 def strip_controls(text: str) -> str:

@@ -326,7 +326,7 @@ def test_a_changed_document_or_reader_is_read_again(tmp_path, monkeypatch, capsy
     assert "repris" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("total,every", [(400, 40), (39, 0)])
+@pytest.mark.parametrize("total,every", [(1600, 160), (39, 0)])
 def test_progress_of_a_long_corpus(total, every):
     said: list[str] = []
     progress = flow.Progress(total, said.append)
@@ -334,15 +334,16 @@ def test_progress_of_a_long_corpus(total, every):
         progress.tick()
     assert len(said) == (total // every if every else 0)
     if said:
-        assert said[0].startswith(f"  lecture : {every}/{total} documents (10 %), ") and said[0].endswith(" s")
-        assert said[-1].startswith(f"  lecture : {total}/{total} documents (100 %)")
+        assert said[0].startswith("  lecture : 160/1\u202f600 documents (10 %), ") and said[0].endswith(" s")
+        assert said[-1].startswith("  lecture : 1\u202f600/1\u202f600 documents (100 %)")
 
 
 def test_seconds_in_french():
-    """bilans build says its durations with the command line's one formatter (terminal.duree)."""
+    """bilans build says its durations and its progress with the command line's one formatter."""
+    from pipelines import terminal
     from pipelines.terminal import duree
 
-    assert flow.duree is duree
+    assert flow.Progress is terminal.Progress
     assert duree(8.24) == "8,2 s" and duree(1234.56) == "1\u202f234,6 s"
 
 

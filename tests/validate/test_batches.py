@@ -64,3 +64,23 @@ def test_the_last_report_of_each_year_is_all_an_earlier_report_needs(store, tmp_
     found, results = _checked(store, tmp_path / "derniers.duckdb", 64)
     monkeypatch.setattr(vintages, "latest_of_year", lambda figures: figures)
     assert _checked(store, tmp_path / "tous.duckdb", 64) == (found, results)
+
+
+def test_the_checks_of_a_long_corpus_say_their_progress(store, tmp_path, monkeypatch):
+    """One line per batch judged: 8 reports of SIIM94 and 2 of the SII by 3 give 3 + 1 batches of own
+    checks, 3 + 1 of cross-report checks, and one of the series: 9."""
+    import pipelines.validate as validate
+
+    monkeypatch.setattr(validate, "PROGRESS_FROM", 10)
+    shutil.copy(store, tmp_path / "p.duckdb")
+    con = duckdb.connect(str(tmp_path / "p.duckdb"))
+    said: list[str] = []
+    try:
+        findings_in_batches(con, batch=3, echo=said.append)
+        monkeypatch.setattr(validate, "PROGRESS_FROM", 11)
+        findings_in_batches(con, batch=3, echo=said.append)  # 10 reports: too short to be told
+    finally:
+        con.close()
+    assert [line.split(",")[0] for line in said] == [
+        f"  contrôles : {k}/9 lots de rapports ({100 * k // 9} %)" for k in range(1, 10)]
+    assert all(line.endswith(" s") for line in said)

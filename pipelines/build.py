@@ -376,6 +376,8 @@ def export_parquet(db_path: Path, changed: set[str] | None = None, exported_from
             except duckdb.Error as exc:
                 if not _out_of_memory(exc):
                     raise
+                print(f"bilans : l'export Parquet dépasse sa mémoire bornée ({EXPORT_MEMORY_LIMIT_MB} Mo) ; "
+                      "reprise sans cette borne", file=sys.stderr)
                 con.execute("RESET memory_limit")  # an operator that cannot write to disk: unbounded, as the build
                 for written in folder.iterdir():
                     shutil.rmtree(written)

@@ -291,3 +291,5 @@ def test_parquet_export_past_its_memory_bound_is_written_unbounded(tmp_path, cap
     assert main(["--db", str(db), "build", "--raw", str(raw), "--no-validate"]) == 0
     assert (db.parent / "parquet").is_symlink() and parquet_rows(db, "finances") == store_rows(db, "finances") > 0
     assert leftovers(db.parent) == [(db.parent / "parquet").resolve().name]
+    assert capsys.readouterr().err == ("bilans : l'export Parquet dépasse sa mémoire bornée (0 Mo) ; "
+                                       "reprise sans cette borne\n")

@@ -38,7 +38,7 @@ from great_expectations.core import (
 from great_expectations.render.renderer import ExpectationSuitePageRenderer, ValidationResultsPageRenderer
 from great_expectations.render.view import DefaultJinjaPageView
 
-from pipelines.publish.fmt import pluriel, pourcent
+from pipelines.publish.fmt import nombre, pluriel, pourcent
 from pipelines.validate.expectations.base import SAMPLE
 from pipelines.validate.stored_results import (
     DATA_DOCS,
@@ -509,7 +509,7 @@ def index_page(suites: list[dict], css: str) -> str:
                  f'<span class="ko">{pluriel(s["unexpected"], "constat", "constats")}</span>')
         when = _shown_time(s["run_time"]) if s.get("run_time") else "—"
         rows.append(f'<tr><td><a href="expectations/{name}.html">{name}</a></td>'
-                    f'<td>{html.escape(s["description"])}</td><td>{s["checked"]}</td><td>{state}</td>'
+                    f'<td>{html.escape(s["description"])}</td><td>{nombre(s["checked"])}</td><td>{state}</td>'
                     f'<td class="quand" data-suite="{name}">{when}</td>'
                     f'<td><a href="validations/{name}.html">résultats</a></td></tr>')
     return ("<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Data Docs — bilans</title>"

@@ -72,3 +72,10 @@ def test_an_incremental_build_renders_the_pages_of_the_suites_that_changed_only(
     index = (gx_dir(inc / "s.duckdb") / DATA_DOCS / "index.html").read_text(encoding="utf-8")
     suites = {Path(p).stem for p in after if p.startswith(VALIDATIONS)}
     assert re.findall(r'data-suite="([^"]+)">2031-02-03T04:05:06Z<', index) == sorted(suites)
+
+
+def test_index_counts_are_written_as_the_pages_write_them():
+    """« 1 300 contrôles » on a suite's page, 1 300 in the index (not « 1300 »)."""
+    page = data_docs.index_page([{"name": "totaux", "description": "Totaux", "success": False, "unexpected": 1250,
+                                  "checked": 1300, "run_time": None}], "")
+    assert "<td>1\u202f300</td><td><span class=\"ko\">1\u202f250 constats</span></td>" in page

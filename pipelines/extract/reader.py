@@ -62,17 +62,34 @@ def _cut_utf8(data: bytes, exc: UnicodeDecodeError) -> bool:
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+def _bomless_utf16(head: bytes) -> str | None:
+    """« utf-16-le » or « utf-16-be » for a text saved in UTF-16 without its byte order mark (Python's
+    and some exporters' « utf-16-le »): a French report is mostly Latin-1 characters, so that one byte
+    of nine pairs in ten at least is NUL, always the same one, and the other almost never is. None
+    otherwise (a binary file has NUL bytes on both sides)."""
+    even, odd = head[0::2], head[1::2]
+    pairs = len(odd)
+    if pairs < 8:
+        return None
+    for nuls, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if nuls.count(0) >= 0.9 * pairs and others.count(0) <= 0.01 * pairs:
+            return encoding
+    return None
+
+
 def decode(data: bytes, name: str) -> tuple[str, str]:
     """Return (text, encoding); refuse what is not a text report with a French reason."""
     if not data.strip():
         raise UnusableInput(f"{name} : fichier vide")
     announced = next((encoding for bom, encoding in BOMS[1:] if data.startswith(bom)), None)
+    if announced is None:
+        announced = _bomless_utf16(data[:65536])
     if announced is not None:
         try:
             text = data.decode(announced)
         except UnicodeDecodeError:
-            raise UnusableInput(f"{name} : texte UTF-16 illisible (annoncé par sa marque d'ordre, "
-                                "mais coupé ou abîmé)") from None
+            how = "annoncé par sa marque d'ordre" if announced == "utf-16" else "sans marque d'ordre"
+            raise UnusableInput(f"{name} : texte UTF-16 illisible ({how}, mais coupé ou abîmé)") from None
         if not text.strip("\ufeff \t\r\n"):
             raise UnusableInput(f"{name} : fichier vide")
         _refuse_binary(text[:65536], name)

@@ -78,3 +78,17 @@ def test_a_cut_or_empty_utf16_report_is_refused_in_one_line():
         decode(data[:-1], "coupe.txt")
     with pytest.raises(UnusableInput, match=r"^vide.txt : fichier vide$"):
         decode(b"\xff\xfe" + "\n \n".encode("utf-16-le"), "vide.txt")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_report_saved_as_utf16_without_its_bom_is_read(encoding):
+    """Before: « fichier binaire (octets nuls) ». One byte of each pair is NUL, always the same one."""
+    assert decode(REPORT.encode(encoding), "rapport.txt") == (REPORT, encoding)
+    with pytest.raises(UnusableInput, match=r"^coupe.txt : texte UTF-16 illisible \(sans marque d'ordre, mais coupé"):
+        decode(REPORT.encode(encoding)[:-1], "coupe.txt")
+
+
+def test_nul_bytes_on_both_sides_of_the_pairs_are_still_binary():
+    data = REPORT.encode("utf-16-le") + b"\x00\x00" * 50 + b"\x00\x41" * 2000
+    with pytest.raises(UnusableInput, match=r"^x.txt : fichier binaire \(octets nuls\)"):
+        decode(data, "x.txt")

@@ -475,12 +475,14 @@ class _OwnYearProse:
         self.con, self.documents, self.kept = con, store.documents, {}
 
     def __call__(self, chunk: list[str]) -> Store:
+        from pipelines.validate.vintages import OwnYearProse
+
         docs = self.documents
         years = {(docs[i]["org"], docs[i]["report_year"] - 1) for i in chunk if docs[i]["report_year"] is not None}
         wanted = sorted({*chunk, *(i for i, d in docs.items() if (d["org"], d["report_year"]) in years)})
         missing = [i for i in wanted if i not in self.kept]
         self.kept = {i: self.kept.get(i, []) for i in wanted}
-        for n in _records(self.con, """
+        for n in _slotted(self.con, OwnYearProse, """
                 SELECT n.document_id, n.line, n.section, n.label, n.value, n.unit, n.exercice, n.text, n.table_id,
                        n.mesure, n.parse_status
                 FROM narratifs n JOIN documents d USING (document_id)
@@ -495,6 +497,20 @@ def _records(con, query: str, params: list) -> list[dict]:
     cur = con.execute(query, params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _slotted(con, kind: type, query: str, params: list) -> list:
+    """The rows of `query` as `kind` records (vintages._Slotted: its slots are the query's columns, in
+    order), read by slices; the strings repeated from row to row (a report's id, its sections, units,
+    labels, the figures its copies print again) held once. Every report of a year before a batch's is read (_OwnYearProse): an organisme
+    printing a thousand reports a year holds their figures."""
+    cur = con.execute(query, params)
+    names = tuple(d[0] for d in cur.description)
+    if names != kind.__slots__:
+        raise ValueError(f"{kind.__name__} : colonnes {names}")
+    same: dict = {}
+    return [kind([same.setdefault(v, v) if isinstance(v, str) else v for v in row])
+            for rows in iter(lambda: cur.fetchmany(10000), []) for row in rows]
 
 
 def _stored_captions(con, frames: dict[str, pd.DataFrame]) -> dict[str, str | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from functools import lru_cache
@@ -69,6 +70,13 @@ class Figure(_Slotted):
 
     __slots__ = ("document_id", "table_id", "row", "col", "line", "value", "unit", "year", "kind", "text",
                  "row_label", "org", "report_year", "label")
+
+
+class OwnYearProse(_Slotted):
+    """One prose figure of its report's own year, as stale_checks reads it."""
+
+    __slots__ = ("document_id", "line", "section", "label", "value", "unit", "exercice", "text", "table_id",
+                 "mesure", "parse_status")
 
 
 class ProseFigure(_Slotted):
@@ -186,7 +194,7 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
     # the latest earlier table first (then by id): which earlier report a finding cites depends on the
     # two reports alone, not on the order the store's other reports give the labels (an incremental
     # build compares a report with fewer of them than a full build)
-    for b, a in sorted(_table_pairs(dated, meta, curated), key=lambda p: (p[0], -meta[p[1]][1], p[1])):
+    for b, a in _table_pairs(dated, meta, curated):
         for year in by_table[b]:
             if (b, year) in seen:
                 continue  # one finding per column, whichever earlier report showed the shift first
@@ -203,22 +211,26 @@ def shifted_columns(dated: list[dict], curated: frozenset[str] = frozenset()) ->
     return out
 
 
-def _table_pairs(dated: list[dict], meta: dict[str, tuple], curated: frozenset[str]) -> list[tuple[str, str]]:
+def _table_pairs(dated: list[dict], meta: dict[str, tuple], curated: frozenset[str]) -> Iterator[tuple[str, str]]:
     """(later table, earlier table) of one organisme sharing at least three row labels, but for the
-    pairs of two `curated` tables (curated_shifts compares those)."""
+    pairs of two `curated` tables (curated_shifts compares those): by later table, then the latest
+    earlier report first, then by id. Counted one later table at a time: the copies of a report
+    share every label, and the pairs of an organisme grow as the square of its reports."""
     tables_of: dict[tuple, set[str]] = {}
+    labels_of: dict[str, set[tuple]] = {}
     for c in dated:
-        tables_of.setdefault((c["org"], c["label"]), set()).add(c["table_id"])
-    shared: dict[tuple[str, str], int] = {}  # labels shared (each (org, label) counts once)
-    for tables in tables_of.values():
-        # one order in every process (a set of str has none); reports of no year are compared with none
-        dated_tables = [(t, meta[t][1]) for t in sorted(tables) if meta[t][1] is not None]
-        loose = [(t, r) for t, r in dated_tables if t not in curated]
-        for b, rb in dated_tables:
-            for a, ra in loose if b in curated else dated_tables:
-                if ra < rb:
-                    shared[(b, a)] = shared.get((b, a), 0) + 1
-    return [pair for pair, n in shared.items() if n >= 3]
+        key = (c["org"], c["label"])
+        tables_of.setdefault(key, set()).add(c["table_id"])
+        labels_of.setdefault(c["table_id"], set()).add(key)
+    for b in sorted(labels_of):  # one order in every process (a set of str has none)
+        rb = meta[b][1]
+        if rb is None:
+            continue  # reports of no year are compared with none
+        shared: Counter[str] = Counter()  # labels shared (each (org, label) counts once)
+        for key in labels_of[b]:
+            shared.update(a for a in tables_of[key] if (ra := meta[a][1]) is not None and ra < rb
+                          and (b not in curated or a not in curated))
+        yield from ((b, a) for a in sorted((a for a, n in shared.items() if n >= 3), key=lambda a: (-meta[a][1], a)))
 
 
 def _agreement(col_b: dict[str, dict], col_a: dict[str, dict]) -> tuple[int, int] | None:

@@ -9,7 +9,10 @@ bidi controls). JSON output is left alone: `json.dumps` escapes C0 itself.
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import errno
+import io
 import re
 import signal
 import sys
@@ -80,17 +83,73 @@ class _Filtered:
         return getattr(self._stream, name)
 
 
+# What a console that cannot show a character gets instead, the first it can show (a latin-1 or cp1252
+# console has the no-break space, not the narrow one of « 1 280 »); « ? » for any other.
+_STAND_INS = {"\u202f": ("\u00a0", " "), "\u2009": ("\u00a0", " "), "\u00a0": (" ",), "\u2019": ("'",),
+              "\u2026": ("...",), "\u2013": ("-",), "\u2014": ("-",), "\u2192": ("->",), "\u2264": ("<=",),
+              "\u2265": (">=",), "\u00ab": ('"',), "\u00bb": ('"',), "\u0153": ("oe",), "\u20ac": ("EUR",)}
+
+
+def _shown(encoding: str, text: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def _stand_in(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler « bilans.console » (codecs.register_error): the text for a console whose
+    encoding (PYTHONIOENCODING=latin-1, a cp1252 pipe) lacks some characters."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    chars = exc.object[exc.start:exc.end]
+    return "".join(next((s for s in _STAND_INS.get(c, ()) if _shown(exc.encoding, s)), "?") for c in chars), exc.end
+
+
+def _json_escape(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler « bilans.json »: a character the stream cannot carry written as JSON's own
+    escape (« \\u20ac », a surrogate pair past U+FFFF), so that `--json` stays JSON on any console
+    (every character beyond ASCII is inside a string there)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    units = "".join(c if ord(c) <= 0xFFFF else chr(0xD800 + ((ord(c) - 0x10000) >> 10)) + chr(0xDC00 + (ord(c) & 0x3FF))
+                    for c in exc.object[exc.start:exc.end])
+    return "".join(f"\\u{ord(u):04x}" for u in units), exc.end
+
+
+codecs.register_error("bilans.console", _stand_in)
+codecs.register_error("bilans.json", _json_escape)
+
+
 @contextmanager
 def filtered_output(stdout: bool = True):
-    """Filter sys.stderr, and sys.stdout unless `stdout` is False (`--json`), for the block."""
+    """Filter sys.stderr, and sys.stdout unless `stdout` is False (`--json`), for the block; what the
+    console's encoding cannot carry is replaced (« bilans.console », « bilans.json » for `--json`)
+    rather than ending the command on UnicodeEncodeError."""
     saved = sys.stdout, sys.stderr
-    if stdout:
-        sys.stdout = _Filtered(sys.stdout)
-    sys.stderr = _Filtered(sys.stderr)
+    with _errors(sys.stdout, "bilans.console" if stdout else "bilans.json"), _errors(sys.stderr, "bilans.console"):
+        if stdout:
+            sys.stdout = _Filtered(sys.stdout)
+        sys.stderr = _Filtered(sys.stderr)
+        try:
+            yield
+        finally:
+            sys.stdout, sys.stderr = saved
+
+
+@contextmanager
+def _errors(stream, handler: str):
+    """`stream` (a TextIOWrapper: sys.stdout, sys.stderr) with the codec error handler `handler`, for the block."""
+    before = getattr(stream, "errors", None)
+    with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+        stream.reconfigure(errors=handler)
     try:
         yield
     finally:
-        sys.stdout, sys.stderr = saved
+        if before is not None:
+            with contextlib.suppress(AttributeError, ValueError, io.UnsupportedOperation):
+                stream.reconfigure(errors=before)
 
 
 def reader_gone() -> None:

@@ -39,3 +39,43 @@ def test_run_help_and_errors_in_french(capsys):
         cli.main(["check"])
     assert capsys.readouterr().err.splitlines()[-1] == ("bilans check : erreur : arguments obligatoires manquants : "
                                                         "FICHIER")
+
+
+def _written(encoding: str, json_out: bool, write) -> bytes:
+    """The bytes a console of `encoding` receives from `write()` inside terminal.filtered_output."""
+    import io
+    import sys
+
+    from pipelines.terminal import filtered_output
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding=encoding, errors="strict", write_through=True)
+    saved = sys.stdout
+    sys.stdout = stream
+    try:
+        with filtered_output(stdout=not json_out):
+            write()
+    finally:
+        sys.stdout = saved
+    assert stream.errors == "strict"  # given back as it was
+    return raw.getvalue()
+
+
+def test_a_latin1_console_gets_the_line_not_a_traceback():
+    """PYTHONIOENCODING=latin-1: « 1 280/6 400 » (narrow no-break spaces) ended bilans build with
+    UnicodeEncodeError; the console gets the no-break space it has, « ? » for a character it lacks."""
+    line = "  lecture : 1\u202f280/6\u202f400 documents (20 %) — « 5 € » ✓"
+    assert _written("latin-1", False, lambda: print(line)).decode("latin-1") == \
+        "  lecture : 1\xa0280/6\xa0400 documents (20 %) - « 5 EUR » ?\n"
+    assert _written("cp1252", False, lambda: print(line)).decode("cp1252") == \
+        "  lecture : 1\xa0280/6\xa0400 documents (20 %) — « 5 € » ?\n"
+    assert _written("ascii", False, lambda: print(line)).decode("ascii") == \
+        '  lecture : 1 280/6 400 documents (20 %) - " 5 EUR " ?\n'
+
+
+def test_json_on_an_ascii_console_stays_the_same_json():
+    import json
+
+    records = [{"libellé": "Coût 1\u202f280 € — ✓ 😀"}]
+    out = _written("ascii", True, lambda: json.dump(records, __import__("sys").stdout, ensure_ascii=False))
+    assert json.loads(out.decode("ascii")) == records

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pipelines import catalogue
 from pipelines.errors import BilansError
-from pipelines.extract.reader import BOMS
+from pipelines.extract.reader import BOMS, bomless_utf16
 from pipelines.terminal import pluriel, safe
 
 # Bounds of a plausible report year or exercice (manifest, --year): a typo such as 20222 or -5
@@ -80,6 +80,11 @@ def decode(data: bytes, source: Path) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError:
                 raise BilansError(f"{source} : encodage illisible (annoncé {encoding} par sa marque d'ordre)") from None
+    if (encoding := bomless_utf16(data[:65536])) is not None:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            raise BilansError(f"{source} : encodage illisible (UTF-16 sans marque d'ordre, coupé ?)") from None
     for encoding in ("utf-8", "cp1252"):
         try:
             return data.decode(encoding)

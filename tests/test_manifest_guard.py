@@ -81,6 +81,8 @@ def built(tmp_path, capsys):
     {"sep": ";", "encoding": "cp1252", "eol": "\r\n"},  # Excel « CSV (séparateur : point-virgule) », Windows
     {"sep": ";", "encoding": "utf-8-sig"},
     {"sep": "\t", "encoding": "utf-16"},            # Excel « Texte Unicode »
+    {"encoding": "utf-16-le"},                       # UTF-16 without its byte order mark
+    {"sep": ";", "encoding": "utf-16-be"},
 ])
 def test_spreadsheet_manifests_give_the_same_store(built, variant, capsys):
     raw, db = built

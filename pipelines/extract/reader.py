@@ -58,11 +58,12 @@ def _cut_utf8(data: bytes, exc: UnicodeDecodeError) -> bool:
 
 
 # Byte order marks and the encoding each announces: UTF-16 is what Word and Notepad save as « texte
-# Unicode » (its NUL bytes are no sign of a binary file); manifest.decode reads the same.
+# Unicode » (its NUL bytes are no sign of a binary file); manifest.decode reads the same, and UTF-16 without
+# its mark (bomless_utf16).
 BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
-def _bomless_utf16(head: bytes) -> str | None:
+def bomless_utf16(head: bytes) -> str | None:
     """« utf-16-le » or « utf-16-be » for a text saved in UTF-16 without its byte order mark (Python's
     and some exporters' « utf-16-le »): a French report is mostly Latin-1 characters, so that one byte
     of nine pairs in ten at least is NUL, always the same one, and the other almost never is. None
@@ -83,7 +84,7 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
         raise UnusableInput(f"{name} : fichier vide")
     announced = next((encoding for bom, encoding in BOMS[1:] if data.startswith(bom)), None)
     if announced is None:
-        announced = _bomless_utf16(data[:65536])
+        announced = bomless_utf16(data[:65536])
     if announced is not None:
         try:
             text = data.decode(announced)

@@ -33,7 +33,7 @@ from pipelines.flow import (
 from pipelines.manifest import Entry, Manifest, load_manifest
 from pipelines.sidecar import checks_aside, write_beside
 from pipelines.store import TEMP_PREFIX, atomic_store, default_mode
-from pipelines.terminal import duree, interrupted, pluriel, safe
+from pipelines.terminal import duree, interrupted, nombre, pluriel, safe
 from pipelines.validate.stored_results import forget
 
 LOCK_NAME = ".bilans.lock"
@@ -542,17 +542,20 @@ def _summary(outcome: Outcome, counts: dict[str, int], db_path: Path, seconds: f
           f"{pluriel(counts.pop('tables'), 'tableau', 'tableaux')}, {checked}, {duree(seconds)})")
     for family, n in counts.items():
         if n:
-            print(f"  {family:<14} {n:>6} lignes")
+            print(f"  {family:<14} {nombre(n):>9} {pluriel(n, 'ligne', 'lignes', False)}")
     for line in _duplicates_said(db_path):
         print(line)
     if outcome.unmapped:
-        print(f"  {len(outcome.unmapped)} tableaux non rattachés à une famille :")
+        print(f"  {pluriel(len(outcome.unmapped), 'tableau non rattaché', 'tableaux non rattachés')} à une famille :")
         for table_id, caption in outcome.unmapped:
             print(f"    {safe(table_id)} « {safe(caption or '—')[:70]} »")
     unknown = sorted(set(outcome.unknown))
     if unknown:
-        print(f"  {len(unknown)} libellés ou en-têtes absents des référentiels (gardés tels qu'imprimés ; "
-              "à ajouter dans data/referentiels/ s'ils désignent une entité, un concept ou une mesure connus) :")
+        n = len(unknown)
+        kept = pluriel(n, "gardé tel qu'imprimé", "gardés tels qu'imprimés", False)
+        meant = pluriel(n, "s'il désigne", "s'ils désignent", False)
+        print(f"  {pluriel(n, 'libellé ou en-tête absent', 'libellés ou en-têtes absents')} des référentiels "
+              f"({kept} ; à ajouter dans data/referentiels/ {meant} une entité, un concept ou une mesure connus) :")
         by_doc: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for document_id, kind, printed in unknown:
             by_doc[document_id].append((kind, printed))

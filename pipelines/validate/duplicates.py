@@ -11,7 +11,7 @@ documents of that year, which an incremental build redoes for every report of a 
 
 from __future__ import annotations
 
-from pipelines.publish.fmt import pluriel
+from pipelines.publish.fmt import nombre, pluriel
 from pipelines.validate.frames import check_row
 
 
@@ -55,7 +55,7 @@ def said_in_summary(con) -> list[str]:
         shown = _shown(ids, ids[-1])
         listed = ", ".join(f"« {ids[i]} »" for i in shown)
         if len(shown) < len(ids):
-            listed = f"{len(ids)} documents dont {listed}"
+            listed = f"{nombre(len(ids))} documents dont {listed}"
         lines.append(f"    {org} {year} : {listed} → « {ids[-1]} » utilisé")
     return lines
 

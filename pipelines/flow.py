@@ -268,7 +268,7 @@ def _same_schema(con) -> bool:
 
 def _previous_fingerprints(con) -> dict[str, tuple]:
     try:
-        rows = con.execute("SELECT document_id, sha256, reader_version, org, report_year, checks_version "
+        rows = con.execute("SELECT document_id, sha256, reader_version, org, report_year, checks_version, path "
                            "FROM previous.documents").fetchall()
     except duckdb.Error:  # a store from before reader_version: nothing is reused
         return {}
@@ -277,7 +277,7 @@ def _previous_fingerprints(con) -> dict[str, tuple]:
     try:
         con.execute("SELECT 1 FROM previous.gx_parts LIMIT 0")
     except duckdb.Error:  # a store from before GE's result parts: its findings are made again
-        rows = [(*r[:5], None) for r in rows]
+        rows = [(*r[:5], None, r[6]) for r in rows]
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -717,7 +717,8 @@ def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -
     read again (under its organisme of today or of the previous store) or left the store. The
     cross-report rules compare a report with reports of earlier years only (validate._cross_frames):
     an unchanged report of a year up to the earliest year changed in its organisme keeps them. A
-    report of no year there makes every report of the organisme redo them."""
+    report of no year there makes every report of the organisme redo them. An organisme one of whose
+    reports moved (same bytes, another path) redoes its SCOPE_ORG findings, which quote the paths."""
     reused = {d["document_id"] for d in outcome.documents if d["reused"]}
     events = [(d["org"], d["report_year"]) for d in outcome.documents if not d["reused"]]
     events += [(fp[2], fp[3]) for i, fp in known.items() if i not in reused]  # removed, or read again
@@ -729,9 +730,10 @@ def _validation_scope(outcome: Outcome, known: dict[str, tuple], version: str) -
         else:
             since[org] = year
     same = [d for d in outcome.documents if d["reused"] and known[d["document_id"]][4] == version]
-    kept = [d["document_id"] for d in same if d["org"] not in since]
-    earlier = [d["document_id"] for d in same if d["org"] in since and since[d["org"]] is not None
-               and d["report_year"] <= since[d["org"]]]
+    moved = {d["org"] for d in same if known[d["document_id"]][5] != d["path"]} - set(since)
+    kept = [d["document_id"] for d in same if d["org"] not in since and d["org"] not in moved]
+    earlier = [d["document_id"] for d in same if d["org"] in moved or (
+        d["org"] in since and since[d["org"]] is not None and d["report_year"] <= since[d["org"]])]
     own = [d["document_id"] for d in same if d["org"] in since and d["document_id"] not in set(earlier)]
     done = set(kept) | set(earlier) | set(own)
     return kept, earlier, own, [d["document_id"] for d in outcome.documents if d["document_id"] not in done]

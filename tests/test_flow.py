@@ -723,3 +723,41 @@ def test_result_parts_number_the_rows_as_the_suites_do():
     assert parts["a"]["unexpected_rows"] == [{"check_id": 1, "document_id": "a", "line": 7}]
     assert parts["b"]["unexpected_rows"] == [{"check_id": 1, "document_id": "b", "line": 9}]
     assert parts["a"]["element_count"] == parts["b"]["element_count"] == 2
+
+
+def test_reports_moved_to_another_folder_quote_their_new_paths(tmp_path, monkeypatch, capsys):
+    """vintage.duplicate names the files of the documents of a year. Moved to another folder (same
+    bytes), the reports are reused, and the findings of their organisme quote their new paths, as a
+    full build does; a build that moves nothing keeps every finding."""
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "full").mkdir()
+    monkeypatch.chdir(tmp_path / "inc")
+
+    def corpus(raw: Path) -> None:
+        raw.mkdir()
+        files = {"sii_2018.txt": (2018, 60), "sii_2018b.txt": (2018, 61), "sii_2019.txt": (2019, 62)}
+        for name, (year, last) in files.items():
+            (raw / name).write_text(_report("SII", year, (40, 50, last)), encoding="utf-8")
+        lines = ["file,org,report_year,title"] + [f"{n},SII,{y},bilan {n}" for n, (y, _) in files.items()]
+        (raw / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    corpus(Path("avant"))
+    build(Path("avant"), Path("s.duckdb"))
+    checked = _checked_alone(monkeypatch)
+    build(Path("avant"), Path("s.duckdb"))
+    assert checked == []
+    Path("avant").rename("apres")
+    capsys.readouterr()
+    build(Path("apres"), Path("s.duckdb"))
+    assert "3 documents dont 3 repris" in capsys.readouterr().out
+    monkeypatch.chdir(tmp_path / "full")
+    corpus(Path("apres"))
+    build(Path("apres"), Path("s.duckdb"), incremental=False)
+    moved, full = _tables(tmp_path / "inc" / "s.duckdb"), _tables(tmp_path / "full" / "s.duckdb")
+    assert {t: rows for t, rows in moved.items() if rows != full[t]} == {}
+    con = duckdb.connect(str(tmp_path / "inc" / "s.duckdb"), read_only=True)
+    try:
+        said = [m for (m,) in con.execute("SELECT message FROM findings WHERE rule = 'vintage.duplicate'").fetchall()]
+    finally:
+        con.close()
+    assert len(said) == 2 and all("(apres/sii_2018.txt)" in m and "avant/" not in m for m in said)

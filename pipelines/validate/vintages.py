@@ -16,6 +16,7 @@ from contextlib import nullcontext
 from functools import lru_cache
 from typing import NamedTuple
 
+import duckdb
 import pandas as pd
 
 from pipelines.extract.numbers import clean, decimals_of, plain
@@ -920,26 +921,40 @@ def _by_series(con, db: str, pending: dict[str, set[str]], unchanged: list[str])
     first = {}
     for org, year in events.values():
         first[org] = min(year, first.get(org, year))
-    last = max(y for _, y in _documents(con, candidates).values())
-    between = sorted(i for i, (o, y) in docs.items() if o in first and y is not None and first[o] <= y < last)
-    with _ids(con, _x=sorted(pending), _b=candidates, _u=between):
-        rows = con.execute(f"""
-            WITH e AS MATERIALIZED ({series_keys_sql('_x', db)}),
-            u AS MATERIALIZED ({series_keys_sql('_u', unambiguous=True, keys='e')}),
-            b AS (SELECT k.*, d.report_year AS y FROM ({series_keys_sql('_b')}) k
-                  JOIN documents d ON d.document_id = k.document_id),
-            years AS (SELECT DISTINCT y FROM b),
+    years = sorted({y for _, y in _documents(con, candidates).values()})
+    between = sorted(i for i, (o, y) in docs.items() if o in first and y is not None and first[o] <= y < years[-1])
+    # e, u, b are written before the query that compares them: read by its joins, their three scans of
+    # every family went past DuckDB's memory bound together (880 reports added to 120)
+    with _ids(con, _x=sorted(pending), _b=candidates, _u=between), _temporary(con, "_atteints_e", "_atteints_u", "_atteints_b"):
+        con.execute(f"CREATE TEMP TABLE _atteints_e AS {series_keys_sql('_x', db)}")
+        con.execute(f"CREATE TEMP TABLE _atteints_u AS {series_keys_sql('_u', unambiguous=True, keys='_atteints_e')}")
+        con.execute(f"""CREATE TEMP TABLE _atteints_b AS SELECT k.*, d.report_year AS y FROM ({series_keys_sql('_b')}) k
+                        JOIN documents d ON d.document_id = k.document_id""")
+        rows = con.execute("""
+            WITH years AS (SELECT unnest(?::INTEGER[]) AS y),
             last_x AS (SELECT famille, org, cle, mesure, exercice, years.y, max((report_year, document_id)) AS x
-                       FROM e JOIN years ON e.report_year < years.y GROUP BY ALL),
+                       FROM _atteints_e e JOIN years ON e.report_year < years.y GROUP BY ALL),
             last_u AS (SELECT famille, org, cle, mesure, exercice, years.y, max((report_year, document_id)) AS u
-                       FROM u JOIN years ON u.report_year < years.y GROUP BY ALL)
-            SELECT DISTINCT b.document_id FROM b
+                       FROM _atteints_u u JOIN years ON u.report_year < years.y GROUP BY ALL)
+            SELECT DISTINCT b.document_id FROM _atteints_b b
             JOIN last_x l ON l.y = b.y AND l.famille = b.famille AND l.org = b.org AND l.cle = b.cle
                  AND l.mesure = b.mesure AND abs(l.exercice - b.exercice) <= 1
             LEFT JOIN last_u v ON v.y = l.y AND v.famille = l.famille AND v.org = l.org AND v.cle = l.cle
                  AND v.mesure = l.mesure AND v.exercice = l.exercice
-            WHERE v.u IS NULL OR l.x > v.u""").fetchall()
+            WHERE v.u IS NULL OR l.x > v.u""", [years]).fetchall()
     return {r[0] for r in rows}
+
+
+@contextlib.contextmanager
+def _temporary(con, *tables: str):
+    """The temporary tables `tables` of `con` dropped after the block."""
+    try:
+        yield
+    finally:
+        # a check stopped (Ctrl-C) closes its connection first: its temporary tables went with it
+        with contextlib.suppress(duckdb.ConnectionException):
+            for table in tables:
+                con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 @contextlib.contextmanager

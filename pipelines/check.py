@@ -31,7 +31,7 @@ from pipelines.errors import UnusableInput
 from pipelines.extract import document_id_for, extract_document
 from pipelines.flow import Read, Source, read_one, run_stages
 from pipelines.store import CURATED_FAMILIES, create_schema, unreadable_store
-from pipelines.terminal import pluriel, reader_gone
+from pipelines.terminal import ascii_json, pluriel, reader_gone
 
 _SEVERITY_FR = {"error": "ERREUR", "warning": "ALERTE", "info": "info"}
 _COPIED = ("documents", "sections", "tables", "cells", "narratifs")  # lignes: findings quote only the drafts
@@ -413,7 +413,7 @@ def print_findings(found: pd.DataFrame, documents: list[dict], as_json: bool, mi
         records += [{k: v for k, v in row.items() if k not in hidden} for row in rows]
         rank = {i: n for n, i in enumerate(order)}
         records.sort(key=lambda r: rank.get(r.get("document_id"), len(rank)))  # stable: rules keep their order
-        json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+        json.dump(records, sys.stdout, ensure_ascii=ascii_json(), indent=1)
         sys.stdout.write("\n")
         return
     for d in documents:

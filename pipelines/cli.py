@@ -18,6 +18,7 @@ from pipelines.catalogue import codes_organismes, poles
 from pipelines.errors import BilansError, Terminated
 from pipelines.manifest import parse_org, parse_year
 from pipelines.terminal import (
+    console_encoding,
     filtered_output,
     forget_signals,
     interrupt,
@@ -241,7 +242,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    with console_encoding():
+        args = parser().parse_args(argv)
     args.db_given = "--db"  # where the store path comes from, for the message that refuses it
     if args.db is None and args.command != "check":  # bilans check finds its store (pipelines.store.find_store)
         from pipelines.store import DEFAULT_DB, resolve_store

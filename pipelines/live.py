@@ -38,7 +38,7 @@ from pipelines.check import (
 from pipelines.errors import BilansError, Terminated, UnusableInput
 from pipelines.flow import insert
 from pipelines.store import SCHEMA, column_names
-from pipelines.terminal import pluriel, reader_gone, terminated
+from pipelines.terminal import ascii_json, pluriel, reader_gone, terminated
 from pipelines.validate.frames import Store, from_rows, load
 from pipelines.validate.versions import FIXED, NEW, OPEN, changes, compare, counts
 
@@ -611,7 +611,7 @@ def check_since(files: list[Path], old: Path, org: str | None, year: int | None,
 
 
 def _dump(records: list[dict]) -> None:
-    json.dump(records, sys.stdout, ensure_ascii=False, indent=1)
+    json.dump(records, sys.stdout, ensure_ascii=ascii_json(), indent=1)
     sys.stdout.write("\n")
 
 
@@ -760,7 +760,7 @@ class _Watched:
         if self.as_json:
             path, document_id = self._culprit(exc)
             self.unread = unreadable_row(path, document_id, why)
-            print(json.dumps([{**self.unread, "change": "appeared"}], ensure_ascii=False), file=self.out, flush=True)
+            print(json.dumps([{**self.unread, "change": "appeared"}], ensure_ascii=ascii_json(self.out)), file=self.out, flush=True)
 
     def _culprit(self, exc: Exception) -> tuple[str, str]:
         """(path, document id) of the draft that could not be read: the one the error names, else the first."""
@@ -781,7 +781,7 @@ class _Watched:
                        + _records(moved, change="moved"))
             if unread is not None:
                 records.append({**unread, "change": "disappeared"})
-            print(json.dumps(records, ensure_ascii=False), file=self.out, flush=True)
+            print(json.dumps(records, ensure_ascii=ascii_json(self.out)), file=self.out, flush=True)
             return
         when = datetime.now().strftime("%H:%M:%S")
         took = f"{seconds:.2f}".replace(".", ",")

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 from pipelines.publish.fmt import nombre, pluriel
 
-__all__ = ["Progress", "duree", "filtered_output", "nombre", "os_error_fr", "pluriel", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
+__all__ = ["Progress", "ascii_json", "console_encoding", "duree", "filtered_output", "nombre", "os_error_fr", "pluriel", "reader_gone", "safe", "strip_controls", "terminate", "terminated"]
 
 # CSI (ESC [ … final), OSC/DCS/APC/PM/SOS strings (ESC ] … BEL or ST), other two-byte escapes.
 _SEQUENCES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[@-Z\\-_]"
@@ -136,6 +136,24 @@ def filtered_output(stdout: bool = True):
             yield
         finally:
             sys.stdout, sys.stderr = saved
+
+
+@contextmanager
+def console_encoding():
+    """sys.stdout and sys.stderr replace what the console's encoding lacks (« bilans.console ») for the
+    block: what argparse writes (help, usage errors) comes before filtered_output."""
+    with _errors(sys.stdout, "bilans.console"), _errors(sys.stderr, "bilans.console"):
+        yield
+
+
+def ascii_json(stream=None) -> bool:
+    """Whether JSON written to `stream` (sys.stdout by default) must escape every character beyond
+    ASCII: JSON travels in UTF-8 (RFC 8259), and a console in another encoding would write others."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "utf-8"
+    try:
+        return codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig")
+    except LookupError:
+        return True
 
 
 @contextmanager

@@ -79,3 +79,32 @@ def test_json_on_an_ascii_console_stays_the_same_json():
     records = [{"libellé": "Coût 1\u202f280 € — ✓ 😀"}]
     out = _written("ascii", True, lambda: json.dump(records, __import__("sys").stdout, ensure_ascii=False))
     assert json.loads(out.decode("ascii")) == records
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_help_on_a_console_without_utf8(encoding, monkeypatch):
+    """argparse writes the help before filtered_output: « cœur » ended `bilans run --help` on
+    UnicodeEncodeError under PYTHONIOENCODING=latin-1, every help under ascii."""
+    import io
+    import sys
+
+    from pipelines.cli import main
+
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding=encoding, write_through=True))
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--help"])
+    assert exit_.value.code == 0
+    said = raw.getvalue().decode(encoding)
+    assert said.startswith("utilisation : ") and "--workers" in said
+
+
+def test_json_is_utf8_or_ascii_escaped(monkeypatch):
+    """RFC 8259: JSON travels in UTF-8; on another console every character beyond ASCII is escaped."""
+    import io
+
+    from pipelines.terminal import ascii_json
+
+    assert not ascii_json(io.TextIOWrapper(io.BytesIO(), encoding="utf-8"))
+    assert ascii_json(io.TextIOWrapper(io.BytesIO(), encoding="latin-1"))
+    assert ascii_json(io.TextIOWrapper(io.BytesIO(), encoding="cp1252"))

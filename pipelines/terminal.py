@@ -107,28 +107,17 @@ def _stand_in(exc: UnicodeError) -> tuple[str, int]:
     return "".join(next((s for s in _STAND_INS.get(c, ()) if _shown(exc.encoding, s)), "?") for c in chars), exc.end
 
 
-def _json_escape(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler « bilans.json »: a character the stream cannot carry written as JSON's own
-    escape (« \\u20ac », a surrogate pair past U+FFFF), so that `--json` stays JSON on any console
-    (every character beyond ASCII is inside a string there)."""
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    units = "".join(c if ord(c) <= 0xFFFF else chr(0xD800 + ((ord(c) - 0x10000) >> 10)) + chr(0xDC00 + (ord(c) & 0x3FF))
-                    for c in exc.object[exc.start:exc.end])
-    return "".join(f"\\u{ord(u):04x}" for u in units), exc.end
-
-
 codecs.register_error("bilans.console", _stand_in)
-codecs.register_error("bilans.json", _json_escape)
 
 
 @contextmanager
 def filtered_output(stdout: bool = True):
-    """Filter sys.stderr, and sys.stdout unless `stdout` is False (`--json`), for the block; what the
-    console's encoding cannot carry is replaced (« bilans.console », « bilans.json » for `--json`)
-    rather than ending the command on UnicodeEncodeError."""
+    """Filter sys.stderr, and sys.stdout unless `stdout` is False (`--json`, written ASCII-escaped off
+    UTF-8: ascii_json), for the block; what the console's encoding cannot carry is replaced
+    (« bilans.console ») rather than ending the command on UnicodeEncodeError."""
     saved = sys.stdout, sys.stderr
-    with _errors(sys.stdout, "bilans.console" if stdout else "bilans.json"), _errors(sys.stderr, "bilans.console"):
+    with _errors(sys.stdout, "bilans.console") if stdout else contextlib.nullcontext(), \
+            _errors(sys.stderr, "bilans.console"):
         if stdout:
             sys.stdout = _Filtered(sys.stdout)
         sys.stderr = _Filtered(sys.stderr)

@@ -76,9 +76,12 @@ def test_a_latin1_console_gets_the_line_not_a_traceback():
 def test_json_on_an_ascii_console_stays_the_same_json():
     import json
 
+    from pipelines.terminal import ascii_json
+
     records = [{"libellé": "Coût 1\u202f280 € — ✓ 😀"}]
-    out = _written("ascii", True, lambda: json.dump(records, __import__("sys").stdout, ensure_ascii=False))
-    assert json.loads(out.decode("ascii")) == records
+    for encoding in ("ascii", "latin-1"):
+        out = _written(encoding, True, lambda: json.dump(records, __import__("sys").stdout, ensure_ascii=ascii_json()))
+        assert json.loads(out.decode("ascii")) == records
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])

@@ -502,8 +502,8 @@ def _records(con, query: str, params: list) -> list[dict]:
 def _slotted(con, kind: type, query: str, params: list) -> list:
     """The rows of `query` as `kind` records (vintages._Slotted: its slots are the query's columns, in
     order), read by slices; the strings repeated from row to row (a report's id, its sections, units,
-    labels, the figures its copies print again) held once. Every report of a year before a batch's is read (_OwnYearProse): an organisme
-    printing a thousand reports a year holds their figures."""
+    labels, the figures its copies print again) held once. _OwnYearProse reads every report of the
+    year before a batch's: an organisme printing a thousand reports a year holds all their figures."""
     cur = con.execute(query, params)
     names = tuple(d[0] for d in cur.description)
     if names != kind.__slots__:

@@ -116,8 +116,7 @@ def filtered_output(stdout: bool = True):
     UTF-8: ascii_json), for the block; what the console's encoding cannot carry is replaced
     (« bilans.console ») rather than ending the command on UnicodeEncodeError."""
     saved = sys.stdout, sys.stderr
-    with _errors(sys.stdout, "bilans.console") if stdout else contextlib.nullcontext(), \
-            _errors(sys.stderr, "bilans.console"):
+    with console_encoding() if stdout else _errors(sys.stderr, "bilans.console"):
         if stdout:
             sys.stdout = _Filtered(sys.stdout)
         sys.stderr = _Filtered(sys.stderr)
